@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "pvfio/util.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *pv_strdup(const char *s, struct pv_error *err) {
+        char *p = strdup(s ? s : "");
+        if (!p)
+                pv_error_set(err, PV_ENOMEM, "out of memory");
+        return p;
+}
+
+char *pv_asprintf(struct pv_error *err, const char *fmt, ...) {
+        va_list ap;
+        char *s = NULL;
+        va_start(ap, fmt);
+        int r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                pv_error_set(err, PV_ENOMEM, "out of memory");
+                return NULL;
+        }
+        return s;
+}
+
+bool pv_startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+unsigned pv_edit_distance(const char *a, const char *b, unsigned cap) {
+        size_t la = strlen(a), lb = strlen(b);
+        if (la > 64 || lb > 64)
+                return cap;
+        unsigned row[65];
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = (unsigned)j;
+        for (size_t i = 1; i <= la; i++) {
+                unsigned prev = row[0];
+                row[0] = (unsigned)i;
+                for (size_t j = 1; j <= lb; j++) {
+                        unsigned cur = row[j];
+                        unsigned cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+                        unsigned v = prev + cost;
+                        if (row[j] + 1 < v)
+                                v = row[j] + 1;
+                        if (row[j - 1] + 1 < v)
+                                v = row[j - 1] + 1;
+                        row[j] = v;
+                        prev = cur;
+                }
+        }
+        return row[lb] < cap ? row[lb] : cap;
+}
+
+char *pv_strip_trailing(char *s) {
+        size_t n = strlen(s);
+        while (n > 0 && isspace((unsigned char)s[n - 1]))
+                s[--n] = '\0';
+        return s;
+}
+
+int pv_strv_push_take(struct pv_strv *sv, char *s, struct pv_error *err) {
+        if (!s)
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        if (sv->n + 2 > sv->alloc) {
+                size_t n = sv->alloc ? sv->alloc * 2 : 8;
+                char **v = realloc(sv->v, n * sizeof(*v));
+                if (!v) {
+                        free(s);
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                }
+                sv->v = v;
+                sv->alloc = n;
+        }
+        sv->v[sv->n++] = s;
+        sv->v[sv->n] = NULL;
+        return 0;
+}
+
+int pv_strv_push(struct pv_strv *sv, const char *s, struct pv_error *err) {
+        return pv_strv_push_take(sv, strdup(s), err);
+}
+
+bool pv_strv_contains(const struct pv_strv *sv, const char *s) {
+        for (size_t i = 0; i < sv->n; i++)
+                if (strcmp(sv->v[i], s) == 0)
+                        return true;
+        return false;
+}
+
+void pv_strv_done(struct pv_strv *sv) {
+        if (!sv)
+                return;
+        for (size_t i = 0; i < sv->n; i++)
+                free(sv->v[i]);
+        free(sv->v);
+        *sv = (struct pv_strv)PV_STRV_INIT;
+}

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The typed profile model (profile format v1, see docs/profile.md).
+ *
+ * A profile is parsed once into these structs; nothing downstream touches
+ * YAML. Every value that can be wrong carries its source position
+ * (struct pv_loc, whose `file` is borrowed from the owning pv_profile).
+ * Optional scalars have an explicit "set" flag or a sentinel documented at
+ * the field; templates and `defaults` are merged before typing, so a VM
+ * here is complete.
+ *
+ * Ownership: everything hangs off struct pv_profile and is freed by
+ * pv_profile_free(). Pointers returned by lookups are borrowed.
+ */
+#ifndef PVFIO_PROFILE_H
+#define PVFIO_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pvfio/error.h"
+#include "pvfio/pci.h"
+#include "pvfio/util.h"
+
+#define PV_PROFILE_MAX_BYTES (1024u * 1024)  /* 1 MiB input cap */
+#define PV_PROFILE_MAX_DEPTH 32              /* YAML nesting cap */
+#define PV_PROFILE_MAX_NODES 200000          /* nodes visited incl. alias expansion (alias-bomb guard) */
+#define PV_MAX_HOSTPCI 16                    /* hostpci0..15 ($MAX_HOSTPCI_DEVICES) */
+#define PV_VMID_MIN 100u
+#define PV_VMID_MAX 999999999u
+
+/* ---------------------------------------------------------------- cluster */
+
+enum pv_auth_kind {
+        PV_AUTH_NONE,           /* no cluster section: host-only profile */
+        PV_AUTH_TOKEN,          /* API token USER@REALM!TOKENID + secret */
+        PV_AUTH_PASSWORD,       /* user@realm password login (ticket + CSRF) */
+};
+
+/* Where a secret comes from. Secrets are never inline in a profile. */
+struct pv_secret_ref {
+        char *env;              /* environment variable name, or NULL */
+        char *file;             /* path of a file holding the secret, or NULL */
+        struct pv_loc loc;
+};
+
+struct pv_cluster {
+        bool present;           /* the profile has a `cluster:` section */
+        char *name;             /* optional display name */
+        char *api_url;          /* "https://host:8006" (no /api2/json suffix) */
+        struct pv_loc api_url_loc;
+        enum pv_auth_kind auth;
+        char *token_id;         /* "user@realm!tokenid" when auth == TOKEN */
+        char *user;             /* "root@pam" when auth == PASSWORD */
+        struct pv_secret_ref secret;  /* token secret or password */
+        struct pv_loc auth_loc;
+        char *tls_fingerprint;  /* normalised "AA:BB:…" (64 hex digits) or NULL */
+        char *tls_ca_file;      /* PEM bundle path or NULL */
+        bool tls_insecure;      /* only when written explicitly */
+        struct pv_loc tls_loc;
+        unsigned parallel;      /* API concurrency; 0 = default (8) */
+        unsigned timeout_s;     /* per-request timeout; 0 = default (30) */
+};
+
+/* ------------------------------------------------------------------ hosts */
+
+enum pv_tristate { PV_AUTO = 0, PV_ON, PV_OFF };
+
+enum pv_binding {
+        PV_BIND_IDS,            /* boot-time `options vfio-pci ids=…` (default) */
+        PV_BIND_DRIVER_OVERRIDE,/* per-address driver_override rule */
+};
+
+enum pv_devsel_kind {
+        PV_DEVSEL_ID,           /* vendor:device, every matching function */
+        PV_DEVSEL_ADDR,         /* one function, or all functions when func == PV_PCI_FUNC_ALL */
+        PV_DEVSEL_MATCH,        /* named match: vendor/device/class/name substring */
+};
+
+/* A device selector for vfio binding. */
+struct pv_devsel {
+        enum pv_devsel_kind kind;
+        struct pv_pci_id id;            /* PV_DEVSEL_ID */
+        struct pv_pci_addr addr;        /* PV_DEVSEL_ADDR */
+        /* PV_DEVSEL_MATCH: each criterion applies when its has_ flag is set */
+        bool has_vendor, has_device, has_class;
+        uint16_t vendor, device;
+        uint32_t class_code;            /* 16-bit "0300" or 24-bit "030000"; class_bits = 16 or 24 */
+        unsigned class_bits;
+        char *name_contains;            /* case-insensitive substring of the pci.ids name, or NULL */
+        bool companions;                /* also bind the device's other functions (default true) */
+        struct pv_loc loc;
+};
+
+struct pv_sriov_spec {
+        struct pv_pci_addr pf;          /* physical function */
+        unsigned numvfs;
+        struct pv_loc loc;
+};
+
+enum pv_vgpu_kind {
+        PV_VGPU_NONE = 0,
+        PV_VGPU_GVTG,                   /* Intel GVT-g: i915.enable_gvt=1 + kvmgt */
+        PV_VGPU_NVIDIA_SRIOV,           /* NVIDIA vGPU ≥17: pve-nvidia-sriov@ VFs, host driver kept */
+};
+
+struct pv_host_spec {
+        /* which nodes: a list, or all nodes of the cluster */
+        bool all_nodes;
+        struct pv_strv nodes;
+        struct pv_loc loc;
+        enum pv_tristate iommu;         /* AUTO = add intel_iommu=on only where the kernel needs it */
+        bool iommu_pt;                  /* add iommu=pt (default true) */
+        struct pv_strv kernel_args;     /* extra args, e.g. initcall_blacklist=sysfb_init */
+        struct pv_loc *kernel_arg_locs; /* kernel_args.n entries */
+        bool allow_unsafe;              /* pcie_acs_override / allow_unsafe_interrupts accepted */
+        enum pv_binding binding;
+        struct pv_devsel *vfio;         /* devices for vfio-pci */
+        size_t n_vfio;
+        bool softdeps_auto;             /* softdeps: auto (default) */
+        struct pv_strv softdeps;        /* explicit driver list when !softdeps_auto */
+        struct pv_strv blacklist;       /* drivers to blacklist (only where asked) */
+        bool disable_vga;               /* options vfio-pci disable_vga=1 */
+        struct pv_sriov_spec *sriov;
+        size_t n_sriov;
+        enum pv_vgpu_kind vgpu;
+        struct pv_loc vgpu_loc;
+        bool accept_shared_groups;      /* explicit opt-in to pass devices whose group has host devices */
+};
+
+/* --------------------------------------------------------------- mappings */
+
+struct pv_map_entry {
+        char *node;
+        struct pv_pci_addr *paths;      /* one or several devices passed together (`;`) */
+        size_t n_paths;
+        bool has_id, has_subsystem_id, has_iommugroup;
+        struct pv_pci_id id;            /* vendor:device; filled from hardware when unset */
+        struct pv_pci_id subsystem_id;
+        int iommugroup;
+        char *description;
+        struct pv_loc loc;
+};
+
+struct pv_mapping {
+        char *id;                       /* pve-configid: ^[a-z][a-z0-9_-]+$ (case-insensitive) */
+        char *description;
+        bool mdev;                      /* devices are mdev/vGPU capable (default false) */
+        bool live_migration_capable;    /* default false */
+        struct pv_map_entry *map;       /* several entries per node = alternatives (pool) */
+        size_t n_map;
+        struct pv_loc loc;
+};
+
+/* -------------------------------------------------------------------- VMs */
+
+enum pv_vm_state { PV_STATE_PRESENT = 0, PV_STATE_RUNNING, PV_STATE_STOPPED, PV_STATE_ABSENT };
+enum pv_machine { PV_MACHINE_UNSET = 0, PV_MACHINE_Q35, PV_MACHINE_I440FX };
+enum pv_bios { PV_BIOS_UNSET = 0, PV_BIOS_SEABIOS, PV_BIOS_OVMF };
+
+enum pv_pcidev_kind {
+        PV_PCIDEV_RAW,                  /* host address(es); needs a root@pam ticket */
+        PV_PCIDEV_MAPPING,              /* cluster mapping id */
+        PV_PCIDEV_VF_POOL,              /* a free SR-IOV VF of a physical function */
+};
+
+enum pv_driver_mode { PV_DRIVER_DEFAULT = 0, PV_DRIVER_VFIO, PV_DRIVER_KEEP };
+
+/* One hostpciN entry. mdev may be combined with RAW, MAPPING or VF_POOL. */
+struct pv_pcidev {
+        enum pv_pcidev_kind kind;
+        struct pv_pci_addr *addrs;      /* RAW: one, or several passed together */
+        size_t n_addrs;
+        char *mapping;                  /* MAPPING */
+        struct pv_pci_addr vf_pf;       /* VF_POOL: the physical function */
+        char *mdev;                     /* mdev / vGPU type ("i915-GVTg_V5_4", "nvidia-660") or NULL */
+        int slot;                       /* fixed hostpci index 0..15, or -1 = next free */
+        /* -1 = unset (Proxmox default), else 0/1 */
+        int pcie, primary /* x-vga */, rombar, legacy_igd;
+        char *romfile;                  /* file name under /usr/share/kvm, no path separator */
+        enum pv_driver_mode driver;
+        /* guest-visible ID overrides; 0 when has_ flag false */
+        bool has_vendor_id, has_device_id, has_sub_vendor_id, has_sub_device_id;
+        uint16_t vendor_id, device_id, sub_vendor_id, sub_device_id;
+        struct pv_loc loc;
+};
+
+enum pv_disk_bus { PV_BUS_SCSI, PV_BUS_VIRTIO, PV_BUS_SATA, PV_BUS_IDE };
+
+struct pv_disk {
+        enum pv_disk_bus bus;
+        int index;                      /* -1 = next free on that bus */
+        char *storage;                  /* "local-lvm" */
+        uint64_t size_bytes;            /* size for new disks */
+        char *options;                  /* extra Proxmox disk options ("ssd=1,discard=on") or NULL */
+        struct pv_loc loc;
+};
+
+struct pv_net {
+        int index;                      /* -1 = next free */
+        char *model;                    /* virtio, e1000, … (default virtio) */
+        char *bridge;                   /* vmbr0 */
+        int vlan;                       /* -1 = none */
+        int firewall;                   /* -1 unset, 0/1 */
+        char *macaddr;                  /* NULL = let Proxmox choose */
+        struct pv_loc loc;
+};
+
+struct pv_vm {
+        char *name;                     /* DNS-name rules */
+        char *node;
+        uint32_t vmid;                  /* 0 = allocate */
+        enum pv_vm_state state;
+        char *template_name;            /* the template it came from, or NULL */
+        enum pv_machine machine;
+        char *machine_version;          /* optional "9.2+pve1" pin, or NULL */
+        enum pv_bios bios;
+        char *efidisk_storage;          /* efidisk0 storage for OVMF, or NULL */
+        bool efidisk_pre_enrolled_keys; /* default true */
+        char *cpu_type;                 /* "host", "x86-64-v2-AES", … or NULL */
+        struct pv_strv cpu_flags;       /* "+pcid", "-md-clear" */
+        bool cpu_hidden;                /* hidden=1 (old NVIDIA drivers) */
+        unsigned cores, sockets;        /* 0 = unset */
+        uint64_t memory_mib;            /* 0 = unset */
+        int64_t balloon_mib;            /* -1 = unset, 0 = disabled */
+        char *hugepages;                /* "2", "1024", "any" or NULL */
+        int numa;                       /* -1 unset, 0/1 */
+        char *scsihw;
+        char *vga;                      /* "none", "std", "virtio", … or NULL */
+        char *ostype;                   /* "l26", "win11", … or NULL */
+        int onboot;                     /* -1 unset, 0/1 */
+        struct pv_strv tags;            /* user tags; pvfio adds its own management tag */
+        struct pv_disk *disks;
+        size_t n_disks;
+        struct pv_net *nets;
+        size_t n_nets;
+        struct pv_pcidev *pci;
+        size_t n_pci;
+        struct pv_loc loc;              /* the VM's mapping node */
+        struct pv_loc name_loc, vmid_loc, node_loc;
+};
+
+/* ---------------------------------------------------------------- profile */
+
+struct pv_profile {
+        char *file;                     /* owned; every pv_loc.file points here */
+        unsigned version;               /* 1 */
+        struct pv_cluster cluster;
+        struct pv_host_spec *hosts;
+        size_t n_hosts;
+        struct pv_mapping *mappings;
+        size_t n_mappings;
+        struct pv_vm *vms;
+        size_t n_vms;
+};
+
+/* One problem found while loading (all are collected, not just the first). */
+struct pv_diag {
+        bool warning;                   /* true = warning, false = error */
+        char *message;                  /* owned, one line */
+        char *key;                      /* dotted key path ("vms[2].pci[0].mapping") or NULL */
+        unsigned line, col;
+};
+
+struct pv_diags {
+        struct pv_diag *v;
+        size_t n, alloc;
+        size_t n_errors;
+};
+
+/*
+ * Parse and validate a profile held in memory. `name` is used in locations.
+ * On success *ret is the profile (caller frees) and diags may hold warnings.
+ * On failure returns -PV_EINVAL with every problem in *diags; *ret untouched.
+ * Other negative codes (PV_ETOOBIG, PV_ENOMEM) are reported through err.
+ */
+int pv_profile_parse_mem(const char *buf, size_t len, const char *name, struct pv_profile **ret,
+                         struct pv_diags *diags, struct pv_error *err);
+/* Read a file (capped at PV_PROFILE_MAX_BYTES) and parse it; "-" reads stdin. */
+int pv_profile_load(const char *path, struct pv_profile **ret, struct pv_diags *diags,
+                    struct pv_error *err);
+/* Free a profile (NULL-safe). */
+void pv_profile_free(struct pv_profile *p);
+/* Free the diagnostics' members. */
+void pv_diags_done(struct pv_diags *d);
+
+/* Lookups (borrowed results, NULL when absent). */
+const struct pv_mapping *pv_profile_find_mapping(const struct pv_profile *p, const char *id);
+const struct pv_vm *pv_profile_find_vm(const struct pv_profile *p, const char *name);
+/* The host spec that applies to `node` (first match; `all` matches every node), or NULL. */
+const struct pv_host_spec *pv_profile_host_for_node(const struct pv_profile *p, const char *node);
+
+/* Enum string tables: *_to_string returns NULL for out-of-range; *_from_string returns -1 if unknown. */
+const char *pv_vm_state_to_string(enum pv_vm_state s);
+int pv_vm_state_from_string(const char *s);
+const char *pv_machine_to_string(enum pv_machine m);
+const char *pv_bios_to_string(enum pv_bios b);
+const char *pv_binding_to_string(enum pv_binding b);
+const char *pv_vgpu_kind_to_string(enum pv_vgpu_kind k);
+
+#endif

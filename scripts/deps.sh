@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install the Debian packages pvfio needs to build, test and run its demo.
+# Installs only what is missing; uses sudo when not root.
+set -eu
+PKGS="build-essential cmake pkg-config clang libcurl4-openssl-dev libjansson-dev libyaml-dev
+libpci-dev pci.ids pciutils libcmocka-dev python3 openssl curl ca-certificates"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS valgrind libclang-rt-14-dev openssh-server openssh-client"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "installing:$missing" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests for common/: errors, capped buffers, PCI addresses and IDs, strings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "pvfio/buf.h"
+#include "pvfio/error.h"
+#include "pvfio/pci.h"
+#include "pvfio/util.h"
+
+static void test_error_set_and_wrap(void **state) {
+        (void)state;
+        struct pv_error e = PV_ERROR_INIT;
+        assert_int_equal(pv_error_set(&e, PV_EINVAL, "bad '%s'", "x"), -PV_EINVAL);
+        /* a second set never clobbers the first */
+        assert_int_equal(pv_error_set(&e, PV_EIO, "other"), -PV_EINVAL);
+        assert_string_equal(pv_error_message(&e), "bad 'x'");
+        assert_int_equal(pv_error_wrap(&e, "while loading %d", 3), -PV_EINVAL);
+        assert_string_equal(pv_error_message(&e), "while loading 3: bad 'x'");
+        pv_error_done(&e);
+        assert_int_equal(e.code, 0);
+        assert_null(e.message);
+        struct pv_loc loc = { "p.yaml", 3, 7 };
+        pv_error_set_loc(&e, PV_EINVAL, &loc, "unknown key");
+        assert_string_equal(e.file, "p.yaml");
+        assert_int_equal(e.line, 3);
+        assert_int_equal(e.col, 7);
+        pv_error_done(&e);
+        pv_error_set_errno(&e, 2, "cannot open '%s'", "f");
+        assert_string_equal(pv_error_message(&e), "cannot open 'f': No such file or directory");
+        assert_int_equal(e.errno_value, 2);
+        pv_error_done(&e);
+        assert_string_equal(pv_code_name(-PV_ETOOBIG), "too-big");
+}
+
+static void test_buf_cap(void **state) {
+        (void)state;
+        struct pv_buf b = PV_BUF_INIT_CAP(10);
+        struct pv_error e = PV_ERROR_INIT;
+        assert_string_equal(b.buf, "");
+        assert_int_equal(pv_buf_adds(&b, "hello", &e), 0);
+        assert_int_equal(pv_buf_addf(&b, &e, "%d", 1234), 0);
+        assert_string_equal(b.buf, "hello1234");
+        assert_int_equal(pv_buf_adds(&b, "xy", &e), -PV_ETOOBIG);
+        assert_string_equal(b.buf, "hello1234"); /* unchanged on failure */
+        pv_error_done(&e);
+        assert_int_equal(pv_buf_addch(&b, '!', &e), 0);
+        assert_int_equal(b.len, 10);
+        char *s = NULL;
+        size_t n = 0;
+        assert_int_equal(pv_buf_detach(&b, &s, &n, &e), 0);
+        assert_string_equal(s, "hello1234!");
+        assert_int_equal(n, 10);
+        free(s);
+        assert_int_equal(b.len, 0);
+        assert_int_equal(b.cap, 10);
+        pv_buf_release(&b);
+}
+
+static void test_buf_read_file_cap(void **state) {
+        (void)state;
+        char path[] = "/tmp/pvfio-test-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "0123456789", 10), 10);
+        close(fd);
+        struct pv_error e = PV_ERROR_INIT;
+        struct pv_buf ok = PV_BUF_INIT_CAP(10);
+        assert_int_equal(pv_buf_read_file_at(&ok, AT_FDCWD, path, &e), 0);
+        assert_string_equal(ok.buf, "0123456789");
+        pv_buf_release(&ok);
+        struct pv_buf small = PV_BUF_INIT_CAP(9);
+        assert_int_equal(pv_buf_read_file_at(&small, AT_FDCWD, path, &e), -PV_ETOOBIG);
+        pv_buf_release(&small);
+        pv_error_done(&e);
+        assert_int_equal(pv_buf_read_file_at(&small, AT_FDCWD, "/nonexistent/x", &e), -PV_EIO);
+        assert_int_equal(e.errno_value, 2);
+        pv_error_done(&e);
+        unlink(path);
+}
+
+static void test_pci_addr(void **state) {
+        (void)state;
+        struct pv_pci_addr a;
+        char s[PV_PCI_ADDR_MAX];
+        assert_int_equal(pv_pci_addr_parse("0000:01:00.0", &a, NULL), 0);
+        assert_true(a.domain_given);
+        assert_int_equal(a.bus, 1);
+        assert_int_equal(a.func, 0);
+        pv_pci_addr_format(&a, s);
+        assert_string_equal(s, "0000:01:00.0");
+        assert_int_equal(pv_pci_addr_parse("0A:1f", &a, NULL), 0); /* upper case accepted, normalised */
+        assert_false(a.domain_given);
+        assert_int_equal(a.func, PV_PCI_FUNC_ALL);
+        pv_pci_addr_format(&a, s);
+        assert_string_equal(s, "0000:0a:1f");
+        pv_pci_addr_format_short(&a, s);
+        assert_string_equal(s, "0a:1f");
+        const char *bad[] = { "", "1:00.0", "0000:01:00.8", "0000:01:20.0", "0000:01:00.", "01:00.0x",
+                              "g000:01:00.0", "0000:01:00:0", "01" };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+                struct pv_error e = PV_ERROR_INIT;
+                assert_int_equal(pv_pci_addr_parse(bad[i], &a, &e), -PV_EINVAL);
+                pv_error_done(&e);
+        }
+        struct pv_pci_addr x, y;
+        pv_pci_addr_parse("01:00.1", &x, NULL);
+        pv_pci_addr_parse("0000:01:00.1", &y, NULL);
+        assert_true(pv_pci_addr_equal(&x, &y));
+        pv_pci_addr_parse("0000:01:00.0", &y, NULL);
+        assert_true(pv_pci_addr_cmp(&y, &x) < 0);
+        assert_true(pv_pci_addr_same_slot(&x, &y));
+}
+
+static void test_pci_id(void **state) {
+        (void)state;
+        struct pv_pci_id id;
+        char s[10];
+        assert_int_equal(pv_pci_id_parse("10DE:25a0", &id, NULL), 0);
+        pv_pci_id_format(&id, s);
+        assert_string_equal(s, "10de:25a0");
+        assert_int_equal(pv_pci_id_parse("10de:25a", &id, NULL), -PV_EINVAL);
+        assert_int_equal(pv_pci_id_parse("0x10de:25a0", &id, NULL), -PV_EINVAL);
+        assert_int_equal(pv_pci_id_parse("10de-25a0", &id, NULL), -PV_EINVAL);
+}
+
+static void test_strings(void **state) {
+        (void)state;
+        assert_int_equal(pv_edit_distance("macine", "machine", 5), 1);
+        assert_int_equal(pv_edit_distance("abc", "xyz", 2), 2);
+        struct pv_strv sv = PV_STRV_INIT;
+        assert_int_equal(pv_strv_push(&sv, "a", NULL), 0);
+        assert_int_equal(pv_strv_push(&sv, "b", NULL), 0);
+        assert_true(pv_strv_contains(&sv, "b"));
+        assert_false(pv_strv_contains(&sv, "c"));
+        assert_null(sv.v[2]);
+        pv_strv_done(&sv);
+        char t[] = "x \n\t";
+        assert_string_equal(pv_strip_trailing(t), "x");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_error_set_and_wrap), cmocka_unit_test(test_buf_cap),
+                cmocka_unit_test(test_buf_read_file_cap), cmocka_unit_test(test_pci_addr),
+                cmocka_unit_test(test_pci_id), cmocka_unit_test(test_strings),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
