@@ -106,7 +106,7 @@ int pv_plan_append(struct pv_plan *dst, struct pv_plan *src, struct pv_error *er
         int r = 0;
         for (size_t i = 0; i < src->n; i++) {
                 struct pv_action *a = &src->actions[i];
-                if (a->depends_on >= 0)
+                if (a->depends_on > 0)
                         a->depends_on += (int)base;
                 if (r == 0)
                         r = pv_plan_add(dst, a, err) < 0 ? -1 : 0;

@@ -69,7 +69,7 @@ struct pv_action {
         bool pending_until_restart; /* VM: PCI changes wait for a VM restart */
         bool unsafe;              /* a risky change the user must have accepted (explained in reason) */
         char *blocked;            /* non-NULL: why this action cannot run now (device not ready, …) */
-        int depends_on;           /* index of an action that must succeed first, or -1 */
+        int depends_on;           /* 1-based index of an action that must succeed first; 0 = none */
         /* filled by executors */
         enum pv_action_status status;
         char *error;              /* failure message when status == FAILED */
