@@ -263,7 +263,8 @@ void pv_cli_help(struct pv_ctx *ctx, const struct pv_cmd *cmd) {
                 for (const struct pv_cmd *const *cp = pv_commands; *cp; cp++) {
                         const struct pv_cmd *c = *cp;
                         if (c->subcmds) {
-                                for (const struct pv_cmd *s = c->subcmds; s->name; s++) {
+                                for (const struct pv_cmd *const *sp = c->subcmds; *sp; sp++) {
+                                        const struct pv_cmd *s = *sp;
                                         char n[64];
                                         snprintf(n, sizeof n, "%s %s", c->name, s->name);
                                         fprintf(f, "  %-18s %s\n", n, s->summary);
@@ -283,8 +284,8 @@ void pv_cli_help(struct pv_ctx *ctx, const struct pv_cmd *cmd) {
         full_name(cmd, name, sizeof name);
         if (cmd->subcmds) {
                 fprintf(f, "Usage: %s COMMAND [OPTIONS] [ARGS...]\n\n%s\n\nCommands:\n", name, cmd->summary);
-                for (const struct pv_cmd *s = cmd->subcmds; s->name; s++)
-                        fprintf(f, "  %-12s %s\n", s->name, s->summary);
+                for (const struct pv_cmd *const *sp = cmd->subcmds; *sp; sp++)
+                        fprintf(f, "  %-12s %s\n", (*sp)->name, (*sp)->summary);
                 fprintf(f, "\nRun '%s COMMAND --help' for details.\n", name);
                 return;
         }

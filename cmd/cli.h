@@ -78,7 +78,7 @@ struct pv_cmd {
         const struct pv_opt *opts; /* may be NULL */
         int min_args, max_args;  /* positional count; max -1 = unlimited */
         pv_cmd_fn run;           /* NULL when subcmds is set */
-        const struct pv_cmd *subcmds; /* table ending with { NULL } */
+        const struct pv_cmd *const *subcmds; /* NULL-terminated table of subcommands */
         bool json;               /* the command produces data and accepts --json */
         const char *parent;      /* "host" for "host scan" (set by the table) */
 };

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* pvfio host …  (placeholder table; the host layer fills it in) */
+/* pvfio host …: the subcommand table. scan/check live in cmd_host_scan.c,
+ * plan/apply/rollback in cmd_host_plan.c. */
 #include "cli.h"
 #include "commands.h"
 
-static const struct pv_cmd host_subcmds[] = {
-        { NULL },
+static const struct pv_cmd *const host_subcmds[] = {
+        &pv_cmd_host_scan,
+        &pv_cmd_host_check,
+        &pv_cmd_host_plan,
+        &pv_cmd_host_apply,
+        &pv_cmd_host_rollback,
+        NULL,
 };
 
 const struct pv_cmd pv_cmd_host = {

@@ -7,8 +7,15 @@
 
 /* pvfio validate PROFILE... (cmd_validate.c) */
 extern const struct pv_cmd pv_cmd_validate;
-/* pvfio host scan|check|plan|apply|rollback (cmd_host.c) */
+
+/* pvfio host … (cmd_host.c holds the table) */
 extern const struct pv_cmd pv_cmd_host;
+extern const struct pv_cmd pv_cmd_host_scan;     /* cmd_host_scan.c */
+extern const struct pv_cmd pv_cmd_host_check;    /* cmd_host_scan.c */
+extern const struct pv_cmd pv_cmd_host_plan;     /* cmd_host_plan.c */
+extern const struct pv_cmd pv_cmd_host_apply;    /* cmd_host_plan.c */
+extern const struct pv_cmd pv_cmd_host_rollback; /* cmd_host_plan.c */
+
 /* pvfio api get|set|create|delete|fingerprint (cmd_api.c) */
 extern const struct pv_cmd pv_cmd_api;
 

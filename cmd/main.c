@@ -33,15 +33,10 @@ static bool want_color(enum pv_color_mode m, int fd) {
         return isatty(fd) && term && strcmp(term, "dumb") != 0;
 }
 
-static const struct pv_cmd *lookup(const struct pv_cmd *const *table, const struct pv_cmd *sub, const char *name) {
-        if (table) {
-                for (; *table; table++)
-                        if (strcmp((*table)->name, name) == 0)
-                                return *table;
-        }
-        for (; sub && sub->name; sub++)
-                if (strcmp(sub->name, name) == 0)
-                        return sub;
+static const struct pv_cmd *lookup(const struct pv_cmd *const *table, const char *name) {
+        for (; table && *table; table++)
+                if (strcmp((*table)->name, name) == 0)
+                        return *table;
         return NULL;
 }
 
@@ -69,7 +64,7 @@ static int dispatch(struct pv_ctx *ctx, const struct pv_cmd *cmd, int argc, char
                         free(args.pos);
                         return help ? PV_EXIT_OK : PV_EXIT_USAGE;
                 }
-                const struct pv_cmd *sub = lookup(NULL, cmd->subcmds, args.pos[0]);
+                const struct pv_cmd *sub = lookup(cmd->subcmds, args.pos[0]);
                 if (!sub) {
                         r = pv_cli_usage_error(ctx, cmd, "unknown command '%s'", args.pos[0]);
                         free(args.pos);
@@ -141,11 +136,11 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[k], "help") == 0) {
                 finish_ctx(&ctx);
-                const struct pv_cmd *c = k + 1 < argc ? lookup(pv_commands, NULL, argv[k + 1]) : NULL;
+                const struct pv_cmd *c = k + 1 < argc ? lookup(pv_commands, argv[k + 1]) : NULL;
                 pv_cli_help(&ctx, c);
                 return PV_EXIT_OK;
         }
-        const struct pv_cmd *cmd = lookup(pv_commands, NULL, argv[k]);
+        const struct pv_cmd *cmd = lookup(pv_commands, argv[k]);
         if (!cmd) {
                 fprintf(stderr, "pvfio: unknown command '%s'\nTry 'pvfio --help' for the list of commands.\n",
                         argv[k]);

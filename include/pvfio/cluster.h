@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Observed cluster state: what the Proxmox API reports, decoded into plain
+ * structs by api/ and consumed as data by the pure VM/mapping planner in
+ * provision/. Neither side includes the other; this header is the contract.
+ *
+ * Ownership: every struct here owns its strings and arrays; each has a
+ * pv_*_done() that frees the members (NULL-safe) and pv_observed_done()
+ * frees the whole tree.
+ */
+#ifndef PVFIO_CLUSTER_H
+#define PVFIO_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pvfio/error.h"
+#include "pvfio/pci.h"
+
+/* One cluster node (/nodes or /cluster/resources type=node). */
+struct pv_node_info {
+        char *node;
+        char *status;                   /* "online" | "offline" | "unknown" */
+};
+
+/* One VM as listed by /cluster/resources?type=vm (qemu only). */
+struct pv_vm_info {
+        uint32_t vmid;
+        char *node;
+        char *name;                     /* NULL when unnamed */
+        char *status;                   /* "running" | "stopped" | … */
+        char *lock;                     /* NULL when not locked */
+        char *tags;                     /* raw ";"-separated tags or NULL */
+        bool is_template;
+};
+
+/* A config key/value; integers and booleans are kept in Proxmox's decimal text form ("4", "1"). */
+struct pv_kv {
+        char *key;
+        char *value;
+};
+
+/* GET /nodes/{node}/qemu/{vmid}/config (pending values merged, as the API returns by default). */
+struct pv_vm_config {
+        uint32_t vmid;
+        char *node;
+        struct pv_kv *kv;               /* sorted by key; "digest" is not in here */
+        size_t n;
+        char *digest;                   /* 40-hex SHA1 */
+};
+
+/* GET …/pending: one entry per key. */
+struct pv_pending {
+        char *key;
+        char *value;                    /* current value or NULL */
+        char *pending;                  /* pending value or NULL */
+        int delete_;                    /* 0, 1 = delete pending, 2 = force delete */
+};
+
+struct pv_vm_pending {
+        uint32_t vmid;
+        struct pv_pending *v;
+        size_t n;
+};
+
+/* One device of GET /nodes/{node}/hardware/pci?pci-class-blacklist= (verbose). */
+struct pv_hw_pci {
+        struct pv_pci_addr addr;        /* with domain */
+        uint32_t class_code;            /* 24-bit */
+        struct pv_pci_id id;            /* vendor:device */
+        bool has_subsystem;
+        struct pv_pci_id subsystem;
+        int iommugroup;                 /* -1 without IOMMU */
+        bool mdev;                      /* mdev/vGPU capable */
+        bool is_vf;                     /* has physfn */
+        struct pv_pci_addr physfn;      /* valid when is_vf */
+        char *vendor_name, *device_name;/* may be NULL */
+};
+
+/* GET /nodes/{node}/hardware/pci/{id}/mdev */
+struct pv_mdev_type {
+        char *type;                     /* "i915-GVTg_V5_4", "nvidia-660" */
+        int available;
+        char *name;
+        char *description;
+};
+
+/* The hardware of one node, with the mdev types fetched for the devices that need them. */
+struct pv_node_hw {
+        char *node;
+        struct pv_hw_pci *devs;         /* sorted by address */
+        size_t n_devs;
+        struct pv_node_mdev {
+                struct pv_pci_addr addr;
+                struct pv_mdev_type *types;
+                size_t n_types;
+        } *mdev;
+        size_t n_mdev;
+};
+
+/* A check reported by GET /cluster/mapping/pci?check-node=N. */
+struct pv_mapping_check {
+        char *severity;                 /* "warning" | "error" */
+        char *message;
+};
+
+/* A cluster PCI mapping as Proxmox stores it. */
+struct pv_obs_mapping {
+        char *id;
+        char *description;              /* NULL when unset */
+        bool mdev;
+        bool live_migration_capable;
+        char **map;                     /* raw map property strings, as returned, in order */
+        size_t n_map;
+        char *digest;
+        struct pv_mapping_check *checks;/* only when fetched with check-node */
+        size_t n_checks;
+};
+
+/* Everything pvfio observed of the cluster for one plan. */
+struct pv_observed {
+        struct pv_node_info *nodes;
+        size_t n_nodes;
+        struct pv_vm_info *vms;
+        size_t n_vms;
+        struct pv_vm_config *configs;   /* for the VMs the profile names (by name) or manages (tag) */
+        size_t n_configs;
+        struct pv_vm_pending *pending;  /* for running VMs among those */
+        size_t n_pending;
+        struct pv_obs_mapping *mappings;
+        size_t n_mappings;
+        struct pv_node_hw *hw;          /* for nodes the profile's mappings/VMs use */
+        size_t n_hw;
+};
+
+/* Task status (GET /nodes/{node}/tasks/{upid}/status). */
+struct pv_task_status {
+        char *upid;
+        char *node;
+        char *type;                     /* "qmcreate", "qmstart", … */
+        bool running;
+        char *exitstatus;               /* "OK", "WARNINGS: 2", or the error text; NULL while running */
+};
+
+/* A parsed UPID "UPID:node:PID:PSTART:STARTTIME:type:id:user:". */
+struct pv_upid {
+        char node[64];
+        uint32_t pid;
+        uint64_t pstart;
+        uint32_t starttime;
+        char type[64];
+        char id[64];
+        char user[128];
+};
+
+void pv_node_info_done(struct pv_node_info *n);
+void pv_vm_info_done(struct pv_vm_info *v);
+void pv_vm_config_done(struct pv_vm_config *c);
+void pv_vm_pending_done(struct pv_vm_pending *p);
+void pv_hw_pci_done(struct pv_hw_pci *d);
+void pv_mdev_type_done(struct pv_mdev_type *t);
+void pv_node_hw_done(struct pv_node_hw *h);
+void pv_obs_mapping_done(struct pv_obs_mapping *m);
+void pv_task_status_done(struct pv_task_status *t);
+void pv_observed_done(struct pv_observed *o);
+
+/* Lookups (borrowed; NULL when absent). */
+const char *pv_vm_config_get(const struct pv_vm_config *c, const char *key);
+const struct pv_vm_config *pv_observed_config(const struct pv_observed *o, uint32_t vmid);
+const struct pv_vm_pending *pv_observed_pending(const struct pv_observed *o, uint32_t vmid);
+const struct pv_obs_mapping *pv_observed_mapping(const struct pv_observed *o, const char *id);
+const struct pv_node_hw *pv_observed_hw(const struct pv_observed *o, const char *node);
+const struct pv_hw_pci *pv_node_hw_find(const struct pv_node_hw *h, const struct pv_pci_addr *addr);
+const struct pv_node_mdev *pv_node_hw_mdev(const struct pv_node_hw *h, const struct pv_pci_addr *addr);
+
+/* Parse a UPID (0 or -PV_EINVAL). */
+int pv_upid_parse(const char *s, struct pv_upid *ret, struct pv_error *err);
+
+#endif
