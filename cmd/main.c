@@ -7,13 +7,6 @@
 #include "cli.h"
 #include "commands.h"
 
-const struct pv_cmd *const pv_commands[] = {
-        &pv_cmd_validate,
-        &pv_cmd_host,
-        &pv_cmd_api,
-        NULL,
-};
-
 static void log_to_stderr(void *userdata, enum pv_log_level level, const char *msg) {
         struct pv_ctx *ctx = userdata;
         static const char *const names[] = { "error", "warning", "info", "debug" };

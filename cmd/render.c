@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Plan rendering: human text (unified diffs for files, key-by-key for VMs and
+ * mappings) and the stable, versioned JSON document. */
+#include "render.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvfio/plan.h"
+
+/* ---- line splitting + a small LCS diff (files are short: config snippets) ---- */
+
+struct lines {
+        const char **v;
+        size_t *len;
+        size_t n;
+};
+
+static int split_lines(const char *s, struct lines *ret) {
+        memset(ret, 0, sizeof *ret);
+        if (!s || !*s)
+                return 0;
+        size_t cap = 1;
+        for (const char *p = s; *p; p++)
+                cap += *p == '\n';
+        ret->v = calloc(cap, sizeof *ret->v);
+        ret->len = calloc(cap, sizeof *ret->len);
+        if (!ret->v || !ret->len)
+                return -1;
+        const char *p = s;
+        while (*p) {
+                const char *nl = strchr(p, '\n');
+                size_t l = nl ? (size_t)(nl - p) : strlen(p);
+                ret->v[ret->n] = p;
+                ret->len[ret->n++] = l;
+                p += l + (nl ? 1 : 0);
+        }
+        return 0;
+}
+
+static void free_lines(struct lines *l) {
+        free(l->v);
+        free(l->len);
+}
+
+static bool line_eq(const struct lines *a, size_t i, const struct lines *b, size_t j) {
+        return a->len[i] == b->len[j] && memcmp(a->v[i], b->v[j], a->len[i]) == 0;
+}
+
+enum { OP_SAME, OP_DEL, OP_ADD };
+
+/* Print a unified diff (3 lines of context) of before → after. Falls back to
+ * printing both sides whole when the files are too large for the LCS table. */
+static void print_diff(struct pv_ctx *ctx, const char *path, const char *before, const char *after) {
+        FILE *f = ctx->out;
+        struct lines a, b;
+        if (split_lines(before, &a) < 0 || split_lines(after, &b) < 0) {
+                free_lines(&a);
+                free_lines(&b);
+                return;
+        }
+        const char *red = pv_c(ctx, f, PV_C_RED), *green = pv_c(ctx, f, PV_C_GREEN),
+                   *dim = pv_c(ctx, f, PV_C_BLUE), *rst = pv_c(ctx, f, PV_C_RESET);
+        fprintf(f, "    %s--- %s%s%s\n", dim, before ? "a/" : "", before ? path : "/dev/null", rst);
+        fprintf(f, "    %s+++ %s%s%s\n", dim, after ? "b/" : "", after ? path : "/dev/null", rst);
+        size_t n = a.n, m = b.n;
+        if ((n + 1) * (m + 1) > 4u * 1024 * 1024) {
+                for (size_t i = 0; i < n; i++)
+                        fprintf(f, "    %s-%.*s%s\n", red, (int)a.len[i], a.v[i], rst);
+                for (size_t j = 0; j < m; j++)
+                        fprintf(f, "    %s+%.*s%s\n", green, (int)b.len[j], b.v[j], rst);
+                free_lines(&a);
+                free_lines(&b);
+                return;
+        }
+        unsigned *t = calloc((n + 1) * (m + 1), sizeof *t);
+        int *ops = calloc(n + m + 1, sizeof *ops);
+        size_t *oi = calloc(n + m + 1, sizeof *oi), *oj = calloc(n + m + 1, sizeof *oj);
+        if (!t || !ops || !oi || !oj)
+                goto out;
+#define T(i, j) t[(i) * (m + 1) + (j)]
+        for (size_t i = n; i-- > 0;)
+                for (size_t j = m; j-- > 0;)
+                        T(i, j) = line_eq(&a, i, &b, j) ? T(i + 1, j + 1) + 1
+                                  : T(i + 1, j) >= T(i, j + 1) ? T(i + 1, j) : T(i, j + 1);
+        size_t k = 0, i = 0, j = 0;
+        while (i < n || j < m) {
+                if (i < n && j < m && line_eq(&a, i, &b, j)) {
+                        ops[k] = OP_SAME, oi[k] = i++, oj[k++] = j++;
+                } else if (j < m && (i == n || T(i, j + 1) >= T(i + 1, j))) {
+                        ops[k] = OP_ADD, oi[k] = i, oj[k++] = j++;
+                } else {
+                        ops[k] = OP_DEL, oi[k] = i++, oj[k++] = j;
+                }
+        }
+#undef T
+        /* hunks: runs of changes with up to 3 lines of context around them */
+        size_t p = 0;
+        while (p < k) {
+                while (p < k && ops[p] == OP_SAME)
+                        p++;
+                if (p >= k)
+                        break;
+                size_t start = p >= 3 ? p - 3 : 0, end = p;
+                for (;;) {
+                        while (end < k && ops[end] != OP_SAME)
+                                end++;
+                        size_t same = 0;
+                        while (end + same < k && ops[end + same] == OP_SAME && same < 7)
+                                same++;
+                        if (end + same < k && same < 7) {
+                                end += same;
+                                continue;
+                        }
+                        end = end + (same < 3 ? same : 3);
+                        break;
+                }
+                size_t a0 = oi[start], b0 = oj[start], ac = 0, bc = 0;
+                for (size_t q = start; q < end; q++) {
+                        ac += ops[q] != OP_ADD;
+                        bc += ops[q] != OP_DEL;
+                }
+                fprintf(f, "    %s@@ -%zu,%zu +%zu,%zu @@%s\n", dim, ac ? a0 + 1 : a0, ac, bc ? b0 + 1 : b0, bc, rst);
+                for (size_t q = start; q < end; q++) {
+                        if (ops[q] == OP_SAME)
+                                fprintf(f, "     %.*s\n", (int)a.len[oi[q]], a.v[oi[q]]);
+                        else if (ops[q] == OP_DEL)
+                                fprintf(f, "    %s-%.*s%s\n", red, (int)a.len[oi[q]], a.v[oi[q]], rst);
+                        else
+                                fprintf(f, "    %s+%.*s%s\n", green, (int)b.len[oj[q]], b.v[oj[q]], rst);
+                }
+                p = end;
+        }
+out:
+        free(t);
+        free(ops);
+        free(oi);
+        free(oj);
+        free_lines(&a);
+        free_lines(&b);
+}
+
+static char marker(const struct pv_action *a) {
+        switch (a->kind) {
+        case PV_ACT_CREATE_MAPPING:
+        case PV_ACT_CREATE_VM:
+                return '+';
+        case PV_ACT_DELETE_MAPPING:
+        case PV_ACT_DELETE_VM:
+        case PV_ACT_REMOVE_FILE:
+                return '-';
+        case PV_ACT_WRITE_FILE:
+                return a->before ? '~' : '+';
+        default:
+                return '~';
+        }
+}
+
+static const char *group_of(const struct pv_action *a) {
+        if (pv_action_is_host(a->kind))
+                return "host";
+        if (a->kind >= PV_ACT_CREATE_MAPPING && a->kind <= PV_ACT_DELETE_MAPPING)
+                return "mapping";
+        return "vm";
+}
+
+static void print_action(struct pv_ctx *ctx, const struct pv_action *a, bool apply_view) {
+        FILE *f = ctx->out;
+        char m = marker(a);
+        const char *col = m == '+' ? PV_C_GREEN : m == '-' ? PV_C_RED : PV_C_YELLOW;
+        const char *rst = pv_c(ctx, f, PV_C_RESET);
+        fprintf(f, "  %s%c %s%s", pv_c(ctx, f, col), m, pv_action_kind_to_string(a->kind), rst);
+        fprintf(f, " %s%s%s", pv_c(ctx, f, PV_C_BOLD), a->target ? a->target : "", rst);
+        if (a->node && !pv_action_is_host(a->kind))
+                fprintf(f, " on %s", a->node);
+        if (a->vmid)
+                fprintf(f, " (vmid %u)", a->vmid);
+        if (apply_view && a->status != PV_ACT_PLANNED)
+                fprintf(f, " [%s]", pv_action_status_to_string(a->status));
+        fputc('\n', f);
+        if (a->reason)
+                fprintf(f, "      %s# %s%s\n", pv_c(ctx, f, PV_C_DIM), a->reason, rst);
+        if (a->unsafe)
+                fprintf(f, "      %s! unsafe change, accepted in the profile%s\n", pv_c(ctx, f, PV_C_RED), rst);
+        if (a->blocked)
+                fprintf(f, "      %sblocked: %s%s\n", pv_c(ctx, f, PV_C_RED), a->blocked, rst);
+        if (a->error)
+                fprintf(f, "      %sfailed: %s%s\n", pv_c(ctx, f, PV_C_RED), a->error, rst);
+        switch (a->kind) {
+        case PV_ACT_WRITE_FILE:
+        case PV_ACT_EDIT_FILE:
+        case PV_ACT_REMOVE_FILE:
+                print_diff(ctx, a->target ? a->target : "?", a->before, a->kind == PV_ACT_REMOVE_FILE ? NULL : a->after);
+                break;
+        case PV_ACT_RUN_COMMAND:
+        case PV_ACT_REBIND_DEVICE:
+        case PV_ACT_SET_SRIOV:
+                if (a->after)
+                        fprintf(f, "      $ %s\n", a->after);
+                break;
+        default:
+                break;
+        }
+        for (size_t i = 0; i < a->n_keys; i++) {
+                const struct pv_key_change *k = &a->keys[i];
+                char km = !k->before ? '+' : !k->after ? '-' : '~';
+                const char *kc = km == '+' ? PV_C_GREEN : km == '-' ? PV_C_RED : PV_C_YELLOW;
+                fprintf(f, "      %s%c%s %s: ", pv_c(ctx, f, kc), km, rst, k->key);
+                if (k->before && k->after)
+                        fprintf(f, "%s → %s", k->before, k->after);
+                else
+                        fprintf(f, "%s", k->after ? k->after : k->before);
+                if (k->pending_until_restart)
+                        fprintf(f, "  %s(pending until the VM is restarted)%s", pv_c(ctx, f, PV_C_YELLOW), rst);
+                fputc('\n', f);
+        }
+}
+
+void pv_plan_counts(const struct pv_plan *plan, struct pv_plan_counts *c) {
+        memset(c, 0, sizeof *c);
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct pv_action *a = &plan->actions[i];
+                if (a->blocked) {
+                        c->blocked++;
+                        continue;
+                }
+                char m = marker(a);
+                if (m == '+')
+                        c->add++;
+                else if (m == '-')
+                        c->del++;
+                else
+                        c->change++;
+                if (a->pending_until_restart)
+                        c->pending_restart++;
+                if (a->status == PV_ACT_FAILED)
+                        c->failed++;
+                if (a->status == PV_ACT_DONE)
+                        c->done++;
+        }
+}
+
+void pv_render_plan_text(struct pv_ctx *ctx, const struct pv_plan *plan, bool apply_view) {
+        FILE *f = ctx->out;
+        static const char *const groups[] = { "host", "mapping", "vm" };
+        static const char *const titles[] = { "Host configuration", "PCI resource mappings", "Virtual machines" };
+        for (size_t g = 0; g < 3; g++) {
+                bool any = false;
+                for (size_t i = 0; i < plan->n; i++) {
+                        const struct pv_action *a = &plan->actions[i];
+                        if (strcmp(group_of(a), groups[g]) != 0)
+                                continue;
+                        if (!any) {
+                                const char *node = NULL;
+                                if (g == 0)
+                                        node = a->node;
+                                fprintf(f, "%s%s%s%s%s:\n", pv_c(ctx, f, PV_C_BOLD), titles[g], node ? " on " : "",
+                                        node ? node : "", pv_c(ctx, f, PV_C_RESET));
+                                any = true;
+                        }
+                        print_action(ctx, a, apply_view);
+                }
+                if (any)
+                        fputc('\n', f);
+        }
+        for (size_t i = 0; i < plan->n_drift; i++)
+                fprintf(f, "%sdrift:%s %s\n", pv_c(ctx, f, PV_C_YELLOW), pv_c(ctx, f, PV_C_RESET), plan->drift[i]);
+        for (size_t i = 0; i < plan->n_warnings; i++)
+                fprintf(f, "%swarning:%s %s\n", pv_c(ctx, f, PV_C_YELLOW), pv_c(ctx, f, PV_C_RESET), plan->warnings[i]);
+        for (size_t i = 0; i < plan->n_reboot_reasons; i++)
+                fprintf(f, "%sreboot required:%s %s\n", pv_c(ctx, f, PV_C_RED), pv_c(ctx, f, PV_C_RESET),
+                        plan->reboot_reasons[i]);
+        struct pv_plan_counts c;
+        pv_plan_counts(plan, &c);
+        if (plan->n == 0)
+                fprintf(f, "No changes. The cluster matches the profile.\n");
+        else if (apply_view)
+                fprintf(f, "Applied: %zu done, %zu failed, %zu blocked.\n", c.done, c.failed, c.blocked);
+        else
+                fprintf(f, "Plan: %zu to add, %zu to change, %zu to remove%s%zu blocked%s.\n", c.add, c.change, c.del,
+                        ", ", c.blocked, c.pending_restart ? ", PCI changes pending a VM restart" : "");
+}
+
+static json_t *str_or_null(const char *s) {
+        return s ? json_string(s) : json_null();
+}
+
+static json_t *strv_json(char **v, size_t n) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+json_t *pv_render_plan_json(const struct pv_plan *plan) {
+        json_t *actions = json_array();
+        json_t *pending = json_array();
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct pv_action *a = &plan->actions[i];
+                json_t *o = json_object();
+                json_object_set_new(o, "kind", json_string(pv_action_kind_to_string(a->kind)));
+                json_object_set_new(o, "group", json_string(group_of(a)));
+                json_object_set_new(o, "target", str_or_null(a->target));
+                json_object_set_new(o, "node", str_or_null(a->node));
+                json_object_set_new(o, "vmid", a->vmid ? json_integer(a->vmid) : json_null());
+                json_object_set_new(o, "reason", str_or_null(a->reason));
+                json_object_set_new(o, "before", str_or_null(a->before));
+                json_object_set_new(o, "after", str_or_null(a->after));
+                json_t *keys = json_array();
+                for (size_t k = 0; k < a->n_keys; k++)
+                        json_array_append_new(keys, json_pack("{s:s, s:o, s:o, s:b}", "key", a->keys[k].key,
+                                                              "before", str_or_null(a->keys[k].before), "after",
+                                                              str_or_null(a->keys[k].after), "pending_until_restart",
+                                                              a->keys[k].pending_until_restart));
+                json_object_set_new(o, "keys", keys);
+                json_object_set_new(o, "needs_reboot", json_boolean(a->needs_reboot));
+                json_object_set_new(o, "pending_until_restart", json_boolean(a->pending_until_restart));
+                json_object_set_new(o, "unsafe", json_boolean(a->unsafe));
+                json_object_set_new(o, "blocked", str_or_null(a->blocked));
+                json_object_set_new(o, "depends_on", a->depends_on > 0 ? json_integer(a->depends_on - 1) : json_null());
+                json_object_set_new(o, "status", json_string(pv_action_status_to_string(a->status)));
+                json_object_set_new(o, "error", str_or_null(a->error));
+                json_array_append_new(actions, o);
+                if (a->pending_until_restart && a->target)
+                        json_array_append_new(pending, json_string(a->target));
+        }
+        struct pv_plan_counts c;
+        pv_plan_counts(plan, &c);
+        return json_pack("{s:i, s:o, s:o, s:b, s:o, s:o, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "format_version",
+                         PV_PLAN_FORMAT_VERSION, "actions", actions, "drift", strv_json(plan->drift, plan->n_drift),
+                         "reboot_required", plan->n_reboot_reasons > 0, "reboot_reasons",
+                         strv_json(plan->reboot_reasons, plan->n_reboot_reasons), "pending_restart", pending,
+                         "warnings", strv_json(plan->warnings, plan->n_warnings), "summary", "add", (json_int_t)c.add,
+                         "change", (json_int_t)c.change, "remove", (json_int_t)c.del, "blocked",
+                         (json_int_t)c.blocked, "done", (json_int_t)c.done, "failed", (json_int_t)c.failed);
+}
