@@ -59,15 +59,6 @@ void pv_hw_pci_done(struct pv_hw_pci *d) {
         memset(d, 0, sizeof *d);
 }
 
-void pv_mdev_type_done(struct pv_mdev_type *t) {
-        if (!t)
-                return;
-        free(t->type);
-        free(t->name);
-        free(t->description);
-        memset(t, 0, sizeof *t);
-}
-
 void pv_node_hw_done(struct pv_node_hw *h) {
         if (!h)
                 return;

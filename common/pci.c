@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Parse exactly `min..max` hex digits from *p; advances *p. */
@@ -116,4 +117,14 @@ int pv_pci_id_parse(const char *s, struct pv_pci_id *ret, struct pv_error *err) 
 
 void pv_pci_id_format(const struct pv_pci_id *id, char out[static 10]) {
         snprintf(out, 10, "%04x:%04x", id->vendor, id->device);
+}
+
+void pv_mdev_type_done(struct pv_mdev_type *t) {
+        if (!t)
+                return;
+        free(t->type);
+        free(t->name);
+        free(t->description);
+        free(t->device_api);
+        memset(t, 0, sizeof *t);
 }

@@ -78,13 +78,7 @@ struct pv_hw_pci {
         char *vendor_name, *device_name;/* may be NULL */
 };
 
-/* GET /nodes/{node}/hardware/pci/{id}/mdev */
-struct pv_mdev_type {
-        char *type;                     /* "i915-GVTg_V5_4", "nvidia-660" */
-        int available;
-        char *name;
-        char *description;
-};
+/* GET /nodes/{node}/hardware/pci/{id}/mdev entries are struct pv_mdev_type (pvfio/pci.h). */
 
 /* The hardware of one node, with the mdev types fetched for the devices that need them. */
 struct pv_node_hw {
@@ -159,7 +153,6 @@ void pv_vm_info_done(struct pv_vm_info *v);
 void pv_vm_config_done(struct pv_vm_config *c);
 void pv_vm_pending_done(struct pv_vm_pending *p);
 void pv_hw_pci_done(struct pv_hw_pci *d);
-void pv_mdev_type_done(struct pv_mdev_type *t);
 void pv_node_hw_done(struct pv_node_hw *h);
 void pv_obs_mapping_done(struct pv_obs_mapping *m);
 void pv_task_status_done(struct pv_task_status *t);

@@ -26,6 +26,19 @@ struct pv_pci_id {
         uint16_t device;
 };
 
+/* A mediated-device (mdev/vGPU) type: classic mdev_supported_types/<type>/ as the
+ * host scan reads it, or an entry of GET /nodes/{node}/hardware/pci/{id}/mdev. */
+struct pv_mdev_type {
+        char *type;              /* "i915-GVTg_V5_4", "nvidia-660" */
+        char *name;              /* `name` file / API name, or NULL */
+        char *description;       /* may span lines, or NULL */
+        char *device_api;        /* `device_api` file ("vfio-pci"), or NULL (not in the API) */
+        int available;           /* available instances; -1 when unreadable */
+};
+
+/* Free the members of an mdev type (NULL-safe). */
+void pv_mdev_type_done(struct pv_mdev_type *t);
+
 /* Longest formatted address "ffffffff:ff:1f.7" + NUL. */
 #define PV_PCI_ADDR_MAX 18
 
