@@ -120,6 +120,7 @@ const char *pv_code_name(int code) {
         case PV_EAUTH: return "auth";
         case PV_EUNSAFE: return "unsafe";
         case PV_EUNSUPPORTED: return "unsupported";
+        case PV_EUNCERTAIN: return "uncertain";
         default: return "error";
         }
 }

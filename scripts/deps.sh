@@ -3,7 +3,7 @@
 # Installs only what is missing; uses sudo when not root.
 set -eu
 PKGS="build-essential cmake pkg-config clang libcurl4-openssl-dev libjansson-dev libyaml-dev
-libpci-dev pci.ids pciutils libcmocka-dev python3 python3-yaml python3-jsonschema openssl curl ca-certificates"
+libpci-dev pci.ids pciutils libssl-dev libcmocka-dev python3 python3-yaml python3-jsonschema openssl curl ca-certificates"
 [ "${1:-}" = "--test" ] && PKGS="$PKGS valgrind libclang-rt-14-dev openssh-server openssh-client"
 missing=""
 for p in $PKGS; do

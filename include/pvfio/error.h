@@ -33,6 +33,7 @@ enum pv_code {
         PV_EAUTH,            /* authentication or permission failure */
         PV_EUNSAFE,          /* refused because it would be unsafe */
         PV_EUNSUPPORTED,     /* not possible on this host or in this mode */
+        PV_EUNCERTAIN,       /* a write may or may not have taken effect (answer lost): check the state */
 };
 
 /* Where in a source file a value came from (1-based; 0 = unknown). */

@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Observe the cluster for a plan: three rounds of concurrent GETs. */
+#include "pvfio/observe.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvfio/cleanup.h"
+
+#define DEFAULT_TAG "pvfio"
+
+bool pv_tags_contain(const char *tags, const char *tag) {
+        if (!tags || !tag)
+                return false;
+        size_t tl = strlen(tag);
+        const char *p = tags;
+        while (*p) {
+                size_t n = strcspn(p, ";, ");
+                if (n == tl && strncmp(p, tag, n) == 0)
+                        return true;
+                p += n;
+                if (*p)
+                        p++;
+        }
+        return false;
+}
+
+/* A growable list of GET requests whose paths and params this file owns. */
+struct batch {
+        struct pv_api_get *reqs;
+        struct pv_api_params *params;   /* one per request (may stay empty) */
+        char **paths;
+        int *kind;                      /* what the answer is for */
+        size_t *ref;                    /* index into the owner's table (VM, node, device) */
+        size_t n, alloc;
+};
+
+enum { REQ_CONFIG, REQ_PENDING, REQ_MAPPINGS, REQ_MAPPINGS_CHECK, REQ_HW, REQ_MDEV };
+
+static void batch_done(struct batch *b) {
+        for (size_t i = 0; i < b->n; i++) {
+                json_decref(b->reqs[i].data);
+                pv_error_done(&b->reqs[i].err);
+                pv_api_params_done(&b->params[i]);
+                free(b->paths[i]);
+        }
+        free(b->reqs);
+        free(b->params);
+        free(b->paths);
+        free(b->kind);
+        free(b->ref);
+        memset(b, 0, sizeof *b);
+}
+
+/* Add a GET (takes path). Returns the index or <0. */
+static int batch_add(struct batch *b, char *path, int kind, size_t ref, struct pv_error *err) {
+        if (!path)
+                return -PV_ENOMEM;
+        if (b->n == b->alloc) {
+                size_t n = b->alloc ? b->alloc * 2 : 64;
+                struct pv_api_get *r = realloc(b->reqs, n * sizeof *r);
+                if (r)
+                        b->reqs = r;
+                struct pv_api_params *pa = realloc(b->params, n * sizeof *pa);
+                if (pa)
+                        b->params = pa;
+                char **ps = realloc(b->paths, n * sizeof *ps);
+                if (ps)
+                        b->paths = ps;
+                int *k = realloc(b->kind, n * sizeof *k);
+                if (k)
+                        b->kind = k;
+                size_t *rf = realloc(b->ref, n * sizeof *rf);
+                if (rf)
+                        b->ref = rf;
+                if (!r || !pa || !ps || !k || !rf) {
+                        free(path);
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                }
+                b->alloc = n;
+        }
+        size_t i = b->n++;
+        b->paths[i] = path;
+        b->params[i] = (struct pv_api_params)PV_API_PARAMS_INIT;
+        b->kind[i] = kind;
+        b->ref[i] = ref;
+        b->reqs[i] = (struct pv_api_get){ .path = path, .params = NULL, .data = NULL, .err = PV_ERROR_INIT };
+        return (int)i;
+}
+
+static int batch_run(struct pv_api *api, struct batch *b, struct pv_observe_stats *stats) {
+        for (size_t i = 0; i < b->n; i++)
+                b->reqs[i].params = b->params[i].n ? &b->params[i] : NULL;
+        if (stats) {
+                stats->rounds++;
+                stats->requests += b->n;
+        }
+        struct pv_error ignored = PV_ERROR_INIT;
+        pv_api_get_many(api, b->reqs, b->n, &ignored); /* per-request errors are inspected by the caller */
+        pv_error_done(&ignored);
+        return 0;
+}
+
+static int strv_add_unique(struct pv_strv *sv, const char *s, struct pv_error *err) {
+        if (pv_strv_contains(sv, s))
+                return 0;
+        return pv_strv_push(sv, s, err);
+}
+
+static bool profile_names_vm(const struct pv_profile *p, const char *name) {
+        return name && pv_profile_find_vm(p, name) != NULL;
+}
+
+static bool node_known(const struct pv_observed *o, const char *node) {
+        for (size_t i = 0; i < o->n_nodes; i++)
+                if (strcmp(o->nodes[i].node, node) == 0)
+                        return true;
+        return false;
+}
+
+/* Nodes whose hardware the plan needs: mapping entries, and VMs with raw / VF / mdev devices. */
+static int collect_hw_nodes(const struct pv_profile *p, struct pv_strv *nodes, bool *vf_node_any,
+                            struct pv_strv *vf_nodes, struct pv_error *err) {
+        int r = 0;
+        for (size_t i = 0; i < p->n_mappings && r >= 0; i++)
+                for (size_t k = 0; k < p->mappings[i].n_map && r >= 0; k++)
+                        r = strv_add_unique(nodes, p->mappings[i].map[k].node, err);
+        for (size_t i = 0; i < p->n_vms && r >= 0; i++) {
+                const struct pv_vm *v = &p->vms[i];
+                for (size_t k = 0; k < v->n_pci && r >= 0; k++) {
+                        const struct pv_pcidev *d = &v->pci[k];
+                        if (d->kind == PV_PCIDEV_VF_POOL) {
+                                *vf_node_any = true;
+                                r = strv_add_unique(vf_nodes, v->node, err);
+                        }
+                        if (r >= 0 && (d->kind != PV_PCIDEV_MAPPING || d->mdev))
+                                r = strv_add_unique(nodes, v->node, err);
+                }
+        }
+        return r;
+}
+
+static int append_config(struct pv_observed *o, struct pv_vm_config *c, struct pv_error *err) {
+        struct pv_vm_config *v = realloc(o->configs, (o->n_configs + 1) * sizeof *v);
+        if (!v) {
+                pv_vm_config_done(c);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        o->configs = v;
+        o->configs[o->n_configs++] = *c;
+        memset(c, 0, sizeof *c);
+        return 0;
+}
+
+static int append_pending(struct pv_observed *o, struct pv_vm_pending *pd, struct pv_error *err) {
+        struct pv_vm_pending *v = realloc(o->pending, (o->n_pending + 1) * sizeof *v);
+        if (!v) {
+                pv_vm_pending_done(pd);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        o->pending = v;
+        o->pending[o->n_pending++] = *pd;
+        memset(pd, 0, sizeof *pd);
+        return 0;
+}
+
+static int append_hw(struct pv_observed *o, const char *node, struct pv_hw_pci *devs, size_t n,
+                     struct pv_error *err) {
+        struct pv_node_hw *v = realloc(o->hw, (o->n_hw + 1) * sizeof *v);
+        char *name = strdup(node);
+        if (!v || !name) {
+                if (v)
+                        o->hw = v;
+                free(name);
+                for (size_t i = 0; i < n; i++)
+                        pv_hw_pci_done(&devs[i]);
+                free(devs);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        o->hw = v;
+        o->hw[o->n_hw++] = (struct pv_node_hw){ .node = name, .devs = devs, .n_devs = n };
+        return 0;
+}
+
+/* Merge the checks of a check-node listing into the plain listing, prefixed with the node. */
+static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_mapping *checked, size_t n,
+                        struct pv_error *err) {
+        for (size_t i = 0; i < n; i++) {
+                struct pv_obs_mapping *m = NULL;
+                for (size_t k = 0; k < o->n_mappings; k++)
+                        if (strcmp(o->mappings[k].id, checked[i].id) == 0)
+                                m = &o->mappings[k];
+                if (!m)
+                        continue;
+                for (size_t c = 0; c < checked[i].n_checks; c++) {
+                        struct pv_mapping_check *v = realloc(m->checks, (m->n_checks + 1) * sizeof *v);
+                        if (!v)
+                                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                        m->checks = v;
+                        char *msg = NULL;
+                        if (asprintf(&msg, "node '%s': %s", node, checked[i].checks[c].message) < 0)
+                                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                        v[m->n_checks].severity = TAKE_PTR(checked[i].checks[c].severity);
+                        v[m->n_checks].message = msg;
+                        m->n_checks++;
+                }
+        }
+        return 0;
+}
+
+/* Addresses whose mdev types the plan needs on `node`, from the profile and the hardware just read. */
+static int mdev_addrs_for_vm(const struct pv_profile *p, const struct pv_observed *o, const struct pv_vm *v,
+                             struct pv_pci_addr **addrs, size_t *n, struct pv_error *err) {
+        const struct pv_node_hw *hw = pv_observed_hw(o, v->node);
+        for (size_t k = 0; k < v->n_pci; k++) {
+                const struct pv_pcidev *d = &v->pci[k];
+                if (!d->mdev)
+                        continue;
+                struct pv_pci_addr cand[64];
+                size_t nc = 0;
+                if (d->kind == PV_PCIDEV_RAW && d->n_addrs == 1) {
+                        cand[nc++] = d->addrs[0];
+                } else if (d->kind == PV_PCIDEV_VF_POOL && hw) {
+                        for (size_t i = 0; i < hw->n_devs && nc < 64; i++)
+                                if (hw->devs[i].is_vf && pv_pci_addr_equal(&hw->devs[i].physfn, &d->vf_pf))
+                                        cand[nc++] = hw->devs[i].addr;
+                } else if (d->kind == PV_PCIDEV_MAPPING) {
+                        const struct pv_mapping *m = pv_profile_find_mapping(p, d->mapping);
+                        for (size_t e = 0; m && e < m->n_map && nc < 64; e++)
+                                if (strcmp(m->map[e].node, v->node) == 0 && m->map[e].n_paths == 1)
+                                        cand[nc++] = m->map[e].paths[0];
+                }
+                for (size_t c = 0; c < nc; c++) {
+                        if (cand[c].func == PV_PCI_FUNC_ALL)
+                                continue;
+                        if (!cand[c].domain_given) {
+                                cand[c].domain_given = true;
+                        }
+                        bool dup = false;
+                        for (size_t i = 0; i < *n; i++)
+                                dup = dup || pv_pci_addr_equal(&(*addrs)[i], &cand[c]);
+                        if (dup)
+                                continue;
+                        struct pv_pci_addr *na = realloc(*addrs, (*n + 1) * sizeof *na);
+                        if (!na)
+                                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                        *addrs = na;
+                        na[(*n)++] = cand[c];
+                }
+        }
+        return 0;
+}
+
+static int warn(struct pv_strv *warnings, const char *fmt, const char *a, const char *b) {
+        if (!warnings)
+                return 0;
+        char *s = NULL;
+        if (asprintf(&s, fmt, a, b) < 0)
+                return -PV_ENOMEM;
+        return pv_strv_push_take(warnings, s, NULL);
+}
+
+int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const struct pv_observe_opts *opts,
+                   struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
+                   struct pv_error *err) {
+        const char *tag = opts && opts->tag ? opts->tag : DEFAULT_TAG;
+        struct pv_observed o;
+        memset(&o, 0, sizeof o);
+        struct batch b = { 0 };
+        struct pv_strv hw_nodes = PV_STRV_INIT, vf_nodes = PV_STRV_INIT, check_nodes = PV_STRV_INIT;
+        bool any_vf = false;
+        int r;
+
+        /* round 1 */
+        if (stats) {
+                stats->rounds++;
+                stats->requests++;
+        }
+        r = pv_api_cluster_resources(api, &o.nodes, &o.n_nodes, &o.vms, &o.n_vms, err);
+        if (r < 0)
+                goto fail;
+
+        /* round 2 */
+        r = collect_hw_nodes(profile, &hw_nodes, &any_vf, &vf_nodes, err);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < o.n_vms; i++) {
+                const struct pv_vm_info *v = &o.vms[i];
+                if (v->is_template)
+                        continue;
+                bool want = (opts && opts->all_vms) || profile_names_vm(profile, v->name) ||
+                            pv_tags_contain(v->tags, tag) || pv_strv_contains(&vf_nodes, v->node);
+                /* VMs sharing a node with raw devices are read too: used devices matter */
+                if (!want)
+                        continue;
+                char id[16];
+                snprintf(id, sizeof id, "%" PRIu32, v->vmid);
+                r = batch_add(&b, pv_api_path(err, "nodes", v->node, "qemu", id, "config", NULL), REQ_CONFIG, i, err);
+                if (r >= 0 && v->status && strcmp(v->status, "running") == 0)
+                        r = batch_add(&b, pv_api_path(err, "nodes", v->node, "qemu", id, "pending", NULL), REQ_PENDING,
+                                      i, err);
+                if (r < 0)
+                        goto fail;
+        }
+        r = batch_add(&b, strdup("/cluster/mapping/pci"), REQ_MAPPINGS, 0, err);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < profile->n_mappings && r >= 0; i++)
+                for (size_t k = 0; k < profile->mappings[i].n_map && r >= 0; k++)
+                        r = strv_add_unique(&check_nodes, profile->mappings[i].map[k].node, err);
+        for (size_t i = 0; i < check_nodes.n && r >= 0; i++) {
+                if (!node_known(&o, check_nodes.v[i]))
+                        continue;
+                int idx = batch_add(&b, strdup("/cluster/mapping/pci"), REQ_MAPPINGS_CHECK, i, err);
+                r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "check-node", check_nodes.v[i], err);
+        }
+        for (size_t i = 0; i < hw_nodes.n && r >= 0; i++) {
+                if (!node_known(&o, hw_nodes.v[i])) {
+                        r = warn(warnings, "node '%s' is not part of the cluster%s", hw_nodes.v[i], "");
+                        continue;
+                }
+                int idx = batch_add(&b, pv_api_path(err, "nodes", hw_nodes.v[i], "hardware", "pci", NULL), REQ_HW, i, err);
+                r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "pci-class-blacklist", "", err);
+        }
+        if (r < 0)
+                goto fail;
+        batch_run(api, &b, stats);
+        /* mappings first, so check-node answers can be merged */
+        for (size_t i = 0; i < b.n; i++) {
+                if (b.kind[i] != REQ_MAPPINGS)
+                        continue;
+                if (b.reqs[i].err.code) {
+                        pv_error_move(err, &b.reqs[i].err);
+                        r = -err->code;
+                        goto fail;
+                }
+                r = pv_api_decode_mappings(b.reqs[i].data, &o.mappings, &o.n_mappings, err);
+                if (r < 0) {
+                        pv_error_wrap(err, "GET /cluster/mapping/pci");
+                        goto fail;
+                }
+        }
+        for (size_t i = 0; i < b.n; i++) {
+                struct pv_api_get *q = &b.reqs[i];
+                if (b.kind[i] == REQ_MAPPINGS)
+                        continue;
+                if (q->err.code) {
+                        if (b.kind[i] == REQ_CONFIG || b.kind[i] == REQ_PENDING) {
+                                pv_error_move(err, &q->err);
+                                r = -err->code;
+                                goto fail;
+                        }
+                        const char *what = b.kind[i] == REQ_HW ? hw_nodes.v[b.ref[i]] : check_nodes.v[b.ref[i]];
+                        r = warn(warnings, "cannot read the state of node '%s': %s", what, pv_error_message(&q->err));
+                        if (r < 0)
+                                goto fail;
+                        continue;
+                }
+                const struct pv_vm_info *v = b.kind[i] <= REQ_PENDING ? &o.vms[b.ref[i]] : NULL;
+                if (b.kind[i] == REQ_CONFIG) {
+                        struct pv_vm_config c;
+                        r = pv_api_decode_vm_config(q->data, v->node, v->vmid, &c, err);
+                        if (r >= 0)
+                                r = append_config(&o, &c, err);
+                } else if (b.kind[i] == REQ_PENDING) {
+                        struct pv_vm_pending pd;
+                        r = pv_api_decode_vm_pending(q->data, v->vmid, &pd, err);
+                        if (r >= 0)
+                                r = append_pending(&o, &pd, err);
+                } else if (b.kind[i] == REQ_MAPPINGS_CHECK) {
+                        struct pv_obs_mapping *ms = NULL;
+                        size_t nm = 0;
+                        r = pv_api_decode_mappings(q->data, &ms, &nm, err);
+                        if (r >= 0)
+                                r = merge_checks(&o, check_nodes.v[b.ref[i]], ms, nm, err);
+                        for (size_t k = 0; k < nm; k++)
+                                pv_obs_mapping_done(&ms[k]);
+                        free(ms);
+                } else if (b.kind[i] == REQ_HW) {
+                        struct pv_hw_pci *devs = NULL;
+                        size_t nd = 0;
+                        r = pv_api_decode_hw_pci(q->data, &devs, &nd, err);
+                        if (r >= 0)
+                                r = append_hw(&o, hw_nodes.v[b.ref[i]], devs, nd, err);
+                }
+                if (r < 0) {
+                        pv_error_wrap(err, "GET %s", b.paths[i]);
+                        goto fail;
+                }
+        }
+        batch_done(&b);
+
+        /* round 3: mdev types */
+        struct mdev_req {
+                size_t hw;
+                struct pv_pci_addr addr;
+        } *mreqs = NULL;
+        size_t n_mreqs = 0;
+        for (size_t i = 0; i < profile->n_vms; i++) {
+                const struct pv_vm *v = &profile->vms[i];
+                const struct pv_node_hw *hw = pv_observed_hw(&o, v->node);
+                if (!hw)
+                        continue;
+                struct pv_pci_addr *addrs = NULL;
+                size_t na = 0;
+                r = mdev_addrs_for_vm(profile, &o, v, &addrs, &na, err);
+                for (size_t k = 0; r >= 0 && k < na; k++) {
+                        size_t h = (size_t)(hw - o.hw);
+                        bool dup = false;
+                        for (size_t q = 0; q < n_mreqs; q++)
+                                dup = dup || (mreqs[q].hw == h && pv_pci_addr_equal(&mreqs[q].addr, &addrs[k]));
+                        if (dup)
+                                continue;
+                        struct mdev_req *nm = realloc(mreqs, (n_mreqs + 1) * sizeof *nm);
+                        if (!nm) {
+                                r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                                break;
+                        }
+                        mreqs = nm;
+                        mreqs[n_mreqs++] = (struct mdev_req){ h, addrs[k] };
+                }
+                free(addrs);
+                if (r < 0) {
+                        free(mreqs);
+                        goto fail;
+                }
+        }
+        for (size_t q = 0; q < n_mreqs; q++) {
+                char a[PV_PCI_ADDR_MAX];
+                pv_pci_addr_format(&mreqs[q].addr, a);
+                r = batch_add(&b, pv_api_path(err, "nodes", o.hw[mreqs[q].hw].node, "hardware", "pci", a, "mdev", NULL),
+                              REQ_MDEV, q, err);
+                if (r < 0) {
+                        free(mreqs);
+                        goto fail;
+                }
+        }
+        if (b.n)
+                batch_run(api, &b, stats);
+        for (size_t i = 0; i < b.n; i++) {
+                struct mdev_req *mq = &mreqs[b.ref[i]];
+                struct pv_node_hw *hw = &o.hw[mq->hw];
+                if (b.reqs[i].err.code) {
+                        char a[PV_PCI_ADDR_MAX];
+                        pv_pci_addr_format(&mq->addr, a);
+                        r = warn(warnings, "cannot read the mdev types of %s: %s", a, pv_error_message(&b.reqs[i].err));
+                        if (r < 0)
+                                break;
+                        continue;
+                }
+                struct pv_mdev_type *types = NULL;
+                size_t nt = 0;
+                r = pv_api_decode_mdev_types(b.reqs[i].data, &types, &nt, err);
+                if (r < 0) {
+                        pv_error_wrap(err, "GET %s", b.paths[i]);
+                        break;
+                }
+                struct pv_node_mdev *nm = realloc(hw->mdev, (hw->n_mdev + 1) * sizeof *nm);
+                if (!nm) {
+                        for (size_t k = 0; k < nt; k++)
+                                pv_mdev_type_done(&types[k]);
+                        free(types);
+                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                        break;
+                }
+                hw->mdev = nm;
+                hw->mdev[hw->n_mdev++] = (struct pv_node_mdev){ .addr = mq->addr, .types = types, .n_types = nt };
+        }
+        free(mreqs);
+        if (r < 0)
+                goto fail;
+        batch_done(&b);
+        pv_strv_done(&hw_nodes);
+        pv_strv_done(&vf_nodes);
+        pv_strv_done(&check_nodes);
+        *ret = o;
+        return 0;
+fail:
+        batch_done(&b);
+        pv_strv_done(&hw_nodes);
+        pv_strv_done(&vf_nodes);
+        pv_strv_done(&check_nodes);
+        pv_observed_done(&o);
+        return r < 0 ? r : -PV_EINVAL;
+}

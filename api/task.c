@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Tasks (UPIDs): status, log, and waiting with backoff and task-aware limits. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "pvfio/util.h"
+
+#define LOG_FETCH_MAX 5000u     /* lines read to find the tail of a failed task */
+
+static int task_path(const char *upid, const char *leaf, struct pv_upid *u, char **ret, struct pv_error *err) {
+        int r = pv_upid_parse(upid, u, err);
+        if (r < 0)
+                return r;
+        char *p = pv_api_path(err, "nodes", u->node, "tasks", upid, leaf, NULL);
+        if (!p)
+                return -PV_ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+int pv_api_task_status(struct pv_api *api, const char *upid, struct pv_task_status *ret, struct pv_error *err) {
+        struct pv_upid u;
+        _cleanup_free_ char *path = NULL;
+        int r = task_path(upid, "status", &u, &path, err);
+        json_t *d = NULL;
+        if (r >= 0)
+                r = pv_api_call(api, PV_API_GET, path, NULL, &d, err);
+        if (r >= 0 && (r = pv_api_decode_task_status(d, ret, err)) < 0)
+                pv_error_wrap(err, "GET %s", path);
+        json_decref(d);
+        return r;
+}
+
+int pv_api_task_log(struct pv_api *api, const char *upid, unsigned start, unsigned limit, struct pv_strv *ret_lines,
+                    struct pv_error *err) {
+        struct pv_upid u;
+        _cleanup_free_ char *path = NULL;
+        int r = task_path(upid, "log", &u, &path, err);
+        struct pv_api_params p = PV_API_PARAMS_INIT;
+        if (r >= 0)
+                r = pv_api_params_add_uint(&p, "start", start, err);
+        if (r >= 0)
+                r = pv_api_params_add_uint(&p, "limit", limit, err);
+        json_t *d = NULL;
+        if (r >= 0)
+                r = pv_api_call(api, PV_API_GET, path, &p, &d, err);
+        if (r >= 0 && (r = pv_api_decode_task_log(d, ret_lines, err)) < 0)
+                pv_error_wrap(err, "GET %s", path);
+        json_decref(d);
+        pv_api_params_done(&p);
+        return r;
+}
+
+unsigned pv_api_task_timeout_ms(const char *type, unsigned base_ms, uint64_t memory_mib, bool has_pci) {
+        uint64_t t = base_ms ? base_ms : PV_API_DEFAULT_TASK_TIMEOUT_MS;
+        const char *ty = type ? type : "";
+        if (!strcmp(ty, "qmstart") || !strcmp(ty, "hastart") || !strcmp(ty, "qmreboot") || !strcmp(ty, "qmresume")) {
+                /* like qemu-server: big VMs need longer (1 s per GiB), PCI passthrough four times as long */
+                uint64_t mem = memory_mib / 1024u * 1000u;
+                if (mem > t)
+                        t = mem;
+                if (has_pci)
+                        t *= 4;
+        } else if (!strcmp(ty, "qmcreate") || !strcmp(ty, "qmrestore") || !strcmp(ty, "qmclone") ||
+                   !strcmp(ty, "qmdestroy")) {
+                t *= 3; /* disk allocation */
+        } else if (!strcmp(ty, "qmshutdown") || !strcmp(ty, "hastop")) {
+                t *= 2; /* the guest's own shutdown, then a stop */
+        }
+        return t > UINT32_MAX ? UINT32_MAX : (unsigned)t;
+}
+
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* The log of a finished task (at most LOG_FETCH_MAX lines); NULL-safe on failure. */
+static void fetch_log(struct pv_api *api, const char *upid, struct pv_strv *lines) {
+        struct pv_error e = PV_ERROR_INIT;
+        if (pv_api_task_log(api, upid, 0, LOG_FETCH_MAX, lines, &e) < 0)
+                pv_log_debug(api->log, "api: cannot read the log of task '%s': %s", upid, pv_error_message(&e));
+        pv_error_done(&e);
+}
+
+static bool is_status_line(const char *s) {
+        return pv_startswith(s, "TASK OK") || pv_startswith(s, "TASK ERROR:") || pv_startswith(s, "TASK WARNINGS:");
+}
+
+int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_wait *opts,
+                     struct pv_task_status *ret, struct pv_error *err) {
+        static const struct pv_task_wait defaults = { 0 };
+        const struct pv_task_wait *o = opts ? opts : &defaults;
+        struct pv_upid u;
+        int r = pv_upid_parse(upid, &u, err);
+        if (r < 0)
+                return r;
+        unsigned limit = o->timeout_ms ? o->timeout_ms
+                                       : pv_api_task_timeout_ms(u.type, api->task_timeout_ms, o->memory_mib, o->has_pci);
+        unsigned delay = o->poll_initial_ms ? o->poll_initial_ms : 200;
+        unsigned max_delay = o->poll_max_ms ? o->poll_max_ms : 2000;
+        unsigned tail = o->log_tail ? o->log_tail : 8;
+        _cleanup_free_ char *what = u.id[0] ? pv_asprintf(err, "task %s %s on '%s'", u.type, u.id, u.node)
+                                            : pv_asprintf(err, "task %s on '%s'", u.type, u.node);
+        if (!what)
+                return -PV_ENOMEM;
+        uint64_t t0 = pv_api_now_ms();
+        struct pv_task_status st = { 0 };
+        for (;;) {
+                pv_task_status_done(&st);
+                r = pv_api_task_status(api, upid, &st, err);
+                if (r < 0)
+                        return pv_error_wrap(err, "while waiting for %s", what);
+                uint64_t elapsed = pv_api_now_ms() - t0;
+                if (o->progress)
+                        o->progress(o->userdata, &st, (unsigned)elapsed);
+                if (!st.running)
+                        break;
+                if (elapsed >= limit) {
+                        pv_task_status_done(&st);
+                        return pv_error_set(err, PV_ENET,
+                                            "%s is still running after %u s (the limit for this task); it goes on "
+                                            "on the server: follow it with 'pvfio api get /nodes/%s/tasks/%s/status'",
+                                            what, limit / 1000, u.node, upid);
+                }
+                unsigned left = (unsigned)(limit - elapsed);
+                sleep_ms(delay < left ? delay : left);
+                delay = delay + delay / 2 > max_delay ? max_delay : delay + delay / 2;
+        }
+        const char *exit = st.exitstatus ? st.exitstatus : "unexpected status";
+        if (strcmp(exit, "OK") == 0) {
+                r = 0;
+        } else if (pv_startswith(exit, "WARNINGS")) {
+                struct pv_strv lines = PV_STRV_INIT;
+                fetch_log(api, upid, &lines);
+                unsigned shown = 0;
+                for (size_t i = 0; i < lines.n; i++)
+                        if (pv_startswith(lines.v[i], "WARN")) {
+                                pv_log_warning(api->log, "%s: %s", what, lines.v[i]);
+                                shown++;
+                        }
+                if (!shown)
+                        pv_log_warning(api->log, "%s finished with %s", what, exit);
+                pv_strv_done(&lines);
+                r = 0;
+        } else {
+                struct pv_strv lines = PV_STRV_INIT;
+                fetch_log(api, upid, &lines);
+                struct pv_buf b = PV_BUF_INIT;
+                size_t end = lines.n;
+                while (end > 0 && is_status_line(lines.v[end - 1]))
+                        end--;
+                size_t from = end > tail ? end - tail : 0;
+                for (size_t i = from; i < end; i++) {
+                        pv_buf_adds(&b, i == from ? "; log: " : " | ", NULL);
+                        pv_buf_adds(&b, lines.v[i], NULL);
+                }
+                int code = strstr(exit, "is locked") || strstr(exit, "already running") || strstr(exit, "already exists")
+                                   ? PV_ECONFLICT
+                                   : PV_EHTTP;
+                r = pv_error_set(err, code, "%s failed: %s%s", what, exit, b.buf);
+                pv_buf_release(&b);
+                pv_strv_done(&lines);
+        }
+        if (r >= 0 && ret)
+                *ret = st;
+        else
+                pv_task_status_done(&st);
+        return r;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Observe the cluster for a plan (api/observe.c): read, with as few round
+ * trips as possible and bounded concurrency, everything the VM/mapping
+ * planner needs about the profile's VMs, mappings and nodes.
+ *
+ *   round 1: GET /cluster/resources                       (nodes + VMs)
+ *   round 2: VM configs (+ pending for running VMs), mappings (plain and
+ *            with check-node per node the profile maps), node hardware
+ *   round 3: mdev types of the devices the profile uses with `mdev:`
+ *
+ * Ownership: *ret is filled only on success and freed with pv_observed_done().
+ */
+#ifndef PVFIO_OBSERVE_H
+#define PVFIO_OBSERVE_H
+
+#include "pvfio/api.h"
+#include "pvfio/cluster.h"
+#include "pvfio/profile.h"
+#include "pvfio/util.h"
+
+struct pv_observe_opts {
+        const char *tag;                /* management tag (NULL = "pvfio"): managed VMs are read too (for prune) */
+        bool all_vms;                   /* read the config of every VM (diagnostics) */
+};
+
+struct pv_observe_stats {
+        unsigned rounds;                /* request rounds */
+        unsigned long requests;         /* GETs issued */
+};
+
+/*
+ * Observe. Failures to read a VM config or the mapping list are errors (a
+ * plan without them could be wrong); a node whose hardware or mdev types
+ * cannot be read is reported in *warnings (VMs that need it get blocked by
+ * the planner). warnings may be NULL; stats may be NULL.
+ */
+int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const struct pv_observe_opts *opts,
+                   struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
+                   struct pv_error *err);
+
+/* True when a raw tags string ("a;pvfio,b c") contains tag. */
+bool pv_tags_contain(const char *tags, const char *tag);
+
+#endif

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Profile loading, stage 3: the semantic rules that span several values
+ * (duplicates, references, per-VM PCI rules, auth vs raw devices, unsafe
+ * kernel arguments). They read the typed model and take positions from the
+ * merged YAML nodes kept in struct pvp_ctx, so each problem is reported at
+ * the offending key — a template's line when the key came from a template.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvfio/cleanup.h"
+#include "profile_int.h"
+
+/* Reset the key path to a formatted base ("vms[3].pci[1]"). */
+static void path_set(struct pvp_ctx *c, const char *fmt, ...) PV_PRINTF(2, 3);
+static void path_set(struct pvp_ctx *c, const char *fmt, ...) {
+        va_list ap;
+        pv_buf_reset(&c->path);
+        va_start(ap, fmt);
+        if (pv_buf_vaddf(&c->path, NULL, fmt, ap) < 0)
+                pvp_oom(c);
+        va_end(ap);
+}
+
+/* Report at `key` of mapping m (or at m when the key is absent), with "<path>.<key>" as the key path. */
+static void at_key(struct pvp_ctx *c, bool warning, const struct ynode *m, const char *key, const char *fmt, ...)
+        PV_PRINTF(5, 6);
+static void at_key(struct pvp_ctx *c, bool warning, const struct ynode *m, const char *key, const char *fmt, ...) {
+        const struct ypair *p = pvp_ymap_find(m, key);
+        va_list ap;
+        char *msg = NULL;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (!msg) {
+                pvp_oom(c);
+                return;
+        }
+        size_t mk = pvp_path_key(c, key);
+        pvp_diag(c, warning, p ? p->key : m, "%s", msg);
+        pvp_path_pop(c, mk);
+        free(msg);
+}
+
+static unsigned line_of(const struct ynode *m, const char *key) {
+        const struct ypair *p = pvp_ymap_find(m, key);
+        return p ? p->key->line : m ? m->line : 0;
+}
+
+/* ------------------------------------------------------------ duplicates */
+
+struct ent {
+        const char *key;
+        unsigned long long num;
+        size_t i;
+};
+
+static int ent_cmp_str(const void *a, const void *b) {
+        const struct ent *x = a, *y = b;
+        int r = strcmp(x->key, y->key);
+        return r ? r : x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int ent_cmp_num(const void *a, const void *b) {
+        const struct ent *x = a, *y = b;
+        if (x->num != y->num)
+                return x->num < y->num ? -1 : 1;
+        return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static void check_duplicates(struct pvp_ctx *c) {
+        struct pv_profile *p = c->p;
+        size_t n = p->n_vms > p->n_mappings ? p->n_vms : p->n_mappings;
+        if (!n)
+                return;
+        _cleanup_free_ struct ent *e = calloc(n, sizeof(*e));
+        if (!e) {
+                pvp_oom(c);
+                return;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < p->n_vms; i++)
+                if (p->vms[i].name)
+                        e[k++] = (struct ent){ p->vms[i].name, 0, i };
+        qsort(e, k, sizeof(*e), ent_cmp_str);
+        for (size_t j = 1; j < k; j++)
+                if (!strcmp(e[j].key, e[j - 1].key)) {
+                        size_t first = j - 1;
+                        while (first > 0 && !strcmp(e[first - 1].key, e[j].key))
+                                first--;
+                        const struct pvp_vm_src *s = &c->vm_src[e[j].i], *f = &c->vm_src[e[first].i];
+                        path_set(c, "vms[%zu]", s->idx);
+                        at_key(c, false, s->map, "name", "duplicate VM name '%s' (also vms[%zu], line %u)", e[j].key,
+                               f->idx, line_of(f->map, "name"));
+                }
+        k = 0;
+        for (size_t i = 0; i < p->n_vms; i++)
+                if (p->vms[i].vmid)
+                        e[k++] = (struct ent){ NULL, p->vms[i].vmid, i };
+        qsort(e, k, sizeof(*e), ent_cmp_num);
+        for (size_t j = 1; j < k; j++)
+                if (e[j].num == e[j - 1].num) {
+                        size_t first = j - 1;
+                        while (first > 0 && e[first - 1].num == e[j].num)
+                                first--;
+                        const struct pvp_vm_src *s = &c->vm_src[e[j].i], *f = &c->vm_src[e[first].i];
+                        path_set(c, "vms[%zu]", s->idx);
+                        at_key(c, false, s->map, "vmid", "duplicate vmid %llu (also vms[%zu], line %u)", e[j].num,
+                               f->idx, line_of(f->map, "vmid"));
+                }
+        k = 0;
+        for (size_t i = 0; i < p->n_mappings; i++)
+                if (p->mappings[i].id)
+                        e[k++] = (struct ent){ p->mappings[i].id, 0, i };
+        qsort(e, k, sizeof(*e), ent_cmp_str);
+        for (size_t j = 1; j < k; j++)
+                if (!strcmp(e[j].key, e[j - 1].key)) {
+                        size_t first = j - 1;
+                        while (first > 0 && !strcmp(e[first - 1].key, e[j].key))
+                                first--;
+                        const struct pvp_item_src *s = &c->mapping_src[e[j].i], *f = &c->mapping_src[e[first].i];
+                        path_set(c, "mappings[%zu]", s->idx);
+                        at_key(c, false, s->map, "id", "duplicate mapping id '%s' (also mappings[%zu], line %u)",
+                               e[j].key, f->idx, line_of(f->map, "id"));
+                }
+}
+
+/* ------------------------------------------------------------------ hosts */
+
+static bool unsafe_arg(const char *arg) {
+        return pv_startswith(arg, "pcie_acs_override") || strstr(arg, "allow_unsafe_interrupts");
+}
+
+static int node_ent_cmp(const void *a, const void *b) {
+        return ent_cmp_str(a, b);
+}
+
+static void check_hosts(struct pvp_ctx *c) {
+        struct pv_profile *p = c->p;
+        size_t all_at = (size_t)-1, total = 0;
+        for (size_t i = 0; i < p->n_hosts && !c->stop; i++) {
+                const struct pv_host_spec *h = &p->hosts[i];
+                const struct pvp_item_src *src = &c->host_src[i];
+                total += h->nodes.n;
+                for (size_t k = 0; k < h->kernel_args.n; k++) {
+                        const char *arg = h->kernel_args.v[k];
+                        if (h->allow_unsafe || !unsafe_arg(arg) || !h->kernel_arg_locs)
+                                continue;
+                        path_set(c, "hosts[%zu].kernel_args[%zu]", src->idx, k);
+                        const struct pv_loc *l = &h->kernel_arg_locs[k];
+                        if (pv_startswith(arg, "pcie_acs_override"))
+                                pvp_diag_at(c, false, l->line, l->col, c->path.buf,
+                                            "kernel argument '%.80s' needs 'allow_unsafe: true' on this host: the ACS "
+                                            "override splits IOMMU groups the hardware does not isolate, so a passed-"
+                                            "through device may still reach the host's or other devices' memory",
+                                            arg);
+                        else
+                                pvp_diag_at(c, false, l->line, l->col, c->path.buf,
+                                            "kernel argument '%.80s' needs 'allow_unsafe: true' on this host: unsafe "
+                                            "interrupts let a passed-through device inject interrupts into the host "
+                                            "(no interrupt remapping)",
+                                            arg);
+                }
+                if (h->vgpu == PV_VGPU_NVIDIA_SRIOV)
+                        for (size_t k = 0; k < h->n_vfio; k++) {
+                                const struct pv_devsel *d = &h->vfio[k];
+                                bool nv = (d->kind == PV_DEVSEL_ID && d->id.vendor == 0x10de) ||
+                                          (d->kind == PV_DEVSEL_MATCH && d->has_vendor && d->vendor == 0x10de);
+                                if (!nv)
+                                        continue;
+                                path_set(c, "hosts[%zu].vfio[%zu]", src->idx, k);
+                                pvp_diag_at(c, true, d->loc.line, d->loc.col, c->path.buf,
+                                            "'vgpu: nvidia-sriov' keeps the NVIDIA host driver bound, but this "
+                                            "selector hands NVIDIA devices (vendor 10de) to vfio-pci");
+                        }
+                if (all_at != (size_t)-1) {
+                        path_set(c, "hosts[%zu]", src->idx);
+                        at_key(c, true, src->map, "nodes",
+                               "this host entry never applies: hosts[%zu] already selects all nodes (the first "
+                               "matching entry wins)",
+                               c->host_src[all_at].idx);
+                } else if (h->all_nodes) {
+                        all_at = i;
+                }
+        }
+        if (!total)
+                return;
+        _cleanup_free_ struct ent *e = calloc(total, sizeof(*e));
+        if (!e) {
+                pvp_oom(c);
+                return;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < p->n_hosts; i++)
+                for (size_t j = 0; j < p->hosts[i].nodes.n; j++)
+                        e[k++] = (struct ent){ p->hosts[i].nodes.v[j], 0, i };
+        qsort(e, k, sizeof(*e), node_ent_cmp);
+        for (size_t j = 1; j < k; j++)
+                if (!strcmp(e[j].key, e[j - 1].key)) {
+                        const struct pvp_item_src *s = &c->host_src[e[j].i];
+                        path_set(c, "hosts[%zu]", s->idx);
+                        if (e[j].i == e[j - 1].i)
+                                at_key(c, false, s->map, "nodes", "node '%s' is listed twice", e[j].key);
+                        else
+                                at_key(c, true, s->map, "nodes",
+                                       "node '%s' is already configured by hosts[%zu]; only the first matching entry "
+                                       "applies",
+                                       e[j].key, c->host_src[e[j - 1].i].idx);
+                }
+}
+
+/* -------------------------------------------------------------------- VMs */
+
+#define ROOT_NEEDED                                                                                                   \
+        "Proxmox accepts raw hostpciN only from root@pam (an API token, even root@pam!tok, is refused with 'only "     \
+        "root can set …'); declare a mapping and use 'mapping: <id>' instead, or switch cluster.auth to 'user: "      \
+        "root@pam'"
+
+static bool needs_root_session(const struct pv_cluster *cl) {
+        return cl->auth == PV_AUTH_TOKEN || (cl->auth == PV_AUTH_PASSWORD && cl->user && strcmp(cl->user, "root@pam"));
+}
+
+static const char *mapping_ids_hint(struct pvp_ctx *c, const char *id) {
+        struct pv_profile *p = c->p;
+        if (!p->n_mappings)
+                return NULL;
+        _cleanup_free_ const char **ids = calloc(p->n_mappings + 1, sizeof(*ids));
+        if (!ids)
+                return NULL;
+        size_t k = 0;
+        for (size_t i = 0; i < p->n_mappings; i++)
+                if (p->mappings[i].id)
+                        ids[k++] = p->mappings[i].id;
+        return pvp_suggest(id, ids);
+}
+
+static bool addr_is_igd(const struct pv_pci_addr *a) {
+        return a->dev == 2 && a->func == 0;
+}
+
+static bool addrs_overlap(const struct pv_pci_addr *a, const struct pv_pci_addr *b) {
+        if (!pv_pci_addr_same_slot(a, b))
+                return false;
+        return a->func == b->func || a->func == PV_PCI_FUNC_ALL || b->func == PV_PCI_FUNC_ALL;
+}
+
+static void check_legacy_igd(struct pvp_ctx *c, const struct pv_vm *vm, const struct pv_pcidev *d,
+                             const struct ynode *pm) {
+        const char *k = "legacy_igd";
+        char a[PV_PCI_ADDR_MAX];
+        if (d->kind == PV_PCIDEV_VF_POOL)
+                at_key(c, false, pm, k, "legacy IGD needs the integrated GPU itself ('address: 0000:00:02.0'), not an "
+                                        "SR-IOV VF");
+        if (d->kind == PV_PCIDEV_RAW && d->n_addrs > 1)
+                at_key(c, false, pm, k, "legacy IGD cannot pass several devices together: give the one IGD address");
+        else if (d->kind == PV_PCIDEV_RAW && d->n_addrs == 1 && !addr_is_igd(&d->addrs[0])) {
+                pv_pci_addr_format(&d->addrs[0], a);
+                at_key(c, false, pm, k,
+                       "legacy IGD must be the integrated GPU at XX:02.0, one function (e.g. 0000:00:02.0), not '%s'",
+                       a);
+        }
+        if (d->kind == PV_PCIDEV_MAPPING && d->mapping && vm->node) {
+                const struct pv_mapping *mp = pv_profile_find_mapping(c->p, d->mapping);
+                size_t n = 0;
+                const struct pv_map_entry *hit = NULL;
+                for (size_t i = 0; mp && i < mp->n_map; i++)
+                        if (mp->map[i].node && !strcmp(mp->map[i].node, vm->node))
+                                n++, hit = &mp->map[i];
+                if (n > 1)
+                        at_key(c, false, pm, k,
+                               "legacy IGD cannot use mapping '%s': it has %zu alternative entries for node '%s'",
+                               d->mapping, n, vm->node);
+                else if (hit && (hit->n_paths != 1 || !addr_is_igd(&hit->paths[0])))
+                        at_key(c, false, pm, k,
+                               "legacy IGD must be the integrated GPU at XX:02.0, one function; mapping '%s' maps "
+                               "something else on node '%s'",
+                               d->mapping, vm->node);
+        }
+        if (vm->machine == PV_MACHINE_Q35)
+                at_key(c, false, pm, k, "legacy IGD needs machine i440fx, but this VM uses q35");
+        if (!vm->vga || strcmp(vm->vga, "none"))
+                at_key(c, false, pm, k, "legacy IGD needs 'vga: none' on the VM (got %s%s%s)", vm->vga ? "'" : "",
+                       vm->vga ? vm->vga : "no vga, so Proxmox's default 'std'", vm->vga ? "'" : "");
+        if (d->rombar == 0)
+                at_key(c, false, pm, k, "legacy IGD needs the ROM BAR: remove 'rombar: false'");
+        if (d->primary == 1)
+                at_key(c, false, pm, k, "legacy IGD cannot be combined with 'primary' (x-vga) on the same device");
+        if (d->mdev)
+                at_key(c, false, pm, k, "legacy IGD cannot be combined with 'mdev'");
+}
+
+static void check_vm(struct pvp_ctx *c, size_t i) {
+        const struct pv_vm *vm = &c->p->vms[i];
+        const struct pvp_vm_src *src = &c->vm_src[i];
+        const struct ynode *m = src->map;
+        const struct pv_cluster *cl = &c->p->cluster;
+        bool absent = vm->state == PV_STATE_ABSENT;
+
+        path_set(c, "vms[%zu]", src->idx);
+        if (vm->balloon_mib > 0 && vm->memory_mib && (uint64_t)vm->balloon_mib > vm->memory_mib)
+                at_key(c, false, m, "balloon", "'balloon' (%lld MiB) must not exceed 'memory' (%llu MiB)",
+                       (long long)vm->balloon_mib, (unsigned long long)vm->memory_mib);
+        if (vm->bios == PV_BIOS_OVMF && !pvp_ymap_find(m, "efidisk"))
+                at_key(c, true, m, "bios",
+                       "'bios: ovmf' without 'efidisk': the EFI variables (boot order, Secure Boot keys) are not "
+                       "kept; add 'efidisk: { storage: … }'");
+        if (vm->bios != PV_BIOS_OVMF && pvp_ymap_find(m, "efidisk"))
+                at_key(c, true, m, "efidisk", "'efidisk' is only used with 'bios: ovmf'");
+
+        uint32_t disk_used[4] = { 0 };
+        for (size_t j = 0; j < vm->n_disks && src->disks; j++) {
+                const struct pv_disk *d = &vm->disks[j];
+                if (d->index < 0 || (unsigned)d->bus >= 4)
+                        continue;
+                if (disk_used[d->bus] & (1u << d->index)) {
+                        path_set(c, "vms[%zu].disks[%zu]", src->idx, j);
+                        at_key(c, false, src->disks[j], "index", "disk index %d is used twice on this bus", d->index);
+                }
+                disk_used[d->bus] |= 1u << d->index;
+        }
+        uint32_t net_used = 0;
+        for (size_t j = 0; j < vm->n_nets && src->nets; j++) {
+                const struct pv_net *n = &vm->nets[j];
+                if (n->index < 0 || n->index > 31)
+                        continue;
+                if (net_used & (1u << n->index)) {
+                        path_set(c, "vms[%zu].networks[%zu]", src->idx, j);
+                        at_key(c, false, src->nets[j], "index", "network index %d (net%d) is used twice", n->index,
+                               n->index);
+                }
+                net_used |= 1u << n->index;
+        }
+
+        const struct ynode *first_primary = NULL, *first_igd = NULL, *slot_at[PV_MAX_HOSTPCI] = { 0 };
+        for (size_t j = 0; j < vm->n_pci && src->pci && !c->stop; j++) {
+                const struct pv_pcidev *d = &vm->pci[j];
+                const struct ynode *pm = src->pci[j];
+                if (!pm || pm->kind != Y_MAP)
+                        continue;
+                path_set(c, "vms[%zu].pci[%zu]", src->idx, j);
+                if (d->slot >= 0 && d->slot < PV_MAX_HOSTPCI) {
+                        if (slot_at[d->slot])
+                                at_key(c, false, pm, "slot", "hostpci slot %d is used twice in this VM (first at line %u)",
+                                       d->slot, slot_at[d->slot]->line);
+                        else
+                                slot_at[d->slot] = pvp_ymap_find(pm, "slot")->key;
+                }
+                if (d->primary == 1) {
+                        if (first_primary)
+                                at_key(c, false, pm, "primary",
+                                       "'primary: true' (x-vga) on more than one device of this VM (first at line %u): "
+                                       "only one device can be the primary GPU",
+                                       first_primary->line);
+                        else
+                                first_primary = pvp_ymap_find(pm, "primary")->key;
+                }
+                if (d->pcie == 1 && vm->machine != PV_MACHINE_Q35)
+                        at_key(c, false, pm, "pcie",
+                               "'pcie: true' needs 'machine: q35' (%s): Proxmox refuses to start the VM with 'q35 "
+                               "machine model is not enabled'",
+                               vm->machine == PV_MACHINE_I440FX ? "this VM uses i440fx"
+                                                                : "no machine is set, so Proxmox uses i440fx");
+                if (d->mdev && d->kind == PV_PCIDEV_RAW &&
+                    (d->n_addrs > 1 || (d->n_addrs == 1 && d->addrs[0].func == PV_PCI_FUNC_ALL)))
+                        at_key(c, false, pm, "mdev",
+                               "'mdev' on a multi-function entry (%s): Proxmox refuses to start the VM with 'cannot "
+                               "use mediated device with multifunction device'; give one address with its function "
+                               "(e.g. 0000:01:00.0)",
+                               d->n_addrs > 1 ? "several addresses" : "an address without function");
+                if (d->legacy_igd == 1) {
+                        if (first_igd)
+                                at_key(c, false, pm, "legacy_igd",
+                                       "'legacy_igd: true' on more than one device of this VM (first at line %u): only "
+                                       "one legacy IGD is possible",
+                                       first_igd->line);
+                        else
+                                first_igd = pvp_ymap_find(pm, "legacy_igd")->key;
+                        check_legacy_igd(c, vm, d, pm);
+                }
+                if (!absent && needs_root_session(cl)) {
+                        if (d->kind == PV_PCIDEV_RAW && pvp_ymap_find(pm, "address"))
+                                at_key(c, false, pm, "address", "raw PCI device needs a root@pam password session: %s",
+                                       ROOT_NEEDED);
+                        if (d->kind == PV_PCIDEV_VF_POOL && pvp_ymap_find(pm, "vf_of"))
+                                at_key(c, false, pm, "vf_of", "raw PCI device needs a root@pam password session: %s",
+                                       ROOT_NEEDED);
+                        if (d->romfile)
+                                at_key(c, false, pm, "romfile",
+                                       "'romfile' needs a root@pam password session: Proxmox accepts romfile only "
+                                       "from root@pam (an API token, even root@pam!tok, is refused); switch "
+                                       "cluster.auth to 'user: root@pam' or drop 'romfile'");
+                }
+                if (!absent && d->kind == PV_PCIDEV_MAPPING && d->mapping) {
+                        const struct pv_mapping *mp = pv_profile_find_mapping(c->p, d->mapping);
+                        if (!mp) {
+                                const char *hint = mapping_ids_hint(c, d->mapping);
+                                at_key(c, false, pm, "mapping",
+                                       "mapping '%s' does not exist; declare it under 'mappings'%s%s%s", d->mapping,
+                                       hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+                        } else if (vm->node) {
+                                bool found = false;
+                                for (size_t k = 0; k < mp->n_map && !found; k++)
+                                        found = mp->map[k].node && !strcmp(mp->map[k].node, vm->node);
+                                if (!found)
+                                        at_key(c, false, pm, "mapping", "mapping '%s' has no entry for node '%s'",
+                                               d->mapping, vm->node);
+                        }
+                }
+                /* the same device twice (bounded: more than 16 entries is an error already) */
+                if (d->kind == PV_PCIDEV_RAW && j < PV_MAX_HOSTPCI) {
+                        bool dup = false;
+                        for (size_t k = 0; k <= j && !dup; k++) {
+                                const struct pv_pcidev *o = &vm->pci[k];
+                                if (o->kind != PV_PCIDEV_RAW)
+                                        continue;
+                                for (size_t x = 0; x < d->n_addrs && !dup; x++)
+                                        for (size_t y = 0; y < (k == j ? x : o->n_addrs) && !dup; y++)
+                                                if (addrs_overlap(&d->addrs[x], &o->addrs[y])) {
+                                                        char a[PV_PCI_ADDR_MAX];
+                                                        pv_pci_addr_format(&d->addrs[x], a);
+                                                        if (k == j)
+                                                                at_key(c, false, pm, "address",
+                                                                       "device '%s' is listed twice in this entry", a);
+                                                        else
+                                                                at_key(c, false, pm, "address",
+                                                                       "device '%s' is assigned more than once in "
+                                                                       "this VM (also in pci[%zu])",
+                                                                       a, k);
+                                                        dup = true;
+                                                }
+                        }
+                }
+        }
+}
+
+void pvp_check_profile(struct pvp_ctx *c) {
+        check_duplicates(c);
+        check_hosts(c);
+        for (size_t i = 0; i < c->p->n_vms && !c->stop; i++)
+                check_vm(c, i);
+        pv_buf_reset(&c->path);
+}
