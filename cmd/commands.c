@@ -4,6 +4,9 @@
 
 const struct pv_cmd *const pv_commands[] = {
         &pv_cmd_validate,
+        &pv_cmd_plan,
+        &pv_cmd_diff,
+        &pv_cmd_apply,
         &pv_cmd_host,
         &pv_cmd_api,
         NULL,

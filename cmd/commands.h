@@ -16,6 +16,14 @@ extern const struct pv_cmd pv_cmd_host_plan;     /* cmd_host_plan.c */
 extern const struct pv_cmd pv_cmd_host_apply;    /* cmd_host_plan.c */
 extern const struct pv_cmd pv_cmd_host_rollback; /* cmd_host_plan.c */
 
+/* pvfio plan | diff | apply PROFILE (cmd_plan.c) */
+extern const struct pv_cmd pv_cmd_plan;
+extern const struct pv_cmd pv_cmd_diff;
+extern const struct pv_cmd pv_cmd_apply;
+/* Load a profile, printing its diagnostics to stderr; <0 when invalid. */
+struct pv_profile;
+int pv_cli_load_profile(struct pv_ctx *ctx, const char *file, struct pv_profile **ret);
+
 /* pvfio api get|set|create|delete|fingerprint (cmd_api.c) */
 extern const struct pv_cmd pv_cmd_api;
 

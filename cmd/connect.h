@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Opening an API session from a profile's cluster section (secrets read here, in cmd/). */
+#ifndef PVFIO_CMD_CONNECT_H
+#define PVFIO_CMD_CONNECT_H
+
+#include "cli.h"
+#include "pvfio/api.h"
+#include "pvfio/profile.h"
+
+/* A session plus the secret it was built from (wiped on release). */
+struct pv_cli_conn {
+        struct pv_api *api;
+        char *secret;
+        char *secret_source;     /* "environment variable 'X'" / "file 'Y'" */
+};
+
+/* Read a secret from an environment variable or a file (first line, trailing newline stripped). */
+int pv_cli_read_secret(const char *env, const char *file, char **ret_secret, char **ret_source, struct pv_error *err);
+/* Open a session for the profile's cluster; parallel 0 = the profile's value. Warns when TLS is off. */
+int pv_cli_connect(struct pv_ctx *ctx, const struct pv_cluster *cl, unsigned parallel, struct pv_cli_conn *ret,
+                   struct pv_error *err);
+/* Drop the session and wipe the secret. */
+void pv_cli_conn_done(struct pv_cli_conn *c);
+
+#endif

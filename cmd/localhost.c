@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "localhost.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pvfio/buf.h"
+
+extern char **environ;
+
+static char *node_name(const char *root, struct pv_error *err) {
+        struct pv_buf b = PV_BUF_INIT_CAP(4096);
+        char *path = pv_asprintf(err, "%s/etc/hostname", root && strcmp(root, "/") != 0 ? root : "");
+        if (!path)
+                return NULL;
+        struct pv_error ignore = PV_ERROR_INIT;
+        int r = pv_buf_read_file_at(&b, AT_FDCWD, path, &ignore);
+        pv_error_done(&ignore);
+        free(path);
+        char *name = NULL;
+        if (r == 0) {
+                size_t n = strcspn(b.buf, ".\r\n \t");
+                b.buf[n] = '\0';
+                if (n)
+                        name = pv_strdup(b.buf, err);
+        }
+        pv_buf_release(&b);
+        if (!name && r == 0)
+                return NULL;
+        if (!name) {
+                char host[256];
+                if (gethostname(host, sizeof host - 1) < 0) {
+                        pv_error_set_errno(err, errno, "cannot determine this node's name (give --node)");
+                        return NULL;
+                }
+                host[sizeof host - 1] = '\0';
+                host[strcspn(host, ".")] = '\0';
+                name = pv_strdup(host, err);
+        }
+        return name;
+}
+
+int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const char *root, const char *node,
+                       struct pv_local_host *ret, struct pv_error *err) {
+        struct pv_local_host lh;
+        memset(&lh, 0, sizeof lh);
+        lh.node = node ? pv_strdup(node, err) : node_name(root, err);
+        if (!lh.node)
+                return err && err->code ? -err->code : -PV_ENOMEM;
+        lh.spec = pv_profile_host_for_node(p, lh.node);
+        if (lh.spec) {
+                int r = pv_host_open(root ? root : "/", &ctx->log, &lh.h, err);
+                if (r >= 0)
+                        r = pv_host_scan(lh.h, 0, &lh.state, err);
+                if (r >= 0)
+                        r = pv_hostplan_inputs_load(lh.h, &lh.inputs, err);
+                if (r < 0) {
+                        pv_local_host_done(&lh);
+                        return r;
+                }
+                lh.have_inputs = true;
+        }
+        *ret = lh;
+        return 0;
+}
+
+static int add_reason(struct pv_local_host *lh, char *s, struct pv_error *err) {
+        if (!s)
+                return -PV_ENOMEM;
+        char **v = realloc(lh->reasons, (lh->n_reasons + 1) * sizeof *v);
+        if (!v) {
+                free(s);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        lh->reasons = v;
+        v[lh->n_reasons++] = s;
+        return 0;
+}
+
+int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *plan, struct pv_error *err) {
+        if (!lh->spec)
+                return 0;
+        struct pv_host_plan_opts o = { .node = lh->node, .rebind = rebind, .inputs = &lh->inputs };
+        size_t before_reasons = plan->n_reboot_reasons;
+        int r = pv_host_plan_build(lh->spec, lh->state, &o, plan, err);
+        lh->readiness.node = lh->node;
+        if (r == -PV_EUNSAFE) {
+                /* the node's devices cannot be handed over safely: VMs there are blocked, the error is shown */
+                if (add_reason(lh, pv_asprintf(NULL, "host configuration refused: %s", pv_error_message(err)), err) < 0)
+                        return -PV_ENOMEM;
+                lh->readiness.all_devices = lh->reasons[lh->n_reasons - 1];
+                return r;
+        }
+        if (r < 0)
+                return r;
+        if (plan->n_reboot_reasons > before_reasons) {
+                if (add_reason(lh, pv_asprintf(NULL, "node '%s' must reboot first: %s", lh->node,
+                                               plan->reboot_reasons[before_reasons]), err) < 0)
+                        return -PV_ENOMEM;
+                lh->readiness.all_devices = lh->reasons[lh->n_reasons - 1];
+        }
+        return 0;
+}
+
+void pv_local_host_done(struct pv_local_host *lh) {
+        if (!lh)
+                return;
+        free(lh->node);
+        pv_host_state_free(lh->state);
+        if (lh->have_inputs)
+                pv_hostplan_inputs_done(&lh->inputs);
+        pv_host_close(lh->h);
+        free(lh->not_ready);
+        for (size_t i = 0; i < lh->n_reasons; i++)
+                free(lh->reasons[i]);
+        free(lh->reasons);
+        memset(lh, 0, sizeof *lh);
+}
+
+static int run_real(void *ud, const char *const argv[], struct pv_error *err) {
+        (void)ud;
+        pid_t pid;
+        int r = posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ);
+        if (r != 0)
+                return pv_error_set_errno(err, r, "cannot run '%s'", argv[0]);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return pv_error_set_errno(err, errno, "waiting for '%s' failed", argv[0]);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        if (WIFEXITED(status))
+                return pv_error_set(err, PV_EIO, "'%s' exited with status %d", argv[0], WEXITSTATUS(status));
+        return pv_error_set(err, PV_EIO, "'%s' was killed by signal %d", argv[0], WTERMSIG(status));
+}
+
+static int run_record(void *ud, const char *const argv[], struct pv_error *err) {
+        return pv_host_record_command(ud, argv, err);
+}
+
+void pv_local_runner(const struct pv_host *h, struct pv_runner *ret) {
+        if (strcmp(h->root, "/") == 0)
+                *ret = (struct pv_runner){ .run = run_real, .ud = NULL };
+        else
+                *ret = (struct pv_runner){ .run = run_record, .ud = (void *)h };
+}
