@@ -361,7 +361,7 @@ int pv_api_mapping_get(struct pv_api *api, const char *id, struct pv_obs_mapping
                 return -PV_ENOMEM;
         json_t *d = NULL;
         int r = get(api, path, NULL, &d, err);
-        if (r >= 0 && (r = pv_api_decode_mapping(d, ret, err)) < 0)
+        if (r >= 0 && (r = pv_api_decode_mapping(d, id, ret, err)) < 0)
                 pv_error_wrap(err, "GET %s", path);
         json_decref(d);
         return r;

@@ -495,10 +495,12 @@ int pv_api_decode_vm_status(const json_t *data, struct pv_vm_status *ret, struct
 
 /* ------------------------------------------------------------ mappings */
 
-int pv_api_decode_mapping(const json_t *data, struct pv_obs_mapping *ret, struct pv_error *err) {
+int pv_api_decode_mapping(const json_t *data, const char *id, struct pv_obs_mapping *ret, struct pv_error *err) {
         struct pv_obs_mapping m = { 0 };
         int r = want_object(data, "a PCI mapping", err);
-        if (r >= 0)
+        if (r >= 0 && id && !json_object_get(data, "id"))
+                r = (m.id = strdup(id)) ? 0 : nomem(err);
+        else if (r >= 0)
                 r = req_text(data, "id", "a PCI mapping", &m.id, err);
         if (r >= 0)
                 r = opt_text(data, "description", &m.description, err);
@@ -567,7 +569,7 @@ int pv_api_decode_mappings(const json_t *data, struct pv_obs_mapping **ret, size
         if (!v)
                 return nomem(err);
         for (size_t i = 0; i < n; i++) {
-                r = pv_api_decode_mapping(json_array_get(data, i), &v[i], err);
+                r = pv_api_decode_mapping(json_array_get(data, i), NULL, &v[i], err);
                 if (r < 0) {
                         for (size_t k = 0; k < i; k++)
                                 pv_obs_mapping_done(&v[k]);

@@ -44,25 +44,44 @@ static bool want_trace(const struct pv_api *api) {
 
 int pv_api_url_normalize(const char *in, char **ret, struct pv_error *err) {
         if (!in || !*in)
-                return pv_error_set(err, PV_EINVAL, "no API URL given: set cluster.api_url or --url https://HOST:8006");
+                return pv_error_set(err, PV_EINVAL, "no API URL given: set cluster.api or --url https://HOST:8006");
         if (strncasecmp(in, "https://", 8) != 0)
-                return pv_error_set(err, PV_EINVAL, "API URL '%s' must start with https:// (e.g. https://pve1:8006)",
+                return pv_error_set(err, PV_EINVAL,
+                                    "API URL '%s' must start with https:// (e.g. https://pve1:8006): the API carries "
+                                    "passwords and tickets",
                                     in);
         for (const char *p = in; *p; p++)
                 if (isspace((unsigned char)*p) || *p == '?' || *p == '#' || (unsigned char)*p < 0x20)
                         return pv_error_set(err, PV_EINVAL, "API URL '%s' must be https://HOST[:PORT] only", in);
         const char *host = in + 8;
-        if (*host == '\0' || *host == '/' || *host == ':')
+        size_t alen = strcspn(host, "/");
+        if (alen == 0 || *host == ':')
                 return pv_error_set(err, PV_EINVAL, "API URL '%s' has no host name", in);
-        size_t n = strlen(in);
-        while (n > 8 && in[n - 1] == '/')
-                n--;
-        if (n >= 8 + 10 && strncmp(in + n - 10, "/api2/json", 10) == 0)
-                n -= 10;
-        while (n > 8 && in[n - 1] == '/')
-                n--;
+        if (memchr(host, '@', alen))
+                /* not echoed: it may hold a password */
+                return pv_error_set(err, PV_EINVAL,
+                                    "the API URL must not contain user information (USER[:PASSWORD]@HOST): "
+                                    "credentials go in the auth settings");
+        bool has_port;
+        if (*host == '[') {
+                const char *close = memchr(host, ']', alen);
+                if (!close)
+                        return pv_error_set(err, PV_EINVAL, "API URL '%s' has an unterminated IPv6 address", in);
+                has_port = close + 1 < host + alen && close[1] == ':';
+        } else {
+                has_port = memchr(host, ':', alen) != NULL;
+        }
+        /* the path after the authority, without trailing slashes and /api2/json */
+        const char *path = host + alen;
+        size_t plen = strlen(path);
+        while (plen > 0 && path[plen - 1] == '/')
+                plen--;
+        if (plen >= 10 && strncmp(path + plen - 10, "/api2/json", 10) == 0)
+                plen -= 10;
+        while (plen > 0 && path[plen - 1] == '/')
+                plen--;
         char *s = NULL;
-        if (asprintf(&s, "https://%.*s", (int)(n - 8), host) < 0)
+        if (asprintf(&s, "https://%.*s%s%.*s", (int)alen, host, has_port ? "" : ":8006", (int)plen, path) < 0)
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         *ret = s;
         return 0;
@@ -434,6 +453,8 @@ static int setup_easy(struct pv_api_req *r, struct pv_error *err) {
         SET(CURLOPT_PROTOCOLS_STR, "https");
         SET(CURLOPT_FOLLOWLOCATION, 0L);
         SET(CURLOPT_USERAGENT, "pvfio/" PVFIO_VERSION);
+        /* pveproxy gzips large answers; the body cap applies to the decoded bytes */
+        SET(CURLOPT_ACCEPT_ENCODING, "gzip");
         switch (r->method) {
         case PV_API_GET:
                 SET(CURLOPT_HTTPGET, 1L);
@@ -596,9 +617,12 @@ static void finish(struct pv_api_req *r, CURLcode c) {
                 }
         }
         if (r->cap_hit) {
-                pv_error_set(&r->err, PV_ETOOBIG, "%s %s: the answer from '%s' exceeds the limit of %zu bytes",
-                             pv_api_method_name(r->method), r->path, api->url, api->body_cap);
-                r->verdict = PV_API_FINAL;
+                /* a write was carried out even though its answer is refused */
+                pv_error_set(&r->err, r->idempotent ? PV_ETOOBIG : PV_EUNCERTAIN,
+                             "%s %s: the answer from '%s' exceeds the limit of %zu bytes%s",
+                             pv_api_method_name(r->method), r->path, api->url, api->body_cap,
+                             r->idempotent ? "" : "; the request has probably taken effect: check the state");
+                r->verdict = r->idempotent ? PV_API_FINAL : PV_API_UNCERTAIN;
                 r->state = PV_REQ_DONE;
                 return;
         }

@@ -92,6 +92,28 @@ static bool is_status_line(const char *s) {
         return pv_startswith(s, "TASK OK") || pv_startswith(s, "TASK ERROR:") || pv_startswith(s, "TASK WARNINGS:");
 }
 
+char *pv_api_task_log_tail(const struct pv_strv *lines, unsigned n) {
+        size_t end = lines->n;
+        while (end > 0 && is_status_line(lines->v[end - 1]))
+                end--;
+        size_t from = end > n ? end - n : 0;
+        if (from >= end)
+                return NULL;
+        struct pv_buf b = PV_BUF_INIT;
+        int r = 0;
+        for (size_t i = from; i < end && r >= 0; i++) {
+                if (i > from)
+                        r = pv_buf_adds(&b, " | ", NULL);
+                if (r >= 0)
+                        r = pv_buf_adds(&b, lines->v[i], NULL);
+        }
+        char *s = NULL;
+        if (r >= 0 && pv_buf_detach(&b, &s, NULL, NULL) >= 0)
+                pv_strip_trailing(s);
+        pv_buf_release(&b);
+        return s;
+}
+
 int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_wait *opts,
                      struct pv_task_status *ret, struct pv_error *err) {
         static const struct pv_task_wait defaults = { 0 };
@@ -151,20 +173,15 @@ int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_
         } else {
                 struct pv_strv lines = PV_STRV_INIT;
                 fetch_log(api, upid, &lines);
-                struct pv_buf b = PV_BUF_INIT;
-                size_t end = lines.n;
-                while (end > 0 && is_status_line(lines.v[end - 1]))
-                        end--;
-                size_t from = end > tail ? end - tail : 0;
-                for (size_t i = from; i < end; i++) {
-                        pv_buf_adds(&b, i == from ? "; log: " : " | ", NULL);
-                        pv_buf_adds(&b, lines.v[i], NULL);
-                }
+                _cleanup_free_ char *log_tail = pv_api_task_log_tail(&lines, tail);
+                _cleanup_free_ char *text = strdup(exit);
+                if (text)
+                        pv_strip_trailing(text);
                 int code = strstr(exit, "is locked") || strstr(exit, "already running") || strstr(exit, "already exists")
                                    ? PV_ECONFLICT
                                    : PV_EHTTP;
-                r = pv_error_set(err, code, "%s failed: %s%s", what, exit, b.buf);
-                pv_buf_release(&b);
+                r = pv_error_set(err, code, "%s failed: %s%s%s", what, text ? text : exit, log_tail ? "; log: " : "",
+                                 log_tail ? log_tail : "");
                 pv_strv_done(&lines);
         }
         if (r >= 0 && ret)

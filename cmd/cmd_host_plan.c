@@ -1,14 +1,384 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* PLACEHOLDER until the host planner lands: pvfio host plan / apply / rollback */
+/*
+ * pvfio host plan | apply | rollback
+ *
+ * Commands run by apply/rollback go through the runner of cmd/localhost.c: on
+ * the real root ("/") they are spawned with posix_spawnp (no shell); under any
+ * other --root they are NOT run but appended to <root>/var/lib/pvfio/commands.log,
+ * so a fake root never runs host commands.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
 #include "commands.h"
+#include "localhost.h"
+#include "render.h"
+#include "pvfio/cleanup.h"
+#include "pvfio/host.h"
+#include "pvfio/hostplan.h"
+#include "pvfio/profile.h"
 
-static int not_yet(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
-        (void)args;
-        fprintf(ctx->err, "pvfio host %s: not available in this build\n", cmd->name);
-        return PV_EXIT_ERROR;
+static const struct pv_opt plan_opts[] = {
+        { "node", 0, PV_OPT_VALUE, "NAME", "node whose host section applies (default: the root's etc/hostname)", false },
+        { "root", 0, PV_OPT_VALUE, "DIR", "host root (default /)", false },
+        { "rebind", 0, PV_OPT_FLAG, NULL, "also plan live rebinds and SR-IOV changes (what apply --rebind does)",
+          false },
+        { NULL, 0, 0, NULL, NULL, false },
+};
+
+static const struct pv_opt apply_opts[] = {
+        { "node", 0, PV_OPT_VALUE, "NAME", "node whose host section applies (default: the root's etc/hostname)", false },
+        { "root", 0, PV_OPT_VALUE, "DIR", "host root (default /); other roots record commands instead of running them",
+          false },
+        { "rebind", 0, PV_OPT_FLAG, NULL, "hand devices that are not in use to vfio-pci now, and set SR-IOV VF counts",
+          false },
+        { "yes", 'y', PV_OPT_FLAG, NULL, "apply without asking", false },
+        { NULL, 0, 0, NULL, NULL, false },
+};
+
+static const struct pv_opt rollback_opts[] = {
+        { "root", 0, PV_OPT_VALUE, "DIR", "host root (default /); other roots record commands instead of running them",
+          false },
+        { "yes", 'y', PV_OPT_FLAG, NULL, "roll back without asking", false },
+        { NULL, 0, 0, NULL, NULL, false },
+};
+
+static bool is_real_root(const struct pv_host *h) {
+        return strcmp(h->root, "/") == 0;
 }
 
-const struct pv_cmd pv_cmd_host_plan = { .name = "plan", .summary = "show the host changes a profile needs", .run = not_yet, .parent = "host", .max_args = -1 };
-const struct pv_cmd pv_cmd_host_apply = { .name = "apply", .summary = "apply the host changes", .run = not_yet, .parent = "host", .max_args = -1 };
-const struct pv_cmd pv_cmd_host_rollback = { .name = "rollback", .summary = "restore the pre-pvfio host state", .run = not_yet, .parent = "host", .max_args = -1 };
+/* ------------------------------------------------------------- shared */
+
+struct session {
+        struct pv_profile *profile;
+        struct pv_local_host lh;     /* node, host section, opened root, scan, inputs (cmd/localhost.c) */
+        bool have_lh;
+        struct pv_plan plan;
+};
+
+static void session_done(struct session *s) {
+        pv_plan_done(&s->plan);
+        if (s->have_lh)
+                pv_local_host_done(&s->lh);
+        pv_profile_free(s->profile);
+}
+
+static int fail(struct pv_ctx *ctx, struct pv_error *err) {
+        int rc = pv_report_error(ctx, err);
+        pv_error_done(err);
+        return rc;
+}
+
+static int load_profile(struct pv_ctx *ctx, const char *file, struct pv_profile **ret) {
+        struct pv_diags diags = { 0 };
+        struct pv_error err = PV_ERROR_INIT;
+        int r = pv_profile_load(file, ret, &diags, &err);
+        const char *shown = strcmp(file, "-") == 0 ? "<stdin>" : file;
+        for (size_t i = 0; i < diags.n; i++) {
+                const struct pv_diag *d = &diags.v[i];
+                if (d->warning && (ctx->quiet || r == 0))
+                        continue;
+                fprintf(ctx->err, "%s:%u:%u: %s%s:%s %s\n", shown, d->line, d->col,
+                        pv_c(ctx, ctx->err, d->warning ? PV_C_YELLOW : PV_C_RED), d->warning ? "warning" : "error",
+                        pv_c(ctx, ctx->err, PV_C_RESET), d->message);
+        }
+        size_t n_err = diags.n_errors;
+        pv_diags_done(&diags);
+        if (r < 0) {
+                if (n_err == 0)
+                        return fail(ctx, &err);
+                pv_error_done(&err);
+                fprintf(ctx->err, "%s: %s is not a valid profile ('%s validate' shows every problem)\n", ctx->prog,
+                        shown, ctx->prog);
+                return PV_EXIT_ERROR;
+        }
+        return 0;
+}
+
+/* Profile → node → scan → plan. Returns 0 or an exit code. */
+static int prepare(struct pv_ctx *ctx, const struct pv_args *args, bool rebind, struct session *s) {
+        int rc = load_profile(ctx, args->pos[0], &s->profile);
+        if (rc)
+                return rc;
+        struct pv_error err = PV_ERROR_INIT;
+        if (pv_local_host_open(ctx, s->profile, pv_args_value(args, "root"), pv_args_value(args, "node"), &s->lh,
+                               &err) < 0)
+                return fail(ctx, &err);
+        s->have_lh = true;
+        if (s->lh.spec && pv_local_host_plan(&s->lh, rebind, &s->plan, &err) < 0)
+                return fail(ctx, &err);
+        return 0;
+}
+
+static void print_notes(struct pv_ctx *ctx, const struct pv_plan *p) {
+        FILE *f = ctx->out;
+        for (size_t i = 0; i < p->n_warnings; i++)
+                fprintf(f, "%swarning:%s %s\n", pv_c(ctx, f, PV_C_YELLOW), pv_c(ctx, f, PV_C_RESET), p->warnings[i]);
+        for (size_t i = 0; i < p->n_reboot_reasons; i++)
+                fprintf(f, "%sreboot required:%s %s\n", pv_c(ctx, f, PV_C_RED), pv_c(ctx, f, PV_C_RESET),
+                        p->reboot_reasons[i]);
+}
+
+static int print_nothing(struct pv_ctx *ctx, struct session *s, const char *profile) {
+        if (ctx->json) {
+                json_t *doc = pv_render_plan_json(&s->plan);
+                json_object_set_new(doc, "node", json_string(s->lh.node));
+                json_object_set_new(doc, "host_section", json_boolean(s->lh.spec != NULL));
+                pv_print_json(ctx, doc);
+                return PV_EXIT_OK;
+        }
+        if (!s->lh.spec) {
+                fprintf(ctx->out, "Nothing to do: no host section of %s applies to node '%s'.\n", profile, s->lh.node);
+                return PV_EXIT_OK;
+        }
+        print_notes(ctx, &s->plan);
+        fprintf(ctx->out, "Nothing to do: node '%s' matches the profile.\n", s->lh.node);
+        return PV_EXIT_OK;
+}
+
+/* ------------------------------------------------------------- plan */
+
+static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
+        (void)cmd;
+        struct session s = { .plan = PV_PLAN_INIT };
+        int rc = prepare(ctx, args, pv_args_flag(args, "rebind"), &s);
+        if (rc == 0 && s.plan.n == 0)
+                rc = print_nothing(ctx, &s, args->pos[0]);
+        else if (rc == 0) {
+                if (ctx->json) {
+                        json_t *doc = pv_render_plan_json(&s.plan);
+                        json_object_set_new(doc, "node", json_string(s.lh.node));
+                        json_object_set_new(doc, "host_section", json_true());
+                        pv_print_json(ctx, doc);
+                } else {
+                        pv_render_plan_text(ctx, &s.plan, false);
+                }
+                rc = PV_EXIT_CHANGES;
+        }
+        session_done(&s);
+        return rc;
+}
+
+/* ------------------------------------------------------------- apply */
+
+/* Ask on the terminal; refuse when stdin is not one. Returns 0 to go on, or an exit code. */
+static int confirm(struct pv_ctx *ctx, const struct pv_args *args, const char *question) {
+        if (pv_args_flag(args, "yes"))
+                return 0;
+        if (!isatty(STDIN_FILENO)) {
+                fprintf(ctx->err, "%s: error: standard input is not a terminal; pass --yes to proceed without asking\n",
+                        ctx->prog);
+                return PV_EXIT_ERROR;
+        }
+        fprintf(ctx->err, "%s [y/N] ", question);
+        fflush(ctx->err);
+        char line[16] = { 0 };
+        if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+                fprintf(ctx->err, "Nothing changed.\n");
+                return PV_EXIT_ERROR;
+        }
+        return 0;
+}
+
+static int check_privileges(struct pv_ctx *ctx, struct pv_host *h) {
+        if (is_real_root(h) && geteuid() != 0) {
+                fprintf(ctx->err, "%s: error: changing the host configuration of '/' needs root; run as root, or "
+                                  "use --root DIR for a copy\n",
+                        ctx->prog);
+                return PV_EXIT_ERROR;
+        }
+        return 0;
+}
+
+static void print_summary(struct pv_ctx *ctx, const struct session *s) {
+        FILE *f = ctx->out;
+        size_t done = 0, failed = 0, skipped = 0, blocked = 0;
+        fprintf(f, "%sApplied on %s:%s\n", pv_c(ctx, f, PV_C_BOLD), s->lh.node, pv_c(ctx, f, PV_C_RESET));
+        for (size_t i = 0; i < s->plan.n; i++) {
+                const struct pv_action *a = &s->plan.actions[i];
+                const char *col = a->status == PV_ACT_DONE ? PV_C_GREEN : a->status == PV_ACT_FAILED ? PV_C_RED : PV_C_YELLOW;
+                done += a->status == PV_ACT_DONE;
+                failed += a->status == PV_ACT_FAILED;
+                skipped += a->status == PV_ACT_SKIPPED;
+                blocked += a->status == PV_ACT_BLOCKED;
+                fprintf(f, "  %s%-7s%s %s %s\n", pv_c(ctx, f, col), pv_action_status_to_string(a->status),
+                        pv_c(ctx, f, PV_C_RESET), pv_action_kind_to_string(a->kind),
+                        a->kind == PV_ACT_RUN_COMMAND && a->after ? a->after : a->target ? a->target : "");
+                if (a->error)
+                        fprintf(f, "          %s\n", a->error);
+                else if (a->blocked && a->status == PV_ACT_BLOCKED)
+                        fprintf(f, "          %s\n", a->blocked);
+        }
+        print_notes(ctx, &s->plan);
+        if (!is_real_root(s->lh.h))
+                fprintf(f, "Commands were recorded in %s/%s, not run (--root is not '/').\n", s->lh.h->root,
+                        PV_HOSTPLAN_COMMANDS_LOG);
+        fprintf(f, "%zu done, %zu failed, %zu skipped, %zu blocked.\n", done, failed, skipped, blocked);
+}
+
+static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
+        (void)cmd;
+        struct session s = { .plan = PV_PLAN_INIT };
+        int rc = prepare(ctx, args, pv_args_flag(args, "rebind"), &s);
+        if (rc == 0 && s.plan.n == 0) {
+                rc = print_nothing(ctx, &s, args->pos[0]);
+                session_done(&s);
+                return rc;
+        }
+        if (rc == 0)
+                rc = check_privileges(ctx, s.lh.h);
+        if (rc == 0 && !ctx->json)
+                pv_render_plan_text(ctx, &s.plan, false);
+        if (rc == 0) {
+                char q[128];
+                snprintf(q, sizeof q, "Apply these %zu changes to node '%s'?", s.plan.n, s.lh.node);
+                rc = confirm(ctx, args, q);
+        }
+        if (rc == 0) {
+                struct pv_error err = PV_ERROR_INIT;
+                struct pv_runner runner;
+                pv_local_runner(s.lh.h, &runner);
+                if (pv_host_apply(s.lh.h, &s.plan, &runner, &err) < 0) {
+                        rc = fail(ctx, &err);
+                } else {
+                        bool partial = false;
+                        for (size_t i = 0; i < s.plan.n; i++)
+                                partial |= s.plan.actions[i].status == PV_ACT_FAILED ||
+                                           s.plan.actions[i].status == PV_ACT_SKIPPED;
+                        if (ctx->json) {
+                                json_t *doc = pv_render_plan_json(&s.plan);
+                                json_object_set_new(doc, "node", json_string(s.lh.node));
+                                json_object_set_new(doc, "host_section", json_true());
+                                json_object_set_new(doc, "commands_recorded",
+                                                    is_real_root(s.lh.h) ? json_false() : json_true());
+                                pv_print_json(ctx, doc);
+                        } else {
+                                print_summary(ctx, &s);
+                        }
+                        rc = partial ? PV_EXIT_PARTIAL : PV_EXIT_OK;
+                }
+        }
+        session_done(&s);
+        return rc;
+}
+
+/* ------------------------------------------------------------- rollback */
+
+static json_t *strv_json(const struct pv_strv *v) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < v->n; i++)
+                json_array_append_new(a, json_string(v->v[i]));
+        return a;
+}
+
+static int run_rollback(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
+        (void)cmd;
+        struct pv_host *h = NULL;
+        struct pv_error err = PV_ERROR_INIT;
+        if (pv_host_open(pv_args_value(args, "root"), &ctx->log, &h, &err) < 0)
+                return fail(ctx, &err);
+        int rc = check_privileges(ctx, h);
+        if (rc == 0) {
+                char q[4200];
+                snprintf(q, sizeof q, "Restore every file pvfio changed under '%s' to its pre-pvfio content?", h->root);
+                rc = confirm(ctx, args, q);
+        }
+        if (rc) {
+                pv_host_close(h);
+                return rc;
+        }
+        struct pv_runner runner;
+        pv_local_runner(h, &runner);
+        struct pv_rollback_report rep = { 0 };
+        if (pv_host_rollback(h, &runner, &rep, &err) < 0) {
+                rc = fail(ctx, &err);
+                pv_host_close(h);
+                return rc;
+        }
+        bool recorded = !is_real_root(h);
+        if (ctx->json) {
+                json_t *doc = json_pack("{s:b, s:o, s:o, s:o, s:b, s:o, s:o}", "had_journal", rep.had_journal,
+                                        "restored", strv_json(&rep.restored), "removed", strv_json(&rep.removed),
+                                        "commands", strv_json(&rep.commands), "commands_recorded", recorded,
+                                        "warnings", strv_json(&rep.warnings), "failed", strv_json(&rep.failed));
+                pv_print_json(ctx, doc);
+        } else if (!rep.had_journal) {
+                fprintf(ctx->out, "Nothing to roll back: no journal under '%s'.\n", h->root);
+        } else {
+                FILE *f = ctx->out;
+                for (size_t i = 0; i < rep.restored.n; i++)
+                        fprintf(f, "  restored %s\n", rep.restored.v[i]);
+                for (size_t i = 0; i < rep.removed.n; i++)
+                        fprintf(f, "  removed  %s\n", rep.removed.v[i]);
+                for (size_t i = 0; i < rep.commands.n; i++)
+                        fprintf(f, "  %s $ %s\n", recorded ? "recorded" : "ran     ", rep.commands.v[i]);
+                for (size_t i = 0; i < rep.warnings.n; i++)
+                        fprintf(f, "%swarning:%s %s\n", pv_c(ctx, f, PV_C_YELLOW), pv_c(ctx, f, PV_C_RESET),
+                                rep.warnings.v[i]);
+                for (size_t i = 0; i < rep.failed.n; i++)
+                        fprintf(f, "%sfailed:%s %s\n", pv_c(ctx, f, PV_C_RED), pv_c(ctx, f, PV_C_RESET), rep.failed.v[i]);
+                if (rep.failed.n)
+                        fprintf(f, "Rollback incomplete; the journal is kept so it can be retried.\n");
+                else
+                        fprintf(f, "Rolled back: %zu restored, %zu removed, %zu command(s)%s. Reboot to return to the "
+                                   "old kernel and driver state.\n",
+                                rep.restored.n, rep.removed.n, rep.commands.n, recorded ? " recorded" : " run");
+        }
+        rc = rep.failed.n ? PV_EXIT_PARTIAL : PV_EXIT_OK;
+        pv_rollback_report_done(&rep);
+        pv_host_close(h);
+        return rc;
+}
+
+const struct pv_cmd pv_cmd_host_plan = {
+        .name = "plan",
+        .summary = "show the host changes a profile needs (files as unified diffs, commands, reboots)",
+        .usage = "PROFILE",
+        .description = "Scans this host (or --root DIR), takes the profile's host section for the node and\n"
+                       "prints what 'host apply' would change: each file as a unified diff, the refresh\n"
+                       "commands, live rebinds (--rebind) and why a reboot is required.\n"
+                       "Exit status 0 when nothing needs to change, 2 when there are changes, 1 on error.",
+        .opts = plan_opts,
+        .min_args = 1,
+        .max_args = 1,
+        .run = run_plan,
+        .json = true,
+        .parent = "host",
+};
+
+const struct pv_cmd pv_cmd_host_apply = {
+        .name = "apply",
+        .summary = "apply the host changes a profile needs (atomic, journalled, reversible)",
+        .usage = "PROFILE",
+        .description = "Plans like 'host plan', shows the plan, asks (unless --yes; without a terminal\n"
+                       "--yes is required) and executes exactly that plan: files are replaced atomically\n"
+                       "and their previous content is journalled for 'host rollback'; refresh commands run\n"
+                       "only when their inputs changed. With --root other than '/' no command is run: they\n"
+                       "are recorded in <root>/var/lib/pvfio/commands.log.\n"
+                       "Exit status 0 when everything was applied (or nothing was needed), 3 when some\n"
+                       "actions failed, 1 on error.",
+        .opts = apply_opts,
+        .min_args = 1,
+        .max_args = 1,
+        .run = run_apply,
+        .json = true,
+        .parent = "host",
+};
+
+const struct pv_cmd pv_cmd_host_rollback = {
+        .name = "rollback",
+        .summary = "restore the pre-pvfio host state from the journal",
+        .description = "Writes back the exact bytes, mode and owner every file had before pvfio first\n"
+                       "changed it (files pvfio created are removed), then runs the refresh commands whose\n"
+                       "inputs changed and says which. With --root other than '/' commands are recorded in\n"
+                       "<root>/var/lib/pvfio/commands.log, not run. Exit status 0, 3 when some files could\n"
+                       "not be restored (the journal is kept), 1 on error.",
+        .opts = rollback_opts,
+        .min_args = 0,
+        .max_args = 0,
+        .run = run_rollback,
+        .json = true,
+        .parent = "host",
+};

@@ -105,10 +105,10 @@ static void print_dev(struct pv_ctx *ctx, const struct pv_host_dev *d, const cha
                 fputc('\n', f);
         }
         if (d->n_vgpu_types) {
-                fprintf(f, "%s\tvGPU types:", indent);
-                for (size_t i = 0; i < d->n_vgpu_types; i++)
-                        fprintf(f, "%s %s (%u)", i ? "," : "", d->vgpu_types[i].name, d->vgpu_types[i].id);
-                fputc('\n', f);
+                fprintf(f, "%s\tvGPU types: %zu creatable (%s", indent, d->n_vgpu_types, d->vgpu_types[0].name);
+                if (d->n_vgpu_types > 1)
+                        fprintf(f, " .. %s", d->vgpu_types[d->n_vgpu_types - 1].name);
+                fprintf(f, ")\n");
         } else if (d->has_nvidia_dir) {
                 fprintf(f, "%s\tvGPU types: none creatable\n", indent);
         }
@@ -136,6 +136,14 @@ static void print_group_verdict(struct pv_ctx *ctx, const struct pv_host_state *
         size_t endpoints = 0;
         for (size_t i = 0; i < g->n_members; i++)
                 endpoints += !s->devs[g->members[i]].is_bridge;
+        size_t platform = 0;
+        for (size_t i = 0; i < g->n_members; i++)
+                platform += !s->devs[g->members[i]].is_bridge && pv_host_dev_is_platform(&s->devs[g->members[i]]);
+        if (endpoints && platform == endpoints) {
+                fprintf(f, "    %s→ platform devices only (nothing to pass)%s\n", pv_c(ctx, f, PV_C_DIM), rst);
+                pv_group_assessment_done(&a);
+                return;
+        }
         switch (a.verdict) {
         case PV_GROUP_ALONE:
                 if (!endpoints) {

@@ -87,10 +87,10 @@ static void print_diff(struct pv_ctx *ctx, const char *path, const char *before,
         while (i < n || j < m) {
                 if (i < n && j < m && line_eq(&a, i, &b, j)) {
                         ops[k] = OP_SAME, oi[k] = i++, oj[k++] = j++;
-                } else if (j < m && (i == n || T(i, j + 1) >= T(i + 1, j))) {
-                        ops[k] = OP_ADD, oi[k] = i, oj[k++] = j++;
+                } else if (i < n && (j == m || T(i + 1, j) >= T(i, j + 1))) {
+                        ops[k] = OP_DEL, oi[k] = i++, oj[k++] = j; /* deletions first, as diff -u prints them */
                 } else {
-                        ops[k] = OP_DEL, oi[k] = i++, oj[k++] = j;
+                        ops[k] = OP_ADD, oi[k] = i, oj[k++] = j++;
                 }
         }
 #undef T

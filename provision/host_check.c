@@ -117,6 +117,11 @@ int pv_host_assess_group(const struct pv_host_state *s, const struct pv_host_gro
                         found = true;
                 }
         for (size_t i = 0; i < g->n_members && !found; i++)
+                if (!s->devs[g->members[i]].is_bridge && !pv_host_dev_is_platform(&s->devs[g->members[i]])) {
+                        subject = g->members[i];
+                        found = true;
+                }
+        for (size_t i = 0; i < g->n_members && !found; i++)
                 if (!s->devs[g->members[i]].is_bridge) {
                         subject = g->members[i];
                         found = true;
@@ -358,7 +363,7 @@ static int configured_kernel_args(const struct pv_host_state *s, struct pv_strv 
                         *nl = '\0';
                 return tokenize_cmdline(first, out, err);
         }
-        *ret_where = s->boot.n_grub_d ? "etc/default/grub and etc/default/grub.d" : "etc/default/grub";
+        *ret_where = "GRUB_CMDLINE_LINUX_DEFAULT (etc/default/grub, etc/default/grub.d)";
         r = grub_args_from(&s->boot.etc_default_grub, out, err);
         for (size_t i = 0; r == 0 && i < s->boot.n_grub_d; i++)
                 r = grub_args_from(&s->boot.grub_d[i], out, err);
@@ -797,6 +802,7 @@ static int check_vfio_loaded(struct check_ctx *c, const struct pv_strv *configur
                 return r;
         }
         _cleanup_free_ char *miss = join_strv(&missing, ", ", &c->oom);
+        _cleanup_free_ char *miss_sp = join_strv(&missing, " ", &c->oom);
         _cleanup_free_ char *all = join_list(mods, ", ", &c->oom);
         bool all_configured = true;
         for (size_t i = 0; i < missing.n; i++)
@@ -810,9 +816,9 @@ static int check_vfio_loaded(struct check_ctx *c, const struct pv_strv *configur
         if (miss && *miss)
                 ADD(c, "vfio-loaded", PV_CHECK_WARN, "VFIO modules not loaded",
                     fmt(&c->oom, "proc/modules and sys/module lack: %s", miss),
-                    fmt(&c->oom, "'modprobe %s' now, and list them in etc/modules-load.d for the next boot "
+                    fmt(&c->oom, "'modprobe -a %s' now, and list them in etc/modules-load.d for the next boot "
                                  "('pvfio host apply')",
-                        miss));
+                        miss_sp ? miss_sp : ""));
         else
                 ADD(c, "vfio-loaded", PV_CHECK_PASS, "VFIO modules loaded",
                     fmt(&c->oom, "loaded or built in: %s%s", all ? all : "", c->in->gvtg ? ", kvmgt" : ""), NULL);
@@ -946,9 +952,11 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
                 return r;
         struct pv_buf names = PV_BUF_INIT;
         bool comp_missing = false;
+        bool all_passed = a.verdict == PV_GROUP_SHARED && c->in->n_devices;
         if (a.verdict == PV_GROUP_SHARED) {
                 for (size_t i = 0; i < a.n_unrelated && r == 0; i++) {
                         _cleanup_free_ char *lbl = dev_label(s, a.unrelated[i], &c->oom);
+                        all_passed &= input_has(c->in, &s->devs[a.unrelated[i]].addr);
                         r = pv_buf_addf(&names, c->err, "%s%s", i ? "; " : "", lbl ? lbl : "");
                 }
         } else if (a.verdict == PV_GROUP_COMPANIONS) {
@@ -993,12 +1001,19 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
                                    : NULL;
                 break;
         case PV_GROUP_SHARED:
-                st = PV_CHECK_FAIL;
-                title = "group shared with unrelated devices";
                 ev = fmt(&c->oom, "IOMMU group %d also holds %s", a.group, names.buf);
-                fix = fmt(&c->oom, "move the card to a slot wired to the CPU (its own group), or accept the risk "
-                                   "explicitly (pcie_acs_override gives up isolation); every device of the group "
-                                   "would leave the host");
+                if (all_passed) {
+                        st = PV_CHECK_WARN;
+                        title = "group shared with other devices that are passed too";
+                        fix = fmt(&c->oom, "give every device of IOMMU group %d to the same VM", a.group);
+                } else {
+                        st = PV_CHECK_FAIL;
+                        title = "group shared with unrelated devices";
+                        fix = fmt(&c->oom, "pass the whole group together (all of its devices leave the host), move the "
+                                           "card to a slot with its own group (a CPU root port, not behind a chipset "
+                                           "or switch without ACS), or accept the risk explicitly in the profile "
+                                           "(pcie_acs_override splits groups but gives up isolation)");
+                }
                 break;
         }
         pv_buf_release(&names);

@@ -649,6 +649,52 @@ static int read_sriov(struct scan_ctx *c, int dfd, struct pv_host_dev *d, struct
         return 0;
 }
 
+/*
+ * The device's uevent carries vendor:device, class and subsystem in one read
+ * (PCI_ID=10DE:25A0, PCI_CLASS=30000, PCI_SUBSYS_ID=1028:0A61), the same
+ * values as the vendor/device/class/subsystem_* files. Returns 1 when used,
+ * 0 when there is no uevent file, <0 when it is malformed.
+ */
+static int read_uevent(struct scan_ctx *c, int fd, struct pv_host_dev *d, struct pv_error *err) {
+        char buf[ATTR_MAX];
+        ssize_t n = read_attr(fd, "uevent", buf);
+        if (n == -ENOENT)
+                return 0;
+        if (n < 0)
+                return dev_error(c, d, "uevent", (int)-n, "read", err);
+        bool id = false, cls = false;
+        char *save = NULL;
+        for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                unsigned a, b;
+                int end = -1;
+                if (pv_startswith(line, "PCI_ID=")) {
+                        if (sscanf(line + 7, "%4x:%4x%n", &a, &b, &end) != 2 || line[7 + end] != '\0')
+                                return dev_bad_value(c, d, "uevent", line, err);
+                        d->vendor = (uint16_t)a;
+                        d->device = (uint16_t)b;
+                        id = true;
+                } else if (pv_startswith(line, "PCI_CLASS=")) {
+                        unsigned long long v;
+                        if (!parse_ulong(line + 10, 16, 0xffffff, &v))
+                                return dev_bad_value(c, d, "uevent", line, err);
+                        d->class_code = (uint32_t)v;
+                        cls = true;
+                } else if (pv_startswith(line, "PCI_SUBSYS_ID=")) {
+                        if (sscanf(line + 14, "%4x:%4x%n", &a, &b, &end) != 2 || line[14 + end] != '\0')
+                                return dev_bad_value(c, d, "uevent", line, err);
+                        d->subsystem_vendor = (uint16_t)a;
+                        d->subsystem_device = (uint16_t)b;
+                        d->has_subsystem = a || b;
+                }
+        }
+        if (!id || !cls) {
+                _cleanup_free_ char *rel = pv_asprintf(NULL, "sys/bus/pci/devices/%s/uevent", d->name);
+                _cleanup_free_ char *abs = rel ? pv_host_path(c->h, rel, NULL) : NULL;
+                return pv_error_set(err, PV_EINVAL, "'%s' lacks %s", abs ? abs : "uevent", id ? "PCI_CLASS" : "PCI_ID");
+        }
+        return 1;
+}
+
 /* Read one device; d->addr and d->name are set, `entry` is its name in sys/bus/pci/devices. */
 static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev *d, struct pv_error *err) {
         d->iommu_group = -1;
@@ -680,27 +726,32 @@ static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev
         unsigned long long v;
         bool found;
         int r;
-        if ((r = dev_hex(c, fd, d, "vendor", 0xffff, true, &v, NULL, err)) < 0)
+        if ((r = read_uevent(c, fd, d, err)) < 0)
                 return r;
-        d->vendor = (uint16_t)v;
-        if ((r = dev_hex(c, fd, d, "device", 0xffff, true, &v, NULL, err)) < 0)
-                return r;
-        d->device = (uint16_t)v;
-        if ((r = dev_hex(c, fd, d, "class", 0xffffff, true, &v, NULL, err)) < 0)
-                return r;
-        d->class_code = (uint32_t)v;
+        if (r == 0) {
+                /* no uevent: the individual attribute files (vendor, device, class are mandatory) */
+                if ((r = dev_hex(c, fd, d, "vendor", 0xffff, true, &v, NULL, err)) < 0)
+                        return r;
+                d->vendor = (uint16_t)v;
+                if ((r = dev_hex(c, fd, d, "device", 0xffff, true, &v, NULL, err)) < 0)
+                        return r;
+                d->device = (uint16_t)v;
+                if ((r = dev_hex(c, fd, d, "class", 0xffffff, true, &v, NULL, err)) < 0)
+                        return r;
+                d->class_code = (uint32_t)v;
+                if ((r = dev_hex(c, fd, d, "subsystem_vendor", 0xffff, false, &v, &found, err)) < 0)
+                        return r;
+                if (found) {
+                        d->subsystem_vendor = (uint16_t)v;
+                        if ((r = dev_hex(c, fd, d, "subsystem_device", 0xffff, false, &v, &found, err)) < 0)
+                                return r;
+                        d->subsystem_device = (uint16_t)v;
+                        d->has_subsystem = found && (d->subsystem_vendor || d->subsystem_device);
+                }
+        }
         if ((r = dev_hex(c, fd, d, "revision", 0xff, false, &v, &found, err)) < 0)
                 return r;
         d->revision = found ? (uint8_t)v : 0;
-        if ((r = dev_hex(c, fd, d, "subsystem_vendor", 0xffff, false, &v, &found, err)) < 0)
-                return r;
-        if (found) {
-                d->subsystem_vendor = (uint16_t)v;
-                if ((r = dev_hex(c, fd, d, "subsystem_device", 0xffff, false, &v, &found, err)) < 0)
-                        return r;
-                d->subsystem_device = (uint16_t)v;
-                d->has_subsystem = found;
-        }
         uint16_t cls = (uint16_t)(d->class_code >> 8);
         d->is_bridge = cls == 0x0604 || cls == 0x0609;
 
@@ -824,7 +875,13 @@ static int scan_devices(struct scan_ctx *c, struct pv_host_state *s, struct pv_e
                 if (de->d_name[0] == '.')
                         continue;
                 struct pv_pci_addr a;
-                if (!parse_bdf_strict(de->d_name, &a)) {
+                char canon[PV_PCI_ADDR_MAX];
+                bool ok = parse_bdf_strict(de->d_name, &a);
+                if (ok) {
+                        pv_pci_addr_format(&a, canon);
+                        ok = strcmp(canon, de->d_name) == 0;
+                }
+                if (!ok) {
                         _cleanup_free_ char *abs = pv_host_path(c->h, rel, NULL);
                         r = pv_error_set(err, PV_EINVAL,
                                          "unexpected entry '%s' in '%s': not a PCI address (is the root a host root?)",
@@ -1439,6 +1496,12 @@ const char *const *pv_host_vfio_modules(const struct pv_host_state *s) {
 
 bool pv_host_dev_is_display(const struct pv_host_dev *d) {
         return (d->class_code >> 16) == 0x03;
+}
+
+bool pv_host_dev_is_platform(const struct pv_host_dev *d) {
+        uint16_t c = (uint16_t)(d->class_code >> 8);
+        return c == 0x0600 || c == 0x0601 || c == 0x0680 || c == 0x0500 || c == 0x0800 || c == 0x0806 ||
+               c == 0x0c05 || (c >> 8) == 0x13;
 }
 
 char *pv_host_dev_describe(const struct pv_host_dev *d, struct pv_error *err) {

@@ -143,8 +143,16 @@ static int mkdirs(const struct pv_host *h, const char *dir, struct pv_strv *crea
         struct pv_strv miss = PV_STRV_INIT;
         int r = missing_dirs(h, dir, &miss, err);
         for (size_t i = 0; r == 0 && i < miss.n; i++) {
-                if (mkdirat(h->dirfd, miss.v[i], 0755) < 0 && errno != EEXIST) {
+                if (mkdirat(h->dirfd, miss.v[i], 0755) < 0) {
+                        if (errno == EEXIST)
+                                continue;
                         r = pv_error_set_errno(err, errno, "cannot create directory '%s' under '%s'", miss.v[i],
+                                               root_name(h));
+                        break;
+                }
+                /* 0755 whatever the umask */
+                if (fchmodat(h->dirfd, miss.v[i], 0755, 0) < 0) {
+                        r = pv_error_set_errno(err, errno, "cannot set the mode of '%s' under '%s'", miss.v[i],
                                                root_name(h));
                         break;
                 }
@@ -163,7 +171,7 @@ static int write_atomic(const struct pv_host *h, const char *path, const void *d
                         long force_mode, long force_uid, long force_gid, struct pv_strv *created,
                         struct pv_error *err) {
         _cleanup_free_ char *dir = NULL;
-        const char *base;
+        const char *base = NULL;
         int r = split_path(path, &dir, &base, err);
         if (r < 0)
                 return r;
@@ -233,7 +241,7 @@ int pv_host_write_file_atomic(const struct pv_host *h, const char *path, const v
 
 static int remove_rel(const struct pv_host *h, const char *path, struct pv_error *err) {
         _cleanup_free_ char *dir = NULL;
-        const char *base;
+        const char *base = NULL;
         int r = split_path(path, &dir, &base, err);
         if (r < 0)
                 return r;
@@ -659,6 +667,26 @@ void pv_hostplan_inputs_done(struct pv_hostplan_inputs *in) {
         memset(in, 0, sizeof *in);
 }
 
+int pv_host_read_node_name(const struct pv_host *h, char **ret, struct pv_error *err) {
+        bool present;
+        _cleanup_free_ char *txt = NULL;
+        size_t len;
+        int r = read_rel(h, "etc/hostname", &present, &txt, &len, NULL, err);
+        if (r < 0)
+                return r;
+        if (!present)
+                return pv_error_set(err, PV_ENOTFOUND, "no etc/hostname under '%s'", root_name(h));
+        size_t s = strspn(txt, " \t\r\n");
+        size_t n = strcspn(txt + s, " \t\r\n.");
+        if (n == 0)
+                return pv_error_set(err, PV_ENOTFOUND, "etc/hostname under '%s' is empty", root_name(h));
+        char *name = strndup(txt + s, n);
+        if (!name)
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        *ret = name;
+        return 0;
+}
+
 /* ------------------------------------------------------------- commands */
 
 int pv_command_argv(const char *line, char ***ret, struct pv_error *err) {
@@ -703,7 +731,7 @@ static int run_line(const struct pv_runner *runner, const char *line, struct pv_
 
 int pv_host_record_command(const struct pv_host *h, const char *const argv[], struct pv_error *err) {
         _cleanup_free_ char *dir = NULL;
-        const char *base;
+        const char *base = NULL;
         int r = split_path(PV_HOSTPLAN_COMMANDS_LOG, &dir, &base, err);
         if (r == 0)
                 r = mkdirs(h, dir, NULL, err);
@@ -934,7 +962,7 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
         struct journal j;
         int r = journal_load(h, &j, err);
         if (r < 0)
-                return r;
+                return pv_error_wrap(err, "nothing was changed");
         bool dirty = false;
         r = journal_prepare(h, &j, plan, &dirty, err);
         if (r == 0 && dirty)

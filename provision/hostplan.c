@@ -149,10 +149,9 @@ static const char *file_content(const struct pv_host_file *f) {
         return f && f->present ? (f->content ? f->content : "") : NULL;
 }
 
-static const char *class_label(const struct pv_host_dev *d) {
-        if (d->class_name)
-                return d->class_name;
-        switch (d->class_code >> 8) {
+/* A fixed class name (file content must not depend on the pci.ids version), or NULL. */
+static const char *class_fixed(uint32_t class_code) {
+        switch (class_code >> 8) {
         case 0x0100: return "SCSI storage controller";
         case 0x0101: return "IDE interface";
         case 0x0104: return "RAID bus controller";
@@ -169,8 +168,13 @@ static const char *class_label(const struct pv_host_dev *d) {
         case 0x0c03: return "USB controller";
         case 0x0c05: return "SMBus";
         case 0x0c80: return "Serial bus controller";
-        default: return "device";
+        default: return NULL;
         }
+}
+
+static const char *class_label(const struct pv_host_dev *d) {
+        const char *c = class_fixed(d->class_code);
+        return c ? c : d->class_name ? d->class_name : "device";
 }
 
 /* "0000:00:17.0 SATA controller [8086:a352] (ahci)" — new string. */
@@ -265,9 +269,10 @@ static int validate_spec(struct planner *c, struct pv_error *err) {
                                                 "kernel argument '%s' has characters pvfio does not write into boot "
                                                 "configuration (allowed: letters, digits and _.,:=+/@%%~-)",
                                                 a);
-                if (pv_startswith(a, "pcie_acs_override") && !s->allow_unsafe)
+                if ((pv_startswith(a, "pcie_acs_override") || strstr(a, "allow_unsafe_interrupts")) &&
+                    !s->allow_unsafe)
                         return pv_error_set_loc(err, PV_EUNSAFE, loc,
-                                                "kernel argument '%s' gives up IOMMU isolation between devices; set "
+                                                "kernel argument '%s' gives up IOMMU isolation guarantees; set "
                                                 "'allow_unsafe: true' in this host section to accept that",
                                                 a);
         }
@@ -782,8 +787,10 @@ static int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
                         return 0;
                 /* proxmox-boot-tool falls back to /proc/cmdline; start from it */
                 struct pv_buf b = PV_BUF_INIT;
-                for (size_t i = 0; r == 0 && i < st->cmdline_args.n; i++) {
-                        const char *t = st->cmdline_args.v[i];
+                struct pv_strv proc = PV_STRV_INIT;
+                r = pv_cmdline_split(st->cmdline, &proc, err);   /* raw: quotes kept */
+                for (size_t i = 0; r == 0 && i < proc.n; i++) {
+                        const char *t = proc.v[i];
                         if (pv_startswith(t, "BOOT_IMAGE=") || pv_startswith(t, "initrd="))
                                 continue;
                         r = pv_buf_addf(&b, err, "%s%s", b.len ? " " : "", t);
@@ -791,6 +798,7 @@ static int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
                 if (r == 0)
                         r = pv_buf_detach(&b, &first, NULL, err);
                 pv_buf_release(&b);
+                pv_strv_done(&proc);
                 if (r < 0)
                         return r;
                 rest = "\n";
@@ -1028,16 +1036,21 @@ static int plan_modprobe(struct planner *c, struct pv_error *err) {
                 r = warnf(c, err, "interrupt remapping is not active on node '%s'; vfio refuses such devices unless "
                                   "'allow_unsafe: true' adds 'options vfio_iommu_type1 allow_unsafe_interrupts=1'",
                           c->node);
-        bool want = r == 0 && (c->n_t > 0 || s->blacklist.n > 0);
+        /* a file only when it has a directive: ids/disable_vga, softdeps, blacklists, the IR option */
+        bool want = r == 0 && ((c->n_t > 0 && (ids.n || s->disable_vga || softdeps.n)) || s->blacklist.n > 0 ||
+                               unsafe_ir);
         if (want) {
                 r = pv_buf_adds(&b,
-                                "# Managed by pvfio: vfio-pci binding for PCI passthrough (copied into the initramfs).\n"
+                                "# Managed by pvfio: module options for PCI passthrough (copied into the initramfs).\n"
                                 "# Overwritten by 'pvfio host apply'; 'pvfio host rollback' removes it.\n",
                                 err);
                 for (size_t k = 0; r == 0 && k < c->n_t; k++) {
                         const struct pv_host_dev *d = &st->devs[c->t[k].dev];
-                        r = pv_buf_addf(&b, err, "# %s %s [%04x:%04x]%s\n", d->name, class_label(d), d->vendor,
-                                        d->device, c->t[k].companion ? " (companion function)" : "");
+                        const char *cls = class_fixed(d->class_code);
+                        r = cls ? pv_buf_addf(&b, err, "# %s %s [%04x:%04x]%s\n", d->name, cls, d->vendor, d->device,
+                                              c->t[k].companion ? " (companion function)" : "")
+                                : pv_buf_addf(&b, err, "# %s class %06x [%04x:%04x]%s\n", d->name, d->class_code,
+                                              d->vendor, d->device, c->t[k].companion ? " (companion function)" : "");
                 }
                 if (r == 0 && c->n_t) {
                         bool any = false;
@@ -1094,9 +1107,15 @@ static int plan_modprobe(struct planner *c, struct pv_error *err) {
                         r = warnf(c, err, "%s also sets 'options vfio-pci ids=…'; only one ids= value takes effect, "
                                           "remove that line so pvfio's list is used",
                                   f->path);
-                if (r == 0 && s->vgpu == PV_VGPU_NVIDIA_SRIOV && strstr(txt, "blacklist nvidia"))
-                        r = warnf(c, err, "%s blacklists the nvidia driver, which NVIDIA vGPU needs; remove that line",
-                                  f->path);
+                for (const char *p = txt; r == 0 && s->vgpu == PV_VGPU_NVIDIA_SRIOV && *p;) {
+                        size_t len = strcspn(p, "\n");
+                        char mod[64];
+                        if (len < sizeof mod + 16 && sscanf(p, " blacklist %63[A-Za-z0-9_-]", mod) == 1 &&
+                            strcspn(p + strspn(p, " \t") + 10 + strlen(mod), " \t#\n") == 0 && is_nvidia_module(mod))
+                                r = warnf(c, err, "%s blacklists '%s', which NVIDIA vGPU needs; remove that line",
+                                          f->path, mod);
+                        p += len + (p[len] == '\n');
+                }
         }
         free(after);
         pv_buf_release(&b);
@@ -1116,13 +1135,15 @@ static int plan_udev_vfio(struct planner *c, struct pv_error *err) {
         if (want) {
                 r = pv_buf_adds(&b,
                                 "# Managed by pvfio: bind these functions to vfio-pci by address (driver_override),\n"
-                                "# so identical devices elsewhere keep their driver. Overwritten by 'pvfio host apply'.\n",
+                                "# so identical devices elsewhere keep their driver. The probe covers a vfio-pci that\n"
+                                "# was loaded before the override was set. Overwritten by 'pvfio host apply'.\n",
                                 err);
                 for (size_t k = 0; r == 0 && k < c->n_t; k++) {
                         const struct pv_host_dev *d = &c->st->devs[c->t[k].dev];
                         r = pv_buf_addf(&b, err,
                                         "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", "
-                                        "ATTR{driver_override}=\"vfio-pci\"\n",
+                                        "ATTR{driver_override}=\"vfio-pci\", "
+                                        "RUN+=\"/bin/sh -c 'echo %%k > /sys/bus/pci/drivers_probe'\"\n",
                                         d->name);
                 }
                 if (r == 0)
@@ -1172,7 +1193,10 @@ static int plan_sriov(struct planner *c, struct pv_error *err) {
                         goto out;
                 }
         }
-        if (s->n_sriov) {
+        size_t n_rules = 0;
+        for (size_t i = 0; i < s->n_sriov; i++)
+                n_rules += s->sriov[i].numvfs > 0;
+        if (n_rules) {
                 r = pv_buf_adds(&b,
                                 "# Managed by pvfio: SR-IOV virtual functions, created when the physical function's\n"
                                 "# driver is bound (coldplug 'add' at boot, or a later 'bind'). Overwritten by 'pvfio "
@@ -1180,6 +1204,8 @@ static int plan_sriov(struct planner *c, struct pv_error *err) {
                                 err);
                 for (size_t i = 0; r == 0 && i < s->n_sriov; i++) {
                         char a[PV_PCI_ADDR_MAX];
+                        if (s->sriov[i].numvfs == 0)
+                                continue;   /* 0 is the boot default: nothing to keep */
                         pv_pci_addr_format(&s->sriov[i].pf, a);
                         r = pv_buf_addf(&b, err,
                                         "ACTION==\"add|bind\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", TEST==\"driver\", "
@@ -1190,8 +1216,8 @@ static int plan_sriov(struct planner *c, struct pv_error *err) {
                         r = pv_buf_detach(&b, &after, NULL, err);
         }
         if (r == 0) {
-                char *reason = s->n_sriov ? pv_asprintf(err, "keep the SR-IOV VF count of %zu device(s) across reboots",
-                                                        s->n_sriov)
+                char *reason = n_rules ? pv_asprintf(err, "keep the SR-IOV VF count of %zu device(s) across reboots",
+                                                     n_rules)
                                           : pv_asprintf(err, "no SR-IOV VF counts to keep");
                 r = plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_UDEV_SRIOV, before, after, false, reason, NULL, err);
         }
@@ -1202,9 +1228,14 @@ static int plan_sriov(struct planner *c, struct pv_error *err) {
                 if (d->sriov_numvfs == sv->numvfs)
                         continue;
                 if (!c->opts->rebind) {
-                        r = rebootf(c, err, "%s has %u SR-IOV VFs; the %u asked for are created when its driver next "
-                                            "binds (reboot, or apply with --rebind)",
-                                    d->name, d->sriov_numvfs, sv->numvfs);
+                        if (sv->numvfs == 0)
+                                r = rebootf(c, err, "%s has %u SR-IOV VFs; they are gone after a reboot (or apply with "
+                                                    "--rebind)",
+                                            d->name, d->sriov_numvfs);
+                        else
+                                r = rebootf(c, err, "%s has %u SR-IOV VFs; the %u asked for are created when its driver "
+                                                    "next binds (reboot, or apply with --rebind)",
+                                            d->name, d->sriov_numvfs, sv->numvfs);
                         continue;
                 }
                 char cur[16], want[16];
@@ -1389,6 +1420,10 @@ int pv_host_plan_build(const struct pv_host_spec *spec, const struct pv_host_sta
                 .kargs = PV_STRV_INIT,
         };
         int r = validate_spec(&c, err);
+        if (r == 0 && state->kver.major == 0)
+                r = warnf(&c, err, "kernel version of node '%s' unknown (no proc/sys/kernel/osrelease); assuming a "
+                                   "kernel without vfio_virqfd that may still need intel_iommu=on",
+                          c.node);
         if (r == 0)
                 r = resolve_targets(&c, err);
         if (r == 0)

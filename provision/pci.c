@@ -10,6 +10,7 @@
  */
 #include "pcilib.h"
 
+#include <assert.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,8 +69,7 @@ static void pcilib_error(char *fmt, ...) PCI_PRINTF(1, 2) __attribute__((noretur
 static void pcilib_error(char *fmt, ...) {
         struct pv_pcilib *p = pcilib_current;
         va_list ap;
-        if (!p)
-                abort();   /* a libpci call outside a guard: a programming error */
+        assert(p);   /* every libpci call runs inside a guard that set pcilib_current */
         va_start(ap, fmt);
         free(p->fatal);
         p->fatal = NULL;
@@ -206,6 +206,14 @@ int pv_pcilib_names(struct pv_pcilib *p, uint16_t vendor, uint16_t device, bool 
                 oom = true;
         if (c && !(n.class_name = strdup(c)))
                 oom = true;
+        if (n.class_name) {
+                /* a class without this subclass comes back as "Class name [1300]": drop the number */
+                char num[16];
+                snprintf(num, sizeof(num), " [%04x]", (class_code >> 8) & 0xffff);
+                size_t ln = strlen(n.class_name), lk = strlen(num);
+                if (ln > lk && strcmp(n.class_name + ln - lk, num) == 0)
+                        n.class_name[ln - lk] = '\0';
+        }
         if (sv || sd) {
                 char *s = NULL;
                 if (sv && sd)

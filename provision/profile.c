@@ -144,6 +144,8 @@ static void diags_sort(struct pv_diags *d, size_t first) {
 /* ------------------------------------------------------------ suggestions */
 
 const char *pvp_suggest(const char *word, const char *const *known) {
+        if (!word || !known)
+                return NULL;
         static const struct {
                 const char *from, *to;
         } aliases[] = {

@@ -282,8 +282,8 @@ static void check_legacy_igd(struct pvp_ctx *c, const struct pv_vm *vm, const st
         if (vm->machine == PV_MACHINE_Q35)
                 at_key(c, false, pm, k, "legacy IGD needs machine i440fx, but this VM uses q35");
         if (!vm->vga || strcmp(vm->vga, "none"))
-                at_key(c, false, pm, k, "legacy IGD needs 'vga: none' on the VM (got %s%s%s)", vm->vga ? "'" : "",
-                       vm->vga ? vm->vga : "no vga, so Proxmox's default 'std'", vm->vga ? "'" : "");
+                at_key(c, false, pm, k, "legacy IGD needs 'vga: none' on the VM (%s%s%s)", vm->vga ? "not '" : "",
+                       vm->vga ? vm->vga : "without 'vga' Proxmox uses 'std'", vm->vga ? "'" : "");
         if (d->rombar == 0)
                 at_key(c, false, pm, k, "legacy IGD needs the ROM BAR: remove 'rombar: false'");
         if (d->primary == 1)
@@ -401,11 +401,29 @@ static void check_vm(struct pvp_ctx *c, size_t i) {
                                        "mapping '%s' does not exist; declare it under 'mappings'%s%s%s", d->mapping,
                                        hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
                         } else if (vm->node) {
-                                bool found = false;
-                                for (size_t k = 0; k < mp->n_map && !found; k++)
-                                        found = mp->map[k].node && !strcmp(mp->map[k].node, vm->node);
+                                bool found = false, multi = false;
+                                for (size_t k = 0; k < mp->n_map; k++) {
+                                        const struct pv_map_entry *me = &mp->map[k];
+                                        if (!me->node || strcmp(me->node, vm->node))
+                                                continue;
+                                        found = true;
+                                        multi |= me->n_paths > 1 ||
+                                                 (me->n_paths == 1 && me->paths[0].func == PV_PCI_FUNC_ALL);
+                                }
                                 if (!found)
                                         at_key(c, false, pm, "mapping", "mapping '%s' has no entry for node '%s'",
+                                               d->mapping, vm->node);
+                                if (d->mdev && !mp->mdev)
+                                        at_key(c, false, pm, "mdev",
+                                               "'mdev' needs a mapping declared with 'mdev: true', but mapping '%s' is "
+                                               "not: Proxmox compares the flag with the hardware, and only mdev-capable "
+                                               "devices offer mdev types",
+                                               d->mapping);
+                                if (d->mdev && multi)
+                                        at_key(c, false, pm, "mdev",
+                                               "mapping '%s' maps a multi-function device on node '%s' (an address "
+                                               "without function, or several addresses): Proxmox refuses to start the "
+                                               "VM with 'cannot use mediated device with multifunction device'",
                                                d->mapping, vm->node);
                         }
                 }

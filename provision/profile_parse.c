@@ -814,7 +814,7 @@ static void type_auth(struct pvp_ctx *c, const struct ynode *m) {
         if (!which)
                 return;
         v = enter(c, m, which, &s);
-        if (which == env)
+        if (!strcmp(which, env))
                 t_str(c, v, re_envname, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)", &cl->secret.env);
         else
                 t_str(c, v, re_path, "a file path", &cl->secret.file);
@@ -1054,10 +1054,10 @@ static void type_host(struct pvp_ctx *c, const struct ynode *m, struct pv_host_s
                 leave(c, &s);
         }
         if ((v = enter(c, m, "iommu", &s))) {
-                /* YAML 1.1 readers turn on/off into booleans: accept those too */
-                if (v->kind == Y_SCALAR && v->stype == YS_BOOL)
-                        h->iommu = v->bval ? PV_ON : PV_OFF;
-                else {
+                if (v->kind == Y_SCALAR && v->stype == YS_BOOL) {
+                        VERR(c, v, "must be one of auto, on, off, got the boolean %s; write '%s'", v->text,
+                             v->bval ? "on" : "off");
+                } else {
                         int i = t_enum(c, v, iommu_names);
                         if (i >= 0)
                                 h->iommu = i == 0 ? PV_AUTO : i == 1 ? PV_ON : PV_OFF;

@@ -30,7 +30,6 @@ struct frame {
         struct ynode *node;
         struct ynode *pending_key;   /* mapping: key waiting for its value */
         bool bad_key;                /* pending key was not a scalar (pair dropped) */
-        bool seen_merge;             /* mapping: a `<<` key was seen */
 };
 
 struct builder {
@@ -40,7 +39,7 @@ struct builder {
         struct anchor *anchors;
         size_t n_anchors, alloc_anchors;
         struct ynode *root;
-        /* merge keys awaiting resolution are marked on the key node */
+        size_t aliases;              /* alias events seen so far */
 };
 
 /* ------------------------------------------------------------- arena */
@@ -275,8 +274,35 @@ static unsigned cl(yaml_mark_t m) {
         return (unsigned)m.column + 1;
 }
 
-static void berr(struct builder *b, yaml_mark_t m, const char *fmt, ...) PV_PRINTF(3, 4);
-static void berr(struct builder *b, yaml_mark_t m, const char *fmt, ...) {
+/*
+ * The dotted key path of the node at stack[n - 1] (the root for n == 0), plus, when `child`, the
+ * slot its next child takes. Only built for diagnostics.
+ */
+static char *bpath(const struct builder *b, unsigned n, bool child, const char *leaf) {
+        struct pv_buf p = PV_BUF_INIT_CAP(16 * 1024);
+        unsigned levels = n + (child ? 1 : 0);
+        int r = 0;
+        for (unsigned i = 1; i < levels && r == 0; i++) {
+                const struct frame *f = &b->stack[i - 1];
+                if (f->node->kind == Y_SEQ)
+                        r = pv_buf_addf(&p, NULL, "[%zu]", f->node->n_items);
+                else
+                        r = pv_buf_addf(&p, NULL, "%s%.80s", p.len ? "." : "",
+                                        f->pending_key ? f->pending_key->text : "?");
+        }
+        if (leaf && r == 0)
+                r = pv_buf_addf(&p, NULL, "%s%.80s", p.len ? "." : "", leaf);
+        char *s = NULL;
+        if (r < 0 || pv_buf_detach(&p, &s, NULL, NULL) < 0) {
+                pv_buf_release(&p);
+                return NULL;
+        }
+        return s;
+}
+
+/* A problem at mark m whose key path is bpath(b, n, child, NULL). */
+static void berr(struct builder *b, yaml_mark_t m, unsigned n, bool child, const char *fmt, ...) PV_PRINTF(5, 6);
+static void berr(struct builder *b, yaml_mark_t m, unsigned n, bool child, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         _cleanup_free_ char *msg = NULL;
@@ -286,7 +312,25 @@ static void berr(struct builder *b, yaml_mark_t m, const char *fmt, ...) {
                 return;
         }
         va_end(ap);
-        pvp_diag_at(b->c, false, ln(m), cl(m), NULL, "%s", msg);
+        _cleanup_free_ char *key = bpath(b, n, child, NULL);
+        pvp_diag_at(b->c, false, ln(m), cl(m), key, "%s", msg);
+}
+
+/* A problem at a node with an explicit key path (n frames, plus `leaf`). */
+static void bnerr(struct builder *b, const struct ynode *at, unsigned n, const char *leaf, const char *fmt, ...)
+        PV_PRINTF(5, 6);
+static void bnerr(struct builder *b, const struct ynode *at, unsigned n, const char *leaf, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *msg = NULL;
+        if (vasprintf(&msg, fmt, ap) < 0) {
+                va_end(ap);
+                pvp_oom(b->c);
+                return;
+        }
+        va_end(ap);
+        _cleanup_free_ char *key = bpath(b, n, false, leaf);
+        pvp_diag_at(b->c, false, at->line, at->col, key, "%s", msg);
 }
 
 static int add_anchor(struct builder *b, const char *name, struct ynode *n) {
@@ -327,8 +371,9 @@ static bool tag_ok(struct builder *b, yaml_mark_t m, const char *tag, const char
                         }
         }
         bool core = pv_startswith(tag, CORE_TAG);
-        berr(b, m, "unsupported YAML tag '%s%.60s' here: only the core schema tags (!!str, !!int, !!bool, !!float, "
-                   "!!null on values, !!seq on lists, !!map on mappings) are allowed",
+        berr(b, m, b->depth, true,
+             "unsupported YAML tag '%s%.60s' here: only the core schema tags (!!str, !!int, !!bool, !!float, "
+             "!!null on values, !!seq on lists, !!map on mappings) are allowed",
              core ? "!!" : "", core ? tag + strlen(CORE_TAG) : tag);
         return false;
 }
@@ -336,8 +381,8 @@ static bool tag_ok(struct builder *b, yaml_mark_t m, const char *tag, const char
 /* Attach a finished node to the open collection (or make it the root). */
 static int attach(struct builder *b, struct ynode *child, yaml_mark_t m, const char *alias) {
         if (b->depth + child->height > PV_PROFILE_MAX_DEPTH) {
-                berr(b, m, "the profile nests deeper than %u levels%s%s%s", PV_PROFILE_MAX_DEPTH,
-                     alias ? " through alias '*" : "", alias ? alias : "", alias ? "'" : "");
+                berr(b, m, b->depth, true, "the profile nests deeper than %u levels%s%.80s%s",
+                     PV_PROFILE_MAX_DEPTH, alias ? " through alias '*" : "", alias ? alias : "", alias ? "'" : "");
                 return -PV_EINVAL;
         }
         if (b->depth == 0) {
@@ -350,10 +395,15 @@ static int attach(struct builder *b, struct ynode *child, yaml_mark_t m, const c
                 parent->height = child->height + 1;
         parent->weight += child->weight;
         if (parent->weight > PV_PROFILE_MAX_NODES) {
-                berr(b, m,
-                     "the profile expands to more than %u nodes%s%s%s; refusing it (alias bomb?)",
-                     PV_PROFILE_MAX_NODES, alias ? " through alias '*" : "", alias ? alias : "",
-                     alias ? "'" : "");
+                if (alias || b->aliases)
+                        berr(b, m, b->depth, true,
+                             "the profile expands to more than %u nodes through alias%s%.80s%s; refusing it "
+                             "(alias bomb?)",
+                             PV_PROFILE_MAX_NODES, alias ? " '*" : "es", alias ? alias : "", alias ? "'" : "");
+                else
+                        berr(b, m, b->depth, true,
+                             "the profile has more than %u nodes (aliases counted expanded); refusing it",
+                             PV_PROFILE_MAX_NODES);
                 return -PV_EINVAL;
         }
         if (parent->kind == Y_SEQ) {
@@ -365,13 +415,19 @@ static int attach(struct builder *b, struct ynode *child, yaml_mark_t m, const c
         /* mapping */
         if (!f->pending_key && !f->bad_key) {
                 if (child->kind != Y_SCALAR) {
-                        pvp_diag_at(b->c, false, child->line, child->col, NULL,
-                                    "mapping keys must be strings, not %s", pvp_ykind_name(child));
+                        bnerr(b, child, b->depth, NULL, "mapping keys must be strings, not %s",
+                              pvp_ykind_name(child));
                         f->bad_key = true;
                         return 0;
                 }
                 if (child->stype == YS_NULL) {
-                        pvp_diag_at(b->c, false, child->line, child->col, NULL, "empty mapping key");
+                        bnerr(b, child, b->depth, NULL, "empty mapping key");
+                        f->bad_key = true;
+                        return 0;
+                }
+                if (child->stype != YS_STR) {
+                        bnerr(b, child, b->depth, NULL, "mapping keys must be strings, not %s ('%.60s'); quote it",
+                              pvp_ykind_name(child), child->text);
                         f->bad_key = true;
                         return 0;
                 }
@@ -467,9 +523,9 @@ static int finish_map(struct builder *b, struct ynode *m) {
                         if (!is_merge_key(pp->key))
                                 continue;
                         if (merge_at) {
-                                pvp_diag_at(b->c, false, pp->key->line, pp->key->col, NULL,
-                                            "duplicate key '<<' (first defined at line %u, column %u)",
-                                            merge_at->line, merge_at->col);
+                                bnerr(b, pp->key, b->depth + 1, "<<",
+                                      "duplicate key '<<' (first defined at line %u, column %u)", merge_at->line,
+                                      merge_at->col);
                                 continue;
                         }
                         merge_at = pp->key;
@@ -481,18 +537,18 @@ static int finish_map(struct builder *b, struct ynode *m) {
                                 for (size_t k = 0; k < val->n_items; k++) {
                                         const struct ynode *src = val->items[k];
                                         if (src->kind != Y_MAP) {
-                                                pvp_diag_at(b->c, false, src->line, src->col, NULL,
-                                                            "a '<<' merge list may only hold mappings, not %s",
-                                                            pvp_ykind_name(src));
+                                                bnerr(b, src, b->depth + 1, "<<",
+                                                      "a '<<' merge list may only hold mappings, not %s",
+                                                      pvp_ykind_name(src));
                                                 continue;
                                         }
                                         if (append_source(&v, &n, &alloc, src, ++prio) < 0)
                                                 return -PV_ENOMEM;
                                 }
                         } else {
-                                pvp_diag_at(b->c, false, val->line, val->col, NULL,
-                                            "a '<<' merge value must be a mapping or a list of mappings, not %s",
-                                            pvp_ykind_name(val));
+                                bnerr(b, val, b->depth + 1, "<<",
+                                      "a '<<' merge value must be a mapping or a list of mappings, not %s",
+                                      pvp_ykind_name(val));
                         }
                 }
         }
@@ -503,9 +559,9 @@ static int finish_map(struct builder *b, struct ynode *m) {
                 size_t j = i + 1;
                 while (j < n && key_cmp(v[i].key, v[j].key) == 0) {
                         if (v[j].prio == 0) /* v[i] is written too (lowest prio sorts first) */
-                                pvp_diag_at(b->c, false, v[j].key->line, v[j].key->col, NULL,
-                                            "duplicate key '%s' (first defined at line %u, column %u)",
-                                            v[j].key->text, v[i].key->line, v[i].key->col);
+                                bnerr(b, v[j].key, b->depth + 1, v[j].key->text,
+                                      "duplicate key '%.80s' (first defined at line %u, column %u)", v[j].key->text,
+                                      v[i].key->line, v[i].key->col);
                         j++;
                 }
                 v[w++] = v[i];
@@ -538,7 +594,7 @@ static int on_scalar(struct builder *b, yaml_event_t *ev) {
         memcpy(n->text, ev->data.scalar.value, n->len);
         n->text[n->len] = '\0';
         if (memchr(n->text, '\0', n->len))
-                berr(b, ev->start_mark, "a string may not contain a NUL character");
+                berr(b, ev->start_mark, b->depth, true, "a string may not contain a NUL character");
         const char *core = "";
         const char *tag = (const char *)ev->data.scalar.tag;
         tag_ok(b, ev->start_mark, tag, scalar_tags, &core);
@@ -562,7 +618,7 @@ static int on_scalar(struct builder *b, yaml_event_t *ev) {
                           (!strcmp(want, "null") && n->stype == YS_NULL) ||
                           (!strcmp(want, "float") && (n->stype == YS_FLOAT || n->stype == YS_INT));
                 if (!ok) {
-                        berr(b, ev->start_mark, "'%s' is not a valid !!%s", n->text, want);
+                        berr(b, ev->start_mark, b->depth, true, "'%.60s' is not a valid !!%s", n->text, want);
                         n->stype = YS_STR;
                 } else if (!strcmp(want, "float")) {
                         n->stype = YS_FLOAT;
@@ -575,7 +631,8 @@ static int on_scalar(struct builder *b, yaml_event_t *ev) {
 
 static int on_start(struct builder *b, yaml_event_t *ev, enum ykind kind) {
         if (b->depth >= PV_PROFILE_MAX_DEPTH) {
-                berr(b, ev->start_mark, "the profile nests deeper than %u levels", PV_PROFILE_MAX_DEPTH);
+                berr(b, ev->start_mark, b->depth, true, "the profile nests deeper than %u levels",
+                     PV_PROFILE_MAX_DEPTH);
                 return -PV_EINVAL;
         }
         struct ynode *n = node_new(&b->c->arena, kind, ln(ev->start_mark), cl(ev->start_mark));
@@ -614,13 +671,16 @@ static int on_end(struct builder *b, yaml_event_t *ev) {
 
 static int on_alias(struct builder *b, yaml_event_t *ev) {
         const char *name = (const char *)ev->data.alias.anchor;
+        b->aliases++;
         struct ynode *n = find_anchor(b, name);
         if (!n) {
-                berr(b, ev->start_mark, "unknown alias '*%s' (no anchor '&%s' before it)", name, name);
+                berr(b, ev->start_mark, b->depth, true, "unknown alias '*%.80s' (no anchor '&%.80s' before it)",
+                     name, name);
                 return -PV_EINVAL;
         }
         if (n->open) {
-                berr(b, ev->start_mark, "alias '*%s' refers to a node that contains it (recursive alias)", name);
+                berr(b, ev->start_mark, b->depth, true,
+                     "alias '*%.80s' refers to a node that contains it (recursive alias)", name);
                 return -PV_EINVAL;
         }
         return attach(b, n, ev->start_mark, name);
@@ -693,7 +753,7 @@ int pvp_yaml_load(struct pvp_ctx *c, const char *buf, size_t len, struct ynode *
                         break;
                 case YAML_DOCUMENT_START_EVENT:
                         if (++docs > 1) {
-                                berr(&b, ev.start_mark,
+                                berr(&b, ev.start_mark, 0, false,
                                      "a profile is one YAML document; found a second document here");
                                 r = -PV_EINVAL;
                         }

@@ -427,9 +427,19 @@ struct pv_claim {
         char *mdev;             /* NULL: a VF handed out; else one instance of this mdev type */
 };
 
+/* A host= address some observed VM config passes (indexed once per plan). */
+struct pv_used {
+        const char *node;               /* borrowed from the observed config */
+        struct pv_pci_addr addr;
+        uint32_t vmid;
+};
+
 struct pv_claims {
         struct pv_claim *v;
         size_t n;
+        const struct pv_observed *indexed;  /* the observed state `used` was built from */
+        struct pv_used *used;
+        size_t n_used;
 };
 
 int pv_claims_new(struct pv_claims **ret, struct pv_error *err) {
@@ -448,6 +458,7 @@ void pv_claims_free(struct pv_claims *c) {
                 free(c->v[i].mdev);
         }
         free(c->v);
+        free(c->used);
         free(c);
 }
 
@@ -472,7 +483,7 @@ static int claim_add(struct pv_claims *c, const char *node, const struct pv_pci_
 static int claim_count(const struct pv_claims *c, const char *node, const struct pv_pci_addr *a, const char *mdev) {
         int n = 0;
         for (size_t i = 0; c && i < c->n; i++)
-                if (strcmp(c->v[i].node, node) == 0 && pv_pci_addr_equal(&c->v[i].addr, a) && str_eq(c->v[i].mdev, mdev))
+                if (pv_pci_addr_equal(&c->v[i].addr, a) && str_eq(c->v[i].mdev, mdev) && strcmp(c->v[i].node, node) == 0)
                         n++;
         return n;
 }
@@ -992,9 +1003,54 @@ static bool addr_matches(const struct pv_pci_addr *fact, const struct pv_pci_add
                (fact->func == PV_PCI_FUNC_ALL || dev->func == PV_PCI_FUNC_ALL || fact->func == dev->func);
 }
 
+/* Index every host= address of the observed configs (once per plan and observed state). */
+static int index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_error *err) {
+        if (!c || !o || c->indexed == o)
+                return 0;
+        free(c->used);
+        c->used = NULL;
+        c->n_used = 0;
+        size_t alloc = 0;
+        for (size_t i = 0; i < o->n_configs; i++) {
+                const struct pv_vm_config *cfg = &o->configs[i];
+                for (size_t k = 0; cfg->node && k < cfg->n; k++) {
+                        if (key_index(cfg->kv[k].key, "hostpci", 15) < 0)
+                                continue;
+                        struct pv_hostpci h = PV_HOSTPCI_INIT;
+                        if (pv_hostpci_parse(cfg->kv[k].value, &h, NULL) < 0)
+                                continue;
+                        for (size_t j = 0; j < h.n_host; j++) {
+                                if (c->n_used == alloc) {
+                                        alloc = alloc ? alloc * 2 : 64;
+                                        struct pv_used *v = realloc(c->used, alloc * sizeof *v);
+                                        if (!v) {
+                                                pv_hostpci_done(&h);
+                                                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                                        }
+                                        c->used = v;
+                                }
+                                c->used[c->n_used++] = (struct pv_used){ cfg->node, h.host[j], cfg->vmid };
+                        }
+                        pv_hostpci_done(&h);
+                }
+        }
+        c->indexed = o;
+        return 0;
+}
+
 /* Is `a` passed (host=) by another VM on `node`? Fills *who with its vmid. */
 static bool used_by_other_vm(const struct xlate *x, const char *node, const struct pv_pci_addr *a, uint32_t *who) {
         const struct pv_observed *o = x->ctx->obs;
+        const struct pv_claims *cl = x->ctx->claims;
+        if (cl && o && cl->indexed == o) {
+                for (size_t i = 0; i < cl->n_used; i++)
+                        if (cl->used[i].vmid != x->ctx->vmid && addr_matches(&cl->used[i].addr, a) &&
+                            strcmp(cl->used[i].node, node) == 0) {
+                                *who = cl->used[i].vmid;
+                                return true;
+                        }
+                return false;
+        }
         for (size_t i = 0; o && i < o->n_configs; i++) {
                 const struct pv_vm_config *c = &o->configs[i];
                 if (c->vmid == x->ctx->vmid || !c->node || strcmp(c->node, node) != 0)
@@ -1153,6 +1209,12 @@ static int check_mdev(struct xlate *x, struct slotted *s, const struct pv_pci_ad
                 if (!t)
                         continue;
                 any_type = true;
+                if (t->available < 0) {
+                        char u[PV_PCI_ADDR_MAX];
+                        pv_pci_addr_format(&cands[i], u);
+                        return WARN(x, err, "hostpci%d: free instances of mdev type '%s' on %s on '%s' are unknown; not checked",
+                                    s->slot, type, u, node);
+                }
                 if (t->available - claim_count(x->ctx->claims, node, &cands[i], type) >= 1)
                         return claim_add(x->ctx->claims, node, &cands[i], type, err);
         }
@@ -1287,7 +1349,7 @@ static bool vf_mdev_ok(const struct xlate *x, const struct pv_pci_addr *a, const
         if (!type)
                 return true;
         const struct pv_mdev_type *t = mdev_type(x->hw, a, type, &known);
-        return t && t->available - claim_count(x->ctx->claims, x->vm->node, a, type) >= 1;
+        return t && (t->available < 0 || t->available - claim_count(x->ctx->claims, x->vm->node, a, type) >= 1);
 }
 
 static int set_host(struct pv_hostpci *h, const struct pv_pci_addr *a, struct pv_error *err) {
@@ -1517,7 +1579,13 @@ int pv_vm_translate(const struct pv_vm *vm, const struct pv_vm_xlate_ctx *ctx, s
                     struct pv_error *err) {
         struct xlate x = { .vm = vm, .ctx = ctx };
         x.hw = ctx->obs && vm->node ? pv_observed_hw(ctx->obs, vm->node) : NULL;
-        int r = kvb_set(&x.kv, "name", vm->name, err);
+        int r = 0;
+        for (size_t i = 0; i < vm->n_pci && r == 0; i++)
+                if (vm->pci[i].kind == PV_PCIDEV_VF_POOL)
+                        r = index_used(ctx->claims, ctx->obs, err);
+        if (r < 0)
+                return r;
+        r = kvb_set(&x.kv, "name", vm->name, err);
         if (r == 0)
                 r = xl_tags(&x, err);
         if (r == 0)

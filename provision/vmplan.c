@@ -725,12 +725,13 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
         uint32_t vmid = info ? info->vmid : vm->vmid;
 
         if (vm->state == PV_STATE_ABSENT) {
-                if (info && m.managed && !m.conflict)
+                /* only a VM carrying the tag is ever deleted (even with --adopt) */
+                if (info && m.managed)
                         r = plan_delete(pl, info, "state: absent", err);
-                else if (info && !m.conflict)
+                else if (info)
                         r = warn(pl, err, "vm '%s' (%" PRIu32 ") has state: absent but is not managed by pvfio (no '%s' tag); left alone",
                                  vm->name, info->vmid, pl->tag);
-                else if (info)
+                else if (m.conflict)
                         r = warn(pl, err, "vm '%s' has state: absent: %s", vm->name, m.conflict);
                 free(m.conflict);
                 return r;
@@ -969,6 +970,40 @@ static int propagate_blocked(struct planner *pl, struct pv_error *err) {
         return 0;
 }
 
+/* Two VMs that should both run and pass the same raw device: Proxmox starts only one of them. */
+static int warn_shared_raw(struct planner *pl, const struct pv_vm **vms, size_t n, struct pv_error *err) {
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < n; i++)
+                for (size_t j = i + 1; r == 0 && j < n; j++) {
+                        const struct pv_vm *a = vms[i], *b = vms[j];
+                        if (a->state != PV_STATE_RUNNING || b->state != PV_STATE_RUNNING || !a->node || !b->node ||
+                            strcmp(a->node, b->node) != 0)
+                                continue;
+                        const struct pv_pci_addr *hit = NULL;
+                        for (size_t x = 0; !hit && x < a->n_pci; x++)
+                                for (size_t y = 0; !hit && y < b->n_pci; y++) {
+                                        const struct pv_pcidev *da = &a->pci[x], *db = &b->pci[y];
+                                        if (da->kind != PV_PCIDEV_RAW || db->kind != PV_PCIDEV_RAW || da->mdev || db->mdev)
+                                                continue;
+                                        for (size_t u = 0; !hit && u < da->n_addrs; u++)
+                                                for (size_t v = 0; !hit && v < db->n_addrs; v++)
+                                                        if (pv_pci_addr_same_slot(&da->addrs[u], &db->addrs[v]) &&
+                                                            (da->addrs[u].func == db->addrs[v].func ||
+                                                             da->addrs[u].func == PV_PCI_FUNC_ALL ||
+                                                             db->addrs[v].func == PV_PCI_FUNC_ALL))
+                                                                hit = &da->addrs[u];
+                                }
+                        if (hit) {
+                                char s[PV_PCI_ADDR_MAX];
+                                pv_pci_addr_format(hit, s);
+                                r = warn(pl, err,
+                                         "vms '%s' and '%s' both pass %s on '%s' and both have state: running; Proxmox starts only one of them",
+                                         a->name, b->name, s, a->node);
+                        }
+                }
+        return r;
+}
+
 int pv_vm_plan_build(const struct pv_profile *profile, const struct pv_observed *obs, const struct pv_vm_plan_opts *opts,
                      struct pv_plan *plan, struct pv_error *err) {
         static const struct pv_vm_plan_opts no_opts = { 0 };
@@ -997,6 +1032,8 @@ int pv_vm_plan_build(const struct pv_profile *profile, const struct pv_observed 
                 if (r < 0)
                         pv_error_wrap(err, "while planning vm '%s'", vms[i]->name);
         }
+        if (r == 0)
+                r = warn_shared_raw(&pl, vms, profile->n_vms, err);
         if (r == 0)
                 r = prune_vms(&pl, err);
         if (r == 0 && !pl.opts->skip_mappings)

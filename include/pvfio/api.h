@@ -331,12 +331,15 @@ int pv_api_decode_vm_config(const json_t *data, const char *node, uint32_t vmid,
                             struct pv_error *err);
 int pv_api_decode_vm_pending(const json_t *data, uint32_t vmid, struct pv_vm_pending *ret, struct pv_error *err);
 int pv_api_decode_vm_status(const json_t *data, struct pv_vm_status *ret, struct pv_error *err);
-int pv_api_decode_mapping(const json_t *data, struct pv_obs_mapping *ret, struct pv_error *err);
+/* id: used when the answer carries none (GET /cluster/mapping/pci/{id} does not); NULL = required */
+int pv_api_decode_mapping(const json_t *data, const char *id, struct pv_obs_mapping *ret, struct pv_error *err);
 int pv_api_decode_mappings(const json_t *data, struct pv_obs_mapping **ret, size_t *ret_n, struct pv_error *err);
 int pv_api_decode_hw_pci(const json_t *data, struct pv_hw_pci **ret, size_t *ret_n, struct pv_error *err);
 int pv_api_decode_mdev_types(const json_t *data, struct pv_mdev_type **ret, size_t *ret_n, struct pv_error *err);
 int pv_api_decode_task_status(const json_t *data, struct pv_task_status *ret, struct pv_error *err);
 int pv_api_decode_task_log(const json_t *data, struct pv_strv *ret_lines, struct pv_error *err);
+/* The last n lines of a task log before its TASK OK/ERROR/WARNINGS lines, joined by " | "; NULL when none. */
+char *pv_api_task_log_tail(const struct pv_strv *lines, unsigned n);
 /* A JSON scalar as Proxmox's text form: string as is, integer decimal, true/false → 1/0. NULL otherwise. */
 char *pv_api_scalar_text(const json_t *v);
 

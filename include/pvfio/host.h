@@ -267,6 +267,9 @@ bool pv_host_kernel_at_least(const struct pv_host_state *s, unsigned major, unsi
 const char *const *pv_host_vfio_modules(const struct pv_host_state *s);
 /* True for display controllers (class 03xxxx). */
 bool pv_host_dev_is_display(const struct pv_host_dev *d);
+/* True for platform plumbing nobody passes through: host/ISA/other bridges (0600, 0601, 0680), RAM (0500),
+ * PIC (0800), IOMMU (0806), SMBus (0c05), non-essential instrumentation (13xx). */
+bool pv_host_dev_is_platform(const struct pv_host_dev *d);
 /* Human-readable one-liner "VGA compatible controller: NVIDIA Corporation GA107M […]" (new string). */
 char *pv_host_dev_describe(const struct pv_host_dev *d, struct pv_error *err);
 

@@ -173,6 +173,9 @@ void pv_rollback_report_done(struct pv_rollback_report *r);
 int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, struct pv_rollback_report *report,
                      struct pv_error *err);
 
+/* The node name recorded under the root: first label of etc/hostname. -PV_ENOTFOUND when absent/empty. */
+int pv_host_read_node_name(const struct pv_host *h, char **ret, struct pv_error *err);
+
 /* Append one command line to PV_HOSTPLAN_COMMANDS_LOG under the root (for runners that record). */
 int pv_host_record_command(const struct pv_host *h, const char *const argv[], struct pv_error *err);
 

@@ -99,7 +99,12 @@ int pv_vm_plan_build(const struct pv_profile *profile, const struct pv_observed 
 
 /* ----------------------------------------- translation (one VM, provision/vmconfig.c) */
 
-/* Reservations made while planning several VMs (VFs handed out, mdev instances taken). */
+/*
+ * Reservations made while planning several VMs against one observed state
+ * (VFs handed out, mdev instances taken, and an index of the host= devices
+ * the observed configs use). Use one pv_claims per plan; do not change the
+ * observed state while it is in use.
+ */
 struct pv_claims;
 int pv_claims_new(struct pv_claims **ret, struct pv_error *err);
 void pv_claims_free(struct pv_claims *c);

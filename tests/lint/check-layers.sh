@@ -1,31 +1,41 @@
 #!/bin/sh
-# Enforce the one-way layer rules of docs/architecture: api/ and provision/
-# never include each other, common/ includes neither, and only cmd/ prints
-# or exits.
+# Enforce the one-way layer rules (docs/conventions.md):
+#   - api/ never includes provision's headers, provision/ never includes api's;
+#   - common/ includes neither;
+#   - only cmd/ prints or exits (abort() for a broken internal invariant, like
+#     assert(), is allowed).
 set -u
 top=${1:-.}
 cd "$top" || exit 1
 fail=0
 report() { echo "layer violation: $*"; fail=1; }
 
+PROVISION_H='pvfio/\(host\|hostplan\|hostpci\|vmplan\)\.h\|"\.\./provision/'
+API_H='pvfio/\(api\|observe\|apiexec\)\.h\|"\.\./api/'
+
 for f in api/*.c api/*.h; do
   [ -e "$f" ] || continue
-  grep -Hn '#include *"\(\.\./\)\?provision/\|#include *"pvfio/provision' "$f" && report "$f includes provision/"
+  grep -Hn "#include.*\($PROVISION_H\)" "$f" && report "$f includes a provision/ header"
 done
 for f in provision/*.c provision/*.h; do
   [ -e "$f" ] || continue
-  grep -Hn '#include *"\(\.\./\)\?api/\|#include *"pvfio/api' "$f" && report "$f includes api/"
+  grep -Hn "#include.*\($API_H\)" "$f" && report "$f includes an api/ header"
 done
-for f in common/*.c; do
+for f in common/*.c include/pvfio/api.h include/pvfio/observe.h include/pvfio/apiexec.h; do
   [ -e "$f" ] || continue
-  grep -Hn 'pvfio/\(api\|host\|plan\|hostplan\|vmplan\)' "$f" && report "$f (common) includes a layer header"
+  case "$f" in common/*) pat="$PROVISION_H\|$API_H" ;; *) pat="$PROVISION_H" ;; esac
+  grep -Hn "#include.*\($pat\)" "$f" && report "$f includes a header of another layer"
 done
-# Only cmd/ prints or exits.
+for f in include/pvfio/host.h include/pvfio/hostplan.h include/pvfio/hostpci.h include/pvfio/vmplan.h; do
+  [ -e "$f" ] || continue
+  grep -Hn "#include.*\($API_H\)" "$f" && report "$f includes an api/ header"
+done
 for f in common/*.c provision/*.c api/*.c; do
   [ -e "$f" ] || continue
-  grep -Hn '\b\(printf\|puts\|putchar\|perror\|exit\|_exit\|abort\) *(' "$f" | grep -v '^\S*: *\*\|//' \
+  grep -Hn '\b\(printf\|puts\|putchar\|perror\|exit\|_exit\) *(' "$f" | grep -v '^\S*: *\*\|//' \
     && report "$f prints or exits"
-  grep -Hn '\bf\?printf *( *std\(out\|err\)\|fputs *([^;]*std\(out\|err\)' "$f" && report "$f writes to stdout/stderr"
+  grep -Hn '\bf\?printf *( *std\(out\|err\)\|fputs *([^;]*std\(out\|err\)\|\bstd\(out\|err\)\b' "$f" \
+    && report "$f writes to stdout/stderr"
 done
 [ $fail -eq 0 ] && echo "layers ok"
 exit $fail

@@ -538,7 +538,7 @@ def write_platform(r, m, dirs, kernel_62):
     irq += irq_line("9", pre + "IO-APIC", "9-fasteoi", "acpi")
     n = 120
     for d in devs:
-        if not d.get("driver") or d["driver"] == "pcieport" and not ir:
+        if not d.get("driver"):
             continue
         if kernel_62:
             chip, hw = pre + "PCI-MSIX-" + d["addr"], "0-edge"

@@ -4,7 +4,8 @@
 
   check_profiles.py --source SRC_DIR --pvfio PVFIO_BINARY
 
-(a) every profiles/examples/*.yaml is valid per the schema and per `pvfio validate`;
+(a) every profiles/examples/*.yaml, and the complete example in docs/profile.md (a ```yaml block
+    opening with the yaml-language-server line), is valid per the schema and per `pvfio validate`;
 (b) every tests/schema/valid/*.yaml likewise (plus the warnings its header announces);
 (c) every tests/schema/invalid/*.yaml is rejected by both, at the announced key path
     (and line / message when the header says so). Files marked `pvfio-only:` break a rule a
@@ -35,6 +36,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 try:
     import yaml
@@ -226,7 +228,7 @@ class Runner:
 
     # -- checks
     def check_valid(self, path, kind):
-        name = "%s/%s" % (kind, os.path.basename(path))
+        name = kind if kind.startswith("docs/") else "%s/%s" % (kind, os.path.basename(path))
         problems = []
         d = directives(path)
         if kind == "valid" and not d["valid"]:
@@ -310,6 +312,16 @@ def main():
     valid = sorted(glob.glob(os.path.join(src, "tests", "schema", "valid", "*.yaml")))
     invalid = sorted(glob.glob(os.path.join(src, "tests", "schema", "invalid", "*.yaml")))
 
+    # the complete example(s) in docs/profile.md: ```yaml blocks that open with the schema line
+    docs = os.path.join(src, "docs", "profile.md")
+    doc_examples = []
+    if os.path.exists(docs):
+        with open(docs, encoding="utf-8") as f:
+            text = f.read()
+        for m in re.finditer(r"```yaml\n(# yaml-language-server:.*?)```", text, re.S):
+            if re.search(r"^version:", m.group(1), re.M):
+                doc_examples.append(m.group(1))
+
     r = Runner(schema, args.pvfio)
     if len(examples) < 5 or not valid or not invalid:
         print("FAIL test data missing: %d examples, %d valid, %d invalid" % (len(examples), len(valid), len(invalid)))
@@ -320,6 +332,16 @@ def main():
             r.check_valid(p, "examples")
         for p in valid:
             r.check_valid(p, "valid")
+        if not doc_examples:
+            r.result("docs/profile.md", ["no complete example (a ```yaml block opening with the schema line)"])
+        for i, body in enumerate(doc_examples):
+            tmp = tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="doc-example-", delete=False)
+            try:
+                with tmp:
+                    tmp.write("# valid: docs/profile.md example\n" + body)
+                r.check_valid(tmp.name, "docs/profile.md example %d" % (i + 1))
+            finally:
+                os.unlink(tmp.name)
         for p in invalid:
             r.check_invalid(p)
     if r.pvfio_ready is False:

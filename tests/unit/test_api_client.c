@@ -297,6 +297,22 @@ static void test_session_config(void **state) {
                                    .token_id = "pvfio@pve!ci", .secret = SECRET };
         assert_int_equal(pv_api_new(&c, &api, &e), 0);
         assert_string_equal(pv_api_url(api), "https://127.0.0.1:8006");
+        pv_api_unref(api);
+        const char *urls[][2] = {
+                { "https://pve1", "https://pve1:8006" },
+                { "HTTPS://pve1.lab:443/", "https://pve1.lab:443" },
+                { "https://[fd00::10]/api2/json", "https://[fd00::10]:8006" },
+                { "https://[fd00::10]:8007", "https://[fd00::10]:8007" },
+                { "https://proxy.example/pve/api2/json/", "https://proxy.example:8006/pve" },
+        };
+        for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+                c.url = urls[i][0];
+                assert_int_equal(pv_api_new(&c, &api, &e), 0);
+                assert_string_equal(pv_api_url(api), urls[i][1]);
+                pv_api_unref(api);
+        }
+        c.url = "https://127.0.0.1:8006";
+        assert_int_equal(pv_api_new(&c, &api, &e), 0);
         struct pv_api_stats st;
         pv_api_get_stats(api, &st);
         assert_int_equal(st.requests, 0);
@@ -311,6 +327,12 @@ static void test_session_config(void **state) {
                 { { .url = "http://pve1:8006", .auth = PV_AUTH_TOKEN, .token_id = "a@pve!t", .secret = SECRET },
                   "must start with https://" },
                 { { .url = "https://", .auth = PV_AUTH_TOKEN, .token_id = "a@pve!t", .secret = SECRET }, "no host" },
+                { { .url = "https://root:pw@pve1:8006", .auth = PV_AUTH_TOKEN, .token_id = "a@pve!t", .secret = SECRET },
+                  "must not contain user information" },
+                { { .url = "https://[fd00::1", .auth = PV_AUTH_TOKEN, .token_id = "a@pve!t", .secret = SECRET },
+                  "IPv6" },
+                { { .url = "https://pve1:8006/x?y", .auth = PV_AUTH_TOKEN, .token_id = "a@pve!t", .secret = SECRET },
+                  "HOST[:PORT] only" },
                 { { .url = "https://pve1:8006", .auth = PV_AUTH_TOKEN, .token_id = "a@pve", .secret = SECRET },
                   "USER@REALM!TOKENID" },
                 { { .url = "https://pve1:8006", .auth = PV_AUTH_TOKEN, .token_id = "a@pve!t", .secret = "" },
@@ -333,6 +355,7 @@ static void test_session_config(void **state) {
                 if (!strstr(e.message, bad[i].needle))
                         fail_msg("case %zu: '%s' not in '%s'", i, bad[i].needle, e.message);
                 assert_null(strstr(e.message, "5e1f3c9a")); /* never the secret */
+                assert_null(strstr(e.message, ":pw@"));
                 pv_error_done(&e);
         }
 }
@@ -349,6 +372,28 @@ static void test_task_timeout(void **state) {
         assert_int_equal(pv_api_task_timeout_ms(NULL, 0, 0, false), PV_API_DEFAULT_TASK_TIMEOUT_MS);
 }
 
+static void test_task_log_tail(void **state) {
+        (void)state;
+        struct pv_strv l = PV_STRV_INIT;
+        assert_null(pv_api_task_log_tail(&l, 8));
+        pv_strv_push(&l, "TASK ERROR: boom", NULL);
+        assert_null(pv_api_task_log_tail(&l, 8)); /* the status line is the error itself */
+        pv_strv_done(&l);
+        const char *lines[] = { "start VM 100", "kvm: -device vfio-pci: failed to open /dev/vfio/14",
+                                "vfio 0000:01:00.0: group 14 is not viable  ", "TASK ERROR: start failed" };
+        for (size_t i = 0; i < 4; i++)
+                pv_strv_push(&l, lines[i], NULL);
+        char *t = pv_api_task_log_tail(&l, 2);
+        assert_string_equal(t, "kvm: -device vfio-pci: failed to open /dev/vfio/14 | vfio 0000:01:00.0: group 14 is "
+                               "not viable");
+        free(t);
+        t = pv_api_task_log_tail(&l, 8);
+        assert_string_equal(t, "start VM 100 | kvm: -device vfio-pci: failed to open /dev/vfio/14 | vfio "
+                               "0000:01:00.0: group 14 is not viable");
+        free(t);
+        pv_strv_done(&l);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_error_param_verification),
@@ -362,6 +407,7 @@ int main(void) {
                 cmocka_unit_test(test_form_and_path),
                 cmocka_unit_test(test_session_config),
                 cmocka_unit_test(test_task_timeout),
+                cmocka_unit_test(test_task_log_tail),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,6 +222,15 @@ static void test_mappings(void **state) {
         d = J("[{\"id\":\"x\",\"map\":[1]}]");
         assert_int_equal(pv_api_decode_mappings(d, &m, &n, NULL), -PV_EINVAL);
         json_decref(d);
+        /* GET /cluster/mapping/pci/{id} answers without the id */
+        d = J("{\"type\":\"pci\",\"map\":[\"node=pve1,path=0000:01:00,id=10de:2531\"],\"digest\":\"d1\"}");
+        struct pv_obs_mapping one;
+        assert_int_equal(pv_api_decode_mapping(d, "gpu1", &one, NULL), 0);
+        assert_string_equal(one.id, "gpu1");
+        assert_string_equal(one.digest, "d1");
+        pv_obs_mapping_done(&one);
+        assert_int_equal(pv_api_decode_mapping(d, NULL, &one, NULL), -PV_EINVAL);
+        json_decref(d);
 }
 
 static void test_hw_pci(void **state) {

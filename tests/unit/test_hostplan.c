@@ -632,7 +632,8 @@ static void test_identical_gpus(void **state) {
         const struct pv_action *u = find_act(&f, PV_ACT_WRITE_FILE, PV_HOSTPLAN_UDEV_VFIO);
         assert_non_null(u);
         assert_non_null(strstr(u->after, "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"0000:02:00.0\", "
-                                         "ATTR{driver_override}=\"vfio-pci\"\n"));
+                                         "ATTR{driver_override}=\"vfio-pci\", "
+                                         "RUN+=\"/bin/sh -c 'echo %k > /sys/bus/pci/drivers_probe'\"\n"));
         assert_non_null(strstr(u->after, "KERNEL==\"0000:02:00.1\""));
         assert_null(strstr(u->after, "0000:01:00"));
         const struct pv_action *mp = find_act(&f, PV_ACT_WRITE_FILE, PV_HOSTPLAN_MODPROBE);

@@ -106,17 +106,23 @@ def verify_csrf(secret, userid, token, now):
 
 # --- credentials from headers -----------------------------------------------
 
+_AUTH_RES = {}
+
+
 def extract_auth_value(header, name):
     """PVE::APIServer::Formatter::extract_auth_value for Cookie/Authorization."""
     if not header:
         return None
-    for part in re.split(r";\s*", header):
-        m = re.search(r"^\s*" + re.escape(name) + r"[=\s](.*)$", part.strip())
-        if m:
-            val = m.group(1)
-            val = re.sub(r"%([0-9a-fA-F]{2})", lambda x: chr(int(x.group(1), 16)), val)
-            return val
-    return None
+    rx = _AUTH_RES.get(name)
+    if rx is None:
+        rx = _AUTH_RES[name] = re.compile(r"(?:^|;)\s*" + re.escape(name) + r"[=\s]([^;]*)")
+    m = rx.search(header)
+    if not m:
+        return None
+    val = m.group(1).strip()
+    if "%" in val:
+        val = re.sub(r"%([0-9a-fA-F]{2})", lambda x: chr(int(x.group(1), 16)), val)
+    return val
 
 
 def verify_token(st, api_token, now):
@@ -219,16 +225,28 @@ def permissions(st, authid, path):
     return _subject_privs(st, authid, path)
 
 
+_TMPL_RE = re.compile(r"\{(\w[\w-]*)\}")
+
+
 class RPCEnv:
     """The permission helpers of PVE::RPCEnvironment for one request."""
 
-    def __init__(self, st, authid):
+    def __init__(self, st, authid, cache=None):
         self.st = st
         self.user = authid
+        self.cache = cache if cache is not None else {}
+
+    def privs(self, path):
+        key = (self.user, path)
+        have = self.cache.get(key)
+        if have is None:
+            have = permissions(self.st, self.user, path)
+            self.cache[key] = have
+        return have
 
     def check(self, path, privs, noerr=False):
         path = normalize_path(path)
-        have = permissions(self.st, self.user, path)
+        have = self.privs(path)
         for p in privs:
             if p not in have:
                 if noerr:
@@ -238,7 +256,7 @@ class RPCEnv:
 
     def check_any(self, path, privs, noerr=False):
         path = normalize_path(path)
-        have = permissions(self.st, self.user, path)
+        have = self.privs(path)
         if any(p in have for p in privs):
             return True
         if noerr:
@@ -276,7 +294,7 @@ class RPCEnv:
                 if noerr:
                     return False
                 raise perm_error()
-            path = re.sub(r"\{(\w[\w-]*)\}", lambda m: str(params.get(m.group(1), "")), tmpl)
+            path = _TMPL_RE.sub(lambda m: str(params.get(m.group(1), "")), tmpl) if "{" in tmpl else tmpl
             return self.check_full(path, privs, bool(opts.get("any")), noerr)
         if test == "userid-param":
             return True

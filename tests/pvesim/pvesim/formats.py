@@ -260,6 +260,21 @@ def v_qm_bootdisk(v):
         _fail("invalid boot disk '%s'" % v)
 
 
+def v_qm_bootdev(v):
+    ok = (re.search(r"^(ide[0-3]|sata[0-5]|scsi([0-9]|[12][0-9]|30)|virtio([0-9]|1[0-5]))$", v)
+          or re.search(r"^(net([0-9]|[12][0-9]|3[01])|usb([0-9]|1[0-3])|hostpci([0-9]|1[0-5]))$", v))
+    if not ok:
+        _fail("invalid boot device '%s'" % v)
+
+
+def v_phys_bits(v):
+    msg = "value must be an integer between 8 and 64 or 'host'"
+    if not re.search(r"^(host|\d{1,2})$", v):
+        _fail(msg)
+    if v != "host" and not 8 <= int(v) <= 64:
+        _fail(msg)
+
+
 def v_hotplug_features(v):
     if v in ("0", "1"):
         return
@@ -349,7 +364,9 @@ VALIDATORS = {
     "pve-node": v_pve_node,
     "pve-poolid": v_pve_poolid,
     "pve-priv": v_pve_priv,
+    "pve-qm-bootdev": v_qm_bootdev,
     "pve-qm-bootdisk": v_qm_bootdisk,
+    "pve-phys-bits": v_phys_bits,
     "pve-realm": v_pve_realm,
     "pve-startup-order": v_startup_order,
     "pve-storage-id": v_pve_storage_id,

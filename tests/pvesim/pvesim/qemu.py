@@ -13,8 +13,8 @@ from . import formats
 from . import hardware
 from .errors import ApiError, die, param_error, perm_error
 from .formats import perl_str
+from .propstr import parse_property_string, print_property_string
 from .tasks import TaskError
-from .validation import parse_property_string, print_property_string
 
 MAX_HOSTPCI = 16
 FAST_PLUG = {"description", "hookscript", "lock", "migrate_downtime", "migrate_speed", "name",
@@ -137,6 +137,12 @@ class Qemu:
         return res
 
     # --- helpers ----------------------------------------------------------
+
+    def lock_config(self, st, vmid):
+        """PVE::QemuConfig->lock_config: the flock can be held (POST /_sim/vm {"flock": true})."""
+        vm = st["vms"].get(str(vmid))
+        if vm is not None and vm.get("flock_held"):
+            raise die("can't lock file '/var/lock/qemu-server/lock-%s.conf' - got timeout\n" % vmid)
 
     def check_lock(self, conf):
         if conf.get("lock"):
@@ -520,6 +526,7 @@ class Qemu:
 
         def updatefn(st2, tlog):
             st_box[0] = st2
+            self.lock_config(st2, vmid)
             vm = load_and_check()
             tlog.print("update VM %s: %s" % (vmid, " ".join(paramarr)))
             self._apply_update(st2, env, vm, vmid, node, values, delete, revert, force, tlog)
@@ -875,6 +882,27 @@ class Qemu:
         vm["running_machine"] = ("pc-q35-10.0+pve1" if self.is_q35(vm["conf"]) else "pc-i440fx-10.0+pve1")
         self.sim.state.mark_dirty()
 
+    def adopt_running(self, st, vmid, vm):
+        """A VM marked running without a start (cluster file, /_sim/vm): claim its devices."""
+        from .tasks import TaskLog
+        try:
+            vm["usage"] = self.start_checks(st, vmid, vm["node"], vm["conf"], TaskLog())
+        except (TaskError, ApiError, ValueError) as e:
+            msg = e.message if hasattr(e, "message") else str(e)
+            import sys
+            sys.stderr.write("pvesim: VM %s is running but its devices cannot be claimed: %s\n"
+                             % (vmid, msg.strip()))
+            vm["usage"] = {"pci": [], "mdevs": [], "nvidia": []}
+        if not vm.get("pid"):
+            st["counters"]["pid"] += 1
+            vm["pid"] = 100000 + st["counters"]["pid"]
+        vm.setdefault("qmpstatus", "running")
+        vm["qmpstatus"] = vm["qmpstatus"] or "running"
+        if not vm.get("started"):
+            vm["started"] = int(self.sim.state.now())
+        vm["running_machine"] = ("pc-q35-10.0+pve1" if self.is_q35(vm["conf"]) else "pc-i440fx-10.0+pve1")
+        self.sim.state.mark_dirty()
+
     def stop_vm(self, vm):
         vm["status"] = "stopped"
         vm["qmpstatus"] = None
@@ -896,6 +924,10 @@ class Qemu:
                  "reset": "qmreset", "suspend": "qmsuspend", "resume": "qmresume"}[action]
 
         def work(st2, tlog):
+            try:
+                self.lock_config(st2, vmid)
+            except ApiError as e:
+                raise TaskError(e.message)
             vm2 = self.load_vm(st2, node, vmid)
             if action == "start":
                 self.start_vm(st2, vmid, node, skiplock, tlog)

@@ -100,7 +100,7 @@ class Schema:
 
     def find(self, method, rel_uri):
         """Return (Method, uri_params) or (None, None), like find_handler."""
-        segs = [s for s in re.split(r"/+", rel_uri) if s]
+        segs = [s for s in rel_uri.split("/") if s]
         cur = self.root
         uri_params = {}
         for seg in segs:

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 
+from . import formats
 from . import hardware
 from . import validation
 from .errors import ApiError
@@ -164,7 +165,6 @@ def build_state(cluster, base_dir, schema):
 
 
 def formats_node(name):
-    from . import formats
     try:
         formats.v_pve_node(name)
     except formats.FormatError as e:
@@ -175,7 +175,7 @@ def mapping_record(params):
     rec = {"type": "pci"}
     for k, v in params.items():
         if k in ("mdev", "live-migration-capable"):
-            rec[k] = 1 if validation.formats.parse_boolean(v) else 0
+            rec[k] = 1 if formats.parse_boolean(v) else 0
         elif k == "map":
             rec[k] = list(v)
         else:
@@ -205,6 +205,8 @@ class State:
         self._sig = None
         self._depth = 0
         self._dirty = False
+        self._lockf = None
+        self.generation = 0  # bumped whenever the data is replaced or changed
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         with self.transaction() as st:
             if reset or st is None:
@@ -231,11 +233,13 @@ class State:
         """Exclusive access; reloads changes of other processes, saves own ones."""
         with self.lock:
             self._depth += 1
-            lockf = None
+            locked = False
             try:
                 if self._depth == 1:
-                    lockf = open(self.lock_path, "a+")
-                    fcntl.flock(lockf, fcntl.LOCK_EX)
+                    if self._lockf is None:
+                        self._lockf = open(self.lock_path, "a+")
+                    fcntl.flock(self._lockf, fcntl.LOCK_EX)
+                    locked = True
                     sig = self._stat_sig()
                     if sig is None:
                         if self.data is not None and self._sig is not None:
@@ -246,17 +250,18 @@ class State:
                             raise ConfigError("%s: unsupported state format" % self.path)
                         self.data = loaded
                         self._sig = sig
+                        self.generation += 1
                 yield self.data
                 if self._depth == 1 and self._dirty:
                     self._save()
             finally:
                 self._depth -= 1
-                if lockf is not None:
-                    fcntl.flock(lockf, fcntl.LOCK_UN)
-                    lockf.close()
+                if locked:
+                    fcntl.flock(self._lockf, fcntl.LOCK_UN)
 
     def mark_dirty(self):
         self._dirty = True
+        self.generation += 1
 
     def _save(self):
         data = json.dumps(self.data, sort_keys=True, separators=(",", ":"))

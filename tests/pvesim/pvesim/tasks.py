@@ -9,6 +9,7 @@ the message is chomped and inner newlines become spaces).
 import re
 import threading
 import time
+import traceback
 
 from .errors import ApiError
 
@@ -147,6 +148,9 @@ class TaskManager:
                     if e.errors:
                         err = err.rstrip("\n") + "\n" + "".join(
                             "%s: %s\n" % (k, e.errors[k]) for k in sorted(e.errors))
+                except Exception as e:  # a simulator bug: fail the task instead of hanging it
+                    traceback.print_exc()
+                    err = "pvesim internal error: %s\n" % e
                 rec["log"].extend(tlog.lines)
                 if err is not None:
                     msg = err[:-1] if err.endswith("\n") else err

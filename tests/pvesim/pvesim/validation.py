@@ -6,8 +6,6 @@ list, dict). JSON booleans play the part of JSON::PP::Boolean, lists and
 dicts the part of ARRAY and HASH references.
 """
 
-import re
-
 from . import formats
 from .errors import param_error
 from .formats import FormatError, perl_str
@@ -16,27 +14,14 @@ from .formats import FormatError, perl_str
 _REF_NAMES = {list: "ARRAY", dict: "HASH", bool: "JSON::PP::Boolean"}
 
 
-_KV_RE = re.compile(r"^([^=]+)=(.+)$")
-
-
 def _ref(value):
     """Perl ref(): '' for plain scalars."""
     return _REF_NAMES.get(type(value), "")
 
 
-class PropertyStringError(Exception):
-    """`raise "format error\\n", errors => {...}` from parse_property_string."""
-
-    def __init__(self, errors):
-        super().__init__("format error")
-        self.errors = errors
-
-    def stringify(self):
-        # PVE::Exception::stringify: message, then "key: error\n" per error
-        msg = "format error\n"
-        for key in sorted(self.errors):
-            msg += "%s: %s\n" % (key, self.errors[key])
-        return msg
+def propstr_error():
+    from .propstr import PropertyStringError
+    return PropertyStringError
 
 
 def add_error(errors, path, msg):
@@ -96,6 +81,7 @@ def check_type(path, typ, value, errors):
 
 def check_format(fmt, value, path, named_formats):
     """Raises FormatError or PropertyStringError like Perl's check_format."""
+    from .propstr import parse_property_string  # property strings are checked with check_object
     if isinstance(fmt, dict):
         return parse_property_string(fmt, value, path, named_formats)
     if fmt == "regex":
@@ -158,7 +144,7 @@ def check_prop(value, schema, path, errors, named_formats):
         except FormatError as e:
             add_error(errors, path, "invalid format - " + e.message)
             return
-        except PropertyStringError as e:
+        except propstr_error() as e:
             add_error(errors, path, "invalid format - " + e.stringify())
             return
     pattern = schema.get("pattern")
@@ -218,87 +204,15 @@ def check_object(path, props, value, additional, errors, named_formats):
             check_prop(value[key], additional, newpath, errors, named_formats)
 
 
-def parse_property_string(fmt, data, path, named_formats, additional=0):
-    """PVE::JSONSchema::parse_property_string. Returns the parsed dict.
-
-    Booleans are normalised to 1/0 (ints); everything else stays a string.
-    Raises FormatError for syntax errors and PropertyStringError for schema
-    violations of the keys.
-    """
-    if isinstance(fmt, str):
-        reg = named_formats.get(fmt)
-        if reg is None:
-            raise FormatError("unknown format: %s\n" % fmt)
-        fmt = reg
-    data = perl_str(data)
-    res = {}
-    default_key = None
-    for part in data.split(","):
-        if part.strip() == "":
-            continue
-        m = _KV_RE.search(part)
-        if m:
-            key, val = m.group(1), m.group(2)
-            if key in res:
-                raise FormatError("duplicate key in comma-separated list property: %s\n" % key)
-            schema = fmt.get(key)
-            if schema is not None and schema.get("alias"):
-                key_alias = schema.get("keyAlias")
-                if key_alias:
-                    if key_alias in res:
-                        raise FormatError("key alias '%s' is already defined\n" % key_alias)
-                    res[key_alias] = key
-                key = schema["alias"]
-                schema = fmt.get(key)
-            if schema is None:
-                raise FormatError("invalid key in comma-separated list property: %s\n" % key)
-            if schema.get("type") == "boolean":
-                b = formats.parse_boolean(val)
-                if b is not None:
-                    val = b
-            res[key] = val
-        elif "=" not in part:
-            if default_key:
-                raise FormatError("duplicate key in comma-separated list property: %s\n" % default_key)
-            for k in sorted(fmt):
-                if fmt[k].get("default_key"):
-                    default_key = k
-                    if not res.get(k):
-                        res[k] = part
-                        break
-                    raise FormatError("duplicate key in comma-separated list property: %s\n" % k)
-            if not default_key:
-                raise FormatError("value without key, but schema does not define a default key\n")
-        else:
-            raise FormatError("missing key in comma-separated list property\n")
-    errors = {}
-    check_object(path, fmt, res, additional, errors, named_formats)
-    if errors:
-        raise PropertyStringError(errors)
-    return res
-
-
-def print_property_string(fmt, data, named_formats, order=None):
-    """Canonical form: default key first without name, then keys sorted."""
-    if isinstance(fmt, str):
-        fmt = named_formats[fmt]
-    default_key = next((k for k in sorted(fmt) if fmt[k].get("default_key")), None)
-    parts = []
-    if default_key and data.get(default_key) is not None:
-        parts.append(perl_str(data[default_key]))
-    for key in (order or sorted(data)):
-        if key == default_key or data.get(key) is None:
-            continue
-        parts.append("%s=%s" % (key, perl_str(data[key])))
-    return ",".join(parts)
-
-
 def normalize_legacy_params(params, schema):
     """RESTHandler's normalize_legacy_param_formats (form bodies)."""
     props = schema.get("properties") or {}
-    for key, ps in props.items():
-        value = params.get(key)
-        if not value:  # Perl truthiness: undef, "" and "0" are skipped
+    for key in list(params):
+        ps = props.get(key)
+        if ps is None:
+            continue
+        value = params[key]
+        if not value or value == "0":  # Perl truthiness: undef, "" and "0" are skipped
             continue
         typ = ps.get("type") or ""
         fmt = ps.get("format") or ""

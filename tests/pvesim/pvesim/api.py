@@ -1,0 +1,516 @@
+"""The API method implementations, keyed by (HTTP method, schema path).
+
+Each handler gets the simulator, the request context (authenticated user,
+RPCEnv) and the validated parameters, runs inside a state transaction and
+returns the `data` of the answer (or a Result for extra attributes).
+"""
+
+import hashlib
+import re
+
+from . import auth
+from . import formats
+from . import hardware
+from .errors import ApiError, die, param_error
+from .formats import perl_str
+from .tasks import decode_upid, status_of
+
+VERSION = {"version": "9.1.9", "release": "9.1", "repoid": "2a1c3d5e9b7f4a60"}
+
+HANDLERS = {}
+
+
+def route(method, path):
+    def deco(fn):
+        HANDLERS[(method, path)] = fn
+        return fn
+    return deco
+
+
+class Result:
+    """Data plus envelope attributes (total, changes)."""
+
+    def __init__(self, data, total=None):
+        self.data = data
+        self.total = total
+
+
+class Deferred:
+    """Work to finish outside the state lock (POST config background_delay)."""
+
+    def __init__(self, upid, delay, vmid):
+        self.upid = upid
+        self.delay = delay
+        self.vmid = vmid
+
+
+def _bool(v, default=0):
+    if v is None:
+        return default
+    b = formats.parse_boolean(v)
+    return default if b is None else b
+
+
+# --- access -------------------------------------------------------------------
+
+@route("GET", "/access")
+def access_index(sim, ctx, st, p):
+    return [{"subdir": s} for s in ("users", "groups", "roles", "acl", "domains", "openid", "tfa",
+                                    "ticket", "password", "permissions")]
+
+
+@route("GET", "/access/domains")
+def access_domains(sim, ctx, st, p):
+    return [{"realm": "pam", "type": "pam", "comment": "Linux PAM standard authentication"},
+            {"realm": "pve", "type": "pve", "comment": "Proxmox VE authentication server"}]
+
+
+@route("GET", "/access/ticket")
+def access_ticket_get(sim, ctx, st, p):
+    return None
+
+
+@route("POST", "/access/ticket")
+def access_ticket(sim, ctx, st, p):
+    now = sim.state.now()
+    user = auth.login(st, perl_str(p["username"]), perl_str(p["password"]),
+                      perl_str(p["realm"]) if p.get("realm") else None, now)
+    env = auth.RPCEnv(st, user)
+    return {
+        "username": user,
+        "ticket": auth.assemble_ticket(st["secret"], user, now),
+        "CSRFPreventionToken": auth.assemble_csrf(st["secret"], user, now),
+        "clustername": st["clustername"],
+        "cap": env.capabilities(),
+    }
+
+
+@route("GET", "/version")
+def version(sim, ctx, st, p):
+    return dict(VERSION)
+
+
+# --- cluster ----------------------------------------------------------------------
+
+@route("GET", "/cluster")
+def cluster_index(sim, ctx, st, p):
+    return [{"name": n} for n in ("log", "options", "resources", "tasks", "backup", "ha", "acme",
+                                  "config", "firewall", "replication", "ceph", "jobs", "mapping",
+                                  "metrics", "notifications", "nextid", "sdn", "status")]
+
+
+@route("GET", "/cluster/mapping")
+def mapping_index(sim, ctx, st, p):
+    return [{"name": "dir"}, {"name": "pci"}, {"name": "usb"}]
+
+
+def mapping_cfg_text(st):
+    out = []
+    for mid in sorted(st["mappings"]["pci"]):
+        rec = st["mappings"]["pci"][mid]
+        lines = [mid]
+        for k in ("description", "live-migration-capable", "mdev"):
+            if rec.get(k) is not None:
+                lines.append("\t%s %s" % (k, perl_str(rec[k])))
+        for m in rec.get("map") or []:
+            lines.append("\tmap %s" % m)
+        out.append("\n".join(lines) + "\n")
+    return "\n".join(out)
+
+
+def mapping_digest(st):
+    return hashlib.sha1(mapping_cfg_text(st).encode("utf-8")).hexdigest()
+
+
+@route("GET", "/cluster/mapping/pci")
+def mapping_pci_list(sim, ctx, st, p):
+    check_node = p.get("check-node")
+    if check_node is not None:
+        sim.assert_node(st, check_node)
+    digest = mapping_digest(st)
+    res = []
+    for mid in sorted(st["mappings"]["pci"]):
+        if not ctx.env.check_any("/mapping/pci/%s" % mid, ["Mapping.Modify", "Mapping.Use", "Mapping.Audit"],
+                                 noerr=True):
+            continue
+        rec = st["mappings"]["pci"][mid]
+        entry = {k: (list(v) if isinstance(v, list) else v) for k, v in rec.items()}
+        entry["id"] = mid
+        entry["digest"] = digest
+        if check_node is not None:
+            entry["checks"] = []
+            entries = sim.node_mapping(st, mid, check_node)
+            if not entries:
+                entry["checks"].append({"severity": "warning", "message": "No mapping for node %s." % check_node})
+            hw = sim.hw(st, check_node)
+            for e in entries:
+                try:
+                    hardware.assert_valid(mid, e, hw, rec)
+                except ValueError as err:
+                    entry["checks"].append({"severity": "error", "message": "Invalid configuration: %s" % err})
+        res.append(entry)
+    return res
+
+
+@route("GET", "/cluster/mapping/pci/{id}")
+def mapping_pci_get(sim, ctx, st, p):
+    mid = p["id"]
+    rec = st["mappings"]["pci"].get(mid)
+    if rec is None:
+        raise die("mapping '%s' not found\n" % mid)
+    data = {k: (list(v) if isinstance(v, list) else v) for k, v in rec.items()}
+    data["digest"] = mapping_digest(st)
+    return data
+
+
+@route("POST", "/cluster/mapping/pci")
+def mapping_pci_create(sim, ctx, st, p):
+    from .state import mapping_record
+    mid = p.pop("id")
+    if mid in st["mappings"]["pci"]:
+        raise die("create hardware mapping failed: pci ID '%s' already defined\n" % mid)
+    st["mappings"]["pci"][mid] = mapping_record(p)
+    sim.state.mark_dirty()
+    return None
+
+
+@route("PUT", "/cluster/mapping/pci/{id}")
+def mapping_pci_update(sim, ctx, st, p):
+    from .state import mapping_record
+    digest = p.pop("digest", None)
+    delete = formats.split_list(p.pop("delete", None)) if p.get("delete") else []
+    mid = p.pop("id")
+    prefix = "update hardware mapping failed: "
+    if digest is not None and digest and digest != mapping_digest(st):
+        raise die(prefix + "detected modified configuration - file changed by other user? Try again.\n")
+    rec = st["mappings"]["pci"].get(mid)
+    if rec is None:
+        raise die(prefix + "pci ID '%s' does not exist\n" % mid)
+    opts = mapping_record(p)
+    opts.pop("type", None)
+    optional = {"description", "mdev", "live-migration-capable"}
+    for k in delete:
+        if k not in optional | {"map"}:
+            raise die(prefix + "no such option '%s'\n" % k)
+        if k not in optional:
+            raise die(prefix + "unable to delete required option '%s'\n" % k)
+        if k in opts:
+            raise die(prefix + "cannot set and delete property '%s' at the same time!\n" % k)
+        rec.pop(k, None)
+    rec.update(opts)
+    sim.state.mark_dirty()
+    return None
+
+
+@route("DELETE", "/cluster/mapping/pci/{id}")
+def mapping_pci_delete(sim, ctx, st, p):
+    st["mappings"]["pci"].pop(p["id"], None)
+    sim.state.mark_dirty()
+    return None
+
+
+@route("GET", "/cluster/resources")
+def cluster_resources(sim, ctx, st, p):
+    typ = p.get("type")
+    env = ctx.env
+    res = []
+    if typ in (None, "vm"):
+        for vmid in sorted(st["vms"], key=int):
+            vm = st["vms"][vmid]
+            if not env.check("/vms/%s" % vmid, ["VM.Audit"], noerr=True):
+                continue
+            s = sim.qemu.vm_status(st, vmid, vm)
+            e = {"id": "qemu/%s" % vmid, "type": "qemu", "vmid": int(vmid), "node": vm["node"],
+                 "name": s["name"], "status": s["status"], "template": s.get("template", 0),
+                 "maxcpu": s["cpus"], "cpu": s["cpu"], "maxmem": s["maxmem"], "mem": s["mem"],
+                 "maxdisk": s["maxdisk"], "disk": 0, "netin": 0, "netout": 0, "diskread": 0,
+                 "diskwrite": 0, "uptime": s["uptime"]}
+            if s.get("lock"):
+                e["lock"] = s["lock"]
+            if s.get("tags"):
+                e["tags"] = s["tags"]
+            res.append(e)
+    if typ in (None, "node"):
+        for node in st["node_order"]:
+            if not env.check_any("/nodes/%s" % node, ["Sys.Audit"], noerr=True):
+                continue
+            res.append(sim.node_entry(st, node, resources=True))
+    if typ in (None, "storage"):
+        for node in st["node_order"]:
+            for s in st["nodes"][node]["storage"]:
+                if not env.check_any("/storage/%s" % s["storage"], ["Datastore.Audit", "Datastore.AllocateSpace"],
+                                     noerr=True):
+                    continue
+                total = int(float(s.get("total_gb", 100)) * (1 << 30))
+                res.append({"id": "storage/%s/%s" % (node, s["storage"]), "type": "storage",
+                            "storage": s["storage"], "node": node, "content": s.get("content", ""),
+                            "plugintype": s.get("type", "dir"), "shared": int(s.get("shared", 0)),
+                            "status": "available" if st["nodes"][node]["online"] else "unknown",
+                            "disk": total // 10, "maxdisk": total})
+    if typ in (None, "sdn"):
+        for node in st["node_order"]:
+            if not env.check_any("/sdn/zones/localnetwork", ["SDN.Audit", "SDN.Use"], noerr=True):
+                continue
+            res.append({"id": "sdn/%s/localnetwork" % node, "type": "sdn", "sdn": "localnetwork",
+                        "node": node, "status": "ok"})
+    return res
+
+
+@route("GET", "/cluster/nextid")
+def cluster_nextid(sim, ctx, st, p):
+    if p.get("vmid") is not None:
+        vmid = p["vmid"]
+        if str(int(perl_str(vmid))) in st["vms"]:
+            raise param_error({"vmid": "VM %s already exists" % perl_str(vmid)})
+        return vmid
+    lower, upper = st["nextid"]["lower"], st["nextid"]["upper"]
+    for i in range(lower, upper):
+        if str(i) not in st["vms"]:
+            return i
+    raise die("unable to get any free VMID in range [%d, %d]\n" % (lower, upper))
+
+
+# --- nodes ------------------------------------------------------------------------------
+
+@route("GET", "/nodes")
+def nodes_list(sim, ctx, st, p):
+    res = []
+    for node in st["node_order"]:
+        if not ctx.env.check_any("/nodes/%s" % node, ["Sys.Audit"], noerr=True) and ctx.env.user != "root@pam":
+            e = {"node": node, "status": sim.node_entry(st, node)["status"], "id": "node/%s" % node,
+                 "type": "node", "ssl_fingerprint": sim.fingerprint}
+            res.append(e)
+            continue
+        res.append(sim.node_entry(st, node))
+    return res
+
+
+@route("GET", "/nodes/{node}")
+def node_index(sim, ctx, st, p):
+    return [{"name": n} for n in ("ceph", "disks", "apt", "version", "syslog", "journal", "vnc", "qemu",
+                                  "lxc", "storage", "network", "tasks", "hardware", "status", "services",
+                                  "time", "dns", "hosts", "capabilities", "certificates", "config")]
+
+
+@route("GET", "/nodes/{node}/qemu")
+def qemu_list(sim, ctx, st, p):
+    node = p["node"]
+    full = _bool(p.get("full"))
+    res = []
+    for vmid in sorted(st["vms"], key=int):
+        vm = st["vms"][vmid]
+        if vm["node"] != node:
+            continue
+        if not ctx.env.check("/vms/%s" % vmid, ["VM.Audit"], noerr=True):
+            continue
+        res.append(sim.qemu.vm_status(st, vmid, vm, full=full))
+    return res
+
+
+@route("POST", "/nodes/{node}/qemu")
+def qemu_create(sim, ctx, st, p):
+    return sim.qemu.create(st, ctx.env, p)
+
+
+@route("GET", "/nodes/{node}/qemu/{vmid}")
+def qemu_index(sim, ctx, st, p):
+    return [{"subdir": s} for s in ("config", "cloudinit", "pending", "status", "unlink", "vncproxy",
+                                    "termproxy", "migrate", "resize", "move", "rrd", "rrddata", "monitor",
+                                    "agent", "snapshot", "spiceproxy", "sendkey", "firewall", "mtunnel",
+                                    "remote_migrate")]
+
+
+@route("DELETE", "/nodes/{node}/qemu/{vmid}")
+def qemu_destroy(sim, ctx, st, p):
+    return sim.qemu.destroy(st, ctx.env, p)
+
+
+@route("GET", "/nodes/{node}/qemu/{vmid}/config")
+def qemu_config_get(sim, ctx, st, p):
+    if p.get("snapshot") and _bool(p.get("current")):
+        raise param_error({"snapshot": "cannot use 'snapshot' parameter with 'current'",
+                           "current": "cannot use 'snapshot' parameter with 'current'"})
+    vm = sim.qemu.load_vm(st, p["node"], p["vmid"])
+    if p.get("snapshot"):
+        raise die("snapshot '%s' does not exist\n" % p["snapshot"])
+    return sim.qemu.current_config(vm, _bool(p.get("current")))
+
+
+@route("POST", "/nodes/{node}/qemu/{vmid}/config")
+def qemu_config_post(sim, ctx, st, p):
+    res = sim.qemu.update(st, ctx.env, p, sync=False)
+    if isinstance(res, tuple):
+        return Deferred(res[1], res[2], None)
+    return res
+
+
+@route("PUT", "/nodes/{node}/qemu/{vmid}/config")
+def qemu_config_put(sim, ctx, st, p):
+    sim.qemu.update(st, ctx.env, p, sync=True)
+    return None
+
+
+@route("GET", "/nodes/{node}/qemu/{vmid}/pending")
+def qemu_pending(sim, ctx, st, p):
+    vm = sim.qemu.load_vm(st, p["node"], p["vmid"])
+    return sim.qemu.pending_list(vm)
+
+
+@route("GET", "/nodes/{node}/qemu/{vmid}/status")
+def qemu_status_index(sim, ctx, st, p):
+    sim.qemu.load_vm(st, p["node"], p["vmid"])
+    return [{"subdir": s} for s in ("current", "start", "stop", "reset", "shutdown", "suspend", "reboot")]
+
+
+@route("GET", "/nodes/{node}/qemu/{vmid}/status/current")
+def qemu_status_current(sim, ctx, st, p):
+    vm = sim.qemu.load_vm(st, p["node"], p["vmid"])
+    s = sim.qemu.vm_status(st, str(p["vmid"]), vm, full=True)
+    s["ha"] = {"managed": 0}
+    conf = vm["conf"]
+    if conf.get("agent"):
+        s["agent"] = 1 if perl_str(conf["agent"]).split(",")[0] in ("1", "enabled=1") else 0
+    if vm["status"] == "running":
+        s.setdefault("qmpstatus", vm.get("qmpstatus") or "running")
+        if vm.get("qmpstatus") == "paused":
+            s["status"] = "running"
+    else:
+        s["qmpstatus"] = "stopped"
+    return s
+
+
+def _power(action):
+    def handler(sim, ctx, st, p):
+        return sim.qemu.power(st, ctx.env, action, p)
+    return handler
+
+
+for _action in ("start", "stop", "shutdown", "reboot", "reset", "suspend", "resume"):
+    route("POST", "/nodes/{node}/qemu/{vmid}/status/" + _action)(_power(_action))
+
+
+# --- tasks ---------------------------------------------------------------------------
+
+def _task(sim, st, p):
+    upid = p["upid"]
+    if decode_upid(upid) is None:
+        raise param_error({"upid": "unable to parse worker upid"})
+    rec = st["tasks"].get(upid)
+    if rec is None or rec["node"] != p["node"]:
+        raise param_error({"upid": "no such task"})
+    return rec
+
+
+def _task_visible(ctx, rec):
+    user = ctx.env.user
+    owner = rec["user"]
+    if user == owner or owner.split("!")[0] == user:
+        return True
+    return ctx.env.check("/nodes/%s" % rec["node"], ["Sys.Audit"], noerr=True)
+
+
+@route("GET", "/nodes/{node}/tasks")
+def tasks_list(sim, ctx, st, p):
+    node = p["node"]
+    limit = int(p.get("limit", 50))
+    start = int(p.get("start", 0))
+    vmid = p.get("vmid")
+    source = p.get("source", "archive")
+    errors_only = _bool(p.get("errors"))
+    typefilter = p.get("typefilter")
+    res = []
+    for upid in reversed(st["task_order"]):
+        rec = st["tasks"].get(upid)
+        if rec is None or rec["node"] != node:
+            continue
+        if source == "active" and rec["status"] != "running":
+            continue
+        if source == "archive" and rec["status"] == "running":
+            continue
+        if vmid is not None and rec["id"] != perl_str(vmid):
+            continue
+        if typefilter and rec["type"] != typefilter:
+            continue
+        if errors_only and (rec["status"] != "stopped" or rec["exitstatus"] == "OK"
+                            or rec["exitstatus"].startswith("WARNINGS: ")):
+            continue
+        if not _task_visible(ctx, rec):
+            continue
+        e = {"upid": upid, "node": node, "pid": rec["pid"], "pstart": rec["pstart"],
+             "starttime": rec["starttime"], "type": rec["type"], "id": rec["id"], "user": rec["user"]}
+        if rec["status"] == "stopped":
+            e["status"] = rec["exitstatus"]
+            e["endtime"] = rec["endtime"]
+        res.append(e)
+    total = len(res)
+    return Result(res[start:start + limit], total=total)
+
+
+@route("GET", "/nodes/{node}/tasks/{upid}")
+def task_index(sim, ctx, st, p):
+    return [{"name": "log"}, {"name": "status"}]
+
+
+@route("GET", "/nodes/{node}/tasks/{upid}/status")
+def task_status(sim, ctx, st, p):
+    rec = _task(sim, st, p)
+    if not _task_visible(ctx, rec):
+        raise ApiError(403, "Permission check failed (/nodes/%s, Sys.Audit)\n" % rec["node"])
+    return status_of(rec)
+
+
+@route("GET", "/nodes/{node}/tasks/{upid}/log")
+def task_log(sim, ctx, st, p):
+    rec = _task(sim, st, p)
+    if not _task_visible(ctx, rec):
+        raise ApiError(403, "Permission check failed (/nodes/%s, Sys.Audit)\n" % rec["node"])
+    start = int(p.get("start", 0))
+    limit = int(p.get("limit", 50))
+    lines = rec["log"] if rec["log"] else ["no content"]
+    out = [{"n": i + 1, "t": t} for i, t in enumerate(lines)][start:start + limit]
+    return Result(out, total=len(lines))
+
+
+# --- hardware -----------------------------------------------------------------------------
+
+@route("GET", "/nodes/{node}/hardware")
+def hardware_index(sim, ctx, st, p):
+    return [{"type": "pci"}, {"type": "usb"}]
+
+
+@route("GET", "/nodes/{node}/hardware/pci")
+def hardware_pci(sim, ctx, st, p):
+    bl = p.get("pci-class-blacklist")
+    blacklist = formats.split_list("05;06;0b" if bl is None else bl)
+    verbose = _bool(p.get("verbose"), 1)
+    return sim.hw(st, p["node"]).pci_list(blacklist, verbose)
+
+
+PCI_ID_RE = re.compile(r"^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-9a-fA-F]$")
+
+
+@route("GET", "/nodes/{node}/hardware/pci/{pci-id-or-mapping}")
+def hardware_pci_index(sim, ctx, st, p):
+    return [{"method": "mdev"}]
+
+
+@route("GET", "/nodes/{node}/hardware/pci/{pci-id-or-mapping}/mdev")
+def hardware_pci_mdev(sim, ctx, st, p):
+    node = p["node"]
+    ident = p["pci-id-or-mapping"]
+    hw = sim.hw(st, node)
+    used = sim.mdev_in_use(st, node)
+    if PCI_ID_RE.match(ident):
+        pid = hardware.normalize_id(ident.lower())
+        return hw.mdev_types(pid, used.get(pid, {}))
+    if ident not in st["mappings"]["pci"]:
+        raise die("mapping '%s' not found\n" % ident)
+    types = {}
+    for entry in sim.node_mapping(st, ident, node):
+        path = entry.get("path") or ""
+        if ";" in path:
+            continue
+        pid = path if re.search(r"\.[0-9a-f]$", path) else path + ".0"
+        for t in hw.mdev_types(pid, used.get(pid, {})):
+            types.setdefault(t["type"], dict(t))
+    return [types[k] for k in sorted(types)]
