@@ -240,9 +240,13 @@ static int run_call(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                         return pv_cli_usage_error(ctx, cmd, "expected KEY=VALUE, got '%s'", kv);
                 }
                 _cleanup_free_ char *key = strndup(kv, (size_t)(eq - kv));
+                if (!key)
+                        pv_error_set(&err, PV_ENOMEM, "out of memory");
                 if (!key || pv_api_params_add(&params, key, eq + 1, &err) < 0) {
+                        int r = pv_report_error(ctx, &err);
+                        pv_error_done(&err);
                         pv_api_params_done(&params);
-                        return pv_report_error(ctx, &err);
+                        return r;
                 }
         }
         struct conn c = { 0 };

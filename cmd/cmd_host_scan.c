@@ -189,9 +189,9 @@ static int print_no_iommu(struct pv_ctx *ctx, const struct pv_host_state *s) {
                         continue;
                 fprintf(f, "%sNo IOMMU groups: the IOMMU is not active.%s\n", pv_c(ctx, f, PV_C_RED),
                         pv_c(ctx, f, PV_C_RESET));
-                fprintf(f, "  Evidence: %s\n", l.v[i].evidence ? l.v[i].evidence : "");
+                fprintf(f, "  Likely cause: %s\n", l.v[i].evidence ? l.v[i].evidence : "");
                 if (l.v[i].fix)
-                        fprintf(f, "  Likely fix: %s\n", l.v[i].fix);
+                        fprintf(f, "  Fix: %s\n", l.v[i].fix);
         }
         pv_check_list_done(&l);
         return 0;

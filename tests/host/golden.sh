@@ -26,6 +26,7 @@ case $machine in
   igpu-sriov)        devices="--device 0000:00:02.1 --device 0000:00:02.2 --kernel-arg i915.enable_guc=3" ;;
   chipset-shared)    devices="--device 0000:07:00 --kernel-arg initcall_blacklist=sysfb_init" ;;
   nvidia-l4-vgpu)    devices="--device 0000:c1:00.4" ;;
+  minipc-no-iommu)   devices="--device 0000:02:00.0" ;;
   *)                 devices="" ;;
 esac
 

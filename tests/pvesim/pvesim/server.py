@@ -521,7 +521,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     # many short I/O-bound threads: hand the GIL over quickly so a thread whose
     # socket is ready does not wait out the default 5 ms switch interval
-    sys.setswitchinterval(0.0005)
+    sys.setswitchinterval(float(os.environ.get("PVESIM_SWITCH", "0.0005")))
     try:
         app = App(args)
     except (ConfigError, faultmod.RuleError, RuntimeError, OSError) as e:
