@@ -11,6 +11,7 @@
 #include "render.h"
 #include "pvfio/apiexec.h"
 #include "pvfio/observe.h"
+#include "pvfio/cleanup.h"
 #include "pvfio/vmplan.h"
 
 #define PLAN_OPTS_COMMON                                                                                          \
@@ -41,7 +42,6 @@ struct plan_state {
         struct pv_local_host lh;
         struct pv_cli_conn conn;
         struct pv_observed obs;
-        struct pv_strv warnings;
         struct pv_plan plan;
         bool host_failed;
 };
@@ -49,7 +49,6 @@ struct plan_state {
 static void plan_state_done(struct plan_state *s) {
         pv_plan_done(&s->plan);
         pv_observed_done(&s->obs);
-        pv_strv_done(&s->warnings);
         pv_cli_conn_done(&s->conn);
         pv_local_host_done(&s->lh);
         pv_profile_free(s->profile);
@@ -77,6 +76,24 @@ int pv_cli_load_profile(struct pv_ctx *ctx, const char *file, struct pv_profile 
         pv_diags_done(&diags);
         pv_error_done(&err);
         return r;
+}
+
+int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned parallel,
+                        const struct pv_vm_plan_opts *vo, struct pv_cli_conn *conn, struct pv_observed *obs,
+                        struct pv_plan *plan) {
+        struct pv_error err = PV_ERROR_INIT;
+        struct pv_strv warnings = PV_STRV_INIT;
+        int rc = PV_EXIT_OK;
+        if (pv_cli_connect(ctx, &p->cluster, parallel, conn, &err) < 0 ||
+            pv_api_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
+            pv_vm_plan_build(p, obs, vo, plan, &err) < 0)
+                rc = pv_report_error(ctx, &err);
+        for (size_t i = 0; i < warnings.n; i++)
+                pv_plan_add_warning(plan, TAKE_PTR(warnings.v[i]), NULL);
+        warnings.n = 0;
+        pv_strv_done(&warnings);
+        pv_error_done(&err);
+        return rc;
 }
 
 /* Build the plan for the profile: host section of this node, then mappings and VMs. Returns an exit code. */
@@ -113,13 +130,6 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
-        if (pv_cli_connect(ctx, &s->profile->cluster, parallel, &s->conn, &err) < 0 ||
-            pv_api_observe(s->conn.api, s->profile, NULL, &s->obs, &s->warnings, NULL, &err) < 0) {
-                rc = pv_report_error(ctx, &err);
-                goto out;
-        }
-        for (size_t i = 0; i < s->warnings.n; i++)
-                pv_plan_add_warning(&s->plan, strdup(s->warnings.v[i]), NULL);
         struct pv_vm_plan_opts vo = {
                 .prune = pv_args_flag(args, "prune"),
                 .restart = pv_args_flag(args, "restart"),
@@ -127,10 +137,9 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                 .readiness = s->lh.spec ? &s->lh.readiness : NULL,
                 .n_readiness = s->lh.spec ? 1 : 0,
         };
-        if (pv_vm_plan_build(s->profile, &s->obs, &vo, &s->plan, &err) < 0) {
-                rc = pv_report_error(ctx, &err);
-                goto out;
-        }
+        int r = pv_cli_plan_cluster(ctx, s->profile, parallel, &vo, &s->conn, &s->obs, &s->plan);
+        if (r != PV_EXIT_OK)
+                rc = r;
 out:
         pv_error_done(&err);
         return rc;
@@ -277,9 +286,13 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 pv_render_plan_text(ctx, &s.plan, true);
                 if (!failed && left == 0 && !ctx->quiet)
                         fprintf(ctx->out, "Verified: the cluster matches the profile%s.\n",
-                                s.plan.n_reboot_reasons ? " (host changes take effect after the reboot)" : "");
+                                s.plan.n_reboot_reasons ? " (blocked VMs and host changes wait for the reboot)" : "");
         }
-        rc = failed || left ? PV_EXIT_PARTIAL : PV_EXIT_OK;
+        size_t blocked = 0;
+        for (size_t i = 0; i < s.plan.n; i++)
+                blocked += s.plan.actions[i].status == PV_ACT_BLOCKED || s.plan.actions[i].blocked != NULL;
+        /* 3: something failed; 2: applied, but blocked work remains (e.g. a reboot is due first) */
+        rc = failed || left ? PV_EXIT_PARTIAL : blocked ? PV_EXIT_CHANGES : PV_EXIT_OK;
 out:
         pv_error_done(&err);
         plan_state_done(&s);

@@ -7,6 +7,7 @@ const struct pv_cmd *const pv_commands[] = {
         &pv_cmd_plan,
         &pv_cmd_diff,
         &pv_cmd_apply,
+        &pv_cmd_vm,
         &pv_cmd_host,
         &pv_cmd_api,
         NULL,

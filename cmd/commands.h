@@ -24,6 +24,19 @@ extern const struct pv_cmd pv_cmd_apply;
 struct pv_profile;
 int pv_cli_load_profile(struct pv_ctx *ctx, const char *file, struct pv_profile **ret);
 
+/* Connect, observe and plan the profile's mappings and VMs (appended to *plan); returns an exit code
+ * after printing any error. conn/obs are filled for the caller to release. */
+struct pv_vm_plan_opts;
+struct pv_cli_conn;
+struct pv_observed;
+struct pv_plan;
+int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned parallel,
+                        const struct pv_vm_plan_opts *vo, struct pv_cli_conn *conn, struct pv_observed *obs,
+                        struct pv_plan *plan);
+
+/* pvfio vm add (cmd_vm.c) */
+extern const struct pv_cmd pv_cmd_vm;
+
 /* pvfio api get|set|create|delete|fingerprint (cmd_api.c) */
 extern const struct pv_cmd pv_cmd_api;
 

@@ -99,8 +99,12 @@ int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *pl
         if (r < 0)
                 return r;
         if (plan->n_reboot_reasons > before_reasons) {
-                if (add_reason(lh, pv_asprintf(NULL, "node '%s' must reboot first: %s", lh->node,
-                                               plan->reboot_reasons[before_reasons]), err) < 0)
+                /* reboot reasons read "NODE: why"; the planner prefixes the node itself */
+                const char *why = plan->reboot_reasons[before_reasons];
+                size_t nl = strlen(lh->node);
+                if (strncmp(why, lh->node, nl) == 0 && strncmp(why + nl, ": ", 2) == 0)
+                        why += nl + 2;
+                if (add_reason(lh, pv_asprintf(NULL, "must reboot first: %s", why), err) < 0)
                         return -PV_ENOMEM;
                 lh->readiness.all_devices = lh->reasons[lh->n_reasons - 1];
         }

@@ -710,6 +710,7 @@ static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev
                         *last = '\0';
                         if (parse_bdf_strict(basename_of(link), &d->parent))
                                 d->has_parent = true;
+                        *last = '/';
                 }
         }
         int dfd = openat(c->devdir, entry, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <pci/pci.h>
 
@@ -53,7 +55,7 @@ static void pcilib_warning(char *fmt, ...) PCI_PRINTF(1, 2);
 static void pcilib_warning(char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        pcilib_vlog(PV_LOG_WARNING, fmt, ap);
+        pcilib_vlog(PV_LOG_INFO, fmt, ap);   /* e.g. short config reads: shown with -v, never fatal */
         va_end(ap);
 }
 
@@ -235,6 +237,17 @@ int pv_pcilib_names(struct pv_pcilib *p, uint16_t vendor, uint16_t device, bool 
         return 0;
 }
 
+/* True when bytes past the 64-byte header can be read (the kernel gives only 64 to unprivileged users). */
+static bool config_readable(const char *path) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        unsigned char b;
+        bool ok = pread(fd, &b, 1, 0xff) == 1;
+        close(fd);
+        return ok;
+}
+
 int pv_pcilib_caps(struct pv_pcilib *p, const struct pv_pci_addr *addr, struct pv_pci_caps *ret,
                    struct pv_error *err) {
         int r = pcilib_usable(p, err);
@@ -247,8 +260,9 @@ int pv_pcilib_caps(struct pv_pcilib *p, const struct pv_pci_addr *addr, struct p
         if (!cfg)
                 return -PV_ENOMEM;
         struct stat st;
-        if (stat(cfg, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 64) {
-                *ret = caps;   /* no readable standard header: nothing to parse */
+        if (stat(cfg, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 256 || !config_readable(cfg)) {
+                /* no capability area readable (unprivileged reads of a real sysfs config stop at 64 bytes) */
+                *ret = caps;
                 return 0;
         }
         bool want_ext = st.st_size >= 4096;

@@ -291,6 +291,12 @@ static void ctx_done(struct pvp_ctx *c) {
 
 int pv_profile_parse_mem(const char *buf, size_t len, const char *name, struct pv_profile **ret,
                          struct pv_diags *diags, struct pv_error *err) {
+        return pv_profile_parse_mem_with_vms(buf, len, name, NULL, 0, ret, diags, err);
+}
+
+int pv_profile_parse_mem_with_vms(const char *buf, size_t len, const char *name, const char *vms_yaml,
+                                  size_t vms_len, struct pv_profile **ret, struct pv_diags *diags,
+                                  struct pv_error *err) {
         if (!name)
                 name = "<profile>";
         if (len > PV_PROFILE_MAX_BYTES)
@@ -310,7 +316,22 @@ int pv_profile_parse_mem(const char *buf, size_t len, const char *name, struct p
         }
         struct pvp_ctx c = { .diags = d, .p = p, .path = PV_BUF_INIT_CAP(64 * 1024), .diag_first = first };
         struct ynode *root = NULL;
-        if (pvp_yaml_load(&c, buf ? buf : "", buf ? len : 0, &root) == 0 && !c.fatal) {
+        int loaded = pvp_yaml_load(&c, buf ? buf : "", buf ? len : 0, &root);
+        if (loaded == 0 && !c.fatal && vms_yaml && root && root->kind == Y_MAP) {
+                /* replace the profile's `vms` with the caller's (e.g. `pvfio vm add`) */
+                struct ynode *extra = NULL;
+                loaded = pvp_yaml_load(&c, vms_yaml, vms_len, &extra);
+                const struct ypair *vp = loaded == 0 && extra && extra->kind == Y_MAP ? pvp_ymap_find(extra, "vms") : NULL;
+                if (loaded == 0 && !vp) {
+                        pvp_diag_at(&c, false, 1, 1, "vms", "the VM description has no 'vms' list");
+                        loaded = -PV_EINVAL;
+                }
+                if (loaded == 0 && pvp_ymap_set(root, vp->key, vp->value, false) < 0) {
+                        pvp_oom(&c);
+                        loaded = -PV_ENOMEM;
+                }
+        }
+        if (loaded == 0 && !c.fatal) {
                 pvp_type_profile(&c, root);
                 if (!c.stop)
                         pvp_check_profile(&c);

@@ -277,6 +277,15 @@ struct pv_diags {
  */
 int pv_profile_parse_mem(const char *buf, size_t len, const char *name, struct pv_profile **ret,
                          struct pv_diags *diags, struct pv_error *err);
+/*
+ * Like pv_profile_parse_mem, but the profile's `vms` list is replaced by the one
+ * in vms_yaml (a YAML document `vms: [...]`, e.g. built by `pvfio vm add` from its
+ * options). Templates, defaults, mappings and the cluster section come from buf.
+ * vms_yaml NULL = plain parse.
+ */
+int pv_profile_parse_mem_with_vms(const char *buf, size_t len, const char *name, const char *vms_yaml,
+                                  size_t vms_len, struct pv_profile **ret, struct pv_diags *diags,
+                                  struct pv_error *err);
 /* Read a file (capped at PV_PROFILE_MAX_BYTES) and parse it; "-" reads stdin. */
 int pv_profile_load(const char *path, struct pv_profile **ret, struct pv_diags *diags,
                     struct pv_error *err);

@@ -836,6 +836,29 @@ static void test_broken_trees(void **state) {
         assert_int_equal(rmdir(p), 0);
         free(p);
 
+        /* config space limited to the 64-byte header (an unprivileged read of real sysfs): capabilities unknown */
+        char *cfg = xasprintf("%s/sys/bus/pci/devices/0000:01:00.0/config", root);
+        assert_int_equal(truncate(cfg, 64), 0);
+        free(cfg);
+        {
+                struct pv_host *hh = NULL;
+                struct pv_host_state *ss = NULL;
+                assert_int_equal(pv_host_open(root, NULL, &hh, &err), 0);
+                assert_int_equal(pv_host_scan(hh, PV_SCAN_NO_NAMES, &ss, &err), 0);
+                long gi = pv_host_dev_index(ss, &(struct pv_pci_addr){ .bus = 1 });
+                long ii = pv_host_dev_index(ss, &(struct pv_pci_addr){ .dev = 2 });
+                assert_true(gi >= 0 && ii >= 0);
+                assert_int_equal(pv_host_read_caps(hh, ss, (size_t)gi, &err), 0);
+                assert_false(ss->devs[gi].caps.known);
+                assert_int_equal(pv_host_read_caps(hh, ss, (size_t)ii, &err), 0);
+                assert_true(ss->devs[ii].caps.known);
+                assert_true(ss->devs[ii].caps.flr);
+                assert_true(pv_host_read_caps(hh, ss, ss->n_devs, &err) < 0);
+                pv_error_done(&err);
+                pv_host_state_free(ss);
+                pv_host_close(hh);
+        }
+
         /* a dangling device link */
         p = xasprintf("%s/sys/bus/pci/devices/0000:09:00.0", root);
         assert_int_equal(symlink("../../../devices/pci0000:00/0000:09:00.0", p), 0);

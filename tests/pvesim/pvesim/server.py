@@ -92,6 +92,9 @@ def http_date():
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops SYNs when a client opens many
+    # connections at once (each lost SYN costs a 1 s retransmission)
+    request_queue_size = 128
 
     def __init__(self, addr, handler, app):
         self.app = app
@@ -114,6 +117,10 @@ class Handler(BaseHTTPRequestHandler):
         self.tls_ok = False
         raw = self.request
         raw.settimeout(10)
+        try:  # small answers must not wait for the peer's delayed ACK (Nagle)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         try:
             tls = app.ssl_ctx.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
             tls.do_handshake()
