@@ -62,6 +62,37 @@ static int exec_mapping(struct pv_api *api, struct pv_action *a, unsigned long *
                 (*writes)++;
                 return pv_api_mapping_delete(api, id, err);
         }
+        if (a->kind == PV_ACT_CREATE_MAPPING) {
+                /* the typed call verifies a create whose answer was lost instead of failing */
+                struct pv_obs_mapping m = { .id = (char *)id };
+                struct pv_api_params lines = PV_API_PARAMS_INIT;
+                for (size_t i = 0; i < a->n_keys; i++) {
+                        const struct pv_key_change *k = &a->keys[i];
+                        if (!k->after)
+                                continue;
+                        if (strcmp(k->key, "description") == 0)
+                                m.description = k->after;
+                        else if (strcmp(k->key, "mdev") == 0)
+                                m.mdev = strcmp(k->after, "1") == 0;
+                        else if (strcmp(k->key, "live-migration-capable") == 0)
+                                m.live_migration_capable = strcmp(k->after, "1") == 0;
+                }
+                r = add_map_lines(&lines, a->after, err);
+                char **map = r >= 0 ? calloc(lines.n + 1, sizeof *map) : NULL;
+                if (r >= 0 && !map)
+                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                for (size_t i = 0; r >= 0 && i < lines.n; i++)
+                        map[i] = lines.v[i].value;
+                m.map = map;
+                m.n_map = lines.n;
+                if (r >= 0) {
+                        (*writes)++;
+                        r = pv_api_mapping_create(api, &m, err);
+                }
+                free(map);
+                pv_api_params_done(&lines);
+                return r;
+        }
         if (a->kind == PV_ACT_CREATE_MAPPING)
                 r = pv_api_params_add(&p, "id", id, err);
         bool map_changed = a->kind == PV_ACT_CREATE_MAPPING;

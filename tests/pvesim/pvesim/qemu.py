@@ -7,6 +7,7 @@ PCI passthrough checks done when a VM starts (QemuServer/PCI.pm).
 
 import hashlib
 import re
+import sys
 import uuid
 
 from . import formats
@@ -14,7 +15,7 @@ from . import hardware
 from .errors import ApiError, die, param_error, perm_error
 from .formats import perl_str
 from .propstr import parse_property_string, print_property_string
-from .tasks import TaskError
+from .tasks import TaskError, TaskLog
 
 MAX_HOSTPCI = 16
 FAST_PLUG = {"description", "hookscript", "lock", "migrate_downtime", "migrate_speed", "name",
@@ -382,18 +383,14 @@ class Qemu:
         node = params.pop("node")
         vmid = str(params.pop("vmid"))
         archive = params.pop("archive", None)
-        params.pop("bwlimit", None)
-        force = params.pop("force", None)
+        for unused in ("bwlimit", "force", "unique", "live-restore", "import-working-storage"):
+            params.pop(unused, None)
         pool = params.pop("pool", None)
         start = formats.parse_boolean(params.pop("start", 0)) or 0
         ha = params.pop("ha-managed", None)
         storage = params.pop("storage", None)
-        params.pop("unique", None)
-        params.pop("live-restore", None)
-        params.pop("import-working-storage", None)
         if archive:
             raise die("unable to restore VM %s - restore is not supported by the simulator\n" % vmid)
-        del force
         if pool is not None:
             raise die("pool '%s' does not exist\n" % pool)
         if storage is not None:
@@ -884,12 +881,10 @@ class Qemu:
 
     def adopt_running(self, st, vmid, vm):
         """A VM marked running without a start (cluster file, /_sim/vm): claim its devices."""
-        from .tasks import TaskLog
         try:
             vm["usage"] = self.start_checks(st, vmid, vm["node"], vm["conf"], TaskLog())
         except (TaskError, ApiError, ValueError) as e:
             msg = e.message if hasattr(e, "message") else str(e)
-            import sys
             sys.stderr.write("pvesim: VM %s is running but its devices cannot be claimed: %s\n"
                              % (vmid, msg.strip()))
             vm["usage"] = {"pci": [], "mdevs": [], "nvidia": []}
@@ -918,8 +913,7 @@ class Qemu:
         skiplock = formats.parse_boolean(params.get("skiplock", 0))
         if skiplock and env.user != "root@pam":
             raise param_error({"skiplock": "Only root may use this option."})
-        vm = self.load_vm(st, node, vmid)
-        del vm
+        self.load_vm(st, node, vmid)
         wtype = {"start": "qmstart", "stop": "qmstop", "shutdown": "qmshutdown", "reboot": "qmreboot",
                  "reset": "qmreset", "suspend": "qmsuspend", "resume": "qmresume"}[action]
 

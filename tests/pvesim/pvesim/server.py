@@ -42,8 +42,9 @@ def ensure_certificate(cert, key, key_type, renew):
             newkey = ["-newkey", "rsa:2048"]
         else:
             newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
-        cmd = ["openssl", "req", "-x509", "-nodes", "-days", "3650", "-subj", "/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=pvesim",
-               "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"] + newkey + ["-keyout", key, "-out", cert]
+        subject = "/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=pvesim"
+        cmd = (["openssl", "req", "-x509", "-nodes", "-days", "3650", "-subj", subject,
+                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"] + newkey + ["-keyout", key, "-out", cert])
         res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if res.returncode != 0:
             raise RuntimeError("openssl failed: %s" % res.stderr.decode(errors="replace").strip())
@@ -400,7 +401,7 @@ class App:
                 return 200, {"offset": st["clock_offset"]}
             if key == ("GET", "/_sim/state"):
                 with self.state.transaction() as st:
-                    return 200, st
+                    return 200, json.loads(json.dumps(st))  # a snapshot, serialised under the lock
             if key == ("POST", "/_sim/reset"):
                 self.sim.tasks.wait_idle(5)
                 with self.state.transaction() as st:
@@ -503,7 +504,8 @@ def parse_args(argv):
                                  "Prints one JSON line {port, fingerprint, pid, cert} when ready; see README.md.")
     ap.add_argument("--cluster", help="cluster description (JSON); default: testdata/cluster-default.json")
     ap.add_argument("--state", help="state file (JSON), shared by later runs; temporary if omitted")
-    ap.add_argument("--reset", action="store_true", help="rebuild the state from --cluster even if the state file exists")
+    ap.add_argument("--reset", action="store_true",
+                    help="rebuild the state from --cluster even if the state file exists")
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = pick a free one)")
     ap.add_argument("--ready-file", help="also write the ready line to this file")
     ap.add_argument("--request-log", help="append one JSON line per request to this file")
@@ -515,7 +517,8 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=1, help="seed of the random faults (default 1)")
     ap.add_argument("--task-ms", type=float, default=50.0, help="how long a task stays running (default 50)")
     ap.add_argument("--auth-fail-delay", type=float, default=0.0, help="seconds before every 401 (Proxmox: 3)")
-    ap.add_argument("--idle-timeout", type=float, default=5.0, help="close idle connections after S seconds (default 5)")
+    ap.add_argument("--idle-timeout", type=float, default=5.0,
+                    help="close idle connections after S seconds (default 5)")
     ap.add_argument("--max-keepalive", type=int, default=100, help="requests per connection (default 100)")
     ap.add_argument("--no-gzip", dest="gzip", action="store_false", help="never gzip responses")
     ap.add_argument("--key-type", choices=("ec", "rsa"), default="ec", help="certificate key type (default ec)")
