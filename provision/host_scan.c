@@ -637,16 +637,22 @@ static int read_sriov(struct scan_ctx *c, int dfd, struct pv_host_dev *d, struct
         } else if (n != -ENOENT) {
                 return dev_error(c, d, "sriov_totalvfs", (int)-n, "read", err);
         }
-        _cleanup_free_ char *pf = NULL;
-        int r = read_link_base(dfd, "physfn", &pf);
-        if (r == 0) {
-                if (!parse_bdf_strict(pf, &d->physfn))
-                        return dev_bad_value(c, d, "physfn", pf, err);
-                d->is_vf = true;
-        } else if (r != -ENOENT) {
-                return dev_error(c, d, "physfn", -r, "read link", err);
-        }
+        /* VFs are marked from their PF's virtfnN links once every device is read (link_vfs) */
         return 0;
+}
+
+/* Mark every VF listed by a PF's virtfnN links (the kernel's physfn link says the same). */
+static void link_vfs(struct pv_host_state *s) {
+        for (size_t i = 0; i < s->n_devs; i++) {
+                const struct pv_host_dev *pf = &s->devs[i];
+                for (size_t k = 0; k < pf->n_vfs; k++) {
+                        long vi = pv_host_dev_index(s, &pf->vfs[k]);
+                        if (vi >= 0) {
+                                s->devs[vi].is_vf = true;
+                                s->devs[vi].physfn = pf->addr;
+                        }
+                }
+        }
 }
 
 /*
@@ -793,7 +799,7 @@ static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev
                 return r;
         if ((r = read_mdev_types(c, fd, d, err)) < 0)
                 return r;
-        if (d->vendor == 0x10de && (r = read_vgpu_types(c, fd, d, err)) < 0)
+        if (d->vendor == 0x10de && pv_host_dev_is_display(d) && (r = read_vgpu_types(c, fd, d, err)) < 0)
                 return r;
         if ((pv_host_dev_is_display(d) || (c->flags & PV_SCAN_RESOURCES)) && (r = read_resources(c, fd, d, err)) < 0)
                 return r;
@@ -914,6 +920,7 @@ static int scan_devices(struct scan_ctx *c, struct pv_host_state *s, struct pv_e
                 return r;
         if (s->n_devs > 1)
                 qsort(s->devs, s->n_devs, sizeof(*s->devs), cmp_dev);
+        link_vfs(s);
         return 0;
 }
 

@@ -111,7 +111,7 @@ struct pv_host_dev {
         unsigned sriov_totalvfs, sriov_numvfs;
         struct pv_pci_addr *vfs;         /* virtfnN links, in N order */
         size_t n_vfs;
-        bool is_vf;                      /* has a physfn link */
+        bool is_vf;                      /* listed by a PF's virtfnN link (the kernel's physfn) */
         struct pv_pci_addr physfn;
         /* mediated devices */
         struct pv_mdev_type *mdev_types; /* sorted by type */
