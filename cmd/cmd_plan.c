@@ -199,7 +199,13 @@ static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *a
         size_t left = 0;
         if (!s->conn.api)
                 return 0;
-        struct pv_vm_plan_opts vo = { .prune = pv_args_flag(args, "prune"), .adopt = pv_args_flag(args, "adopt") };
+        /* the host facts still hold: a reboot the host plan asked for has not happened yet */
+        struct pv_vm_plan_opts vo = {
+                .prune = pv_args_flag(args, "prune"),
+                .adopt = pv_args_flag(args, "adopt"),
+                .readiness = s->lh.spec ? &s->lh.readiness : NULL,
+                .n_readiness = s->lh.spec ? 1 : 0,
+        };
         if (pv_api_observe(s->conn.api, s->profile, NULL, &obs, NULL, NULL, &err) < 0 ||
             pv_vm_plan_build(s->profile, &obs, &vo, &again, &err) < 0) {
                 pv_warn(ctx, "could not verify the result: %s", pv_error_message(&err));

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "doc.h"
 
 static void log_to_stderr(void *userdata, enum pv_log_level level, const char *msg) {
         struct pv_ctx *ctx = userdata;
@@ -134,6 +135,8 @@ int main(int argc, char **argv) {
                 return PV_EXIT_OK;
         }
         const struct pv_cmd *cmd = lookup(pv_commands, argv[k]);
+        if (!cmd) /* __man, __completion, __nodes: used by the build and the completion */
+                cmd = lookup(pv_hidden_commands, argv[k]);
         if (!cmd) {
                 fprintf(stderr, "pvfio: unknown command '%s'\nTry 'pvfio --help' for the list of commands.\n",
                         argv[k]);

@@ -228,6 +228,23 @@ void pvp_vm_src_done(struct pvp_vm_src *s) {
         memset(s, 0, sizeof(*s));
 }
 
+static void ssh_done(struct pv_ssh_config *s) {
+        free(s->command);
+        free(s->user);
+        pv_strv_done(&s->options);
+        free(s->identity_file);
+        free(s->known_hosts);
+        free(s->pvfio);
+        for (size_t i = 0; i < s->n_nodes; i++) {
+                free(s->nodes[i].node);
+                free(s->nodes[i].host);
+                free(s->nodes[i].user);
+                free(s->nodes[i].identity_file);
+                free(s->nodes[i].pvfio);
+        }
+        free(s->nodes);
+}
+
 static void host_done(struct pv_host_spec *h) {
         pv_strv_done(&h->nodes);
         pv_strv_done(&h->kernel_args);
@@ -263,6 +280,7 @@ void pv_profile_free(struct pv_profile *p) {
         free(cl->secret.file);
         free(cl->tls_fingerprint);
         free(cl->tls_ca_file);
+        ssh_done(&cl->ssh);
         for (size_t i = 0; i < p->n_hosts; i++)
                 host_done(&p->hosts[i]);
         free(p->hosts);
@@ -407,6 +425,15 @@ const struct pv_host_spec *pv_profile_host_for_node(const struct pv_profile *p, 
         for (size_t i = 0; i < p->n_hosts; i++)
                 if (p->hosts[i].all_nodes || pv_strv_contains(&p->hosts[i].nodes, node))
                         return &p->hosts[i];
+        return NULL;
+}
+
+const struct pv_ssh_node *pv_profile_ssh_node(const struct pv_profile *p, const char *node) {
+        if (!p || !node)
+                return NULL;
+        for (size_t i = 0; i < p->cluster.ssh.n_nodes; i++)
+                if (p->cluster.ssh.nodes[i].node && !strcmp(p->cluster.ssh.nodes[i].node, node))
+                        return &p->cluster.ssh.nodes[i];
         return NULL;
 }
 

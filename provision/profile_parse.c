@@ -684,10 +684,13 @@ static bool t_hex16(struct pvp_ctx *c, const struct ynode *v, uint16_t *out) {
 
 /* ---------------------------------------------------------------- cluster */
 
-static const char *const cluster_keys[] = { "name", "api", "auth", "tls", "parallel", "timeout", NULL };
+static const char *const cluster_keys[] = { "name", "api", "auth", "tls", "parallel", "timeout", "ssh", NULL };
 static const char *const auth_keys[] = { "token", "secret_env", "secret_file", "user", "password_env", "password_file",
                                          NULL };
 static const char *const tls_keys[] = { "fingerprint", "ca_file", "insecure", NULL };
+static const char *const ssh_keys[] = { "command", "user", "port", "options", "identity_file", "known_hosts",
+                                        "pvfio", "timeout", "parallel", "nodes", NULL };
+static const char *const ssh_node_keys[] = { "host", "port", "user", "identity_file", "pvfio", NULL };
 
 /* https://host[:port][/] → "https://host:port" (port 8006 when omitted). */
 static void type_api_url(struct pvp_ctx *c, const struct ynode *v) {
@@ -886,6 +889,133 @@ static void type_tls(struct pvp_ctx *c, const struct ynode *m) {
         }
 }
 
+/* ------------------------------------------------------------ cluster.ssh */
+
+/* A login name: [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 32 characters (never an option). */
+static bool re_sshuser(const char *s) {
+        return *s && strlen(s) <= 32 && (alnum(s[0]) || s[0] == '_') && chars_ok(s, "_.-");
+}
+/* A DNS name, an IPv4 address or an IPv6 address (without brackets); never starts with '-'. */
+static bool re_sshhost(const char *s) {
+        size_t n = strlen(s);
+        if (!n || n > 253 || s[0] == '-' || s[0] == '.')
+                return false;
+        return chars_ok(s, ".-") || strspn(s, "0123456789abcdefABCDEF:.") == n;
+}
+/* One word of the remote command: it reaches the node's login shell, so only [A-Za-z0-9_./+=:,@%-]. */
+static bool re_shellword(const char *s) {
+        return *s && chars_ok(s, "_./+=:,@%-");
+}
+/* The remote command: words of re_shellword separated by single spaces; the first not an option. */
+static bool re_remote_cmd(const char *s) {
+        if (!*s || *s == '-' || *s == ' ')
+                return false;
+        const char *p = s;
+        while (*p) {
+                size_t n = strcspn(p, " ");
+                if (!n)
+                        return false;
+                char *w = strndup(p, n);
+                bool ok = w && re_shellword(w);
+                free(w);
+                if (!ok)
+                        return false;
+                p += n;
+                if (*p == ' ' && !*++p)
+                        return false;
+        }
+        return true;
+}
+/* An ssh -o option "Key=Value": Key letters and digits, Value non-empty without control characters. */
+static bool re_sshopt(const char *s) {
+        size_t k = 0;
+        while (alnum(s[k]))
+                k++;
+        return k > 0 && isalpha((unsigned char)s[0]) && s[k] == '=' && s[k + 1] && re_path(s + k + 1);
+}
+
+#define SSH_REMOTE_WHAT "a command such as 'pvfio' or '/usr/local/bin/pvfio' (words of letters, digits and _./+=:,@%-)"
+
+static void type_ssh_options(struct pvp_ctx *c, const struct ynode *m, struct pv_ssh_config *ssh) {
+        if (o_strlist(c, m, "options", re_sshopt, "an ssh option 'Key=Value' (e.g. 'ConnectTimeout=5')",
+                      &ssh->options, NULL) != 1)
+                return;
+        const struct ynode *list = pvp_ymap_find(m, "options")->value;
+        struct scope s = { 0 };
+        enter(c, m, "options", &s);
+        for (size_t i = 0; i < list->n_items && i < ssh->options.n; i++) {
+                const char *o = ssh->options.v[i];
+                const char *eq = strchr(o, '=');
+                size_t mk = pvp_path_idx(c, i);
+                if (!strncasecmp(o, "BatchMode=", 10) && strcasecmp(eq + 1, "yes"))
+                        VERR(c, list->items[i], "cannot turn BatchMode off: pvfio runs ssh without a terminal, so a "
+                                                "password or host-key prompt would hang; use keys (identity_file)");
+                else if (!strncasecmp(o, "StrictHostKeyChecking=", 22) && strcasecmp(eq + 1, "yes"))
+                        VWARN(c, list->items[i], "weakens host key checking ('%s'): pvfio checks host keys strictly "
+                                                 "by default; prefer a known_hosts file with the nodes' keys", o);
+                else if (!strncasecmp(o, "UserKnownHostsFile=", 19))
+                        VERR(c, list->items[i], "sets the known hosts file; use 'cluster.ssh.known_hosts' instead");
+                pvp_path_pop(c, mk);
+        }
+        leave(c, &s);
+}
+
+static void type_ssh_node(struct pvp_ctx *c, const struct ynode *key, const struct ynode *m, struct pv_ssh_node *n) {
+        n->loc = loc_of(c, key);
+        if (!re_node(key->text))
+                pvp_diag(c, false, key, "'%s' is not a node name (letters, digits and inner '-', at most 63 characters)",
+                         c->path.buf);
+        n->node = sdup(c, key->text);
+        if (!is_map(c, m))
+                return;
+        check_keys(c, m, ssh_node_keys);
+        o_str(c, m, "host", re_sshhost, "a host name or IP address to connect to", &n->host);
+        long long x;
+        if (o_int(c, m, "port", 1, 65535, &x) == 1)
+                n->port = (unsigned)x;
+        o_str(c, m, "user", re_sshuser, "a login name ([A-Za-z0-9_][A-Za-z0-9_.-]*)", &n->user);
+        o_str(c, m, "identity_file", re_path, "a file path", &n->identity_file);
+        o_str(c, m, "pvfio", re_remote_cmd, SSH_REMOTE_WHAT, &n->pvfio);
+}
+
+static void type_ssh(struct pvp_ctx *c, const struct ynode *m) {
+        struct pv_ssh_config *ssh = &c->p->cluster.ssh;
+        if (!is_map(c, m))
+                return;
+        ssh->present = true;
+        ssh->loc = loc_of(c, m);
+        check_keys(c, m, ssh_keys);
+        o_str(c, m, "command", re_noblank, "a program name or path without arguments (ssh options go in 'options')",
+              &ssh->command);
+        o_str(c, m, "user", re_sshuser, "a login name ([A-Za-z0-9_][A-Za-z0-9_.-]*)", &ssh->user);
+        long long x;
+        if (o_int(c, m, "port", 1, 65535, &x) == 1)
+                ssh->port = (unsigned)x;
+        type_ssh_options(c, m, ssh);
+        o_str(c, m, "identity_file", re_path, "a file path", &ssh->identity_file);
+        o_str(c, m, "known_hosts", re_path, "a file path", &ssh->known_hosts);
+        o_str(c, m, "pvfio", re_remote_cmd, SSH_REMOTE_WHAT, &ssh->pvfio);
+        if (o_int(c, m, "timeout", 1, 86400, &x) == 1)
+                ssh->timeout_s = (unsigned)x;
+        if (o_int(c, m, "parallel", 1, 64, &x) == 1)
+                ssh->parallel = (unsigned)x;
+        struct scope s = { 0 };
+        const struct ynode *v = enter(c, m, "nodes", &s);
+        if (v && is_map(c, v) && v->n_pairs) {
+                ssh->nodes = calloc(v->n_pairs, sizeof(*ssh->nodes));
+                if (!ssh->nodes)
+                        pvp_oom(c);
+                for (size_t i = 0; ssh->nodes && i < v->n_pairs && !c->stop; i++) {
+                        const struct ypair *p = &v->pairs[i];
+                        size_t mk = pvp_path_key(c, p->key->text);
+                        type_ssh_node(c, p->key, p->value, &ssh->nodes[ssh->n_nodes++]);
+                        pvp_path_pop(c, mk);
+                }
+        }
+        if (v)
+                leave(c, &s);
+}
+
 static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
         struct pv_cluster *cl = &c->p->cluster;
         if (!is_map(c, m))
@@ -915,6 +1045,10 @@ static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
                 cl->parallel = (unsigned)x;
         if (o_int(c, m, "timeout", 1, 3600, &x) == 1)
                 cl->timeout_s = (unsigned)x;
+        if ((v = enter(c, m, "ssh", &s))) {
+                type_ssh(c, v);
+                leave(c, &s);
+        }
 }
 
 /* ------------------------------------------------------------------ hosts */

@@ -45,6 +45,45 @@ struct pv_secret_ref {
         struct pv_loc loc;
 };
 
+/* One node's SSH overrides (cluster.ssh.nodes.NAME); unset fields inherit cluster.ssh. */
+struct pv_ssh_node {
+        char *node;             /* the Proxmox node name (the key) */
+        char *host;             /* address or DNS name to connect to; NULL = the node name */
+        unsigned port;          /* 0 = cluster.ssh.port */
+        char *user;             /* NULL = cluster.ssh.user */
+        char *identity_file;    /* NULL = cluster.ssh.identity_file */
+        char *pvfio;            /* remote command; NULL = cluster.ssh.pvfio */
+        struct pv_loc loc;
+};
+
+#define PV_SSH_DEFAULT_COMMAND "ssh"
+#define PV_SSH_DEFAULT_USER "root"
+#define PV_SSH_DEFAULT_PVFIO "pvfio"
+#define PV_SSH_DEFAULT_TIMEOUT_S 600u
+#define PV_SSH_DEFAULT_PARALLEL 8u
+
+/*
+ * How pvfio reaches the other nodes for their host sections (cluster.ssh).
+ * The client runs as `COMMAND -o BatchMode=yes … [-o OPTION]… -p PORT -l USER -- HOST
+ * PVFIO host plan|apply --json --node NODE -` with the profile on stdin; host keys are
+ * checked strictly unless an explicit option says otherwise.
+ */
+struct pv_ssh_config {
+        bool present;           /* the profile has `cluster.ssh` */
+        char *command;          /* client program (PATH lookup); NULL = "ssh" */
+        char *user;             /* NULL = "root" */
+        unsigned port;          /* 0 = the client's default */
+        struct pv_strv options; /* "Key=Value", each passed as `-o Key=Value` (before pvfio's defaults, so they win) */
+        char *identity_file;    /* NULL = the client's default keys */
+        char *known_hosts;      /* UserKnownHostsFile; NULL = the client's default */
+        char *pvfio;            /* remote command, words separated by single spaces; NULL = "pvfio" */
+        unsigned timeout_s;     /* per node, whole session; 0 = PV_SSH_DEFAULT_TIMEOUT_S */
+        unsigned parallel;      /* nodes at once; 0 = PV_SSH_DEFAULT_PARALLEL */
+        struct pv_ssh_node *nodes;
+        size_t n_nodes;
+        struct pv_loc loc;
+};
+
 struct pv_cluster {
         bool present;           /* the profile has a `cluster:` section */
         char *name;             /* optional display name */
@@ -61,6 +100,7 @@ struct pv_cluster {
         struct pv_loc tls_loc;
         unsigned parallel;      /* API concurrency; 0 = default (8) */
         unsigned timeout_s;     /* per-request timeout; 0 = default (30) */
+        struct pv_ssh_config ssh; /* cluster.ssh (zeroed when absent: defaults apply) */
 };
 
 /* ------------------------------------------------------------------ hosts */
@@ -299,6 +339,8 @@ const struct pv_mapping *pv_profile_find_mapping(const struct pv_profile *p, con
 const struct pv_vm *pv_profile_find_vm(const struct pv_profile *p, const char *name);
 /* The host spec that applies to `node` (first match; `all` matches every node), or NULL. */
 const struct pv_host_spec *pv_profile_host_for_node(const struct pv_profile *p, const char *node);
+/* cluster.ssh.nodes entry of `node`, or NULL. */
+const struct pv_ssh_node *pv_profile_ssh_node(const struct pv_profile *p, const char *node);
 
 /* Enum string tables: *_to_string returns NULL for out-of-range; *_from_string returns -1 if unknown. */
 const char *pv_vm_state_to_string(enum pv_vm_state s);

@@ -27,13 +27,13 @@ _perl_re_cache = {}
 def perl_pattern(pattern):
     """Compile a schema pattern the way PVE::JSONSchema uses it: /^$pattern$/.
 
-    Perl-stringified groups are rewritten: `(?^:` -> `(?:`, `(?^i:` -> `(?i:`.
+    Perl-stringified groups are rewritten: `(?^:` -> `(?:`, `(?^i:` -> `(?i:`, `(?^u:` -> `(?u:`.
     The result is used with `search`, like Perl's `=~`, so `^a|b$` keeps its
     Perl meaning (starts with a, or ends with b).
     """
     rx = _perl_re_cache.get(pattern)
     if rx is None:
-        py = pattern.replace("(?^:", "(?:").replace("(?^i:", "(?i:")
+        py = re.sub(r"\(\?\^(?=[a-z]*:)", "(?", pattern)   # (?^: (?^i: (?^u: -> (?: (?i: (?u:
         rx = re.compile("^" + py + "$")
         _perl_re_cache[pattern] = rx
     return rx

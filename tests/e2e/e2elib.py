@@ -1,0 +1,436 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared pieces of pvfio's end-to-end tests (tests/e2e/test_*.py).
+
+Each test module starts one Proxmox simulator (tests/pvesim) on a temporary
+state file with a cluster description from tests/e2e/clusters/, resets it
+before every test (POST /_sim/reset), writes profiles from templates with
+the simulator's address and certificate fingerprint filled in, runs the
+real `pvfio` binary with its secrets in environment variables, and checks
+its output, the simulator's state and the simulator's request log.
+
+Python 3 standard library only.
+"""
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+SIM = os.path.join(TOP, "tests", "pvesim", "pvesim.py")
+MKROOT = os.path.join(TOP, "tests", "mkroot", "mkroot.py")
+SIMREBOOT = os.path.join(TOP, "tests", "mkroot", "simreboot.py")
+CLUSTERS = os.path.join(HERE, "clusters")
+PROFILES = os.path.join(HERE, "profiles")
+MACHINES = os.path.join(HERE, "machines")
+TOP_MACHINES = os.path.join(TOP, "tests", "machines")
+
+# set by run.py
+PVFIO = os.environ.get("PVFIO_BIN", "")
+
+WRITE_METHODS = ("POST", "PUT", "DELETE")
+
+
+class SimUnavailable(Exception):
+    pass
+
+
+def machine_path(name):
+    """tests/e2e/machines/NAME.json, else tests/machines/NAME.json."""
+    for d in (MACHINES, TOP_MACHINES):
+        p = os.path.join(d, name + ".json")
+        if os.path.exists(p):
+            return p
+    raise FileNotFoundError("no machine description '%s'" % name)
+
+
+class Sim:
+    """One simulator process on 127.0.0.1 with its own temporary state directory."""
+
+    def __init__(self, cluster, args=(), timeout=30):
+        if not os.path.exists(SIM):
+            raise SimUnavailable("simulator not found: %s" % SIM)
+        self.cluster = cluster if os.path.isabs(cluster) else os.path.join(CLUSTERS, cluster)
+        self.dir = tempfile.mkdtemp(prefix="pvfio-e2e-sim-")
+        self.state = os.path.join(self.dir, "state.json")
+        cmd = [sys.executable, SIM, "--cluster", self.cluster, "--state", self.state, "--reset",
+               "--task-ms", "20"] + list(args)
+        self.stderr = open(os.path.join(self.dir, "sim.stderr"), "w")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+        info = json.loads(self._ready_line(timeout))
+        self.port = info["port"]
+        self.fingerprint = info["fingerprint"]
+        self.cert = info["cert"]
+        self.url = "https://127.0.0.1:%d" % self.port
+        self.ctx = ssl.create_default_context(cafile=self.cert)
+
+    def _ready_line(self, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline and self.proc.poll() is None:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if r:
+                line = self.proc.stdout.readline()
+                if line.strip():
+                    return line
+        self.stop()
+        raise SimUnavailable("simulator did not start (%s)" % self.cluster)
+
+    # -- control endpoints --
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+            return json.loads(r.read() or b"null")
+
+    def reset(self):
+        """Fresh state from the cluster description, no faults, default settings."""
+        self.control("DELETE", "/_sim/faults")
+        self.control("POST", "/_sim/settings", {"latency_ms": 0, "latency_jitter_ms": 0, "task_ms": 20})
+        self.control("POST", "/_sim/reset")
+
+    def fault(self, rule):
+        return self.control("POST", "/_sim/faults", rule)
+
+    def faults(self):
+        return self.control("GET", "/_sim/faults")
+
+    def set_vm(self, **body):
+        return self.control("POST", "/_sim/vm", body)
+
+    def wait_tasks(self, timeout=10):
+        return self.control("POST", "/_sim/wait-tasks", {"timeout": timeout})
+
+    def state_dump(self):
+        return self.control("GET", "/_sim/state")
+
+    def mark(self):
+        """Sequence number of the last logged request."""
+        entries = self.control("GET", "/_sim/requests")["requests"]
+        return entries[-1]["seq"] if entries else 0
+
+    def requests(self, since=0):
+        """API requests logged after `since` (control requests left out)."""
+        entries = self.control("GET", "/_sim/requests?since=%d" % since)["requests"]
+        return [e for e in entries if not e.get("control") and e["seq"] > since]
+
+    def writes(self, since=0):
+        """Write requests (POST/PUT/DELETE) after `since`, logins (POST /access/ticket) excluded."""
+        return [e for e in self.requests(since)
+                if e["method"] in WRITE_METHODS and not e["path"].endswith("/access/ticket")]
+
+    # -- the cluster as the simulator holds it (debug dump; VM keys: node, status, conf, pending) --
+    def vms(self):
+        """{vmid(int): {"node", "status", "conf", "pending", …}} from the state dump."""
+        return {int(k): v for k, v in (self.state_dump().get("vms") or {}).items()}
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ApiError(Exception):
+    def __init__(self, status, reason, body):
+        super().__init__("%s %s %s" % (status, reason, body))
+        self.status = status
+        self.reason = reason
+        self.body = body
+
+
+class Api:
+    """A small Proxmox API client for out-of-band changes (another admin, another tool)."""
+
+    def __init__(self, sim, user="root@pam", password=None, token=None):
+        self.sim = sim
+        self.headers = {}
+        if token:
+            self.headers["Authorization"] = "PVEAPIToken=%s=%s" % token
+        else:
+            d = self._call("POST", "/access/ticket", {"username": user, "password": password})
+            self.headers["Cookie"] = "PVEAuthCookie=" + urllib.parse.quote(d["ticket"], safe="")
+            self.headers["CSRFPreventionToken"] = d["CSRFPreventionToken"]
+
+    def _call(self, method, path, params=None):
+        url = self.sim.url + "/api2/json" + path
+        data = None
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        if method in ("GET", "DELETE") and params:
+            url += "?" + urllib.parse.urlencode(params, doseq=True)
+        elif params:
+            data = urllib.parse.urlencode(params, doseq=True).encode()
+        req = urllib.request.Request(url, data=data, method=method, headers=dict(self.headers))
+        if data is not None:
+            req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        try:
+            with urllib.request.urlopen(req, context=self.sim.ctx, timeout=30) as r:
+                return json.loads(r.read() or b"null")["data"]
+        except urllib.error.HTTPError as e:
+            raise ApiError(e.code, e.reason, e.read().decode(errors="replace"))
+
+    def get(self, path, **params):
+        return self._call("GET", path, params)
+
+    def post(self, path, **params):
+        return self._call("POST", path, params)
+
+    def put(self, path, **params):
+        return self._call("PUT", path, params)
+
+    def delete(self, path, **params):
+        return self._call("DELETE", path, params)
+
+    def wait(self, upid, timeout=20):
+        node = upid.split(":")[1]
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st = self.get("/nodes/%s/tasks/%s/status" % (node, urllib.parse.quote(upid, safe="")))
+            if st.get("status") == "stopped":
+                if st.get("exitstatus") != "OK":
+                    raise ApiError(0, "task failed", st.get("exitstatus"))
+                return st
+            time.sleep(0.02)
+        raise ApiError(0, "task timeout", upid)
+
+    def set_config(self, node, vmid, **params):
+        """PUT …/config (synchronous): another admin edits the VM."""
+        return self.put("/nodes/%s/qemu/%d/config" % (node, vmid), **params)
+
+    def config(self, node, vmid):
+        return self.get("/nodes/%s/qemu/%d/config" % (node, vmid))
+
+    def pending(self, node, vmid):
+        return self.get("/nodes/%s/qemu/%d/pending" % (node, vmid))
+
+    def status(self, node, vmid):
+        return self.get("/nodes/%s/qemu/%d/status/current" % (node, vmid))
+
+    def power(self, node, vmid, action):
+        return self.wait(self.post("/nodes/%s/qemu/%d/status/%s" % (node, vmid, action)))
+
+
+class Result:
+    def __init__(self, argv, proc):
+        self.argv = argv
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self):
+        return "$ %s\nrc=%d\n--- stdout\n%s\n--- stderr\n%s" % (
+            " ".join(self.argv[1:]), self.rc, self.out[-6000:], self.err[-4000:])
+
+
+def render(template, dest, subs):
+    """Write the profile template (a file under tests/e2e/profiles/ or text) with @KEY@ placeholders filled."""
+    text = template
+    if "\n" not in template:
+        with open(os.path.join(PROFILES, template)) as f:
+            text = f.read()
+    for k, v in subs.items():
+        text = text.replace("@%s@" % k, str(v))
+    left = re.findall(r"@[A-Z_]+@", text)
+    if left:
+        raise ValueError("profile template: placeholders left: %s" % ", ".join(sorted(set(left))))
+    with open(dest, "w") as f:
+        f.write(text)
+    return dest
+
+
+def snapshot(root, subdirs=("etc", "var", "proc")):
+    """(inode, mtime, size, symlink target) of every file under the given subdirectories of a root."""
+    out = {}
+    for sub in subdirs:
+        for dp, dns, fns in os.walk(os.path.join(root, sub)):
+            for n in fns + [d for d in dns if os.path.islink(os.path.join(dp, d))]:
+                p = os.path.join(dp, n)
+                st = os.lstat(p)
+                out[os.path.relpath(p, root)] = (st.st_ino, st.st_mtime_ns, st.st_size,
+                                                 os.readlink(p) if os.path.islink(p) else None)
+    return out
+
+
+def play_systemctl(root):
+    """Do what recorded `systemctl enable|disable UNIT` lines would have done on a real node.
+
+    With a fake root pvfio records host commands in var/lib/pvfio/commands.log
+    instead of running them; the lines already played are remembered in
+    var/lib/pvfio/commands.played (a test artefact, not read by pvfio)."""
+    log = os.path.join(root, "var/lib/pvfio/commands.log")
+    played_f = os.path.join(root, "var/lib/pvfio/commands.played")
+    try:
+        with open(log) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return
+    done = int(open(played_f).read()) if os.path.exists(played_f) else 0
+    for line in lines[done:]:
+        w = line.split()
+        if len(w) == 3 and w[0] == "systemctl" and w[1] in ("enable", "disable"):
+            d = os.path.join(root, "etc/systemd/system/multi-user.target.wants")
+            link = os.path.join(d, w[2])
+            if w[1] == "enable" and not os.path.lexists(link):
+                os.makedirs(d, exist_ok=True)
+                os.symlink("/lib/systemd/system/" + w[2].split("@")[0] + "@.service", link)
+            elif w[1] == "disable" and os.path.lexists(link):
+                os.remove(link)
+    with open(played_f, "w") as f:
+        f.write(str(len(lines)))
+
+
+class E2E(unittest.TestCase):
+    """Base class: one simulator per test class, reset before each test."""
+
+    cluster = None          # file name under tests/e2e/clusters/
+    sim_args = ()
+    secrets = {}            # env var -> secret value given to pvfio; none may appear in its output
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim(cls.cluster, cls.sim_args)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def setUp(self):
+        self.sim.reset()
+        self._api = None
+        self.tmp = tempfile.mkdtemp(prefix="pvfio-e2e-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    # -- the cluster through the API (another client, logged in as root@pam) --
+    root_password = None
+
+    @property
+    def api(self):
+        if getattr(self, "_api", None) is None:
+            self._api = Api(self.sim, password=self.root_password)
+        return self._api
+
+    def find_vm(self, name):
+        """(vmid, node, status) of the one VM called name, or (None, None, None)."""
+        found = [r for r in self.api.get("/cluster/resources", type="vm") if r.get("name") == name]
+        self.assertLessEqual(len(found), 1, "%d VMs named %r" % (len(found), name))
+        if not found:
+            return None, None, None
+        return found[0]["vmid"], found[0]["node"], found[0]["status"]
+
+    def vm_config(self, name):
+        """(vmid, node, status, config) of the VM called name (fails when it does not exist)."""
+        vmid, node, status = self.find_vm(name)
+        self.assertIsNotNone(vmid, "VM %s does not exist" % name)
+        return vmid, node, status, self.api.config(node, vmid)
+
+    def mapping(self, mid):
+        for m in self.api.get("/cluster/mapping/pci"):
+            if m["id"] == mid:
+                return m
+        return None
+
+    # -- helpers --
+    def subs(self, **more):
+        d = {"API": self.sim.url, "FINGERPRINT": self.sim.fingerprint, "CA_FILE": self.sim.cert}
+        d.update(more)
+        return d
+
+    def profile(self, template, name="profile.yaml", **more):
+        return render(template, os.path.join(self.tmp, name), self.subs(**more))
+
+    def pvfio(self, *args, env=None, timeout=120, stdin=subprocess.DEVNULL):
+        argv = [PVFIO] + [str(a) for a in args]
+        e = dict(os.environ)
+        for k in list(e):
+            if k.startswith("PVFIO_"):
+                del e[k]
+        e.update({"NO_COLOR": "1", "LC_ALL": "C"})
+        e.update(self.secrets)
+        e.update(env or {})
+        # sanitizer builds: a sanitizer report must not pass for an expected exit status
+        for var, code in (("ASAN_OPTIONS", 86), ("UBSAN_OPTIONS", 87)):
+            e[var] = (e[var] + ":" if e.get(var) else "") + "exitcode=%d" % code
+        p = subprocess.run(argv, capture_output=True, text=True, env=e, timeout=timeout, stdin=stdin)
+        r = Result(argv, p)
+        self.assertNotIn("Sanitizer", r.err, r)
+        self.assertNotIn("runtime error:", r.err, r)
+        self.assertNotIn(r.rc, (86, 87), r)
+        for s in self.secrets.values():
+            self.assertNotIn(s, r.out + r.err, "a secret was printed:\n%r" % r)
+        return r
+
+    def expect(self, r, rc):
+        self.assertEqual(r.rc, rc, r)
+        return r
+
+    def mkroot(self, machine, name="root"):
+        root = os.path.join(self.tmp, name)
+        subprocess.run([sys.executable, MKROOT, machine_path(machine), root], check=True)
+        return root
+
+    def simreboot(self, root):
+        play_systemctl(root)
+        p = subprocess.run([sys.executable, SIMREBOOT, root], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def assertNoWrites(self, mark, what=""):
+        w = self.sim.writes(mark)
+        self.assertEqual(w, [], "%s: write requests sent: %s" % (
+            what, ["%s %s" % (e["method"], e["path"]) for e in w]))
+
+    def assertKeyChange(self, text, key, before, after):
+        """The text plan shows `key: before → after` (one line)."""
+        pat = r"^\s*~ %s: %s → %s\s*$" % (re.escape(key), re.escape(before), re.escape(after))
+        self.assertRegex(text, re.compile(pat, re.M), "no '%s: %s → %s' line" % (key, before, after))
+
+
+def main(modules, argv=None):
+    """Run the given test modules; print `N passed, N failed` last."""
+    import argparse
+    global PVFIO
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pvfio", required=True)
+    ap.add_argument("-k", dest="pattern", action="append", default=[], help="only tests matching this substring")
+    ap.add_argument("-v", action="store_true")
+    a = ap.parse_args(argv)
+    PVFIO = os.path.abspath(a.pvfio)
+    os.environ["PVFIO_BIN"] = PVFIO
+    loader = unittest.TestLoader()
+    if a.pattern:
+        loader.testNamePatterns = ["*%s*" % p for p in a.pattern]
+    suite = unittest.TestSuite()
+    for m in modules:
+        suite.addTests(loader.loadTestsFromModule(m))
+    result = unittest.TextTestRunner(verbosity=2 if a.v else 1, stream=sys.stderr).run(suite)
+    failed = len(result.failures) + len(result.errors)
+    if result.errors and all(isinstance(e, str) and "SimUnavailable" in e for _, e in result.errors) \
+            and result.testsRun == len(result.errors):
+        print("simulator unavailable: skipped")
+        return 77
+    passed = result.testsRun - failed - len(result.skipped)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
