@@ -11,22 +11,6 @@
 
 #define DEFAULT_TAG "pvfio"
 
-bool pv_tags_contain(const char *tags, const char *tag) {
-        if (!tags || !tag)
-                return false;
-        size_t tl = strlen(tag);
-        const char *p = tags;
-        while (*p) {
-                size_t n = strcspn(p, ";, ");
-                if (n == tl && strncmp(p, tag, n) == 0)
-                        return true;
-                p += n;
-                if (*p)
-                        p++;
-        }
-        return false;
-}
-
 /* A growable list of GET requests whose paths and params this file owns. */
 struct batch {
         struct pv_api_get *reqs;

@@ -56,6 +56,21 @@ unsigned pv_edit_distance(const char *a, const char *b, unsigned cap) {
         return row[lb] < cap ? row[lb] : cap;
 }
 
+bool pv_tags_contain(const char *tags, const char *tag) {
+        if (!tags || !tag)
+                return false;
+        size_t tl = strlen(tag);
+        for (const char *p = tags; *p;) {
+                size_t n = strcspn(p, ";, \t");
+                if (n == tl && strncmp(p, tag, n) == 0)
+                        return true;
+                p += n;
+                if (*p)
+                        p++;
+        }
+        return false;
+}
+
 char *pv_strip_trailing(char *s) {
         size_t n = strlen(s);
         while (n > 0 && isspace((unsigned char)s[n - 1]))

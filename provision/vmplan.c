@@ -124,20 +124,6 @@ static int move_notes(struct planner *pl, struct pv_strv *v, bool is_drift, stru
         return r;
 }
 
-/* "a;b c,d" contains tag? */
-static bool tags_have(const char *tags, const char *tag) {
-        size_t tl = strlen(tag);
-        for (const char *p = tags; p && *p;) {
-                size_t n = strcspn(p, ";, \t");
-                if (n == tl && strncmp(p, tag, n) == 0)
-                        return true;
-                p += n;
-                if (*p)
-                        p++;
-        }
-        return false;
-}
-
 /* The management marker in a mapping description ("… [pvfio]"). */
 static char *marker(const struct planner *pl, struct pv_error *err) {
         return asp(err, "[%s]", pl->tag);
@@ -444,7 +430,7 @@ static const struct pv_vm *profile_vm(const struct pv_profile *p, const char *na
 static bool vm_info_managed(const struct planner *pl, const struct pv_vm_info *v) {
         const struct pv_vm_config *c = pv_observed_config(pl->obs, v->vmid);
         const char *t = c ? pv_vm_config_get(c, "tags") : NULL;
-        return tags_have(t ? t : v->tags, pl->tag);
+        return pv_tags_contain(t ? t : v->tags, pl->tag);
 }
 
 static int cmp_obs_mapping(const void *a, const void *b) {

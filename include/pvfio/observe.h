@@ -39,7 +39,4 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
                    struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
                    struct pv_error *err);
 
-/* True when a raw tags string ("a;pvfio,b c") contains tag. */
-bool pv_tags_contain(const char *tags, const char *tag);
-
 #endif

@@ -16,6 +16,8 @@ char *pv_asprintf(struct pv_error *err, const char *fmt, ...) PV_PRINTF(2, 3);
 bool pv_startswith(const char *s, const char *prefix);
 /* Edit distance (Levenshtein) between a and b, capped at `cap` (returns cap when >= cap). */
 unsigned pv_edit_distance(const char *a, const char *b, unsigned cap);
+/* True when a Proxmox tags string ("a;pvfio,b c": ';', ',' or blanks between) contains tag. */
+bool pv_tags_contain(const char *tags, const char *tag);
 /* Strip trailing whitespace in place; returns s. */
 char *pv_strip_trailing(char *s);
 

@@ -320,6 +320,7 @@ class E2E(unittest.TestCase):
     def setUp(self):
         self.sim.reset()
         self._api = None
+        self.mark0 = self.sim.mark()
         self.tmp = tempfile.mkdtemp(prefix="pvfio-e2e-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
 

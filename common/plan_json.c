@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The JSON plan document → struct pv_plan (the inverse of cmd/render.c's pv_render_plan_json). */
+#include "pvfio/planjson.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvfio/util.h"
+
+#define MAX_NOTES 100000u
+
+int pv_action_kind_from_string(const char *s) {
+        for (int k = 0; s && k < _PV_ACT_MAX; k++)
+                if (!strcmp(pv_action_kind_to_string((enum pv_action_kind)k), s))
+                        return k;
+        return -1;
+}
+
+int pv_action_status_from_string(const char *s) {
+        static const enum pv_action_status all[] = { PV_ACT_PLANNED, PV_ACT_DONE, PV_ACT_FAILED, PV_ACT_SKIPPED,
+                                                     PV_ACT_BLOCKED };
+        for (size_t i = 0; s && i < sizeof all / sizeof all[0]; i++)
+                if (!strcmp(pv_action_status_to_string(all[i]), s))
+                        return (int)all[i];
+        return -1;
+}
+
+void pv_plan_doc_info_done(struct pv_plan_doc_info *info) {
+        if (!info)
+                return;
+        free(info->pvfio_version);
+        free(info->node);
+        memset(info, 0, sizeof *info);
+}
+
+int pv_plan_json_parse(const char *text, size_t len, json_t **ret, struct pv_error *err) {
+        if (len > PV_PLAN_JSON_MAX_BYTES)
+                return pv_error_set(err, PV_ETOOBIG, "the plan document is larger than %u bytes",
+                                    PV_PLAN_JSON_MAX_BYTES);
+        json_error_t je;
+        json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+        if (!doc)
+                return pv_error_set(err, PV_EINVAL, "not a JSON document (line %d, column %d: %s)", je.line,
+                                    je.column, je.text);
+        if (!json_is_object(doc)) {
+                json_decref(doc);
+                return pv_error_set(err, PV_EINVAL, "the plan document is not a JSON object");
+        }
+        *ret = doc;
+        return 0;
+}
+
+/* An optional string member: absent or null → NULL; anything else but a string is an error. */
+static int opt_str(const json_t *o, const char *key, const char *where, size_t idx, char **ret,
+                   struct pv_error *err) {
+        const json_t *v = json_object_get(o, key);
+        *ret = NULL;
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_string(v)) {
+                if (where)
+                        return pv_error_set(err, PV_EINVAL, "%s[%zu].%s: not a string", where, idx, key);
+                return pv_error_set(err, PV_EINVAL, "%s: not a string", key);
+        }
+        size_t n = json_string_length(v);
+        const char *s = json_string_value(v);
+        if (memchr(s, '\0', n)) {
+                if (where)
+                        return pv_error_set(err, PV_EINVAL, "%s[%zu].%s: contains a NUL character", where, idx, key);
+                return pv_error_set(err, PV_EINVAL, "%s: contains a NUL character", key);
+        }
+        *ret = strndup(s, n);
+        return *ret ? 0 : pv_error_set(err, PV_ENOMEM, "out of memory");
+}
+
+static int opt_bool(const json_t *o, const char *key, size_t idx, bool *ret, struct pv_error *err) {
+        const json_t *v = json_object_get(o, key);
+        if (!v) {
+                *ret = false;
+                return 0;
+        }
+        if (!json_is_boolean(v))
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].%s: not a boolean", idx, key);
+        *ret = json_is_true(v);
+        return 0;
+}
+
+int pv_plan_doc_header(const json_t *doc, struct pv_plan_doc_info *ret, struct pv_error *err) {
+        struct pv_plan_doc_info info = { .format_version = -1 };
+        if (!json_is_object(doc))
+                return pv_error_set(err, PV_EINVAL, "the plan document is not a JSON object");
+        const json_t *fv = json_object_get(doc, "format_version");
+        if (fv && !json_is_integer(fv))
+                return pv_error_set(err, PV_EINVAL, "format_version: not an integer");
+        if (fv)
+                info.format_version = json_integer_value(fv);
+        int r = opt_str(doc, "pvfio_version", NULL, 0, &info.pvfio_version, err);
+        if (r == 0)
+                r = opt_str(doc, "node", NULL, 0, &info.node, err);
+        const json_t *hs = json_object_get(doc, "host_section");
+        if (r == 0 && hs && !json_is_boolean(hs))
+                r = pv_error_set(err, PV_EINVAL, "host_section: not a boolean");
+        if (r < 0) {
+                pv_plan_doc_info_done(&info);
+                return r;
+        }
+        info.has_host_section = hs != NULL;
+        info.host_section = hs && json_is_true(hs);
+        *ret = info;
+        return 0;
+}
+
+static int decode_keys(const json_t *keys, size_t idx, struct pv_plan *p, size_t ai, struct pv_error *err) {
+        if (!keys || json_is_null(keys))
+                return 0;
+        if (!json_is_array(keys))
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].keys: not a list", idx);
+        size_t k;
+        const json_t *o;
+        json_array_foreach(keys, k, o) {
+                if (!json_is_object(o))
+                        return pv_error_set(err, PV_EINVAL, "actions[%zu].keys[%zu]: not an object", idx, k);
+                char *key = NULL, *before = NULL, *after = NULL;
+                bool pending = false;
+                int r = opt_str(o, "key", "actions[].keys", k, &key, err);
+                if (r == 0 && !key)
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].keys[%zu].key: missing", idx, k);
+                if (r == 0)
+                        r = opt_str(o, "before", "actions[].keys", k, &before, err);
+                if (r == 0)
+                        r = opt_str(o, "after", "actions[].keys", k, &after, err);
+                const json_t *pu = json_object_get(o, "pending_until_restart");
+                if (r == 0 && pu && !json_is_boolean(pu))
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].keys[%zu].pending_until_restart: not a boolean",
+                                         idx, k);
+                pending = pu && json_is_true(pu);
+                if (r < 0) {
+                        free(key);
+                        free(before);
+                        free(after);
+                        return r;
+                }
+                r = pv_plan_add_key(p, ai, key, before, after, pending, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int decode_action(const json_t *o, size_t idx, struct pv_plan *p, struct pv_error *err) {
+        if (!json_is_object(o))
+                return pv_error_set(err, PV_EINVAL, "actions[%zu]: not an object", idx);
+        struct pv_action a = { 0 };
+        char *kind = NULL, *status = NULL;
+        int r = opt_str(o, "kind", "actions", idx, &kind, err);
+        if (r == 0 && !kind)
+                r = pv_error_set(err, PV_EINVAL, "actions[%zu].kind: missing", idx);
+        int k = r == 0 ? pv_action_kind_from_string(kind) : 0;
+        if (r == 0 && k < 0)
+                r = pv_error_set(err, PV_EINVAL, "actions[%zu].kind: unknown action kind '%.40s'", idx, kind);
+        a.kind = (enum pv_action_kind)(k < 0 ? 0 : k);
+        if (r == 0)
+                r = opt_str(o, "status", "actions", idx, &status, err);
+        int st = r == 0 && status ? pv_action_status_from_string(status) : 0;
+        if (r == 0 && st < 0)
+                r = pv_error_set(err, PV_EINVAL, "actions[%zu].status: unknown status '%.40s'", idx, status);
+        a.status = (enum pv_action_status)(st < 0 ? 0 : st);
+        free(kind);
+        free(status);
+        if (r == 0)
+                r = opt_str(o, "target", "actions", idx, &a.target, err);
+        if (r == 0)
+                r = opt_str(o, "node", "actions", idx, &a.node, err);
+        if (r == 0)
+                r = opt_str(o, "reason", "actions", idx, &a.reason, err);
+        if (r == 0)
+                r = opt_str(o, "before", "actions", idx, &a.before, err);
+        if (r == 0)
+                r = opt_str(o, "after", "actions", idx, &a.after, err);
+        if (r == 0)
+                r = opt_str(o, "blocked", "actions", idx, &a.blocked, err);
+        if (r == 0)
+                r = opt_str(o, "error", "actions", idx, &a.error, err);
+        if (r == 0)
+                r = opt_bool(o, "needs_reboot", idx, &a.needs_reboot, err);
+        if (r == 0)
+                r = opt_bool(o, "pending_until_restart", idx, &a.pending_until_restart, err);
+        if (r == 0)
+                r = opt_bool(o, "unsafe", idx, &a.unsafe, err);
+        const json_t *v = json_object_get(o, "vmid");
+        if (r == 0 && v && !json_is_null(v)) {
+                if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].vmid: not a VM id", idx);
+                else
+                        a.vmid = (uint32_t)json_integer_value(v);
+        }
+        v = json_object_get(o, "depends_on");
+        if (r == 0 && v && !json_is_null(v)) {
+                /* 0-based in the document; only an earlier action of the same document */
+                if (!json_is_integer(v) || json_integer_value(v) < 0 || (size_t)json_integer_value(v) >= idx)
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].depends_on: not the index of an earlier action",
+                                         idx);
+                else
+                        a.depends_on = (int)json_integer_value(v) + 1;
+        }
+        if (r < 0) {
+                pv_action_done(&a);
+                return r;
+        }
+        int ai = pv_plan_add(p, &a, err);
+        if (ai < 0)
+                return ai;
+        return decode_keys(json_object_get(o, "keys"), idx, p, (size_t)ai, err);
+}
+
+static int decode_notes(const json_t *doc, const char *key, struct pv_plan *p,
+                        int (*add)(struct pv_plan *, char *, struct pv_error *), struct pv_error *err) {
+        const json_t *list = json_object_get(doc, key);
+        if (!list || json_is_null(list))
+                return 0;
+        if (!json_is_array(list))
+                return pv_error_set(err, PV_EINVAL, "%s: not a list", key);
+        if (json_array_size(list) > MAX_NOTES)
+                return pv_error_set(err, PV_ETOOBIG, "%s: more than %u entries", key, MAX_NOTES);
+        size_t i;
+        const json_t *s;
+        json_array_foreach(list, i, s) {
+                if (!json_is_string(s) || memchr(json_string_value(s), '\0', json_string_length(s)))
+                        return pv_error_set(err, PV_EINVAL, "%s[%zu]: not a string", key, i);
+                char *dup = strdup(json_string_value(s));
+                int r = add(p, dup, err); /* takes dup, also on failure */
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int pv_plan_from_json(const json_t *doc, struct pv_plan *ret, struct pv_error *err) {
+        if (!json_is_object(doc))
+                return pv_error_set(err, PV_EINVAL, "the plan document is not a JSON object");
+        const json_t *actions = json_object_get(doc, "actions");
+        if (!actions)
+                return pv_error_set(err, PV_EINVAL, "actions: missing");
+        if (!json_is_array(actions))
+                return pv_error_set(err, PV_EINVAL, "actions: not a list");
+        if (json_array_size(actions) > PV_PLAN_JSON_MAX_ACTIONS)
+                return pv_error_set(err, PV_ETOOBIG, "actions: more than %u entries", PV_PLAN_JSON_MAX_ACTIONS);
+        struct pv_plan p = PV_PLAN_INIT;
+        int r = 0;
+        size_t i;
+        const json_t *o;
+        json_array_foreach(actions, i, o) {
+                r = decode_action(o, i, &p, err);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0)
+                r = decode_notes(doc, "reboot_reasons", &p, pv_plan_add_reboot_reason, err);
+        if (r == 0)
+                r = decode_notes(doc, "drift", &p, pv_plan_add_drift, err);
+        if (r == 0)
+                r = decode_notes(doc, "warnings", &p, pv_plan_add_warning, err);
+        if (r < 0) {
+                pv_plan_done(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
