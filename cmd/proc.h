@@ -44,11 +44,11 @@ struct pv_proc {
 };
 
 /*
- * Run every process of p[0..n) with at most `parallel` (0 = all) alive at once,
- * in order of p. Returns 0 when all ran to completion (check each one's
+ * Run every process of procs[0..n) with at most `parallel` (0 = all) alive at once,
+ * started in array order. Returns 0 when all ran to completion (check each one's
  * spawned/status/timed_out), <0 on an internal failure (out of memory, poll).
  */
-int pv_proc_run_all(struct pv_proc *p, size_t n, unsigned parallel, struct pv_error *err);
+int pv_proc_run_all(struct pv_proc *const *procs, size_t n, unsigned parallel, struct pv_error *err);
 
 /* One line describing how a finished process ended: "exited with status 3", "killed by signal 9",
  * "timed out after 5 s", "could not be started: …". New string (NULL on ENOMEM). */

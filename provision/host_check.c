@@ -274,35 +274,6 @@ static bool strv_has_mod(const struct pv_strv *sv, const char *mod) {
         return false;
 }
 
-/* Tokenize a kernel command line (double quotes group and are dropped). */
-static int tokenize_cmdline(const char *line, struct pv_strv *out, struct pv_error *err) {
-        struct pv_buf tok = PV_BUF_INIT;
-        bool inq = false, have = false;
-        int r = 0;
-        for (const char *p = line;; p++) {
-                if (*p == '\0' || (!inq && isspace((unsigned char)*p))) {
-                        if (have) {
-                                r = pv_strv_push(out, tok.buf, err);
-                                pv_buf_reset(&tok);
-                                have = false;
-                                if (r < 0)
-                                        break;
-                        }
-                        if (*p == '\0')
-                                break;
-                        continue;
-                }
-                have = true;
-                if (*p == '"') {
-                        inq = !inq;
-                        continue;
-                }
-                if ((r = pv_buf_addch(&tok, *p, err)) < 0)
-                        break;
-        }
-        pv_buf_release(&tok);
-        return r;
-}
 
 /* GRUB_CMDLINE_LINUX(_DEFAULT)= assignments of a shell-style defaults file; $VAR words are skipped. */
 static int grub_args_from(const struct pv_host_file *f, struct pv_strv *out, struct pv_error *err) {
@@ -335,7 +306,7 @@ static int grub_args_from(const struct pv_host_file *f, struct pv_strv *out, str
                         memmove(v, v + 1, n - 1);
                 }
                 struct pv_strv words = PV_STRV_INIT;
-                int r = tokenize_cmdline(v, &words, err);
+                int r = pv_host_cmdline_tokens(v, &words, err);
                 for (size_t i = 0; r == 0 && i < words.n; i++)
                         if (words.v[i][0] != '$')
                                 r = pv_strv_push(out, words.v[i], err);
@@ -361,7 +332,7 @@ static int configured_kernel_args(const struct pv_host_state *s, struct pv_strv 
                 char *nl = strchr(first, '\n');
                 if (nl)
                         *nl = '\0';
-                return tokenize_cmdline(first, out, err);
+                return pv_host_cmdline_tokens(first, out, err);
         }
         *ret_where = "GRUB_CMDLINE_LINUX_DEFAULT (etc/default/grub, etc/default/grub.d)";
         r = grub_args_from(&s->boot.etc_default_grub, out, err);
@@ -685,7 +656,7 @@ static int check_bootloader(struct check_ctx *c) {
                         char *nl = strchr(first, '\n');
                         if (nl)
                                 *nl = '\0';
-                        int r = tokenize_cmdline(first, &w, c->err);
+                        int r = pv_host_cmdline_tokens(first, &w, c->err);
                         for (size_t i = 0; r == 0 && i < w.n; i++)
                                 root |= pv_startswith(w.v[i], "root=");
                         pv_strv_done(&w);

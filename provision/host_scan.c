@@ -1077,6 +1077,35 @@ static int scan_cpu(struct pv_host *h, struct pv_host_state *s, struct pv_error 
         return 0;
 }
 
+int pv_host_cmdline_tokens(const char *line, struct pv_strv *out, struct pv_error *err) {
+        struct pv_buf tok = PV_BUF_INIT;
+        bool inq = false, have = false;
+        int r = 0;
+        for (const char *p = line;; p++) {
+                if (*p == '\0' || (!inq && isspace((unsigned char)*p))) {
+                        if (have) {
+                                r = pv_strv_push(out, tok.buf, err);
+                                pv_buf_reset(&tok);
+                                have = false;
+                                if (r < 0)
+                                        break;
+                        }
+                        if (*p == '\0')
+                                break;
+                        continue;
+                }
+                have = true;
+                if (*p == '"') {
+                        inq = !inq;
+                        continue;
+                }
+                if ((r = pv_buf_addch(&tok, *p, err)) < 0)
+                        break;
+        }
+        pv_buf_release(&tok);
+        return r;
+}
+
 static int scan_kernel(struct pv_host *h, struct pv_host_state *s, struct pv_error *err) {
         char buf[ATTR_MAX];
         ssize_t n = read_attr(h->dirfd, "proc/sys/kernel/osrelease", buf);
@@ -1091,31 +1120,7 @@ static int scan_kernel(struct pv_host *h, struct pv_host_state *s, struct pv_err
         int r = read_whole(h->dirfd, "proc/cmdline", 1u << 16, &cl, NULL);
         if (r == 0) {
                 pv_strip_trailing(cl);
-                /* tokens: whitespace-separated, double quotes group (and are dropped) */
-                struct pv_buf tok = PV_BUF_INIT;
-                bool inq = false, have = false;
-                for (const char *p = cl;; p++) {
-                        if (*p == '\0' || (!inq && isspace((unsigned char)*p))) {
-                                if (have) {
-                                        r = pv_strv_push(&s->cmdline_args, tok.buf, err);
-                                        pv_buf_reset(&tok);
-                                        have = false;
-                                        if (r < 0)
-                                                break;
-                                }
-                                if (*p == '\0')
-                                        break;
-                                continue;
-                        }
-                        have = true;
-                        if (*p == '"') {
-                                inq = !inq;
-                                continue;
-                        }
-                        if ((r = pv_buf_addch(&tok, *p, err)) < 0)
-                                break;
-                }
-                pv_buf_release(&tok);
+                r = pv_host_cmdline_tokens(cl, &s->cmdline_args, err);
                 if (r < 0)
                         return r;
                 s->cmdline = TAKE_PTR(cl);

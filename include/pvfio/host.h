@@ -247,6 +247,9 @@ enum pv_scan_flags {
  * decides nothing.
  */
 int pv_host_scan(struct pv_host *h, unsigned flags, struct pv_host_state **ret, struct pv_error *err);
+/* Kernel command-line words as the kernel sees them: blanks separate, double quotes group
+ * and are dropped ("a=\"b c\"" → a=b c). Appended to *out. */
+int pv_host_cmdline_tokens(const char *line, struct pv_strv *out, struct pv_error *err);
 /* Read config-space capabilities for one device (idempotent). */
 int pv_host_read_caps(struct pv_host *h, struct pv_host_state *s, size_t dev_index, struct pv_error *err);
 void pv_host_state_free(struct pv_host_state *s);
