@@ -497,3 +497,17 @@ int pv_api_node_mdev(struct pv_api *api, const char *node, const char *dev, stru
         json_decref(d);
         return r;
 }
+
+int pv_api_node_reboot(struct pv_api *api, const char *node, struct pv_error *err) {
+        _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "status", NULL);
+        if (!path)
+                return -PV_ENOMEM;
+        struct pv_api_params p = PV_API_PARAMS_INIT;
+        int r = pv_api_params_add(&p, "command", "reboot", err);
+        json_t *d = NULL;
+        if (r >= 0)
+                r = pv_api_call(api, PV_API_POST, path, &p, &d, err);
+        json_decref(d);
+        pv_api_params_done(&p);
+        return r;
+}

@@ -215,6 +215,10 @@ static int decode_node(const json_t *o, struct pv_node_info *n, struct pv_error 
                 r = opt_text(o, "status", &n->status, err);
         if (r >= 0 && !n->status && !(n->status = strdup("unknown")))
                 r = nomem(err);
+        uint64_t up = 0;
+        const json_t *u = json_object_get(o, "uptime");
+        if (r >= 0 && u && get_u64(u, UINT64_MAX / 2, &up))
+                n->uptime = up; /* informative: a malformed uptime is ignored */
         return r;
 }
 

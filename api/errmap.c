@@ -147,9 +147,13 @@ static int add_hint(struct pv_buf *b, long status, const char *msg, const struct
                 return pv_buf_adds(b, "; the server does not implement this path or method: check the path "
                                       "(pvesh-style, below /api2/json) and the Proxmox VE version",
                                    err);
-        if (has(msg, "only root can set"))
+        if (has(msg, "only root can set 'hostpci"))
                 return pv_buf_adds(b, "; raw host PCI devices need a root@pam password login (API tokens never "
                                       "qualify): use a cluster mapping or auth: password",
+                                   err);
+        if (has(msg, "only root can set"))
+                return pv_buf_adds(b, "; Proxmox lets only root@pam with a password login set this key (API tokens "
+                                      "never qualify): drop it from the profile or use auth: password",
                                    err);
         return 0;
 }

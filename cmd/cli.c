@@ -249,7 +249,8 @@ static void print_exit_codes(FILE *f) {
         fprintf(f, "\nExit status:\n"
                    "  0   success; for plan/diff: nothing to change\n"
                    "  1   error (invalid profile, API or host failure)\n"
-                   "  2   plan/diff: changes pending or drift found\n"
+                   "  2   plan/diff: changes pending or drift found; apply: blocked work remains\n"
+                   "      (e.g. VMs waiting for a host reboot)\n"
                    "  3   apply: some actions failed (partial apply)\n"
                    "  64  usage error\n");
 }

@@ -356,8 +356,10 @@ int pv_doc_man(FILE *f, const char *date) {
         fputs(".SH EXIT STATUS\n", f);
         fprintf(f, ".TP\n.B %d\nsuccess; for plan and diff: nothing to change\n", PV_EXIT_OK);
         fprintf(f, ".TP\n.B %d\nerror (an invalid profile, an API or host failure)\n", PV_EXIT_ERROR);
-        fprintf(f, ".TP\n.B %d\nplan, diff, host plan: changes are pending or drift was found\n", PV_EXIT_CHANGES);
-        fprintf(f, ".TP\n.B %d\napply, host apply, host rollback: some actions failed (partial)\n", PV_EXIT_PARTIAL);
+        fprintf(f, ".TP\n.B %d\nplan and diff: changes are pending or drift was found; apply: applied, but blocked "
+                   "work remains (a reboot is due, for example)\n",
+                PV_EXIT_CHANGES);
+        fprintf(f, ".TP\n.B %d\napply: some actions failed (the summary says which and why)\n", PV_EXIT_PARTIAL);
         fprintf(f, ".TP\n.B %d\nusage error (an unknown command or option, a missing argument)\n", PV_EXIT_USAGE);
 
         fputs(".SH ENVIRONMENT\n", f);

@@ -45,6 +45,14 @@ static char *node_name(const char *root, struct pv_error *err) {
         return name;
 }
 
+int pv_local_node_name(const char *root, const char *node, char **ret, struct pv_error *err) {
+        char *n = node ? pv_strdup(node, err) : node_name(root, err);
+        if (!n)
+                return err && err->code ? -err->code : -PV_ENOMEM;
+        *ret = n;
+        return 0;
+}
+
 int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const char *root, const char *node,
                        struct pv_local_host *ret, struct pv_error *err) {
         struct pv_local_host lh;

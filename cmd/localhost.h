@@ -24,6 +24,9 @@ struct pv_local_host {
         size_t n_reasons;
 };
 
+/* The name of the node pvfio runs on: node when given (--node), else the root's etc/hostname
+ * (first label), else gethostname(). */
+int pv_local_node_name(const char *root, const char *node, char **ret, struct pv_error *err);
 /* Decide the node name and, when the profile has a host section for it, open and scan the root. */
 int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const char *root, const char *node,
                        struct pv_local_host *ret, struct pv_error *err);

@@ -233,6 +233,10 @@ enum pv_vm_action { PV_VM_START, PV_VM_STOP, PV_VM_SHUTDOWN };
 int pv_api_vm_action(struct pv_api *api, const char *node, uint32_t vmid, enum pv_vm_action action,
                      char **ret_upid, struct pv_error *err);
 
+/* POST /nodes/{node}/status command=reboot (synchronous; the node reboots shortly after the answer).
+ * Needs Sys.PowerMgmt on /nodes/{node}. Never re-sent blindly: a lost answer is PV_EUNCERTAIN. */
+int pv_api_node_reboot(struct pv_api *api, const char *node, struct pv_error *err);
+
 /* GET /cluster/mapping/pci[?check-node=N] */
 int pv_api_mappings(struct pv_api *api, const char *check_node, struct pv_obs_mapping **ret, size_t *ret_n,
                     struct pv_error *err);

@@ -409,6 +409,59 @@ class E2E(unittest.TestCase):
         self.assertRegex(text, re.compile(pat, re.M), "no '%s: %s → %s' line" % (key, before, after))
 
 
+LAB_ROOT_PW = "e2e-lab-root-5c1e"
+LAB_TOKEN = ("pvfio@pve!e2e", "1ab1ab00-0000-4000-8000-0000000000e2")
+
+LAB_HEADER = {
+    "token": """version: 1
+cluster:
+  name: lab
+  api: @API@
+  auth:
+    token: %s
+    secret_env: E2E_TOKEN
+  tls:
+    fingerprint: "@FINGERPRINT@"
+""" % LAB_TOKEN[0],
+    "root": """version: 1
+cluster:
+  name: lab
+  api: @API@
+  auth:
+    user: root@pam
+    password_env: E2E_ROOT_PW
+  tls:
+    fingerprint: "@FINGERPRINT@"
+""",
+}
+
+
+class Lab(E2E):
+    """Tests on clusters/lab.json (pve1 workstation-2gpu, pve2 nvidia-l4-vgpu, pve3 igpu-sriov, pve4 igpu-gvtg)."""
+
+    cluster = "lab.json"
+    secrets = {"E2E_TOKEN": LAB_TOKEN[1], "E2E_ROOT_PW": LAB_ROOT_PW}
+    root_password = LAB_ROOT_PW
+
+    def lab_profile(self, body, auth="token", name="profile.yaml", **more):
+        """A profile: the lab's cluster section (token or root@pam password) + body (YAML text)."""
+        return self.profile(LAB_HEADER[auth] + body, name=name, **more)
+
+    def apply_ok(self, prof, *args):
+        """apply --yes → exit 0 and verified."""
+        r = self.expect(self.pvfio("apply", "--yes", prof, *args), 0)
+        self.assertIn("Verified:", r.out)
+        return r
+
+    def assertIdempotent(self, prof, *args):
+        """diff → exit 0 "No changes"; apply again → exit 0 without a single write request."""
+        r = self.expect(self.pvfio("diff", prof, *args), 0)
+        self.assertIn("No changes", r.out)
+        mark = self.sim.mark()
+        self.expect(self.pvfio("apply", "--yes", prof, *args), 0)
+        self.assertNoWrites(mark, "second apply")
+
+
 def main(modules, argv=None):
     """Run the given test modules; print `N passed, N failed` last."""
     import argparse
