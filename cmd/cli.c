@@ -245,14 +245,20 @@ static void print_opts(FILE *f, const struct pv_opt *opts) {
         }
 }
 
+const struct pv_exit_doc pv_exit_docs[] = {
+        { PV_EXIT_OK, "success; for plan and diff: nothing to change" },
+        { PV_EXIT_ERROR, "error (an invalid profile, an API or host failure)" },
+        { PV_EXIT_CHANGES, "plan and diff: changes are pending or drift was found; apply: applied, but blocked "
+                           "work remains (a reboot is due, for example)" },
+        { PV_EXIT_PARTIAL, "apply: some actions failed (the summary says which and why)" },
+        { PV_EXIT_USAGE, "usage error (an unknown command or option, a missing argument)" },
+        { -1, NULL },
+};
+
 static void print_exit_codes(FILE *f) {
-        fprintf(f, "\nExit status:\n"
-                   "  0   success; for plan/diff: nothing to change\n"
-                   "  1   error (invalid profile, API or host failure)\n"
-                   "  2   plan/diff: changes pending or drift found; apply: blocked work remains\n"
-                   "      (e.g. VMs waiting for a host reboot)\n"
-                   "  3   apply: some actions failed (partial apply)\n"
-                   "  64  usage error\n");
+        fprintf(f, "\nExit status:\n");
+        for (const struct pv_exit_doc *e = pv_exit_docs; e->meaning; e++)
+                fprintf(f, "  %-3d %s\n", e->code, e->meaning);
 }
 
 void pv_cli_help(struct pv_ctx *ctx, const struct pv_cmd *cmd) {

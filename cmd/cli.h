@@ -24,6 +24,13 @@ enum {
         PV_EXIT_USAGE = 64,    /* usage error (EX_USAGE) */
 };
 
+/* The exit statuses with their meaning, for --help and pvfio(1); ends with { -1, NULL }. */
+struct pv_exit_doc {
+        int code;
+        const char *meaning;
+};
+extern const struct pv_exit_doc pv_exit_docs[];
+
 enum pv_color_mode { PV_COLOR_AUTO, PV_COLOR_ALWAYS, PV_COLOR_NEVER };
 
 /* Settings shared by every command (the only mutable run state; owned by main). */

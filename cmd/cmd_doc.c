@@ -354,13 +354,8 @@ int pv_doc_man(FILE *f, const char *date) {
         fputs(".TP\n\\fB\\-\\-version\\fR\nprint the version and exit (only before the command)\n", f);
 
         fputs(".SH EXIT STATUS\n", f);
-        fprintf(f, ".TP\n.B %d\nsuccess; for plan and diff: nothing to change\n", PV_EXIT_OK);
-        fprintf(f, ".TP\n.B %d\nerror (an invalid profile, an API or host failure)\n", PV_EXIT_ERROR);
-        fprintf(f, ".TP\n.B %d\nplan and diff: changes are pending or drift was found; apply: applied, but blocked "
-                   "work remains (a reboot is due, for example)\n",
-                PV_EXIT_CHANGES);
-        fprintf(f, ".TP\n.B %d\napply: some actions failed (the summary says which and why)\n", PV_EXIT_PARTIAL);
-        fprintf(f, ".TP\n.B %d\nusage error (an unknown command or option, a missing argument)\n", PV_EXIT_USAGE);
+        for (const struct pv_exit_doc *e = pv_exit_docs; e->meaning; e++)
+                fprintf(f, ".TP\n.B %d\n%s\n", e->code, e->meaning);
 
         fputs(".SH ENVIRONMENT\n", f);
         fputs(".TP\n.B NO_COLOR\n", f);

@@ -65,7 +65,7 @@ def segments(text, bold=False, ital=False):
     pos = 0
     for m in INLINE_RE.finditer(text):
         if m.start() > pos:
-            yield text[pos:m.start()].replace("\\|", "|"), bold, ital, False
+            yield text[pos:m.start()], bold, ital, False
         if m.group("code") is not None:
             yield m.group("code"), True, ital, True
         elif m.group("bold") is not None:
@@ -79,7 +79,7 @@ def segments(text, bold=False, ital=False):
                 yield " <" + href + ">", bold, ital, True
         pos = m.end()
     if pos < len(text):
-        yield text[pos:].replace("\\|", "|"), bold, ital, False
+        yield text[pos:], bold, ital, False
 
 
 def inline(text):
@@ -106,7 +106,7 @@ def split_row(line, lineno):
     cells, cur, i = [], [], 1
     while i < len(row) - 1:
         if row[i] == "\\" and row[i + 1] == "|":
-            cur.append("\\|")  # kept escaped: segments() turns it into '|'
+            cur.append("|")
             i += 2
             continue
         if row[i] == "|":
@@ -232,10 +232,26 @@ def convert(lines, skip_sections):
                 if i < n and lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) > indent:
                     raise MdError("line %d: nested lists, tables or code in a list item are not supported" % (i + 1))
             continue
-        if re.match(r"\d+\. ", stripped) or stripped.startswith(("<", ">")):
-            raise MdError("line %d: unsupported Markdown: %r" % (lineno, stripped[:40]))
+        if re.match(r"\d+\. ", stripped):
+            indent = len(line) - len(line.lstrip())
+            while i < n and re.match(r"\d+\. ", lines[i].strip()) and len(lines[i]) - len(lines[i].lstrip()) == indent:
+                num, text = lines[i].strip().split(" ", 1)
+                out.append(".IP %s 4" % num)
+                out.append(inline(text))
+                i += 1
+                while i < n and lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) > indent and \
+                        not re.match(r"(\d+\. |- |\* |```|\|)", lines[i].strip()):
+                    out.append(inline(lines[i].strip()))
+                    i += 1
+                if i < n and lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) > indent:
+                    raise MdError("line %d: nested lists, tables or code in a list item are not supported" % (i + 1))
+            continue
+        if stripped.startswith((">", "<!--")):
+            raise MdError("line %d: unsupported Markdown (block quote or HTML): %r" % (lineno, stripped[:40]))
         out.append(".PP")
-        while i < n and lines[i].strip() and not lines[i].strip().startswith(("#", "```", "|", "- ", "* ")):
+        start = i
+        while i < n and lines[i].strip() and not lines[i].strip().startswith(("#", "```", "|", "- ", "* ")) and \
+                not (i > start and re.match(r"\d+\. ", lines[i].strip())):
             out.append(inline(lines[i].strip()))
             i += 1
     return out

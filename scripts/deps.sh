@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config clang libcurl4-openssl-dev libjansson-dev libyaml-dev
 libpci-dev pci.ids pciutils libssl-dev libcmocka-dev python3 python3-yaml python3-jsonschema openssl curl ca-certificates"
-[ "${1:-}" = "--test" ] && PKGS="$PKGS valgrind libclang-rt-14-dev openssh-server openssh-client dpkg-dev file groff-base man-db"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS time valgrind libclang-rt-14-dev openssh-server openssh-client dpkg-dev file groff-base man-db"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
