@@ -240,22 +240,44 @@ void pv_plan_counts(const struct pv_plan *plan, struct pv_plan_counts *c) {
         }
 }
 
+static bool same_node(const char *a, const char *b) {
+        return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Host actions, one section per node in the order the nodes first appear. */
+static void print_host_sections(struct pv_ctx *ctx, const struct pv_plan *plan, bool apply_view) {
+        FILE *f = ctx->out;
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct pv_action *a = &plan->actions[i];
+                if (!pv_action_is_host(a->kind))
+                        continue;
+                bool seen = false;
+                for (size_t k = 0; k < i && !seen; k++)
+                        seen = pv_action_is_host(plan->actions[k].kind) && same_node(plan->actions[k].node, a->node);
+                if (seen)
+                        continue;
+                fprintf(f, "%sHost configuration%s%s%s:\n", pv_c(ctx, f, PV_C_BOLD), a->node ? " on " : "",
+                        a->node ? a->node : "", pv_c(ctx, f, PV_C_RESET));
+                for (size_t k = i; k < plan->n; k++)
+                        if (pv_action_is_host(plan->actions[k].kind) && same_node(plan->actions[k].node, a->node))
+                                print_action(ctx, &plan->actions[k], apply_view);
+                fputc('\n', f);
+        }
+}
+
 void pv_render_plan_text(struct pv_ctx *ctx, const struct pv_plan *plan, bool apply_view) {
         FILE *f = ctx->out;
         static const char *const groups[] = { "host", "mapping", "vm" };
         static const char *const titles[] = { "Host configuration", "PCI resource mappings", "Virtual machines" };
-        for (size_t g = 0; g < 3; g++) {
+        print_host_sections(ctx, plan, apply_view);
+        for (size_t g = 1; g < 3; g++) {
                 bool any = false;
                 for (size_t i = 0; i < plan->n; i++) {
                         const struct pv_action *a = &plan->actions[i];
                         if (strcmp(group_of(a), groups[g]) != 0)
                                 continue;
                         if (!any) {
-                                const char *node = NULL;
-                                if (g == 0)
-                                        node = a->node;
-                                fprintf(f, "%s%s%s%s%s:\n", pv_c(ctx, f, PV_C_BOLD), titles[g], node ? " on " : "",
-                                        node ? node : "", pv_c(ctx, f, PV_C_RESET));
+                                fprintf(f, "%s%s%s:\n", pv_c(ctx, f, PV_C_BOLD), titles[g], pv_c(ctx, f, PV_C_RESET));
                                 any = true;
                         }
                         print_action(ctx, a, apply_view);
@@ -272,7 +294,10 @@ void pv_render_plan_text(struct pv_ctx *ctx, const struct pv_plan *plan, bool ap
                         plan->reboot_reasons[i]);
         struct pv_plan_counts c;
         pv_plan_counts(plan, &c);
-        if (plan->n == 0)
+        if (plan->n == 0 && plan->n_drift)
+                fprintf(f, "No changes to make, but %zu difference%s above that pvfio does not fix.\n", plan->n_drift,
+                        plan->n_drift == 1 ? "" : "s");
+        else if (plan->n == 0)
                 fprintf(f, "No changes. The cluster matches the profile.\n");
         else if (apply_view)
                 fprintf(f, "Applied: %zu done, %zu failed, %zu blocked.\n", c.done, c.failed, c.blocked);

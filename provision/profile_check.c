@@ -309,6 +309,11 @@ static void check_vm(struct pvp_ctx *c, size_t i) {
                        "kept; add 'efidisk: { storage: … }'");
         if (vm->bios != PV_BIOS_OVMF && pvp_ymap_find(m, "efidisk"))
                 at_key(c, true, m, "efidisk", "'efidisk' is only used with 'bios: ovmf'");
+        if (!absent && vm->hugepages && needs_root_session(cl))
+                at_key(c, false, m, "hugepages",
+                       "'hugepages' needs a root@pam password session: Proxmox lets only root@pam set it (an API "
+                       "token, even root@pam!tok, is refused with 'only root can set 'hugepages' config'); switch "
+                       "cluster.auth to 'user: root@pam' or drop 'hugepages'");
 
         uint32_t disk_used[4] = { 0 };
         for (size_t j = 0; j < vm->n_disks && src->disks; j++) {

@@ -506,6 +506,8 @@ static const struct rule_case rules[] = {
         { "token with romfile", V ROOTPW MAPRTX VM "    pci:\n      - mapping: rtx\n        romfile: x.rom\n",
           V TOKEN MAPRTX VM "    pci:\n      - mapping: rtx\n        " MARK "romfile: x.rom\n",
           "'romfile' needs a root@pam password session", false },
+        { "token with hugepages", V ROOTPW VM "    hugepages: 1G\n", V TOKEN VM "    " MARK "hugepages: 1G\n",
+          "'hugepages' needs a root@pam password session", false },
         { "non-root user with raw address", V ROOTPW VM "    pci:\n      - address: 0000:01:00\n",
           V "cluster:\n  api: https://pve1\n  auth:\n    user: admin@pve\n    password_env: P\n" VM "    pci:\n      - " MARK
             "address: 0000:01:00\n",
