@@ -4,10 +4,14 @@
  * trips as possible and bounded concurrency, everything the VM/mapping
  * planner needs about the profile's VMs, mappings and nodes.
  *
- *   round 1: GET /cluster/resources                       (nodes + VMs)
- *   round 2: VM configs (+ pending for running VMs), mappings (plain and
- *            with check-node per node the profile maps), node hardware
- *   round 3: mdev types of the devices the profile uses with `mdev:`
+ *   round 1: what the profile alone decides, all at once:
+ *            GET /cluster/resources (nodes + VMs), the mapping listing (plain
+ *            and with check-node per node the profile maps), the hardware of
+ *            the nodes the profile's devices use
+ *   round 2: what round 1 decides: one read per VM the plan needs (its config,
+ *            or for a running VM its pending list, which carries the config
+ *            and the digest too), the mdev types of the devices the profile
+ *            uses with `mdev:`
  *
  * Ownership: *ret is filled only on success and freed with pv_observed_done().
  */

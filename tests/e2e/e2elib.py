@@ -33,7 +33,6 @@ SIM = os.path.join(TOP, "tests", "pvesim", "pvesim.py")
 MKROOT = os.path.join(TOP, "tests", "mkroot", "mkroot.py")
 SIMREBOOT = os.path.join(TOP, "tests", "mkroot", "simreboot.py")
 CLUSTERS = os.path.join(HERE, "clusters")
-PROFILES = os.path.join(HERE, "profiles")
 MACHINES = os.path.join(HERE, "machines")
 TOP_MACHINES = os.path.join(TOP, "tests", "machines")
 
@@ -245,11 +244,8 @@ class Result:
 
 
 def render(template, dest, subs):
-    """Write the profile template (a file under tests/e2e/profiles/ or text) with @KEY@ placeholders filled."""
+    """Write the profile template (YAML text) with its @KEY@ placeholders filled."""
     text = template
-    if "\n" not in template:
-        with open(os.path.join(PROFILES, template)) as f:
-            text = f.read()
     for k, v in subs.items():
         text = text.replace("@%s@" % k, str(v))
     left = re.findall(r"@[A-Z_]+@", text)

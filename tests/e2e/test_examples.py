@@ -103,7 +103,7 @@ class Examples(e2elib.E2E):
         prof, env = self.adapt(name)
         self.secrets = dict(env)
         root = self.mkroot(ex["machine"])
-        host = ["--root", root, "--node", ex["node"]]
+        host = ["--root", root, "--node", ex["node"], "--local-only"]   # other nodes: no SSH in this test
 
         r = self.pvfio("validate", prof)
         self.expect(r, 0)

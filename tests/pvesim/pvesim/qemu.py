@@ -5,6 +5,7 @@ the worker is forked) and what runs inside the task, the error texts, and the
 PCI passthrough checks done when a VM starts (QemuServer/PCI.pm).
 """
 
+import functools
 import hashlib
 import re
 import sys
@@ -153,6 +154,12 @@ class Qemu:
         mem = conf.get("memory")
         if not mem:
             return 512
+        return self._memory_mb(mem)
+
+    # The status of every VM is computed for each /cluster/resources listing: the
+    # property strings it reads (memory, drives) are parsed once per distinct value.
+    @functools.lru_cache(maxsize=65536)
+    def _memory_mb(self, mem):
         try:
             p = parse_property_string(self.confdesc["memory"]["format"], mem, "memory", self.nf)
             return int(p.get("current", 512))
@@ -179,14 +186,18 @@ class Qemu:
         for k, v in conf.items():
             if not is_drive(k) or k in ("efidisk0", "tpmstate0"):
                 continue
-            try:
-                d = parse_property_string(self.confdesc[k]["format"], v, k, self.nf)
-            except Exception:
-                continue
-            if d.get("media") == "cdrom" or not d.get("size"):
-                continue
-            total += formats.parse_size(d["size"]) or 0
+            total += self._drive_bytes(k, v)
         return total
+
+    @functools.lru_cache(maxsize=65536)
+    def _drive_bytes(self, k, v):
+        try:
+            d = parse_property_string(self.confdesc[k]["format"], v, k, self.nf)
+        except Exception:
+            return 0
+        if d.get("media") == "cdrom" or not d.get("size"):
+            return 0
+        return formats.parse_size(d["size"]) or 0
 
     def storage(self, st, node, storeid):
         for s in st["nodes"][node]["storage"]:
