@@ -186,6 +186,8 @@ static void print_action(struct pv_ctx *ctx, const struct pv_action *a, bool app
                 fprintf(f, "      %sblocked: %s%s\n", pv_c(ctx, f, PV_C_RED), a->blocked, rst);
         if (a->error)
                 fprintf(f, "      %sfailed: %s%s\n", pv_c(ctx, f, PV_C_RED), a->error, rst);
+        if (apply_view)
+                return; /* the result view: one line per action, its status and error; the plan showed the details */
         switch (a->kind) {
         case PV_ACT_WRITE_FILE:
         case PV_ACT_EDIT_FILE:
