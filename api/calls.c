@@ -511,3 +511,16 @@ int pv_api_node_reboot(struct pv_api *api, const char *node, struct pv_error *er
         pv_api_params_done(&p);
         return r;
 }
+
+int pv_api_node_uptimes(struct pv_api *api, struct pv_node_uptime **ret, size_t *ret_n, struct pv_error *err) {
+        struct pv_api_params p = PV_API_PARAMS_INIT;
+        int r = pv_api_params_add(&p, "type", "node", err);
+        json_t *d = NULL;
+        if (r >= 0)
+                r = get(api, "/cluster/resources", &p, &d, err);
+        if (r >= 0 && (r = pv_api_decode_node_uptimes(d, ret, ret_n, err)) < 0)
+                pv_error_wrap(err, "GET /cluster/resources");
+        json_decref(d);
+        pv_api_params_done(&p);
+        return r;
+}

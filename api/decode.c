@@ -215,10 +215,6 @@ static int decode_node(const json_t *o, struct pv_node_info *n, struct pv_error 
                 r = opt_text(o, "status", &n->status, err);
         if (r >= 0 && !n->status && !(n->status = strdup("unknown")))
                 r = nomem(err);
-        uint64_t up = 0;
-        const json_t *u = json_object_get(o, "uptime");
-        if (r >= 0 && u && get_u64(u, UINT64_MAX / 2, &up))
-                n->uptime = up; /* informative: a malformed uptime is ignored */
         return r;
 }
 
@@ -761,5 +757,47 @@ int pv_api_decode_task_log(const json_t *data, struct pv_strv *ret_lines, struct
                 return r;
         }
         *ret_lines = lines;
+        return 0;
+}
+
+/* ------------------------------------------------------- node uptimes */
+
+void pv_node_uptimes_free(struct pv_node_uptime *v, size_t n) {
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i].node);
+        free(v);
+}
+
+int pv_api_decode_node_uptimes(const json_t *data, struct pv_node_uptime **ret, size_t *ret_n, struct pv_error *err) {
+        if (!json_is_array(data))
+                return BAD(err, "the resource list is not a list");
+        size_t n = json_array_size(data), k = 0;
+        struct pv_node_uptime *v = calloc(n ? n : 1, sizeof *v);
+        if (!v)
+                return nomem(err);
+        for (size_t i = 0; i < n; i++) {
+                const json_t *o = json_array_get(data, i);
+                const json_t *type = json_object_get(o, "type");
+                if (!json_is_object(o) || !json_is_string(type) || strcmp(json_string_value(type), "node"))
+                        continue;
+                const json_t *node = json_object_get(o, "node");
+                if (!json_is_string(node)) {
+                        pv_node_uptimes_free(v, k);
+                        return BAD(err, "a node entry has no node name");
+                }
+                const json_t *st = json_object_get(o, "status");
+                v[k].online = json_is_string(st) && !strcmp(json_string_value(st), "online");
+                uint64_t up = 0;
+                const json_t *u = json_object_get(o, "uptime");
+                if (u && get_u64(u, UINT64_MAX / 2, &up))
+                        v[k].uptime = up; /* informative: a missing or malformed uptime stays 0 */
+                if (!(v[k].node = strdup(json_string_value(node)))) {
+                        pv_node_uptimes_free(v, k);
+                        return nomem(err);
+                }
+                k++;
+        }
+        *ret = v;
+        *ret_n = k;
         return 0;
 }

@@ -124,6 +124,7 @@ static void print_notes(struct pv_ctx *ctx, const struct pv_plan *p) {
 static int print_nothing(struct pv_ctx *ctx, struct session *s, const char *profile) {
         if (ctx->json) {
                 json_t *doc = pv_render_plan_json(&s->plan);
+                json_object_set_new(doc, "pvfio_version", json_string(PVFIO_VERSION));
                 json_object_set_new(doc, "node", json_string(s->lh.node));
                 json_object_set_new(doc, "host_section", json_boolean(s->lh.spec != NULL));
                 pv_print_json(ctx, doc);
@@ -149,6 +150,7 @@ static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
         else if (rc == 0) {
                 if (ctx->json) {
                         json_t *doc = pv_render_plan_json(&s.plan);
+                        json_object_set_new(doc, "pvfio_version", json_string(PVFIO_VERSION));
                         json_object_set_new(doc, "node", json_string(s.lh.node));
                         json_object_set_new(doc, "host_section", json_true());
                         pv_print_json(ctx, doc);
@@ -249,7 +251,8 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                                            s.plan.actions[i].status == PV_ACT_SKIPPED;
                         if (ctx->json) {
                                 json_t *doc = pv_render_plan_json(&s.plan);
-                                json_object_set_new(doc, "node", json_string(s.lh.node));
+                                json_object_set_new(doc, "pvfio_version", json_string(PVFIO_VERSION));
+                        json_object_set_new(doc, "node", json_string(s.lh.node));
                                 json_object_set_new(doc, "host_section", json_true());
                                 json_object_set_new(doc, "commands_recorded",
                                                     is_real_root(s.lh.h) ? json_false() : json_true());

@@ -1,5 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* pvfio plan | diff | apply PROFILE: host + mappings + VMs in one plan. */
+/*
+ * pvfio plan | diff | apply PROFILE: host sections of every node + mappings + VMs in one plan.
+ *
+ * The host section of the node pvfio runs on is planned in-process (cmd/localhost.c);
+ * every other node with a host section runs `pvfio host plan|apply --json` over SSH
+ * (cmd/hosts.c, cmd/remote.c) on a helper thread while this thread reads the cluster
+ * through the API. `apply --reboot` then reboots the nodes that need it, one batch at a
+ * time (cmd/reboot.c), and applies what was blocked on them.
+ */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,21 +16,30 @@
 #include "cli.h"
 #include "commands.h"
 #include "connect.h"
+#include "hosts.h"
 #include "localhost.h"
+#include "reboot.h"
 #include "render.h"
 #include "pvfio/apiexec.h"
-#include "pvfio/observe.h"
+#include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/observe.h"
 #include "pvfio/vmplan.h"
 
 #define PLAN_OPTS_COMMON                                                                                          \
         { "node", 'n', PV_OPT_VALUE, "NAME", "the node pvfio runs on (default: the root's hostname)", false },   \
-        { "root", 'r', PV_OPT_VALUE, "DIR", "host root for the host section (default /)", false },               \
-        { "no-host", 0, PV_OPT_FLAG, NULL, "leave the host section out of the plan", false },                     \
-        { "parallel", 'p', PV_OPT_VALUE, "N", "concurrent API requests (default: profile, else 8)", false },      \
+        { "root", 'r', PV_OPT_VALUE, "DIR", "host root for this node's host section (default /)", false },      \
+        { "no-host", 0, PV_OPT_FLAG, NULL, "leave every host section out of the plan", false },                   \
+        { "local-only", 0, PV_OPT_FLAG, NULL, "only this node's host section: reach no other node over SSH",       \
+          false },                                                                                                \
+        { "parallel", 'p', PV_OPT_VALUE, "N",                                                                     \
+          "concurrent API requests and SSH sessions (default: profile, else 8)", false },                         \
+        { "ssh-timeout", 0, PV_OPT_VALUE, "S", "seconds per node for its SSH session (default: profile, else 600)", \
+          false },                                                                                                \
         { "prune", 0, PV_OPT_FLAG, NULL, "remove managed VMs and mappings that left the profile", false },        \
         { "restart", 0, PV_OPT_FLAG, NULL, "restart running VMs whose PCI changes wait for a restart", false },    \
-        { "adopt", 0, PV_OPT_FLAG, NULL, "manage same-named VMs/mappings that pvfio did not create", false }
+        { "adopt", 0, PV_OPT_FLAG, NULL, "manage same-named VMs/mappings that pvfio did not create", false },     \
+        { "timings", 0, PV_OPT_FLAG, NULL, "print where the time went (SSH, API, planning) to stderr", false }
 
 static const struct pv_opt plan_opts[] = {
         PLAN_OPTS_COMMON,
@@ -33,26 +51,66 @@ static const struct pv_opt apply_opts[] = {
         { "yes", 'y', PV_OPT_FLAG, NULL, "apply without asking", false },
         { "rebind", 0, PV_OPT_FLAG, NULL, "rebind idle devices to vfio-pci now (no reboot where possible)", false },
         { "shutdown-timeout", 0, PV_OPT_VALUE, "S", "seconds to wait for a clean shutdown on --restart (180)", false },
+        { "reboot", 0, PV_OPT_FLAG, NULL, "reboot the nodes that need it, one at a time, then finish their VMs",
+          false },
+        { "reboot-parallel", 0, PV_OPT_VALUE, "N", "with --reboot: nodes rebooted at once (default 1)", false },
+        { "reboot-timeout", 0, PV_OPT_VALUE, "S", "with --reboot: seconds for a node to come back and pass (900)",
+          false },
+        { "reboot-self", 0, PV_OPT_FLAG, NULL, "with --reboot: also reboot the node pvfio runs on (last)", false },
+        { "force", 0, PV_OPT_FLAG, NULL, "with --reboot: also reboot nodes that run VMs the profile does not manage",
+          false },
         { NULL, 0, 0, NULL, NULL, false },
+};
+
+struct timings {
+        uint64_t start, api, local, planning, ssh;
 };
 
 /* Everything one plan needs, released by plan_state_done(). */
 struct plan_state {
+        struct pv_ctx *ctx;
+        struct pv_args *args;
         struct pv_profile *profile;
-        struct pv_local_host lh;
+        char *text;                     /* the profile's bytes (sent to the other nodes) */
+        size_t text_len;
+        struct pv_hosts hosts;
         struct pv_cli_conn conn;
         struct pv_observed obs;
+        bool have_obs;
         struct pv_plan plan;
-        bool host_failed;
+        bool host_failed;               /* this node's host section failed */
+        unsigned parallel, ssh_timeout;
+        struct timings t;
+        struct pv_plan *followups;      /* plans applied after reboots */
+        size_t n_followups;
+        struct pv_strv followup_nodes;  /* "pve1, pve2": the nodes rebooted before each */
 };
 
 static void plan_state_done(struct plan_state *s) {
+        for (size_t i = 0; i < s->n_followups; i++)
+                pv_plan_done(&s->followups[i]);
+        free(s->followups);
+        pv_strv_done(&s->followup_nodes);
         pv_plan_done(&s->plan);
-        pv_observed_done(&s->obs);
+        if (s->have_obs)
+                pv_observed_done(&s->obs);
         pv_cli_conn_done(&s->conn);
-        pv_local_host_done(&s->lh);
+        pv_hosts_done(&s->hosts);
         pv_profile_free(s->profile);
+        free(s->text);
         memset(s, 0, sizeof *s);
+}
+
+static void print_diags(struct pv_ctx *ctx, const char *file, const struct pv_diags *diags) {
+        const char *shown = strcmp(file, "-") == 0 ? "<stdin>" : file;
+        for (size_t i = 0; i < diags->n; i++) {
+                const struct pv_diag *d = &diags->v[i];
+                if (d->warning && ctx->quiet)
+                        continue;
+                fprintf(ctx->err, "%s:%u:%u: %s%s:%s %s\n", shown, d->line, d->col,
+                        pv_c(ctx, ctx->err, d->warning ? PV_C_YELLOW : PV_C_RED), d->warning ? "warning" : "error",
+                        pv_c(ctx, ctx->err, PV_C_RESET), d->message);
+        }
 }
 
 /* Print a profile's diagnostics (stderr) and return whether it loaded. */
@@ -60,19 +118,37 @@ int pv_cli_load_profile(struct pv_ctx *ctx, const char *file, struct pv_profile 
         struct pv_diags diags = { 0 };
         struct pv_error err = PV_ERROR_INIT;
         int r = pv_profile_load(file, ret, &diags, &err);
-        for (size_t i = 0; i < diags.n; i++) {
-                const struct pv_diag *d = &diags.v[i];
-                if (d->warning && ctx->quiet)
-                        continue;
-                fprintf(ctx->err, "%s:%u:%u: %s%s:%s %s\n", file, d->line, d->col,
-                        pv_c(ctx, ctx->err, d->warning ? PV_C_YELLOW : PV_C_RED), d->warning ? "warning" : "error",
-                        pv_c(ctx, ctx->err, PV_C_RESET), d->message);
-        }
+        print_diags(ctx, file, &diags);
         if (r < 0 && diags.n_errors == 0)
                 pv_report_error(ctx, &err);
         else if (r < 0)
                 fprintf(ctx->err, "%s: the profile '%s' is not valid (%zu error%s)\n", ctx->prog, file, diags.n_errors,
                         diags.n_errors == 1 ? "" : "s");
+        pv_diags_done(&diags);
+        pv_error_done(&err);
+        return r;
+}
+
+/* Like pv_cli_load_profile, keeping the bytes (they are sent to the other nodes). */
+static int load_profile_text(struct pv_ctx *ctx, const char *file, struct plan_state *s) {
+        struct pv_buf b = PV_BUF_INIT_CAP(PV_PROFILE_MAX_BYTES);
+        struct pv_diags diags = { 0 };
+        struct pv_error err = PV_ERROR_INIT;
+        bool is_stdin = strcmp(file, "-") == 0;
+        int r = is_stdin ? pv_buf_read_fd(&b, STDIN_FILENO, &err) : pv_buf_read_file_at(&b, AT_FDCWD, file, &err);
+        if (r < 0)
+                pv_error_wrap(&err, "cannot read the profile");
+        if (r == 0)
+                r = pv_profile_parse_mem(b.buf, b.len, is_stdin ? "<stdin>" : file, &s->profile, &diags, &err);
+        print_diags(ctx, file, &diags);
+        if (r < 0 && diags.n_errors == 0)
+                pv_report_error(ctx, &err);
+        else if (r < 0)
+                fprintf(ctx->err, "%s: the profile '%s' is not valid (%zu error%s)\n", ctx->prog, file, diags.n_errors,
+                        diags.n_errors == 1 ? "" : "s");
+        if (r == 0 && pv_buf_detach(&b, &s->text, &s->text_len, &err) < 0)
+                r = pv_report_error(ctx, &err);
+        pv_buf_release(&b);
         pv_diags_done(&diags);
         pv_error_done(&err);
         return r;
@@ -96,53 +172,189 @@ int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned
         return rc;
 }
 
-/* Build the plan for the profile: host section of this node, then mappings and VMs. Returns an exit code. */
+static bool wants_cluster(const struct pv_profile *p) {
+        return p->n_vms > 0 || p->n_mappings > 0;
+}
+
+/* Observe the cluster and plan mappings/VMs into *plan with the hosts' readiness. */
+static int observe_cluster(struct plan_state *s, struct pv_error *err) {
+        struct pv_strv warnings = PV_STRV_INIT;
+        if (s->have_obs) {
+                pv_observed_done(&s->obs);
+                s->have_obs = false;
+        }
+        uint64_t t0 = pv_now_ns();
+        int r = pv_api_observe(s->conn.api, s->profile, NULL, &s->obs, &warnings, NULL, err);
+        s->t.api += pv_now_ns() - t0;
+        if (r == 0)
+                s->have_obs = true;
+        for (size_t i = 0; i < warnings.n; i++)
+                pv_plan_add_warning(&s->plan, TAKE_PTR(warnings.v[i]), NULL);
+        warnings.n = 0;
+        pv_strv_done(&warnings);
+        return r;
+}
+
+static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error *err) {
+        uint64_t t0 = pv_now_ns();
+        int r = pv_hosts_readiness(&s->hosts, err);
+        struct pv_vm_plan_opts vo = {
+                .prune = pv_args_flag(s->args, "prune"),
+                .restart = pv_args_flag(s->args, "restart"),
+                .adopt = pv_args_flag(s->args, "adopt"),
+                .readiness = s->hosts.ready,
+                .n_readiness = s->hosts.n_ready,
+        };
+        if (r == 0)
+                r = pv_vm_plan_build(s->profile, &s->obs, &vo, into, err);
+        s->t.planning += pv_now_ns() - t0;
+        return r;
+}
+
+/* Build the plan: host sections of every node, then mappings and VMs. Returns an exit code. */
 static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args, struct plan_state *s,
                  bool rebind) {
         struct pv_error err = PV_ERROR_INIT;
+        struct pv_plan local = PV_PLAN_INIT;
+        struct pv_strv cluster_nodes = PV_STRV_INIT;
+        char *local_name = NULL;
         int rc = PV_EXIT_OK;
-        unsigned parallel = 0;
-        if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, &parallel) < 0)
+        s->ctx = ctx;
+        s->args = args;
+        s->t.start = pv_now_ns();
+        if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, &s->parallel) < 0 ||
+            pv_args_uint(ctx, cmd, args, "ssh-timeout", 1, 86400, 0, &s->ssh_timeout) < 0)
                 return PV_EXIT_USAGE;
-        if (pv_cli_load_profile(ctx, args->pos[0], &s->profile) < 0)
+        if (load_profile_text(ctx, args->pos[0], s) < 0)
                 return PV_EXIT_ERROR;
-
-        if (!pv_args_flag(args, "no-host")) {
-                if (pv_local_host_open(ctx, s->profile, pv_args_value(args, "root"), pv_args_value(args, "node"), &s->lh,
-                                       &err) < 0) {
-                        rc = pv_report_error(ctx, &err);
-                        goto out;
-                }
-                if (pv_local_host_plan(&s->lh, rebind, &s->plan, &err) < 0) {
-                        pv_error_wrap(&err, "host section for node '%s'", s->lh.node);
-                        pv_report_error(ctx, &err);
-                        pv_error_done(&err);
-                        s->host_failed = true;
-                        rc = PV_EXIT_ERROR;
-                }
-        }
-
-        if (s->profile->n_vms == 0 && s->profile->n_mappings == 0)
-                goto out;
-        if (!s->profile->cluster.present) {
+        const struct pv_profile *p = s->profile;
+        bool hosts_wanted = !pv_args_flag(args, "no-host") && p->n_hosts > 0;
+        if (wants_cluster(p) && !p->cluster.present) {
                 pv_error_set(&err, PV_EINVAL, "the profile declares VMs or mappings but has no 'cluster' section to reach "
                                               "the Proxmox API");
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
-        struct pv_vm_plan_opts vo = {
-                .prune = pv_args_flag(args, "prune"),
-                .restart = pv_args_flag(args, "restart"),
-                .adopt = pv_args_flag(args, "adopt"),
-                .readiness = s->lh.spec ? &s->lh.readiness : NULL,
-                .n_readiness = s->lh.spec ? 1 : 0,
-        };
-        int r = pv_cli_plan_cluster(ctx, s->profile, parallel, &vo, &s->conn, &s->obs, &s->plan);
-        if (r != PV_EXIT_OK)
-                rc = r;
+        /* the cluster's nodes decide which host sections apply (and which node is this one) */
+        if (p->cluster.present && (wants_cluster(p) || hosts_wanted)) {
+                uint64_t t0 = pv_now_ns();
+                struct pv_node_info *nodes = NULL;
+                size_t nn = 0;
+                if (pv_cli_connect(ctx, &p->cluster, s->parallel, &s->conn, &err) < 0 ||
+                    (hosts_wanted && pv_api_cluster_resources(s->conn.api, &nodes, &nn, NULL, NULL, &err) < 0)) {
+                        rc = pv_report_error(ctx, &err);
+                        goto out;
+                }
+                for (size_t i = 0; i < nn; i++) {
+                        if (rc == PV_EXIT_OK && nodes[i].node && pv_strv_push(&cluster_nodes, nodes[i].node, &err) < 0)
+                                rc = pv_report_error(ctx, &err);
+                        pv_node_info_done(&nodes[i]);
+                }
+                free(nodes);
+                s->t.api += pv_now_ns() - t0;
+                if (rc != PV_EXIT_OK)
+                        goto out;
+        }
+        if (hosts_wanted) {
+                const char *root = pv_args_value(args, "root");
+                const char *node = pv_args_value(args, "node");
+                if (pv_local_node_name(root, node, &local_name, &err) < 0 ||
+                    pv_hosts_select(ctx, p, p->cluster.present ? &cluster_nodes : NULL, local_name, node != NULL,
+                                    pv_args_flag(args, "local-only"), &s->hosts, &err) < 0) {
+                        rc = pv_report_error(ctx, &err);
+                        goto out;
+                }
+                struct pv_remote_opts ro = { .op = PV_REMOTE_PLAN, .rebind = rebind };
+                if (pv_hosts_start_remote(&s->hosts, p, s->text, s->text_len, &ro, s->parallel, s->ssh_timeout, NULL,
+                                          &err) < 0) {
+                        rc = pv_report_error(ctx, &err);
+                        goto out;
+                }
+                if (s->hosts.have_local) {
+                        uint64_t t0 = pv_now_ns();
+                        struct pv_host_node *hn = pv_hosts_find(&s->hosts, local_name);
+                        int r = pv_local_host_open(ctx, p, root, local_name, &s->hosts.lh, &err);
+                        if (r == 0 && (r = pv_local_host_plan(&s->hosts.lh, rebind, &local, &err)) < 0)
+                                pv_error_wrap(&err, "host section for node '%s'", local_name);
+                        if (r < 0) {
+                                pv_report_error(ctx, &err);
+                                hn->failed = true;
+                                hn->error = pv_asprintf(NULL, "node '%s': %s", local_name, pv_error_message(&err));
+                                pv_error_done(&err);
+                                s->host_failed = true;
+                                rc = PV_EXIT_ERROR;
+                        }
+                        hn->plan_ns = pv_now_ns() - t0;
+                        s->t.local += hn->plan_ns;
+                }
+        }
+        if (wants_cluster(p) && observe_cluster(s, &err) < 0) {
+                rc = pv_report_error(ctx, &err);
+                goto out;
+        }
+        if (hosts_wanted) {
+                int r = pv_hosts_wait_remote(&s->hosts, PV_REMOTE_PLAN, &err);
+                s->t.ssh = s->hosts.round_ns;
+                uint64_t t0 = pv_now_ns();
+                if (r == 0)
+                        r = pv_hosts_merge(&s->hosts, &local, &s->plan, &err);
+                s->t.planning += pv_now_ns() - t0;
+                if (r < 0) {
+                        rc = pv_report_error(ctx, &err);
+                        goto out;
+                }
+                for (size_t i = 0; i < s->hosts.n; i++)
+                        if (s->hosts.v[i].failed && !s->hosts.v[i].local)
+                                pv_report_error(ctx, &(struct pv_error){ .code = PV_EIO, .message = s->hosts.v[i].error });
+        }
+        if (wants_cluster(p) && plan_vms(s, &s->plan, &err) < 0)
+                rc = pv_report_error(ctx, &err);
 out:
+        pv_plan_done(&local);
+        pv_strv_done(&cluster_nodes);
+        free(local_name);
         pv_error_done(&err);
         return rc;
+}
+
+static void print_timings(struct plan_state *s) {
+        struct pv_ctx *ctx = s->ctx;
+        if (!pv_args_flag(s->args, "timings"))
+                return;
+        const char *slowest = NULL;
+        uint64_t slow_ns = 0;
+        size_t n_ssh = 0;
+        for (size_t i = 0; i < s->hosts.n; i++) {
+                const struct pv_host_node *hn = &s->hosts.v[i];
+                n_ssh += !hn->local;
+                if (!hn->local && hn->plan_ns >= slow_ns) {
+                        slow_ns = hn->plan_ns;
+                        slowest = hn->node;
+                }
+        }
+        struct pv_api_stats st = { 0 };
+        if (s->conn.api)
+                pv_api_get_stats(s->conn.api, &st);
+        fprintf(ctx->err,
+                "timings: wall %.3f s; ssh %.3f s (%zu node%s, slowest %s %.3f s); api %.3f s (%lu requests); "
+                "local host %.3f s; planning %.3f s\n",
+                (double)(pv_now_ns() - s->t.start) / 1e9, (double)s->t.ssh / 1e9, n_ssh, n_ssh == 1 ? "" : "s",
+                slowest ? slowest : "-", (double)slow_ns / 1e9, (double)s->t.api / 1e9, st.requests,
+                (double)s->t.local / 1e9, (double)s->t.planning / 1e9);
+}
+
+static bool has_remote(const struct pv_hosts *h) {
+        for (size_t i = 0; i < h->n; i++)
+                if (!h->v[i].local)
+                        return true;
+        return false;
+}
+
+static json_t *plan_doc(struct plan_state *s, const struct pv_plan *plan) {
+        json_t *doc = pv_render_plan_json(plan);
+        json_object_set_new(doc, "pvfio_version", json_string(PVFIO_VERSION));
+        json_object_set_new(doc, "nodes", pv_hosts_json(&s->hosts));
+        return doc;
 }
 
 static bool plan_has_work(const struct pv_plan *p) {
@@ -161,13 +373,20 @@ static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
         memset(&s, 0, sizeof s);
         int rc = build(ctx, cmd, args, &s, false);
         if (rc == PV_EXIT_OK || s.host_failed) {
-                if (ctx->json)
-                        pv_print_json(ctx, pv_render_plan_json(&s.plan));
-                else if (!ctx->quiet || s.plan.n)
-                        pv_render_plan_text(ctx, &s.plan, false);
+                if (ctx->json) {
+                        pv_print_json(ctx, plan_doc(&s, &s.plan));
+                } else {
+                        if (!ctx->quiet || s.plan.n)
+                                pv_render_plan_text(ctx, &s.plan, false);
+                        if (has_remote(&s.hosts) && !ctx->quiet) {
+                                fputc('\n', ctx->out);
+                                pv_hosts_print(ctx, &s.hosts);
+                        }
+                }
                 if (rc == PV_EXIT_OK)
-                        rc = exit_for_plan(&s.plan);
+                        rc = pv_hosts_failed(&s.hosts) ? PV_EXIT_PARTIAL : exit_for_plan(&s.plan);
         }
+        print_timings(&s);
         plan_state_done(&s);
         return rc;
 }
@@ -192,28 +411,40 @@ static void progress(void *userdata, const struct pv_action *a, bool done) {
 }
 
 /* Re-observe and re-plan: what differs after the apply (blocked actions and pending restarts excluded). */
-static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *args) {
+static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *args, size_t *ret_blocked) {
         struct pv_observed obs;
         struct pv_plan again = PV_PLAN_INIT;
         struct pv_error err = PV_ERROR_INIT;
         size_t left = 0;
-        if (!s->conn.api)
+        if (!s->conn.api || !wants_cluster(s->profile))
                 return 0;
-        /* the host facts still hold: a reboot the host plan asked for has not happened yet */
-        struct pv_vm_plan_opts vo = {
-                .prune = pv_args_flag(args, "prune"),
-                .adopt = pv_args_flag(args, "adopt"),
-                .readiness = s->lh.spec ? &s->lh.readiness : NULL,
-                .n_readiness = s->lh.spec ? 1 : 0,
-        };
-        if (pv_api_observe(s->conn.api, s->profile, NULL, &obs, NULL, NULL, &err) < 0 ||
-            pv_vm_plan_build(s->profile, &obs, &vo, &again, &err) < 0) {
+        /* the host facts still hold: a reboot a host plan asked for (and did not get) has not happened yet */
+        if (pv_hosts_readiness(&s->hosts, &err) < 0) {
                 pv_warn(ctx, "could not verify the result: %s", pv_error_message(&err));
                 pv_error_done(&err);
                 return 0;
         }
+        struct pv_vm_plan_opts vo = {
+                .prune = pv_args_flag(args, "prune"),
+                .adopt = pv_args_flag(args, "adopt"),
+                .readiness = s->hosts.ready,
+                .n_readiness = s->hosts.n_ready,
+        };
+        if (pv_api_observe(s->conn.api, s->profile, NULL, &obs, NULL, NULL, &err) < 0) {
+                pv_warn(ctx, "could not verify the result: %s", pv_error_message(&err));
+                pv_error_done(&err);
+                return 0;
+        }
+        if (pv_vm_plan_build(s->profile, &obs, &vo, &again, &err) < 0) {
+                pv_warn(ctx, "could not verify the result: %s", pv_error_message(&err));
+                pv_error_done(&err);
+                pv_observed_done(&obs);
+                return 0;
+        }
+        *ret_blocked = 0;
         for (size_t i = 0; i < again.n; i++) {
                 const struct pv_action *a = &again.actions[i];
+                *ret_blocked += a->blocked != NULL;
                 if (a->blocked || a->pending_until_restart)
                         continue;
                 left++;
@@ -226,22 +457,158 @@ static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *a
         return left;
 }
 
+static size_t count_failed(const struct pv_plan *p) {
+        size_t n = 0;
+        for (size_t i = 0; i < p->n; i++)
+                n += p->actions[i].status == PV_ACT_FAILED || p->actions[i].status == PV_ACT_SKIPPED;
+        return n;
+}
+
+static size_t count_blocked(const struct pv_plan *p) {
+        size_t n = 0;
+        for (size_t i = 0; i < p->n; i++)
+                n += p->actions[i].status == PV_ACT_BLOCKED || p->actions[i].blocked != NULL;
+        return n;
+}
+
+/* Host changes: the other nodes over SSH (helper thread) while this node applies its own. */
+static int apply_hosts(struct pv_ctx *ctx, struct plan_state *s, bool rebind, struct pv_error *err) {
+        struct pv_strv only = PV_STRV_INIT;
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < s->hosts.n; i++) {
+                const struct pv_host_node *hn = &s->hosts.v[i];
+                if (!hn->local && !hn->failed && hn->count)
+                        r = pv_strv_push(&only, hn->node, err);
+        }
+        if (r == 0 && only.n) {
+                struct pv_remote_opts ro = { .op = PV_REMOTE_APPLY, .rebind = rebind };
+                r = pv_hosts_start_remote(&s->hosts, s->profile, s->text, s->text_len, &ro, s->parallel, s->ssh_timeout,
+                                          &only, err);
+        }
+        pv_strv_done(&only);
+        if (r < 0)
+                return r;
+        struct pv_host_node *local = s->hosts.n && s->hosts.v[0].local ? &s->hosts.v[0] : NULL;
+        if (local && s->hosts.lh.spec && local->count && !local->failed) {
+                /* the local node's actions come first in the plan, so a view of them keeps depends_on valid */
+                struct pv_plan view = { .actions = s->plan.actions + local->first, .n = local->count };
+                struct pv_runner runner;
+                pv_local_runner(s->hosts.lh.h, &runner);
+                struct pv_error e = PV_ERROR_INIT;
+                if (local->first != 0 || pv_host_apply(s->hosts.lh.h, &view, &runner, &e) < 0) {
+                        if (!e.code)
+                                pv_error_set(&e, PV_EINVAL, "internal error: the local host actions are not first");
+                        pv_report_error(ctx, &e);
+                        local->failed = true;
+                        local->error = pv_asprintf(NULL, "node '%s': %s", local->node, pv_error_message(&e));
+                        for (size_t k = 0; k < local->count; k++) {
+                                struct pv_action *a = &s->plan.actions[local->first + k];
+                                a->status = PV_ACT_FAILED;
+                                free(a->error);
+                                a->error = strdup(pv_error_message(&e));
+                        }
+                        pv_error_done(&e);
+                }
+        }
+        r = pv_hosts_wait_remote(&s->hosts, PV_REMOTE_APPLY, err);
+        if (r < 0)
+                return r;
+        pv_hosts_take_apply_results(&s->hosts, &s->plan);
+        for (size_t i = 0; i < s->hosts.n; i++)
+                if (s->hosts.v[i].failed && !s->hosts.v[i].local && s->hosts.v[i].count)
+                        pv_report_error(ctx, &(struct pv_error){ .code = PV_EIO, .message = s->hosts.v[i].error });
+        return 0;
+}
+
+/* After a reboot batch: re-observe, re-plan the VMs with the nodes' new readiness, apply what can run. */
+static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
+        struct plan_state *s = userdata;
+        struct pv_ctx *ctx = s->ctx;
+        struct pv_error err = PV_ERROR_INIT;
+        if (!s->conn.api || !wants_cluster(s->profile))
+                return 0;
+        struct pv_plan fplan = PV_PLAN_INIT;
+        int r = observe_cluster(s, &err);
+        if (r == 0)
+                r = plan_vms(s, &fplan, &err);
+        if (r < 0) {
+                pv_report_error(ctx, &err);
+                pv_error_done(&err);
+                pv_plan_done(&fplan);
+                return 1;
+        }
+        if (!plan_has_work(&fplan)) {
+                pv_plan_done(&fplan);
+                return 0;
+        }
+        struct pv_plan *v = realloc(s->followups, (s->n_followups + 1) * sizeof *v);
+        struct pv_buf names = PV_BUF_INIT_CAP(64 * 1024);
+        for (size_t i = 0; i < rebooted->n; i++)
+                pv_buf_addf(&names, NULL, "%s%s", i ? ", " : "", rebooted->v[i]);
+        char *label = NULL;
+        if (!v || pv_buf_detach(&names, &label, NULL, NULL) < 0 ||
+            pv_strv_push_take(&s->followup_nodes, label, NULL) < 0) {
+                if (v)
+                        s->followups = v;
+                pv_buf_release(&names);
+                pv_plan_done(&fplan);
+                return -PV_ENOMEM;
+        }
+        s->followups = v;
+        struct pv_plan *fp = &v[s->n_followups++];
+        *fp = fplan;
+        struct pv_api_exec_result res = { 0 };
+        unsigned shutdown_s = 0;
+        const char *st = pv_args_value(s->args, "shutdown-timeout");
+        shutdown_s = st ? (unsigned)strtoul(st, NULL, 10) : 180;
+        struct pv_api_exec_opts eo = { .shutdown_timeout_s = shutdown_s, .progress = progress, .userdata = ctx };
+        if (pv_api_execute(s->conn.api, fp, &eo, &res, &err) < 0) {
+                pv_report_error(ctx, &err);
+                pv_error_done(&err);
+                return 1;
+        }
+        return (int)count_failed(fp);
+}
+
 static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
         struct plan_state s;
         memset(&s, 0, sizeof s);
         struct pv_error err = PV_ERROR_INIT;
-        unsigned shutdown_s = 0;
-        if (pv_args_uint(ctx, cmd, args, "shutdown-timeout", 1, 86400, 180, &shutdown_s) < 0)
+        struct pv_reboot_report rep = { 0 };
+        unsigned shutdown_s = 0, reboot_parallel = 1, reboot_timeout = PV_REBOOT_DEFAULT_TIMEOUT_S;
+        if (pv_args_uint(ctx, cmd, args, "shutdown-timeout", 1, 86400, 180, &shutdown_s) < 0 ||
+            pv_args_uint(ctx, cmd, args, "reboot-parallel", 1, 64, 1, &reboot_parallel) < 0 ||
+            pv_args_uint(ctx, cmd, args, "reboot-timeout", 1, 86400, PV_REBOOT_DEFAULT_TIMEOUT_S, &reboot_timeout) < 0)
                 return PV_EXIT_USAGE;
-        int rc = build(ctx, cmd, args, &s, pv_args_flag(args, "rebind"));
+        bool reboot = pv_args_flag(args, "reboot");
+        if (!reboot && (pv_args_flag(args, "reboot-self") || pv_args_flag(args, "force") ||
+                        pv_args_value(args, "reboot-parallel") || pv_args_value(args, "reboot-timeout")))
+                return pv_cli_usage_error(ctx, cmd, "--reboot-self, --force, --reboot-parallel and --reboot-timeout "
+                                                    "go with --reboot");
+        bool rebind = pv_args_flag(args, "rebind");
+        int rc = build(ctx, cmd, args, &s, rebind);
         if (rc != PV_EXIT_OK)
                 goto out;
-        if (!plan_has_work(&s.plan)) {
-                if (ctx->json)
-                        pv_print_json(ctx, pv_render_plan_json(&s.plan));
-                else if (!ctx->quiet)
+        bool reboot_due = false;
+        for (size_t i = 0; i < s.hosts.n; i++)
+                reboot_due |= s.hosts.v[i].reboot_reasons.n > 0 && !s.hosts.v[i].failed;
+        if (!plan_has_work(&s.plan) && !(reboot && reboot_due)) {
+                if (ctx->json) {
+                        pv_print_json(ctx, plan_doc(&s, &s.plan));
+                } else if (!ctx->quiet) {
                         pv_render_plan_text(ctx, &s.plan, false);
-                rc = s.plan.n ? PV_EXIT_CHANGES : PV_EXIT_OK;
+                        if (has_remote(&s.hosts)) {
+                                fputc('\n', ctx->out);
+                                pv_hosts_print(ctx, &s.hosts);
+                        }
+                }
+                rc = pv_hosts_failed(&s.hosts) ? PV_EXIT_PARTIAL : s.plan.n ? PV_EXIT_CHANGES : PV_EXIT_OK;
+                goto out;
+        }
+        if (reboot && !s.conn.api) {
+                pv_error_set(&err, PV_EINVAL, "--reboot needs the profile's 'cluster' section: nodes are rebooted "
+                                              "through the Proxmox API");
+                rc = pv_report_error(ctx, &err);
                 goto out;
         }
         if (!ctx->json)
@@ -260,60 +627,106 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 }
         }
         /* host first: VMs may depend on the host being configured */
-        if (s.lh.spec) {
-                struct pv_runner runner;
-                pv_local_runner(s.lh.h, &runner);
-                if (pv_host_apply(s.lh.h, &s.plan, &runner, &err) < 0) {
-                        pv_report_error(ctx, &err);
-                        pv_error_done(&err);
-                        rc = PV_EXIT_ERROR;
-                        goto out;
-                }
+        if (s.hosts.n && apply_hosts(ctx, &s, rebind, &err) < 0) {
+                rc = pv_report_error(ctx, &err);
+                goto out;
         }
         struct pv_api_exec_result res = { 0 };
-        if (s.conn.api) {
+        if (s.conn.api && wants_cluster(s.profile)) {
                 struct pv_api_exec_opts eo = { .shutdown_timeout_s = shutdown_s, .progress = progress, .userdata = ctx };
                 if (pv_api_execute(s.conn.api, &s.plan, &eo, &res, &err) < 0) {
                         rc = pv_report_error(ctx, &err);
                         goto out;
                 }
         }
-        size_t failed = 0;
-        for (size_t i = 0; i < s.plan.n; i++)
-                failed += s.plan.actions[i].status == PV_ACT_FAILED || s.plan.actions[i].status == PV_ACT_SKIPPED;
-        size_t left = failed ? 0 : verify(ctx, &s, args);
+        size_t failed = count_failed(&s.plan);
+        bool rebooted = false;
+        if (reboot && reboot_due) {
+                struct pv_reboot_opts ro = {
+                        .force = pv_args_flag(args, "force"),
+                        .self = pv_args_flag(args, "reboot-self"),
+                        .ask_self = !pv_args_flag(args, "yes"),
+                        .parallel = reboot_parallel,
+                        .timeout_s = reboot_timeout,
+                        .profile_text = s.text,
+                        .profile_len = s.text_len,
+                        .ssh_parallel = s.parallel,
+                        .ssh_timeout_s = s.ssh_timeout,
+                        .rebind = rebind,
+                        .after_batch = after_reboot,
+                        .userdata = &s,
+                };
+                if (pv_cli_rolling_reboot(ctx, s.conn.api, s.profile, &s.hosts, &s.plan, &ro, &rep, &err) < 0) {
+                        rc = pv_report_error(ctx, &err);
+                        goto out;
+                }
+                rebooted = true;
+        }
+        /* what is still blocked: the verification's re-plan knows best; else the last plan applied */
+        size_t blocked = s.n_followups ? count_blocked(&s.followups[s.n_followups - 1]) : count_blocked(&s.plan);
+        size_t left = failed ? 0 : verify(ctx, &s, args, &blocked);
+        size_t followup_failed = 0;
+        for (size_t i = 0; i < s.n_followups; i++)
+                followup_failed += count_failed(&s.followups[i]);
+        bool reboot_pending = false;
+        for (size_t i = 0; i < s.hosts.n; i++)
+                reboot_pending |= s.hosts.v[i].reboot_reasons.n > 0;
+        bool nodes_failed = pv_hosts_failed(&s.hosts) > 0 || rep.failed > 0 || rep.refused > 0;
+        bool bad = failed || followup_failed || left || nodes_failed;
         if (ctx->json) {
-                json_t *doc = pv_render_plan_json(&s.plan);
+                json_t *doc = plan_doc(&s, &s.plan);
                 json_object_set_new(doc, "applied", json_true());
-                json_object_set_new(doc, "verified", json_boolean(!failed && left == 0));
+                json_object_set_new(doc, "verified", json_boolean(!bad && left == 0));
+                if (rebooted) {
+                        json_object_set_new(doc, "reboots", pv_reboot_report_json(&rep));
+                        json_t *fu = json_array();
+                        for (size_t i = 0; i < s.n_followups; i++) {
+                                json_t *d = pv_render_plan_json(&s.followups[i]);
+                                json_object_set_new(d, "after_reboot_of", json_string(s.followup_nodes.v[i]));
+                                json_array_append_new(fu, d);
+                        }
+                        json_object_set_new(doc, "after_reboot", fu);
+                }
                 pv_print_json(ctx, doc);
         } else {
                 fputc('\n', ctx->out);
                 pv_render_plan_text(ctx, &s.plan, true);
-                if (!failed && left == 0 && !ctx->quiet)
+                for (size_t i = 0; i < s.n_followups; i++) {
+                        fprintf(ctx->out, "\n%sAfter the reboot of %s:%s\n", pv_c(ctx, ctx->out, PV_C_BOLD),
+                                s.followup_nodes.v[i], pv_c(ctx, ctx->out, PV_C_RESET));
+                        pv_render_plan_text(ctx, &s.followups[i], true);
+                }
+                if (has_remote(&s.hosts) || nodes_failed) {
+                        fputc('\n', ctx->out);
+                        pv_hosts_print(ctx, &s.hosts);
+                }
+                if (rebooted)
+                        pv_reboot_report_print(ctx, &rep);
+                if (!bad && !ctx->quiet)
                         fprintf(ctx->out, "Verified: the cluster matches the profile%s.\n",
-                                s.plan.n_reboot_reasons ? " (blocked VMs and host changes wait for the reboot)" : "");
+                                reboot_pending ? " (blocked VMs and host changes wait for the reboot)" : "");
         }
-        size_t blocked = 0;
-        for (size_t i = 0; i < s.plan.n; i++)
-                blocked += s.plan.actions[i].status == PV_ACT_BLOCKED || s.plan.actions[i].blocked != NULL;
         /* 3: something failed; 2: applied, but blocked work remains (e.g. a reboot is due first) */
-        rc = failed || left ? PV_EXIT_PARTIAL : blocked ? PV_EXIT_CHANGES : PV_EXIT_OK;
+        rc = bad ? PV_EXIT_PARTIAL : blocked ? PV_EXIT_CHANGES : PV_EXIT_OK;
 out:
+        print_timings(&s);
+        pv_reboot_report_done(&rep);
         pv_error_done(&err);
         plan_state_done(&s);
         return rc;
 }
 
 #define PLAN_DESC                                                                                                \
-        "Reads the profile, inspects this node's host state (when the profile has a host\n"                       \
-        "section for it) and the cluster through the API, and prints what would change:\n"                      \
+        "Reads the profile, inspects the host of every node with a host section (this\n"                          \
+        "node in-process, the others by running 'pvfio host plan --json' on them over\n"                          \
+        "SSH, in parallel) and the cluster through the API, and prints what would change:\n"                      \
         "host files as unified diffs, mappings and VMs key by key (+ add, ~ change,\n"                            \
-        "- remove). Nothing is changed. Exit status 0: nothing to do, 2: changes or drift."
+        "- remove). Nothing is changed. Exit status 0: nothing to do, 2: changes or drift,\n"                      \
+        "3: some node could not be reached or planned (the others are shown)."
 
 const struct pv_cmd pv_cmd_plan = {
         .name = "plan",
-        .summary = "show what applying a profile would change (host, mappings, VMs)",
+        .summary = "show what applying a profile would change (hosts, mappings, VMs)",
         .usage = "PROFILE",
         .description = PLAN_DESC,
         .opts = plan_opts,
@@ -337,12 +750,16 @@ const struct pv_cmd pv_cmd_diff = {
 
 const struct pv_cmd pv_cmd_apply = {
         .name = "apply",
-        .summary = "apply a profile: host configuration, mappings and VMs",
+        .summary = "apply a profile: host configuration of every node, mappings and VMs",
         .usage = "PROFILE",
         .description = "Plans like 'pvfio plan', shows the plan, asks for confirmation (or --yes), then\n"
-                       "applies host changes first and cluster changes through the API, waits for\n"
-                       "tasks and verifies by reading the state again. One failed action does not stop\n"
-                       "unrelated ones. Exit status 0: applied and verified, 3: some actions failed.",
+                       "applies host changes first (this node in-process, the others with 'pvfio host\n"
+                       "apply' over SSH, in parallel) and cluster changes through the API, waits for\n"
+                       "tasks and verifies by reading the state again. With --reboot the nodes that\n"
+                       "need a reboot are rebooted one at a time through the API; after each comes back\n"
+                       "and passes its host check, the VMs that waited for it are applied. One failed\n"
+                       "action or node does not stop unrelated ones. Exit status 0: applied and\n"
+                       "verified, 2: applied, but work waits for a reboot, 3: something failed.",
         .opts = apply_opts,
         .min_args = 1,
         .max_args = 1,

@@ -233,6 +233,16 @@ enum pv_vm_action { PV_VM_START, PV_VM_STOP, PV_VM_SHUTDOWN };
 int pv_api_vm_action(struct pv_api *api, const char *node, uint32_t vmid, enum pv_vm_action action,
                      char **ret_upid, struct pv_error *err);
 
+/* A node's liveness (GET /cluster/resources?type=node), for waiting on a reboot. */
+struct pv_node_uptime {
+        char *node;
+        bool online;
+        uint64_t uptime;                /* seconds since boot; 0 = unknown (offline, or not reported) */
+};
+void pv_node_uptimes_free(struct pv_node_uptime *v, size_t n);
+int pv_api_node_uptimes(struct pv_api *api, struct pv_node_uptime **ret, size_t *ret_n, struct pv_error *err);
+int pv_api_decode_node_uptimes(const json_t *data, struct pv_node_uptime **ret, size_t *ret_n, struct pv_error *err);
+
 /* POST /nodes/{node}/status command=reboot (synchronous; the node reboots shortly after the answer).
  * Needs Sys.PowerMgmt on /nodes/{node}. Never re-sent blindly: a lost answer is PV_EUNCERTAIN. */
 int pv_api_node_reboot(struct pv_api *api, const char *node, struct pv_error *err);

@@ -22,7 +22,6 @@
 struct pv_node_info {
         char *node;
         char *status;                   /* "online" | "offline" | "unknown" */
-        uint64_t uptime;                /* seconds since the node booted (online nodes); 0 = unknown */
 };
 
 /* One VM as listed by /cluster/resources?type=vm (qemu only). */

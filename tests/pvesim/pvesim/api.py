@@ -292,6 +292,36 @@ def node_index(sim, ctx, st, p):
                                   "time", "dns", "hosts", "capabilities", "certificates", "config")]
 
 
+@route("GET", "/nodes/{node}/status")
+def node_status(sim, ctx, st, p):
+    node = p["node"]
+    hw = sim.hw(st, node)
+    n = st["nodes"][node]
+    total = n["memory"]
+    used = sum(sim.qemu.memory_mb(vm["conf"]) * 1024 * 1024 for vm in st["vms"].values()
+               if vm["node"] == node and vm["status"] == "running") + 2 * (1 << 30)
+    kernel = hw.machine.get("kernel", "6.8.12-4-pve")
+    return {"uptime": int(sim.state.now() - sim.node_boot_time(st, node)), "cpu": 0.0213, "wait": 0,
+            "loadavg": ["0.12", "0.08", "0.05"], "idle": 0,
+            "cpuinfo": {"cpus": hw.cpu_count(), "cores": hw.cpu_count(), "sockets": 1, "model": "simulated"},
+            "memory": {"total": total, "used": used, "free": total - used, "available": total - used},
+            "swap": {"total": 0, "used": 0, "free": 0},
+            "rootfs": {"total": 100 * (1 << 30), "used": 8 * (1 << 30), "free": 92 * (1 << 30),
+                       "avail": 92 * (1 << 30)},
+            "kversion": "Linux %s #1 SMP PREEMPT_DYNAMIC PMX" % kernel,
+            "current-kernel": {"sysname": "Linux", "release": kernel, "machine": "x86_64",
+                               "version": "#1 SMP PREEMPT_DYNAMIC PMX"},
+            "boot-info": {"mode": "efi" if (hw.machine.get("boot") or {}).get("efi") else "legacy-bios"},
+            "pveversion": "pve-manager/%s/%s" % (VERSION["version"], VERSION["repoid"])}
+
+
+@route("POST", "/nodes/{node}/status")
+def node_cmd(sim, ctx, st, p):
+    """Reboot or shut down the node (Nodes.pm node_cmd: synchronous, returns null)."""
+    sim.node_power(st, p["node"], p["command"])
+    return None
+
+
 @route("GET", "/nodes/{node}/qemu")
 def qemu_list(sim, ctx, st, p):
     node = p["node"]

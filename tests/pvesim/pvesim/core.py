@@ -8,17 +8,19 @@ API-token check, permissions, proxying to the node, validation).
 
 import json
 import re
+import sys
 import time
 
 from . import api
 from . import auth
+from . import formats
 from . import propstr
 from . import validation
 from .errors import ApiError, AuthFailure, not_implemented, param_error, perm_error
 from .formats import perl_str
 from .hardware import Hardware
 from .qemu import Qemu
-from .tasks import TaskManager
+from .tasks import TaskError, TaskLog, TaskManager
 
 MAX_POST = 64 * 1024
 UNAUTHENTICATED = {("GET", "/access/domains"), ("GET", "/access/ticket"), ("POST", "/access/ticket"),
@@ -134,6 +136,54 @@ class Simulator:
             if vm["status"] == "running" and vm.get("usage") is None:
                 self.qemu.adopt_running(st, vmid, vm)
 
+    # --- node power (POST /nodes/{node}/status) ------------------------------
+
+    def node_power(self, st, node, command):
+        """node_cmd: 'reboot' takes the node offline for settings.reboot_ms, then it boots;
+        'shutdown' keeps it offline (POST /_sim/node brings it back). Running VMs stop either way."""
+        n = st["nodes"][node]
+        for vmid in sorted(st["vms"], key=int):
+            vm = st["vms"][vmid]
+            if vm["node"] == node and vm["status"] == "running":
+                self.qemu.stop_vm(vm)
+        n["online"] = False
+        if command == "reboot":
+            n["boot_at"] = self.state.now() + float(self.settings.reboot_ms) / 1000.0
+        else:
+            n.pop("boot_at", None)
+        self.state.mark_dirty()
+
+    def boot_node(self, st, node, at=None):
+        """The node comes up: online, a new boot time, its onboot=1 VMs started (pve-guests startall)."""
+        n = st["nodes"][node]
+        n.pop("boot_at", None)
+        n["online"] = True
+        n["boot_time"] = int(at if at is not None else self.state.now())
+        for vmid in sorted(st["vms"], key=int):
+            vm = st["vms"][vmid]
+            if vm["node"] != node or vm["status"] == "running":
+                continue
+            conf = vm["conf"]
+            if not formats.parse_boolean(conf.get("onboot", 0)) or formats.parse_boolean(conf.get("template", 0)):
+                continue
+            try:
+                self.qemu.start_vm(st, vmid, node, False, TaskLog())
+            except (TaskError, ApiError) as e:
+                sys.stderr.write("pvesim: node %s boot: VM %s did not start: %s\n"
+                                 % (node, vmid, e.message.strip()))
+        self.state.mark_dirty()
+
+    def finish_boots(self, st):
+        """Complete the reboots whose offline time is over (called before every request)."""
+        now = self.state.now()
+        for node in st["node_order"]:
+            at = st["nodes"][node].get("boot_at")
+            if at is not None and at <= now:
+                self.boot_node(st, node, at)
+
+    def node_boot_time(self, st, node):
+        return st["nodes"][node].get("boot_time", st.get("boot_time", self.state.now()))
+
     # --- cluster helpers ----------------------------------------------------
 
     def hw(self, st, node):
@@ -199,7 +249,7 @@ class Simulator:
                            if vm["node"] == node and vm["status"] == "running")
             e.update({"cpu": 0.0213, "maxcpu": hw.cpu_count(), "mem": 2 * (1 << 30) + used_mem,
                       "maxmem": n["memory"], "disk": 8 * (1 << 30), "maxdisk": 100 * (1 << 30),
-                      "uptime": int(self.state.now() - st.get("boot_time", self.state.now()))})
+                      "uptime": int(self.state.now() - self.node_boot_time(st, node))})
         if resources:
             e["cgroup-mode"] = 2
         else:
@@ -243,6 +293,7 @@ class Simulator:
         return resp
 
     def _handle_locked(self, st, req, method, fmt, rel_uri):
+        self.finish_boots(st)
         if self.state.generation != self._perm_gen:
             self.perm_cache.clear()
             self._perm_gen = self.state.generation

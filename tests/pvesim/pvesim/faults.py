@@ -25,15 +25,16 @@ class Settings:
         self.latency_jitter_ms = args.latency_jitter_ms
         self.task_ms = args.task_ms
         self.auth_fail_delay = args.auth_fail_delay
+        self.reboot_ms = getattr(args, "reboot_ms", 2000.0)
 
     def update(self, d):
-        for k in ("latency_ms", "latency_jitter_ms", "task_ms", "auth_fail_delay"):
+        for k in ("latency_ms", "latency_jitter_ms", "task_ms", "auth_fail_delay", "reboot_ms"):
             if k in d:
                 setattr(self, k, float(d[k]))
 
     def as_dict(self):
         return {"latency_ms": self.latency_ms, "latency_jitter_ms": self.latency_jitter_ms,
-                "task_ms": self.task_ms, "auth_fail_delay": self.auth_fail_delay}
+                "task_ms": self.task_ms, "auth_fail_delay": self.auth_fail_delay, "reboot_ms": self.reboot_ms}
 
 
 class RuleError(ValueError):

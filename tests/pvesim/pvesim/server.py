@@ -399,8 +399,11 @@ class App:
                     st["clock_offset"] = float(payload.get("offset", 0))
                     self.state.mark_dirty()
                 return 200, {"offset": st["clock_offset"]}
+            if key == ("POST", "/_sim/node"):
+                return self.control_node(payload)
             if key == ("GET", "/_sim/state"):
                 with self.state.transaction() as st:
+                    self.sim.finish_boots(st)
                     return 200, json.loads(json.dumps(st))  # a snapshot, serialised under the lock
             if key == ("POST", "/_sim/reset"):
                 self.sim.tasks.wait_idle(5)
@@ -451,6 +454,21 @@ class App:
                         vm["conf"][k] = str(v)
             self.state.mark_dirty()
             return 200, {"vmid": vmid, "conf": vm["conf"], "status": vm["status"]}
+
+    def control_node(self, p):
+        """{"node": "pve2", "online": true|false}: bring a node up (booting it) or take it down now."""
+        with self.state.transaction() as st:
+            self.sim.finish_boots(st)
+            node = p["node"]
+            if node not in st["nodes"]:
+                return 404, {"error": "no node %s" % node}
+            if p.get("online"):
+                if not st["nodes"][node]["online"]:
+                    self.sim.boot_node(st, node)
+            else:
+                self.sim.node_power(st, node, "shutdown")
+            n = st["nodes"][node]
+            return 200, {"node": node, "online": n["online"], "boot_at": n.get("boot_at")}
 
     def control_hardware(self, p):
         with self.state.transaction() as st:
@@ -516,6 +534,8 @@ def parse_args(argv):
     ap.add_argument("--faults", help="JSON file with initial fault rules")
     ap.add_argument("--seed", type=int, default=1, help="seed of the random faults (default 1)")
     ap.add_argument("--task-ms", type=float, default=50.0, help="how long a task stays running (default 50)")
+    ap.add_argument("--reboot-ms", type=float, default=2000.0,
+                    help="how long a node is offline after POST /nodes/{node}/status reboot (default 2000)")
     ap.add_argument("--auth-fail-delay", type=float, default=0.0, help="seconds before every 401 (Proxmox: 3)")
     ap.add_argument("--idle-timeout", type=float, default=5.0,
                     help="close idle connections after S seconds (default 5)")

@@ -44,6 +44,7 @@ SELECTED = [
     "/nodes/{node}/qemu/{vmid}/status/start",
     "/nodes/{node}/qemu/{vmid}/status/stop",
     "/nodes/{node}/qemu/{vmid}/status/suspend",
+    "/nodes/{node}/status",
     "/nodes/{node}/tasks",
     "/nodes/{node}/tasks/{upid}",
     "/nodes/{node}/tasks/{upid}/log",
