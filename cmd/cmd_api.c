@@ -15,13 +15,13 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "connect.h"
 #include "pvfio/api.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/profile.h"
 #include "pvfio/util.h"
 
-#define SECRET_FILE_MAX (64u * 1024)
 
 static const struct pv_opt call_opts[] = {
         { "profile", 'p', PV_OPT_VALUE, "FILE", "take the connection from the profile's cluster section", false },
@@ -67,33 +67,7 @@ static void conn_done(struct conn *c) {
 }
 
 static int read_secret(const char *env, const char *file, struct conn *c, struct pv_error *err) {
-        if (env) {
-                const char *v = getenv(env);
-                if (!v || !*v)
-                        return pv_error_set(err, PV_EINVAL, "environment variable '%s' is not set or empty", env);
-                c->secret = pv_strdup(v, err);
-                c->secret_source = pv_asprintf(err, "environment variable '%s'", env);
-        } else {
-                struct pv_buf b = PV_BUF_INIT_CAP(SECRET_FILE_MAX);
-                int r = pv_buf_read_file_at(&b, AT_FDCWD, file, err);
-                if (r < 0) {
-                        pv_buf_release(&b);
-                        return pv_error_wrap(err, "cannot read the secret file '%s'", file);
-                }
-                /* the first line, without trailing white space */
-                char *nl = strpbrk(b.buf, "\r\n");
-                if (nl)
-                        *nl = '\0';
-                pv_strip_trailing(b.buf);
-                c->secret = pv_strdup(b.buf, err);
-                if (b.alloc)
-                        explicit_bzero(b.buf, b.alloc);
-                pv_buf_release(&b);
-                c->secret_source = pv_asprintf(err, "file '%s'", file);
-        }
-        if (!c->secret || !c->secret_source)
-                return -PV_ENOMEM;
-        return 0;
+        return pv_cli_read_secret(env, file, &c->secret, &c->secret_source, err);
 }
 
 /* Fill c->cfg from --profile and the options. Returns an exit code (0 = go on). */

@@ -27,12 +27,14 @@ int pv_cli_read_secret(const char *env, const char *file, char **ret_secret, cha
                 }
                 size_t n = strcspn(b.buf, "\r\n");
                 b.buf[n] = '\0';
+                n = strlen(pv_strip_trailing(b.buf));
                 if (n == 0) {
                         pv_buf_release(&b);
                         return pv_error_set(err, PV_EAUTH, "the secret file '%s' is empty", file);
                 }
                 secret = pv_strdup(b.buf, err);
-                explicit_bzero(b.buf, b.len);
+                if (b.alloc)
+                        explicit_bzero(b.buf, b.alloc);
                 pv_buf_release(&b);
                 source = pv_asprintf(err, "file '%s'", file);
         } else {
