@@ -265,16 +265,17 @@ class Handler(BaseHTTPRequestHandler):
         if fault and fault["action"] == "delay":
             time.sleep(float(fault.get("delay_ms", 0)) / 1000.0)
         if fault and fault["action"] == "drop-before":
-            self.drop()
             self.finish_log(entry, None, None, None, start)
+            self.drop()
             return
         if fault and fault["action"] == "status":
             status = int(fault["status"])
             reason = fault.get("reason") or faultmod.STANDARD_REASONS.get(status, "Error")
             fbody = fault.get("body")
             raw = json.dumps(fbody).encode() if fbody is not None else b""
-            self.send(status, reason, raw, "application/json;charset=UTF-8" if raw else None, False)
+            # logged before the answer leaves: a client that saw the answer always finds the entry
             self.finish_log(entry, status, reason, None, start)
+            self.send(status, reason, raw, "application/json;charset=UTF-8" if raw else None, False)
             return
 
         req = Request(method, path, query, self.headers, body)
@@ -290,13 +291,14 @@ class Handler(BaseHTTPRequestHandler):
         entry["params"] = faultmod.redact(resp.params or {})
         entry["auth"] = resp.auth
         if fault and fault["action"] == "drop-after":
-            self.drop()
             self.finish_log(entry, None, None, resp.auth, start)
+            self.drop()
             return
         if resp.delay and resp.delay > 0:
             time.sleep(resp.delay)
-        self.send(resp.status, resp.reason, resp.body, resp.content_type, keep_alive and resp.status < 400)
+        # logged before the answer leaves: a client that saw the answer always finds the entry
         self.finish_log(entry, resp.status, resp.reason, resp.auth, start)
+        self.send(resp.status, resp.reason, resp.body, resp.content_type, keep_alive and resp.status < 400)
 
     def drop(self):
         self.close_connection = True
