@@ -111,12 +111,8 @@ static int exec_mapping(struct pv_api *api, struct pv_action *a, unsigned long *
                 r = add_map_lines(&p, a->after, err);
         if (r >= 0 && a->kind == PV_ACT_UPDATE_MAPPING) {
                 if (del.n) {
-                        struct pv_buf b = PV_BUF_INIT;
-                        for (size_t i = 0; r >= 0 && i < del.n; i++)
-                                r = pv_buf_addf(&b, err, "%s%s", i ? "," : "", del.v[i]);
-                        if (r >= 0)
-                                r = pv_api_params_add(&p, "delete", b.buf, err);
-                        pv_buf_release(&b);
+                        _cleanup_free_ char *list = pv_strv_join(&del, ",", err);
+                        r = list ? pv_api_params_add(&p, "delete", list, err) : -PV_ENOMEM;
                 }
                 if (r >= 0 && a->digest)
                         r = pv_api_params_add(&p, "digest", a->digest, err);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "pvfio/util.h"
 
+#include "pvfio/buf.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -105,6 +107,19 @@ bool pv_strv_contains(const struct pv_strv *sv, const char *s) {
                 if (strcmp(sv->v[i], s) == 0)
                         return true;
         return false;
+}
+
+char *pv_strv_join(const struct pv_strv *sv, const char *sep, struct pv_error *err) {
+        struct pv_buf b = PV_BUF_INIT;
+        for (size_t i = 0; i < sv->n; i++)
+                if (pv_buf_addf(&b, err, "%s%s", i ? sep : "", sv->v[i]) < 0) {
+                        pv_buf_release(&b);
+                        return NULL;
+                }
+        char *s = NULL;
+        if (pv_buf_detach(&b, &s, NULL, err) < 0)
+                return NULL;
+        return s;
 }
 
 void pv_strv_done(struct pv_strv *sv) {

@@ -234,18 +234,6 @@ static char *join_lines(char **v, size_t n) {
         return s;
 }
 
-static char *join_msgs(const struct pv_strv *v) {
-        struct pv_buf b = PV_BUF_INIT;
-        for (size_t i = 0; i < v->n; i++)
-                if (pv_buf_addf(&b, NULL, "%s%s", i ? "; " : "", v->v[i]) < 0) {
-                        pv_buf_release(&b);
-                        return NULL;
-                }
-        char *s = NULL;
-        if (pv_buf_detach(&b, &s, NULL, NULL) < 0)
-                return NULL;
-        return s;
-}
 
 /* Map lists equal by meaning: per node, the same entries in the same order (order across nodes is free). */
 static bool map_lists_equal(const struct pv_map_entry *want, size_t nw, char **have_raw, size_t nh) {
@@ -308,7 +296,7 @@ static int plan_mapping(struct planner *pl, const struct pv_mapping *m, struct p
                 r = pv_error_set(err, PV_ENOMEM, "out of memory");
                 goto out;
         }
-        if (blocked.n && !(why = join_msgs(&blocked))) {
+        if (blocked.n && !(why = pv_strv_join(&blocked, "; ", NULL))) {
                 r = pv_error_set(err, PV_ENOMEM, "out of memory");
                 goto out;
         }
@@ -633,18 +621,6 @@ static int pending_matches(const struct planner *pl, const struct pv_vm_desired 
         return r;
 }
 
-static char *join_keys(const struct pv_strv *v) {
-        struct pv_buf b = PV_BUF_INIT;
-        for (size_t i = 0; i < v->n; i++)
-                if (pv_buf_addf(&b, NULL, "%s%s", i ? ", " : "", v->v[i]) < 0) {
-                        pv_buf_release(&b);
-                        return NULL;
-                }
-        char *s = NULL;
-        if (pv_buf_detach(&b, &s, NULL, NULL) < 0)
-                return NULL;
-        return s;
-}
 
 struct vm_match {
         const struct pv_vm_info *info;  /* NULL: not on the cluster */
@@ -781,7 +757,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                         if (rp)
                                 r = pv_strv_push_take(&blocked, rp, err);
                 }
-                if (r < 0 || (blocked.n && !(why = join_msgs(&blocked)))) {
+                if (r < 0 || (blocked.n && !(why = pv_strv_join(&blocked, "; ", NULL)))) {
                         r = r < 0 ? r : pv_error_set(err, PV_ENOMEM, "out of memory");
                         goto out;
                 }
@@ -823,7 +799,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
         }
         if (r == 0 && running && !want_stopped && cfg)
                 r = pending_matches(pl, &d, info->vmid, &pend, err);
-        if (r < 0 || (blocked.n && !(why = join_msgs(&blocked)))) {
+        if (r < 0 || (blocked.n && !(why = pv_strv_join(&blocked, "; ", NULL)))) {
                 r = r < 0 ? r : pv_error_set(err, PV_ENOMEM, "out of memory");
                 goto out;
         }
@@ -883,7 +859,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                         if (A(pl, upd)->keys[i].pending_until_restart &&
                             !pv_strv_contains(&keys, A(pl, upd)->keys[i].key))
                                 r = pv_strv_push(&keys, A(pl, upd)->keys[i].key, err);
-                _cleanup_free_ char *list = r == 0 ? join_keys(&keys) : NULL;
+                _cleanup_free_ char *list = r == 0 ? pv_strv_join(&keys, ", ", NULL) : NULL;
                 pv_strv_done(&keys);
                 if (r == 0 && !list)
                         r = pv_error_set(err, PV_ENOMEM, "out of memory");
@@ -898,7 +874,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                                 r = set_blocked(pl, s, why, err);
                         }
                 } else if (r == 0 && pend.n) {
-                        _cleanup_free_ char *pl_list = join_keys(&pend);
+                        _cleanup_free_ char *pl_list = pv_strv_join(&pend, ", ", NULL);
                         r = pl_list ? drift(pl, err,
                                             "vm '%s' (%" PRIu32 "): %s already changed, pending until the VM is restarted (--restart applies it)",
                                             vm->name, vmid, pl_list)

@@ -34,6 +34,8 @@ int pv_strv_push(struct pv_strv *sv, const char *s, struct pv_error *err);
 int pv_strv_push_take(struct pv_strv *sv, char *s, struct pv_error *err);
 /* True if sv contains s. */
 bool pv_strv_contains(const struct pv_strv *sv, const char *s);
+/* The strings joined with sep (new string; "" when empty), or NULL + PV_ENOMEM. */
+char *pv_strv_join(const struct pv_strv *sv, const char *sep, struct pv_error *err);
 /* Free every string and reset. */
 void pv_strv_done(struct pv_strv *sv);
 

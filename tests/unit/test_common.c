@@ -141,6 +141,9 @@ static void test_strings(void **state) {
         assert_true(pv_strv_contains(&sv, "b"));
         assert_false(pv_strv_contains(&sv, "c"));
         assert_null(sv.v[2]);
+        char *j = pv_strv_join(&sv, ", ", NULL);
+        assert_string_equal(j, "a, b");
+        free(j);
         pv_strv_done(&sv);
         char t[] = "x \n\t";
         assert_string_equal(pv_strip_trailing(t), "x");
