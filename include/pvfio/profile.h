@@ -279,6 +279,11 @@ struct pv_vm {
         size_t n_pci;
         struct pv_loc loc;              /* the VM's mapping node */
         struct pv_loc name_loc, vmid_loc, node_loc;
+        /* the rest of a passthrough setup (provision/profile_extras.c, provision/vmextras.c) */
+        char *tpm_storage;              /* tpmstate0 storage; NULL = no TPM */
+        char *tpm_version;              /* "v2.0" or "v1.2" when tpm_storage is set */
+        char *affinity;                 /* host CPU list in canonical form ("0-3,8"), or NULL */
+        char *hookscript;               /* snippet volume "STORAGE:snippets/NAME", or NULL */
 };
 
 /* ---------------------------------------------------------------- profile */
