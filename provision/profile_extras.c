@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Profile loading for the VM keys of the rest of a passthrough setup
- * (issue 14): `tpm`, `affinity`, `hookscript`. Typed like the other VM keys
+ * (issue 14): `tpm`, `affinity`, `hookscript`, `usb`. Typed like the other VM keys
  * (profile_parse.c calls pvp_type_vm_extras at the end of type_vm, so
  * defaults and templates apply), checked against the cluster's auth in
  * pvp_check_vm_extras, each problem at its key as FILE:LINE:COL.
@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pvfio/cleanup.h"
 #include "pvfio/extras.h"
@@ -185,6 +186,174 @@ static void type_hookscript(struct pvp_ctx *c, const struct ynode *v, struct pv_
         vm->hookscript = xdup(c, v->text);
 }
 
+/* ------------------------------------------------------------------ usb */
+
+static const char *const usb_keys[] = { "host", "mapping", "usb3", "index", NULL };
+
+static bool hexn(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f')))
+                        return false;
+        return true;
+}
+
+/*
+ * A host USB device as qemu-server's pve-qm-usb `host` takes it (QemuServer/USB.pm $USB_ID_RE,
+ * $USB_PATH_RE): "[0x]VVVV:[0x]PPPP" → "vvvv:pppp", "BUS-PORT[.PORT…]" (decimal), or "spice".
+ * NULL when it is none of them.
+ */
+static char *usb_host_canon(const char *t) {
+        if (!strcasecmp(t, "spice"))
+                return strdup("spice");
+        const char *colon = strchr(t, ':');
+        if (colon) {
+                const char *v = t, *p = colon + 1;
+                if (!strncasecmp(v, "0x", 2))
+                        v += 2;
+                if (!strncasecmp(p, "0x", 2))
+                        p += 2;
+                if (colon - v != 4 || strlen(p) != 4 || !hexn(v, 4) || !hexn(p, 4))
+                        return NULL;
+                char *r = NULL;
+                if (asprintf(&r, "%.4s:%.4s", v, p) < 0)
+                        return NULL;
+                for (char *q = r; *q; q++)
+                        *q = (char)(*q >= 'A' && *q <= 'F' ? *q | 0x20 : *q);
+                return r;
+        }
+        /* BUS-PORT(.PORT)*: digits, one '-', then digit groups separated by single dots */
+        const char *dash = strchr(t, '-');
+        if (!dash || dash == t || strlen(t) > 64)
+                return NULL;
+        for (const char *q = t; q < dash; q++)
+                if (*q < '0' || *q > '9')
+                        return NULL;
+        bool digit = false;
+        for (const char *q = dash + 1; *q; q++) {
+                if (*q >= '0' && *q <= '9')
+                        digit = true;
+                else if (*q == '.' && digit)
+                        digit = false;
+                else
+                        return NULL;
+        }
+        return digit ? strdup(t) : NULL;
+}
+
+static void type_usbdev(struct pvp_ctx *c, const struct ynode *m, struct pv_usbdev *u) {
+        u->usb3 = -1;
+        u->index = -1;
+        u->loc = (struct pv_loc){ c->p->file, m->line, m->col };
+        if (m->kind != Y_MAP) {
+                XERR(c, m, "must be a mapping such as {host: 046d:c52b} or {mapping: ID}, got %s%s%s",
+                     scalar(m) ? "'" : "", shown(m), scalar(m) ? "'" : "");
+                return;
+        }
+        _cleanup_free_ char *where = strdup(c->path.buf);
+        for (size_t i = 0; i < m->n_pairs; i++) {
+                const char *k = m->pairs[i].key->text;
+                bool known = false;
+                for (size_t j = 0; usb_keys[j]; j++)
+                        known |= strcmp(k, usb_keys[j]) == 0;
+                if (!known) {
+                        size_t mk = pvp_path_key(c, k);
+                        const char *hint = pvp_suggest(k, usb_keys);
+                        pvp_diag(c, false, m->pairs[i].key, "unknown key '%.80s' in '%s'%s%s%s", k,
+                                 where ? where : "usb", hint ? "; did you mean '" : "", hint ? hint : "",
+                                 hint ? "'?" : "");
+                        pvp_path_pop(c, mk);
+                }
+        }
+        bool has_host = pvp_ymap_find(m, "host") != NULL, has_map = pvp_ymap_find(m, "mapping") != NULL;
+        if (has_host == has_map)
+                pvp_diag(c, false, m, "'%s' must name its device with exactly one of 'host' or 'mapping'",
+                         c->path.buf);
+        struct xscope s = { 0 };
+        const struct ynode *v;
+        if ((v = xenter(c, m, "host", &s))) {
+                char *h = scalar(v) ? usb_host_canon(v->text) : NULL;
+                if (!h)
+                        XERR(c, v, "must be a USB device VENDOR:PRODUCT (4+4 hex digits, e.g. 046d:c52b), a port "
+                             "BUS-PORT[.PORT…] (e.g. 1-2.3, see 'pvfio host scan --usb') or spice, got %s%s%s",
+                             scalar(v) ? "'" : "", shown(v), scalar(v) ? "'" : "");
+                else if (has_map)
+                        free(h);
+                else
+                        u->host = h;
+                xleave(c, &s);
+        }
+        if ((v = xenter(c, m, "mapping", &s))) {
+                /* pve-configid: [a-z][a-z0-9_-]+ (case-insensitive) */
+                const char *t = scalar(v) ? v->text : "";
+                bool ok = strlen(t) >= 2 && ((t[0] | 0x20) >= 'a' && (t[0] | 0x20) <= 'z');
+                for (const char *q = t; ok && *q; q++)
+                        ok = ((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' ||
+                             *q == '-';
+                if (!ok)
+                        XERR(c, v, "must be a mapping id (a letter, then letters, digits, '_', '-'), got %s%s%s",
+                             scalar(v) ? "'" : "", shown(v), scalar(v) ? "'" : "");
+                else if (!has_host)
+                        u->mapping = xdup(c, t);
+                xleave(c, &s);
+        }
+        if ((v = xenter(c, m, "usb3", &s))) {
+                if (v->kind == Y_SCALAR && v->stype == YS_BOOL)
+                        u->usb3 = v->bval ? 1 : 0;
+                else
+                        XERR(c, v, "must be true or false, got %s%s%s", scalar(v) ? "'" : "", shown(v),
+                             scalar(v) ? "'" : "");
+                xleave(c, &s);
+        }
+        if ((v = xenter(c, m, "index", &s))) {
+                if (v->kind == Y_SCALAR && v->stype == YS_INT && !v->int_overflow && v->ival >= 0 &&
+                    v->ival < PV_MAX_USB)
+                        u->index = (int)v->ival;
+                else
+                        XERR(c, v, "must be an integer 0-%d (the N of usbN), got %s%s%s", PV_MAX_USB - 1,
+                             scalar(v) ? "'" : "", shown(v), scalar(v) ? "'" : "");
+                xleave(c, &s);
+        }
+}
+
+static void type_usb(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *vm) {
+        if (v->kind != Y_SEQ) {
+                XERR(c, v, "must be a list of USB devices, got %s%s%s", scalar(v) ? "'" : "", shown(v),
+                     scalar(v) ? "'" : "");
+                return;
+        }
+        for (size_t i = 0; i < vm->n_usb; i++) {
+                free(vm->usb[i].host);
+                free(vm->usb[i].mapping);
+        }
+        free(vm->usb);
+        vm->usb = NULL;
+        vm->n_usb = 0;
+        if (!v->n_items)
+                return;
+        if (!(vm->usb = calloc(v->n_items, sizeof *vm->usb))) {
+                pvp_oom(c);
+                return;
+        }
+        for (size_t i = 0; i < v->n_items && !c->stop; i++) {
+                size_t mk = pvp_path_idx(c, i);
+                type_usbdev(c, v->items[i], &vm->usb[vm->n_usb++]);
+                if (i == PV_MAX_USB)
+                        pvp_diag(c, false, v->items[i],
+                                 "'%s' is one USB device too many: Proxmox allows at most %d per VM (usb0..%d)",
+                                 c->path.buf, PV_MAX_USB, PV_MAX_USB - 1);
+                pvp_path_pop(c, mk);
+        }
+        /* fixed indexes are unique */
+        for (size_t i = 0; i < vm->n_usb; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (vm->usb[i].index >= 0 && vm->usb[i].index == vm->usb[j].index) {
+                                size_t mk = pvp_path_idx(c, i);
+                                pvp_diag(c, false, v->items[i], "'%s' uses index %d, which usb[%zu] already has",
+                                         c->path.buf, vm->usb[i].index, j);
+                                pvp_path_pop(c, mk);
+                        }
+}
+
 /* ---------------------------------------------------------------- entry */
 
 void pvp_type_vm_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_vm *vm) {
@@ -202,6 +371,10 @@ void pvp_type_vm_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_vm *
                 type_hookscript(c, v, vm);
                 xleave(c, &s);
         }
+        if ((v = xenter(c, m, "usb", &s))) {
+                type_usb(c, v, vm);
+                xleave(c, &s);
+        }
 }
 
 void pvp_vm_extras_done(struct pv_vm *vm) {
@@ -210,6 +383,13 @@ void pvp_vm_extras_done(struct pv_vm *vm) {
         free(vm->affinity);
         free(vm->hookscript);
         vm->tpm_storage = vm->tpm_version = vm->affinity = vm->hookscript = NULL;
+        for (size_t i = 0; i < vm->n_usb; i++) {
+                free(vm->usb[i].host);
+                free(vm->usb[i].mapping);
+        }
+        free(vm->usb);
+        vm->usb = NULL;
+        vm->n_usb = 0;
 }
 
 /* --------------------------------------------------------------- checks */
@@ -263,6 +443,23 @@ void pvp_check_vm_extras(struct pvp_ctx *c) {
                                 at(c, false, src->idx, src->map, "affinity", ROOT_ONLY("affinity"));
                         if (vm->hookscript)
                                 at(c, false, src->idx, src->map, "hookscript", ROOT_ONLY("hookscript"));
+                }
+                for (size_t k = 0; k < vm->n_usb; k++) {
+                        const struct pv_usbdev *u = &vm->usb[k];
+                        if (!u->host || !strcmp(u->host, "spice") || root_session(&p->cluster))
+                                continue;
+                        _cleanup_free_ char *path = NULL;
+                        if (asprintf(&path, "vms[%zu].usb[%zu].host", src->idx, k) < 0) {
+                                pvp_oom(c);
+                                return;
+                        }
+                        /* qemu-server API2/Qemu.pm check_usb_perm */
+                        pvp_diag_at(c, false, u->loc.line, u->loc.col, path,
+                                    "raw USB device '%s' needs a root@pam password session: Proxmox refuses it to "
+                                    "others (an API token, even root@pam!tok) with 'only root can set 'usbN' config "
+                                    "for real devices'; use a cluster USB mapping ('mapping: ID') or switch "
+                                    "cluster.auth to 'user: root@pam'",
+                                    u->host);
                 }
                 if (vm->ostype && !strcmp(vm->ostype, "win11")) {
                         if (!vm->tpm_storage)

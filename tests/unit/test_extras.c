@@ -283,6 +283,86 @@ static void test_plan_noop_and_removal(void **state) {
         pv_diags_done(&d);
 }
 
+/* ------------------------------------------------------------------ usb */
+
+static void test_usb_profile_errors(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        load(HEAD_TOKEN
+             "vms:\n"                                   /* 5 */
+             "  - name: a\n"
+             "    node: pve1\n"
+             "    usb:\n"
+             "      - host: 046d:c52b\n"               /* 9: raw with a token */
+             "      - mapping: kbd\n"                  /* 10: fine */
+             "      - host: spice\n"                   /* 11: fine (not a real device) */
+             "      - {host: 1-2, mapping: x1}\n"      /* 12 */
+             "      - host: 1-.2\n"                    /* 13 */
+             "      - {mapping: kbd, index: 14}\n"     /* 14 */
+             "      - {mapping: m2, index: 3, usb3: 1}\n" /* 15 */
+             "      - {mapping: m3, index: 3}\n",      /* 16 */
+             &d, -PV_EINVAL);
+        const struct pv_diag *x = diag_at(&d, 9, 9, "only root can set 'usbN' config for real devices");
+        assert_string_equal(x->key, "vms[0].usb[0].host");
+        diag_at(&d, 12, 9, "exactly one of 'host' or 'mapping'");
+        diag_at(&d, 13, 15, "must be a USB device VENDOR:PRODUCT");
+        diag_at(&d, 14, 31, "must be an integer 0-13");
+        diag_at(&d, 15, 39, "must be true or false");
+        diag_at(&d, 16, 9, "uses index 3, which usb[6] already has");
+        for (size_t i = 0; i < d.n; i++)
+                assert_true(d.v[i].line != 10 && d.v[i].line != 11);
+        pv_diags_done(&d);
+}
+
+static void test_usb_translate(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load(HEAD_ROOT
+                                    "vms:\n"
+                                    "  - name: a\n"
+                                    "    node: pve1\n"
+                                    "    usb:\n"
+                                    "      - host: 0x046D:C52B\n"
+                                    "      - {mapping: kbd, usb3: true}\n"
+                                    "      - {host: 1-2.3, index: 0}\n",
+                                    &d, 0);
+        struct pv_vm_xlate_ctx ctx = { .profile = p };
+        struct pv_vm_desired out;
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_string_equal(pv_vm_desired_get(&out, "usb0"), "host=1-2.3");
+        assert_string_equal(pv_vm_desired_get(&out, "usb1"), "host=046d:c52b");
+        assert_string_equal(pv_vm_desired_get(&out, "usb2"), "mapping=kbd,usb3=1");
+        pv_vm_desired_done(&out);
+
+        /* devices keep the index they already have; Proxmox's spellings compare equal */
+        struct pv_vm_config cur = { .vmid = 100 };
+        add_kv(&cur, "usb5", "mapping=kbd,usb3=1");
+        add_kv(&cur, "usb7", "host=0x046d:0xC52B");
+        ctx.current = &cur;
+        ctx.vmid = 100;
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_string_equal(pv_vm_desired_get(&out, "usb0"), "host=1-2.3");
+        assert_string_equal(pv_vm_desired_get(&out, "usb5"), "mapping=kbd,usb3=1");
+        assert_string_equal(pv_vm_desired_get(&out, "usb7"), "host=046d:c52b");
+        assert_null(pv_vm_desired_get(&out, "usb1"));
+        assert_true(pv_vmconfig_value_equal("usb7", "host=046d:c52b", "host=0x046d:0xC52B"));
+        assert_true(pv_vmconfig_value_equal("usb7", "host=046d:c52b", "046d:c52b,usb3=0"));
+        assert_false(pv_vmconfig_value_equal("usb7", "host=046d:c52b", "host=046d:c52b,usb3=1"));
+        assert_false(pv_vmconfig_value_equal("usb7", "host=046d:c52b", "mapping=kbd"));
+        assert_false(pv_vmconfig_value_equal("usb7", "host=1-2", "host=1-2.1"));
+        pv_vm_desired_done(&out);
+        pv_vm_config_done(&cur);
+
+        assert_true(pv_vmconfig_key_managed("usb0"));
+        assert_true(pv_vmconfig_key_managed("usb13"));
+        assert_false(pv_vmconfig_key_managed("usb14"));
+        assert_false(pv_vmconfig_key_managed("usb01"));
+        assert_true(pv_vmconfig_key_deletable("usb3"));
+        assert_true(pv_vmconfig_key_hotpluggable("usb3"));
+        pv_profile_free(p);
+        pv_diags_done(&d);
+}
+
 /* ----------------------------------------------------------- host side */
 
 static void test_numa_warning(void **state) {
@@ -394,6 +474,8 @@ int main(void) {
                 cmocka_unit_test(test_plan_noop_and_removal),
                 cmocka_unit_test(test_numa_warning),
                 cmocka_unit_test(test_numa_load),
+                cmocka_unit_test(test_usb_profile_errors),
+                cmocka_unit_test(test_usb_translate),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
