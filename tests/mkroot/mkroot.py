@@ -29,8 +29,11 @@ import re
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mkusb  # noqa: E402  (the USB part: tests/mkroot/mkusb.py)
+
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices"}
+            "iomem_bootfb", "devices", "usb"}
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
 BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_linux_default"}
 IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
@@ -231,6 +234,10 @@ def check_machine(m, where):
         for k in ("parent", "physfn"):
             if d.get(k) is not None and d[k] not in byaddr:
                 raise MachineError("%s: %s %s is not a listed device" % (d["addr"], k, d[k]))
+    try:
+        mkusb.check_usb(m, where, check_keys, byaddr)
+    except mkusb.UsbError as e:
+        raise MachineError(str(e))
     return m
 
 
@@ -653,6 +660,7 @@ def build(m, outdir):
     os.makedirs(r.top, exist_ok=True)
     dirs, kernel_62 = write_devices(r, m)
     write_platform(r, m, dirs, kernel_62)
+    mkusb.write_usb(r, m, dirs)
     write_pci_ids(r, m)
 
 
