@@ -91,6 +91,11 @@ def check_machine(m, where="machine"):
             _check_keys(t, NVIDIA_KEYS, "%s.nvidia_vgpu_types[%d]" % (w, j))
         if "names" in d and d["names"] is not None:
             _check_keys(d["names"], NAMES_KEYS, w + ".names")
+    from .usb import check_usb  # the `usb` buses (usb.py)
+    try:
+        check_usb(m, where)
+    except ValueError as e:
+        raise MachineError(str(e))
     return m
 
 
