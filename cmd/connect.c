@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "connect.h"
 
+#include "pvfio/vmplan.h"
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,4 +98,16 @@ int pv_cli_connect(struct pv_ctx *ctx, const struct pv_cluster *cl, unsigned par
         }
         *ret = c;
         return 0;
+}
+
+int pv_cli_observe(struct pv_api *api, const struct pv_profile *profile, const struct pv_observe_opts *opts,
+                   struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
+                   struct pv_error *err) {
+        struct pv_observe_want want;
+        int r = pv_observe_want_from_profile(profile, &want, err);
+        if (r < 0)
+                return r;
+        r = pv_api_observe(api, &want, opts, ret, warnings, stats, err);
+        pv_observe_want_done(&want);
+        return r;
 }

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "pvfio/api.h"
+#include "pvfio/observe.h"
 #include "pvfio/profile.h"
 
 /* A session plus the secret it was built from (wiped on release). */
@@ -18,6 +19,10 @@ struct pv_cli_conn {
 int pv_cli_read_secret(const char *env, const char *file, char **ret_secret, char **ret_source, struct pv_error *err);
 /* Open a session for the profile's cluster; parallel 0 = the profile's value. Warns when TLS is off. */
 int pv_cli_connect(struct pv_ctx *ctx, const struct pv_cluster *cl, unsigned parallel, struct pv_cli_conn *ret,
+                   struct pv_error *err);
+/* Observe what the profile's plan needs (provision decides what, api reads it). */
+int pv_cli_observe(struct pv_api *api, const struct pv_profile *profile, const struct pv_observe_opts *opts,
+                   struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
                    struct pv_error *err);
 /* Drop the session and wipe the secret. */
 void pv_cli_conn_done(struct pv_cli_conn *c);

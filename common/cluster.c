@@ -102,6 +102,16 @@ void pv_task_status_done(struct pv_task_status *t) {
         memset(t, 0, sizeof *t);
 }
 
+void pv_observe_want_done(struct pv_observe_want *w) {
+        if (!w)
+                return;
+        pv_strv_done(&w->hw_nodes);
+        pv_strv_done(&w->check_nodes);
+        pv_strv_done(&w->vf_nodes);
+        pv_strv_done(&w->vm_names);
+        *w = (struct pv_observe_want){ 0 };
+}
+
 void pv_observed_done(struct pv_observed *o) {
         if (!o)
                 return;

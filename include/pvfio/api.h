@@ -38,7 +38,7 @@
 #include "pvfio/cluster.h"
 #include "pvfio/error.h"
 #include "pvfio/log.h"
-#include "pvfio/profile.h"
+#include "pvfio/auth.h"
 #include "pvfio/util.h"
 
 #define PV_API_DEFAULT_PARALLEL 8u
