@@ -887,12 +887,31 @@ int pv_api_call_verified(struct pv_api *api, enum pv_api_method m, const char *p
         return call(api, m, path, params, verify, userdata, ret_data, err);
 }
 
+/* Every request of a batch that could not be sent carries the reason (a failed login, say): callers
+ * read per-request errors, and an empty one would read as an empty answer. */
+static void fail_all(struct pv_api_get *reqs, size_t n, const struct pv_error *why) {
+        for (size_t i = 0; i < n; i++) {
+                json_decref(reqs[i].data);
+                reqs[i].data = NULL;
+                pv_error_done(&reqs[i].err);
+                pv_error_set(&reqs[i].err, why->code, "%s", pv_error_message(why));
+                reqs[i].err.http_status = why->http_status;
+        }
+}
+
 int pv_api_get_many(struct pv_api *api, struct pv_api_get *reqs, size_t n, struct pv_error *err) {
         if (n == 0)
                 return 0;
-        int rc = pv_api_ensure_ticket(api, false, err);
-        if (rc < 0)
+        struct pv_error lerr = PV_ERROR_INIT;
+        int rc = pv_api_ensure_ticket(api, false, &lerr);
+        if (rc < 0) {
+                fail_all(reqs, n, &lerr);
+                rc = pv_error_set(err, lerr.code, "%s", pv_error_message(&lerr));
+                if (err && err->code == lerr.code)
+                        err->http_status = lerr.http_status;
+                pv_error_done(&lerr);
                 return rc;
+        }
         struct pv_api_req *rs = calloc(n, sizeof *rs);
         struct pv_api_req **ptrs = calloc(n, sizeof *ptrs);
         if (!rs || !ptrs) {
@@ -915,8 +934,20 @@ int pv_api_get_many(struct pv_api *api, struct pv_api_get *reqs, size_t n, struc
         for (size_t i = 0; i < n; i++)
                 if (rs[i].auth_failed)
                         ptrs[again++] = &rs[i];
-        if (again && pv_api_ensure_ticket(api, true, NULL) == 0)
-                pv_api_run(api, ptrs, again);
+        if (again) {
+                if (pv_api_ensure_ticket(api, true, &lerr) == 0) {
+                        pv_api_run(api, ptrs, again);
+                } else {
+                        /* the 401s stand for a login that now fails: say why */
+                        for (size_t i = 0; i < n; i++)
+                                if (rs[i].auth_failed) {
+                                        pv_error_done(&rs[i].err);
+                                        pv_error_set(&rs[i].err, lerr.code, "%s", pv_error_message(&lerr));
+                                        rs[i].err.http_status = lerr.http_status;
+                                }
+                        pv_error_done(&lerr);
+                }
+        }
         size_t failed = 0, first = n;
         for (size_t i = 0; i < n; i++) {
                 json_decref(reqs[i].data);
