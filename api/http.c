@@ -290,7 +290,9 @@ static size_t on_header(char *ptr, size_t size, size_t nitems, void *userdata) {
         return n;
 }
 
-static void trace_lines(const struct pv_log *log, const char *prefix, const char *data, size_t size, bool redact) {
+/* Every traced line goes through the redaction; when that cannot be done (out of memory), the
+ * line is not shown at all: the trace fails closed. */
+static void trace_lines(const struct pv_log *log, const char *prefix, const char *data, size_t size) {
         const char *p = data, *end = data + size;
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -300,10 +302,9 @@ static void trace_lines(const struct pv_log *log, const char *prefix, const char
                         len--;
                 if (len) {
                         char *line = strndup(p, len);
-                        char *shown = line && redact ? pv_api_redact_header(line) : NULL;
-                        if (line)
-                                pv_log_debug(log, "api: %s %s", prefix, shown ? shown : line);
-                        free(shown);
+                        char *shown = line ? pv_api_redact_line(line) : NULL;
+                        pv_log_debug(log, "api: %s %s", prefix, shown ? shown : "<line not shown: out of memory>");
+                        wipe_free(shown);
                         wipe_free(line);
                 }
                 p = nl ? nl + 1 : end;
@@ -316,13 +317,13 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
         const struct pv_log *log = r->api->log;
         switch (type) {
         case CURLINFO_TEXT:
-                trace_lines(log, "*", data, size, false);
+                trace_lines(log, "*", data, size);
                 break;
         case CURLINFO_HEADER_OUT:
-                trace_lines(log, ">", data, size, true);
+                trace_lines(log, ">", data, size);
                 break;
         case CURLINFO_HEADER_IN:
-                trace_lines(log, "<", data, size, true);
+                trace_lines(log, "<", data, size);
                 break;
         default:
                 break; /* bodies are traced (redacted) when the request completes */
@@ -512,6 +513,7 @@ static void start(struct pv_api_req *r) {
         r->attempt++;
         r->started = pv_api_now_ms();
         if (want_trace(api)) {
+                /* a body whose redaction fails is not shown (fails closed) */
                 char *shown = r->body && *r->body ? pv_api_redact_form(r->body) : NULL;
                 pv_log_debug(api->log, "api: %s %s%s%s (attempt %u)", pv_api_method_name(r->method), r->path,
                              shown ? " body: " : "", shown ? shown : "", r->attempt);
@@ -802,10 +804,22 @@ int pv_api_ensure_ticket(struct pv_api *api, bool force, struct pv_error *err) {
 
 /* ------------------------------------------------------------ public calls */
 
-static int call(struct pv_api *api, enum pv_api_method m, const char *path, const struct pv_api_params *params,
-                pv_api_verify_fn verify, void *userdata, json_t **ret_data, struct pv_error *err) {
+/* A path is a path: parameters go in `params`, where the trace and the messages can redact them. */
+static int check_path(const char *path, struct pv_error *err) {
         if (!path || path[0] != '/')
                 return pv_error_set(err, PV_EINVAL, "API path '%s' must start with '/' (e.g. /nodes)", path ? path : "");
+        if (strpbrk(path, "?#"))
+                /* not echoed: a query string may carry a password */
+                return pv_error_set(err, PV_EINVAL,
+                                    "an API path must not contain '?' or '#': give query parameters as KEY=VALUE");
+        return 0;
+}
+
+static int call(struct pv_api *api, enum pv_api_method m, const char *path, const struct pv_api_params *params,
+                pv_api_verify_fn verify, void *userdata, json_t **ret_data, struct pv_error *err) {
+        int rc0 = check_path(path, err);
+        if (rc0 < 0)
+                return rc0;
         bool relogged = false;
         unsigned checks = 0;
         for (;;) {
@@ -902,6 +916,11 @@ static void fail_all(struct pv_api_get *reqs, size_t n, const struct pv_error *w
 int pv_api_get_many(struct pv_api *api, struct pv_api_get *reqs, size_t n, struct pv_error *err) {
         if (n == 0)
                 return 0;
+        for (size_t i = 0; i < n; i++) {
+                int rc = check_path(reqs[i].path, err);
+                if (rc < 0)
+                        return rc;
+        }
         struct pv_error lerr = PV_ERROR_INIT;
         int rc = pv_api_ensure_ticket(api, false, &lerr);
         if (rc < 0) {

@@ -327,7 +327,10 @@ int pv_api_error_from_response(const char *method, const char *path, long status
 int pv_api_decode_envelope(const char *body, size_t len, json_t **ret_data, struct pv_error *err);
 
 /* Redaction for the debug trace (each returns a new malloc()ed string, or NULL on ENOMEM). */
-char *pv_api_redact_header(const char *line);        /* "Authorization: <redacted>" */
+char *pv_api_redact_header(const char *line);        /* "Authorization: <redacted>" (= pv_api_redact_line) */
+/* Any debug-trace line: secret headers, HTTP/2 "[cookie: …]", and secret key=value pairs in a
+ * request line's query string or in text ("GET /x?password=<redacted> HTTP/1.1"). NULL on OOM. */
+char *pv_api_redact_line(const char *line);
 char *pv_api_redact_form(const char *body);          /* password=<redacted>&username=root%40pam */
 char *pv_api_redact_json_text(const char *text, size_t len, size_t max);  /* JSON values of secret keys */
 bool pv_api_is_secret_key(const char *key);

@@ -57,3 +57,34 @@ class LoginFailures(e2elib.Lab):
             self.assertCause(r, "is not trusted")
         self.assertEqual(self.sim.requests(self.mark0), [])
 
+
+
+class DebugRedaction(e2elib.Lab):
+    """--debug redacts secrets in query strings and bodies by the same rules as in headers."""
+
+    SECRET = "qs-secret-9d1f4e"
+
+    def test_query_and_body_secrets_redacted(self):
+        prof = self.lab_profile(VM, auth="root")
+        # a GET carries its parameters in the query string (pveproxy accepts GET /access/ticket)
+        r = self.pvfio("--debug", "api", "get", "/access/ticket", "--profile", prof, "username=root@pam",
+                       "password=" + self.SECRET, "new-password=" + self.SECRET + "2")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("GET /api2/json/access/ticket?", r.err, r)
+        self.assertIn("password=<redacted>", r.err, r)
+        self.assertNotIn(self.SECRET, r.out + r.err, r)
+        # a DELETE too, and a body of a write
+        r = self.pvfio("--debug", "api", "delete", "/access/ticket", "--profile", prof,
+                       "password=" + self.SECRET)
+        self.assertNotIn(self.SECRET, r.out + r.err, r)
+        r = self.pvfio("--debug", "api", "create", "/access/ticket", "--profile", prof, "username=nobody@pve",
+                       "password=" + self.SECRET)
+        self.assertNotIn(self.SECRET, r.out + r.err, r)
+        self.assertIn("password=<redacted>", r.err, r)
+
+    def test_query_in_path_refused(self):
+        prof = self.lab_profile(VM, auth="root")
+        r = self.pvfio("--debug", "api", "get", "/version?password=" + self.SECRET, "--profile", prof)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("must not contain '?'", r.err, r)
+        self.assertNotIn(self.SECRET, r.out + r.err, r)
