@@ -191,6 +191,8 @@ int pv_api_new(const struct pv_api_config *cfg, struct pv_api **ret, struct pv_e
         api->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : PV_API_DEFAULT_TIMEOUT_MS;
         api->body_cap = cfg->body_cap ? cfg->body_cap : PV_API_DEFAULT_BODY_CAP;
         api->max_attempts = cfg->max_attempts ? cfg->max_attempts : PV_API_DEFAULT_ATTEMPTS;
+        api->read_attempts = cfg->max_attempts;
+        api->retry_ms = cfg->retry_ms ? cfg->retry_ms : PV_API_DEFAULT_RETRY_MS;
         api->backoff_ms = cfg->backoff_ms ? cfg->backoff_ms : PV_API_DEFAULT_BACKOFF_MS;
         api->backoff_max_ms = cfg->backoff_max_ms ? cfg->backoff_max_ms : PV_API_DEFAULT_BACKOFF_MAX_MS;
         api->ticket_renew_s = cfg->ticket_renew_s ? cfg->ticket_renew_s : PV_API_DEFAULT_TICKET_RENEW_S;
@@ -512,6 +514,8 @@ static void start(struct pv_api_req *r) {
         r->cap_hit = false;
         r->attempt++;
         r->started = pv_api_now_ms();
+        if (r->attempt == 1)
+                r->first_started = r->started;
         if (want_trace(api)) {
                 /* a body whose redaction fails is not shown (fails closed) */
                 char *shown = r->body && *r->body ? pv_api_redact_form(r->body) : NULL;
@@ -640,12 +644,17 @@ static void finish(struct pv_api_req *r, CURLcode c) {
                 return;
         }
         enum pv_api_verdict v = pv_api_retry_classify(r->idempotent, (int)c, c == CURLE_OK ? status : 0, sent);
-        if (v == PV_API_RETRY && r->attempt < api->max_attempts) {
-                unsigned delay = pv_api_backoff_ms(r->attempt, api->backoff_ms, api->backoff_max_ms, next_rand(api));
-                pv_log_debug(api->log, "api: %s %s: %s, retrying in %u ms (attempt %u of %u)",
+        unsigned delay = v == PV_API_RETRY ? pv_api_backoff_ms(r->attempt, api->backoff_ms, api->backoff_max_ms,
+                                                               next_rand(api))
+                                            : 0;
+        uint64_t elapsed = pv_api_now_ms() - r->first_started;
+        if (v == PV_API_RETRY &&
+            pv_api_retry_allowed(r->idempotent, r->attempt, r->idempotent ? api->read_attempts : api->max_attempts,
+                                 elapsed, delay, api->retry_ms)) {
+                pv_log_debug(api->log, "api: %s %s: %s, retrying in %u ms (attempt %u, %.1f s of %.1f s)",
                              pv_api_method_name(r->method), r->path,
                              c ? (r->errbuf[0] ? r->errbuf : curl_easy_strerror(c)) : r->reason.buf, delay,
-                             r->attempt + 1, api->max_attempts);
+                             r->attempt + 1, (double)elapsed / 1000.0, (double)api->retry_ms / 1000.0);
                 api->stats.retries++;
                 r->not_before = pv_api_now_ms() + delay;
                 r->state = PV_REQ_WAIT;

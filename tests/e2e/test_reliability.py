@@ -88,3 +88,60 @@ class DebugRedaction(e2elib.Lab):
         self.assertEqual(r.rc, 1, r)
         self.assertIn("must not contain '?'", r.err, r)
         self.assertNotIn(self.SECRET, r.out + r.err, r)
+
+
+class ReadRetries(e2elib.Lab):
+    """Reads ride out an outage of several seconds (502/503/596, dropped connections); writes do not."""
+
+    def count(self, method, path_re):
+        return len([e for e in self.sim.requests(self.mark0)
+                    if e["method"] == method and re.search(path_re, e["path"])])
+
+    def test_plan_survives_a_long_outage(self):
+        # 5 failures in a row: the old budget (4 tries, ~1.4 s) gave up after the fourth
+        self.sim.fault({"method": "GET", "path": "^/cluster/resources$", "action": "status", "status": 503,
+                        "count": 3})
+        self.sim.fault({"method": "GET", "path": "^/cluster/resources$", "action": "drop-before", "count": 2})
+        prof = self.lab_profile(VM)
+        r = self.pvfio("plan", prof)
+        self.assertEqual(r.rc, 2, r)
+        self.assertIn("rel-a", r.out)
+        self.assertEqual(self.count("GET", "/cluster/resources$"), 6)
+
+    def test_nextid_outage_does_not_lose_a_create(self):
+        self.sim.fault({"method": "GET", "path": "^/cluster/nextid$", "action": "status", "status": 596,
+                        "count": 5})
+        prof = self.lab_profile(VM)
+        self.apply_ok(prof)
+        self.assertIsNotNone(self.find_vm("rel-a")[0])
+        self.assertEqual(self.count("GET", "/cluster/nextid$"), 6)
+        self.assertEqual(self.count("POST", r"/nodes/pve1/qemu$"), 1)
+
+    def test_retry_time_is_configurable(self):
+        self.sim.fault({"method": "GET", "path": "^/cluster/resources$", "action": "status", "status": 502})
+        prof = self.lab_profile(VM)
+        r = self.pvfio("plan", "--retry-time", "1", prof)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("GET /cluster/resources: 502", r.err, r)
+        n = self.count("GET", "/cluster/resources$")
+        self.assertGreaterEqual(n, 2)
+        self.assertLessEqual(n, 6)
+        # the profile key does the same
+        self.sim.control("DELETE", "/_sim/faults")
+        text = open(prof).read().replace("cluster:\n", "cluster:\n  retry_time: 1\n", 1)
+        open(prof, "w").write(text)
+        self.sim.fault({"method": "GET", "path": "^/cluster/resources$", "action": "status", "status": 502})
+        mark = self.sim.mark()
+        r = self.pvfio("plan", prof)
+        self.assertEqual(r.rc, 1, r)
+        self.assertLessEqual(len([e for e in self.sim.requests(mark) if e["path"].endswith("/cluster/resources")]), 6)
+
+    def test_write_503_is_not_resent_blindly(self):
+        # a create answered 503 may have happened: it is checked, never sent a second time blindly
+        self.sim.fault({"method": "POST", "path": "^/nodes/pve1/qemu$", "action": "status", "status": 503,
+                        "count": 1})
+        prof = self.lab_profile(VM)
+        self.pvfio("apply", "--yes", prof)
+        creates = [e for e in self.sim.requests(self.mark0)
+                   if e["method"] == "POST" and e["path"].endswith("/nodes/pve1/qemu") and e.get("fault") is None]
+        self.assertLessEqual(len(creates), 1)

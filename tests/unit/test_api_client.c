@@ -289,6 +289,23 @@ static void test_backoff(void **state) {
         assert_int_equal(pv_api_backoff_ms(60, 200, 5000, 0), 2500); /* no overflow */
 }
 
+static void test_retry_time(void **state) {
+        (void)state;
+        /* reads: the retry time decides, not a count (the old budget of 4 tries was ~1.4 s) */
+        assert_true(pv_api_retry_allowed(true, 4, 0, 1400, 1600, 30000));
+        assert_true(pv_api_retry_allowed(true, 12, 0, 25000, 5000, 30000));
+        assert_false(pv_api_retry_allowed(true, 12, 0, 26000, 5000, 30000));
+        assert_false(pv_api_retry_allowed(true, 1, 0, 0, 200, 100));
+        /* an explicit attempt cap still holds for reads */
+        assert_false(pv_api_retry_allowed(true, 3, 3, 0, 10, 30000));
+        assert_true(pv_api_retry_allowed(true, 2, 3, 0, 10, 30000));
+        /* writes that never reached the server: a count, whatever the time */
+        assert_true(pv_api_retry_allowed(false, 3, 4, 0, 10, 30000));
+        assert_false(pv_api_retry_allowed(false, 4, 4, 0, 10, 30000));
+        assert_false(pv_api_retry_allowed(false, 4, 0, 0, 10, 30000));
+        assert_false(pv_api_retry_allowed(false, 1, 4, 0, 10, 30000) == false);
+}
+
 static void test_form_and_path(void **state) {
         (void)state;
         struct pv_api_params p = PV_API_PARAMS_INIT;
@@ -434,6 +451,7 @@ int main(void) {
                 cmocka_unit_test(test_fingerprint),
                 cmocka_unit_test(test_retry_policy),
                 cmocka_unit_test(test_backoff),
+                cmocka_unit_test(test_retry_time),
                 cmocka_unit_test(test_form_and_path),
                 cmocka_unit_test(test_session_config),
                 cmocka_unit_test(test_task_timeout),
