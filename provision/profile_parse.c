@@ -1912,3 +1912,27 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
         free(P.t);
         free(P.names);
 }
+
+/* ------------------------------------------------------ tables for tests */
+
+const struct pv_profile_keyset pv_profile_keysets[] = {
+        { "", top_keys },
+        { "/definitions/cluster", cluster_keys },
+        { "/definitions/auth", auth_keys },
+        { "/definitions/tls", tls_keys },
+        { "/definitions/ssh", ssh_keys },
+        { "/definitions/sshNode", ssh_node_keys },
+        { "/definitions/host", host_keys },
+        { "/definitions/vfioSelector", devsel_keys },
+        { "/definitions/vfioSelector/properties/match", match_keys },
+        { "/definitions/sriov", sriov_keys },
+        { "/definitions/mapping", mapping_keys },
+        { "/definitions/mapEntry", map_entry_keys },
+        { "/definitions/vm", vm_keys },
+        { "/definitions/efidisk", efidisk_keys },
+        { "/definitions/cpu", cpu_keys },
+        { "/definitions/disk", disk_keys },
+        { "/definitions/network", net_keys },
+        { "/definitions/pciDevice", pci_keys },
+        { NULL, NULL },
+};

@@ -351,4 +351,14 @@ const char *pv_bios_to_string(enum pv_bios b);
 const char *pv_binding_to_string(enum pv_binding b);
 const char *pv_vgpu_kind_to_string(enum pv_vgpu_kind k);
 
+
+/* The parser's key tables, each named by the JSON pointer of the object in
+ * profiles/pvfio.schema.json that describes the same keys ("" = the document),
+ * so a unit test keeps the parser and the schema in step. Ends with { NULL, NULL }. */
+struct pv_profile_keyset {
+        const char *schema_pointer;
+        const char *const *keys;
+};
+extern const struct pv_profile_keyset pv_profile_keysets[];
+
 #endif
