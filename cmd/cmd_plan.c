@@ -39,7 +39,8 @@
         { "prune", 0, PV_OPT_FLAG, NULL, "remove managed VMs and mappings that left the profile", false },        \
         { "restart", 0, PV_OPT_FLAG, NULL, "restart running VMs whose PCI changes wait for a restart", false },    \
         { "adopt", 0, PV_OPT_FLAG, NULL, "manage same-named VMs/mappings that pvfio did not create", false },     \
-        { "timings", 0, PV_OPT_FLAG, NULL, "print where the time went (SSH, API, planning) to stderr", false }
+        { "timings", 0, PV_OPT_FLAG, NULL, "print where the time went (SSH, API, planning) to stderr", false }, \
+        PV_CLI_RETRY_OPT
 
 static const struct pv_opt plan_opts[] = {
         PLAN_OPTS_COMMON,
@@ -223,7 +224,8 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
         s->args = args;
         s->t.start = pv_now_ns();
         if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, &s->parallel) < 0 ||
-            pv_args_uint(ctx, cmd, args, "ssh-timeout", 1, 86400, 0, &s->ssh_timeout) < 0)
+            pv_args_uint(ctx, cmd, args, "ssh-timeout", 1, 86400, 0, &s->ssh_timeout) < 0 ||
+            pv_cli_parse_retry(ctx, cmd, args) < 0)
                 return PV_EXIT_USAGE;
         if (load_profile_text(ctx, args->pos[0], s) < 0)
                 return PV_EXIT_ERROR;

@@ -66,6 +66,10 @@ void pv_cli_conn_done(struct pv_cli_conn *c) {
         memset(c, 0, sizeof *c);
 }
 
+int pv_cli_parse_retry(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args) {
+        return pv_args_uint(ctx, cmd, args, "retry-time", 1, 3600, 0, &ctx->api_retry_s);
+}
+
 int pv_cli_connect(struct pv_ctx *ctx, const struct pv_cluster *cl, unsigned parallel, struct pv_cli_conn *ret,
                    struct pv_error *err) {
         struct pv_cli_conn c = { 0 };
@@ -87,6 +91,7 @@ int pv_cli_connect(struct pv_ctx *ctx, const struct pv_cluster *cl, unsigned par
                 .parallel = parallel ? parallel : cl->parallel,
                 .timeout_ms = cl->timeout_s * 1000u,
                 .log = &ctx->log,
+                .retry_ms = (ctx->api_retry_s ? ctx->api_retry_s : cl->retry_time_s) * 1000u,
         };
         if (cfg.insecure && !cfg.fingerprint)
                 pv_warn(ctx, "TLS certificate verification is off for %s (tls.insecure): pin the certificate instead "

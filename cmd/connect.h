@@ -24,6 +24,12 @@ int pv_cli_connect(struct pv_ctx *ctx, const struct pv_cluster *cl, unsigned par
 int pv_cli_observe(struct pv_api *api, const struct pv_profile *profile, const struct pv_observe_opts *opts,
                    struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
                    struct pv_error *err);
+/* The --retry-time option of the commands that read the cluster (in their option tables). */
+#define PV_CLI_RETRY_OPT                                                                                          \
+        { "retry-time", 0, PV_OPT_VALUE, "SECONDS",                                                               \
+          "keep retrying reads on 5xx/596/connection errors this long (default: profile, else 30)", false }
+/* Parse --retry-time into ctx->api_retry_s (pv_cli_connect uses it). Returns <0 on a usage error. */
+int pv_cli_parse_retry(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args);
 /* Drop the session and wipe the secret. */
 void pv_cli_conn_done(struct pv_cli_conn *c);
 

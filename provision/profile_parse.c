@@ -684,7 +684,8 @@ static bool t_hex16(struct pvp_ctx *c, const struct ynode *v, uint16_t *out) {
 
 /* ---------------------------------------------------------------- cluster */
 
-static const char *const cluster_keys[] = { "name", "api", "auth", "tls", "parallel", "timeout", "ssh", NULL };
+static const char *const cluster_keys[] = { "name", "api", "auth", "tls", "parallel", "timeout", "ssh", "retry_time",
+                                            NULL };
 static const char *const auth_keys[] = { "token", "secret_env", "secret_file", "user", "password_env", "password_file",
                                          NULL };
 static const char *const tls_keys[] = { "fingerprint", "ca_file", "insecure", NULL };
@@ -1045,6 +1046,8 @@ static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
                 cl->parallel = (unsigned)x;
         if (o_int(c, m, "timeout", 1, 3600, &x) == 1)
                 cl->timeout_s = (unsigned)x;
+        if (o_int(c, m, "retry_time", 1, 3600, &x) == 1)
+                cl->retry_time_s = (unsigned)x;
         if ((v = enter(c, m, "ssh", &s))) {
                 type_ssh(c, v);
                 leave(c, &s);

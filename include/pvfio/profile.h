@@ -96,6 +96,7 @@ struct pv_cluster {
         unsigned parallel;      /* API concurrency; 0 = default (8) */
         unsigned timeout_s;     /* per-request timeout; 0 = default (30) */
         struct pv_ssh_config ssh; /* cluster.ssh (zeroed when absent: defaults apply) */
+        unsigned retry_time_s;  /* reads retry transient failures this long; 0 = default (30) */
 };
 
 /* ------------------------------------------------------------------ hosts */
