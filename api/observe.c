@@ -21,7 +21,10 @@ struct batch {
         size_t n, alloc;
 };
 
-enum { REQ_CONFIG, REQ_PENDING, REQ_RESOURCES, REQ_MAPPINGS, REQ_MAPPINGS_CHECK, REQ_HW, REQ_MDEV };
+enum {
+        REQ_CONFIG, REQ_PENDING, REQ_RESOURCES, REQ_MAPPINGS, REQ_MAPPINGS_CHECK, REQ_HW, REQ_MDEV,
+        REQ_OPTIONS, REQ_VERSION, REQ_NODE_VERSION, REQ_APT_VERSIONS,
+};
 
 static void batch_done(struct batch *b) {
         for (size_t i = 0; i < b->n; i++) {
@@ -126,6 +129,104 @@ static int collect_hw_nodes(const struct pv_profile *p, struct pv_strv *nodes, b
         return r;
 }
 
+static int warn(struct pv_strv *warnings, const char *fmt, const char *a, const char *b);
+
+/* Nodes whose mapping checks count: every node of a mapping entry, and the node of each VM using a mapping. */
+static int collect_check_nodes(const struct pv_profile *p, struct pv_strv *nodes, struct pv_error *err) {
+        int r = 0;
+        for (size_t i = 0; i < p->n_mappings && r >= 0; i++)
+                for (size_t k = 0; k < p->mappings[i].n_map && r >= 0; k++)
+                        r = strv_add_unique(nodes, p->mappings[i].map[k].node, err);
+        for (size_t i = 0; i < p->n_vms && r >= 0; i++)
+                for (size_t k = 0; k < p->vms[i].n_pci && r >= 0; k++)
+                        if (p->vms[i].pci[k].kind == PV_PCIDEV_MAPPING && p->vms[i].node)
+                                r = strv_add_unique(nodes, p->vms[i].node, err);
+        return r;
+}
+
+/*
+ * Nodes whose versions the plan checks keys against: the nodes of the
+ * profile's VMs and mapping entries (all of them get GET …/version), and the
+ * VM nodes where a key depends on the qemu-server release (`driver`, and
+ * `mdev`: where NVIDIA vGPU types come from), which get …/apt/versions too.
+ */
+static int collect_version_nodes(const struct pv_profile *p, struct pv_strv *nodes, struct pv_strv *qs_nodes,
+                                 struct pv_error *err) {
+        int r = 0;
+        for (size_t i = 0; i < p->n_mappings && r >= 0; i++)
+                for (size_t k = 0; k < p->mappings[i].n_map && r >= 0; k++)
+                        r = strv_add_unique(nodes, p->mappings[i].map[k].node, err);
+        for (size_t i = 0; i < p->n_vms && r >= 0; i++) {
+                const struct pv_vm *v = &p->vms[i];
+                if (!v->node || v->state == PV_STATE_ABSENT)
+                        continue;
+                r = strv_add_unique(nodes, v->node, err);
+                for (size_t k = 0; k < v->n_pci && r >= 0; k++)
+                        if (v->pci[k].driver != PV_DRIVER_DEFAULT || v->pci[k].mdev)
+                                r = strv_add_unique(qs_nodes, v->node, err);
+        }
+        return r;
+}
+
+static struct pv_node_version *version_slot(struct pv_observed *o, const char *node, struct pv_error *err) {
+        for (size_t i = 0; i < o->n_versions; i++)
+                if (strcmp(o->versions[i].node, node) == 0)
+                        return &o->versions[i];
+        struct pv_node_version *v = realloc(o->versions, (o->n_versions + 1) * sizeof *v);
+        char *name = strdup(node);
+        if (!v || !name) {
+                if (v)
+                        o->versions = v;
+                free(name);
+                pv_error_set(err, PV_ENOMEM, "out of memory");
+                return NULL;
+        }
+        o->versions = v;
+        v[o->n_versions] = (struct pv_node_version){ .node = name };
+        return &v[o->n_versions++];
+}
+
+/* The answer of one version request of round 1 (a failure is a warning: keys are then checked with what is known). */
+static int take_version_answer(struct pv_observed *o, int kind, const char *node, struct pv_api_get *q,
+                               struct pv_strv *warnings, struct pv_error *err) {
+        if (kind == REQ_OPTIONS || kind == REQ_VERSION) {
+                if (q->err.code)
+                        return warn(warnings, kind == REQ_OPTIONS
+                                                      ? "cannot read the datacenter options (GET /cluster/options: %s); tags are written and compared as Proxmox's default tag-style stores them (lower-case, sorted)%s"
+                                                      : "cannot read the Proxmox VE version (GET /version: %s)%s",
+                                    pv_error_message(&q->err), "");
+                if (kind == REQ_OPTIONS)
+                        return pv_api_decode_tag_style(q->data, &o->tag_style, &o->have_tag_style, err);
+                struct pv_api_version v = { 0 };
+                int r = pv_api_decode_version(q->data, &v, err);
+                if (r >= 0) {
+                        o->api_version = TAKE_PTR(v.version);
+                        pv_api_version_done(&v);
+                }
+                return r;
+        }
+        struct pv_node_version *nv = version_slot(o, node, err);
+        if (!nv)
+                return -PV_ENOMEM;
+        if (q->err.code && kind == REQ_NODE_VERSION)
+                return warn(warnings, "cannot read the version of node '%s' (%s); keys that need a newer Proxmox VE are not checked there",
+                            node, pv_error_message(&q->err));
+        if (q->err.code) {
+                /* Sys.Audit on /nodes/{node} is needed; the Proxmox VE version still gates the keys */
+                if (asprintf(&nv->qemu_server_unknown, "%s", pv_error_message(&q->err)) < 0)
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                return 0;
+        }
+        if (kind == REQ_APT_VERSIONS)
+                return pv_api_decode_pkg_version(q->data, "qemu-server", &nv->qemu_server, err);
+        struct pv_api_version v = { 0 };
+        int r = pv_api_decode_version(q->data, &v, err);
+        if (r >= 0)
+                nv->pve = TAKE_PTR(v.version);
+        pv_api_version_done(&v);
+        return r;
+}
+
 static int append_config(struct pv_observed *o, struct pv_vm_config *c, struct pv_error *err) {
         struct pv_vm_config *v = realloc(o->configs, (o->n_configs + 1) * sizeof *v);
         if (!v) {
@@ -168,7 +269,7 @@ static int append_hw(struct pv_observed *o, const char *node, struct pv_hw_pci *
         return 0;
 }
 
-/* Merge the checks of a check-node listing into the plain listing, prefixed with the node. */
+/* Merge the checks of a check-node listing into the plain listing, each with the node it was read for. */
 static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_mapping *checked, size_t n,
                         struct pv_error *err) {
         for (size_t i = 0; i < n; i++) {
@@ -183,12 +284,15 @@ static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_m
                         if (!v)
                                 return pv_error_set(err, PV_ENOMEM, "out of memory");
                         m->checks = v;
-                        char *msg = NULL;
-                        if (asprintf(&msg, "node '%s': %s", node, checked[i].checks[c].message) < 0)
+                        char *nd = strdup(node);
+                        if (!nd)
                                 return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        v[m->n_checks].severity = TAKE_PTR(checked[i].checks[c].severity);
-                        v[m->n_checks].message = msg;
-                        m->n_checks++;
+                        struct pv_mapping_check *k = &checked[i].checks[c];
+                        if (k->message)
+                                pv_strip_trailing(k->message); /* Proxmox's die texts end in a new line */
+                        v[m->n_checks++] = (struct pv_mapping_check){ .severity = TAKE_PTR(k->severity),
+                                                                      .message = TAKE_PTR(k->message),
+                                                                      .node = nd };
                 }
         }
         return 0;
@@ -381,6 +485,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
         memset(&o, 0, sizeof o);
         struct batch b = { 0 };
         struct pv_strv hw_nodes = PV_STRV_INIT, vf_nodes = PV_STRV_INIT, check_nodes = PV_STRV_INIT;
+        struct pv_strv ver_nodes = PV_STRV_INIT, qs_nodes = PV_STRV_INIT;
         bool any_vf = false;
         struct idx_list need_config = { 0 };
         struct mdev_req *mreqs = NULL;
@@ -389,11 +494,18 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
 
         /* round 1 */
         r = collect_hw_nodes(profile, &hw_nodes, &any_vf, &vf_nodes, err);
-        for (size_t i = 0; i < profile->n_mappings && r >= 0; i++)
-                for (size_t k = 0; k < profile->mappings[i].n_map && r >= 0; k++)
-                        r = strv_add_unique(&check_nodes, profile->mappings[i].map[k].node, err);
+        r = r < 0 ? r : collect_check_nodes(profile, &check_nodes, err);
+        r = r < 0 ? r : collect_version_nodes(profile, &ver_nodes, &qs_nodes, err);
         if (r >= 0)
                 r = batch_add(&b, strdup("/cluster/resources"), REQ_RESOURCES, 0, err);
+        if (r >= 0)
+                r = batch_add(&b, strdup("/cluster/options"), REQ_OPTIONS, 0, err);
+        if (r >= 0)
+                r = batch_add(&b, strdup("/version"), REQ_VERSION, 0, err);
+        for (size_t i = 0; i < ver_nodes.n && r >= 0; i++)
+                r = batch_add(&b, pv_api_path(err, "nodes", ver_nodes.v[i], "version", NULL), REQ_NODE_VERSION, i, err);
+        for (size_t i = 0; i < qs_nodes.n && r >= 0; i++)
+                r = batch_add(&b, pv_api_path(err, "nodes", qs_nodes.v[i], "apt", "versions", NULL), REQ_APT_VERSIONS, i, err);
         if (r >= 0)
                 r = batch_add(&b, strdup("/cluster/mapping/pci"), REQ_MAPPINGS, 0, err);
         for (size_t i = 0; i < check_nodes.n && r >= 0; i++) {
@@ -429,6 +541,19 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
                 struct pv_api_get *q = &b.reqs[i];
                 if (b.kind[i] == REQ_RESOURCES || b.kind[i] == REQ_MAPPINGS)
                         continue;
+                if (b.kind[i] >= REQ_OPTIONS) {
+                        const char *vn = b.kind[i] == REQ_NODE_VERSION   ? ver_nodes.v[b.ref[i]]
+                                         : b.kind[i] == REQ_APT_VERSIONS ? qs_nodes.v[b.ref[i]]
+                                                                         : NULL;
+                        if (vn && !node_known(&o, vn))
+                                continue; /* reported with its hardware, or by the planner */
+                        r = take_version_answer(&o, b.kind[i], vn, q, warnings, err);
+                        if (r < 0) {
+                                pv_error_wrap(err, "GET %s", b.paths[i]);
+                                goto fail;
+                        }
+                        continue;
+                }
                 const char *node = b.kind[i] == REQ_HW ? hw_nodes.v[b.ref[i]] : check_nodes.v[b.ref[i]];
                 if (!node_known(&o, node)) {
                         if (b.kind[i] == REQ_HW)
@@ -583,6 +708,8 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
         pv_strv_done(&hw_nodes);
         pv_strv_done(&vf_nodes);
         pv_strv_done(&check_nodes);
+        pv_strv_done(&ver_nodes);
+        pv_strv_done(&qs_nodes);
         free(need_config.v);
         *ret = o;
         return 0;
@@ -592,6 +719,8 @@ fail:
         pv_strv_done(&hw_nodes);
         pv_strv_done(&vf_nodes);
         pv_strv_done(&check_nodes);
+        pv_strv_done(&ver_nodes);
+        pv_strv_done(&qs_nodes);
         free(need_config.v);
         pv_observed_done(&o);
         return r < 0 ? r : -PV_EINVAL;
