@@ -32,6 +32,10 @@
 #define MAX_CHIPS_KEPT 4
 #define LOADER_INFO "sys/firmware/efi/efivars/LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
+/* provision/hostneeds.c */
+int pv_host_scan_needs(const struct pv_host *h, struct pv_host_state *s, struct pv_error *err);
+void pv_host_needs_free(struct pv_host_state *s);
+
 /* ------------------------------------------------------------ file helpers */
 
 static int open_dir_at(int dfd, const char *path) {
@@ -314,6 +318,10 @@ void pv_host_state_free(struct pv_host_state *s) {
         host_file_done(&s->etc_modules);
         host_files_free(s->modules_load_d, s->n_modules_load_d);
         host_files_free(s->modprobe_d, s->n_modprobe_d);
+        host_file_done(&s->etc_initramfs_modules);
+        host_files_free(s->driverctl_d, s->n_driverctl_d);
+        host_files_free(s->udev_rules, s->n_udev_rules);
+        pv_host_needs_free(s);
         free(s);
 }
 
@@ -1376,7 +1384,10 @@ static int scan_etc(struct pv_host *h, struct pv_host_state *s, struct pv_error 
         int r;
         if ((r = read_host_file(h, "etc/modules", &s->etc_modules, err)) < 0 ||
             (r = read_dir_files(h, "etc/modules-load.d", ".conf", &s->modules_load_d, &s->n_modules_load_d, err)) < 0 ||
-            (r = read_dir_files(h, "etc/modprobe.d", ".conf", &s->modprobe_d, &s->n_modprobe_d, err)) < 0)
+            (r = read_dir_files(h, "etc/modprobe.d", ".conf", &s->modprobe_d, &s->n_modprobe_d, err)) < 0 ||
+            (r = read_host_file(h, "etc/initramfs-tools/modules", &s->etc_initramfs_modules, err)) < 0 ||
+            (r = read_dir_files(h, "etc/driverctl.d", NULL, &s->driverctl_d, &s->n_driverctl_d, err)) < 0 ||
+            (r = read_dir_files(h, "etc/udev/rules.d", ".rules", &s->udev_rules, &s->n_udev_rules, err)) < 0)
                 return r;
         s->reboot_required_flag = exists_at(h->dirfd, "run/reboot-required");
         return 0;
@@ -1393,7 +1404,8 @@ int pv_host_scan(struct pv_host *h, unsigned flags, struct pv_host_state **ret, 
         int r;
         if ((r = scan_devices(&c, s, err)) < 0 || (r = build_groups(&c, s, err)) < 0 ||
             (r = scan_cpu(h, s, err)) < 0 || (r = scan_kernel(h, s, err)) < 0 || (r = scan_iommu(h, s, err)) < 0 ||
-            (r = scan_iomem(h, s, err)) < 0 || (r = scan_boot(h, s, err)) < 0 || (r = scan_etc(h, s, err)) < 0)
+            (r = scan_iomem(h, s, err)) < 0 || (r = scan_boot(h, s, err)) < 0 || (r = scan_etc(h, s, err)) < 0 ||
+            (r = pv_host_scan_needs(h, s, err)) < 0)
                 goto fail;
         if (!(flags & PV_SCAN_NO_NAMES) || (flags & PV_SCAN_CAPS)) {
                 if ((r = open_pcilib(h, &lib, err)) < 0)

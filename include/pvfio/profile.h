@@ -127,6 +127,8 @@ struct pv_devsel {
         char *name_contains;            /* case-insensitive substring of the pci.ids name, or NULL */
         bool companions;                /* also bind the device's other functions (default true) */
         struct pv_loc loc;
+        bool host_critical_ok;          /* may take a device the host needs (root disk, management NIC,
+                                         * only display or keyboard); default false */
 };
 
 struct pv_sriov_spec {
