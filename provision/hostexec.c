@@ -30,6 +30,7 @@
 
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/hostfs.h"
 #include "pvfio/hostplan.h"
 
 #define JOURNAL_MAX_BYTES (16u * 1024 * 1024)
@@ -41,38 +42,28 @@ static const char *root_name(const struct pv_host *h) {
         return h->root ? h->root : "/";
 }
 
-/* Read a root-relative regular file. Absent: *ret_present false, no error. */
+/* Read a root-relative regular file (confined to the root, never blocking on a FIFO).
+ * Absent: *ret_present false, no error. */
 static int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
                     struct stat *ret_st, struct pv_error *err) {
-        int fd = openat(h->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-        if (fd < 0) {
-                if (errno == ENOENT) {
-                        *ret_present = false;
-                        *ret = NULL;
-                        if (ret_len)
-                                *ret_len = 0;
-                        return 0;
-                }
-                return pv_error_set_errno(err, errno, "cannot open '%s' under '%s'", path, root_name(h));
-        }
-        struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                int e = errno;
-                close(fd);
-                if (!e || S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode))
-                        return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, root_name(h));
-                return pv_error_set_errno(err, e, "cannot stat '%s' under '%s'", path, root_name(h));
-        }
-        struct pv_buf b = PV_BUF_INIT_CAP(FILE_MAX_BYTES);
-        int r = pv_buf_read_fd(&b, fd, err);
-        close(fd);
         char *out = NULL;
         size_t len = 0;
-        if (r == 0)
-                r = pv_buf_detach(&b, &out, &len, err);
-        pv_buf_release(&b);
+        struct stat st;
+        int r = pv_fs_read_regular(h->dirfd, path, O_NOFOLLOW, FILE_MAX_BYTES, &out, &len, &st);
+        if (r == -ENOENT) {
+                *ret_present = false;
+                *ret = NULL;
+                if (ret_len)
+                        *ret_len = 0;
+                return 0;
+        }
+        if (r == -EINVAL || r == -ELOOP)
+                return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, root_name(h));
+        if (r == -EFBIG)
+                return pv_error_set(err, PV_ETOOBIG, "'%s' under '%s' is larger than %u bytes", path, root_name(h),
+                                    FILE_MAX_BYTES);
         if (r < 0)
-                return pv_error_wrap(err, "cannot read '%s' under '%s'", path, root_name(h));
+                return pv_error_set_errno(err, -r, "cannot read '%s' under '%s'", path, root_name(h));
         *ret_present = true;
         *ret = out;
         if (ret_len)
@@ -80,6 +71,34 @@ static int read_rel(const struct pv_host *h, const char *path, bool *ret_present
         if (ret_st)
                 *ret_st = st;
         return 0;
+}
+
+/* mkdirat/unlinkat/readlinkat of a root-relative path: the parent is opened confined first. */
+static int at_parent(const struct pv_host *h, const char *path, int (*op)(int dfd, const char *base, void *ud),
+                     void *ud) {
+        const char *base = NULL;
+        int pfd = pv_fs_open_parent(h->dirfd, path, &base);
+        if (pfd < 0) {
+                errno = -pfd;
+                return -1;
+        }
+        int r = op(pfd, base, ud);
+        int e = errno;
+        close(pfd);
+        errno = e;
+        return r;
+}
+
+static int op_mkdir(int dfd, const char *base, void *ud) {
+        (void)ud;
+        if (mkdirat(dfd, base, 0755) < 0)
+                return -1;
+        return fchmodat(dfd, base, 0755, 0);   /* 0755 whatever the umask */
+}
+
+static int op_rmdir(int dfd, const char *base, void *ud) {
+        (void)ud;
+        return unlinkat(dfd, base, AT_REMOVEDIR);
 }
 
 static int write_all(int fd, const void *data, size_t len) {
@@ -122,14 +141,15 @@ static int missing_dirs(const struct pv_host *h, const char *dir, struct pv_strv
                 if (!prefix)
                         return pv_error_set(err, PV_ENOMEM, "out of memory");
                 struct stat st;
-                if (fstatat(h->dirfd, prefix, &st, 0) == 0) {
+                int sr = pv_fs_stat(h->dirfd, prefix, true, &st);
+                if (sr == 0) {
                         if (!S_ISDIR(st.st_mode))
                                 return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a directory", prefix,
                                                     root_name(h));
                         continue;
                 }
-                if (errno != ENOENT)
-                        return pv_error_set_errno(err, errno, "cannot stat '%s' under '%s'", prefix, root_name(h));
+                if (sr != -ENOENT)
+                        return pv_error_set_errno(err, -sr, "cannot stat '%s' under '%s'", prefix, root_name(h));
                 if (!pv_strv_contains(out, prefix)) {
                         int r = pv_strv_push(out, prefix, err);
                         if (r < 0)
@@ -143,16 +163,10 @@ static int mkdirs(const struct pv_host *h, const char *dir, struct pv_strv *crea
         struct pv_strv miss = PV_STRV_INIT;
         int r = missing_dirs(h, dir, &miss, err);
         for (size_t i = 0; r == 0 && i < miss.n; i++) {
-                if (mkdirat(h->dirfd, miss.v[i], 0755) < 0) {
+                if (at_parent(h, miss.v[i], op_mkdir, NULL) < 0) {
                         if (errno == EEXIST)
                                 continue;
                         r = pv_error_set_errno(err, errno, "cannot create directory '%s' under '%s'", miss.v[i],
-                                               root_name(h));
-                        break;
-                }
-                /* 0755 whatever the umask */
-                if (fchmodat(h->dirfd, miss.v[i], 0755, 0) < 0) {
-                        r = pv_error_set_errno(err, errno, "cannot set the mode of '%s' under '%s'", miss.v[i],
                                                root_name(h));
                         break;
                 }
@@ -178,9 +192,9 @@ static int write_atomic(const struct pv_host *h, const char *path, const void *d
         r = mkdirs(h, dir, created, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int dfd = openat(h->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dfd = pv_fs_open(h->dirfd, dir, O_RDONLY | O_DIRECTORY, 0);
         if (dfd < 0)
-                return pv_error_set_errno(err, errno, "cannot open directory '%s' under '%s'", dir, root_name(h));
+                return pv_error_set_errno(err, -dfd, "cannot open directory '%s' under '%s'", dir, root_name(h));
         struct stat old;
         bool have_old = fstatat(dfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0;
         if (!have_old && errno != ENOENT)
@@ -245,11 +259,11 @@ static int remove_rel(const struct pv_host *h, const char *path, struct pv_error
         int r = split_path(path, &dir, &base, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int dfd = openat(h->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dfd = pv_fs_open(h->dirfd, dir, O_RDONLY | O_DIRECTORY, 0);
         if (dfd < 0)
-                return errno == ENOENT ? 0
-                                       : pv_error_set_errno(err, errno, "cannot open directory '%s' under '%s'", dir,
-                                                            root_name(h));
+                return dfd == -ENOENT ? 0
+                                      : pv_error_set_errno(err, -dfd, "cannot open directory '%s' under '%s'", dir,
+                                                           root_name(h));
         if (unlinkat(dfd, base, 0) < 0 && errno != ENOENT)
                 return pv_error_set_errno(err, errno, "cannot remove '%s' under '%s'", path, root_name(h));
         if (fsync(dfd) < 0)
@@ -259,9 +273,14 @@ static int remove_rel(const struct pv_host *h, const char *path, struct pv_error
 
 /* Write a sysfs attribute (no O_CREAT: a missing attribute is an error). */
 static int write_attr(const struct pv_host *h, const char *path, const char *value, struct pv_error *err) {
-        int fd = openat(h->dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+        int fd = pv_fs_open(h->dirfd, path, O_WRONLY | O_TRUNC | O_NOCTTY | O_NONBLOCK, 0);
         if (fd < 0)
-                return pv_error_set_errno(err, errno, "cannot open '%s' under '%s'", path, root_name(h));
+                return pv_error_set_errno(err, -fd, "cannot open '%s' under '%s'", path, root_name(h));
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, root_name(h));
+        }
         int e = write_all(fd, value, strlen(value));
         if (close(fd) < 0 && !e)
                 e = -errno;
@@ -610,7 +629,7 @@ static int load_host_file(const struct pv_host *h, const char *path, struct pv_h
 }
 
 static bool unit_enabled(const struct pv_host *h, const char *unit) {
-        int fd = openat(h->dirfd, "etc/systemd/system", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = pv_fs_open(h->dirfd, "etc/systemd/system", O_RDONLY | O_DIRECTORY, 0);
         if (fd < 0)
                 return false;
         DIR *d = fdopendir(fd);
@@ -743,9 +762,9 @@ int pv_host_record_command(const struct pv_host *h, const char *const argv[], st
         if (r == 0)
                 r = pv_buf_addch(&b, '\n', err);
         if (r == 0) {
-                int fd = openat(h->dirfd, PV_HOSTPLAN_COMMANDS_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+                int fd = pv_fs_open(h->dirfd, PV_HOSTPLAN_COMMANDS_LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0644);
                 if (fd < 0) {
-                        r = pv_error_set_errno(err, errno, "cannot open '%s' under '%s'", PV_HOSTPLAN_COMMANDS_LOG,
+                        r = pv_error_set_errno(err, -fd, "cannot open '%s' under '%s'", PV_HOSTPLAN_COMMANDS_LOG,
                                                root_name(h));
                 } else {
                         int e = write_all(fd, b.buf, b.len);
@@ -861,7 +880,7 @@ static int do_rebind(const struct pv_host *h, const struct pv_action *a, struct 
         if (r < 0)
                 return r;
         struct stat st;
-        if (fstatat(h->dirfd, link, &st, 0) == 0) {
+        if (pv_fs_stat(h->dirfd, link, true, &st) == 0) {
                 r = write_attr(h, unbind, bdf, e);
                 if (r < 0)
                         return r;
@@ -869,10 +888,12 @@ static int do_rebind(const struct pv_host *h, const struct pv_action *a, struct 
         r = write_attr(h, "sys/bus/pci/drivers_probe", bdf, e);
         if (r < 0)
                 return r;
-        if (strcmp(root_name(h), "/") == 0) {
+        if (pv_fs_is_real_root(h->dirfd)) {
                 /* on the live system the kernel answers at once: check the result */
                 char target[4096];
-                ssize_t n = readlinkat(h->dirfd, link, target, sizeof target - 1);
+                const char *lbase = NULL;
+                _cleanup_close_ int pfd = pv_fs_open_parent(h->dirfd, link, &lbase);
+                ssize_t n = pfd < 0 ? -1 : readlinkat(pfd, lbase, target, sizeof target - 1);
                 const char *now = "no driver";
                 if (n > 0) {
                         target[n] = '\0';
@@ -1135,7 +1156,7 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
         if (r == 0 && j.loaded && rep.failed.n == 0) {
                 r = remove_rel(h, PV_HOSTPLAN_JOURNAL, err);
                 for (size_t i = j.dirs.n; r == 0 && i-- > 0;)
-                        if (unlinkat(h->dirfd, j.dirs.v[i], AT_REMOVEDIR) < 0 && errno != ENOENT &&
+                        if (at_parent(h, j.dirs.v[i], op_rmdir, NULL) < 0 && errno != ENOENT &&
                             errno != ENOTEMPTY && errno != EEXIST)
                                 r = note(&rep.warnings, err, "cannot remove directory '%s': %s", j.dirs.v[i],
                                          strerror(errno));
