@@ -1339,6 +1339,8 @@ static const char *const vm_keys[] = { "name",   "node",     "vmid",      "templ
                                        "machine_version", "bios", "efidisk", "cpu",  "cores",   "sockets",
                                        "memory", "balloon",  "hugepages", "numa",     "scsihw",  "disks",
                                        "networks", "vga",    "ostype",    "tags",     "onboot",  "pci",
+                                       /* typed in profile_extras.c */
+                                       "tpm", "affinity", "hookscript", "usb",
                                        NULL };
 static const char *const efidisk_keys[] = { "storage", "pre_enrolled_keys", NULL };
 static const char *const cpu_keys[] = { "type", "flags", "hidden", NULL };
@@ -1655,6 +1657,7 @@ static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, s
                 pvp_path_pop(c, mk);
                 leave(c, &s);
         }
+        pvp_type_vm_extras(c, m, vm);
 }
 
 /* ------------------------------------------------------- templates, merge */
