@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* pvfio host scan --usb: USB devices per controller (and bus), for `usb:` entries or controller passthrough. */
+/* pvfio host scan --usb: USB devices per controller (and bus), for `usb:` entries or controller passthrough;
+ * pvfio host scan --input: keyboards and mice by id, for `evdev:`. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "pvfio/extras.h"
 #include "pvfio/host.h"
 #include "pvfio/usb.h"
 
@@ -141,4 +143,47 @@ int pv_host_scan_usb(struct pv_ctx *ctx, const struct pv_host *h, const struct p
         }
         pv_usb_list_done(&l);
         return rc;
+}
+
+int pv_host_scan_input(struct pv_ctx *ctx, const struct pv_host *h) {
+        struct pv_strv v;
+        struct pv_error err = PV_ERROR_INIT;
+        if (pv_host_input_scan(h, &v, &err) < 0) {
+                int rc = pv_report_error(ctx, &err);
+                pv_error_done(&err);
+                return rc;
+        }
+        FILE *f = ctx->out;
+        if (ctx->json) {
+                json_t *a = json_array();
+                for (size_t i = 0; a && i < v.n; i++) {
+                        size_t n = strlen(v.v[i]);
+                        bool kbd = n > 10 && !strcmp(v.v[i] + n - 10, "-event-kbd");
+                        json_array_append_new(a, json_pack("{s:s, s:s+, s:s}", "name", v.v[i], "path",
+                                                           "/dev/input/by-id/", v.v[i], "kind",
+                                                           kbd ? "keyboard" : "mouse"));
+                }
+                pv_strv_done(&v);
+                json_t *doc = a ? json_pack("{s:o}", "input_devices", a) : NULL;
+                if (!doc) {
+                        pv_error_set(&err, PV_ENOMEM, "out of memory");
+                        int rc = pv_report_error(ctx, &err);
+                        pv_error_done(&err);
+                        return rc;
+                }
+                pv_print_json(ctx, doc);
+                return PV_EXIT_OK;
+        }
+        if (!v.n)
+                fprintf(f, "No keyboards or mice in /dev/input/by-id under the root.\n");
+        else
+                fprintf(f, "%sKeyboards and mice (/dev/input/by-id):%s\n", pv_c(ctx, f, PV_C_BOLD),
+                        pv_c(ctx, f, PV_C_RESET));
+        for (size_t i = 0; i < v.n; i++)
+                fprintf(f, "  %s\n", v.v[i]);
+        if (v.n)
+                fprintf(f, "  %s→ a VM takes them with evdev: [NAME, …] (keyboards grab all and repeat)%s\n",
+                        pv_c(ctx, f, PV_C_DIM), pv_c(ctx, f, PV_C_RESET));
+        pv_strv_done(&v);
+        return PV_EXIT_OK;
 }

@@ -53,11 +53,12 @@ run "$tmp/scan.txt" "$pvfio" --color never host scan --root "$tmp/root"
 run "$tmp/scan.json" "$pvfio" --color never host scan --root "$tmp/root" --json
 run "$tmp/usb.txt" "$pvfio" --color never host scan --root "$tmp/root" --usb
 run "$tmp/usb.json" "$pvfio" --color never host scan --root "$tmp/root" --usb --json
+run "$tmp/input.txt" "$pvfio" --color never host scan --root "$tmp/root" --input
 # shellcheck disable=SC2086
 run "$tmp/check.txt" "$pvfio" --color never host check --root "$tmp/root" $devices
 
 status=0
-for kind in scan.txt scan.json check.txt usb.txt usb.json; do
+for kind in scan.txt scan.json check.txt usb.txt usb.json input.txt; do
   want=$golden/$machine.$kind
   if [ "${PVFIO_UPDATE_GOLDEN:-}" = 1 ]; then
     cp "$tmp/$kind" "$want"

@@ -9,6 +9,9 @@ Writes what the kernel shows and Proxmox's PVE::SysFSTools::scan_usb (pve-common
   sys/devices/<controller dir>/usbB/B-P/                  a device on root port P
   sys/devices/<controller dir>/usbB/B-P/B-P.Q/            a device behind the hub at B-P
   sys/bus/usb/devices/usbB, B-P, B-P.Q                    symlinks to those directories
+
+and for `input` (names of /dev/input/by-id links, e.g. usb-Logitech_USB_Receiver-event-kbd):
+  dev/input/eventN (empty files) and dev/input/by-id/NAME -> ../eventN
 """
 
 import re
@@ -53,6 +56,20 @@ def check_usb(m, where, check_keys, devices):
             for k in ("vendor", "product"):
                 if not isinstance(d.get(k), str) or not HEX4_RE.match(d[k]):
                     raise UsbError("%s.%s: 4 lower-case hex digits required" % (dw, k))
+
+
+def check_input(m, where):
+    names = m.get("input")
+    if names is None:
+        return
+    if not isinstance(names, list) or any(not isinstance(n, str) or "/" in n or not n for n in names):
+        raise UsbError("%s.input: a list of /dev/input/by-id names is required" % where)
+
+
+def write_input(r, m):
+    for i, name in enumerate(m.get("input") or []):
+        r.write("dev/input/event%d" % i, "")
+        r.symlink("../event%d" % i, "dev/input/by-id/%s" % name)
 
 
 def write_usb(r, m, dirs):
