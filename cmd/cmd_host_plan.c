@@ -104,7 +104,7 @@ static int prepare(struct pv_ctx *ctx, const struct pv_args *args, bool rebind, 
         if (rc)
                 return rc;
         struct pv_error err = PV_ERROR_INIT;
-        if (pv_local_host_open(ctx, s->profile, pv_args_value(args, "root"), pv_args_value(args, "node"), &s->lh,
+        if (pv_local_host_open(pv_cli_events(ctx), s->profile, pv_args_value(args, "root"), pv_args_value(args, "node"), &s->lh,
                                &err) < 0)
                 return fail(ctx, &err);
         s->have_lh = true;

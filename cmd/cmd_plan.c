@@ -19,6 +19,7 @@
 #include "hosts.h"
 #include "localhost.h"
 #include "reboot.h"
+#include "render_nodes.h"
 #include "render.h"
 #include "pvfio/apiexec.h"
 #include "pvfio/buf.h"
@@ -261,7 +262,7 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                 const char *root = pv_args_value(args, "root");
                 const char *node = pv_args_value(args, "node");
                 if (pv_local_node_name(root, node, &local_name, &err) < 0 ||
-                    pv_hosts_select(ctx, p, p->cluster.present ? &cluster_nodes : NULL, local_name, node != NULL,
+                    pv_hosts_select(pv_cli_events(ctx), p, p->cluster.present ? &cluster_nodes : NULL, local_name, node != NULL,
                                     pv_args_flag(args, "local-only"), &s->hosts, &err) < 0) {
                         rc = pv_report_error(ctx, &err);
                         goto out;
@@ -275,7 +276,7 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                 if (s->hosts.have_local) {
                         uint64_t t0 = pv_now_ns();
                         struct pv_host_node *hn = pv_hosts_find(&s->hosts, local_name);
-                        int r = pv_local_host_open(ctx, p, root, local_name, &s->hosts.lh, &err);
+                        int r = pv_local_host_open(pv_cli_events(ctx), p, root, local_name, &s->hosts.lh, &err);
                         if (r == 0 && (r = pv_local_host_plan(&s->hosts.lh, rebind, &local, &err)) < 0)
                                 pv_error_wrap(&err, "host section for node '%s'", local_name);
                         if (r < 0) {
@@ -658,7 +659,7 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                         .after_batch = after_reboot,
                         .userdata = &s,
                 };
-                if (pv_cli_rolling_reboot(ctx, s.conn.api, s.profile, &s.hosts, &s.plan, &ro, &rep, &err) < 0) {
+                if (pv_rolling_reboot(pv_cli_events(ctx), s.conn.api, s.profile, &s.hosts, &s.plan, &ro, &rep, &err) < 0) {
                         rc = pv_report_error(ctx, &err);
                         goto out;
                 }

@@ -55,7 +55,7 @@ int pv_local_node_name(const char *root, const char *node, char **ret, struct pv
         return 0;
 }
 
-int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const char *root, const char *node,
+int pv_local_host_open(const struct pv_engine_events *ev, const struct pv_profile *p, const char *root, const char *node,
                        struct pv_local_host *ret, struct pv_error *err) {
         struct pv_local_host lh;
         memset(&lh, 0, sizeof lh);
@@ -65,7 +65,7 @@ int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const cha
         lh.spec = pv_profile_host_for_node(p, lh.node);
         lh.profile = p;
         if (lh.spec) {
-                int r = pv_host_open(root ? root : "/", &ctx->log, &lh.h, err);
+                int r = pv_host_open(root ? root : "/", pv_engine_log(ev), &lh.h, err);
                 if (r >= 0)
                         r = pv_host_scan(lh.h, 0, &lh.state, err);
                 if (r >= 0)
