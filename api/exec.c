@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pvfio/cleanup.h"
+#include "pvfio/util.h"
 
 #define DEFAULT_SHUTDOWN_S 180u
 #define DEFAULT_VMID_TRIES 10u
@@ -243,6 +244,56 @@ static int config_params(const struct pv_action *a, struct pv_api_params *p, str
         return r;
 }
 
+static void free_vm_infos(struct pv_vm_info *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                pv_vm_info_done(&v[i]);
+        free(v);
+}
+
+enum holder { HOLDER_NONE, HOLDER_OURS, HOLDER_OTHER };
+
+/*
+ * A create answered "VM N already exists": who holds N? Re-observe it (after
+ * its task or `lock: create` settled): the VM this action creates (same name
+ * and node: created by an earlier run whose answer was lost, or by another
+ * pvfio), another VM, or nothing any more (a failed create removes its config).
+ */
+static int vmid_holder(struct pv_api *api, const struct pv_action *a, const char *name, uint32_t vmid,
+                       unsigned settle_ms, enum holder *ret, struct pv_error *err) {
+        for (int round = 0; round < 2; round++) {
+                struct pv_vm_info *vms = NULL;
+                size_t n = 0;
+                int r = pv_api_cluster_resources(api, NULL, NULL, &vms, &n, err);
+                if (r < 0)
+                        return r;
+                const struct pv_vm_info *v = NULL;
+                for (size_t i = 0; i < n && !v; i++)
+                        if (vms[i].vmid == vmid)
+                                v = &vms[i];
+                if (!v) {
+                        free_vm_infos(vms, n);
+                        *ret = HOLDER_NONE;
+                        return 0;
+                }
+                if (v->lock && round == 0) {
+                        _cleanup_free_ char *node = v->node ? strdup(v->node) : NULL;
+                        free_vm_infos(vms, n);
+                        if (!node)
+                                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                        if ((r = pv_api_vm_settle(api, node, vmid, settle_ms, err)) < 0)
+                                return r;
+                        continue;
+                }
+                bool ours = !v->lock && name && v->name && strcmp(v->name, name) == 0 && v->node && a->node &&
+                            strcmp(v->node, a->node) == 0 && pv_tags_contain(v->tags, PV_API_MANAGED_TAG);
+                *ret = ours ? HOLDER_OURS : HOLDER_OTHER;
+                free_vm_infos(vms, n);
+                return 0;
+        }
+        *ret = HOLDER_OTHER;
+        return 0;
+}
+
 static int create_vm(struct pv_api *api, struct pv_action *a, const struct pv_api_exec_opts *o, unsigned long *writes,
                      struct pv_error *err) {
         struct pv_api_params p = PV_API_PARAMS_INIT;
@@ -255,18 +306,49 @@ static int create_vm(struct pv_api *api, struct pv_action *a, const struct pv_ap
         if (allocate && (r = pv_api_nextid(api, 0, &vmid, err)) < 0)
                 goto out;
         unsigned tries = o && o->max_vmid_tries ? o->max_vmid_tries : DEFAULT_VMID_TRIES;
+        unsigned settle_ms = pv_api_task_timeout_ms("qmcreate", 0, 0, false);
+        const char *name = pv_api_params_get(&p, "name");
         for (unsigned t = 0;; t++) {
                 _cleanup_free_ char *upid = NULL;
                 (*writes)++;
                 r = pv_api_vm_create(api, a->node, vmid, &p, &upid, err);
-                if (r == -PV_ECONFLICT && allocate && t + 1 < tries && err->message &&
-                    strstr(err->message, "already exists")) {
-                        /* another client took the id between nextid and create: take the next one */
-                        pv_error_done(err);
-                        uint32_t next = 0;
-                        if ((r = pv_api_nextid(api, 0, &next, err)) < 0)
+                bool exists = r == -PV_ECONFLICT && err->message && strstr(err->message, "already exists");
+                enum holder h = HOLDER_OTHER;
+                if (exists || (r >= 0 && !upid)) {
+                        /* never blindly take the next id (nor trust a lost answer): is the VM holding this
+                         * one ours, in progress, or gone? */
+                        struct pv_error e = PV_ERROR_INIT;
+                        if (vmid_holder(api, a, name, vmid, settle_ms, &h, &e) < 0) {
+                                pv_error_done(err);
+                                pv_error_move(err, &e);
+                                r = pv_error_wrap(err, "VM %" PRIu32 " exists and could not be checked", vmid);
                                 goto out;
-                        vmid = next > vmid ? next : vmid + 1;
+                        }
+                        if (h == HOLDER_OURS) {
+                                pv_error_done(err);
+                                a->vmid = vmid;
+                                r = 0;
+                                break;
+                        }
+                        if (!exists && h == HOLDER_OTHER)
+                                r = pv_error_set(err, PV_ECONFLICT, "POST /nodes/%s/qemu: VM %" PRIu32 " already exists "
+                                                 "and is not '%s' (the answer to the create was lost)",
+                                                 a->node, vmid, name ? name : "?");
+                        if (h == HOLDER_OTHER && (!allocate || t + 1 >= tries))
+                                goto out;
+                        pv_error_done(err);
+                        if (t + 1 >= tries) {
+                                r = pv_error_set(err, PV_ECONFLICT, "VM %" PRIu32 ": the create did not succeed after %u tries",
+                                                 vmid, tries);
+                                goto out;
+                        }
+                        if (h == HOLDER_OTHER) {
+                                /* another VM took the id between nextid and create: take the next one */
+                                uint32_t next = 0;
+                                if ((r = pv_api_nextid(api, 0, &next, err)) < 0)
+                                        goto out;
+                                vmid = next > vmid ? next : vmid + 1;
+                        }
                         continue;
                 }
                 if (r < 0)
@@ -322,6 +404,33 @@ static int restart_vm(struct pv_api *api, struct pv_action *a, const struct pv_a
         return power(api, a, PV_VM_START, 0, writes, err);
 }
 
+struct gone_check {
+        const char *node;
+        uint32_t vmid;
+};
+
+/* A delete whose answer was lost: once the VM's tasks settled, it is gone or it is not. */
+static int verify_gone(struct pv_api *api, void *userdata, json_t **ret_data, struct pv_error *err) {
+        (void)ret_data;
+        const struct gone_check *c = userdata;
+        int r = pv_api_vm_settle(api, c->node, c->vmid, pv_api_task_timeout_ms("qmdestroy", 0, 0, false), err);
+        if (r < 0)
+                return r;
+        struct pv_vm_status st;
+        struct pv_error e = PV_ERROR_INIT;
+        r = pv_api_vm_status(api, c->node, c->vmid, &st, &e);
+        if (r >= 0) {
+                pv_vm_status_done(&st);
+                return 0;
+        }
+        if (e.code == PV_ENOTFOUND) {
+                pv_error_done(&e);
+                return 1;
+        }
+        pv_error_move(err, &e);
+        return r;
+}
+
 static int delete_vm(struct pv_api *api, struct pv_action *a, unsigned long *writes, struct pv_error *err) {
         char id[16];
         snprintf(id, sizeof id, "%" PRIu32, a->vmid);
@@ -333,9 +442,10 @@ static int delete_vm(struct pv_api *api, struct pv_action *a, unsigned long *wri
         if (r >= 0)
                 r = pv_api_params_add(&p, "destroy-unreferenced-disks", "1", err);
         json_t *data = NULL;
+        struct gone_check c = { .node = a->node, .vmid = a->vmid };
         if (r >= 0) {
                 (*writes)++;
-                r = pv_api_call(api, PV_API_DELETE, path, &p, &data, err);
+                r = pv_api_call_verified(api, PV_API_DELETE, path, &p, verify_gone, &c, &data, err);
         }
         if (r >= 0 && json_is_string(data))
                 r = wait_task(api, json_string_value(data), false, 0, err);

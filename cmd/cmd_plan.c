@@ -8,9 +8,11 @@
  * through the API. `apply --reboot` then reboots the nodes that need it, one batch at a
  * time (cmd/reboot.c), and applies what was blocked on them.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -51,6 +53,8 @@ static const struct pv_opt apply_opts[] = {
         { "yes", 'y', PV_OPT_FLAG, NULL, "apply without asking", false },
         { "rebind", 0, PV_OPT_FLAG, NULL, "rebind idle devices to vfio-pci now (no reboot where possible)", false },
         { "shutdown-timeout", 0, PV_OPT_VALUE, "S", "seconds to wait for a clean shutdown on --restart (180)", false },
+        { "busy-timeout", 0, PV_OPT_VALUE, "S",
+          "seconds to wait for the profile's VMs that are being created or run a task before planning (120)", false },
         { "reboot", 0, PV_OPT_FLAG, NULL, "reboot the nodes that need it, one at a time, then finish their VMs",
           false },
         { "reboot-parallel", 0, PV_OPT_VALUE, "N", "with --reboot: nodes rebooted at once (default 1)", false },
@@ -84,6 +88,8 @@ struct plan_state {
         struct pv_plan *followups;      /* plans applied after reboots */
         size_t n_followups;
         struct pv_strv followup_nodes;  /* "pve1, pve2": the nodes rebooted before each */
+        unsigned busy_timeout_s;        /* apply: wait for VMs in progress before planning; 0 = do not wait */
+        struct pv_strv creating;        /* `lock: create` VMs still in progress after the wait */
 };
 
 static void plan_state_done(struct plan_state *s) {
@@ -91,6 +97,7 @@ static void plan_state_done(struct plan_state *s) {
                 pv_plan_done(&s->followups[i]);
         free(s->followups);
         pv_strv_done(&s->followup_nodes);
+        pv_strv_done(&s->creating);
         pv_plan_done(&s->plan);
         if (s->have_obs)
                 pv_observed_done(&s->obs);
@@ -195,6 +202,73 @@ static int observe_cluster(struct plan_state *s, struct pv_error *err) {
         return r;
 }
 
+static void nap_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/*
+ * VMs that may be the profile's and are in progress (a create's `lock: create`,
+ * another lock while a task of the VM runs) are waited for, up to
+ * busy_timeout_s, observing again until they settled: deciding before would
+ * create a VM a second time or re-send a change (issue 11). Creates still in
+ * progress after the wait are kept in s->creating (plan_vms blocks creates).
+ */
+static int wait_busy(struct plan_state *s, struct pv_error *err) {
+        struct pv_ctx *ctx = s->ctx;
+        uint64_t t0 = pv_now_ns();
+        unsigned delay = 100;
+        for (bool told = false;; told = true) {
+                struct pv_strv busy = PV_STRV_INIT;
+                size_t creating = 0;
+                uint64_t a0 = pv_now_ns();
+                int r = pv_api_busy_vms(s->conn.api, s->profile, s->obs.vms, s->obs.n_vms, &busy, &creating, err);
+                s->t.api += pv_now_ns() - a0;
+                uint64_t elapsed_ms = (pv_now_ns() - t0) / 1000000u;
+                if (r < 0 || !busy.n || elapsed_ms >= (uint64_t)s->busy_timeout_s * 1000u) {
+                        for (size_t i = 0; r >= 0 && i < busy.n; i++)
+                                if (strstr(busy.v[i], "(lock: create"))
+                                        r = pv_strv_push(&s->creating, busy.v[i], err);
+                        if (r >= 0 && busy.n && s->busy_timeout_s)
+                                pv_warn(ctx, "still in progress after %u s: %s", s->busy_timeout_s, busy.v[0]);
+                        pv_strv_done(&busy);
+                        return r;
+                }
+                if (!told && !ctx->quiet && !ctx->json)
+                        fprintf(ctx->err, "Waiting for %s%s (in progress, up to %u s)...\n", busy.v[0],
+                                busy.n > 1 ? " and others" : "", s->busy_timeout_s);
+                pv_strv_done(&busy);
+                nap_ms(delay);
+                delay = delay + delay / 2 > 1000 ? 1000 : delay + delay / 2;
+                /* only the observation's warnings are in the plan so far: keep the last round's */
+                for (size_t i = 0; i < s->plan.n_warnings; i++)
+                        free(s->plan.warnings[i]);
+                s->plan.n_warnings = 0;
+                if ((r = observe_cluster(s, err)) < 0)
+                        return r;
+        }
+}
+
+/* A create still in progress after the wait may be any profile VM: block the creates, saying which. */
+static int block_creates(struct plan_state *s, struct pv_plan *plan, struct pv_error *err) {
+        if (!s->creating.n)
+                return 0;
+        _cleanup_free_ char *list = pv_strv_join(&s->creating, ", ", err);
+        if (!list)
+                return -PV_ENOMEM;
+        for (size_t i = 0; i < plan->n; i++) {
+                struct pv_action *a = &plan->actions[i];
+                if (a->kind != PV_ACT_CREATE_VM || a->blocked)
+                        continue;
+                a->blocked = pv_asprintf(err, "%s is being created and has no name yet: it may be this VM "
+                                              "(run again when its create task finished)", list);
+                if (!a->blocked)
+                        return -PV_ENOMEM;
+        }
+        return 0;
+}
+
 static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error *err) {
         uint64_t t0 = pv_now_ns();
         int r = pv_hosts_readiness(&s->hosts, err);
@@ -207,6 +281,8 @@ static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error 
         };
         if (r == 0)
                 r = pv_vm_plan_build(s->profile, &s->obs, &vo, into, err);
+        if (r == 0)
+                r = block_creates(s, into, err);
         s->t.planning += pv_now_ns() - t0;
         return r;
 }
@@ -288,7 +364,7 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                         s->t.local += hn->plan_ns;
                 }
         }
-        if (wants_cluster(p) && observe_cluster(s, &err) < 0) {
+        if (wants_cluster(p) && (observe_cluster(s, &err) < 0 || wait_busy(s, &err) < 0)) {
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
@@ -585,6 +661,8 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                         pv_args_value(args, "reboot-parallel") || pv_args_value(args, "reboot-timeout")))
                 return pv_cli_usage_error(ctx, cmd, "--reboot-self, --force, --reboot-parallel and --reboot-timeout "
                                                     "go with --reboot");
+        if (pv_args_uint(ctx, cmd, args, "busy-timeout", 0, 86400, PV_API_DEFAULT_BUSY_WAIT_S, &s.busy_timeout_s) < 0)
+                return PV_EXIT_USAGE;
         bool rebind = pv_args_flag(args, "rebind");
         int rc = build(ctx, cmd, args, &s, rebind);
         if (rc != PV_EXIT_OK)

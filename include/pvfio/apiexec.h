@@ -39,4 +39,32 @@ struct pv_api_exec_result {
 int pv_api_execute(struct pv_api *api, struct pv_plan *plan, const struct pv_api_exec_opts *opts,
                    struct pv_api_exec_result *result, struct pv_error *err);
 
+/* ------------------------------------------------- VMs in progress */
+
+#define PV_API_MANAGED_TAG "pvfio"            /* the tag pvfio puts on the VMs it manages */
+#define PV_API_DEFAULT_BUSY_WAIT_S 120u       /* how long apply waits for VMs in progress */
+
+/*
+ * A locked VM that may be one of the profile's: `lock: create` (a create in
+ * progress has no name or tags yet, so it may be any of them), or another
+ * lock on a VM the profile names (by name or vmid) or pvfio manages (tag).
+ */
+bool pv_vm_maybe_ours(const struct pv_profile *p, const struct pv_vm_info *v);
+/*
+ * Of the observed VMs, those that are in progress: `lock: create`, or
+ * another lock while a task of the VM runs (GET /nodes/{node}/tasks
+ * source=active, one request per such VM). Each is appended to *ret_busy as
+ * "VM 123 on 'pve1' (lock: create)"; *ret_creating (may be NULL) counts the
+ * creates among them.
+ */
+int pv_api_busy_vms(struct pv_api *api, const struct pv_profile *p, const struct pv_vm_info *vms, size_t n,
+                    struct pv_strv *ret_busy, size_t *ret_creating, struct pv_error *err);
+/*
+ * Wait until VM `vmid` on `node` has no running task and no lock (or does not
+ * exist), polling with backoff from 50 ms to 1 s; PV_ECONFLICT after
+ * timeout_ms. Used before reading back a write whose answer was lost, so a
+ * write that took effect is not sent again.
+ */
+int pv_api_vm_settle(struct pv_api *api, const char *node, uint32_t vmid, unsigned timeout_ms, struct pv_error *err);
+
 #endif

@@ -3,7 +3,11 @@
 every update, one fresh digest per write), VMs being created or locked by
 someone else, vmid collisions, lost answers, and the parallel executor
 (ordering, skip on a failed dependency, faults with parallel writes)."""
+import os
 import re
+import signal
+import subprocess
+import time
 
 import e2elib
 
@@ -74,3 +78,117 @@ class MappingWrites(e2elib.Lab):
         self.assertEqual(int(self.mapping("gpu-b").get("mdev") or 0), 1)
         self.assertIn("path=0000:07:00", str(self.mapping("nic-c")["map"]))
         self.assertConverged(prof)
+
+
+def plain_vm(name, vmid=None, state="present", node="pve1", extra=""):
+    return """  - name: %s
+    node: %s
+%s    memory: 1G
+    state: %s
+%s""" % (name, node, "    vmid: %d\n" % vmid if vmid else "", state, extra)
+
+
+class InProgress(e2elib.Lab):
+    """Issue 11 items 1-3: VMs being created, vmid collisions, answers lost while a task runs."""
+
+    def named(self, name):
+        return [r for r in self.api.get("/cluster/resources", type="vm") if r.get("name") == name]
+
+    def wait_for(self, cond, timeout=20, what="condition"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            v = cond()
+            if v:
+                return v
+            time.sleep(0.02)
+        self.fail("timed out waiting for %s" % what)
+
+    def popen_apply(self, prof, *args):
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("PVFIO_"):
+                del env[k]
+        env.update({"NO_COLOR": "1", "LC_ALL": "C"})
+        env.update(self.secrets)
+        return subprocess.Popen([e2elib.PVFIO, "apply", "--yes", prof] + list(args), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+
+    def test_kill_during_create_then_reapply_makes_no_duplicate(self):
+        # the create task runs long: while it runs the config holds only `lock: create` (no name)
+        self.sim.fault({"task": "qmcreate", "duration_ms": 2500, "count": 1})
+        prof = self.lab_profile("vms:\n" + plain_vm("slow-1"))
+        p = self.popen_apply(prof)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        vmid = self.wait_for(lambda: next((int(k) for k, v in self.sim.vms().items()
+                                           if v["conf"].get("lock") == "create"), None), what="lock: create")
+        p.send_signal(signal.SIGKILL)
+        p.communicate()
+        self.assertEqual(self.sim.vms()[vmid]["conf"], {"lock": "create"})
+        # the re-apply waits for the create in progress, then finds the VM by name
+        r = self.expect(self.pvfio("apply", "--yes", prof), 0)
+        self.assertRegex(r.err, r"Waiting for VM %d on 'pve1' \(lock: create\)" % vmid)
+        self.assertEqual([v["vmid"] for v in self.named("slow-1")], [vmid])
+        self.assertIdempotent(prof)
+
+    def test_create_still_in_progress_after_the_wait_blocks_creates(self):
+        self.sim.fault({"task": "qmcreate", "duration_ms": 4000, "count": 1})
+        upid = self.api.post("/nodes/pve1/qemu", vmid=180, name="someone-else", memory=512)
+        self.assertTrue(upid)
+        prof = self.lab_profile("vms:\n" + plain_vm("new-1"))
+        mark = self.sim.mark()
+        r = self.expect(self.pvfio("apply", "--yes", prof, "--busy-timeout", "1"), 2)
+        self.assertRegex(r.out, r"(?s)create-vm vm new-1 .*blocked: VM 180 on 'pve1' \(lock: create\) is being created")
+        self.assertNoWrites(mark, "create blocked while another create runs")
+        self.sim.wait_tasks()
+        self.apply_ok(prof)
+        self.assertEqual(len(self.named("new-1")), 1)
+
+    def test_lost_create_answer_waits_for_the_task(self):
+        # the create happens, its answer is lost while the task still runs: verified after the task,
+        # then started (not re-created, no "VM is locked (create)")
+        self.sim.fault({"task": "qmcreate", "duration_ms": 800, "count": 1})
+        self.sim.fault({"method": "POST", "path": "^/nodes/pve1/qemu$", "action": "drop-after", "count": 1})
+        prof = self.lab_profile("vms:\n" + plain_vm("lost-1", state="running"))
+        mark = self.sim.mark()
+        self.apply_ok(prof)
+        creates = [w for w in self.sim.writes(mark) if w["method"] == "POST" and w["path"].endswith("/qemu")]
+        self.assertEqual(len(creates), 1, creates)
+        vms = self.named("lost-1")
+        self.assertEqual(len(vms), 1)
+        self.assertEqual(vms[0]["status"], "running")
+
+    def test_lost_start_answer_is_not_resent(self):
+        prof = self.lab_profile("vms:\n" + plain_vm("start-1", 201))
+        self.apply_ok(prof)
+        self.sim.fault({"task": "qmstart", "duration_ms": 800, "count": 1})
+        self.sim.fault({"method": "POST", "path": "/status/start$", "action": "drop-after", "count": 1})
+        prof2 = self.lab_profile("vms:\n" + plain_vm("start-1", 201, state="running"), name="p2.yaml")
+        mark = self.sim.mark()
+        self.apply_ok(prof2)
+        starts = [w for w in self.sim.writes(mark) if w["path"].endswith("/status/start")]
+        self.assertEqual(len(starts), 1, starts)
+        self.assertEqual(self.api.status("pve1", 201)["status"], "running")
+
+    def test_two_applies_racing_on_one_vmid_make_one_vm(self):
+        # both plan a create, both get the same vmid from nextid (the creates are held back), the
+        # second create collides with the first one while it is still being created
+        self.sim.fault({"method": "POST", "path": "^/nodes/pve1/qemu$", "action": "delay", "delay_ms": 2000,
+                        "count": 2})
+        self.sim.fault({"task": "qmcreate", "duration_ms": 1000, "count": 2})
+        prof = self.lab_profile("vms:\n" + plain_vm("race-1"))
+        procs = [self.popen_apply(prof) for _ in range(2)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            self.assertEqual(p.returncode, 0, out + err)
+        self.assertEqual(len(self.named("race-1")), 1, [o + e for o, e in outs])
+
+    def test_vmid_taken_by_another_vm_takes_the_next_after_checking(self):
+        # nextid hands out 160, which 'ops-1' (not pvfio's) holds: re-observed, then the next id
+        self.sim.fault({"method": "GET", "path": "^/cluster/nextid$", "action": "status", "status": 200,
+                        "body": {"data": "160"}, "count": 1})
+        prof = self.lab_profile("vms:\n" + plain_vm("next-1"))
+        self.apply_ok(prof)
+        vms = self.named("next-1")
+        self.assertEqual(len(vms), 1)
+        self.assertNotEqual(vms[0]["vmid"], 160)
+        self.assertEqual(len(self.named("ops-1")), 1)
