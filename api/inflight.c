@@ -100,11 +100,12 @@ bool pv_vm_maybe_ours(const struct pv_profile *p, const struct pv_vm_info *v) {
         /* a create in progress carries no name and no tags yet: it may be any profile VM */
         if (strcmp(v->lock, "create") == 0)
                 return true;
-        if (v->name && pv_profile_find_vm(p, v->name))
-                return true;
-        for (size_t i = 0; i < p->n_vms; i++)
+        for (size_t i = 0; i < p->n_vms; i++) {
                 if (p->vms[i].vmid && p->vms[i].vmid == v->vmid)
                         return true;
+                if (v->name && p->vms[i].name && strcmp(p->vms[i].name, v->name) == 0)
+                        return true;
+        }
         return pv_tags_contain(v->tags, PV_API_MANAGED_TAG);
 }
 

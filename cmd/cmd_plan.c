@@ -68,7 +68,7 @@ static const struct pv_opt apply_opts[] = {
 };
 
 struct timings {
-        uint64_t start, api, local, planning, ssh;
+        uint64_t start, api, local, planning, ssh, exec;
 };
 
 /* Everything one plan needs, released by plan_state_done(). */
@@ -90,6 +90,7 @@ struct plan_state {
         size_t n_followups;
         struct pv_strv followup_nodes;  /* "pve1, pve2": the nodes rebooted before each */
         unsigned busy_timeout_s;        /* apply: wait for VMs in progress before planning; 0 = do not wait */
+        struct pv_api_exec_result exec; /* the API executor's counters (all its runs) */
         struct pv_strv creating;        /* `lock: create` VMs still in progress after the wait */
 };
 
@@ -419,6 +420,13 @@ static void print_timings(struct plan_state *s) {
                 (double)(pv_now_ns() - s->t.start) / 1e9, (double)s->t.ssh / 1e9, n_ssh, n_ssh == 1 ? "" : "s",
                 slowest ? slowest : "-", (double)slow_ns / 1e9, (double)s->t.api / 1e9, st.requests,
                 (double)s->t.local / 1e9, (double)s->t.planning / 1e9);
+        if (s->exec.workers)
+                fprintf(ctx->err,
+                        "timings: apply %.3f s; %zu done, %zu failed, %zu skipped; %lu writes; %u in parallel; "
+                        "%lu tasks, %lu status polls (%.1f per task)\n",
+                        (double)s->t.exec / 1e9, s->exec.done, s->exec.failed, s->exec.skipped, s->exec.writes,
+                        s->exec.workers, s->exec.tasks, s->exec.polls,
+                        s->exec.tasks ? (double)s->exec.polls / (double)s->exec.tasks : 0.0);
 }
 
 static bool has_remote(const struct pv_hosts *h) {
@@ -480,14 +488,40 @@ static bool confirm(struct pv_ctx *ctx) {
         return line[0] == 'y' || line[0] == 'Y';
 }
 
-static void progress(void *userdata, const struct pv_action *a, bool done) {
-        struct pv_ctx *ctx = userdata;
-        if (ctx->quiet || ctx->json || !isatty(STDERR_FILENO))
-                return;
-        if (!done)
-                fprintf(ctx->err, "%s %s...\n", pv_action_kind_to_string(a->kind), a->target ? a->target : "");
+/* Writes in flight at once: --parallel, else the profile's cluster.parallel, else the default. */
+static unsigned exec_parallel(const struct plan_state *s) {
+        if (s->parallel)
+                return s->parallel;
+        if (s->profile && s->profile->cluster.parallel)
+                return s->profile->cluster.parallel;
+        return PV_API_DEFAULT_PARALLEL;
 }
 
+/* Run the cluster actions of plan with live progress; the counters add up in s->exec. */
+static int execute(struct plan_state *s, struct pv_plan *plan, unsigned shutdown_s, struct pv_error *err) {
+        struct pv_live live;
+        pv_live_init(&live, s->ctx);
+        struct pv_api_exec_opts eo = {
+                .shutdown_timeout_s = shutdown_s,
+                .parallel = exec_parallel(s),
+                .event = pv_live_event,
+                .userdata = &live,
+        };
+        struct pv_api_exec_result res = { 0 };
+        uint64_t t0 = pv_now_ns();
+        int r = pv_api_execute(s->conn.api, plan, &eo, &res, err);
+        pv_live_done(&live);
+        s->t.exec += pv_now_ns() - t0;
+        s->exec.done += res.done;
+        s->exec.failed += res.failed;
+        s->exec.skipped += res.skipped;
+        s->exec.writes += res.writes;
+        s->exec.tasks += res.tasks;
+        s->exec.polls += res.polls;
+        if (res.workers > s->exec.workers)
+                s->exec.workers = res.workers;
+        return r;
+}
 /* Re-observe and re-plan: what differs after the apply (blocked actions and pending restarts excluded). */
 static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *args, size_t *ret_blocked) {
         struct pv_observed obs;
@@ -606,6 +640,7 @@ static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
         if (!s->conn.api || !wants_cluster(s->profile))
                 return 0;
         struct pv_plan fplan = PV_PLAN_INIT;
+        pv_strv_done(&s->creating);     /* the wait before the first plan is over */
         int r = observe_cluster(s, &err);
         if (r == 0)
                 r = plan_vms(s, &fplan, &err);
@@ -635,12 +670,10 @@ static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
         s->followups = v;
         struct pv_plan *fp = &v[s->n_followups++];
         *fp = fplan;
-        struct pv_api_exec_result res = { 0 };
         unsigned shutdown_s = 0;
         const char *st = pv_args_value(s->args, "shutdown-timeout");
         shutdown_s = st ? (unsigned)strtoul(st, NULL, 10) : 180;
-        struct pv_api_exec_opts eo = { .shutdown_timeout_s = shutdown_s, .progress = progress, .userdata = ctx };
-        if (pv_api_execute(s->conn.api, fp, &eo, &res, &err) < 0) {
+        if (execute(s, fp, shutdown_s, &err) < 0) {
                 pv_report_error(ctx, &err);
                 pv_error_done(&err);
                 return 1;
@@ -711,10 +744,8 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
-        struct pv_api_exec_result res = { 0 };
         if (s.conn.api && wants_cluster(s.profile)) {
-                struct pv_api_exec_opts eo = { .shutdown_timeout_s = shutdown_s, .progress = progress, .userdata = ctx };
-                if (pv_api_execute(s.conn.api, &s.plan, &eo, &res, &err) < 0) {
+                if (execute(&s, &s.plan, shutdown_s, &err) < 0) {
                         rc = pv_report_error(ctx, &err);
                         goto out;
                 }
