@@ -773,6 +773,7 @@ struct runview {
         size_t n;
 };
 
+/* Report one step (called with s->mu held: the job states it lists are stable). */
 static void emit(struct sched *s, enum pv_exec_event_kind kind, const struct job *j, size_t finished,
                  struct runview *rv) {
         const struct pv_api_exec_opts *o = s->o;
@@ -860,9 +861,7 @@ static int schedule(struct sched *s, struct pv_api *inline_api, unsigned n_worke
                         in_flight--;
                         finished++;
                         progress = true;
-                        pthread_mutex_unlock(&s->mu);
                         emit(s, PV_EXEC_END, j, finished, &rv);
-                        pthread_mutex_lock(&s->mu);
                 }
                 /* skip or dispatch what waits */
                 for (size_t k = 0; k < s->n_jobs && ret == 0; k++) {
@@ -892,9 +891,7 @@ static int schedule(struct sched *s, struct pv_api *inline_api, unsigned n_worke
                                         j->started_ms = pv_api_now_ms();
                                         in_flight++;
                                         progress = true;
-                                        pthread_mutex_unlock(&s->mu);
                                         emit(s, PV_EXEC_START, j, finished, &rv);
-                                        pthread_mutex_lock(&s->mu);
                                         if (inline_api) {
                                                 pthread_mutex_unlock(&s->mu);
                                                 run_job(s, inline_api, j);
@@ -910,9 +907,7 @@ static int schedule(struct sched *s, struct pv_api *inline_api, unsigned n_worke
                         j->state = JOB_SETTLED;
                         finished++;
                         progress = true;
-                        pthread_mutex_unlock(&s->mu);
                         emit(s, PV_EXEC_END, j, finished, &rv);
-                        pthread_mutex_lock(&s->mu);
                 }
                 if (ret < 0 && in_flight == 0)
                         break;
@@ -927,11 +922,8 @@ static int schedule(struct sched *s, struct pv_api *inline_api, unsigned n_worke
                 }
                 struct timespec ts;
                 deadline_in(&ts, 100);
-                if (pthread_cond_timedwait(&s->done_cv, &s->mu, &ts) != 0) {
-                        pthread_mutex_unlock(&s->mu);
+                if (pthread_cond_timedwait(&s->done_cv, &s->mu, &ts) != 0)
                         emit(s, PV_EXEC_TICK, NULL, finished, &rv);
-                        pthread_mutex_lock(&s->mu);
-                }
         }
         pthread_mutex_unlock(&s->mu);
         free(rv.acts);
