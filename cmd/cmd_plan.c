@@ -8,9 +8,11 @@
  * through the API. `apply --reboot` then reboots the nodes that need it, one batch at a
  * time (cmd/reboot.c), and applies what was blocked on them.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -53,6 +55,8 @@ static const struct pv_opt apply_opts[] = {
         { "yes", 'y', PV_OPT_FLAG, NULL, "apply without asking", false },
         { "rebind", 0, PV_OPT_FLAG, NULL, "rebind idle devices to vfio-pci now (no reboot where possible)", false },
         { "shutdown-timeout", 0, PV_OPT_VALUE, "S", "seconds to wait for a clean shutdown on --restart (180)", false },
+        { "busy-timeout", 0, PV_OPT_VALUE, "S",
+          "seconds to wait for the profile's VMs that are being created or run a task before planning (120)", false },
         { "reboot", 0, PV_OPT_FLAG, NULL, "reboot the nodes that need it, one at a time, then finish their VMs",
           false },
         { "reboot-parallel", 0, PV_OPT_VALUE, "N", "with --reboot: nodes rebooted at once (default 1)", false },
@@ -65,7 +69,7 @@ static const struct pv_opt apply_opts[] = {
 };
 
 struct timings {
-        uint64_t start, api, local, planning, ssh;
+        uint64_t start, api, local, planning, ssh, exec;
 };
 
 /* Everything one plan needs, released by plan_state_done(). */
@@ -86,6 +90,9 @@ struct plan_state {
         struct pv_plan *followups;      /* plans applied after reboots */
         size_t n_followups;
         struct pv_strv followup_nodes;  /* "pve1, pve2": the nodes rebooted before each */
+        unsigned busy_timeout_s;        /* apply: wait for VMs in progress before planning; 0 = do not wait */
+        struct pv_api_exec_result exec; /* the API executor's counters (all its runs) */
+        struct pv_strv creating;        /* `lock: create` VMs still in progress after the wait */
 };
 
 static void plan_state_done(struct plan_state *s) {
@@ -93,6 +100,7 @@ static void plan_state_done(struct plan_state *s) {
                 pv_plan_done(&s->followups[i]);
         free(s->followups);
         pv_strv_done(&s->followup_nodes);
+        pv_strv_done(&s->creating);
         pv_plan_done(&s->plan);
         if (s->have_obs)
                 pv_observed_done(&s->obs);
@@ -197,6 +205,73 @@ static int observe_cluster(struct plan_state *s, struct pv_error *err) {
         return r;
 }
 
+static void nap_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/*
+ * VMs that may be the profile's and are in progress (a create's `lock: create`,
+ * another lock while a task of the VM runs) are waited for, up to
+ * busy_timeout_s, observing again until they settled: deciding before would
+ * create a VM a second time or re-send a change (issue 11). Creates still in
+ * progress after the wait are kept in s->creating (plan_vms blocks creates).
+ */
+static int wait_busy(struct plan_state *s, struct pv_error *err) {
+        struct pv_ctx *ctx = s->ctx;
+        uint64_t t0 = pv_now_ns();
+        unsigned delay = 100;
+        for (bool told = false;; told = true) {
+                struct pv_strv busy = PV_STRV_INIT;
+                size_t creating = 0;
+                uint64_t a0 = pv_now_ns();
+                int r = pv_api_busy_vms(s->conn.api, s->profile, s->obs.vms, s->obs.n_vms, &busy, &creating, err);
+                s->t.api += pv_now_ns() - a0;
+                uint64_t elapsed_ms = (pv_now_ns() - t0) / 1000000u;
+                if (r < 0 || !busy.n || elapsed_ms >= (uint64_t)s->busy_timeout_s * 1000u) {
+                        for (size_t i = 0; r >= 0 && i < busy.n; i++)
+                                if (strstr(busy.v[i], "(lock: create"))
+                                        r = pv_strv_push(&s->creating, busy.v[i], err);
+                        if (r >= 0 && busy.n && s->busy_timeout_s)
+                                pv_warn(ctx, "still in progress after %u s: %s", s->busy_timeout_s, busy.v[0]);
+                        pv_strv_done(&busy);
+                        return r;
+                }
+                if (!told && !ctx->quiet && !ctx->json)
+                        fprintf(ctx->err, "Waiting for %s%s (in progress, up to %u s)...\n", busy.v[0],
+                                busy.n > 1 ? " and others" : "", s->busy_timeout_s);
+                pv_strv_done(&busy);
+                nap_ms(delay);
+                delay = delay + delay / 2 > 1000 ? 1000 : delay + delay / 2;
+                /* only the observation's warnings are in the plan so far: keep the last round's */
+                for (size_t i = 0; i < s->plan.n_warnings; i++)
+                        free(s->plan.warnings[i]);
+                s->plan.n_warnings = 0;
+                if ((r = observe_cluster(s, err)) < 0)
+                        return r;
+        }
+}
+
+/* A create still in progress after the wait may be any profile VM: block the creates, saying which. */
+static int block_creates(struct plan_state *s, struct pv_plan *plan, struct pv_error *err) {
+        if (!s->creating.n)
+                return 0;
+        _cleanup_free_ char *list = pv_strv_join(&s->creating, ", ", err);
+        if (!list)
+                return -PV_ENOMEM;
+        for (size_t i = 0; i < plan->n; i++) {
+                struct pv_action *a = &plan->actions[i];
+                if (a->kind != PV_ACT_CREATE_VM || a->blocked)
+                        continue;
+                a->blocked = pv_asprintf(err, "%s is being created and has no name yet: it may be this VM "
+                                              "(run again when its create task finished)", list);
+                if (!a->blocked)
+                        return -PV_ENOMEM;
+        }
+        return 0;
+}
+
 static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error *err) {
         uint64_t t0 = pv_now_ns();
         int r = pv_hosts_readiness(&s->hosts, err);
@@ -209,6 +284,8 @@ static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error 
         };
         if (r == 0)
                 r = pv_vm_plan_build(s->profile, &s->obs, &vo, into, err);
+        if (r == 0)
+                r = block_creates(s, into, err);
         s->t.planning += pv_now_ns() - t0;
         return r;
 }
@@ -291,7 +368,7 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                         s->t.local += hn->plan_ns;
                 }
         }
-        if (wants_cluster(p) && observe_cluster(s, &err) < 0) {
+        if (wants_cluster(p) && (observe_cluster(s, &err) < 0 || wait_busy(s, &err) < 0)) {
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
@@ -344,6 +421,13 @@ static void print_timings(struct plan_state *s) {
                 (double)(pv_now_ns() - s->t.start) / 1e9, (double)s->t.ssh / 1e9, n_ssh, n_ssh == 1 ? "" : "s",
                 slowest ? slowest : "-", (double)slow_ns / 1e9, (double)s->t.api / 1e9, st.requests,
                 (double)s->t.local / 1e9, (double)s->t.planning / 1e9);
+        if (s->exec.workers)
+                fprintf(ctx->err,
+                        "timings: apply %.3f s; %zu done, %zu failed, %zu skipped; %lu writes; %u in parallel; "
+                        "%lu tasks, %lu status polls (%.1f per task)\n",
+                        (double)s->t.exec / 1e9, s->exec.done, s->exec.failed, s->exec.skipped, s->exec.writes,
+                        s->exec.workers, s->exec.tasks, s->exec.polls,
+                        s->exec.tasks ? (double)s->exec.polls / (double)s->exec.tasks : 0.0);
 }
 
 static bool has_remote(const struct pv_hosts *h) {
@@ -405,14 +489,40 @@ static bool confirm(struct pv_ctx *ctx) {
         return line[0] == 'y' || line[0] == 'Y';
 }
 
-static void progress(void *userdata, const struct pv_action *a, bool done) {
-        struct pv_ctx *ctx = userdata;
-        if (ctx->quiet || ctx->json || !isatty(STDERR_FILENO))
-                return;
-        if (!done)
-                fprintf(ctx->err, "%s %s...\n", pv_action_kind_to_string(a->kind), a->target ? a->target : "");
+/* Writes in flight at once: --parallel, else the profile's cluster.parallel, else the default. */
+static unsigned exec_parallel(const struct plan_state *s) {
+        if (s->parallel)
+                return s->parallel;
+        if (s->profile && s->profile->cluster.parallel)
+                return s->profile->cluster.parallel;
+        return PV_API_DEFAULT_PARALLEL;
 }
 
+/* Run the cluster actions of plan with live progress; the counters add up in s->exec. */
+static int execute(struct plan_state *s, struct pv_plan *plan, unsigned shutdown_s, struct pv_error *err) {
+        struct pv_live live;
+        pv_live_init(&live, s->ctx);
+        struct pv_api_exec_opts eo = {
+                .shutdown_timeout_s = shutdown_s,
+                .parallel = exec_parallel(s),
+                .event = pv_live_event,
+                .userdata = &live,
+        };
+        struct pv_api_exec_result res = { 0 };
+        uint64_t t0 = pv_now_ns();
+        int r = pv_api_execute(s->conn.api, plan, &eo, &res, err);
+        pv_live_done(&live);
+        s->t.exec += pv_now_ns() - t0;
+        s->exec.done += res.done;
+        s->exec.failed += res.failed;
+        s->exec.skipped += res.skipped;
+        s->exec.writes += res.writes;
+        s->exec.tasks += res.tasks;
+        s->exec.polls += res.polls;
+        if (res.workers > s->exec.workers)
+                s->exec.workers = res.workers;
+        return r;
+}
 /* Re-observe and re-plan: what differs after the apply (blocked actions and pending restarts excluded). */
 static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *args, size_t *ret_blocked) {
         struct pv_observed obs;
@@ -531,6 +641,7 @@ static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
         if (!s->conn.api || !wants_cluster(s->profile))
                 return 0;
         struct pv_plan fplan = PV_PLAN_INIT;
+        pv_strv_done(&s->creating);     /* the wait before the first plan is over */
         int r = observe_cluster(s, &err);
         if (r == 0)
                 r = plan_vms(s, &fplan, &err);
@@ -560,12 +671,10 @@ static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
         s->followups = v;
         struct pv_plan *fp = &v[s->n_followups++];
         *fp = fplan;
-        struct pv_api_exec_result res = { 0 };
         unsigned shutdown_s = 0;
         const char *st = pv_args_value(s->args, "shutdown-timeout");
         shutdown_s = st ? (unsigned)strtoul(st, NULL, 10) : 180;
-        struct pv_api_exec_opts eo = { .shutdown_timeout_s = shutdown_s, .progress = progress, .userdata = ctx };
-        if (pv_api_execute(s->conn.api, fp, &eo, &res, &err) < 0) {
+        if (execute(s, fp, shutdown_s, &err) < 0) {
                 pv_report_error(ctx, &err);
                 pv_error_done(&err);
                 return 1;
@@ -588,6 +697,8 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                         pv_args_value(args, "reboot-parallel") || pv_args_value(args, "reboot-timeout")))
                 return pv_cli_usage_error(ctx, cmd, "--reboot-self, --force, --reboot-parallel and --reboot-timeout "
                                                     "go with --reboot");
+        if (pv_args_uint(ctx, cmd, args, "busy-timeout", 0, 86400, PV_API_DEFAULT_BUSY_WAIT_S, &s.busy_timeout_s) < 0)
+                return PV_EXIT_USAGE;
         bool rebind = pv_args_flag(args, "rebind");
         int rc = build(ctx, cmd, args, &s, rebind);
         if (rc != PV_EXIT_OK)
@@ -634,10 +745,8 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
-        struct pv_api_exec_result res = { 0 };
         if (s.conn.api && wants_cluster(s.profile)) {
-                struct pv_api_exec_opts eo = { .shutdown_timeout_s = shutdown_s, .progress = progress, .userdata = ctx };
-                if (pv_api_execute(s.conn.api, &s.plan, &eo, &res, &err) < 0) {
+                if (execute(&s, &s.plan, shutdown_s, &err) < 0) {
                         rc = pv_report_error(ctx, &err);
                         goto out;
                 }
