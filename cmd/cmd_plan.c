@@ -85,6 +85,8 @@ struct plan_state {
         struct pv_plan *followups;      /* plans applied after reboots */
         size_t n_followups;
         struct pv_strv followup_nodes;  /* "pve1, pve2": the nodes rebooted before each */
+        size_t dup_after;               /* verification: VMs that share a name after the apply */
+        size_t blocked_after;           /* verification: actions blocked only after the apply */
 };
 
 static void plan_state_done(struct plan_state *s) {
@@ -370,10 +372,36 @@ static int exit_for_plan(const struct pv_plan *p) {
         return p->n > 0 || p->n_drift > 0 ? PV_EXIT_CHANGES : PV_EXIT_OK;
 }
 
+/* Nodes the plan could not see (SSH failed, API state unreadable): such a plan never says "No changes". */
+static void count_unread_nodes(struct plan_state *s) {
+        size_t n = pv_hosts_failed(&s->hosts);
+        for (size_t i = 0; i < s->plan.n_warnings; i++)
+                n += strncmp(s->plan.warnings[i], PV_OBSERVE_NODE_UNREAD, strlen(PV_OBSERVE_NODE_UNREAD)) == 0;
+        s->plan.n_unread_nodes = n;
+}
+
+static bool is_duplicate_block(const char *blocked) {
+        return blocked && strncmp(blocked, PV_VMPLAN_DUPLICATE_NAME, strlen(PV_VMPLAN_DUPLICATE_NAME)) == 0;
+}
+
+/* Several VMs carrying one name is an error the user must resolve, not something to wait for:
+ * each is reported (with the vmids) and the caller exits 1. Returns how many. */
+static size_t report_duplicates(struct pv_ctx *ctx, const struct pv_plan *p) {
+        size_t n = 0;
+        for (size_t i = 0; i < p->n; i++) {
+                if (!is_duplicate_block(p->actions[i].blocked))
+                        continue;
+                fprintf(ctx->err, "%s: error: %s\n", ctx->prog, p->actions[i].blocked);
+                n++;
+        }
+        return n;
+}
+
 static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
         struct plan_state s;
         memset(&s, 0, sizeof s);
         int rc = build(ctx, cmd, args, &s, false);
+        count_unread_nodes(&s);
         if (rc == PV_EXIT_OK || s.host_failed) {
                 if (ctx->json) {
                         pv_print_json(ctx, plan_doc(&s, &s.plan));
@@ -387,6 +415,8 @@ static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                 }
                 if (rc == PV_EXIT_OK)
                         rc = pv_hosts_failed(&s.hosts) ? PV_EXIT_PARTIAL : exit_for_plan(&s.plan);
+                if (report_duplicates(ctx, &s.plan))
+                        rc = PV_EXIT_ERROR;
         }
         print_timings(&s);
         plan_state_done(&s);
@@ -410,6 +440,13 @@ static void progress(void *userdata, const struct pv_action *a, bool done) {
                 return;
         if (!done)
                 fprintf(ctx->err, "%s %s...\n", pv_action_kind_to_string(a->kind), a->target ? a->target : "");
+}
+
+static bool was_blocked(const struct pv_plan *p, const struct pv_action *a) {
+        for (size_t i = 0; i < p->n; i++)
+                if (p->actions[i].blocked && p->actions[i].target && a->target && !strcmp(p->actions[i].target, a->target))
+                        return true;
+        return false;
 }
 
 /* Re-observe and re-plan: what differs after the apply (blocked actions and pending restarts excluded). */
@@ -444,9 +481,15 @@ static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *a
                 return 0;
         }
         *ret_blocked = 0;
+        s->dup_after = report_duplicates(ctx, &again);
         for (size_t i = 0; i < again.n; i++) {
                 const struct pv_action *a = &again.actions[i];
                 *ret_blocked += a->blocked != NULL;
+                if (a->blocked && !is_duplicate_block(a->blocked) && !was_blocked(&s->plan, a)) {
+                        /* blocked only now: the summary above did not count it, say so */
+                        s->blocked_after++;
+                        pv_warn(ctx, "after apply, %s is blocked: %s", a->target ? a->target : "?", a->blocked);
+                }
                 if (a->blocked || a->pending_until_restart)
                         continue;
                 left++;
@@ -594,6 +637,7 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
         bool reboot_due = false;
         for (size_t i = 0; i < s.hosts.n; i++)
                 reboot_due |= s.hosts.v[i].reboot_reasons.n > 0 && !s.hosts.v[i].failed;
+        count_unread_nodes(&s);
         if (!plan_has_work(&s.plan) && !(reboot && reboot_due)) {
                 if (ctx->json) {
                         pv_print_json(ctx, plan_doc(&s, &s.plan));
@@ -605,6 +649,8 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                         }
                 }
                 rc = pv_hosts_failed(&s.hosts) ? PV_EXIT_PARTIAL : s.plan.n ? PV_EXIT_CHANGES : PV_EXIT_OK;
+                if (report_duplicates(ctx, &s.plan))
+                        rc = PV_EXIT_ERROR;
                 goto out;
         }
         if (reboot && !s.conn.api) {
@@ -675,10 +721,11 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 reboot_pending |= s.hosts.v[i].reboot_reasons.n > 0;
         bool nodes_failed = pv_hosts_failed(&s.hosts) > 0 || rep.failed > 0 || rep.refused > 0;
         bool bad = failed || followup_failed || left || nodes_failed;
+        size_t dups = report_duplicates(ctx, &s.plan) + s.dup_after;
         if (ctx->json) {
                 json_t *doc = plan_doc(&s, &s.plan);
                 json_object_set_new(doc, "applied", json_true());
-                json_object_set_new(doc, "verified", json_boolean(!bad && left == 0));
+                json_object_set_new(doc, "verified", json_boolean(!bad && left == 0 && !dups && !s.blocked_after));
                 if (rebooted) {
                         json_object_set_new(doc, "reboots", pv_reboot_report_json(&rep));
                         json_t *fu = json_array();
@@ -704,12 +751,13 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 }
                 if (rebooted)
                         pv_reboot_report_print(ctx, &rep);
-                if (!bad && !ctx->quiet)
+                if (!bad && !dups && !s.blocked_after && !ctx->quiet)
                         fprintf(ctx->out, "Verified: the cluster matches the profile%s.\n",
                                 reboot_pending ? " (blocked VMs and host changes wait for the reboot)" : "");
         }
-        /* 3: something failed; 2: applied, but blocked work remains (e.g. a reboot is due first) */
-        rc = bad ? PV_EXIT_PARTIAL : blocked ? PV_EXIT_CHANGES : PV_EXIT_OK;
+        /* 1: VMs share a name (the user must resolve it), 3: something failed; 2: applied, but blocked
+         * work remains (e.g. a reboot is due first) */
+        rc = dups ? PV_EXIT_ERROR : bad ? PV_EXIT_PARTIAL : blocked ? PV_EXIT_CHANGES : PV_EXIT_OK;
 out:
         print_timings(&s);
         pv_reboot_report_done(&rep);
@@ -724,7 +772,8 @@ out:
         "SSH, in parallel) and the cluster through the API, and prints what would change:\n"                      \
         "host files as unified diffs, mappings and VMs key by key (+ add, ~ change,\n"                            \
         "- remove). Nothing is changed. Exit status 0: nothing to do, 2: changes or drift,\n"                      \
-        "3: some node could not be reached or planned (the others are shown)."
+        "3: some node could not be reached or planned (the others are shown), 1: an error\n"                       \
+        "(several VMs share a name: the vmids are named; resolve it first)."
 
 const struct pv_cmd pv_cmd_plan = {
         .name = "plan",
@@ -761,7 +810,8 @@ const struct pv_cmd pv_cmd_apply = {
                        "need a reboot are rebooted one at a time through the API; after each comes back\n"
                        "and passes its host check, the VMs that waited for it are applied. One failed\n"
                        "action or node does not stop unrelated ones. Exit status 0: applied and\n"
-                       "verified, 2: applied, but work waits for a reboot, 3: something failed.",
+                       "verified, 2: applied, but work waits for a reboot, 3: something failed, 1: an\n"
+                       "error (several VMs share a name: the vmids are named; resolve it first).",
         .opts = apply_opts,
         .min_args = 1,
         .max_args = 1,

@@ -145,3 +145,77 @@ class ReadRetries(e2elib.Lab):
         creates = [e for e in self.sim.requests(self.mark0)
                    if e["method"] == "POST" and e["path"].endswith("/nodes/pve1/qemu") and e.get("fault") is None]
         self.assertLessEqual(len(creates), 1)
+
+
+class ExitsAgree(e2elib.Lab):
+    """Exit statuses and summaries say the same thing."""
+
+    def make_duplicate(self, name, vmid=900):
+        self.api.wait(self.api.post("/nodes/pve1/qemu", vmid=vmid, name=name, tags="pvfio"))
+
+    def test_duplicate_name_is_an_error(self):
+        prof = self.lab_profile(VM)
+        self.apply_ok(prof)
+        first = self.find_vm("rel-a")[0]
+        self.make_duplicate("rel-a")
+        for argv in (("plan", prof), ("diff", prof), ("apply", "--yes", prof)):
+            r = self.pvfio(*argv)
+            self.assertEqual(r.rc, 1, r)
+            self.assertIn("error: several VMs are named 'rel-a' (vmids %d, 900)" % first, r.err, r)
+            self.assertNotIn("Verified", r.out, r)
+
+    def test_duplicate_found_by_the_verification(self):
+        # the re-read after the apply is slowed down; meanwhile another client creates a same-named VM
+        prof = self.lab_profile(VM)
+        self.sim.fault({"method": "GET", "path": "^/cluster/resources$", "action": "delay", "delay_ms": 3000,
+                        "skip": 1})
+        import threading
+
+        def intruder():
+            import time
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if any(v.get("name") == "rel-a" for v in self.api.get("/nodes/pve1/qemu")):
+                    self.make_duplicate("rel-a")
+                    return
+                time.sleep(0.05)
+        t = threading.Thread(target=intruder)
+        t.start()
+        r = self.pvfio("apply", "--yes", prof)
+        t.join()
+        self.assertNotIn("Verified", r.out, r)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("error: several VMs are named 'rel-a'", r.err, r)
+
+    def test_plan_with_unreachable_node_never_says_no_changes(self):
+        prof = self.lab_profile("""  ssh:
+    options: [ConnectTimeout=5]
+    nodes:
+      pve2: { host: 127.0.0.1, port: 9 }
+hosts:
+  - nodes: pve2
+    iommu: on
+""" + VM)
+        self.expect(self.pvfio("apply", "--yes", "--no-host", prof), 0)
+        for argv in (("plan", prof), ("apply", "--yes", prof)):
+            r = self.pvfio(*argv)
+            self.assertEqual(r.rc, 3, r)
+            self.assertNotIn("No changes. The cluster matches the profile", r.out, r)
+            self.assertIn("1 node could not be read: the plan is incomplete", r.out, r)
+
+    def test_commands_recorded_only_when_some_were(self):
+        root = self.mkroot("igpu-sriov")
+        prof = self.profile("""version: 1
+hosts:
+  - nodes: all
+    sriov:
+      - { pf: 0000:00:02.0, vfs: 4 }
+""", name="host.yaml")
+        r = self.expect(self.pvfio("host", "apply", "--yes", "--root", root, "--node", "n1", prof), 0)
+        self.assertIn("Commands were recorded in", r.out, r)
+        # again with --rebind: only a (blocked) set-sriov, no command at all
+        r = self.pvfio("host", "apply", "--yes", "--rebind", "--root", root, "--node", "n1", prof)
+        self.assertIn("set-sriov", r.out, r)
+        self.assertNotIn("Commands were recorded", r.out, r)
+        j = self.pvfio("--json", "host", "apply", "--yes", "--rebind", "--root", root, "--node", "n1", prof).json()
+        self.assertIs(j["commands_recorded"], False)
