@@ -18,6 +18,7 @@
 #include "connect.h"
 #include "hosts.h"
 #include "localhost.h"
+#include "lock.h"
 #include "reboot.h"
 #include "render.h"
 #include "pvfio/apiexec.h"
@@ -49,6 +50,7 @@ static const struct pv_opt plan_opts[] = {
 
 static const struct pv_opt apply_opts[] = {
         PLAN_OPTS_COMMON,
+        PV_CLI_LOCK_OPTS,
         { "yes", 'y', PV_OPT_FLAG, NULL, "apply without asking", false },
         { "rebind", 0, PV_OPT_FLAG, NULL, "rebind idle devices to vfio-pci now (no reboot where possible)", false },
         { "shutdown-timeout", 0, PV_OPT_VALUE, "S", "seconds to wait for a clean shutdown on --restart (180)", false },
@@ -87,9 +89,11 @@ struct plan_state {
         struct pv_strv followup_nodes;  /* "pve1, pve2": the nodes rebooted before each */
         size_t dup_after;               /* verification: VMs that share a name after the apply */
         size_t blocked_after;           /* verification: actions blocked only after the apply */
+        struct pv_cli_lock lock;        /* apply: the cluster-wide lock, taken before the cluster is read */
 };
 
 static void plan_state_done(struct plan_state *s) {
+        pv_cli_lock_release(s->ctx, &s->lock);
         for (size_t i = 0; i < s->n_followups; i++)
                 pv_plan_done(&s->followups[i]);
         free(s->followups);
@@ -159,11 +163,12 @@ static int load_profile_text(struct pv_ctx *ctx, const char *file, struct plan_s
 
 int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned parallel,
                         const struct pv_vm_plan_opts *vo, struct pv_cli_conn *conn, struct pv_observed *obs,
-                        struct pv_plan *plan) {
+                        struct pv_plan *plan, struct pv_cli_lock *lock) {
         struct pv_error err = PV_ERROR_INIT;
         struct pv_strv warnings = PV_STRV_INIT;
         int rc = PV_EXIT_OK;
         if (pv_cli_connect(ctx, &p->cluster, parallel, conn, &err) < 0 ||
+            (lock && pv_cli_lock_take(ctx, conn->api, lock, &err) < 0) ||
             pv_cli_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
             pv_vm_plan_build(p, obs, vo, plan, &err) < 0)
                 rc = pv_report_error(ctx, &err);
@@ -292,7 +297,8 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                         s->t.local += hn->plan_ns;
                 }
         }
-        if (wants_cluster(p) && observe_cluster(s, &err) < 0) {
+        /* apply: one pvfio at a time reads and writes the cluster (a no-op for plan/diff) */
+        if (wants_cluster(p) && (pv_cli_lock_take(ctx, s->conn.api, &s->lock, &err) < 0 || observe_cluster(s, &err) < 0)) {
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
@@ -631,6 +637,8 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 return pv_cli_usage_error(ctx, cmd, "--reboot-self, --force, --reboot-parallel and --reboot-timeout "
                                                     "go with --reboot");
         bool rebind = pv_args_flag(args, "rebind");
+        if (pv_cli_lock_parse(ctx, cmd, args, &s.lock) < 0)
+                return PV_EXIT_USAGE;
         int rc = build(ctx, cmd, args, &s, rebind);
         if (rc != PV_EXIT_OK)
                 goto out;
