@@ -21,7 +21,10 @@ struct batch {
         size_t n, alloc;
 };
 
-enum { REQ_CONFIG, REQ_PENDING, REQ_RESOURCES, REQ_MAPPINGS, REQ_MAPPINGS_CHECK, REQ_HW, REQ_MDEV };
+enum {
+        REQ_CONFIG, REQ_PENDING, REQ_RESOURCES, REQ_MAPPINGS, REQ_MAPPINGS_CHECK, REQ_HW, REQ_MDEV,
+        REQ_OPTIONS, REQ_VERSION, REQ_NODE_VERSION, REQ_APT_VERSIONS,
+};
 
 static void batch_done(struct batch *b) {
         for (size_t i = 0; i < b->n; i++) {
@@ -94,6 +97,67 @@ static bool node_known(const struct pv_observed *o, const char *node) {
         return false;
 }
 
+static int warn(struct pv_strv *warnings, const char *fmt, const char *a, const char *b);
+
+static struct pv_node_version *version_slot(struct pv_observed *o, const char *node, struct pv_error *err) {
+        for (size_t i = 0; i < o->n_versions; i++)
+                if (strcmp(o->versions[i].node, node) == 0)
+                        return &o->versions[i];
+        struct pv_node_version *v = realloc(o->versions, (o->n_versions + 1) * sizeof *v);
+        char *name = strdup(node);
+        if (!v || !name) {
+                if (v)
+                        o->versions = v;
+                free(name);
+                pv_error_set(err, PV_ENOMEM, "out of memory");
+                return NULL;
+        }
+        o->versions = v;
+        v[o->n_versions] = (struct pv_node_version){ .node = name };
+        return &v[o->n_versions++];
+}
+
+/* The answer of one version request of round 1 (a failure is a warning: keys are then checked with what is known). */
+static int take_version_answer(struct pv_observed *o, int kind, const char *node, struct pv_api_get *q,
+                               struct pv_strv *warnings, struct pv_error *err) {
+        if (kind == REQ_OPTIONS || kind == REQ_VERSION) {
+                if (q->err.code)
+                        return warn(warnings, kind == REQ_OPTIONS
+                                                      ? "cannot read the datacenter options (GET /cluster/options: %s); tags are written and compared as Proxmox's default tag-style stores them (lower-case, sorted)%s"
+                                                      : "cannot read the Proxmox VE version (GET /version: %s)%s",
+                                    pv_error_message(&q->err), "");
+                if (kind == REQ_OPTIONS)
+                        return pv_api_decode_tag_style(q->data, &o->tag_style, &o->have_tag_style, err);
+                struct pv_api_version v = { 0 };
+                int r = pv_api_decode_version(q->data, &v, err);
+                if (r >= 0) {
+                        o->api_version = TAKE_PTR(v.version);
+                        pv_api_version_done(&v);
+                }
+                return r;
+        }
+        struct pv_node_version *nv = version_slot(o, node, err);
+        if (!nv)
+                return -PV_ENOMEM;
+        if (q->err.code && kind == REQ_NODE_VERSION)
+                return warn(warnings, "cannot read the version of node '%s' (%s); keys that need a newer Proxmox VE are not checked there",
+                            node, pv_error_message(&q->err));
+        if (q->err.code) {
+                /* Sys.Audit on /nodes/{node} is needed; the Proxmox VE version still gates the keys */
+                if (asprintf(&nv->qemu_server_unknown, "%s", pv_error_message(&q->err)) < 0)
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                return 0;
+        }
+        if (kind == REQ_APT_VERSIONS)
+                return pv_api_decode_pkg_version(q->data, "qemu-server", &nv->qemu_server, err);
+        struct pv_api_version v = { 0 };
+        int r = pv_api_decode_version(q->data, &v, err);
+        if (r >= 0)
+                nv->pve = TAKE_PTR(v.version);
+        pv_api_version_done(&v);
+        return r;
+}
+
 static int append_config(struct pv_observed *o, struct pv_vm_config *c, struct pv_error *err) {
         struct pv_vm_config *v = realloc(o->configs, (o->n_configs + 1) * sizeof *v);
         if (!v) {
@@ -136,7 +200,7 @@ static int append_hw(struct pv_observed *o, const char *node, struct pv_hw_pci *
         return 0;
 }
 
-/* Merge the checks of a check-node listing into the plain listing, prefixed with the node. */
+/* Merge the checks of a check-node listing into the plain listing, each with the node it was read for. */
 static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_mapping *checked, size_t n,
                         struct pv_error *err) {
         for (size_t i = 0; i < n; i++) {
@@ -151,12 +215,15 @@ static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_m
                         if (!v)
                                 return pv_error_set(err, PV_ENOMEM, "out of memory");
                         m->checks = v;
-                        char *msg = NULL;
-                        if (asprintf(&msg, "node '%s': %s", node, checked[i].checks[c].message) < 0)
+                        char *nd = strdup(node);
+                        if (!nd)
                                 return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        v[m->n_checks].severity = TAKE_PTR(checked[i].checks[c].severity);
-                        v[m->n_checks].message = msg;
-                        m->n_checks++;
+                        struct pv_mapping_check *k = &checked[i].checks[c];
+                        if (k->message)
+                                pv_strip_trailing(k->message); /* Proxmox's die texts end in a new line */
+                        v[m->n_checks++] = (struct pv_mapping_check){ .severity = TAKE_PTR(k->severity),
+                                                                      .message = TAKE_PTR(k->message),
+                                                                      .node = nd };
                 }
         }
         return 0;
@@ -261,6 +328,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
         memset(&o, 0, sizeof o);
         struct batch b = { 0 };
         const struct pv_strv *hw_nodes = &want->hw_nodes, *check_nodes = &want->check_nodes;
+        const struct pv_strv *ver_nodes = &want->version_nodes, *qs_nodes = &want->qemu_server_nodes;
         struct idx_list need_config = { 0 };
         struct pv_mdev_want *mreqs = NULL;
         size_t n_mreqs = 0;
@@ -268,6 +336,14 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
 
         /* round 1 */
         r = batch_add(&b, strdup("/cluster/resources"), REQ_RESOURCES, 0, err);
+        if (r >= 0)
+                r = batch_add(&b, strdup("/cluster/options"), REQ_OPTIONS, 0, err);
+        if (r >= 0)
+                r = batch_add(&b, strdup("/version"), REQ_VERSION, 0, err);
+        for (size_t i = 0; i < ver_nodes->n && r >= 0; i++)
+                r = batch_add(&b, pv_api_path(err, "nodes", ver_nodes->v[i], "version", NULL), REQ_NODE_VERSION, i, err);
+        for (size_t i = 0; i < qs_nodes->n && r >= 0; i++)
+                r = batch_add(&b, pv_api_path(err, "nodes", qs_nodes->v[i], "apt", "versions", NULL), REQ_APT_VERSIONS, i, err);
         if (r >= 0)
                 r = batch_add(&b, strdup("/cluster/mapping/pci"), REQ_MAPPINGS, 0, err);
         for (size_t i = 0; i < check_nodes->n && r >= 0; i++) {
@@ -303,6 +379,19 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 struct pv_api_get *q = &b.reqs[i];
                 if (b.kind[i] == REQ_RESOURCES || b.kind[i] == REQ_MAPPINGS)
                         continue;
+                if (b.kind[i] >= REQ_OPTIONS) {
+                        const char *vn = b.kind[i] == REQ_NODE_VERSION   ? ver_nodes->v[b.ref[i]]
+                                         : b.kind[i] == REQ_APT_VERSIONS ? qs_nodes->v[b.ref[i]]
+                                                                         : NULL;
+                        if (vn && !node_known(&o, vn))
+                                continue; /* reported with its hardware, or by the planner */
+                        r = take_version_answer(&o, b.kind[i], vn, q, warnings, err);
+                        if (r < 0) {
+                                pv_error_wrap(err, "GET %s", b.paths[i]);
+                                goto fail;
+                        }
+                        continue;
+                }
                 const char *node = b.kind[i] == REQ_HW ? hw_nodes->v[b.ref[i]] : check_nodes->v[b.ref[i]];
                 if (!node_known(&o, node)) {
                         if (b.kind[i] == REQ_HW)

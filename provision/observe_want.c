@@ -112,13 +112,49 @@ static int collect_mdev_wants(const void *ctx, const struct pv_observed *o, stru
         return 0;
 }
 
+/* Nodes whose mapping checks count: every node of a mapping entry, and the node of each VM using a mapping. */
+static int collect_check_nodes(const struct pv_profile *p, struct pv_strv *nodes, struct pv_error *err) {
+        int r = 0;
+        for (size_t i = 0; i < p->n_mappings && r >= 0; i++)
+                for (size_t k = 0; k < p->mappings[i].n_map && r >= 0; k++)
+                        r = strv_add_unique(nodes, p->mappings[i].map[k].node, err);
+        for (size_t i = 0; i < p->n_vms && r >= 0; i++)
+                for (size_t k = 0; k < p->vms[i].n_pci && r >= 0; k++)
+                        if (p->vms[i].pci[k].kind == PV_PCIDEV_MAPPING && p->vms[i].node)
+                                r = strv_add_unique(nodes, p->vms[i].node, err);
+        return r;
+}
+
+/*
+ * Nodes whose versions the plan checks keys against: the nodes of the
+ * profile's VMs and mapping entries (all of them get GET …/version), and the
+ * VM nodes where a key depends on the qemu-server release (`driver`, and
+ * `mdev`: where NVIDIA vGPU types come from), which get …/apt/versions too.
+ */
+static int collect_version_nodes(const struct pv_profile *p, struct pv_strv *nodes, struct pv_strv *qs_nodes,
+                                 struct pv_error *err) {
+        int r = 0;
+        for (size_t i = 0; i < p->n_mappings && r >= 0; i++)
+                for (size_t k = 0; k < p->mappings[i].n_map && r >= 0; k++)
+                        r = strv_add_unique(nodes, p->mappings[i].map[k].node, err);
+        for (size_t i = 0; i < p->n_vms && r >= 0; i++) {
+                const struct pv_vm *v = &p->vms[i];
+                if (!v->node || v->state == PV_STATE_ABSENT)
+                        continue;
+                r = strv_add_unique(nodes, v->node, err);
+                for (size_t k = 0; k < v->n_pci && r >= 0; k++)
+                        if (v->pci[k].driver != PV_DRIVER_DEFAULT || v->pci[k].mdev)
+                                r = strv_add_unique(qs_nodes, v->node, err);
+        }
+        return r;
+}
+
 int pv_observe_want_from_profile(const struct pv_profile *profile, struct pv_observe_want *ret,
                                  struct pv_error *err) {
         struct pv_observe_want w = { .mdev_wants = collect_mdev_wants, .ctx = profile };
         int r = collect_hw_nodes(profile, &w, err);
-        for (size_t i = 0; i < profile->n_mappings && r >= 0; i++)
-                for (size_t k = 0; k < profile->mappings[i].n_map && r >= 0; k++)
-                        r = strv_add_unique(&w.check_nodes, profile->mappings[i].map[k].node, err);
+        r = r < 0 ? r : collect_check_nodes(profile, &w.check_nodes, err);
+        r = r < 0 ? r : collect_version_nodes(profile, &w.version_nodes, &w.qemu_server_nodes, err);
         for (size_t i = 0; i < profile->n_vms && r >= 0; i++)
                 if (profile->vms[i].name)
                         r = strv_add_unique(&w.vm_names, profile->vms[i].name, err);

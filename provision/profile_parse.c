@@ -1059,7 +1059,7 @@ static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
 static const char *const host_keys[] = { "nodes", "iommu", "iommu_pt", "kernel_args", "allow_unsafe", "binding", "vfio",
                                          "softdeps", "blacklist", "disable_vga", "sriov", "vgpu",
                                          "accept_shared_groups", NULL };
-static const char *const devsel_keys[] = { "id", "address", "match", "companions", NULL };
+static const char *const devsel_keys[] = { "id", "address", "match", "companions", "host_critical_ok", NULL };
 static const char *const match_keys[] = { "vendor", "device", "class", "name", NULL };
 static const char *const sriov_keys[] = { "pf", "vfs", NULL };
 static const char *const iommu_names[] = { "auto", "on", "off", NULL };
@@ -1154,6 +1154,7 @@ static void type_devsel(struct pvp_ctx *c, const struct ynode *m, struct pv_devs
                 leave(c, &s);
         }
         o_bool(c, m, "companions", &d->companions);
+        o_bool(c, m, "host_critical_ok", &d->host_critical_ok);
 }
 
 static void type_sriov(struct pvp_ctx *c, const struct ynode *m, struct pv_sriov_spec *sr) {
@@ -1338,6 +1339,8 @@ static const char *const vm_keys[] = { "name",   "node",     "vmid",      "templ
                                        "machine_version", "bios", "efidisk", "cpu",  "cores",   "sockets",
                                        "memory", "balloon",  "hugepages", "numa",     "scsihw",  "disks",
                                        "networks", "vga",    "ostype",    "tags",     "onboot",  "pci",
+                                       /* typed in profile_extras.c */
+                                       "tpm", "affinity", "hookscript", "usb",
                                        NULL };
 static const char *const efidisk_keys[] = { "storage", "pre_enrolled_keys", NULL };
 static const char *const cpu_keys[] = { "type", "flags", "hidden", NULL };
@@ -1654,6 +1657,7 @@ static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, s
                 pvp_path_pop(c, mk);
                 leave(c, &s);
         }
+        pvp_type_vm_extras(c, m, vm);
 }
 
 /* ------------------------------------------------------- templates, merge */

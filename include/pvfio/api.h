@@ -370,5 +370,17 @@ int pv_api_decode_task_log(const json_t *data, struct pv_strv *ret_lines, struct
 char *pv_api_task_log_tail(const struct pv_strv *lines, unsigned n);
 /* A JSON scalar as Proxmox's text form: string as is, integer decimal, true/false → 1/0. NULL otherwise. */
 char *pv_api_scalar_text(const json_t *v);
+/*
+ * GET /cluster/options: the datacenter `tag-style` (an object, as
+ * parse_datacenter_config leaves it, or its property string). *ret_set is
+ * false (and *ret the default) when the option is not set.
+ */
+int pv_api_decode_tag_style(const json_t *data, struct pv_tag_style *ret, bool *ret_set, struct pv_error *err);
+/*
+ * GET /nodes/{node}/apt/versions: the installed version of package `pkg`
+ * (OldVersion: $assemble_pkginfo puts the candidate in Version); *ret NULL
+ * when the package is not installed or not listed.
+ */
+int pv_api_decode_pkg_version(const json_t *data, const char *pkg, char **ret, struct pv_error *err);
 
 #endif

@@ -127,6 +127,8 @@ struct pv_devsel {
         char *name_contains;            /* case-insensitive substring of the pci.ids name, or NULL */
         bool companions;                /* also bind the device's other functions (default true) */
         struct pv_loc loc;
+        bool host_critical_ok;          /* may take a device the host needs (root disk, management NIC,
+                                         * only display or keyboard); default false */
 };
 
 struct pv_sriov_spec {
@@ -243,6 +245,17 @@ struct pv_net {
         struct pv_loc loc;
 };
 
+#define PV_MAX_USB 14                       /* usb0..13 ($MAX_USB_DEVICES in qemu-server QemuServer/USB.pm) */
+
+/* One usbN entry: exactly one of host / mapping. */
+struct pv_usbdev {
+        char *host;                     /* canonical "vvvv:pppp" (lower-case hex), "BUS-PORT[.PORT…]" or "spice" */
+        char *mapping;                  /* cluster USB mapping id */
+        int usb3;                       /* -1 unset, 0/1 */
+        int index;                      /* fixed usbN index, or -1 = keep / next free */
+        struct pv_loc loc;
+};
+
 struct pv_vm {
         char *name;                     /* DNS-name rules */
         char *node;
@@ -275,6 +288,13 @@ struct pv_vm {
         size_t n_pci;
         struct pv_loc loc;              /* the VM's mapping node */
         struct pv_loc name_loc, vmid_loc, node_loc;
+        /* the rest of a passthrough setup (provision/profile_extras.c, provision/vmextras.c) */
+        char *tpm_storage;              /* tpmstate0 storage; NULL = no TPM */
+        char *tpm_version;              /* "v2.0" or "v1.2" when tpm_storage is set */
+        char *affinity;                 /* host CPU list in canonical form ("0-3,8"), or NULL */
+        char *hookscript;               /* snippet volume "STORAGE:snippets/NAME", or NULL */
+        struct pv_usbdev *usb;          /* usbN entries (`usb:`) */
+        size_t n_usb;
 };
 
 /* ---------------------------------------------------------------- profile */
