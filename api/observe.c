@@ -401,7 +401,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                         continue;
                 }
                 if (q->err.code) {
-                        r = warn(warnings, "cannot read the state of node '%s': %s", node, pv_error_message(&q->err));
+                        r = warn(warnings, PV_OBSERVE_NODE_UNREAD " '%s': %s", node, pv_error_message(&q->err));
                         if (r < 0)
                                 goto fail;
                         continue;

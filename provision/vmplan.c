@@ -705,7 +705,7 @@ static int match_vm(struct planner *pl, const struct pv_vm *vm, struct vm_match 
                 _cleanup_buf_ struct pv_buf ids = PV_BUF_INIT;
                 for (size_t i = 0; i < n && i < PV_ELEMENTSOF(cands); i++)
                         pv_buf_addf(&ids, NULL, "%s%" PRIu32, i ? ", " : "", cands[i]->vmid);
-                m->conflict = asp(err, "several VMs are named '%s' (vmids %s); pvfio cannot tell which one is meant: rename the others",
+                m->conflict = asp(err, PV_VMPLAN_DUPLICATE_NAME " '%s' (vmids %s); pvfio cannot tell which one is meant: rename the others",
                                   vm->name, ids.buf);
                 return m->conflict ? 0 : -PV_ENOMEM;
         }

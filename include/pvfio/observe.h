@@ -18,6 +18,10 @@
 #ifndef PVFIO_OBSERVE_H
 #define PVFIO_OBSERVE_H
 
+/* How the warning about a node whose state could not be read begins (cmd/ counts them: a plan
+ * that could not see a node never says "No changes"). */
+#define PV_OBSERVE_NODE_UNREAD "cannot read the state of node"
+
 #include "pvfio/api.h"
 #include "pvfio/cluster.h"
 #include "pvfio/util.h"

@@ -50,6 +50,8 @@
 #include "pvfio/util.h"
 
 #define PV_MANAGED_TAG "pvfio"   /* default tag marking VMs (and, as "[pvfio]", mappings) pvfio owns */
+/* How the block of a VM whose name several VMs carry begins: an error for cmd/ (exit 1), not a wait. */
+#define PV_VMPLAN_DUPLICATE_NAME "several VMs are named"
 
 /* ------------------------------------------------------ host readiness */
 
