@@ -67,3 +67,31 @@ vms:
         self.sim.set_vm(vmid=vmid, config={"tags": "ZETA,pvfio lab;Gpu"})
         r = self.expect(self.pvfio("diff", prof), 0)
         self.assertIn("No changes", r.out)
+
+    def test_joined_path_of_functions_with_different_ids_is_refused(self):
+        # pve1 0000:02:00.0 is 10de:2684 (RTX 4090), 0000:02:00.1 its audio function 10de:22ba
+        body = """
+mappings:
+  - id: multi
+    map:
+      - { node: pve1, path: "0000:02:00.0;0000:02:00.1" }
+vms:
+  - { name: joined, node: pve1, machine: q35, memory: 4G, pci: [ { mapping: multi, pcie: true } ] }
+"""
+        prof = self.lab_profile(body)
+        r = self.expect(self.pvfio("validate", prof), 0)
+        self.assertRegex(r.out, r"warning: 'mappings\[0\]\.map\[0\]\.path' joins functions of one device "
+                                r"\(0000:02:00\.0 and 0000:02:00\.1\).*use the whole device 'path: 0000:02:00'")
+        r = self.expect(self.pvfio("plan", prof), 2)
+        self.assertRegex(r.out, r"(?s)create-mapping mapping multi.*?blocked: [^\n]*joins devices with different id "
+                                r"\(0000:02:00\.0 is 10de:2684, 0000:02:00\.1 is 10de:22ba\)[^\n]*"
+                                r"'id' does not match for 'multi' \(10de:22ba != 10de:2684\)[^\n]*"
+                                r"pass the whole device instead: path: 0000:02:00 \(all its functions\)")
+        self.assertRegex(r.out, r"(?s)create-vm vm joined.*?blocked:")
+        mark = self.sim.mark()
+        self.expect(self.pvfio("apply", "--yes", prof), 2)
+        self.assertNoWrites(mark, "apply of a refused mapping")
+        # the proposed form works: whole device, all functions, checked against the first one
+        self.apply_ok(self.lab_profile(body.replace('"0000:02:00.0;0000:02:00.1"', "0000:02:00"), name="whole.yaml"))
+        checks = {m["id"]: m.get("checks") for m in self.api.get("/cluster/mapping/pci", **{"check-node": "pve1"})}
+        self.assertEqual(checks["multi"], [])
