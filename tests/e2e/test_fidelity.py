@@ -95,3 +95,67 @@ vms:
         self.apply_ok(self.lab_profile(body.replace('"0000:02:00.0;0000:02:00.1"', "0000:02:00"), name="whole.yaml"))
         checks = {m["id"]: m.get("checks") for m in self.api.get("/cluster/mapping/pci", **{"check-node": "pve1"})}
         self.assertEqual(checks["multi"], [])
+
+
+THREE_NODES = """
+mappings:
+  - id: gpu-a
+    description: @DESC_A@
+    map:
+      - { node: pve1, path: 0000:02:00 }
+  - id: l4-b
+    description: @DESC_B@
+    mdev: true
+    map:
+      - { node: pve2, path: @PATH_B@ }
+  - id: vf-c
+    description: @DESC_C@
+    map:
+      - { node: pve3, path: @PATH_C@ }
+templates:
+  small:
+    machine: q35
+    memory: 2G
+    tags: [GPU, Zeta, lab]
+vms:
+  - { name: three-a, node: pve1, template: small, pci: [ { mapping: gpu-a, pcie: true } ] }
+  - { name: three-b, node: pve2, template: small, pci: [ { mapping: l4-b, mdev: nvidia-925 } ] }
+  - { name: three-c, node: pve3, template: small, pci: [ { mapping: vf-c, pcie: true } ] }
+"""
+
+
+class Converge(e2elib.Lab):
+    """Issue 9 "done when": apply / diff / apply on a three-node profile converges."""
+
+    def three(self, name, **subs):
+        d = {"DESC_A": "card of pve1", "DESC_B": "L4 vGPU of pve2", "DESC_C": "Iris VF of pve3",
+             "PATH_B": "0000:c1:00.4", "PATH_C": "0000:00:02.3"}
+        d.update(subs)
+        return self.lab_profile(THREE_NODES, name=name, **d)
+
+    def test_three_nodes_converge(self):
+        first = self.three("first.yaml")
+        self.apply_ok(first)
+        r = self.expect(self.pvfio("diff", first), 0)
+        self.assertIn("No changes", r.out)
+        for n in ("three-a", "three-b", "three-c"):
+            self.assertEqual(self.vm_config(n)[3]["tags"], "gpu;lab;pvfio;zeta")
+        # three mapping updates in one apply: a description-only change, a description change,
+        # and a new path
+        second = self.three("second.yaml", DESC_A="RTX 4090 of pve1", DESC_B="L4 of pve2",
+                            PATH_C="0000:00:02.4")
+        r = self.expect(self.pvfio("diff", second), 2)
+        self.assertRegex(r.out, r"Plan: 0 to add, [34] to change, 0 to remove, 0 blocked\.")
+        mark = self.sim.mark()
+        self.apply_ok(second)
+        puts = [w for w in self.sim.writes(mark) if w["method"] == "PUT" and "/cluster/mapping/pci/" in w["path"]]
+        self.assertEqual(len(puts), 3, puts)
+        self.assertEqual(self.mapping("gpu-a")["description"], "RTX 4090 of pve1 [pvfio]")
+        self.assertIn("path=0000:00:02.4", self.mapping("vf-c")["map"][0])
+        # converged: the second diff is clean and the next apply writes nothing
+        mark = self.sim.mark()
+        r = self.expect(self.pvfio("diff", second), 0)
+        self.assertIn("No changes", r.out)
+        self.assertNotIn("drift:", r.out)
+        self.expect(self.pvfio("apply", "--yes", second), 0)
+        self.assertNoWrites(mark, "diff and apply after convergence")
