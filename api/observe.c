@@ -90,16 +90,6 @@ static int batch_run(struct pv_api *api, struct batch *b, struct pv_observe_stat
         return 0;
 }
 
-static int strv_add_unique(struct pv_strv *sv, const char *s, struct pv_error *err) {
-        if (pv_strv_contains(sv, s))
-                return 0;
-        return pv_strv_push(sv, s, err);
-}
-
-static bool profile_names_vm(const struct pv_profile *p, const char *name) {
-        return name && pv_profile_find_vm(p, name) != NULL;
-}
-
 static bool node_known(const struct pv_observed *o, const char *node) {
         for (size_t i = 0; i < o->n_nodes; i++)
                 if (strcmp(o->nodes[i].node, node) == 0)
@@ -107,66 +97,7 @@ static bool node_known(const struct pv_observed *o, const char *node) {
         return false;
 }
 
-/* Nodes whose hardware the plan needs: mapping entries, and VMs with raw / VF / mdev devices. */
-static int collect_hw_nodes(const struct pv_profile *p, struct pv_strv *nodes, bool *vf_node_any,
-                            struct pv_strv *vf_nodes, struct pv_error *err) {
-        int r = 0;
-        for (size_t i = 0; i < p->n_mappings && r >= 0; i++)
-                for (size_t k = 0; k < p->mappings[i].n_map && r >= 0; k++)
-                        r = strv_add_unique(nodes, p->mappings[i].map[k].node, err);
-        for (size_t i = 0; i < p->n_vms && r >= 0; i++) {
-                const struct pv_vm *v = &p->vms[i];
-                for (size_t k = 0; k < v->n_pci && r >= 0; k++) {
-                        const struct pv_pcidev *d = &v->pci[k];
-                        if (d->kind == PV_PCIDEV_VF_POOL) {
-                                *vf_node_any = true;
-                                r = strv_add_unique(vf_nodes, v->node, err);
-                        }
-                        if (r >= 0 && (d->kind != PV_PCIDEV_MAPPING || d->mdev))
-                                r = strv_add_unique(nodes, v->node, err);
-                }
-        }
-        return r;
-}
-
 static int warn(struct pv_strv *warnings, const char *fmt, const char *a, const char *b);
-
-/* Nodes whose mapping checks count: every node of a mapping entry, and the node of each VM using a mapping. */
-static int collect_check_nodes(const struct pv_profile *p, struct pv_strv *nodes, struct pv_error *err) {
-        int r = 0;
-        for (size_t i = 0; i < p->n_mappings && r >= 0; i++)
-                for (size_t k = 0; k < p->mappings[i].n_map && r >= 0; k++)
-                        r = strv_add_unique(nodes, p->mappings[i].map[k].node, err);
-        for (size_t i = 0; i < p->n_vms && r >= 0; i++)
-                for (size_t k = 0; k < p->vms[i].n_pci && r >= 0; k++)
-                        if (p->vms[i].pci[k].kind == PV_PCIDEV_MAPPING && p->vms[i].node)
-                                r = strv_add_unique(nodes, p->vms[i].node, err);
-        return r;
-}
-
-/*
- * Nodes whose versions the plan checks keys against: the nodes of the
- * profile's VMs and mapping entries (all of them get GET …/version), and the
- * VM nodes where a key depends on the qemu-server release (`driver`, and
- * `mdev`: where NVIDIA vGPU types come from), which get …/apt/versions too.
- */
-static int collect_version_nodes(const struct pv_profile *p, struct pv_strv *nodes, struct pv_strv *qs_nodes,
-                                 struct pv_error *err) {
-        int r = 0;
-        for (size_t i = 0; i < p->n_mappings && r >= 0; i++)
-                for (size_t k = 0; k < p->mappings[i].n_map && r >= 0; k++)
-                        r = strv_add_unique(nodes, p->mappings[i].map[k].node, err);
-        for (size_t i = 0; i < p->n_vms && r >= 0; i++) {
-                const struct pv_vm *v = &p->vms[i];
-                if (!v->node || v->state == PV_STATE_ABSENT)
-                        continue;
-                r = strv_add_unique(nodes, v->node, err);
-                for (size_t k = 0; k < v->n_pci && r >= 0; k++)
-                        if (v->pci[k].driver != PV_DRIVER_DEFAULT || v->pci[k].mdev)
-                                r = strv_add_unique(qs_nodes, v->node, err);
-        }
-        return r;
-}
 
 static struct pv_node_version *version_slot(struct pv_observed *o, const char *node, struct pv_error *err) {
         for (size_t i = 0; i < o->n_versions; i++)
@@ -298,49 +229,6 @@ static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_m
         return 0;
 }
 
-/* Addresses whose mdev types the plan needs on `node`, from the profile and the hardware just read. */
-static int mdev_addrs_for_vm(const struct pv_profile *p, const struct pv_observed *o, const struct pv_vm *v,
-                             struct pv_pci_addr **addrs, size_t *n, struct pv_error *err) {
-        const struct pv_node_hw *hw = pv_observed_hw(o, v->node);
-        for (size_t k = 0; k < v->n_pci; k++) {
-                const struct pv_pcidev *d = &v->pci[k];
-                if (!d->mdev)
-                        continue;
-                struct pv_pci_addr cand[64];
-                size_t nc = 0;
-                if (d->kind == PV_PCIDEV_RAW && d->n_addrs == 1) {
-                        cand[nc++] = d->addrs[0];
-                } else if (d->kind == PV_PCIDEV_VF_POOL && hw) {
-                        for (size_t i = 0; i < hw->n_devs && nc < 64; i++)
-                                if (hw->devs[i].is_vf && pv_pci_addr_equal(&hw->devs[i].physfn, &d->vf_pf))
-                                        cand[nc++] = hw->devs[i].addr;
-                } else if (d->kind == PV_PCIDEV_MAPPING) {
-                        const struct pv_mapping *m = pv_profile_find_mapping(p, d->mapping);
-                        for (size_t e = 0; m && e < m->n_map && nc < 64; e++)
-                                if (strcmp(m->map[e].node, v->node) == 0 && m->map[e].n_paths == 1)
-                                        cand[nc++] = m->map[e].paths[0];
-                }
-                for (size_t c = 0; c < nc; c++) {
-                        if (cand[c].func == PV_PCI_FUNC_ALL)
-                                continue;
-                        if (!cand[c].domain_given) {
-                                cand[c].domain_given = true;
-                        }
-                        bool dup = false;
-                        for (size_t i = 0; i < *n; i++)
-                                dup = dup || pv_pci_addr_equal(&(*addrs)[i], &cand[c]);
-                        if (dup)
-                                continue;
-                        struct pv_pci_addr *na = realloc(*addrs, (*n + 1) * sizeof *na);
-                        if (!na)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        *addrs = na;
-                        na[(*n)++] = cand[c];
-                }
-        }
-        return 0;
-}
-
 /* VMs (indexes into o.vms) whose config must be read after all (a pending list without a digest). */
 struct idx_list {
         size_t *v;
@@ -403,51 +291,6 @@ static int warn(struct pv_strv *warnings, const char *fmt, const char *a, const 
         return pv_strv_push_take(warnings, s, NULL);
 }
 
-/* The mdev types round: the devices the profile uses with `mdev:`, per node whose hardware was read. */
-struct mdev_req {
-        size_t hw;
-        struct pv_pci_addr addr;
-};
-
-static int collect_mdev_reqs(const struct pv_profile *profile, const struct pv_observed *o, struct mdev_req **ret,
-                             size_t *ret_n, struct pv_error *err) {
-        struct mdev_req *mreqs = NULL;
-        size_t n_mreqs = 0;
-        int r = 0;
-        for (size_t i = 0; i < profile->n_vms && r >= 0; i++) {
-                const struct pv_vm *v = &profile->vms[i];
-                const struct pv_node_hw *hw = pv_observed_hw(o, v->node);
-                if (!hw)
-                        continue;
-                struct pv_pci_addr *addrs = NULL;
-                size_t na = 0;
-                r = mdev_addrs_for_vm(profile, o, v, &addrs, &na, err);
-                for (size_t k = 0; r >= 0 && k < na; k++) {
-                        size_t h = (size_t)(hw - o->hw);
-                        bool dup = false;
-                        for (size_t q = 0; q < n_mreqs; q++)
-                                dup = dup || (mreqs[q].hw == h && pv_pci_addr_equal(&mreqs[q].addr, &addrs[k]));
-                        if (dup)
-                                continue;
-                        struct mdev_req *nm = realloc(mreqs, (n_mreqs + 1) * sizeof *nm);
-                        if (!nm) {
-                                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                                break;
-                        }
-                        mreqs = nm;
-                        mreqs[n_mreqs++] = (struct mdev_req){ h, addrs[k] };
-                }
-                free(addrs);
-        }
-        if (r < 0) {
-                free(mreqs);
-                return r;
-        }
-        *ret = mreqs;
-        *ret_n = n_mreqs;
-        return 0;
-}
-
 static int add_mdev_types(struct pv_node_hw *hw, const struct pv_pci_addr *addr, const json_t *data,
                           struct pv_error *err) {
         struct pv_mdev_type *types = NULL;
@@ -477,43 +320,38 @@ static int add_mdev_types(struct pv_node_hw *hw, const struct pv_pci_addr *addr,
  * A node the profile names but the cluster lacks costs a failed request in
  * round 1; it is reported as not part of the cluster.
  */
-int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const struct pv_observe_opts *opts,
+int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const struct pv_observe_opts *opts,
                    struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
                    struct pv_error *err) {
         const char *tag = opts && opts->tag ? opts->tag : DEFAULT_TAG;
         struct pv_observed o;
         memset(&o, 0, sizeof o);
         struct batch b = { 0 };
-        struct pv_strv hw_nodes = PV_STRV_INIT, vf_nodes = PV_STRV_INIT, check_nodes = PV_STRV_INIT;
-        struct pv_strv ver_nodes = PV_STRV_INIT, qs_nodes = PV_STRV_INIT;
-        bool any_vf = false;
+        const struct pv_strv *hw_nodes = &want->hw_nodes, *check_nodes = &want->check_nodes;
+        const struct pv_strv *ver_nodes = &want->version_nodes, *qs_nodes = &want->qemu_server_nodes;
         struct idx_list need_config = { 0 };
-        struct mdev_req *mreqs = NULL;
+        struct pv_mdev_want *mreqs = NULL;
         size_t n_mreqs = 0;
         int r;
 
         /* round 1 */
-        r = collect_hw_nodes(profile, &hw_nodes, &any_vf, &vf_nodes, err);
-        r = r < 0 ? r : collect_check_nodes(profile, &check_nodes, err);
-        r = r < 0 ? r : collect_version_nodes(profile, &ver_nodes, &qs_nodes, err);
-        if (r >= 0)
-                r = batch_add(&b, strdup("/cluster/resources"), REQ_RESOURCES, 0, err);
+        r = batch_add(&b, strdup("/cluster/resources"), REQ_RESOURCES, 0, err);
         if (r >= 0)
                 r = batch_add(&b, strdup("/cluster/options"), REQ_OPTIONS, 0, err);
         if (r >= 0)
                 r = batch_add(&b, strdup("/version"), REQ_VERSION, 0, err);
-        for (size_t i = 0; i < ver_nodes.n && r >= 0; i++)
-                r = batch_add(&b, pv_api_path(err, "nodes", ver_nodes.v[i], "version", NULL), REQ_NODE_VERSION, i, err);
-        for (size_t i = 0; i < qs_nodes.n && r >= 0; i++)
-                r = batch_add(&b, pv_api_path(err, "nodes", qs_nodes.v[i], "apt", "versions", NULL), REQ_APT_VERSIONS, i, err);
+        for (size_t i = 0; i < ver_nodes->n && r >= 0; i++)
+                r = batch_add(&b, pv_api_path(err, "nodes", ver_nodes->v[i], "version", NULL), REQ_NODE_VERSION, i, err);
+        for (size_t i = 0; i < qs_nodes->n && r >= 0; i++)
+                r = batch_add(&b, pv_api_path(err, "nodes", qs_nodes->v[i], "apt", "versions", NULL), REQ_APT_VERSIONS, i, err);
         if (r >= 0)
                 r = batch_add(&b, strdup("/cluster/mapping/pci"), REQ_MAPPINGS, 0, err);
-        for (size_t i = 0; i < check_nodes.n && r >= 0; i++) {
+        for (size_t i = 0; i < check_nodes->n && r >= 0; i++) {
                 int idx = batch_add(&b, strdup("/cluster/mapping/pci"), REQ_MAPPINGS_CHECK, i, err);
-                r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "check-node", check_nodes.v[i], err);
+                r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "check-node", check_nodes->v[i], err);
         }
-        for (size_t i = 0; i < hw_nodes.n && r >= 0; i++) {
-                int idx = batch_add(&b, pv_api_path(err, "nodes", hw_nodes.v[i], "hardware", "pci", NULL), REQ_HW, i, err);
+        for (size_t i = 0; i < hw_nodes->n && r >= 0; i++) {
+                int idx = batch_add(&b, pv_api_path(err, "nodes", hw_nodes->v[i], "hardware", "pci", NULL), REQ_HW, i, err);
                 r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "pci-class-blacklist", "", err);
         }
         if (r < 0)
@@ -542,8 +380,8 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
                 if (b.kind[i] == REQ_RESOURCES || b.kind[i] == REQ_MAPPINGS)
                         continue;
                 if (b.kind[i] >= REQ_OPTIONS) {
-                        const char *vn = b.kind[i] == REQ_NODE_VERSION   ? ver_nodes.v[b.ref[i]]
-                                         : b.kind[i] == REQ_APT_VERSIONS ? qs_nodes.v[b.ref[i]]
+                        const char *vn = b.kind[i] == REQ_NODE_VERSION   ? ver_nodes->v[b.ref[i]]
+                                         : b.kind[i] == REQ_APT_VERSIONS ? qs_nodes->v[b.ref[i]]
                                                                          : NULL;
                         if (vn && !node_known(&o, vn))
                                 continue; /* reported with its hardware, or by the planner */
@@ -554,7 +392,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
                         }
                         continue;
                 }
-                const char *node = b.kind[i] == REQ_HW ? hw_nodes.v[b.ref[i]] : check_nodes.v[b.ref[i]];
+                const char *node = b.kind[i] == REQ_HW ? hw_nodes->v[b.ref[i]] : check_nodes->v[b.ref[i]];
                 if (!node_known(&o, node)) {
                         if (b.kind[i] == REQ_HW)
                                 r = warn(warnings, "node '%s' is not part of the cluster%s", node, "");
@@ -597,9 +435,9 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
                 if (v->is_template)
                         continue;
                 /* VMs on nodes where the profile picks VFs are read too: used VFs matter */
-                bool want = (opts && opts->all_vms) || profile_names_vm(profile, v->name) ||
-                            pv_tags_contain(v->tags, tag) || pv_strv_contains(&vf_nodes, v->node);
-                if (!want)
+                bool wanted = (opts && opts->all_vms) || (v->name && pv_strv_contains(&want->vm_names, v->name)) ||
+                            pv_tags_contain(v->tags, tag) || pv_strv_contains(&want->vf_nodes, v->node);
+                if (!wanted)
                         continue;
                 char id[16];
                 snprintf(id, sizeof id, "%" PRIu32, v->vmid);
@@ -610,7 +448,8 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
                 if (r < 0)
                         goto fail;
         }
-        r = collect_mdev_reqs(profile, &o, &mreqs, &n_mreqs, err);
+        if (want->mdev_wants)
+                r = want->mdev_wants(want->ctx, &o, &mreqs, &n_mreqs, err);
         for (size_t q = 0; q < n_mreqs && r >= 0; q++) {
                 char a[PV_PCI_ADDR_MAX];
                 pv_pci_addr_format(&mreqs[q].addr, a);
@@ -624,7 +463,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
         for (size_t i = 0; i < b.n; i++) {
                 struct pv_api_get *q = &b.reqs[i];
                 if (b.kind[i] == REQ_MDEV) {
-                        struct mdev_req *mq = &mreqs[b.ref[i]];
+                        struct pv_mdev_want *mq = &mreqs[b.ref[i]];
                         if (q->err.code) {
                                 char a[PV_PCI_ADDR_MAX];
                                 pv_pci_addr_format(&mq->addr, a);
@@ -705,22 +544,12 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
         }
         batch_done(&b);
         free(mreqs);
-        pv_strv_done(&hw_nodes);
-        pv_strv_done(&vf_nodes);
-        pv_strv_done(&check_nodes);
-        pv_strv_done(&ver_nodes);
-        pv_strv_done(&qs_nodes);
         free(need_config.v);
         *ret = o;
         return 0;
 fail:
         batch_done(&b);
         free(mreqs);
-        pv_strv_done(&hw_nodes);
-        pv_strv_done(&vf_nodes);
-        pv_strv_done(&check_nodes);
-        pv_strv_done(&ver_nodes);
-        pv_strv_done(&qs_nodes);
         free(need_config.v);
         pv_observed_done(&o);
         return r < 0 ? r : -PV_EINVAL;

@@ -103,6 +103,18 @@ void pv_task_status_done(struct pv_task_status *t) {
         memset(t, 0, sizeof *t);
 }
 
+void pv_observe_want_done(struct pv_observe_want *w) {
+        if (!w)
+                return;
+        pv_strv_done(&w->hw_nodes);
+        pv_strv_done(&w->check_nodes);
+        pv_strv_done(&w->vf_nodes);
+        pv_strv_done(&w->vm_names);
+        pv_strv_done(&w->version_nodes);
+        pv_strv_done(&w->qemu_server_nodes);
+        *w = (struct pv_observe_want){ 0 };
+}
+
 void pv_node_version_done(struct pv_node_version *v) {
         if (!v)
                 return;

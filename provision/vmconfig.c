@@ -5,6 +5,7 @@
  * observed structs only.
  */
 #include "pvfio/vmplan.h"
+#include "vmextras.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -79,15 +80,19 @@ static const struct keydef *keydef_of(const char *key) {
 }
 
 bool pv_vmconfig_key_managed(const char *key) {
-        return key && keydef_of(key) != NULL;
+        return key && (keydef_of(key) != NULL || pvx_key_owned(key));
 }
 
 bool pv_vmconfig_key_deletable(const char *key) {
+        if (pvx_key_owned(key))
+                return pvx_key_deletable(key);
         const struct keydef *d = key ? keydef_of(key) : NULL;
         return d && d->cls != K_DISK && d->cls != K_EFIDISK && strcmp(key, "name") != 0;
 }
 
 bool pv_vmconfig_key_hotpluggable(const char *key) {
+        if (pvx_key_owned(key))
+                return pvx_key_hotpluggable(key);
         const struct keydef *d = key ? keydef_of(key) : NULL;
         return d && d->hotplug;
 }
@@ -377,6 +382,8 @@ static bool memory_equal(const char *a, const char *b) {
 }
 
 bool pv_vmconfig_value_equal(const char *key, const char *want, const char *have) {
+        if (pvx_key_owned(key))
+                return pvx_value_equal(key, want, have);
         const struct keydef *d = key ? keydef_of(key) : NULL;
         if (!d)
                 return str_eq(want, have);
@@ -1551,6 +1558,26 @@ out:
         return r;
 }
 
+/* The keys and notes of vmextras.c (TPM, affinity, hookscript, …). */
+static int xl_extras(struct xlate *x, struct pv_error *err) {
+        struct pvx_out o;
+        int r = pvx_translate(x->vm, x->ctx, &o, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r == 0 && i < o.n; i++) {
+                r = kvb_take(&x->kv, o.kv[i].key, o.kv[i].value, err);
+                o.kv[i].value = NULL;
+        }
+        for (size_t i = 0; r == 0 && i < o.drift.n; i++)
+                r = pv_strv_push(&x->out.drift, o.drift.v[i], err);
+        for (size_t i = 0; r == 0 && i < o.warnings.n; i++)
+                r = pv_strv_push(&x->out.warnings, o.warnings.v[i], err);
+        for (size_t i = 0; r == 0 && i < o.blocked.n; i++)
+                r = pv_strv_push(&x->blocked, o.blocked.v[i], err);
+        pvx_out_done(&o);
+        return r;
+}
+
 void pv_vm_desired_done(struct pv_vm_desired *d) {
         if (!d)
                 return;
@@ -1600,6 +1627,8 @@ int pv_vm_translate(const struct pv_vm *vm, const struct pv_vm_xlate_ctx *ctx, s
                 r = xl_nets(&x, err);
         if (r == 0)
                 r = xl_hostpci(&x, err);
+        if (r == 0)
+                r = xl_extras(&x, err);
         if (r == 0 && x.blocked.n) {
                 _cleanup_buf_ struct pv_buf b = PV_BUF_INIT;
                 for (size_t i = 0; r == 0 && i < x.blocked.n; i++)

@@ -18,6 +18,10 @@
 #include "pvfio/error.h"
 #include "pvfio/pci.h"
 #include "pvfio/tags.h"
+#include "pvfio/util.h"
+
+#define PV_VMID_MIN 100u                     /* Proxmox VE vmid range */
+#define PV_VMID_MAX 999999999u
 
 /* One cluster node (/nodes or /cluster/resources type=node). */
 struct pv_node_info {
@@ -178,6 +182,32 @@ void pv_obs_mapping_done(struct pv_obs_mapping *m);
 void pv_task_status_done(struct pv_task_status *t);
 void pv_node_version_done(struct pv_node_version *v);
 void pv_observed_done(struct pv_observed *o);
+
+/*
+ * What a plan needs observed. provision/ decides it from the profile
+ * (pv_observe_want_from_profile in vmplan.h); api/ reads it (pv_api_observe)
+ * without knowing the profile. Round 2's mdev-type reads depend on the
+ * hardware read in round 1, so they are asked through a callback.
+ */
+struct pv_mdev_want {
+        size_t hw;                      /* index into pv_observed.hw */
+        struct pv_pci_addr addr;
+};
+
+struct pv_observe_want {
+        struct pv_strv hw_nodes;        /* nodes whose PCI hardware is read */
+        struct pv_strv check_nodes;     /* nodes the mapping listing is checked on (check-node) */
+        struct pv_strv vf_nodes;        /* nodes whose VMs are all read (VF pools: used VFs matter) */
+        struct pv_strv vm_names;        /* VMs the profile names (their configs are read) */
+        struct pv_strv version_nodes;   /* nodes whose Proxmox VE version is read (GET …/version) */
+        struct pv_strv qemu_server_nodes; /* nodes whose qemu-server release matters (…/apt/versions) */
+        /* Round 2: the devices whose mdev types are read, from the hardware of round 1. May be NULL. */
+        int (*mdev_wants)(const void *ctx, const struct pv_observed *o, struct pv_mdev_want **ret,
+                          size_t *ret_n, struct pv_error *err);
+        const void *ctx;
+};
+
+void pv_observe_want_done(struct pv_observe_want *w);
 
 /* Lookups (borrowed; NULL when absent). */
 const char *pv_vm_config_get(const struct pv_vm_config *c, const char *key);
