@@ -18,6 +18,8 @@
 static const struct pv_version_gate gates[] = {
         { "hostpciN mapping", "8.0", "8.0.4", "cluster PCI mappings (/cluster/mapping/pci) are new in Proxmox VE 8.0" },
         { "hostpciN driver", "9.1", "9.0.25", "'hostpci0.driver: property is not defined in schema'" },
+        { "usbN mapping", "8.0", "8.0.4", "cluster USB mappings (/cluster/mapping/usb) are new in Proxmox VE 8.0" },
+        { "affinity", "7.3", "7.2-7", "'affinity' is not a VM option there" },
         { "mapping live-migration-capable", "8.4", NULL,
           "the mapping API of an older node does not know 'live-migration-capable'" },
 };

@@ -337,29 +337,47 @@ static bool map_lists_equal(const struct pv_map_entry *want, size_t nw, char **h
 }
 
 /* Push why `used` cannot be written to `node` (gate `key` of provision/vmgates.c) onto blocked. */
-static int gate(const struct planner *pl, const char *key, const char *node, const struct pv_node_version *nv,
-                const char *api_version, const char *used, struct pv_strv *blocked, struct pv_error *err) {
+static int gate(const char *key, const char *node, const struct pv_node_version *nv, const char *api_version,
+                const char *used, struct pv_strv *blocked, struct pv_error *err) {
         const struct pv_version_gate *g = pv_version_gate(key);
         char *why = NULL;
         int r = g ? pv_version_gate_check(g, node, nv, api_version, used, &why, err) : 0;
-        (void)pl;
         return r < 0 || !why ? r : pv_strv_push_take(blocked, why, err);
 }
 
-/* The version gates of one hostpciN value written to a VM on `node`. */
-static int hostpci_gates(const struct planner *pl, const char *node, const char *key, const char *value,
-                         struct pv_strv *blocked, struct pv_error *err) {
+/* The version gates of one config key written to a VM on `node`: hostpciN properties, usbN mappings, affinity. */
+static int key_gates(const struct planner *pl, const char *node, const char *key, const char *value,
+                     struct pv_strv *blocked, struct pv_error *err) {
         const struct pv_node_version *nv = pv_observed_version(pl->obs, node);
-        struct pv_hostpci h = PV_HOSTPCI_INIT;
-        if (!nv || !value || strncmp(key, "hostpci", 7) != 0 || pv_hostpci_parse(value, &h, NULL) < 0)
+        if (!nv || !value)
                 return 0;
         int r = 0;
         _cleanup_free_ char *used = NULL;
+        if (strcmp(key, "affinity") == 0) {
+                if ((used = asp(err, "affinity")))
+                        r = gate("affinity", node, nv, NULL, used, blocked, err);
+                return used ? r : -PV_ENOMEM;
+        }
+        if (strncmp(key, "usb", 3) == 0) {
+                struct pv_props pr;
+                if (pv_props_parse(value, true, &pr, NULL) < 0)
+                        return 0;
+                const char *mp = pv_props_get(&pr, "mapping");
+                if (mp && (used = asp(err, "%s: 'mapping=%s'", key, mp)))
+                        r = gate("usbN mapping", node, nv, NULL, used, blocked, err);
+                else if (mp)
+                        r = -PV_ENOMEM;
+                pv_props_done(&pr);
+                return r;
+        }
+        struct pv_hostpci h = PV_HOSTPCI_INIT;
+        if (strncmp(key, "hostpci", 7) != 0 || pv_hostpci_parse(value, &h, NULL) < 0)
+                return 0;
         if (h.mapping && (used = asp(err, "%s: 'mapping=%s'", key, h.mapping)))
-                r = gate(pl, "hostpciN mapping", node, nv, NULL, used, blocked, err);
+                r = gate("hostpciN mapping", node, nv, NULL, used, blocked, err);
         free(TAKE_PTR(used));
         if (r == 0 && h.driver == PV_DRIVER_KEEP && (used = asp(err, "%s: 'driver=keep'", key)))
-                r = gate(pl, "hostpciN driver", node, nv, NULL, used, blocked, err);
+                r = gate("hostpciN driver", node, nv, NULL, used, blocked, err);
         pv_hostpci_done(&h);
         return r;
 }
@@ -370,14 +388,14 @@ static int mapping_gates(const struct planner *pl, const struct pv_mapping *m, s
         if (!m->live_migration_capable)
                 return 0;
         static const char used[] = "live-migration-capable";
-        int r = gate(pl, "mapping live-migration-capable", NULL, NULL, pl->obs->api_version, used, blocked, err);
+        int r = gate("mapping live-migration-capable", NULL, NULL, pl->obs->api_version, used, blocked, err);
         for (size_t i = 0; r == 0 && i < m->n_map; i++) {
                 bool seen = false;
                 for (size_t k = 0; k < i && !seen; k++)
                         seen = strcmp(m->map[k].node, m->map[i].node) == 0;
                 const struct pv_node_version *nv = pv_observed_version(pl->obs, m->map[i].node);
                 if (!seen && nv)
-                        r = gate(pl, "mapping live-migration-capable", m->map[i].node, nv, NULL, used, blocked, err);
+                        r = gate("mapping live-migration-capable", m->map[i].node, nv, NULL, used, blocked, err);
         }
         return r;
 }
@@ -924,13 +942,12 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                                                               err);
                 }
                 for (size_t i = 0; r == 0 && i < d.n; i++) {
-                        if (strncmp(d.kv[i].key, "hostpci", 7) != 0)
+                        r = key_gates(pl, vm->node, d.kv[i].key, d.kv[i].value, &blocked, err);
+                        if (r < 0 || strncmp(d.kv[i].key, "hostpci", 7) != 0)
                                 continue;
                         char *rp = raw_problem(pl, vm, d.kv[i].key, d.kv[i].value, err);
                         if (rp)
                                 r = pv_strv_push_take(&blocked, rp, err);
-                        if (r == 0)
-                                r = hostpci_gates(pl, vm->node, d.kv[i].key, d.kv[i].value, &blocked, err);
                 }
                 if (r < 0 || (blocked.n && !(why = pv_strv_join(&blocked, "; ", NULL)))) {
                         r = r < 0 ? r : pv_error_set(err, PV_ENOMEM, "out of memory");
@@ -964,15 +981,14 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
         if (cfg && (r = diff_config(pl, &d, cfg, &ch, &n_ch, err)) < 0)
                 goto out;
         for (size_t i = 0; r == 0 && i < n_ch; i++) {
-                if (strncmp(ch[i].key, "hostpci", 7) != 0)
+                r = key_gates(pl, info->node ? info->node : vm->node, ch[i].key, ch[i].after, &blocked, err);
+                if (r < 0 || strncmp(ch[i].key, "hostpci", 7) != 0)
                         continue;
                 char *rp = raw_problem(pl, vm, ch[i].key, ch[i].before, err);
                 if (!rp)
                         rp = raw_problem(pl, vm, ch[i].key, ch[i].after, err);
                 if (rp)
                         r = pv_strv_push_take(&blocked, rp, err);
-                if (r == 0 && ch[i].after)
-                        r = hostpci_gates(pl, info->node ? info->node : vm->node, ch[i].key, ch[i].after, &blocked, err);
         }
         if (r == 0 && running && !want_stopped && cfg)
                 r = pending_matches(pl, &d, info->vmid, &pend, err);

@@ -1788,6 +1788,16 @@ static void test_version_gates(void **state) {
         p = build(&w.p, &w.o, NULL);
         expect_no_actions(&p);
         pv_plan_done(&p);
+        /* affinity needs Proxmox VE 7.3 (qemu-server 7.2-7) */
+        w.vm.affinity = (char *)"0-3";
+        w.vm.name = "gpu-ws-3";
+        free(w.o.versions[0].pve);
+        w.o.versions[0].pve = S("7.2.14");
+        p = build(&w.p, &w.o, NULL);
+        assert_non_null(strstr(find_act(&p, PV_ACT_CREATE_VM, "vm gpu-ws-3")->blocked,
+                               "affinity needs Proxmox VE 7.3 (qemu-server 7.2-7) or newer, but node 'pve1' runs Proxmox VE 7.2.14"));
+        pv_plan_done(&p);
+        w.vm.affinity = NULL;
         /* mappings: Proxmox VE 7 has none */
         free(w.o.versions[0].pve);
         w.o.versions[0].pve = S("7.4.17");
@@ -1797,6 +1807,15 @@ static void test_version_gates(void **state) {
         assert_non_null(strstr(find_act(&p, PV_ACT_CREATE_VM, "vm gpu-ws-2")->blocked,
                                "hostpci0: 'mapping=rtx3050' needs Proxmox VE 8.0 (qemu-server 8.0.4) or newer, but node 'pve1' runs Proxmox VE 7.4.17"));
         pv_plan_done(&p);
+        struct pv_usbdev usb = { .mapping = (char *)"kbd", .usb3 = -1, .index = -1 };
+        w.vm.usb = &usb;
+        w.vm.n_usb = 1;
+        p = build(&w.p, &w.o, NULL);
+        assert_non_null(strstr(find_act(&p, PV_ACT_CREATE_VM, "vm gpu-ws-2")->blocked,
+                               "usb0: 'mapping=kbd' needs Proxmox VE 8.0 (qemu-server 8.0.4) or newer, but node 'pve1' runs Proxmox VE 7.4.17"));
+        pv_plan_done(&p);
+        w.vm.usb = NULL;
+        w.vm.n_usb = 0;
         pv_observed_done(&w.o);
 }
 
@@ -1955,7 +1974,7 @@ static void test_joined_path_different_ids(void **state) {
  * (a VF hosting a vGPU lists none); from 9.1.11 NVML lists the physical
  * function's types on every VF with available 1. The VF pool picks the same VFs.
  */
-static void nvidia_vf_fixture(struct pv_observed *o, bool nvml) {
+static void nvidia_vf_fixture(struct pv_observed *o, bool nvml, bool pool_vm) {
         add_node(o, "pve2", "online");
         size_t h = add_hw(o, "pve2");
         hw_dev(o, h, "0000:c1:00.0", "10de:27b8", "10de:16ca", 94, false, NULL);
@@ -1963,7 +1982,8 @@ static void nvidia_vf_fixture(struct pv_observed *o, bool nvml) {
                 char a[16];
                 snprintf(a, sizeof a, "0000:c1:00.%d", f);
                 hw_dev(o, h, a, "10de:27b8", "10de:16ca", 86 + f, true, "0000:c1:00.0");
-                if (nvml || f != 7) {
+                /* up to 9.1.10 a VF hosting a vGPU (.7 for vmid 300, .5 for vmid 301's mapping) lists none */
+                if (nvml || (f != 7 && !(pool_vm && f == 5))) {
                         hw_mdev(o, h, a, "nvidia-925", 1);
                         hw_mdev(o, h, a, "nvidia-929", 1);
                 }
@@ -1971,6 +1991,15 @@ static void nvidia_vf_fixture(struct pv_observed *o, bool nvml) {
         add_vm(o, 300, "pve2", "other-vgpu", "running", NULL);
         add_cfg(o, 300, "pve2");
         cfg_set(o, 300, "hostpci0", "0000:c1:00.7,mdev=nvidia-925");
+        if (pool_vm) {
+                /* a running VM holds one VF of a mapping pool; which one is not in its config */
+                struct pv_obs_mapping *m = add_mapping(o, "l4pool", "vGPU pool", "d1");
+                m->mdev = true;
+                mapping_add_map(m, "node=pve2,path=0000:c1:00.5,id=10de:27b8,subsystem-id=10de:16ca,iommugroup=91");
+                add_vm(o, 301, "pve2", "pool-user", "running", NULL);
+                add_cfg(o, 301, "pve2");
+                cfg_set(o, 301, "hostpci0", "mapping=l4pool,mdev=nvidia-925");
+        }
 }
 
 static void test_vf_pool_nvidia_type_sources(void **state) {
@@ -1991,7 +2020,7 @@ static void test_vf_pool_nvidia_type_sources(void **state) {
                 prof.vms = vms;
                 prof.n_vms = 4;
                 struct pv_observed o = { 0 };
-                nvidia_vf_fixture(&o, nvml);
+                nvidia_vf_fixture(&o, nvml, false);
                 struct pv_plan p = build(&prof, &o, NULL);
                 assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_VM, "vm infer-a"), "hostpci0"), "0000:c1:00.4,mdev=nvidia-925");
                 assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_VM, "vm infer-b"), "hostpci0"), "0000:c1:00.5,mdev=nvidia-925");
@@ -2000,6 +2029,16 @@ static void test_vf_pool_nvidia_type_sources(void **state) {
                 const struct pv_action *d = find_act(&p, PV_ACT_CREATE_VM, "vm infer-d");
                 assert_non_null(d->blocked);
                 assert_null(key_after(d, "hostpci0") ? strstr(key_after(d, "hostpci0"), "c1:00.7") : NULL);
+                pv_plan_done(&p);
+                pv_observed_done(&o);
+                /* .5 is held by a running VM through a mapping: skipped with both sources */
+                memset(&o, 0, sizeof o);
+                nvidia_vf_fixture(&o, nvml, true);
+                prof.n_vms = 3;
+                p = build(&prof, &o, NULL);
+                assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_VM, "vm infer-a"), "hostpci0"), "0000:c1:00.4,mdev=nvidia-925");
+                assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_VM, "vm infer-b"), "hostpci0"), "0000:c1:00.6,mdev=nvidia-925");
+                assert_non_null(find_act(&p, PV_ACT_CREATE_VM, "vm infer-c")->blocked);
                 pv_plan_done(&p);
                 pv_observed_done(&o);
         }
