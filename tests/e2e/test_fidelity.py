@@ -4,8 +4,18 @@ mapping checks of nodes a mapping does not cover (not drift), a `;` map path of 
 different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
 datacenter tag-style says), and version-gated keys (refused for an older node)."""
 import re
+import subprocess
+import sys
+import unittest
+import urllib.error
 
 import e2elib
+
+
+def sim_supports(option):
+    """True when the simulator knows a command-line option (the sim helper's issue-9 work)."""
+    p = subprocess.run([sys.executable, e2elib.SIM, "--help"], capture_output=True, text=True)
+    return option in p.stdout
 
 NODE_SPECIFIC = """
 mappings:
@@ -159,3 +169,112 @@ class Converge(e2elib.Lab):
         self.assertNotIn("drift:", r.out)
         self.expect(self.pvfio("apply", "--yes", second), 0)
         self.assertNoWrites(mark, "diff and apply after convergence")
+
+
+DRIVER_KEEP = """
+vms:
+  - name: keep-1
+    node: pve1
+    machine: q35
+    memory: 4G
+    pci:
+      - { address: 0000:02:00, pcie: true, driver: keep }
+"""
+
+
+@unittest.skipUnless(sim_supports("--pve-version"), "the simulator has no --pve-version yet")
+class Pve84(e2elib.Lab):
+    """A Proxmox VE 8.4 cluster (qemu-server 8.4.10): keys of newer releases are refused at plan time."""
+
+    sim_args = ("--pve-version", "8.4")
+
+    def test_driver_keep_needs_9_1(self):
+        prof = self.lab_profile(DRIVER_KEEP, auth="root")
+        r = self.expect(self.pvfio("plan", prof), 2)
+        self.assertRegex(r.out, r"(?s)create-vm vm keep-1.*?blocked: [^\n]*hostpci0: 'driver=keep' needs Proxmox VE 9\.1 "
+                                r"\(qemu-server 9\.0\.25\) or newer, but node 'pve1' runs Proxmox VE 8\.4\.\d+ "
+                                r"\(qemu-server 8\.4\.10\)[^\n]*hostpci0\.driver: property is not defined in schema")
+        mark = self.sim.mark()
+        self.expect(self.pvfio("apply", "--yes", prof), 2)
+        self.assertNoWrites(mark, "apply of a key the node refuses")
+        # without driver the same VM is created on 8.4
+        self.apply_ok(self.lab_profile(DRIVER_KEEP.replace(", driver: keep", ""), auth="root", name="plain.yaml"))
+
+
+@unittest.skipUnless(sim_supports("--pve-version"), "the simulator has no --pve-version yet")
+class Pve9(e2elib.Lab):
+    """Proxmox VE 9.x: the same key goes through; the datacenter tag-style is honoured."""
+
+    def test_driver_keep_on_9(self):
+        prof = self.lab_profile(DRIVER_KEEP, auth="root")
+        self.apply_ok(prof)
+        self.assertIn("driver=keep", self.vm_config("keep-1")[3]["hostpci0"])
+        self.assertIdempotent(prof)
+
+    def test_tag_style_case_sensitive_config_order(self):
+        try:
+            self.sim.control("POST", "/_sim/datacenter", {"tag-style": "case-sensitive=1,ordering=config"})
+        except urllib.error.HTTPError as e:
+            self.skipTest("the simulator cannot set datacenter.cfg (%s)" % e)
+        prof = self.lab_profile("""
+vms:
+  - { name: styled, node: pve1, machine: q35, memory: 2G, tags: [Zeta, GPU, lab] }
+""")
+        mark = self.sim.mark()
+        self.apply_ok(prof)
+        [create] = [w for w in self.sim.writes(mark) if w["path"].endswith("/qemu")]
+        self.assertEqual(create["params"]["tags"], "pvfio;Zeta;GPU;lab")
+        self.assertEqual(self.vm_config("styled")[3]["tags"], "pvfio;Zeta;GPU;lab")
+        self.assertIdempotent(prof)
+        # another order is drift under ordering=config
+        vmid = self.find_vm("styled")[0]
+        self.api.set_config("pve1", vmid, tags="pvfio;GPU;Zeta;lab")
+        r = self.expect(self.pvfio("diff", prof), 2)
+        self.assertKeyChange(r.out, "tags", "pvfio;GPU;Zeta;lab", "pvfio;Zeta;GPU;lab")
+
+
+VGPU_POOL = """
+mappings:
+  - id: l4pool
+    mdev: true
+    map:
+      - { node: pve2, path: 0000:c1:00.5 }
+vms:
+  - { name: pool-user, node: pve2, machine: q35, memory: 4G, state: running,
+      pci: [ { mapping: l4pool, mdev: nvidia-925 } ] }
+"""
+
+VGPU_VFS = """
+vms:
+  - { name: vf-1, node: pve2, machine: q35, memory: 4G, state: running,
+      pci: [ { vf_of: 0000:c1:00.0, mdev: nvidia-925 } ] }
+  - { name: vf-2, node: pve2, machine: q35, memory: 4G, state: running,
+      pci: [ { vf_of: 0000:c1:00.0, mdev: nvidia-925 } ] }
+"""
+
+
+class VgpuTypeSource:
+    """A vGPU VF pool next to a running VM that holds a VF through a mapping (its config
+    says only mapping=…): the VFs pvfio picks are the same whether Proxmox lists the vGPU
+    types per VF (up to qemu-server 9.1.10: a busy VF lists none) or through NVML on the
+    physical function (9.1.11: every VF lists them)."""
+
+    def test_vf_pool_next_to_a_mapping_pool(self):
+        self.apply_ok(self.lab_profile(VGPU_POOL, auth="root", name="pool.yaml"))
+        self.assertEqual(self.vm_config("pool-user")[3].get("hostpci0"), "mapping=l4pool,mdev=nvidia-925")
+        prof = self.lab_profile(VGPU_VFS, auth="root", name="vfs.yaml")
+        self.expect(self.pvfio("apply", "--yes", prof), 0)
+        # .5 is held by pool-user (through l4pool), .7 hosts a vGPU already: .4 and .6
+        self.assertEqual(self.vm_config("vf-1")[3].get("hostpci0"), "0000:c1:00.4,mdev=nvidia-925")
+        self.assertEqual(self.vm_config("vf-2")[3].get("hostpci0"), "0000:c1:00.6,mdev=nvidia-925")
+        self.assertEqual(self.vm_config("vf-2")[2], "running")
+
+
+@unittest.skipUnless(sim_supports("--qemu-server"), "the simulator has no --qemu-server yet")
+class VgpuSysfs(VgpuTypeSource, e2elib.Lab):
+    sim_args = ("--qemu-server", "9.1.10")
+
+
+@unittest.skipUnless(sim_supports("--qemu-server"), "the simulator has no --qemu-server yet")
+class VgpuNvml(VgpuTypeSource, e2elib.Lab):
+    sim_args = ("--qemu-server", "9.1.11")
