@@ -691,6 +691,49 @@ static int read_uevent(struct scan_ctx *c, int fd, struct pv_host_dev *d, struct
         return 1;
 }
 
+static const struct {
+        const char *name;
+        unsigned bit;
+} unknown_names[] = {
+        { "driver", PV_HOST_UNKNOWN_DRIVER },       { "iommu_group", PV_HOST_UNKNOWN_GROUP },
+        { "subsystem", PV_HOST_UNKNOWN_SUBSYSTEM }, { "parent", PV_HOST_UNKNOWN_PARENT },
+        { "reset_method", PV_HOST_UNKNOWN_RESET },  { "boot_vga", PV_HOST_UNKNOWN_BOOT_VGA },
+        { "prog_if", PV_HOST_UNKNOWN_PROG_IF },
+};
+
+/* `pvfio_unknown` of a root built from an imported description: the facts its listing did not show
+ * (see enum pv_host_unknown). Unknown names are errors, so a typo cannot hide a fact. */
+static int read_unknown(struct scan_ctx *c, int fd, struct pv_host_dev *d, struct pv_error *err) {
+        char buf[ATTR_MAX];
+        ssize_t n = read_attr(fd, "pvfio_unknown", buf);
+        if (n == -ENOENT)
+                return 0;
+        if (n < 0)
+                return dev_error(c, d, "pvfio_unknown", (int)-n, "read", err);
+        char *save = NULL;
+        for (char *w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+                size_t i = 0;
+                while (i < sizeof(unknown_names) / sizeof(unknown_names[0]) && strcmp(unknown_names[i].name, w) != 0)
+                        i++;
+                if (i == sizeof(unknown_names) / sizeof(unknown_names[0]))
+                        return dev_bad_value(c, d, "pvfio_unknown", w, err);
+                d->unknown |= unknown_names[i].bit;
+        }
+        return 0;
+}
+
+char *pv_host_dev_unknown_list(const struct pv_host_dev *d, const char *sep, struct pv_error *err) {
+        _cleanup_buf_ struct pv_buf b = PV_BUF_INIT;
+        for (size_t i = 0; i < sizeof(unknown_names) / sizeof(unknown_names[0]); i++)
+                if ((d->unknown & unknown_names[i].bit) &&
+                    pv_buf_addf(&b, err, "%s%s", b.len ? sep : "", unknown_names[i].name) < 0)
+                        return NULL;
+        char *s = NULL;
+        if (pv_buf_detach(&b, &s, NULL, err) < 0)
+                return NULL;
+        return s;
+}
+
 /* Read one device; d->addr and d->name are set, `entry` is its name in sys/bus/pci/devices. */
 static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev *d, struct pv_error *err) {
         d->iommu_group = -1;
@@ -727,6 +770,8 @@ static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev
         unsigned long long v;
         bool found;
         int r;
+        if ((r = read_unknown(c, fd, d, err)) < 0)
+                return r;
         if ((r = read_uevent(c, fd, d, err)) < 0)
                 return r;
         if (r == 0) {
