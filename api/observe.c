@@ -336,11 +336,18 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
         size_t n_mreqs = 0;
         int r;
 
-        /* round 1 */
+        /* round 1; the versions and datacenter options once per run */
+        const struct pv_observed *known = opts ? opts->known : NULL;
+        static const struct pv_strv none = PV_STRV_INIT;
+        if (known) {
+                ver_nodes = qs_nodes = &none;
+                if ((r = pv_observed_copy_versions(&o, known, err)) < 0)
+                        goto fail;
+        }
         r = batch_add(&b, strdup("/cluster/resources"), REQ_RESOURCES, 0, err);
-        if (r >= 0)
+        if (r >= 0 && !known)
                 r = batch_add(&b, strdup("/cluster/options"), REQ_OPTIONS, 0, err);
-        if (r >= 0)
+        if (r >= 0 && !known)
                 r = batch_add(&b, strdup("/version"), REQ_VERSION, 0, err);
         for (size_t i = 0; i < ver_nodes->n && r >= 0; i++)
                 r = batch_add(&b, pv_api_path(err, "nodes", ver_nodes->v[i], "version", NULL), REQ_NODE_VERSION, i, err);
