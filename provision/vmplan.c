@@ -353,11 +353,8 @@ static int key_gates(const struct planner *pl, const char *node, const char *key
                 return 0;
         int r = 0;
         _cleanup_free_ char *used = NULL;
-        if (strcmp(key, "affinity") == 0) {
-                if ((used = asp(err, "affinity")))
-                        r = gate("affinity", node, nv, NULL, used, blocked, err);
-                return used ? r : -PV_ENOMEM;
-        }
+        if (strcmp(key, "affinity") == 0)
+                return gate("affinity", node, nv, NULL, "affinity", blocked, err);
         if (strncmp(key, "usb", 3) == 0) {
                 struct pv_props pr;
                 if (pv_props_parse(value, true, &pr, NULL) < 0)
@@ -373,11 +370,14 @@ static int key_gates(const struct planner *pl, const char *node, const char *key
         struct pv_hostpci h = PV_HOSTPCI_INIT;
         if (strncmp(key, "hostpci", 7) != 0 || pv_hostpci_parse(value, &h, NULL) < 0)
                 return 0;
-        if (h.mapping && (used = asp(err, "%s: 'mapping=%s'", key, h.mapping)))
-                r = gate("hostpciN mapping", node, nv, NULL, used, blocked, err);
+        if (h.mapping)
+                r = (used = asp(err, "%s: 'mapping=%s'", key, h.mapping))
+                            ? gate("hostpciN mapping", node, nv, NULL, used, blocked, err)
+                            : -PV_ENOMEM;
         free(TAKE_PTR(used));
-        if (r == 0 && h.driver == PV_DRIVER_KEEP && (used = asp(err, "%s: 'driver=keep'", key)))
-                r = gate("hostpciN driver", node, nv, NULL, used, blocked, err);
+        if (r == 0 && h.driver == PV_DRIVER_KEEP)
+                r = (used = asp(err, "%s: 'driver=keep'", key)) ? gate("hostpciN driver", node, nv, NULL, used, blocked, err)
+                                                                : -PV_ENOMEM;
         pv_hostpci_done(&h);
         return r;
 }
