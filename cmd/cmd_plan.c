@@ -587,7 +587,9 @@ static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *a
                 .readiness = s->hosts.ready,
                 .n_readiness = s->hosts.n_ready,
         };
-        if (pv_cli_observe(s->conn.api, s->profile, NULL, &obs, NULL, NULL, &err) < 0) {
+        /* the versions and datacenter options of this run are known already */
+        struct pv_observe_opts oo = { .known = s->have_obs ? &s->obs : NULL };
+        if (pv_cli_observe(s->conn.api, s->profile, &oo, &obs, NULL, NULL, &err) < 0) {
                 pv_warn(ctx, "could not verify the result: %s", pv_error_message(&err));
                 pv_error_done(&err);
                 return 0;
