@@ -1314,9 +1314,13 @@ static int plan_refresh(struct planner *c, struct pv_error *err) {
         };
         int prev = 0;
         for (size_t i = 0; i < PV_ELEMENTSOF(steps); i++) {
-                if (!(c->refresh & steps[i].flag))
+                bool owed = (c->in->refresh_owed & steps[i].flag) && !(c->refresh & steps[i].flag);
+                if (!(c->refresh & steps[i].flag) && !owed)
                         continue;
-                char *reason = pv_asprintf(err, "%s", steps[i].why);
+                /* owed: the journal says an earlier apply changed its inputs and the command never succeeded */
+                char *reason = owed ? pv_asprintf(err, "owed by an earlier apply that did not complete it (killed, "
+                                                       "or the command failed)")
+                                    : pv_asprintf(err, "%s", steps[i].why);
                 int dep = c->refresh_dep[i];
                 /* the bootloader refresh comes after the initramfs; it waits for the later of both */
                 if (prev > dep)

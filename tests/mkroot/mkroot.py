@@ -30,7 +30,7 @@ import struct
 import sys
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices", "host_use", "pve"}
+            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing"}
 HOST_USE_KEYS = {"root", "nics", "keyboard", "files"}
 PVE_KEYS = {"node", "cluster_nodes"}
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
@@ -39,7 +39,9 @@ IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
 DEVICE_KEYS = {"addr", "parent", "vendor", "device", "subsystem_vendor", "subsystem_device",
                "class", "revision", "iommu_group", "driver", "driver_override", "boot_vga",
                "numa_node", "reset_method", "bars", "sriov", "physfn", "mdev_types",
-               "nvidia_vgpu_types", "names"}
+               "nvidia_vgpu_types", "names", "unknown"}
+# facts an imported description could not know (FORMAT.md "unknown"); the key's value must be null/absent
+UNKNOWN_FACTS = {"driver", "iommu_group", "subsystem", "parent", "reset_method", "boot_vga", "prog_if"}
 SRIOV_KEYS = {"totalvfs", "numvfs", "vf_device", "offset", "stride"}
 MDEV_KEYS = {"type", "name", "available", "description"}
 NVIDIA_KEYS = {"id", "name", "description"}
@@ -201,6 +203,25 @@ def check_keys(obj, allowed, where):
         raise MachineError("%s: unknown key(s) %s" % (where, ", ".join(unknown)))
 
 
+def check_unknown(d, w):
+    unknown = d.get("unknown")
+    if unknown is None:
+        return
+    if not isinstance(unknown, list) or not all(isinstance(u, str) for u in unknown):
+        raise MachineError("%s.unknown: a list of fact names required" % w)
+    for u in unknown:
+        if u not in UNKNOWN_FACTS:
+            raise MachineError("%s.unknown: %r is not one of %s" % (w, u, ", ".join(sorted(UNKNOWN_FACTS))))
+        keys = ("subsystem_vendor", "subsystem_device") if u == "subsystem" else (u,)
+        for k in keys:
+            if d.get(k) is not None:
+                raise MachineError("%s: %s is listed as unknown but has the value %r" % (w, k, d[k]))
+
+
+def unknown_of(d):
+    return set(d.get("unknown") or [])
+
+
 def check_machine(m, where):
     check_keys(m, TOP_KEYS, where)
     for key, allowed in (("cpu", CPU_KEYS), ("boot", BOOT_KEYS), ("iommu", IOMMU_KEYS), ("host_use", HOST_USE_KEYS),
@@ -229,6 +250,7 @@ def check_machine(m, where):
             check_keys(t, NVIDIA_KEYS, "%s.nvidia_vgpu_types[%d]" % (w, j))
         if d.get("names") is not None:
             check_keys(d["names"], NAMES_KEYS, w + ".names")
+        check_unknown(d, w)
     byaddr = {d["addr"]: d for d in m.get("devices") or []}
     for d in m.get("devices") or []:
         for k in ("parent", "physfn"):
@@ -399,7 +421,12 @@ def write_devices(r, m):
         uevent += "PCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\nPCI_SLOT_NAME=%s\nMODALIAS=%s\n" % (
             cls, ven, dev, sv, sd, a, modalias)
         r.write(sysrel + "/uevent", uevent)
-        if d["class"][:4] == "0300":
+        unknown = unknown_of(d)
+        if unknown:
+            # an imported description: the facts its listing did not show (read by pvfio's scan, which
+            # shows them as unknown instead of taking the missing files for "absent")
+            r.write(sysrel + "/pvfio_unknown", "".join(u + "\n" for u in sorted(unknown)), 0o444)
+        if d["class"][:4] == "0300" and "boot_vga" not in unknown:
             r.write(sysrel + "/boot_vga", "%d\n" % int(d.get("boot_vga") or 0))
         if d.get("reset_method"):
             r.write(sysrel + "/reset_method", d["reset_method"] + "\n")
