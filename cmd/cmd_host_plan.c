@@ -138,7 +138,7 @@ static int prepare(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv
         rc = take_lock(ctx, cmd, args, s->lock_root, exclusive, &s->lock);
         if (rc)
                 return rc;
-        if (pv_local_host_open(ctx, s->profile, pv_args_value(args, "root"), pv_args_value(args, "node"), &s->lh,
+        if (pv_local_host_open(pv_cli_events(ctx), s->profile, pv_args_value(args, "root"), pv_args_value(args, "node"), &s->lh,
                                &err) < 0)
                 return fail(ctx, &err);
         s->have_lh = true;
@@ -228,7 +228,21 @@ static int check_privileges(struct pv_ctx *ctx, struct pv_host *h) {
         return 0;
 }
 
-static void print_summary(struct pv_ctx *ctx, const struct session *s) {
+/* A runner that counts the commands it ran (or recorded): "recorded" is said only when some were. */
+struct counting_runner {
+        struct pv_runner inner;
+        size_t n;
+};
+
+static int run_counted(void *ud, const char *const argv[], struct pv_error *err) {
+        struct counting_runner *c = ud;
+        int r = c->inner.run(c->inner.ud, argv, err);
+        if (r >= 0)
+                c->n++;
+        return r;
+}
+
+static void print_summary(struct pv_ctx *ctx, const struct session *s, size_t n_commands) {
         FILE *f = ctx->out;
         size_t done = 0, failed = 0, skipped = 0, blocked = 0;
         fprintf(f, "%sApplied on %s:%s\n", pv_c(ctx, f, PV_C_BOLD), s->lh.node, pv_c(ctx, f, PV_C_RESET));
@@ -248,7 +262,7 @@ static void print_summary(struct pv_ctx *ctx, const struct session *s) {
                         fprintf(f, "          %s\n", a->blocked);
         }
         print_notes(ctx, &s->plan);
-        if (!is_real_root(s->lh.h))
+        if (!is_real_root(s->lh.h) && n_commands)
                 fprintf(f, "Commands were recorded in %s/%s, not run (--root is not '/').\n", s->lh.h->root,
                         PV_HOSTPLAN_COMMANDS_LOG);
         fprintf(f, "%zu done, %zu failed, %zu skipped, %zu blocked.\n", done, failed, skipped, blocked);
@@ -280,8 +294,9 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
         }
         if (rc == 0) {
                 struct pv_error err = PV_ERROR_INIT;
-                struct pv_runner runner;
-                pv_local_runner(s.lh.h, &runner);
+                struct counting_runner counted = { .n = 0 };
+                pv_local_runner(s.lh.h, &counted.inner);
+                struct pv_runner runner = { .run = run_counted, .ud = &counted };
                 if (pv_host_apply(s.lh.h, &s.plan, &runner, &err) < 0) {
                         rc = fail(ctx, &err);
                 } else {
@@ -295,10 +310,10 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                         json_object_set_new(doc, "node", json_string(s.lh.node));
                                 json_object_set_new(doc, "host_section", json_true());
                                 json_object_set_new(doc, "commands_recorded",
-                                                    is_real_root(s.lh.h) ? json_false() : json_true());
+                                                    json_boolean(!is_real_root(s.lh.h) && counted.n > 0));
                                 pv_print_json(ctx, doc);
                         } else {
-                                print_summary(ctx, &s);
+                                print_summary(ctx, &s, counted.n);
                         }
                         rc = partial ? PV_EXIT_PARTIAL : PV_EXIT_OK;
                 }

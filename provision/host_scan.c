@@ -33,6 +33,10 @@
 #define MAX_CHIPS_KEPT 4
 #define LOADER_INFO "sys/firmware/efi/efivars/LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
+/* provision/hostneeds.c */
+int pv_host_scan_needs(const struct pv_host *h, struct pv_host_state *s, struct pv_error *err);
+void pv_host_needs_free(struct pv_host_state *s);
+
 /* ------------------------------------------------------------ file helpers */
 
 /* Every lookup below resolves inside `dfd` (pvfio/hostfs.h): a symlink in a --root image
@@ -296,6 +300,10 @@ void pv_host_state_free(struct pv_host_state *s) {
         host_file_done(&s->etc_modules);
         host_files_free(s->modules_load_d, s->n_modules_load_d);
         host_files_free(s->modprobe_d, s->n_modprobe_d);
+        host_file_done(&s->etc_initramfs_modules);
+        host_files_free(s->driverctl_d, s->n_driverctl_d);
+        host_files_free(s->udev_rules, s->n_udev_rules);
+        pv_host_needs_free(s);
         free(s);
 }
 
@@ -683,6 +691,49 @@ static int read_uevent(struct scan_ctx *c, int fd, struct pv_host_dev *d, struct
         return 1;
 }
 
+static const struct {
+        const char *name;
+        unsigned bit;
+} unknown_names[] = {
+        { "driver", PV_HOST_UNKNOWN_DRIVER },       { "iommu_group", PV_HOST_UNKNOWN_GROUP },
+        { "subsystem", PV_HOST_UNKNOWN_SUBSYSTEM }, { "parent", PV_HOST_UNKNOWN_PARENT },
+        { "reset_method", PV_HOST_UNKNOWN_RESET },  { "boot_vga", PV_HOST_UNKNOWN_BOOT_VGA },
+        { "prog_if", PV_HOST_UNKNOWN_PROG_IF },
+};
+
+/* `pvfio_unknown` of a root built from an imported description: the facts its listing did not show
+ * (see enum pv_host_unknown). Unknown names are errors, so a typo cannot hide a fact. */
+static int read_unknown(struct scan_ctx *c, int fd, struct pv_host_dev *d, struct pv_error *err) {
+        char buf[ATTR_MAX];
+        ssize_t n = read_attr(fd, "pvfio_unknown", buf);
+        if (n == -ENOENT)
+                return 0;
+        if (n < 0)
+                return dev_error(c, d, "pvfio_unknown", (int)-n, "read", err);
+        char *save = NULL;
+        for (char *w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+                size_t i = 0;
+                while (i < sizeof(unknown_names) / sizeof(unknown_names[0]) && strcmp(unknown_names[i].name, w) != 0)
+                        i++;
+                if (i == sizeof(unknown_names) / sizeof(unknown_names[0]))
+                        return dev_bad_value(c, d, "pvfio_unknown", w, err);
+                d->unknown |= unknown_names[i].bit;
+        }
+        return 0;
+}
+
+char *pv_host_dev_unknown_list(const struct pv_host_dev *d, const char *sep, struct pv_error *err) {
+        _cleanup_buf_ struct pv_buf b = PV_BUF_INIT;
+        for (size_t i = 0; i < sizeof(unknown_names) / sizeof(unknown_names[0]); i++)
+                if ((d->unknown & unknown_names[i].bit) &&
+                    pv_buf_addf(&b, err, "%s%s", b.len ? sep : "", unknown_names[i].name) < 0)
+                        return NULL;
+        char *s = NULL;
+        if (pv_buf_detach(&b, &s, NULL, err) < 0)
+                return NULL;
+        return s;
+}
+
 /* Read one device; d->addr and d->name are set, `entry` is its name in sys/bus/pci/devices. */
 static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev *d, struct pv_error *err) {
         d->iommu_group = -1;
@@ -719,6 +770,8 @@ static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev
         unsigned long long v;
         bool found;
         int r;
+        if ((r = read_unknown(c, fd, d, err)) < 0)
+                return r;
         if ((r = read_uevent(c, fd, d, err)) < 0)
                 return r;
         if (r == 0) {
@@ -1362,7 +1415,10 @@ static int scan_etc(struct pv_host *h, struct pv_host_state *s, struct pv_error 
         int r;
         if ((r = read_host_file(h, "etc/modules", &s->etc_modules, err)) < 0 ||
             (r = read_dir_files(h, "etc/modules-load.d", ".conf", &s->modules_load_d, &s->n_modules_load_d, err)) < 0 ||
-            (r = read_dir_files(h, "etc/modprobe.d", ".conf", &s->modprobe_d, &s->n_modprobe_d, err)) < 0)
+            (r = read_dir_files(h, "etc/modprobe.d", ".conf", &s->modprobe_d, &s->n_modprobe_d, err)) < 0 ||
+            (r = read_host_file(h, "etc/initramfs-tools/modules", &s->etc_initramfs_modules, err)) < 0 ||
+            (r = read_dir_files(h, "etc/driverctl.d", NULL, &s->driverctl_d, &s->n_driverctl_d, err)) < 0 ||
+            (r = read_dir_files(h, "etc/udev/rules.d", ".rules", &s->udev_rules, &s->n_udev_rules, err)) < 0)
                 return r;
         s->reboot_required_flag = exists_at(h->dirfd, "run/reboot-required");
         return 0;
@@ -1379,7 +1435,8 @@ int pv_host_scan(struct pv_host *h, unsigned flags, struct pv_host_state **ret, 
         int r;
         if ((r = scan_devices(&c, s, err)) < 0 || (r = build_groups(&c, s, err)) < 0 ||
             (r = scan_cpu(h, s, err)) < 0 || (r = scan_kernel(h, s, err)) < 0 || (r = scan_iommu(h, s, err)) < 0 ||
-            (r = scan_iomem(h, s, err)) < 0 || (r = scan_boot(h, s, err)) < 0 || (r = scan_etc(h, s, err)) < 0)
+            (r = scan_iomem(h, s, err)) < 0 || (r = scan_boot(h, s, err)) < 0 || (r = scan_etc(h, s, err)) < 0 ||
+            (r = pv_host_scan_needs(h, s, err)) < 0)
                 goto fail;
         if (!(flags & PV_SCAN_NO_NAMES) || (flags & PV_SCAN_CAPS)) {
                 if ((r = open_pcilib(h, &lib, err)) < 0)

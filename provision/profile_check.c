@@ -534,10 +534,53 @@ static void check_vm(struct pvp_ctx *c, size_t i) {
         }
 }
 
+/*
+ * A map entry whose `path` joins functions of one device. Proxmox checks every
+ * device of a path against the entry's single id and subsystem-id
+ * (PVE::Mapping::PCI::assert_valid), so a GPU joined with its audio function
+ * fails that check on the node and the VM does not start. The profile does not
+ * say the functions' IDs (the plan refuses the path when the hardware shows
+ * they differ); here it is a warning with the whole-device form to use.
+ */
+static void check_joined_paths(struct pvp_ctx *c) {
+        for (size_t i = 0; i < c->p->n_mappings && !c->stop; i++) {
+                const struct pv_mapping *m = &c->p->mappings[i];
+                const struct pvp_item_src *src = &c->mapping_src[i];
+                const struct ypair *mp = pvp_ymap_find(src->map, "map");
+                if (!mp || mp->value->kind != Y_SEQ)
+                        continue;
+                for (size_t k = 0; k < m->n_map && k < mp->value->n_items; k++) {
+                        const struct pv_map_entry *e = &m->map[k];
+                        const struct pv_pci_addr *a = NULL, *b = NULL;
+                        for (size_t x = 0; !a && x < e->n_paths; x++)
+                                for (size_t y = x + 1; !a && y < e->n_paths; y++)
+                                        if (e->paths[x].func != PV_PCI_FUNC_ALL && e->paths[y].func != PV_PCI_FUNC_ALL &&
+                                            pv_pci_addr_same_slot(&e->paths[x], &e->paths[y])) {
+                                                a = &e->paths[x];
+                                                b = &e->paths[y];
+                                        }
+                        if (!a)
+                                continue;
+                        char sa[PV_PCI_ADDR_MAX], sb[PV_PCI_ADDR_MAX], whole[PV_PCI_ADDR_MAX];
+                        struct pv_pci_addr w = *a;
+                        w.func = PV_PCI_FUNC_ALL;
+                        pv_pci_addr_format(a, sa);
+                        pv_pci_addr_format(b, sb);
+                        pv_pci_addr_format(&w, whole);
+                        path_set(c, "mappings[%zu].map[%zu]", src->idx, k);
+                        at_key(c, true, mp->value->items[k], "path",
+                               "'%s.path' joins functions of one device (%s and %s); Proxmox checks every device of a path against the entry's one id and subsystem-id, so functions with different IDs (a GPU and its audio function) fail that check ('id' does not match) and the VM does not start: use the whole device 'path: %s' (all its functions); 'pvfio plan' refuses the path when the node's hardware shows different IDs",
+                               c->path.buf, sa, sb, whole);
+                }
+        }
+}
+
 void pvp_check_profile(struct pvp_ctx *c) {
         check_duplicates(c);
+        check_joined_paths(c);
         check_hosts(c);
         for (size_t i = 0; i < c->p->n_vms && !c->stop; i++)
                 check_vm(c, i);
+        pvp_check_vm_extras(c);
         pv_buf_reset(&c->path);
 }

@@ -50,6 +50,8 @@
 #include "pvfio/util.h"
 
 #define PV_MANAGED_TAG "pvfio"   /* default tag marking VMs (and, as "[pvfio]", mappings) pvfio owns */
+/* How the block of a VM whose name several VMs carry begins: an error for cmd/ (exit 1), not a wait. */
+#define PV_VMPLAN_DUPLICATE_NAME "several VMs are named"
 
 /* ------------------------------------------------------ host readiness */
 
@@ -161,5 +163,37 @@ bool pv_vmconfig_key_hotpluggable(const char *key);
 bool pv_vmconfig_value_equal(const char *key, const char *a, const char *b);
 /* Natural order of config keys ("hostpci2" < "hostpci10"), for qsort-style use. */
 int pv_vmconfig_key_cmp(const char *a, const char *b);
+
+/*
+ * What the plan of this profile needs observed (pure): the nodes whose
+ * hardware is read, the nodes the mappings are checked on, the VMs named, and
+ * (as a callback borrowing `profile`) the mdev types of round 2. `profile`
+ * must outlive *ret. Free with pv_observe_want_done().
+ */
+int pv_observe_want_from_profile(const struct pv_profile *profile, struct pv_observe_want *ret,
+                                 struct pv_error *err);
+
+/*
+ * Version-gated keys (provision/vmgates.c; docs/profile.md lists them): a key
+ * pvfio writes that a node older than `pve` (or, for a qemu-server key, whose
+ * qemu-server is older than `qemu_server`) refuses. The planner blocks the
+ * action that would write it to such a node, naming node, version and key.
+ */
+struct pv_version_gate {
+        const char *key;                /* as docs/profile.md names it: "hostpciN driver" */
+        const char *pve;                /* first Proxmox VE release (pve-manager) */
+        const char *qemu_server;        /* first qemu-server version; NULL: not a qemu-server key */
+        const char *refusal;            /* what an older node does with it */
+};
+size_t pv_version_gates(const struct pv_version_gate **ret);
+const struct pv_version_gate *pv_version_gate(const char *key);
+/*
+ * *ret = why `used` (e.g. "hostpci0: 'driver=keep'") cannot go to node `node`
+ * (versions nv; NULL: use api_version, the node answering the API), or NULL
+ * when it can or the version is not known (a qemu-server key is checked
+ * against qemu-server when it was read, else against the Proxmox VE release).
+ */
+int pv_version_gate_check(const struct pv_version_gate *g, const char *node, const struct pv_node_version *nv,
+                          const char *api_version, const char *used, char **ret, struct pv_error *err);
 
 #endif

@@ -49,6 +49,8 @@ SELECTED = [
     "/nodes/{node}/tasks/{upid}",
     "/nodes/{node}/tasks/{upid}/log",
     "/nodes/{node}/tasks/{upid}/status",
+    "/pools",
+    "/pools/{poolid}",
     "/version",
 ]
 

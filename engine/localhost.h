@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The node pvfio runs on: its host section, scan and host plan, and the command runner. */
-#ifndef PVFIO_CMD_LOCALHOST_H
-#define PVFIO_CMD_LOCALHOST_H
+#ifndef PVFIO_ENGINE_LOCALHOST_H
+#define PVFIO_ENGINE_LOCALHOST_H
 
-#include "cli.h"
+#include "pvfio/engine.h"
 #include "pvfio/host.h"
 #include "pvfio/hostplan.h"
 #include "pvfio/plan.h"
@@ -22,13 +22,14 @@ struct pv_local_host {
         struct pv_device_not_ready *not_ready;
         char **reasons;                    /* owned strings the readiness points into */
         size_t n_reasons;
+        const struct pv_profile *profile;  /* borrowed: the VMs whose host side is planned (pvfio/extras.h) */
 };
 
 /* The name of the node pvfio runs on: node when given (--node), else the root's etc/hostname
  * (first label), else gethostname(). */
 int pv_local_node_name(const char *root, const char *node, char **ret, struct pv_error *err);
 /* Decide the node name and, when the profile has a host section for it, open and scan the root. */
-int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const char *root, const char *node,
+int pv_local_host_open(const struct pv_engine_events *ev, const struct pv_profile *p, const char *root, const char *node,
                        struct pv_local_host *ret, struct pv_error *err);
 /* Plan the host section into *plan (nothing when there is none) and derive the readiness facts. */
 int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *plan, struct pv_error *err);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "pvfio/buf.h"
+#include "pvfio/extras.h"
 #include "pvfio/hostfs.h"
 
 extern char **environ;
@@ -54,7 +55,7 @@ int pv_local_node_name(const char *root, const char *node, char **ret, struct pv
         return 0;
 }
 
-int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const char *root, const char *node,
+int pv_local_host_open(const struct pv_engine_events *ev, const struct pv_profile *p, const char *root, const char *node,
                        struct pv_local_host *ret, struct pv_error *err) {
         struct pv_local_host lh;
         memset(&lh, 0, sizeof lh);
@@ -62,8 +63,9 @@ int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const cha
         if (!lh.node)
                 return err && err->code ? -err->code : -PV_ENOMEM;
         lh.spec = pv_profile_host_for_node(p, lh.node);
+        lh.profile = p;
         if (lh.spec) {
-                int r = pv_host_open(root ? root : "/", &ctx->log, &lh.h, err);
+                int r = pv_host_open(root ? root : "/", pv_engine_log(ev), &lh.h, err);
                 if (r >= 0)
                         r = pv_host_scan(lh.h, 0, &lh.state, err);
                 if (r >= 0)
@@ -91,6 +93,17 @@ static int add_reason(struct pv_local_host *lh, char *s, struct pv_error *err) {
         return 0;
 }
 
+/* The host side of the node's VMs (TPM, affinity, … see pvfio/extras.h). */
+static int local_host_extras(struct pv_local_host *lh, struct pv_plan *plan, struct pv_error *err) {
+        struct pv_host_extras x;
+        int r = pv_host_extras_load(lh->h, lh->profile, lh->node, lh->state, &x, err);
+        if (r < 0)
+                return r;
+        r = pv_host_extras_plan(lh->profile, lh->node, lh->state, &x, plan, err);
+        pv_host_extras_done(&x);
+        return r;
+}
+
 int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *plan, struct pv_error *err) {
         if (!lh->spec)
                 return 0;
@@ -105,6 +118,8 @@ int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *pl
                 lh->readiness.all_devices = lh->reasons[lh->n_reasons - 1];
                 return r;
         }
+        if (r == 0)
+                r = local_host_extras(lh, plan, err);
         if (r < 0)
                 return r;
         if (plan->n_reboot_reasons > before_reasons) {
