@@ -11,6 +11,8 @@
 static const struct pv_opt scan_opts[] = {
         { "root", 0, PV_OPT_VALUE, "DIR", "host root to inspect (default /)", false },
         { "pci-ids", 0, PV_OPT_VALUE, "FILE", "pci.ids file for names (default: the root's, then the system's)", false },
+        { "usb", 0, PV_OPT_FLAG, NULL, "list USB devices per controller instead (for usb: entries)", false },
+        { "input", 0, PV_OPT_FLAG, NULL, "list keyboards and mice in /dev/input/by-id instead (for evdev:)", false },
         { NULL, 0, 0, NULL, NULL, false },
 };
 
@@ -232,6 +234,12 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
         int rc = open_and_scan(ctx, args, 0, &h, &s);
         if (rc)
                 return rc;
+        if (pv_args_flag(args, "usb") || pv_args_flag(args, "input")) {
+                rc = pv_args_flag(args, "usb") ? pv_host_scan_usb(ctx, h, s) : pv_host_scan_input(ctx, h);
+                pv_host_state_free(s);
+                pv_host_close(h);
+                return rc;
+        }
         if (ctx->json) {
                 json_t *doc = pv_host_state_to_json(s);
                 pv_host_state_free(s);
