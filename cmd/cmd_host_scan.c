@@ -223,7 +223,10 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
         }
         FILE *f = ctx->out;
         const char *bold = pv_c(ctx, f, PV_C_BOLD), *rst = pv_c(ctx, f, PV_C_RESET);
-        if (!s->n_groups) {
+        size_t n_unknown_group = 0;
+        for (size_t i = 0; i < s->n_devs; i++)
+                n_unknown_group += (s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP) != 0;
+        if (!s->n_groups && !n_unknown_group) {
                 rc = print_no_iommu(ctx, s);
                 if (!rc) {
                         fprintf(f, "\n%sDevices (no IOMMU group):%s\n", bold, rst);
@@ -238,12 +241,9 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                                 print_dev(ctx, &s->devs[grp->members[i]], "\t");
                         print_group_verdict(ctx, s, grp);
                 }
-                size_t orphans = 0, unknown = 0;
-                for (size_t i = 0; i < s->n_devs; i++) {
-                        bool u = s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP;
-                        orphans += s->devs[i].iommu_group < 0 && !u;
-                        unknown += u;
-                }
+                size_t orphans = 0, unknown = n_unknown_group;
+                for (size_t i = 0; i < s->n_devs; i++)
+                        orphans += s->devs[i].iommu_group < 0 && !(s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP);
                 if (orphans) {
                         fprintf(f, "%sDevices without an IOMMU group:%s\n", bold, rst);
                         for (size_t i = 0; i < s->n_devs; i++)

@@ -118,7 +118,7 @@ UNKNOWN_KEYS = ("driver", "iommu_group", "subsystem", "parent", "reset_method", 
 
 DEV_RE = re.compile(
     r"^(?:(?P<dom>[0-9a-fA-F]{4}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<dev>[0-9a-fA-F]{2})\.(?P<fn>[0-7])\s+"
-    r"(?P<cname>[^\[\]]*?)\s*\[(?P<cc>[0-9a-fA-F]{4})\]:\s*(?P<text>.*)\[(?P<ven>[0-9a-fA-F]{4}):"
+    r"(?P<cname>[^\[\]]*?)\s*\[(?P<cc>[0-9a-fA-F]{4})\]:?\s*(?P<text>.*)\[(?P<ven>[0-9a-fA-F]{4}):"
     r"(?P<did>[0-9a-fA-F]{4})\](?P<tail>.*)$")
 ADDR_START_RE = re.compile(r"^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\s")
 GROUP_RE = re.compile(r"^IOMMU\s+[Gg]roup\s+(\S+?)\s*:?(?:\s+(.*))?$")
@@ -126,6 +126,7 @@ PROMPT_RE = re.compile(r"^(?:\S+@\S+\s*\S*\s*[#$%]|[#$%]\s)")
 SUBSYS_RE = re.compile(r"^Subsystem:\s*(?P<text>.*?)\s*\[(?P<sv>[0-9a-fA-F]{4}):(?P<sd>[0-9a-fA-F]{4})\]\s*$")
 REV_RE = re.compile(r"\(rev ([0-9a-fA-F]{2})\)")
 PROGIF_RE = re.compile(r"\(prog-if ([0-9a-fA-F]{2})")
+TAIL_DRIVER_RE = re.compile(r"\(driver: ([A-Za-z0-9_.-]+)\)")   # some group scripts append it
 BUS_RE = re.compile(r"^Bus:\s*primary=([0-9a-fA-F]{2}),\s*secondary=([0-9a-fA-F]{2})")
 VGROUP_RE = re.compile(r"(?:^IOMMU group:\s*(\d+)\s*$|IOMMU group (\d+)\s*$)")
 HEX_DEVICE_RE = re.compile(r"^Device(?: [0-9a-fA-F]{4})?$")   # lspci's "no name in pci.ids"
@@ -239,6 +240,8 @@ def parse_listing(lines, first_line=1):
 
     for n, raw in enumerate(lines, first_line):
         line = raw.rstrip("\r\n")
+        if re.match(r"^`{3}[\w-]*$", line.strip()):
+            continue         # a Markdown code fence around the output: not a boundary
         s = line.strip().strip("`")
         if s.startswith("== "):
             what = s[3:].strip().lower()
@@ -267,17 +270,22 @@ def parse_listing(lines, first_line=1):
                 group, last = None, None
                 continue
             saw_groups = True
-            if not explicit:
-                mode = "groups"
             g = int(gm.group(1))
             rest = (gm.group(2) or "").strip().lstrip("-").strip()
+            if not explicit and not rest:
+                mode = "groups"      # "IOMMU Group N:" heads a block of indented devices
             if rest:
                 m = DEV_RE.match(rest)
                 if not m:
                     warnings.append("line %d: cannot read the device of %r; line ignored" % (n, s))
                     last = None
                     continue
-                add(m, n, g, False)
+                d = add(m, n, g, False)
+                tm = TAIL_DRIVER_RE.search(m.group("tail"))
+                if tm:
+                    d.driver = tm.group(1)
+                    d.in_lspci_k = True
+                    saw_driver_line = True
                 group = None
             else:
                 group = g
