@@ -205,6 +205,15 @@ struct pv_host_file {
         size_t len;
 };
 
+/* Why the host needs a device (root file system, management network, console keyboard). */
+enum pv_need_kind { PV_NEED_STORAGE = 0, PV_NEED_NETWORK, PV_NEED_KEYBOARD };
+
+struct pv_host_need {
+        size_t dev;                      /* index into state->devs */
+        enum pv_need_kind kind;
+        char *why;                       /* "holds / (/dev/nvme0n1p3 via dm-0)", "carries the default route (vmbr0 port eno1)" */
+};
+
 enum pv_bootloader { PV_BOOTLOADER_UNKNOWN = 0, PV_BOOTLOADER_GRUB, PV_BOOTLOADER_SYSTEMD_BOOT };
 
 struct pv_boot_info {
@@ -242,6 +251,22 @@ struct pv_host_state {
         struct pv_host_file *modprobe_d;          /* etc/modprobe.d/<name>.conf, sorted */
         size_t n_modprobe_d;
         bool reboot_required_flag;       /* run/reboot-required exists (Debian packages asked for one) */
+        /* other ways a device may already be bound to vfio-pci (read for pvfio/bootcfg.h) */
+        struct pv_host_file etc_initramfs_modules;  /* etc/initramfs-tools/modules */
+        struct pv_host_file *driverctl_d;         /* etc/driverctl.d/<name> (driverctl overrides) */
+        size_t n_driverctl_d;
+        struct pv_host_file *udev_rules;          /* etc/udev/rules.d/<name>.rules, sorted */
+        size_t n_udev_rules;
+        /* devices the host itself needs (see pv_host_needs() in pvfio/hostneeds.h) */
+        struct pv_host_need *needs;
+        size_t n_needs;
+        /* node identity (read for 'host apply') */
+        char *hostname;                  /* first label of etc/hostname, or NULL */
+        bool pve_node;                   /* the root is a Proxmox VE node (see pv_host_scan()) */
+        char *pve_evidence;              /* what showed it ("etc/pve", "var/lib/dpkg/info/pve-manager.list"), or NULL */
+        struct pv_strv cluster_nodes;    /* etc/pve/nodes/<name> directories, sorted (empty when unknown) */
+        bool acs_override_active;        /* pcie_acs_override= on proc/cmdline */
+        bool unsafe_interrupts_active;   /* allow_unsafe_interrupts=1 on proc/cmdline or in sys/module */
 };
 
 /* ------------------------------------------------------------------ scan */

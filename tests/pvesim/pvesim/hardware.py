@@ -9,7 +9,8 @@ import json
 import re
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices", "source", "listing"}
+            "iomem_bootfb", "devices", "host_use", "pve",  # host_use, pve: host layer only (mkroot)
+            "source", "listing"}                           # source, listing: where an imported machine came from
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
 BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_linux_default"}
 IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
