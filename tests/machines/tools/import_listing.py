@@ -121,15 +121,15 @@ DEV_RE = re.compile(
     r"(?P<cname>[^\[\]]*?)\s*\[(?P<cc>[0-9a-fA-F]{4})\]:?\s*(?P<text>.*)\[(?P<ven>[0-9a-fA-F]{4}):"
     r"(?P<did>[0-9a-fA-F]{4})\](?P<tail>.*)$")
 ADDR_START_RE = re.compile(r"^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\s")
-GROUP_RE = re.compile(r"^IOMMU\s+[Gg]roup\s+(\S+?)\s*:?(?:\s+(.*))?$")
-PROMPT_RE = re.compile(r"^(?:\S+@\S+\s*\S*\s*[#$%]|[#$%]\s)")
+GROUP_RE = re.compile(r"^(?:IOMMU\s+[Gg]roup\s+(\S+?)\s*:?|\[IOMMU\s+(\S+?)\])(?:\s+(.*))?$")
+PROMPT_RE = re.compile(r"^(?:\S+@\S+\s*\S*\s*[#$%]|[#$%>]\s)")
 SUBSYS_RE = re.compile(r"^Subsystem:\s*(?P<text>.*?)\s*\[(?P<sv>[0-9a-fA-F]{4}):(?P<sd>[0-9a-fA-F]{4})\]\s*$")
 REV_RE = re.compile(r"\(rev ([0-9a-fA-F]{2})\)")
 PROGIF_RE = re.compile(r"\(prog-if ([0-9a-fA-F]{2})")
 TAIL_DRIVER_RE = re.compile(r"\(driver: ([A-Za-z0-9_.-]+)\)")   # some group scripts append it
 BUS_RE = re.compile(r"^Bus:\s*primary=([0-9a-fA-F]{2}),\s*secondary=([0-9a-fA-F]{2})")
 VGROUP_RE = re.compile(r"(?:^IOMMU group:\s*(\d+)\s*$|IOMMU group (\d+)\s*$)")
-HEX_DEVICE_RE = re.compile(r"^Device(?: [0-9a-fA-F]{4})?$")   # lspci's "no name in pci.ids"
+HEX_DEVICE_RE = re.compile(r"^(?:Device(?: [0-9a-fA-F]{4})?|unknown)$")   # lspci's "no name in pci.ids"
 DETAIL_RE = re.compile(r"^[A-Za-z][\w /().-]*:(\s|$)")
 
 
@@ -265,13 +265,14 @@ def parse_listing(lines, first_line=1):
             continue
         gm = GROUP_RE.match(s)
         if gm:
-            if not gm.group(1).isdigit():
-                warnings.append("line %d: IOMMU group number %r is not a number; line ignored" % (n, gm.group(1)))
+            gnum = gm.group(1) or gm.group(2)
+            if not gnum.isdigit():
+                warnings.append("line %d: IOMMU group number %r is not a number; line ignored" % (n, gnum))
                 group, last = None, None
                 continue
             saw_groups = True
-            g = int(gm.group(1))
-            rest = (gm.group(2) or "").strip().lstrip("-").strip()
+            g = int(gnum)
+            rest = (gm.group(3) or "").strip().lstrip("-").strip()
             if not explicit and not rest:
                 mode = "groups"      # "IOMMU Group N:" heads a block of indented devices
             if rest:
@@ -339,7 +340,10 @@ def parse_listing(lines, first_line=1):
                                                                                           last.group))
             last.group = g
             saw_groups = True
-        # everything else (Kernel modules, Control, Capabilities, ...) is not needed
+        elif s.startswith("Kernel modules:"):
+            saw_driver_line = True       # `lspci -k`: a device without "Kernel driver in use" is unbound
+            last.in_lspci_k = True
+        # everything else (Control, Capabilities, ...) is not needed
     if not saw_driver_line:
         # `lspci -nn` without -k: a missing driver line says nothing
         for d in devs.values():
