@@ -142,6 +142,19 @@ static void print_group_verdict(struct pv_ctx *ctx, const struct pv_host_state *
         size_t platform = 0;
         for (size_t i = 0; i < g->n_members; i++)
                 platform += !s->devs[g->members[i]].is_bridge && pv_host_dev_is_platform(&s->devs[g->members[i]]);
+        if (a.n_platform) {
+                /* the host platform's own functions: the group can never be passed (issue 10 item 9) */
+                fprintf(f, "    %s→ host platform, do not pass:%s ", pv_c(ctx, f, PV_C_YELLOW), rst);
+                for (size_t i = 0; i < a.n_platform; i++) {
+                        const struct pv_host_dev *d = &s->devs[a.platform[i]];
+                        fprintf(f, "%s%s %s", i ? ", " : "", d->name, pv_host_dev_platform_role(d));
+                }
+                if (endpoints > a.n_platform)
+                        fprintf(f, "; everything else in this group stays with the host too");
+                fputc('\n', f);
+                pv_group_assessment_done(&a);
+                return;
+        }
         if (endpoints && platform == endpoints) {
                 fprintf(f, "    %s→ platform devices only (nothing to pass)%s\n", pv_c(ctx, f, PV_C_DIM), rst);
                 pv_group_assessment_done(&a);

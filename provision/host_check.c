@@ -62,6 +62,7 @@ void pv_group_assessment_done(struct pv_group_assessment *a) {
         free(a->companions);
         free(a->bridges);
         free(a->unrelated);
+        free(a->platform);
         memset(a, 0, sizeof(*a));
 }
 
@@ -78,15 +79,19 @@ static int assess(const struct pv_host_state *s, size_t subject, struct pv_group
         a.companions = calloc(n, sizeof(size_t));
         a.bridges = calloc(n, sizeof(size_t));
         a.unrelated = calloc(n, sizeof(size_t));
-        if (!a.companions || !a.bridges || !a.unrelated) {
+        a.platform = calloc(n, sizeof(size_t));
+        if (!a.companions || !a.bridges || !a.unrelated || !a.platform) {
                 pv_group_assessment_done(&a);
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         }
         for (size_t i = 0; i < n; i++) {
                 const struct pv_host_dev *o = &s->devs[m[i]];
+                if (pv_host_dev_platform_role(o))
+                        a.platform[a.n_platform++] = m[i];
                 if (m[i] == subject)
                         continue;
-                if (o->is_bridge)
+                /* a driverless host bridge (AMD's dummy host bridges) is no device the host would lose */
+                if (o->is_bridge || pv_host_dev_is_idle_host_bridge(o))
                         a.bridges[a.n_bridges++] = m[i];
                 else if (pv_pci_addr_same_slot(&o->addr, &d->addr))
                         a.companions[a.n_companions++] = m[i];
@@ -876,6 +881,21 @@ static char *dev_label(const struct pv_host_state *s, size_t i, bool *oom) {
         return fmt(oom, "%s %s (driver %s)", d->name, desc ? desc : "", d->driver ? d->driver : "none");
 }
 
+/* "0000:00:14.0 SMBus controller (piix4_smbus); 0000:00:14.3 ISA/LPC bridge (no driver)" into b. */
+static int platform_evidence(struct check_ctx *c, const struct pv_host_state *s, const struct pv_group_assessment *a,
+                             struct pv_buf *b) {
+        for (size_t i = 0; i < a->n_platform; i++) {
+                const struct pv_host_dev *d = &s->devs[a->platform[i]];
+                const char *drv = d->driver                                 ? d->driver
+                                  : (d->unknown & PV_HOST_UNKNOWN_DRIVER) ? "driver unknown"
+                                                                          : "no driver";
+                int r = pv_buf_addf(b, c->err, "%s%s %s (%s)", i ? "; " : "", d->name, pv_host_dev_platform_role(d), drv);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, struct pv_strv *vfio_ids) {
         const struct pv_host_state *s = c->s;
         char an[PV_PCI_ADDR_MAX];
@@ -1000,8 +1020,26 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
                 }
                 break;
         }
+        if (a.n_platform && a.verdict != PV_GROUP_NO_IOMMU) {
+                /* the host platform's own functions: the group cannot be given to a VM (issue 10 item 9) */
+                free(ev);
+                free(fix);
+                ev = fix = NULL;
+                pv_buf_release(&names);
+                r = platform_evidence(c, s, &a, &names);
+                st = PV_CHECK_FAIL;
+                title = "group holds the host platform's own functions";
+                ev = r < 0 ? NULL : fmt(&c->oom, "IOMMU group %d holds %s", a.group, names.buf);
+                fix = fmt(&c->oom, "do not pass this group: the host needs these functions (firmware flash, "
+                                   "sensors, the firmware TPM); choose a device in another group");
+        }
         pv_buf_release(&names);
         pv_group_assessment_done(&a);
+        if (r < 0) {
+                free(ev);
+                free(fix);
+                return r;
+        }
         ADD(c, gid, st, title, ev, fix);
 
         /* does binding wait for a reboot? */
