@@ -267,6 +267,15 @@ def parse_listing(lines, first_line=1):
         if gm:
             gnum = gm.group(1) or gm.group(2)
             if not gnum.isdigit():
+                rest = (gm.group(3) or "").strip()
+                m = DEV_RE.match(rest) if rest else None
+                if gnum == "*" and m:
+                    # the group loop with no group at all: the glob stays unexpanded and `lspci -nns "*"`
+                    # lists every device -- a listing of a node whose IOMMU is off
+                    warnings.append("line %d: 'IOMMU Group *': no IOMMU groups on this node" % n)
+                    add(m, n, None, False)
+                    mode, group = None, None
+                    continue
                 warnings.append("line %d: IOMMU group number %r is not a number; line ignored" % (n, gnum))
                 group, last = None, None
                 continue
@@ -379,8 +388,8 @@ def build_machine(text, listing_rel=None):
         raise ImportError_("the listing has no device line")
 
     iommu_on = yes(hdr.get("iommu"), "iommu")
-    if iommu_on is None:
-        iommu_on = saw_groups
+    if iommu_on is None:   # groups in the listing or stated by a fact: the IOMMU was on
+        iommu_on = saw_groups or any("iommu_group" in v for _, v in hdr["fact"] if '"iommu_group"' in v)
     cpu_parts = [p.strip() for p in (hdr.get("cpu") or "").split("|")] if hdr.get("cpu") else []
     vendor_id = cpu_parts[0] if cpu_parts else ("AuthenticAMD" if any(d.ven == "1022" for d in devs.values())
                                                else "GenuineIntel")
