@@ -3,6 +3,7 @@
 import json
 import random
 import re
+import urllib.parse
 import threading
 import time
 
@@ -183,6 +184,48 @@ def redact(params):
             out[k] = "<redacted>"
         else:
             out[k] = v
+    return out
+
+
+_FORM_PAIR = re.compile(r"([^&;=]*)=([^&;]*)")
+
+
+def _secret_value(key, value):
+    return bool(SECRET_KEYS.search(key)) or value.startswith("PVE:") or value.startswith("PVEAPIToken")
+
+
+def redact_raw_form(raw):
+    """A raw query string or form body with every secret value replaced by
+    `%3Credacted%3E`; everything else byte for byte as sent."""
+    def sub(m):
+        key = urllib.parse.unquote_plus(m.group(1))
+        val = urllib.parse.unquote_plus(m.group(2))
+        if _secret_value(key, val):
+            return m.group(1) + "=%3Credacted%3E"
+        return m.group(0)
+    return _FORM_PAIR.sub(sub, raw)
+
+
+def redact_raw_json(raw):
+    """A raw JSON body as sent, or (when a secret must go) re-encoded with it redacted."""
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(obj, dict):
+        return raw
+    red = redact(obj)
+    return raw if red == obj else json.dumps(red, separators=(",", ":"), ensure_ascii=False)
+
+
+def raw_fields(query, body, content_type):
+    """The request-log fields `query`, `body`, `content_type`: the query string and the
+    body exactly as sent (decoded as UTF-8, invalid bytes escaped), secrets redacted."""
+    out = {"query": redact_raw_form(query or "")}
+    text = (body or b"").decode("utf-8", errors="backslashreplace")
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    out["body"] = redact_raw_json(text) if ctype == "application/json" else redact_raw_form(text)
+    out["content_type"] = content_type
     return out
 
 

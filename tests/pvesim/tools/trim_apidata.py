@@ -24,9 +24,12 @@ SELECTED = [
     "/cluster/mapping/pci",
     "/cluster/mapping/pci/{id}",
     "/cluster/nextid",
+    "/cluster/options",
     "/cluster/resources",
     "/nodes",
     "/nodes/{node}",
+    "/nodes/{node}/apt",
+    "/nodes/{node}/apt/versions",
     "/nodes/{node}/hardware",
     "/nodes/{node}/hardware/pci",
     "/nodes/{node}/hardware/pci/{pci-id-or-mapping}",
@@ -49,6 +52,7 @@ SELECTED = [
     "/nodes/{node}/tasks/{upid}",
     "/nodes/{node}/tasks/{upid}/log",
     "/nodes/{node}/tasks/{upid}/status",
+    "/nodes/{node}/version",
     "/version",
 ]
 
