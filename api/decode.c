@@ -801,3 +801,58 @@ int pv_api_decode_node_uptimes(const json_t *data, struct pv_node_uptime **ret, 
         *ret_n = k;
         return 0;
 }
+
+/* ------------------------------------------------- datacenter options, packages */
+
+int pv_api_decode_tag_style(const json_t *data, struct pv_tag_style *ret, bool *ret_set, struct pv_error *err) {
+        struct pv_tag_style st = PV_TAG_STYLE_DEFAULT;
+        int r = want_object(data, "/cluster/options", err);
+        if (r < 0)
+                return r;
+        const json_t *ts = json_object_get(data, "tag-style");
+        bool set = ts && !json_is_null(ts);
+        if (json_is_string(ts)) {
+                r = pv_tag_style_parse(json_string_value(ts), &st, err);
+        } else if (json_is_object(ts)) {
+                const json_t *o = json_object_get(ts, "ordering");
+                if (o && !json_is_null(o) && !json_is_string(o))
+                        return BAD(err, "'tag-style.ordering' is not a string");
+                if (json_is_string(o) && strcmp(json_string_value(o), "config") == 0)
+                        st.ordering_config = true;
+                else if (json_is_string(o) && strcmp(json_string_value(o), "alphabetical") != 0)
+                        return BAD(err, "'tag-style.ordering' is '%s'", json_string_value(o));
+                st.case_sensitive = opt_bool(ts, "case-sensitive", false);
+        } else if (set) {
+                return BAD(err, "'tag-style' is neither an object nor a string");
+        }
+        if (r < 0)
+                return r;
+        *ret = st;
+        *ret_set = set;
+        return 0;
+}
+
+int pv_api_decode_pkg_version(const json_t *data, const char *pkg, char **ret, struct pv_error *err) {
+        if (!json_is_array(data))
+                return BAD(err, "the package list is not a list");
+        size_t i;
+        const json_t *e;
+        json_array_foreach(data, i, e) {
+                if (!json_is_object(e))
+                        return BAD(err, "a package entry is not an object");
+                const char *name = json_string_value(json_object_get(e, "Package"));
+                if (!name || strcmp(name, pkg) != 0)
+                        continue;
+                const char *state = json_string_value(json_object_get(e, "CurrentState"));
+                const json_t *v = json_object_get(e, "OldVersion");
+                if (!json_is_string(v) || (state && strcmp(state, "Installed") != 0)) {
+                        *ret = NULL;
+                        return 0;
+                }
+                if (!(*ret = strdup(json_string_value(v))))
+                        return nomem(err);
+                return 0;
+        }
+        *ret = NULL;
+        return 0;
+}

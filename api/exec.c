@@ -53,82 +53,165 @@ static int add_map_lines(struct pv_api_params *p, const char *after, struct pv_e
         return 0;
 }
 
-static int exec_mapping(struct pv_api *api, struct pv_action *a, unsigned long *writes, struct pv_error *err) {
-        const char *id = id_of_target(a, "mapping ");
-        struct pv_api_params p = PV_API_PARAMS_INIT;
-        struct pv_strv del = PV_STRV_INIT;
-        int r = 0;
-        if (a->kind == PV_ACT_DELETE_MAPPING) {
-                (*writes)++;
-                return pv_api_mapping_delete(api, id, err);
-        }
-        if (a->kind == PV_ACT_CREATE_MAPPING) {
-                /* the typed call verifies a create whose answer was lost instead of failing */
-                struct pv_obs_mapping m = { .id = (char *)id };
-                struct pv_api_params lines = PV_API_PARAMS_INIT;
-                for (size_t i = 0; i < a->n_keys; i++) {
-                        const struct pv_key_change *k = &a->keys[i];
-                        if (!k->after)
-                                continue;
-                        if (strcmp(k->key, "description") == 0)
-                                m.description = k->after;
-                        else if (strcmp(k->key, "mdev") == 0)
-                                m.mdev = strcmp(k->after, "1") == 0;
-                        else if (strcmp(k->key, "live-migration-capable") == 0)
-                                m.live_migration_capable = strcmp(k->after, "1") == 0;
-                }
-                r = add_map_lines(&lines, a->after, err);
-                char **map = r >= 0 ? calloc(lines.n + 1, sizeof *map) : NULL;
-                if (r >= 0 && !map)
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                for (size_t i = 0; r >= 0 && i < lines.n; i++)
-                        map[i] = lines.v[i].value;
-                m.map = map;
-                m.n_map = lines.n;
-                if (r >= 0) {
-                        (*writes)++;
-                        r = pv_api_mapping_create(api, &m, err);
-                }
-                free(map);
-                pv_api_params_done(&lines);
-                return r;
-        }
-        if (a->kind == PV_ACT_CREATE_MAPPING)
-                r = pv_api_params_add(&p, "id", id, err);
-        bool map_changed = a->kind == PV_ACT_CREATE_MAPPING;
-        for (size_t i = 0; r >= 0 && i < a->n_keys; i++) {
-                const struct pv_key_change *k = &a->keys[i];
-                if (is_map_key(k->key)) {
-                        map_changed = true;
-                        continue;
-                }
-                if (k->after)
-                        r = pv_api_params_add(&p, k->key, k->after, err);
-                else if (a->kind == PV_ACT_UPDATE_MAPPING)
-                        r = pv_strv_push(&del, k->key, err);
-        }
-        if (r >= 0 && map_changed)
-                r = add_map_lines(&p, a->after, err);
-        if (r >= 0 && a->kind == PV_ACT_UPDATE_MAPPING) {
-                if (del.n) {
-                        _cleanup_free_ char *list = pv_strv_join(&del, ",", err);
-                        r = list ? pv_api_params_add(&p, "delete", list, err) : -PV_ENOMEM;
-                }
-                if (r >= 0 && a->digest)
-                        r = pv_api_params_add(&p, "digest", a->digest, err);
-        }
-        if (r >= 0) {
-                (*writes)++;
-                if (a->kind == PV_ACT_CREATE_MAPPING) {
-                        r = pv_api_call(api, PV_API_POST, "/cluster/mapping/pci", &p, NULL, err);
-                } else {
-                        _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", "pci", id, NULL);
-                        r = path ? pv_api_call(api, PV_API_PUT, path, &p, NULL, err) : -PV_ENOMEM;
-                }
-        }
-        pv_api_params_done(&p);
-        pv_strv_done(&del);
+/* The desired map lines of a mapping action (its `after`, one property string per line). */
+static int map_lines(const char *after, struct pv_strv *out, struct pv_error *err) {
+        struct pv_api_params lines = PV_API_PARAMS_INIT;
+        int r = add_map_lines(&lines, after, err);
+        for (size_t i = 0; r >= 0 && i < lines.n; i++)
+                r = pv_strv_push(out, lines.v[i].value, err);
+        pv_api_params_done(&lines);
         return r;
+}
+
+static const struct pv_key_change *find_key(const struct pv_action *a, const char *key) {
+        for (size_t i = 0; i < a->n_keys; i++)
+                if (strcmp(a->keys[i].key, key) == 0)
+                        return &a->keys[i];
+        return NULL;
+}
+
+static bool map_changed(const struct pv_action *a) {
+        for (size_t i = 0; i < a->n_keys; i++)
+                if (is_map_key(a->keys[i].key))
+                        return true;
+        return false;
+}
+
+static bool flag_of(const char *v) {
+        return v && strcmp(v, "1") == 0;
+}
+
+/* A key this action changes must still hold the value the plan saw; NULL when it does. */
+static char *changed_since_plan(const struct pv_action *a, const struct pv_obs_mapping *now, struct pv_error *err) {
+        for (size_t i = 0; i < a->n_keys; i++) {
+                const struct pv_key_change *k = &a->keys[i];
+                const char *cur = NULL;
+                if (strcmp(k->key, "description") == 0)
+                        cur = now->description;
+                else if (strcmp(k->key, "mdev") == 0)
+                        cur = now->mdev ? "1" : "0";
+                else if (strcmp(k->key, "live-migration-capable") == 0)
+                        cur = now->live_migration_capable ? "1" : "0";
+                else
+                        continue;
+                const char *before = k->before;
+                if (!before && strcmp(k->key, "description") != 0)
+                        before = "0";
+                if (strcmp(cur ? cur : "", before ? before : "") != 0)
+                        return pv_asprintf(err, "%s is now '%s', the plan expected '%s'", k->key, cur ? cur : "",
+                                           before ? before : "");
+        }
+        if (map_changed(a) && a->before) {
+                struct pv_strv cur = PV_STRV_INIT;
+                for (size_t i = 0; i < now->n_map; i++)
+                        if (pv_strv_push(&cur, now->map[i], err) < 0) {
+                                pv_strv_done(&cur);
+                                return NULL;
+                        }
+                _cleanup_free_ char *joined = pv_strv_join(&cur, "\n", err);
+                pv_strv_done(&cur);
+                if (joined && strcmp(joined, a->before) != 0)
+                        return pv_asprintf(err, "its map entries changed");
+        }
+        return NULL;
+}
+
+/*
+ * PUT /cluster/mapping/pci/{id} runs Proxmox's check_config with create=1
+ * (PVE::API2::Cluster::Mapping::PCI, update): `map` is required on every
+ * update, so the whole desired object is sent, not only the changed keys.
+ * The digest covers the whole mapping file, so it is read fresh right before
+ * the write (mapping writes are serialized by the executor); what this
+ * mapping held at plan time is checked key by key instead.
+ */
+static int update_mapping(struct pv_api *api, struct pv_action *a, unsigned long *writes, struct pv_error *err) {
+        const char *id = id_of_target(a, "mapping ");
+        struct pv_obs_mapping now;
+        int r = pv_api_mapping_get(api, id, &now, err);
+        if (r < 0)
+                return r;
+        struct pv_strv map = PV_STRV_INIT;
+        struct pv_error e = PV_ERROR_INIT;
+        _cleanup_free_ char *why = changed_since_plan(a, &now, &e);
+        if (why) {
+                r = pv_error_set(err, PV_ECONFLICT, "mapping '%s' changed since the plan (%s): plan again", id, why);
+                goto out;
+        }
+        if (e.code) {
+                pv_error_move(err, &e);
+                r = -PV_ENOMEM;
+                goto out;
+        }
+        const struct pv_key_change *k;
+        struct pv_obs_mapping want = {
+                .id = (char *)id,
+                .description = now.description,
+                .mdev = now.mdev,
+                .live_migration_capable = now.live_migration_capable,
+        };
+        if ((k = find_key(a, "description")))
+                want.description = k->after && *k->after ? k->after : NULL;
+        if ((k = find_key(a, "mdev")))
+                want.mdev = flag_of(k->after);
+        if ((k = find_key(a, "live-migration-capable")))
+                want.live_migration_capable = flag_of(k->after);
+        if (map_changed(a)) {
+                if ((r = map_lines(a->after, &map, err)) < 0)
+                        goto out;
+                want.map = map.v;
+                want.n_map = map.n;
+        } else {
+                want.map = now.map;
+                want.n_map = now.n_map;
+        }
+        if (!want.n_map) {
+                r = pv_error_set(err, PV_EINVAL, "mapping '%s': no map entry to send (Proxmox requires one)", id);
+                goto out;
+        }
+        (*writes)++;
+        r = pv_api_mapping_update(api, &want, now.digest, err);
+out:
+        pv_strv_done(&map);
+        pv_obs_mapping_done(&now);
+        return r;
+}
+
+static int create_mapping(struct pv_api *api, struct pv_action *a, unsigned long *writes, struct pv_error *err) {
+        /* the typed call verifies a create whose answer was lost instead of failing */
+        struct pv_obs_mapping m = { .id = (char *)id_of_target(a, "mapping ") };
+        for (size_t i = 0; i < a->n_keys; i++) {
+                const struct pv_key_change *k = &a->keys[i];
+                if (!k->after)
+                        continue;
+                if (strcmp(k->key, "description") == 0)
+                        m.description = k->after;
+                else if (strcmp(k->key, "mdev") == 0)
+                        m.mdev = flag_of(k->after);
+                else if (strcmp(k->key, "live-migration-capable") == 0)
+                        m.live_migration_capable = flag_of(k->after);
+        }
+        struct pv_strv map = PV_STRV_INIT;
+        int r = map_lines(a->after, &map, err);
+        if (r >= 0) {
+                m.map = map.v;
+                m.n_map = map.n;
+                (*writes)++;
+                r = pv_api_mapping_create(api, &m, err);
+        }
+        pv_strv_done(&map);
+        return r;
+}
+
+static int exec_mapping(struct pv_api *api, struct pv_action *a, unsigned long *writes, struct pv_error *err) {
+        switch (a->kind) {
+        case PV_ACT_DELETE_MAPPING:
+                (*writes)++;
+                return pv_api_mapping_delete(api, id_of_target(a, "mapping "), err);
+        case PV_ACT_CREATE_MAPPING:
+                return create_mapping(api, a, writes, err);
+        default:
+                return update_mapping(api, a, writes, err);
+        }
 }
 
 static bool has_pci_keys(const struct pv_action *a) {

@@ -191,6 +191,8 @@ int pv_api_new(const struct pv_api_config *cfg, struct pv_api **ret, struct pv_e
         api->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : PV_API_DEFAULT_TIMEOUT_MS;
         api->body_cap = cfg->body_cap ? cfg->body_cap : PV_API_DEFAULT_BODY_CAP;
         api->max_attempts = cfg->max_attempts ? cfg->max_attempts : PV_API_DEFAULT_ATTEMPTS;
+        api->read_attempts = cfg->max_attempts;
+        api->retry_ms = cfg->retry_ms ? cfg->retry_ms : PV_API_DEFAULT_RETRY_MS;
         api->backoff_ms = cfg->backoff_ms ? cfg->backoff_ms : PV_API_DEFAULT_BACKOFF_MS;
         api->backoff_max_ms = cfg->backoff_max_ms ? cfg->backoff_max_ms : PV_API_DEFAULT_BACKOFF_MAX_MS;
         api->ticket_renew_s = cfg->ticket_renew_s ? cfg->ticket_renew_s : PV_API_DEFAULT_TICKET_RENEW_S;
@@ -290,7 +292,9 @@ static size_t on_header(char *ptr, size_t size, size_t nitems, void *userdata) {
         return n;
 }
 
-static void trace_lines(const struct pv_log *log, const char *prefix, const char *data, size_t size, bool redact) {
+/* Every traced line goes through the redaction; when that cannot be done (out of memory), the
+ * line is not shown at all: the trace fails closed. */
+static void trace_lines(const struct pv_log *log, const char *prefix, const char *data, size_t size) {
         const char *p = data, *end = data + size;
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -300,10 +304,9 @@ static void trace_lines(const struct pv_log *log, const char *prefix, const char
                         len--;
                 if (len) {
                         char *line = strndup(p, len);
-                        char *shown = line && redact ? pv_api_redact_header(line) : NULL;
-                        if (line)
-                                pv_log_debug(log, "api: %s %s", prefix, shown ? shown : line);
-                        free(shown);
+                        char *shown = line ? pv_api_redact_line(line) : NULL;
+                        pv_log_debug(log, "api: %s %s", prefix, shown ? shown : "<line not shown: out of memory>");
+                        wipe_free(shown);
                         wipe_free(line);
                 }
                 p = nl ? nl + 1 : end;
@@ -316,13 +319,13 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
         const struct pv_log *log = r->api->log;
         switch (type) {
         case CURLINFO_TEXT:
-                trace_lines(log, "*", data, size, false);
+                trace_lines(log, "*", data, size);
                 break;
         case CURLINFO_HEADER_OUT:
-                trace_lines(log, ">", data, size, true);
+                trace_lines(log, ">", data, size);
                 break;
         case CURLINFO_HEADER_IN:
-                trace_lines(log, "<", data, size, true);
+                trace_lines(log, "<", data, size);
                 break;
         default:
                 break; /* bodies are traced (redacted) when the request completes */
@@ -511,7 +514,10 @@ static void start(struct pv_api_req *r) {
         r->cap_hit = false;
         r->attempt++;
         r->started = pv_api_now_ms();
+        if (r->attempt == 1)
+                r->first_started = r->started;
         if (want_trace(api)) {
+                /* a body whose redaction fails is not shown (fails closed) */
                 char *shown = r->body && *r->body ? pv_api_redact_form(r->body) : NULL;
                 pv_log_debug(api->log, "api: %s %s%s%s (attempt %u)", pv_api_method_name(r->method), r->path,
                              shown ? " body: " : "", shown ? shown : "", r->attempt);
@@ -638,12 +644,17 @@ static void finish(struct pv_api_req *r, CURLcode c) {
                 return;
         }
         enum pv_api_verdict v = pv_api_retry_classify(r->idempotent, (int)c, c == CURLE_OK ? status : 0, sent);
-        if (v == PV_API_RETRY && r->attempt < api->max_attempts) {
-                unsigned delay = pv_api_backoff_ms(r->attempt, api->backoff_ms, api->backoff_max_ms, next_rand(api));
-                pv_log_debug(api->log, "api: %s %s: %s, retrying in %u ms (attempt %u of %u)",
+        unsigned delay = v == PV_API_RETRY ? pv_api_backoff_ms(r->attempt, api->backoff_ms, api->backoff_max_ms,
+                                                               next_rand(api))
+                                            : 0;
+        uint64_t elapsed = pv_api_now_ms() - r->first_started;
+        if (v == PV_API_RETRY &&
+            pv_api_retry_allowed(r->idempotent, r->attempt, r->idempotent ? api->read_attempts : api->max_attempts,
+                                 elapsed, delay, api->retry_ms)) {
+                pv_log_debug(api->log, "api: %s %s: %s, retrying in %u ms (attempt %u, %.1f s of %.1f s)",
                              pv_api_method_name(r->method), r->path,
                              c ? (r->errbuf[0] ? r->errbuf : curl_easy_strerror(c)) : r->reason.buf, delay,
-                             r->attempt + 1, api->max_attempts);
+                             r->attempt + 1, (double)elapsed / 1000.0, (double)api->retry_ms / 1000.0);
                 api->stats.retries++;
                 r->not_before = pv_api_now_ms() + delay;
                 r->state = PV_REQ_WAIT;
@@ -802,10 +813,22 @@ int pv_api_ensure_ticket(struct pv_api *api, bool force, struct pv_error *err) {
 
 /* ------------------------------------------------------------ public calls */
 
-static int call(struct pv_api *api, enum pv_api_method m, const char *path, const struct pv_api_params *params,
-                pv_api_verify_fn verify, void *userdata, json_t **ret_data, struct pv_error *err) {
+/* A path is a path: parameters go in `params`, where the trace and the messages can redact them. */
+static int check_path(const char *path, struct pv_error *err) {
         if (!path || path[0] != '/')
                 return pv_error_set(err, PV_EINVAL, "API path '%s' must start with '/' (e.g. /nodes)", path ? path : "");
+        if (strpbrk(path, "?#"))
+                /* not echoed: a query string may carry a password */
+                return pv_error_set(err, PV_EINVAL,
+                                    "an API path must not contain '?' or '#': give query parameters as KEY=VALUE");
+        return 0;
+}
+
+static int call(struct pv_api *api, enum pv_api_method m, const char *path, const struct pv_api_params *params,
+                pv_api_verify_fn verify, void *userdata, json_t **ret_data, struct pv_error *err) {
+        int rc0 = check_path(path, err);
+        if (rc0 < 0)
+                return rc0;
         bool relogged = false;
         unsigned checks = 0;
         for (;;) {
@@ -887,12 +910,36 @@ int pv_api_call_verified(struct pv_api *api, enum pv_api_method m, const char *p
         return call(api, m, path, params, verify, userdata, ret_data, err);
 }
 
+/* Every request of a batch that could not be sent carries the reason (a failed login, say): callers
+ * read per-request errors, and an empty one would read as an empty answer. */
+static void fail_all(struct pv_api_get *reqs, size_t n, const struct pv_error *why) {
+        for (size_t i = 0; i < n; i++) {
+                json_decref(reqs[i].data);
+                reqs[i].data = NULL;
+                pv_error_done(&reqs[i].err);
+                pv_error_set(&reqs[i].err, why->code, "%s", pv_error_message(why));
+                reqs[i].err.http_status = why->http_status;
+        }
+}
+
 int pv_api_get_many(struct pv_api *api, struct pv_api_get *reqs, size_t n, struct pv_error *err) {
         if (n == 0)
                 return 0;
-        int rc = pv_api_ensure_ticket(api, false, err);
-        if (rc < 0)
+        for (size_t i = 0; i < n; i++) {
+                int rc = check_path(reqs[i].path, err);
+                if (rc < 0)
+                        return rc;
+        }
+        struct pv_error lerr = PV_ERROR_INIT;
+        int rc = pv_api_ensure_ticket(api, false, &lerr);
+        if (rc < 0) {
+                fail_all(reqs, n, &lerr);
+                rc = pv_error_set(err, lerr.code, "%s", pv_error_message(&lerr));
+                if (err && err->code == lerr.code)
+                        err->http_status = lerr.http_status;
+                pv_error_done(&lerr);
                 return rc;
+        }
         struct pv_api_req *rs = calloc(n, sizeof *rs);
         struct pv_api_req **ptrs = calloc(n, sizeof *ptrs);
         if (!rs || !ptrs) {
@@ -915,8 +962,20 @@ int pv_api_get_many(struct pv_api *api, struct pv_api_get *reqs, size_t n, struc
         for (size_t i = 0; i < n; i++)
                 if (rs[i].auth_failed)
                         ptrs[again++] = &rs[i];
-        if (again && pv_api_ensure_ticket(api, true, NULL) == 0)
-                pv_api_run(api, ptrs, again);
+        if (again) {
+                if (pv_api_ensure_ticket(api, true, &lerr) == 0) {
+                        pv_api_run(api, ptrs, again);
+                } else {
+                        /* the 401s stand for a login that now fails: say why */
+                        for (size_t i = 0; i < n; i++)
+                                if (rs[i].auth_failed) {
+                                        pv_error_done(&rs[i].err);
+                                        pv_error_set(&rs[i].err, lerr.code, "%s", pv_error_message(&lerr));
+                                        rs[i].err.http_status = lerr.http_status;
+                                }
+                        pv_error_done(&lerr);
+                }
+        }
         size_t failed = 0, first = n;
         for (size_t i = 0; i < n; i++) {
                 json_decref(reqs[i].data);

@@ -28,6 +28,8 @@ struct pv_api {
         unsigned connect_timeout_ms, timeout_ms;
         size_t body_cap;
         unsigned max_attempts, backoff_ms, backoff_max_ms;
+        unsigned read_attempts;         /* cap for reads; 0 = the retry time decides */
+        unsigned retry_ms;              /* reads: how long transient failures are retried */
         unsigned ticket_renew_s, task_timeout_ms;
         const struct pv_log *log;
 
@@ -67,6 +69,7 @@ struct pv_api_req {
         unsigned attempt;               /* attempts made */
         uint64_t not_before;            /* monotonic ms */
         uint64_t started;
+        uint64_t first_started;         /* monotonic ms of the first attempt (the retry time counts from it) */
         enum { PV_REQ_WAIT, PV_REQ_ACTIVE, PV_REQ_DONE } state;
 
         /* outcome */

@@ -21,7 +21,10 @@ struct batch {
         size_t n, alloc;
 };
 
-enum { REQ_CONFIG, REQ_PENDING, REQ_RESOURCES, REQ_MAPPINGS, REQ_MAPPINGS_CHECK, REQ_HW, REQ_MDEV };
+enum {
+        REQ_CONFIG, REQ_PENDING, REQ_RESOURCES, REQ_MAPPINGS, REQ_MAPPINGS_CHECK, REQ_HW, REQ_MDEV,
+        REQ_OPTIONS, REQ_VERSION, REQ_NODE_VERSION, REQ_APT_VERSIONS,
+};
 
 static void batch_done(struct batch *b) {
         for (size_t i = 0; i < b->n; i++) {
@@ -87,16 +90,6 @@ static int batch_run(struct pv_api *api, struct batch *b, struct pv_observe_stat
         return 0;
 }
 
-static int strv_add_unique(struct pv_strv *sv, const char *s, struct pv_error *err) {
-        if (pv_strv_contains(sv, s))
-                return 0;
-        return pv_strv_push(sv, s, err);
-}
-
-static bool profile_names_vm(const struct pv_profile *p, const char *name) {
-        return name && pv_profile_find_vm(p, name) != NULL;
-}
-
 static bool node_known(const struct pv_observed *o, const char *node) {
         for (size_t i = 0; i < o->n_nodes; i++)
                 if (strcmp(o->nodes[i].node, node) == 0)
@@ -104,25 +97,64 @@ static bool node_known(const struct pv_observed *o, const char *node) {
         return false;
 }
 
-/* Nodes whose hardware the plan needs: mapping entries, and VMs with raw / VF / mdev devices. */
-static int collect_hw_nodes(const struct pv_profile *p, struct pv_strv *nodes, bool *vf_node_any,
-                            struct pv_strv *vf_nodes, struct pv_error *err) {
-        int r = 0;
-        for (size_t i = 0; i < p->n_mappings && r >= 0; i++)
-                for (size_t k = 0; k < p->mappings[i].n_map && r >= 0; k++)
-                        r = strv_add_unique(nodes, p->mappings[i].map[k].node, err);
-        for (size_t i = 0; i < p->n_vms && r >= 0; i++) {
-                const struct pv_vm *v = &p->vms[i];
-                for (size_t k = 0; k < v->n_pci && r >= 0; k++) {
-                        const struct pv_pcidev *d = &v->pci[k];
-                        if (d->kind == PV_PCIDEV_VF_POOL) {
-                                *vf_node_any = true;
-                                r = strv_add_unique(vf_nodes, v->node, err);
-                        }
-                        if (r >= 0 && (d->kind != PV_PCIDEV_MAPPING || d->mdev))
-                                r = strv_add_unique(nodes, v->node, err);
-                }
+static int warn(struct pv_strv *warnings, const char *fmt, const char *a, const char *b);
+
+static struct pv_node_version *version_slot(struct pv_observed *o, const char *node, struct pv_error *err) {
+        for (size_t i = 0; i < o->n_versions; i++)
+                if (strcmp(o->versions[i].node, node) == 0)
+                        return &o->versions[i];
+        struct pv_node_version *v = realloc(o->versions, (o->n_versions + 1) * sizeof *v);
+        char *name = strdup(node);
+        if (!v || !name) {
+                if (v)
+                        o->versions = v;
+                free(name);
+                pv_error_set(err, PV_ENOMEM, "out of memory");
+                return NULL;
         }
+        o->versions = v;
+        v[o->n_versions] = (struct pv_node_version){ .node = name };
+        return &v[o->n_versions++];
+}
+
+/* The answer of one version request of round 1 (a failure is a warning: keys are then checked with what is known). */
+static int take_version_answer(struct pv_observed *o, int kind, const char *node, struct pv_api_get *q,
+                               struct pv_strv *warnings, struct pv_error *err) {
+        if (kind == REQ_OPTIONS || kind == REQ_VERSION) {
+                if (q->err.code)
+                        return warn(warnings, kind == REQ_OPTIONS
+                                                      ? "cannot read the datacenter options (GET /cluster/options: %s); tags are written and compared as Proxmox's default tag-style stores them (lower-case, sorted)%s"
+                                                      : "cannot read the Proxmox VE version (GET /version: %s)%s",
+                                    pv_error_message(&q->err), "");
+                if (kind == REQ_OPTIONS)
+                        return pv_api_decode_tag_style(q->data, &o->tag_style, &o->have_tag_style, err);
+                struct pv_api_version v = { 0 };
+                int r = pv_api_decode_version(q->data, &v, err);
+                if (r >= 0) {
+                        o->api_version = TAKE_PTR(v.version);
+                        pv_api_version_done(&v);
+                }
+                return r;
+        }
+        struct pv_node_version *nv = version_slot(o, node, err);
+        if (!nv)
+                return -PV_ENOMEM;
+        if (q->err.code && kind == REQ_NODE_VERSION)
+                return warn(warnings, "cannot read the version of node '%s' (%s); keys that need a newer Proxmox VE are not checked there",
+                            node, pv_error_message(&q->err));
+        if (q->err.code) {
+                /* Sys.Audit on /nodes/{node} is needed; the Proxmox VE version still gates the keys */
+                if (asprintf(&nv->qemu_server_unknown, "%s", pv_error_message(&q->err)) < 0)
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                return 0;
+        }
+        if (kind == REQ_APT_VERSIONS)
+                return pv_api_decode_pkg_version(q->data, "qemu-server", &nv->qemu_server, err);
+        struct pv_api_version v = { 0 };
+        int r = pv_api_decode_version(q->data, &v, err);
+        if (r >= 0)
+                nv->pve = TAKE_PTR(v.version);
+        pv_api_version_done(&v);
         return r;
 }
 
@@ -168,7 +200,7 @@ static int append_hw(struct pv_observed *o, const char *node, struct pv_hw_pci *
         return 0;
 }
 
-/* Merge the checks of a check-node listing into the plain listing, prefixed with the node. */
+/* Merge the checks of a check-node listing into the plain listing, each with the node it was read for. */
 static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_mapping *checked, size_t n,
                         struct pv_error *err) {
         for (size_t i = 0; i < n; i++) {
@@ -183,55 +215,15 @@ static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_m
                         if (!v)
                                 return pv_error_set(err, PV_ENOMEM, "out of memory");
                         m->checks = v;
-                        char *msg = NULL;
-                        if (asprintf(&msg, "node '%s': %s", node, checked[i].checks[c].message) < 0)
+                        char *nd = strdup(node);
+                        if (!nd)
                                 return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        v[m->n_checks].severity = TAKE_PTR(checked[i].checks[c].severity);
-                        v[m->n_checks].message = msg;
-                        m->n_checks++;
-                }
-        }
-        return 0;
-}
-
-/* Addresses whose mdev types the plan needs on `node`, from the profile and the hardware just read. */
-static int mdev_addrs_for_vm(const struct pv_profile *p, const struct pv_observed *o, const struct pv_vm *v,
-                             struct pv_pci_addr **addrs, size_t *n, struct pv_error *err) {
-        const struct pv_node_hw *hw = pv_observed_hw(o, v->node);
-        for (size_t k = 0; k < v->n_pci; k++) {
-                const struct pv_pcidev *d = &v->pci[k];
-                if (!d->mdev)
-                        continue;
-                struct pv_pci_addr cand[64];
-                size_t nc = 0;
-                if (d->kind == PV_PCIDEV_RAW && d->n_addrs == 1) {
-                        cand[nc++] = d->addrs[0];
-                } else if (d->kind == PV_PCIDEV_VF_POOL && hw) {
-                        for (size_t i = 0; i < hw->n_devs && nc < 64; i++)
-                                if (hw->devs[i].is_vf && pv_pci_addr_equal(&hw->devs[i].physfn, &d->vf_pf))
-                                        cand[nc++] = hw->devs[i].addr;
-                } else if (d->kind == PV_PCIDEV_MAPPING) {
-                        const struct pv_mapping *m = pv_profile_find_mapping(p, d->mapping);
-                        for (size_t e = 0; m && e < m->n_map && nc < 64; e++)
-                                if (strcmp(m->map[e].node, v->node) == 0 && m->map[e].n_paths == 1)
-                                        cand[nc++] = m->map[e].paths[0];
-                }
-                for (size_t c = 0; c < nc; c++) {
-                        if (cand[c].func == PV_PCI_FUNC_ALL)
-                                continue;
-                        if (!cand[c].domain_given) {
-                                cand[c].domain_given = true;
-                        }
-                        bool dup = false;
-                        for (size_t i = 0; i < *n; i++)
-                                dup = dup || pv_pci_addr_equal(&(*addrs)[i], &cand[c]);
-                        if (dup)
-                                continue;
-                        struct pv_pci_addr *na = realloc(*addrs, (*n + 1) * sizeof *na);
-                        if (!na)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        *addrs = na;
-                        na[(*n)++] = cand[c];
+                        struct pv_mapping_check *k = &checked[i].checks[c];
+                        if (k->message)
+                                pv_strip_trailing(k->message); /* Proxmox's die texts end in a new line */
+                        v[m->n_checks++] = (struct pv_mapping_check){ .severity = TAKE_PTR(k->severity),
+                                                                      .message = TAKE_PTR(k->message),
+                                                                      .node = nd };
                 }
         }
         return 0;
@@ -299,51 +291,6 @@ static int warn(struct pv_strv *warnings, const char *fmt, const char *a, const 
         return pv_strv_push_take(warnings, s, NULL);
 }
 
-/* The mdev types round: the devices the profile uses with `mdev:`, per node whose hardware was read. */
-struct mdev_req {
-        size_t hw;
-        struct pv_pci_addr addr;
-};
-
-static int collect_mdev_reqs(const struct pv_profile *profile, const struct pv_observed *o, struct mdev_req **ret,
-                             size_t *ret_n, struct pv_error *err) {
-        struct mdev_req *mreqs = NULL;
-        size_t n_mreqs = 0;
-        int r = 0;
-        for (size_t i = 0; i < profile->n_vms && r >= 0; i++) {
-                const struct pv_vm *v = &profile->vms[i];
-                const struct pv_node_hw *hw = pv_observed_hw(o, v->node);
-                if (!hw)
-                        continue;
-                struct pv_pci_addr *addrs = NULL;
-                size_t na = 0;
-                r = mdev_addrs_for_vm(profile, o, v, &addrs, &na, err);
-                for (size_t k = 0; r >= 0 && k < na; k++) {
-                        size_t h = (size_t)(hw - o->hw);
-                        bool dup = false;
-                        for (size_t q = 0; q < n_mreqs; q++)
-                                dup = dup || (mreqs[q].hw == h && pv_pci_addr_equal(&mreqs[q].addr, &addrs[k]));
-                        if (dup)
-                                continue;
-                        struct mdev_req *nm = realloc(mreqs, (n_mreqs + 1) * sizeof *nm);
-                        if (!nm) {
-                                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                                break;
-                        }
-                        mreqs = nm;
-                        mreqs[n_mreqs++] = (struct mdev_req){ h, addrs[k] };
-                }
-                free(addrs);
-        }
-        if (r < 0) {
-                free(mreqs);
-                return r;
-        }
-        *ret = mreqs;
-        *ret_n = n_mreqs;
-        return 0;
-}
-
 static int add_mdev_types(struct pv_node_hw *hw, const struct pv_pci_addr *addr, const json_t *data,
                           struct pv_error *err) {
         struct pv_mdev_type *types = NULL;
@@ -373,35 +320,38 @@ static int add_mdev_types(struct pv_node_hw *hw, const struct pv_pci_addr *addr,
  * A node the profile names but the cluster lacks costs a failed request in
  * round 1; it is reported as not part of the cluster.
  */
-int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const struct pv_observe_opts *opts,
+int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const struct pv_observe_opts *opts,
                    struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
                    struct pv_error *err) {
         const char *tag = opts && opts->tag ? opts->tag : DEFAULT_TAG;
         struct pv_observed o;
         memset(&o, 0, sizeof o);
         struct batch b = { 0 };
-        struct pv_strv hw_nodes = PV_STRV_INIT, vf_nodes = PV_STRV_INIT, check_nodes = PV_STRV_INIT;
-        bool any_vf = false;
+        const struct pv_strv *hw_nodes = &want->hw_nodes, *check_nodes = &want->check_nodes;
+        const struct pv_strv *ver_nodes = &want->version_nodes, *qs_nodes = &want->qemu_server_nodes;
         struct idx_list need_config = { 0 };
-        struct mdev_req *mreqs = NULL;
+        struct pv_mdev_want *mreqs = NULL;
         size_t n_mreqs = 0;
         int r;
 
         /* round 1 */
-        r = collect_hw_nodes(profile, &hw_nodes, &any_vf, &vf_nodes, err);
-        for (size_t i = 0; i < profile->n_mappings && r >= 0; i++)
-                for (size_t k = 0; k < profile->mappings[i].n_map && r >= 0; k++)
-                        r = strv_add_unique(&check_nodes, profile->mappings[i].map[k].node, err);
+        r = batch_add(&b, strdup("/cluster/resources"), REQ_RESOURCES, 0, err);
         if (r >= 0)
-                r = batch_add(&b, strdup("/cluster/resources"), REQ_RESOURCES, 0, err);
+                r = batch_add(&b, strdup("/cluster/options"), REQ_OPTIONS, 0, err);
+        if (r >= 0)
+                r = batch_add(&b, strdup("/version"), REQ_VERSION, 0, err);
+        for (size_t i = 0; i < ver_nodes->n && r >= 0; i++)
+                r = batch_add(&b, pv_api_path(err, "nodes", ver_nodes->v[i], "version", NULL), REQ_NODE_VERSION, i, err);
+        for (size_t i = 0; i < qs_nodes->n && r >= 0; i++)
+                r = batch_add(&b, pv_api_path(err, "nodes", qs_nodes->v[i], "apt", "versions", NULL), REQ_APT_VERSIONS, i, err);
         if (r >= 0)
                 r = batch_add(&b, strdup("/cluster/mapping/pci"), REQ_MAPPINGS, 0, err);
-        for (size_t i = 0; i < check_nodes.n && r >= 0; i++) {
+        for (size_t i = 0; i < check_nodes->n && r >= 0; i++) {
                 int idx = batch_add(&b, strdup("/cluster/mapping/pci"), REQ_MAPPINGS_CHECK, i, err);
-                r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "check-node", check_nodes.v[i], err);
+                r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "check-node", check_nodes->v[i], err);
         }
-        for (size_t i = 0; i < hw_nodes.n && r >= 0; i++) {
-                int idx = batch_add(&b, pv_api_path(err, "nodes", hw_nodes.v[i], "hardware", "pci", NULL), REQ_HW, i, err);
+        for (size_t i = 0; i < hw_nodes->n && r >= 0; i++) {
+                int idx = batch_add(&b, pv_api_path(err, "nodes", hw_nodes->v[i], "hardware", "pci", NULL), REQ_HW, i, err);
                 r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "pci-class-blacklist", "", err);
         }
         if (r < 0)
@@ -429,7 +379,20 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
                 struct pv_api_get *q = &b.reqs[i];
                 if (b.kind[i] == REQ_RESOURCES || b.kind[i] == REQ_MAPPINGS)
                         continue;
-                const char *node = b.kind[i] == REQ_HW ? hw_nodes.v[b.ref[i]] : check_nodes.v[b.ref[i]];
+                if (b.kind[i] >= REQ_OPTIONS) {
+                        const char *vn = b.kind[i] == REQ_NODE_VERSION   ? ver_nodes->v[b.ref[i]]
+                                         : b.kind[i] == REQ_APT_VERSIONS ? qs_nodes->v[b.ref[i]]
+                                                                         : NULL;
+                        if (vn && !node_known(&o, vn))
+                                continue; /* reported with its hardware, or by the planner */
+                        r = take_version_answer(&o, b.kind[i], vn, q, warnings, err);
+                        if (r < 0) {
+                                pv_error_wrap(err, "GET %s", b.paths[i]);
+                                goto fail;
+                        }
+                        continue;
+                }
+                const char *node = b.kind[i] == REQ_HW ? hw_nodes->v[b.ref[i]] : check_nodes->v[b.ref[i]];
                 if (!node_known(&o, node)) {
                         if (b.kind[i] == REQ_HW)
                                 r = warn(warnings, "node '%s' is not part of the cluster%s", node, "");
@@ -472,9 +435,9 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
                 if (v->is_template)
                         continue;
                 /* VMs on nodes where the profile picks VFs are read too: used VFs matter */
-                bool want = (opts && opts->all_vms) || profile_names_vm(profile, v->name) ||
-                            pv_tags_contain(v->tags, tag) || pv_strv_contains(&vf_nodes, v->node);
-                if (!want)
+                bool wanted = (opts && opts->all_vms) || (v->name && pv_strv_contains(&want->vm_names, v->name)) ||
+                            pv_tags_contain(v->tags, tag) || pv_strv_contains(&want->vf_nodes, v->node);
+                if (!wanted)
                         continue;
                 char id[16];
                 snprintf(id, sizeof id, "%" PRIu32, v->vmid);
@@ -485,7 +448,8 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
                 if (r < 0)
                         goto fail;
         }
-        r = collect_mdev_reqs(profile, &o, &mreqs, &n_mreqs, err);
+        if (want->mdev_wants)
+                r = want->mdev_wants(want->ctx, &o, &mreqs, &n_mreqs, err);
         for (size_t q = 0; q < n_mreqs && r >= 0; q++) {
                 char a[PV_PCI_ADDR_MAX];
                 pv_pci_addr_format(&mreqs[q].addr, a);
@@ -499,7 +463,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
         for (size_t i = 0; i < b.n; i++) {
                 struct pv_api_get *q = &b.reqs[i];
                 if (b.kind[i] == REQ_MDEV) {
-                        struct mdev_req *mq = &mreqs[b.ref[i]];
+                        struct pv_mdev_want *mq = &mreqs[b.ref[i]];
                         if (q->err.code) {
                                 char a[PV_PCI_ADDR_MAX];
                                 pv_pci_addr_format(&mq->addr, a);
@@ -580,18 +544,12 @@ int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const s
         }
         batch_done(&b);
         free(mreqs);
-        pv_strv_done(&hw_nodes);
-        pv_strv_done(&vf_nodes);
-        pv_strv_done(&check_nodes);
         free(need_config.v);
         *ret = o;
         return 0;
 fail:
         batch_done(&b);
         free(mreqs);
-        pv_strv_done(&hw_nodes);
-        pv_strv_done(&vf_nodes);
-        pv_strv_done(&check_nodes);
         free(need_config.v);
         pv_observed_done(&o);
         return r < 0 ? r : -PV_EINVAL;

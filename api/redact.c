@@ -12,7 +12,7 @@
 
 static const char *const secret_keys[] = {
         "password", "new-password", "ticket", "CSRFPreventionToken", "secret", "token", "value", "otp",
-        "tfa-challenge", "PVEAuthCookie", "cipassword",
+        "tfa-challenge", "PVEAuthCookie", "cipassword", "PVEAPIToken",
 };
 
 bool pv_api_is_secret_key(const char *key) {
@@ -26,20 +26,82 @@ static const char *const secret_headers[] = {
         "authorization", "cookie", "set-cookie", "csrfpreventiontoken", "proxy-authorization",
 };
 
-char *pv_api_redact_header(const char *line) {
+static bool is_secret_header(const char *name, size_t n) {
+        for (size_t i = 0; i < sizeof secret_headers / sizeof *secret_headers; i++)
+                if (strlen(secret_headers[i]) == n && strncasecmp(name, secret_headers[i], n) == 0)
+                        return true;
+        return false;
+}
+
+/* Decode %XX and '+' of a form key into out (for the comparison only). */
+static void form_key(const char *s, size_t n, char *out, size_t cap);
+
+/* Where a key=value pair may start inside a trace line: a query, a form, a cookie list. */
+static bool pair_start(const char *line, const char *p) {
+        return p == line || strchr("?&; \t[(\"',", p[-1]) != NULL;
+}
+
+/* Where a value inside a trace line ends (a form value never holds these unescaped). */
+static size_t value_len(const char *v) {
+        return strcspn(v, "& \t;]\"',)");
+}
+
+/*
+ * Any line of the debug trace (a header, a request line "GET /path?query HTTP/1.1", curl's
+ * informational text, an HTTP/2 pseudo-header "[cookie: …]"), with the value of a secret header
+ * and of every secret key=value pair replaced by <redacted>. NULL when out of memory: the caller
+ * then shows nothing of the line (fails closed).
+ */
+char *pv_api_redact_line(const char *line) {
         const char *colon = strchr(line, ':');
-        if (colon) {
-                size_t n = (size_t)(colon - line);
-                for (size_t i = 0; i < sizeof secret_headers / sizeof *secret_headers; i++) {
-                        if (strlen(secret_headers[i]) == n && strncasecmp(line, secret_headers[i], n) == 0) {
-                                char *s = NULL;
-                                if (asprintf(&s, "%.*s: " REDACTED, (int)n, line) < 0)
-                                        return NULL;
-                                return s;
+        if (colon && is_secret_header(line, (size_t)(colon - line))) {
+                char *s = NULL;
+                if (asprintf(&s, "%.*s: " REDACTED, (int)(colon - line), line) < 0)
+                        return NULL;
+                return s;
+        }
+        struct pv_buf b = PV_BUF_INIT;
+        int r = 0;
+        const char *p = line;
+        while (*p && r >= 0) {
+                if (*p == '[' && pair_start(line, p)) {
+                        /* an HTTP/2 header as curl shows it: "[name: value]" */
+                        const char *name = p + 1, *c = strchr(name, ':');
+                        const char *close = strchr(name, ']');
+                        if (c && close && c < close && is_secret_header(name, (size_t)(c - name))) {
+                                r = pv_buf_add(&b, p, (size_t)(c - p) + 1, NULL);
+                                if (r >= 0)
+                                        r = pv_buf_adds(&b, " " REDACTED "]", NULL);
+                                p = close + 1;
+                                continue;
                         }
                 }
+                if (pair_start(line, p) && !strchr("?&; \t[(\"',", *p)) {
+                        size_t klen = strcspn(p, "=&? \t;[]()\"',:");
+                        if (p[klen] == '=') {
+                                char key[64];
+                                form_key(p, klen, key, sizeof key);
+                                if (pv_api_is_secret_key(key)) {
+                                        r = pv_buf_add(&b, p, klen + 1, NULL);
+                                        if (r >= 0)
+                                                r = pv_buf_adds(&b, REDACTED, NULL);
+                                        p += klen + 1;
+                                        p += value_len(p);
+                                        continue;
+                                }
+                        }
+                }
+                r = pv_buf_addch(&b, *p++, NULL);
         }
-        return strdup(line);
+        char *ret = NULL;
+        if (r < 0 || pv_buf_detach(&b, &ret, NULL, NULL) < 0)
+                ret = NULL;
+        pv_buf_release(&b);
+        return ret;
+}
+
+char *pv_api_redact_header(const char *line) {
+        return pv_api_redact_line(line);
 }
 
 /* Decode %XX and '+' of a form key into out (for the comparison only). */

@@ -50,3 +50,14 @@ unsigned pv_api_backoff_ms(unsigned retry, unsigned base_ms, unsigned max_ms, ui
         uint64_t half = d / 2;
         return (unsigned)(d - half + (half ? rnd % (half + 1) : 0));
 }
+
+bool pv_api_retry_allowed(bool idempotent, unsigned attempt, unsigned max_attempts, uint64_t elapsed_ms,
+                          unsigned delay_ms, unsigned retry_ms) {
+        if (max_attempts && attempt >= max_attempts)
+                return false;
+        if (!idempotent)
+                /* a write that never reached the server: a bounded number of tries, as always */
+                return max_attempts ? true : attempt < PV_API_DEFAULT_ATTEMPTS;
+        /* a read: as long as the next try starts within the retry time */
+        return elapsed_ms + delay_ms <= retry_ms;
+}

@@ -43,6 +43,7 @@ struct pv_ctx {
         bool color_out, color_err; /* resolved per stream */
         struct pv_log log;       /* sink for library warnings/debug (writes stderr) */
         FILE *out, *err;         /* stdout / stderr (tests may redirect) */
+        unsigned api_retry_s;    /* --retry-time of the running command; 0 = the profile's, else 30 s */
 };
 
 enum pv_opt_type {

@@ -38,6 +38,7 @@ static const struct pv_opt call_opts[] = {
         { "insecure", 'k', PV_OPT_FLAG, NULL, "do not verify the server certificate at all (unsafe)", false },
         { "parallel", 0, PV_OPT_VALUE, "N", "concurrent requests (default 8)", false },
         { "timeout", 0, PV_OPT_VALUE, "SECONDS", "per-request timeout (default 30)", false },
+        PV_CLI_RETRY_OPT,
         { "wait", 'w', PV_OPT_FLAG, NULL, "when the answer is a task id, wait for the task and print its status",
           false },
         { NULL, 0, 0, NULL, NULL, false },
@@ -143,8 +144,10 @@ static int conn_setup(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct
         cfg->insecure = pv_args_flag(a, "insecure") || (cl && cl->tls_insecure);
         unsigned par = 0, timeout = 0;
         if (pv_args_uint(ctx, cmd, a, "parallel", 1, PV_API_MAX_PARALLEL, cl ? cl->parallel : 0, &par) < 0 ||
-            pv_args_uint(ctx, cmd, a, "timeout", 1, 3600, cl ? cl->timeout_s : 0, &timeout) < 0)
+            pv_args_uint(ctx, cmd, a, "timeout", 1, 3600, cl ? cl->timeout_s : 0, &timeout) < 0 ||
+            pv_cli_parse_retry(ctx, cmd, a) < 0)
                 return PV_EXIT_USAGE;
+        cfg->retry_ms = (ctx->api_retry_s ? ctx->api_retry_s : cl ? cl->retry_time_s : 0) * 1000u;
         cfg->parallel = par;
         cfg->timeout_ms = timeout * 1000u;
         cfg->log = &ctx->log;

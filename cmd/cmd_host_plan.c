@@ -17,6 +17,7 @@
 #include "render.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/host.h"
+#include "pvfio/hostfs.h"
 #include "pvfio/hostplan.h"
 #include "pvfio/profile.h"
 
@@ -46,7 +47,7 @@ static const struct pv_opt rollback_opts[] = {
 };
 
 static bool is_real_root(const struct pv_host *h) {
-        return strcmp(h->root, "/") == 0;
+        return pv_fs_is_real_root(h->dirfd);
 }
 
 /* ------------------------------------------------------------- shared */

@@ -75,6 +75,9 @@ static void print_dev(struct pv_ctx *ctx, const struct pv_host_dev *d, const cha
                         d->subsystem_device, rst);
         if (d->driver)
                 fprintf(f, "%s\tKernel driver in use: %s\n", indent, d->driver);
+        else if (d->unknown & PV_HOST_UNKNOWN_DRIVER)
+                fprintf(f, "%s\tKernel driver in use: unknown (not in the listing this root was imported from)\n",
+                        indent);
         if (d->driver_override)
                 fprintf(f, "%s\tDriver override: %s\n", indent, d->driver_override);
         if (d->boot_vga == 1)
@@ -235,13 +238,23 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                                 print_dev(ctx, &s->devs[grp->members[i]], "\t");
                         print_group_verdict(ctx, s, grp);
                 }
-                size_t orphans = 0;
-                for (size_t i = 0; i < s->n_devs; i++)
-                        orphans += s->devs[i].iommu_group < 0;
+                size_t orphans = 0, unknown = 0;
+                for (size_t i = 0; i < s->n_devs; i++) {
+                        bool u = s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP;
+                        orphans += s->devs[i].iommu_group < 0 && !u;
+                        unknown += u;
+                }
                 if (orphans) {
                         fprintf(f, "%sDevices without an IOMMU group:%s\n", bold, rst);
                         for (size_t i = 0; i < s->n_devs; i++)
-                                if (s->devs[i].iommu_group < 0)
+                                if (s->devs[i].iommu_group < 0 && !(s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP))
+                                        print_dev(ctx, &s->devs[i], "\t");
+                }
+                if (unknown) {
+                        fprintf(f, "%sDevices whose IOMMU group is unknown%s (not in the listing this root was "
+                                   "imported from; they may share a group above):\n", bold, rst);
+                        for (size_t i = 0; i < s->n_devs; i++)
+                                if (s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP)
                                         print_dev(ctx, &s->devs[i], "\t");
                 }
         }

@@ -39,7 +39,8 @@
         { "prune", 0, PV_OPT_FLAG, NULL, "remove managed VMs and mappings that left the profile", false },        \
         { "restart", 0, PV_OPT_FLAG, NULL, "restart running VMs whose PCI changes wait for a restart", false },    \
         { "adopt", 0, PV_OPT_FLAG, NULL, "manage same-named VMs/mappings that pvfio did not create", false },     \
-        { "timings", 0, PV_OPT_FLAG, NULL, "print where the time went (SSH, API, planning) to stderr", false }
+        { "timings", 0, PV_OPT_FLAG, NULL, "print where the time went (SSH, API, planning) to stderr", false }, \
+        PV_CLI_RETRY_OPT
 
 static const struct pv_opt plan_opts[] = {
         PLAN_OPTS_COMMON,
@@ -161,7 +162,7 @@ int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned
         struct pv_strv warnings = PV_STRV_INIT;
         int rc = PV_EXIT_OK;
         if (pv_cli_connect(ctx, &p->cluster, parallel, conn, &err) < 0 ||
-            pv_api_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
+            pv_cli_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
             pv_vm_plan_build(p, obs, vo, plan, &err) < 0)
                 rc = pv_report_error(ctx, &err);
         for (size_t i = 0; i < warnings.n; i++)
@@ -184,7 +185,7 @@ static int observe_cluster(struct plan_state *s, struct pv_error *err) {
                 s->have_obs = false;
         }
         uint64_t t0 = pv_now_ns();
-        int r = pv_api_observe(s->conn.api, s->profile, NULL, &s->obs, &warnings, NULL, err);
+        int r = pv_cli_observe(s->conn.api, s->profile, NULL, &s->obs, &warnings, NULL, err);
         s->t.api += pv_now_ns() - t0;
         if (r == 0)
                 s->have_obs = true;
@@ -223,7 +224,8 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
         s->args = args;
         s->t.start = pv_now_ns();
         if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, &s->parallel) < 0 ||
-            pv_args_uint(ctx, cmd, args, "ssh-timeout", 1, 86400, 0, &s->ssh_timeout) < 0)
+            pv_args_uint(ctx, cmd, args, "ssh-timeout", 1, 86400, 0, &s->ssh_timeout) < 0 ||
+            pv_cli_parse_retry(ctx, cmd, args) < 0)
                 return PV_EXIT_USAGE;
         if (load_profile_text(ctx, args->pos[0], s) < 0)
                 return PV_EXIT_ERROR;
@@ -430,7 +432,7 @@ static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *a
                 .readiness = s->hosts.ready,
                 .n_readiness = s->hosts.n_ready,
         };
-        if (pv_api_observe(s->conn.api, s->profile, NULL, &obs, NULL, NULL, &err) < 0) {
+        if (pv_cli_observe(s->conn.api, s->profile, NULL, &obs, NULL, NULL, &err) < 0) {
                 pv_warn(ctx, "could not verify the result: %s", pv_error_message(&err));
                 pv_error_done(&err);
                 return 0;

@@ -27,6 +27,7 @@ static const struct pv_opt vm_add_opts[] = {
         { "start", 0, PV_OPT_FLAG, NULL, "start the VM (state: running)", false },
         { "parallel", 'p', PV_OPT_VALUE, "N", "concurrent API requests", false },
         { "dry-run", 0, PV_OPT_FLAG, NULL, "show the plan on stderr, change nothing", false },
+        PV_CLI_RETRY_OPT,
         { NULL, 0, 0, NULL, NULL, false },
 };
 
@@ -209,7 +210,8 @@ static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_ar
         if (!file)
                 return pv_cli_usage_error(ctx, cmd, "give --profile FILE (or set PVFIO_PROFILE): it names the cluster");
         unsigned parallel = 0;
-        if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, &parallel) < 0)
+        if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, &parallel) < 0 ||
+            pv_cli_parse_retry(ctx, cmd, args) < 0)
                 return PV_EXIT_USAGE;
         struct pv_buf yaml = PV_BUF_INIT_CAP(64 * 1024), text = PV_BUF_INIT_CAP(PV_PROFILE_MAX_BYTES);
         struct pv_error err = PV_ERROR_INIT;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "connect.h"
 
+#include "pvfio/vmplan.h"
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,10 @@ void pv_cli_conn_done(struct pv_cli_conn *c) {
         memset(c, 0, sizeof *c);
 }
 
+int pv_cli_parse_retry(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args) {
+        return pv_args_uint(ctx, cmd, args, "retry-time", 1, 3600, 0, &ctx->api_retry_s);
+}
+
 int pv_cli_connect(struct pv_ctx *ctx, const struct pv_cluster *cl, unsigned parallel, struct pv_cli_conn *ret,
                    struct pv_error *err) {
         struct pv_cli_conn c = { 0 };
@@ -85,6 +91,7 @@ int pv_cli_connect(struct pv_ctx *ctx, const struct pv_cluster *cl, unsigned par
                 .parallel = parallel ? parallel : cl->parallel,
                 .timeout_ms = cl->timeout_s * 1000u,
                 .log = &ctx->log,
+                .retry_ms = (ctx->api_retry_s ? ctx->api_retry_s : cl->retry_time_s) * 1000u,
         };
         if (cfg.insecure && !cfg.fingerprint)
                 pv_warn(ctx, "TLS certificate verification is off for %s (tls.insecure): pin the certificate instead "
@@ -96,4 +103,16 @@ int pv_cli_connect(struct pv_ctx *ctx, const struct pv_cluster *cl, unsigned par
         }
         *ret = c;
         return 0;
+}
+
+int pv_cli_observe(struct pv_api *api, const struct pv_profile *profile, const struct pv_observe_opts *opts,
+                   struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
+                   struct pv_error *err) {
+        struct pv_observe_want want;
+        int r = pv_observe_want_from_profile(profile, &want, err);
+        if (r < 0)
+                return r;
+        r = pv_api_observe(api, &want, opts, ret, warnings, stats, err);
+        pv_observe_want_done(&want);
+        return r;
 }

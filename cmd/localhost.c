@@ -10,26 +10,28 @@
 #include <unistd.h>
 
 #include "pvfio/buf.h"
+#include "pvfio/extras.h"
+#include "pvfio/hostfs.h"
 
 extern char **environ;
 
 static char *node_name(const char *root, struct pv_error *err) {
-        struct pv_buf b = PV_BUF_INIT_CAP(4096);
-        char *path = pv_asprintf(err, "%s/etc/hostname", root && strcmp(root, "/") != 0 ? root : "");
-        if (!path)
-                return NULL;
-        struct pv_error ignore = PV_ERROR_INIT;
-        int r = pv_buf_read_file_at(&b, AT_FDCWD, path, &ignore);
-        pv_error_done(&ignore);
-        free(path);
+        /* etc/hostname read inside the root (a link to /etc/hostname names the image's, not ours) */
+        char *text = NULL;
+        int r = -ENOENT;
+        int rootfd = open(root && *root ? root : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd >= 0) {
+                r = pv_fs_read_regular(rootfd, "etc/hostname", 0, 4096, &text, NULL, NULL);
+                close(rootfd);
+        }
         char *name = NULL;
         if (r == 0) {
-                size_t n = strcspn(b.buf, ".\r\n \t");
-                b.buf[n] = '\0';
+                size_t n = strcspn(text, ".\r\n \t");
+                text[n] = '\0';
                 if (n)
-                        name = pv_strdup(b.buf, err);
+                        name = pv_strdup(text, err);
         }
-        pv_buf_release(&b);
+        free(text);
         if (!name && r == 0)
                 return NULL;
         if (!name) {
@@ -61,6 +63,7 @@ int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const cha
         if (!lh.node)
                 return err && err->code ? -err->code : -PV_ENOMEM;
         lh.spec = pv_profile_host_for_node(p, lh.node);
+        lh.profile = p;
         if (lh.spec) {
                 int r = pv_host_open(root ? root : "/", &ctx->log, &lh.h, err);
                 if (r >= 0)
@@ -90,6 +93,17 @@ static int add_reason(struct pv_local_host *lh, char *s, struct pv_error *err) {
         return 0;
 }
 
+/* The host side of the node's VMs (TPM, affinity, … see pvfio/extras.h). */
+static int local_host_extras(struct pv_local_host *lh, struct pv_plan *plan, struct pv_error *err) {
+        struct pv_host_extras x;
+        int r = pv_host_extras_load(lh->h, lh->profile, lh->node, lh->state, &x, err);
+        if (r < 0)
+                return r;
+        r = pv_host_extras_plan(lh->profile, lh->node, lh->state, &x, plan, err);
+        pv_host_extras_done(&x);
+        return r;
+}
+
 int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *plan, struct pv_error *err) {
         if (!lh->spec)
                 return 0;
@@ -104,6 +118,8 @@ int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *pl
                 lh->readiness.all_devices = lh->reasons[lh->n_reasons - 1];
                 return r;
         }
+        if (r == 0)
+                r = local_host_extras(lh, plan, err);
         if (r < 0)
                 return r;
         if (plan->n_reboot_reasons > before_reasons) {
@@ -156,7 +172,8 @@ static int run_record(void *ud, const char *const argv[], struct pv_error *err) 
 }
 
 void pv_local_runner(const struct pv_host *h, struct pv_runner *ret) {
-        if (strcmp(h->root, "/") == 0)
+        /* the running system's "/" by device and inode, however --root spelled it */
+        if (pv_fs_is_real_root(h->dirfd))
                 *ret = (struct pv_runner){ .run = run_real, .ud = NULL };
         else
                 *ret = (struct pv_runner){ .run = run_record, .ud = (void *)h };

@@ -22,6 +22,7 @@ struct pv_local_host {
         struct pv_device_not_ready *not_ready;
         char **reasons;                    /* owned strings the readiness points into */
         size_t n_reasons;
+        const struct pv_profile *profile;  /* borrowed: the VMs whose host side is planned (pvfio/extras.h) */
 };
 
 /* The name of the node pvfio runs on: node when given (--node), else the root's etc/hostname

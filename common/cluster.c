@@ -87,6 +87,7 @@ void pv_obs_mapping_done(struct pv_obs_mapping *m) {
         for (size_t i = 0; i < m->n_checks; i++) {
                 free(m->checks[i].severity);
                 free(m->checks[i].message);
+                free(m->checks[i].node);
         }
         free(m->checks);
         memset(m, 0, sizeof *m);
@@ -102,9 +103,35 @@ void pv_task_status_done(struct pv_task_status *t) {
         memset(t, 0, sizeof *t);
 }
 
+void pv_observe_want_done(struct pv_observe_want *w) {
+        if (!w)
+                return;
+        pv_strv_done(&w->hw_nodes);
+        pv_strv_done(&w->check_nodes);
+        pv_strv_done(&w->vf_nodes);
+        pv_strv_done(&w->vm_names);
+        pv_strv_done(&w->version_nodes);
+        pv_strv_done(&w->qemu_server_nodes);
+        *w = (struct pv_observe_want){ 0 };
+}
+
+void pv_node_version_done(struct pv_node_version *v) {
+        if (!v)
+                return;
+        free(v->node);
+        free(v->pve);
+        free(v->qemu_server);
+        free(v->qemu_server_unknown);
+        memset(v, 0, sizeof *v);
+}
+
 void pv_observed_done(struct pv_observed *o) {
         if (!o)
                 return;
+        for (size_t i = 0; i < o->n_versions; i++)
+                pv_node_version_done(&o->versions[i]);
+        free(o->versions);
+        free(o->api_version);
         for (size_t i = 0; i < o->n_nodes; i++)
                 pv_node_info_done(&o->nodes[i]);
         free(o->nodes);
@@ -158,6 +185,13 @@ const struct pv_node_hw *pv_observed_hw(const struct pv_observed *o, const char 
         for (size_t i = 0; i < o->n_hw; i++)
                 if (strcmp(o->hw[i].node, node) == 0)
                         return &o->hw[i];
+        return NULL;
+}
+
+const struct pv_node_version *pv_observed_version(const struct pv_observed *o, const char *node) {
+        for (size_t i = 0; node && i < o->n_versions; i++)
+                if (strcmp(o->versions[i].node, node) == 0)
+                        return &o->versions[i];
         return NULL;
 }
 

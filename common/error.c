@@ -91,6 +91,13 @@ void pv_error_done(struct pv_error *err) {
 }
 
 void pv_error_move(struct pv_error *dst, struct pv_error *src) {
+        /* NULL-safe like pv_error_set: a NULL destination drops the error. */
+        if (!src)
+                return;
+        if (!dst) {
+                pv_error_done(src);
+                return;
+        }
         pv_error_done(dst);
         *dst = *src;
         *src = (struct pv_error)PV_ERROR_INIT;

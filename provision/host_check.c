@@ -896,7 +896,12 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
         _cleanup_free_ char *methods = join_strv(&d->reset_methods, " ", &c->oom);
         const char *capnote = d->caps.known ? (d->caps.flr ? "; config space: FLR capable" : "; config space: no FLR")
                                             : "";
-        if (d->reset_methods.n) {
+        if (d->unknown & PV_HOST_UNKNOWN_RESET) {
+                ADD(c, rid, PV_CHECK_WARN, "reset method unknown",
+                    fmt(&c->oom, "%s: this root was imported from a listing that does not show the kernel's reset "
+                                 "methods%s", d->name, capnote),
+                    fmt(&c->oom, "read %s/reset_method on the node itself", d->name));
+        } else if (d->reset_methods.n) {
                 bool only_bus = d->reset_methods.n == 1 && strcmp(d->reset_methods.v[0], "bus") == 0;
                 ADD(c, rid, PV_CHECK_PASS, only_bus ? "resettable by secondary bus reset" : "function reset available",
                     fmt(&c->oom, "%s/reset_method: %s%s", d->name, methods ? methods : "", capnote),
@@ -952,6 +957,14 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
         switch (a.verdict) {
         case PV_GROUP_NO_IOMMU:
                 st = PV_CHECK_FAIL;
+                if (d->unknown & PV_HOST_UNKNOWN_GROUP) {
+                        title = "IOMMU group unknown";
+                        ev = fmt(&c->oom, "%s: this root was imported from a listing that does not show its IOMMU "
+                                          "group",
+                                 d->name);
+                        fix = fmt(&c->oom, "list the groups on the node itself ('pvfio host scan')");
+                        break;
+                }
                 title = "device has no IOMMU group";
                 ev = fmt(&c->oom, "%s has no iommu_group link", d->name);
                 fix = fmt(&c->oom, "enable the IOMMU first (see the 'iommu' check)");

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -67,6 +68,16 @@ static json_t *dev_json(const struct pv_host_dev *d) {
         json_object_set_new(o, "numa_node", json_integer(d->numa_node));
         json_object_set_new(o, "is_bridge", json_boolean(d->is_bridge));
         json_object_set_new(o, "parent", d->has_parent ? addr_json(&d->parent) : json_null());
+        if (d->unknown) {
+                /* only on roots built from an imported listing: the facts it did not show */
+                char *u = pv_host_dev_unknown_list(d, " ", NULL);
+                json_t *a = json_array();
+                char *save = NULL;
+                for (char *w = u ? strtok_r(u, " ", &save) : NULL; a && w; w = strtok_r(NULL, " ", &save))
+                        json_array_append_new(a, json_string(w));
+                free(u);
+                json_object_set_new(o, "unknown", a ? a : json_null());
+        }
         if (d->is_pf) {
                 json_t *vfs = json_array();
                 for (size_t i = 0; vfs && i < d->n_vfs; i++)

@@ -24,6 +24,7 @@
 #include "pcilib.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/hostfs.h"
 #include "pvfio/util.h"
 
 #define ATTR_MAX 4096                       /* a sysfs attribute is at most one page */
@@ -32,17 +33,37 @@
 #define MAX_CHIPS_KEPT 4
 #define LOADER_INFO "sys/firmware/efi/efivars/LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
+/* provision/hostneeds.c */
+int pv_host_scan_needs(const struct pv_host *h, struct pv_host_state *s, struct pv_error *err);
+void pv_host_needs_free(struct pv_host_state *s);
+
 /* ------------------------------------------------------------ file helpers */
 
+/* Every lookup below resolves inside `dfd` (pvfio/hostfs.h): a symlink in a --root image
+ * never reaches the running host's files, and only regular files are read (a FIFO at
+ * proc/cmdline is refused at once instead of hanging the scan). -1 with errno on failure. */
+static int fs_result(int r) {
+        if (r < 0) {
+                errno = -r;
+                return -1;
+        }
+        return r;
+}
+
 static int open_dir_at(int dfd, const char *path) {
-        return openat(dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fs_result(pv_fs_open(dfd, path, O_RDONLY | O_DIRECTORY, 0));
 }
 
 /* Read a sysfs attribute into buf (NUL-terminated, trailing whitespace stripped). Returns length or -errno. */
 static ssize_t read_attr(int dfd, const char *name, char buf[static ATTR_MAX]) {
-        int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int fd = pv_fs_open(dfd, name, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
         if (fd < 0)
-                return -errno;
+                return fd;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return -EINVAL;
+        }
         ssize_t n = read(fd, buf, ATTR_MAX - 1);
         int e = errno;
         close(fd);
@@ -54,72 +75,37 @@ static ssize_t read_attr(int dfd, const char *name, char buf[static ATTR_MAX]) {
         return n;
 }
 
-/* Read a whole file (≤ cap bytes). Returns 0, -errno, or -EFBIG past the cap. */
+/* Read a whole regular file (≤ cap bytes). Returns 0, -errno, or -EFBIG past the cap. */
 static int read_whole(int dfd, const char *path, size_t cap, char **ret, size_t *ret_len) {
-        int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        size_t alloc = 4096, len = 0;
-        char *b = malloc(alloc);
-        if (!b) {
-                close(fd);
-                return -ENOMEM;
-        }
-        for (;;) {
-                if (alloc - len < 2) {
-                        if (alloc >= cap + 1) {
-                                free(b);
-                                close(fd);
-                                return -EFBIG;
-                        }
-                        size_t na = alloc * 2 > cap + 1 ? cap + 1 : alloc * 2;
-                        char *nb = realloc(b, na);
-                        if (!nb) {
-                                free(b);
-                                close(fd);
-                                return -ENOMEM;
-                        }
-                        b = nb;
-                        alloc = na;
-                }
-                ssize_t n = read(fd, b + len, alloc - len - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int e = errno;
-                        free(b);
-                        close(fd);
-                        return -e;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        close(fd);
-        b[len] = '\0';
-        *ret = b;
-        if (ret_len)
-                *ret_len = len;
-        return 0;
+        return pv_fs_read_regular(dfd, path, 0, cap, ret, ret_len, NULL);
 }
 
 static bool exists_at(int dfd, const char *path) {
-        return faccessat(dfd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+        struct stat st;
+        return pv_fs_stat(dfd, path, false, &st) == 0;
 }
 
 static bool is_dir_at(int dfd, const char *path) {
         struct stat st;
-        return fstatat(dfd, path, &st, 0) == 0 && S_ISDIR(st.st_mode);
+        return pv_fs_stat(dfd, path, true, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* readlinkat into a new string; returns 0 or -errno. */
 static int readlink_new(int dfd, const char *path, char **ret) {
+        const char *base = path;
+        _cleanup_close_ int pfd = -1;
+        if (strchr(path, '/')) {
+                pfd = pv_fs_open_parent(dfd, path, &base);
+                if (pfd < 0)
+                        return pfd;
+                dfd = pfd;
+        }
         size_t size = 256;
         for (;;) {
                 char *b = malloc(size);
                 if (!b)
                         return -ENOMEM;
-                ssize_t n = readlinkat(dfd, path, b, size);
+                ssize_t n = readlinkat(dfd, base, b, size);
                 if (n < 0) {
                         int e = errno;
                         free(b);
@@ -314,6 +300,10 @@ void pv_host_state_free(struct pv_host_state *s) {
         host_file_done(&s->etc_modules);
         host_files_free(s->modules_load_d, s->n_modules_load_d);
         host_files_free(s->modprobe_d, s->n_modprobe_d);
+        host_file_done(&s->etc_initramfs_modules);
+        host_files_free(s->driverctl_d, s->n_driverctl_d);
+        host_files_free(s->udev_rules, s->n_udev_rules);
+        pv_host_needs_free(s);
         free(s);
 }
 
@@ -701,6 +691,49 @@ static int read_uevent(struct scan_ctx *c, int fd, struct pv_host_dev *d, struct
         return 1;
 }
 
+static const struct {
+        const char *name;
+        unsigned bit;
+} unknown_names[] = {
+        { "driver", PV_HOST_UNKNOWN_DRIVER },       { "iommu_group", PV_HOST_UNKNOWN_GROUP },
+        { "subsystem", PV_HOST_UNKNOWN_SUBSYSTEM }, { "parent", PV_HOST_UNKNOWN_PARENT },
+        { "reset_method", PV_HOST_UNKNOWN_RESET },  { "boot_vga", PV_HOST_UNKNOWN_BOOT_VGA },
+        { "prog_if", PV_HOST_UNKNOWN_PROG_IF },
+};
+
+/* `pvfio_unknown` of a root built from an imported description: the facts its listing did not show
+ * (see enum pv_host_unknown). Unknown names are errors, so a typo cannot hide a fact. */
+static int read_unknown(struct scan_ctx *c, int fd, struct pv_host_dev *d, struct pv_error *err) {
+        char buf[ATTR_MAX];
+        ssize_t n = read_attr(fd, "pvfio_unknown", buf);
+        if (n == -ENOENT)
+                return 0;
+        if (n < 0)
+                return dev_error(c, d, "pvfio_unknown", (int)-n, "read", err);
+        char *save = NULL;
+        for (char *w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+                size_t i = 0;
+                while (i < sizeof(unknown_names) / sizeof(unknown_names[0]) && strcmp(unknown_names[i].name, w) != 0)
+                        i++;
+                if (i == sizeof(unknown_names) / sizeof(unknown_names[0]))
+                        return dev_bad_value(c, d, "pvfio_unknown", w, err);
+                d->unknown |= unknown_names[i].bit;
+        }
+        return 0;
+}
+
+char *pv_host_dev_unknown_list(const struct pv_host_dev *d, const char *sep, struct pv_error *err) {
+        _cleanup_buf_ struct pv_buf b = PV_BUF_INIT;
+        for (size_t i = 0; i < sizeof(unknown_names) / sizeof(unknown_names[0]); i++)
+                if ((d->unknown & unknown_names[i].bit) &&
+                    pv_buf_addf(&b, err, "%s%s", b.len ? sep : "", unknown_names[i].name) < 0)
+                        return NULL;
+        char *s = NULL;
+        if (pv_buf_detach(&b, &s, NULL, err) < 0)
+                return NULL;
+        return s;
+}
+
 /* Read one device; d->addr and d->name are set, `entry` is its name in sys/bus/pci/devices. */
 static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev *d, struct pv_error *err) {
         d->iommu_group = -1;
@@ -719,9 +752,13 @@ static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev
                         *last = '/';
                 }
         }
-        int dfd = openat(c->devdir, entry, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        /* from the root: the entry is a link like ../../../devices/…, resolved inside the root */
+        _cleanup_free_ char *entry_rel = pv_asprintf(err, "sys/bus/pci/devices/%s", entry);
+        if (!entry_rel)
+                return -PV_ENOMEM;
+        int dfd = pv_fs_open(c->h->dirfd, entry_rel, O_PATH | O_DIRECTORY, 0);
         if (dfd < 0) {
-                int e = errno;
+                int e = -dfd;
                 _cleanup_free_ char *rel = pv_asprintf(NULL, "sys/bus/pci/devices/%s", entry);
                 _cleanup_free_ char *abs = rel ? pv_host_path(c->h, rel, NULL) : NULL;
                 if (e == ENOENT)
@@ -733,6 +770,8 @@ static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev
         unsigned long long v;
         bool found;
         int r;
+        if ((r = read_unknown(c, fd, d, err)) < 0)
+                return r;
         if ((r = read_uevent(c, fd, d, err)) < 0)
                 return r;
         if (r == 0) {
@@ -1195,7 +1234,7 @@ static int scan_iommu(struct pv_host *h, struct pv_host_state *s, struct pv_erro
         s->iommu.dmar_table = exists_at(h->dirfd, "sys/firmware/acpi/tables/DMAR");
         s->iommu.ivrs_table = exists_at(h->dirfd, "sys/firmware/acpi/tables/IVRS");
         if (s->iommu.dmar_table) {
-                int fd = openat(h->dirfd, "sys/firmware/acpi/tables/DMAR", O_RDONLY | O_CLOEXEC);
+                int fd = pv_fs_open(h->dirfd, "sys/firmware/acpi/tables/DMAR", O_RDONLY | O_NONBLOCK, 0);
                 if (fd >= 0) {
                         unsigned char hdr[38];
                         if (pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr))
@@ -1376,7 +1415,10 @@ static int scan_etc(struct pv_host *h, struct pv_host_state *s, struct pv_error 
         int r;
         if ((r = read_host_file(h, "etc/modules", &s->etc_modules, err)) < 0 ||
             (r = read_dir_files(h, "etc/modules-load.d", ".conf", &s->modules_load_d, &s->n_modules_load_d, err)) < 0 ||
-            (r = read_dir_files(h, "etc/modprobe.d", ".conf", &s->modprobe_d, &s->n_modprobe_d, err)) < 0)
+            (r = read_dir_files(h, "etc/modprobe.d", ".conf", &s->modprobe_d, &s->n_modprobe_d, err)) < 0 ||
+            (r = read_host_file(h, "etc/initramfs-tools/modules", &s->etc_initramfs_modules, err)) < 0 ||
+            (r = read_dir_files(h, "etc/driverctl.d", NULL, &s->driverctl_d, &s->n_driverctl_d, err)) < 0 ||
+            (r = read_dir_files(h, "etc/udev/rules.d", ".rules", &s->udev_rules, &s->n_udev_rules, err)) < 0)
                 return r;
         s->reboot_required_flag = exists_at(h->dirfd, "run/reboot-required");
         return 0;
@@ -1393,7 +1435,8 @@ int pv_host_scan(struct pv_host *h, unsigned flags, struct pv_host_state **ret, 
         int r;
         if ((r = scan_devices(&c, s, err)) < 0 || (r = build_groups(&c, s, err)) < 0 ||
             (r = scan_cpu(h, s, err)) < 0 || (r = scan_kernel(h, s, err)) < 0 || (r = scan_iommu(h, s, err)) < 0 ||
-            (r = scan_iomem(h, s, err)) < 0 || (r = scan_boot(h, s, err)) < 0 || (r = scan_etc(h, s, err)) < 0)
+            (r = scan_iomem(h, s, err)) < 0 || (r = scan_boot(h, s, err)) < 0 || (r = scan_etc(h, s, err)) < 0 ||
+            (r = pv_host_scan_needs(h, s, err)) < 0)
                 goto fail;
         if (!(flags & PV_SCAN_NO_NAMES) || (flags & PV_SCAN_CAPS)) {
                 if ((r = open_pcilib(h, &lib, err)) < 0)

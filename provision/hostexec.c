@@ -12,7 +12,14 @@
  *                  "written": "root=… boot=zfs iommu=pt\n",      (what pvfio last left there; null = removed)
  *                  "owned_args": ["iommu=pt"] } ],                 (tokens pvfio added to a command line)
  *     "dirs": ["etc/modules-load.d", …],                           (directories pvfio created, outermost first)
- *     "undo": ["systemctl disable pve-nvidia-sriov@ALL.service"] } (commands rollback runs, last first)
+ *     "undo": ["systemctl disable pve-nvidia-sriov@ALL.service"],  (commands rollback runs, last first;
+ *                                                                   journalled before the command runs)
+ *     "refresh_owed": ["update-initramfs -u -k all"],           (refresh commands whose inputs changed and
+ *                                                                   that have not succeeded since: journalled
+ *                                                                   before the files are written, cleared after
+ *                                                                   the command succeeded; planned again)
+ *     "rollback_started": true }                                   (a rollback began: refresh_owed is what
+ *                                                                   its restores need)
  * Content that is not valid UTF-8 is stored as "content_base64" / "written_base64".
  */
 #include <dirent.h>
@@ -30,6 +37,8 @@
 
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/hostfs.h"
+#include "pvfio/hostlock.h"
 #include "pvfio/hostplan.h"
 
 #define JOURNAL_MAX_BYTES (16u * 1024 * 1024)
@@ -41,38 +50,28 @@ static const char *root_name(const struct pv_host *h) {
         return h->root ? h->root : "/";
 }
 
-/* Read a root-relative regular file. Absent: *ret_present false, no error. */
+/* Read a root-relative regular file (confined to the root, never blocking on a FIFO).
+ * Absent: *ret_present false, no error. */
 static int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
                     struct stat *ret_st, struct pv_error *err) {
-        int fd = openat(h->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-        if (fd < 0) {
-                if (errno == ENOENT) {
-                        *ret_present = false;
-                        *ret = NULL;
-                        if (ret_len)
-                                *ret_len = 0;
-                        return 0;
-                }
-                return pv_error_set_errno(err, errno, "cannot open '%s' under '%s'", path, root_name(h));
-        }
-        struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                int e = errno;
-                close(fd);
-                if (!e || S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode))
-                        return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, root_name(h));
-                return pv_error_set_errno(err, e, "cannot stat '%s' under '%s'", path, root_name(h));
-        }
-        struct pv_buf b = PV_BUF_INIT_CAP(FILE_MAX_BYTES);
-        int r = pv_buf_read_fd(&b, fd, err);
-        close(fd);
         char *out = NULL;
         size_t len = 0;
-        if (r == 0)
-                r = pv_buf_detach(&b, &out, &len, err);
-        pv_buf_release(&b);
+        struct stat st;
+        int r = pv_fs_read_regular(h->dirfd, path, O_NOFOLLOW, FILE_MAX_BYTES, &out, &len, &st);
+        if (r == -ENOENT) {
+                *ret_present = false;
+                *ret = NULL;
+                if (ret_len)
+                        *ret_len = 0;
+                return 0;
+        }
+        if (r == -EINVAL || r == -ELOOP)
+                return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, root_name(h));
+        if (r == -EFBIG)
+                return pv_error_set(err, PV_ETOOBIG, "'%s' under '%s' is larger than %u bytes", path, root_name(h),
+                                    FILE_MAX_BYTES);
         if (r < 0)
-                return pv_error_wrap(err, "cannot read '%s' under '%s'", path, root_name(h));
+                return pv_error_set_errno(err, -r, "cannot read '%s' under '%s'", path, root_name(h));
         *ret_present = true;
         *ret = out;
         if (ret_len)
@@ -80,6 +79,34 @@ static int read_rel(const struct pv_host *h, const char *path, bool *ret_present
         if (ret_st)
                 *ret_st = st;
         return 0;
+}
+
+/* mkdirat/unlinkat/readlinkat of a root-relative path: the parent is opened confined first. */
+static int at_parent(const struct pv_host *h, const char *path, int (*op)(int dfd, const char *base, void *ud),
+                     void *ud) {
+        const char *base = NULL;
+        int pfd = pv_fs_open_parent(h->dirfd, path, &base);
+        if (pfd < 0) {
+                errno = -pfd;
+                return -1;
+        }
+        int r = op(pfd, base, ud);
+        int e = errno;
+        close(pfd);
+        errno = e;
+        return r;
+}
+
+static int op_mkdir(int dfd, const char *base, void *ud) {
+        (void)ud;
+        if (mkdirat(dfd, base, 0755) < 0)
+                return -1;
+        return fchmodat(dfd, base, 0755, 0);   /* 0755 whatever the umask */
+}
+
+static int op_rmdir(int dfd, const char *base, void *ud) {
+        (void)ud;
+        return unlinkat(dfd, base, AT_REMOVEDIR);
 }
 
 static int write_all(int fd, const void *data, size_t len) {
@@ -122,14 +149,15 @@ static int missing_dirs(const struct pv_host *h, const char *dir, struct pv_strv
                 if (!prefix)
                         return pv_error_set(err, PV_ENOMEM, "out of memory");
                 struct stat st;
-                if (fstatat(h->dirfd, prefix, &st, 0) == 0) {
+                int sr = pv_fs_stat(h->dirfd, prefix, true, &st);
+                if (sr == 0) {
                         if (!S_ISDIR(st.st_mode))
                                 return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a directory", prefix,
                                                     root_name(h));
                         continue;
                 }
-                if (errno != ENOENT)
-                        return pv_error_set_errno(err, errno, "cannot stat '%s' under '%s'", prefix, root_name(h));
+                if (sr != -ENOENT)
+                        return pv_error_set_errno(err, -sr, "cannot stat '%s' under '%s'", prefix, root_name(h));
                 if (!pv_strv_contains(out, prefix)) {
                         int r = pv_strv_push(out, prefix, err);
                         if (r < 0)
@@ -143,16 +171,10 @@ static int mkdirs(const struct pv_host *h, const char *dir, struct pv_strv *crea
         struct pv_strv miss = PV_STRV_INIT;
         int r = missing_dirs(h, dir, &miss, err);
         for (size_t i = 0; r == 0 && i < miss.n; i++) {
-                if (mkdirat(h->dirfd, miss.v[i], 0755) < 0) {
+                if (at_parent(h, miss.v[i], op_mkdir, NULL) < 0) {
                         if (errno == EEXIST)
                                 continue;
                         r = pv_error_set_errno(err, errno, "cannot create directory '%s' under '%s'", miss.v[i],
-                                               root_name(h));
-                        break;
-                }
-                /* 0755 whatever the umask */
-                if (fchmodat(h->dirfd, miss.v[i], 0755, 0) < 0) {
-                        r = pv_error_set_errno(err, errno, "cannot set the mode of '%s' under '%s'", miss.v[i],
                                                root_name(h));
                         break;
                 }
@@ -178,9 +200,9 @@ static int write_atomic(const struct pv_host *h, const char *path, const void *d
         r = mkdirs(h, dir, created, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int dfd = openat(h->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dfd = pv_fs_open(h->dirfd, dir, O_RDONLY | O_DIRECTORY, 0);
         if (dfd < 0)
-                return pv_error_set_errno(err, errno, "cannot open directory '%s' under '%s'", dir, root_name(h));
+                return pv_error_set_errno(err, -dfd, "cannot open directory '%s' under '%s'", dir, root_name(h));
         struct stat old;
         bool have_old = fstatat(dfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0;
         if (!have_old && errno != ENOENT)
@@ -245,11 +267,11 @@ static int remove_rel(const struct pv_host *h, const char *path, struct pv_error
         int r = split_path(path, &dir, &base, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int dfd = openat(h->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dfd = pv_fs_open(h->dirfd, dir, O_RDONLY | O_DIRECTORY, 0);
         if (dfd < 0)
-                return errno == ENOENT ? 0
-                                       : pv_error_set_errno(err, errno, "cannot open directory '%s' under '%s'", dir,
-                                                            root_name(h));
+                return dfd == -ENOENT ? 0
+                                      : pv_error_set_errno(err, -dfd, "cannot open directory '%s' under '%s'", dir,
+                                                           root_name(h));
         if (unlinkat(dfd, base, 0) < 0 && errno != ENOENT)
                 return pv_error_set_errno(err, errno, "cannot remove '%s' under '%s'", path, root_name(h));
         if (fsync(dfd) < 0)
@@ -259,9 +281,14 @@ static int remove_rel(const struct pv_host *h, const char *path, struct pv_error
 
 /* Write a sysfs attribute (no O_CREAT: a missing attribute is an error). */
 static int write_attr(const struct pv_host *h, const char *path, const char *value, struct pv_error *err) {
-        int fd = openat(h->dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+        int fd = pv_fs_open(h->dirfd, path, O_WRONLY | O_TRUNC | O_NOCTTY | O_NONBLOCK, 0);
         if (fd < 0)
-                return pv_error_set_errno(err, errno, "cannot open '%s' under '%s'", path, root_name(h));
+                return pv_error_set_errno(err, -fd, "cannot open '%s' under '%s'", path, root_name(h));
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, root_name(h));
+        }
         int e = write_all(fd, value, strlen(value));
         if (close(fd) < 0 && !e)
                 e = -errno;
@@ -344,6 +371,8 @@ struct journal {
         size_t n;
         struct pv_strv dirs;
         struct pv_strv undo;
+        struct pv_strv owed;     /* refresh commands owed */
+        bool rolling_back;       /* a rollback started: `owed` is what its restores need */
 };
 
 static void journal_done(struct journal *j) {
@@ -356,6 +385,7 @@ static void journal_done(struct journal *j) {
         free(j->f);
         pv_strv_done(&j->dirs);
         pv_strv_done(&j->undo);
+        pv_strv_done(&j->owed);
         memset(j, 0, sizeof *j);
 }
 
@@ -409,7 +439,7 @@ static int strv_to_json(const struct pv_strv *v, json_t **ret) {
 }
 
 static int journal_save(const struct pv_host *h, const struct journal *j, struct pv_error *err) {
-        json_t *root = json_object(), *files = json_array(), *dirs = NULL, *undo = NULL;
+        json_t *root = json_object(), *files = json_array(), *dirs = NULL, *undo = NULL, *owed = NULL;
         int bad = !root || !files;
         for (size_t i = 0; !bad && i < j->n; i++) {
                 const struct jfile *f = &j->f[i];
@@ -441,7 +471,8 @@ static int journal_save(const struct pv_host *h, const struct journal *j, struct
                         bad |= strv_to_json(&f->owned, &a) < 0 || json_object_set_new(o, "owned_args", a) < 0;
                 }
         }
-        bad = bad || strv_to_json(&j->dirs, &dirs) < 0 || strv_to_json(&j->undo, &undo) < 0;
+        bad = bad || strv_to_json(&j->dirs, &dirs) < 0 || strv_to_json(&j->undo, &undo) < 0 ||
+              strv_to_json(&j->owed, &owed) < 0;
         if (!bad) {
                 bad |= json_object_set_new(root, "format_version", json_integer(1)) < 0;
                 bad |= json_object_set_new(root, "files", files) < 0;
@@ -450,12 +481,17 @@ static int journal_save(const struct pv_host *h, const struct journal *j, struct
                 dirs = NULL;
                 bad |= json_object_set_new(root, "undo", undo) < 0;
                 undo = NULL;
+                bad |= json_object_set_new(root, "refresh_owed", owed) < 0;
+                owed = NULL;
+                if (j->rolling_back)
+                        bad |= json_object_set_new(root, "rollback_started", json_true()) < 0;
         }
         char *text = bad ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(root);
         json_decref(files);
         json_decref(dirs);
         json_decref(undo);
+        json_decref(owed);
         if (!text)
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         size_t len = strlen(text);
@@ -577,11 +613,13 @@ static int journal_load(const struct pv_host *h, struct journal *j, struct pv_er
                 }
         }
         if (!why && (strv_from_json(json_object_get(root, "dirs"), &j->dirs, err) < 0 ||
-                     strv_from_json(json_object_get(root, "undo"), &j->undo, err) < 0))
+                     strv_from_json(json_object_get(root, "undo"), &j->undo, err) < 0 ||
+                     strv_from_json(json_object_get(root, "refresh_owed"), &j->owed, err) < 0))
                 why = "bad dirs or undo list";
         for (size_t k = 0; !why && k < j->dirs.n; k++)
                 if (strstr(j->dirs.v[k], "..") || j->dirs.v[k][0] == '/')
                         why = "bad directory";
+        j->rolling_back = root && json_is_true(json_object_get(root, "rollback_started"));
         json_decref(root);
         if (why) {
                 journal_done(j);
@@ -591,6 +629,80 @@ static int journal_load(const struct pv_host *h, struct journal *j, struct pv_er
         }
         j->loaded = true;
         return 0;
+}
+
+/* -------------------------------------------------- owed refreshes */
+
+static bool is_file_action(enum pv_action_kind k) {
+        return k == PV_ACT_WRITE_FILE || k == PV_ACT_EDIT_FILE || k == PV_ACT_REMOVE_FILE;
+}
+
+static const struct {
+        unsigned flag;
+        const char *cmd;
+} refresh_steps[] = { { PV_REFRESH_INITRAMFS, PV_CMD_UPDATE_INITRAMFS },
+                      { PV_REFRESH_GRUB, PV_CMD_UPDATE_GRUB },
+                      { PV_REFRESH_PBT, PV_CMD_PBT_REFRESH } };
+
+static unsigned refresh_flags(const struct pv_strv *cmds) {
+        unsigned f = 0;
+        for (size_t i = 0; i < PV_ELEMENTSOF(refresh_steps); i++)
+                if (pv_strv_contains(cmds, refresh_steps[i].cmd))
+                        f |= refresh_steps[i].flag;
+        return f;
+}
+
+static bool is_refresh_command(const char *line) {
+        for (size_t i = 0; line && i < PV_ELEMENTSOF(refresh_steps); i++)
+                if (strcmp(line, refresh_steps[i].cmd) == 0)
+                        return true;
+        return false;
+}
+
+/* Add the refresh commands of `flags` to the owed list (in refresh order); *dirty when one was added. */
+static int owe(struct pv_strv *owed, unsigned flags, bool *dirty, struct pv_error *err) {
+        for (size_t i = 0; i < PV_ELEMENTSOF(refresh_steps); i++) {
+                if (!(flags & refresh_steps[i].flag) || pv_strv_contains(owed, refresh_steps[i].cmd))
+                        continue;
+                int r = pv_strv_push(owed, refresh_steps[i].cmd, err);
+                if (r < 0)
+                        return r;
+                *dirty = true;
+        }
+        return 0;
+}
+
+static bool strv_remove(struct pv_strv *v, const char *s) {
+        for (size_t i = 0; i < v->n; i++)
+                if (strcmp(v->v[i], s) == 0) {
+                        free(v->v[i]);
+                        memmove(&v->v[i], &v->v[i + 1], (v->n - i) * sizeof(char *));
+                        v->n--;
+                        return true;
+                }
+        return false;
+}
+
+/* The directories whose stale temporary files a run cleans: those of every journalled or planned file. */
+static int temp_dirs(const struct journal *j, const struct pv_plan *plan, struct pv_strv *out, struct pv_error *err) {
+        int r = 0;
+        size_t nplan = plan ? plan->n : 0;
+        for (size_t i = 0; r == 0 && i < j->n + nplan + 1; i++) {
+                const char *path = i < j->n ? j->f[i].path
+                                   : i < j->n + nplan ? plan->actions[i - j->n].target
+                                                      : PV_HOSTPLAN_JOURNAL;
+                if (i >= j->n && i < j->n + nplan && !is_file_action(plan->actions[i - j->n].kind))
+                        continue;
+                if (!path)
+                        continue;
+                const char *slash = strrchr(path, '/');
+                _cleanup_free_ char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+                if (!dir)
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                if (!pv_strv_contains(out, dir))
+                        r = pv_strv_push(out, dir, err);
+        }
+        return r;
 }
 
 /* ------------------------------------------------------------- inputs */
@@ -610,7 +722,7 @@ static int load_host_file(const struct pv_host *h, const char *path, struct pv_h
 }
 
 static bool unit_enabled(const struct pv_host *h, const char *unit) {
-        int fd = openat(h->dirfd, "etc/systemd/system", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = pv_fs_open(h->dirfd, "etc/systemd/system", O_RDONLY | O_DIRECTORY, 0);
         if (fd < 0)
                 return false;
         DIR *d = fdopendir(fd);
@@ -648,6 +760,7 @@ int pv_hostplan_inputs_load(const struct pv_host *h, struct pv_hostplan_inputs *
                 struct jfile *f = journal_find(&j, PV_HOSTPLAN_KERNEL_CMDLINE);
                 for (size_t i = 0; r == 0 && f && i < f->owned.n; i++)
                         r = pv_strv_push(&in.owned_args, f->owned.v[i], err);
+                in.refresh_owed = refresh_flags(&j.owed);
                 journal_done(&j);
         }
         if (r < 0) {
@@ -743,9 +856,9 @@ int pv_host_record_command(const struct pv_host *h, const char *const argv[], st
         if (r == 0)
                 r = pv_buf_addch(&b, '\n', err);
         if (r == 0) {
-                int fd = openat(h->dirfd, PV_HOSTPLAN_COMMANDS_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+                int fd = pv_fs_open(h->dirfd, PV_HOSTPLAN_COMMANDS_LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0644);
                 if (fd < 0) {
-                        r = pv_error_set_errno(err, errno, "cannot open '%s' under '%s'", PV_HOSTPLAN_COMMANDS_LOG,
+                        r = pv_error_set_errno(err, -fd, "cannot open '%s' under '%s'", PV_HOSTPLAN_COMMANDS_LOG,
                                                root_name(h));
                 } else {
                         int e = write_all(fd, b.buf, b.len);
@@ -762,9 +875,6 @@ int pv_host_record_command(const struct pv_host *h, const char *const argv[], st
 
 /* ---------------------------------------------------------------- apply */
 
-static bool is_file_action(enum pv_action_kind k) {
-        return k == PV_ACT_WRITE_FILE || k == PV_ACT_EDIT_FILE || k == PV_ACT_REMOVE_FILE;
-}
 
 static bool same_bytes(bool a_present, const char *a, size_t alen, const char *b) {
         if (!a_present || !b)
@@ -790,13 +900,27 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
                 return pv_error_set(e, PV_ECONFLICT,
                                     "'%s' under '%s' changed since the plan was made; run the plan again", a->target,
                                     root_name(h));
+        struct jfile *f = journal_find(j, a->target);
+        /* command-line tokens pvfio is about to add are journalled before the write, so a kill right after
+         * it cannot leave a token pvfio added that the journal does not call pvfio's */
+        bool added = false;
+        for (size_t k = 0; f && k < a->n_keys; k++) {
+                const char *tok = a->keys[k].after;
+                if (tok && !pv_strv_contains(&f->owned, tok)) {
+                        r = pv_strv_push(&f->owned, tok, e);
+                        if (r < 0)
+                                return r;
+                        added = true;
+                }
+        }
+        if (added && (r = journal_save(h, j, e)) < 0)
+                return r;
         if (a->kind == PV_ACT_REMOVE_FILE)
                 r = remove_rel(h, a->target, e);
         else
                 r = write_atomic(h, a->target, a->after, strlen(a->after), 0644, -1, -1, -1, NULL, e);
         if (r < 0)
                 return r;
-        struct jfile *f = journal_find(j, a->target);
         if (f) {
                 free(f->written);
                 f->written = NULL;
@@ -808,23 +932,11 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
                         if (!f->written)
                                 return pv_error_set(e, PV_ENOMEM, "out of memory");
                 }
-                /* command-line tokens pvfio added or took away */
+                /* tokens pvfio took away are no longer its own */
                 for (size_t k = 0; k < a->n_keys; k++) {
                         const struct pv_key_change *kc = &a->keys[k];
-                        if (kc->before)
-                                for (size_t i = 0; i < f->owned.n; i++)
-                                        if (strcmp(f->owned.v[i], kc->before) == 0) {
-                                                free(f->owned.v[i]);
-                                                memmove(&f->owned.v[i], &f->owned.v[i + 1],
-                                                        (f->owned.n - i) * sizeof(char *));
-                                                f->owned.n--;
-                                                break;
-                                        }
-                        if (kc->after && !pv_strv_contains(&f->owned, kc->after)) {
-                                r = pv_strv_push(&f->owned, kc->after, e);
-                                if (r < 0)
-                                        return r;
-                        }
+                        if (kc->before && (!kc->after || strcmp(kc->before, kc->after) != 0))
+                                strv_remove(&f->owned, kc->before);
                 }
         }
         return 0;
@@ -861,7 +973,7 @@ static int do_rebind(const struct pv_host *h, const struct pv_action *a, struct 
         if (r < 0)
                 return r;
         struct stat st;
-        if (fstatat(h->dirfd, link, &st, 0) == 0) {
+        if (pv_fs_stat(h->dirfd, link, true, &st) == 0) {
                 r = write_attr(h, unbind, bdf, e);
                 if (r < 0)
                         return r;
@@ -869,10 +981,12 @@ static int do_rebind(const struct pv_host *h, const struct pv_action *a, struct 
         r = write_attr(h, "sys/bus/pci/drivers_probe", bdf, e);
         if (r < 0)
                 return r;
-        if (strcmp(root_name(h), "/") == 0) {
+        if (pv_fs_is_real_root(h->dirfd)) {
                 /* on the live system the kernel answers at once: check the result */
                 char target[4096];
-                ssize_t n = readlinkat(h->dirfd, link, target, sizeof target - 1);
+                const char *lbase = NULL;
+                _cleanup_close_ int pfd = pv_fs_open_parent(h->dirfd, link, &lbase);
+                ssize_t n = pfd < 0 ? -1 : readlinkat(pfd, lbase, target, sizeof target - 1);
                 const char *now = "no driver";
                 if (n > 0) {
                         target[n] = '\0';
@@ -908,6 +1022,8 @@ static int journal_prepare(const struct pv_host *h, struct journal *j, const str
         int r = 0;
         for (size_t i = 0; r == 0 && i < plan->n; i++) {
                 const struct pv_action *a = &plan->actions[i];
+                if (a->kind == PV_ACT_RUN_COMMAND && a->before && !a->blocked)
+                        dirty = true;     /* its undo will be journalled: the journal's directories count */
                 if (!is_file_action(a->kind) || a->blocked || !a->target)
                         continue;
                 if (strstr(a->target, "..") || a->target[0] == '/')
@@ -935,6 +1051,10 @@ static int journal_prepare(const struct pv_host *h, struct journal *j, const str
                         }
                         dirty = true;
                 }
+                /* the refreshes this file needs are owed from now until they succeed */
+                r = owe(&j->owed, pv_hostplan_refresh_for_path(a->target), &dirty, err);
+                if (r < 0)
+                        break;
                 if (a->kind != PV_ACT_REMOVE_FILE) {
                         _cleanup_free_ char *dir = NULL;
                         const char *base;
@@ -963,6 +1083,16 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
         int r = journal_load(h, &j, err);
         if (r < 0)
                 return pv_error_wrap(err, "nothing was changed");
+        /* temporary files a killed run left next to the files this one touches */
+        struct pv_strv tdirs = PV_STRV_INIT;
+        r = temp_dirs(&j, plan, &tdirs, err);
+        if (r == 0)
+                r = pv_host_clean_temps(h, &tdirs, NULL, NULL, err);
+        pv_strv_done(&tdirs);
+        if (r < 0) {
+                journal_done(&j);
+                return pv_error_wrap(err, "nothing was changed");
+        }
         bool dirty = false;
         r = journal_prepare(h, &j, plan, &dirty, err);
         if (r == 0 && dirty)
@@ -1006,11 +1136,19 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
                         }
                         break;
                 case PV_ACT_RUN_COMMAND:
-                        rr = run_line(runner, a->after, &e);
-                        if (rr == 0 && a->before && !pv_strv_contains(&j.undo, a->before)) {
+                        /* the undo is journalled before the command runs: a kill in between leaves an undo
+                         * of something that may not have happened, which rollback can run harmlessly */
+                        rr = 0;
+                        if (a->before && !pv_strv_contains(&j.undo, a->before)) {
                                 rr = pv_strv_push(&j.undo, a->before, &e);
-                                changed = true;
+                                if (rr == 0)
+                                        rr = journal_save(h, &j, &e);
                         }
+                        if (rr == 0)
+                                rr = run_line(runner, a->after, &e);
+                        /* a refresh is owed until it succeeded */
+                        if (rr == 0 && is_refresh_command(a->after) && strv_remove(&j.owed, a->after))
+                                rr = journal_save(h, &j, &e);
                         break;
                 case PV_ACT_REBIND_DEVICE:
                         rr = do_rebind(h, a, &e);
@@ -1061,6 +1199,33 @@ static int note(struct pv_strv *v, struct pv_error *err, const char *fmt, ...) {
         return pv_strv_push_take(v, n < 0 ? NULL : s, err);
 }
 
+/* A directory pvfio created that still holds something other than pvfio's own command log
+ * (or directories `kept` for that reason). */
+static bool dir_left_busy(const struct pv_host *h, const char *dir, const struct pv_strv *kept) {
+        int fd = pv_fs_open(h->dirfd, dir, O_RDONLY | O_DIRECTORY, 0);
+        if (fd < 0)
+                return false;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return true;
+        }
+        _cleanup_free_ char *log_dir = strndup(PV_HOSTPLAN_COMMANDS_LOG, strrchr(PV_HOSTPLAN_COMMANDS_LOG, '/') -
+                                                                           PV_HOSTPLAN_COMMANDS_LOG);
+        bool busy = false;
+        struct dirent *e;
+        while (!busy && (e = readdir(d))) {
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                        continue;
+                if (log_dir && strcmp(dir, log_dir) == 0 && strcmp(e->d_name, "commands.log") == 0)
+                        continue;
+                _cleanup_free_ char *child = NULL;
+                busy = asprintf(&child, "%s/%s", dir, e->d_name) < 0 || !pv_strv_contains(kept, child);
+        }
+        closedir(d);
+        return busy;
+}
+
 int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, struct pv_rollback_report *report,
                      struct pv_error *err) {
         struct pv_rollback_report rep = { 0 };
@@ -1069,7 +1234,43 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
         if (r < 0)
                 return r;
         rep.had_journal = j.loaded;
-        unsigned refresh = 0;
+        /* temporary files a killed apply or rollback left: removed, or reported as left */
+        struct pv_strv tdirs = PV_STRV_INIT, tremoved = PV_STRV_INIT, tleft = PV_STRV_INIT;
+        r = temp_dirs(&j, NULL, &tdirs, err);
+        if (r == 0)
+                r = pv_host_clean_temps(h, &tdirs, &tremoved, &tleft, err);
+        for (size_t i = 0; r == 0 && i < tremoved.n; i++)
+                r = note(&rep.warnings, err, "removed '%s', a temporary file a killed pvfio left", tremoved.v[i]);
+        for (size_t i = 0; r == 0 && i < tleft.n; i++)
+                r = note(&rep.failed, err, "%s (temporary file not removed)", tleft.v[i]);
+        pv_strv_done(&tdirs);
+        pv_strv_done(&tremoved);
+        pv_strv_done(&tleft);
+        /* the refreshes the restore makes necessary are owed before the first file changes back. What an
+         * apply still owed is dropped: once the files are back, the boot images built from them are right
+         * again. A rollback that was interrupted keeps its own list (its files may be back already). */
+        bool dirty = false;
+        if (j.loaded && !j.rolling_back) {
+                j.rolling_back = true;
+                dirty = true;
+                for (size_t i = 0; i < j.owed.n; i++)
+                        free(j.owed.v[i]);
+                j.owed.n = 0;
+        }
+        for (size_t i = 0; r == 0 && i < j.n; i++) {
+                struct jfile *f = &j.f[i];
+                bool present;
+                _cleanup_free_ char *cur = NULL;
+                size_t len;
+                struct pv_error e = PV_ERROR_INIT;
+                if (read_rel(h, f->path, &present, &cur, &len, NULL, &e) == 0 &&
+                    !(f->existed ? present && len == f->len && memcmp(cur, f->content ? f->content : "", len) == 0
+                                 : !present))
+                        r = owe(&j.owed, pv_hostplan_refresh_for_path(f->path), &dirty, err);
+                pv_error_done(&e);
+        }
+        if (r == 0 && dirty)
+                r = journal_save(h, &j, err);
         for (size_t i = 0; r == 0 && i < j.n; i++) {
                 struct jfile *f = &j.f[i];
                 bool present;
@@ -1090,24 +1291,19 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                         if (!same || !meta) {
                                 rr = write_atomic(h, f->path, f->content ? f->content : "", f->len, (unsigned)f->mode,
                                                   f->mode, f->uid, f->gid, NULL, &e);
-                                if (rr == 0) {
+                                if (rr == 0)
                                         r = pv_strv_push(&rep.restored, f->path, err);
-                                        if (!same)
-                                                refresh |= pv_hostplan_refresh_for_path(f->path);
-                                }
                         }
                 } else if (rr == 0 && present) {
                         rr = remove_rel(h, f->path, &e);
-                        if (rr == 0) {
+                        if (rr == 0)
                                 r = pv_strv_push(&rep.removed, f->path, err);
-                                refresh |= pv_hostplan_refresh_for_path(f->path);
-                        }
                 }
                 if (rr < 0 && r == 0)
                         r = note(&rep.failed, err, "%s: %s", f->path, pv_error_message(&e));
                 pv_error_done(&e);
         }
-        /* undo commands, last first, then the refreshes whose inputs changed */
+        /* undo commands, last first, then the owed refreshes (from this restore, or never finished by an apply) */
         for (size_t i = j.undo.n; r == 0 && i-- > 0;) {
                 struct pv_error e = PV_ERROR_INIT;
                 if (run_line(runner, j.undo.v[i], &e) < 0)
@@ -1116,29 +1312,32 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                         r = pv_strv_push(&rep.commands, j.undo.v[i], err);
                 pv_error_done(&e);
         }
-        static const struct {
-                unsigned flag;
-                const char *cmd;
-        } steps[] = { { PV_REFRESH_INITRAMFS, PV_CMD_UPDATE_INITRAMFS },
-                      { PV_REFRESH_GRUB, PV_CMD_UPDATE_GRUB },
-                      { PV_REFRESH_PBT, PV_CMD_PBT_REFRESH } };
-        for (size_t i = 0; r == 0 && i < PV_ELEMENTSOF(steps); i++) {
-                if (!(refresh & steps[i].flag))
+        for (size_t i = 0; r == 0 && i < PV_ELEMENTSOF(refresh_steps); i++) {
+                if (!pv_strv_contains(&j.owed, refresh_steps[i].cmd))
                         continue;
                 struct pv_error e = PV_ERROR_INIT;
-                if (run_line(runner, steps[i].cmd, &e) < 0)
-                        r = note(&rep.failed, err, "%s: %s", steps[i].cmd, pv_error_message(&e));
+                if (run_line(runner, refresh_steps[i].cmd, &e) < 0)
+                        r = note(&rep.failed, err, "%s: %s", refresh_steps[i].cmd, pv_error_message(&e));
                 else
-                        r = pv_strv_push(&rep.commands, steps[i].cmd, err);
+                        r = pv_strv_push(&rep.commands, refresh_steps[i].cmd, err);
                 pv_error_done(&e);
         }
         if (r == 0 && j.loaded && rep.failed.n == 0) {
                 r = remove_rel(h, PV_HOSTPLAN_JOURNAL, err);
-                for (size_t i = j.dirs.n; r == 0 && i-- > 0;)
-                        if (unlinkat(h->dirfd, j.dirs.v[i], AT_REMOVEDIR) < 0 && errno != ENOENT &&
-                            errno != ENOTEMPTY && errno != EEXIST)
-                                r = note(&rep.warnings, err, "cannot remove directory '%s': %s", j.dirs.v[i],
-                                         strerror(errno));
+                struct pv_strv kept = PV_STRV_INIT;
+                for (size_t i = j.dirs.n; r == 0 && i-- > 0;) {
+                        if (at_parent(h, j.dirs.v[i], op_rmdir, NULL) == 0 || errno == ENOENT)
+                                continue;
+                        int e = errno;
+                        /* a directory pvfio made that now holds someone else's files stays: say so (exit 3) */
+                        if ((e == ENOTEMPTY || e == EEXIST) && !dir_left_busy(h, j.dirs.v[i], &kept)) {
+                                r = pv_strv_push(&kept, j.dirs.v[i], err);
+                                continue;
+                        }
+                        r = note(&rep.failed, err, "%s: directory pvfio created not removed: %s", j.dirs.v[i],
+                                 e == ENOTEMPTY || e == EEXIST ? "it holds other files" : strerror(e));
+                }
+                pv_strv_done(&kept);
         }
         journal_done(&j);
         if (r < 0) {

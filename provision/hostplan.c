@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pvfio/bootcfg.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/hostplan.h"
@@ -36,6 +37,7 @@ struct planner {
         unsigned refresh;                /* PV_REFRESH_* needed by the file actions */
         int refresh_dep[3];              /* 1-based action index each refresh waits for */
         bool shared_accepted;            /* a target's group holds host devices (accept_shared_groups) */
+        struct pv_strv kcmdline_takeover;/* vfio-pci.ids= tokens of etc/kernel/cmdline pvfio takes over */
 };
 
 static const struct pv_hostplan_inputs no_inputs;
@@ -358,6 +360,22 @@ static char *sel_describe(const struct pv_devsel *s, struct pv_error *err) {
         return r == 0 ? out : NULL;
 }
 
+/*
+ * Why `o` (another function of `d`'s slot) goes with `d`, or NULL when it does not:
+ * the same IOMMU group (they cannot be separated), or, for a GPU, its own display-related
+ * function: HDMI/DP audio, USB-C xHCI or UCSI serial bus controller of the GPU's vendor.
+ * An APU's chipset functions (other vendor, own groups) stay with the host.
+ */
+static const char *companion_role(const struct pv_host_dev *d, const struct pv_host_dev *o) {
+        if (d->iommu_group >= 0 && o->iommu_group == d->iommu_group)
+                return "in the same IOMMU group";
+        unsigned oc = o->class_code >> 8;
+        if (is_display(d) && o->vendor == d->vendor && (oc == 0x0403 || oc == 0x0c03 || oc == 0x0c80))
+                return oc == 0x0403 ? "the GPU's audio function" : oc == 0x0c03 ? "the GPU's USB-C controller"
+                                                                              : "the GPU's USB-C (UCSI) controller";
+        return NULL;
+}
+
 static int resolve_targets(struct planner *c, struct pv_error *err) {
         const struct pv_host_state *st = c->st;
         for (size_t k = 0; k < c->spec->n_vfio; k++) {
@@ -401,7 +419,7 @@ static int resolve_targets(struct planner *c, struct pv_error *err) {
                                            what, bridges) < 0)
                                 return -PV_ENOMEM;
                 }
-                /* companions: the other functions of each newly selected device (not for VFs) */
+                /* companions: what each newly selected device cannot be separated from (not for VFs) */
                 size_t end = c->n_t;
                 for (size_t t = first_new; t < end; t++) {
                         const struct pv_host_dev *d = &st->devs[c->t[t].dev];
@@ -412,19 +430,29 @@ static int resolve_targets(struct planner *c, struct pv_error *err) {
                                 if (i == c->t[t].dev || o->is_bridge || o->is_vf ||
                                     !pv_pci_addr_same_slot(&o->addr, &d->addr) || find_target(c, i))
                                         continue;
-                                if (s->companions) {
-                                        int r = add_target(c, i, s, true, err);
-                                        if (r < 0)
-                                                return r;
-                                } else {
-                                        _cleanup_free_ char *lo = dev_label(o, err);
-                                        if (!lo || warnf(c, err,
-                                                         "%s is another function of %s but not passed through "
-                                                         "(companions: false); a VM can use the device only while "
-                                                         "that function has no host driver or vfio-pci",
-                                                         lo, d->name) < 0)
-                                                return -PV_ENOMEM;
-                                }
+                                const char *role = companion_role(d, o);
+                                _cleanup_free_ char *lo = dev_label(o, err);
+                                if (!lo)
+                                        return -PV_ENOMEM;
+                                int r;
+                                if (!role)
+                                        r = warnf(c, err,
+                                                  "%s is another function of the slot of %s but %s; it is not "
+                                                  "passed through and stays with the host",
+                                                  lo, d->name,
+                                                  o->iommu_group >= 0 && d->iommu_group >= 0
+                                                          ? "in another IOMMU group and not part of the device"
+                                                          : "not part of the device");
+                                else if (s->companions)
+                                        r = add_target(c, i, s, true, err);
+                                else
+                                        r = warnf(c, err,
+                                                  "%s is %s of %s but not passed through (companions: false); a "
+                                                  "VM can use the device only while that function has no host "
+                                                  "driver or vfio-pci",
+                                                  lo, role, d->name);
+                                if (r < 0)
+                                        return r;
                         }
                 }
         }
@@ -615,59 +643,6 @@ static int desired_kernel_args(struct planner *c, struct pv_error *err) {
         return r;
 }
 
-/* Tokens of GRUB_CMDLINE_LINUX[_DEFAULT] assignments in a shell snippet ($-references skipped). */
-static int grub_tokens(const char *content, struct pv_strv *out, struct pv_error *err) {
-        if (!content)
-                return 0;
-        const char *p = content;
-        while (*p) {
-                const char *eol = strchr(p, '\n');
-                size_t len = eol ? (size_t)(eol - p) : strlen(p);
-                _cleanup_free_ char *line = strndup(p, len);
-                if (!line)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                p += len + (eol ? 1 : 0);
-                char *q = line;
-                while (isspace((unsigned char)*q))
-                        q++;
-                if (pv_startswith(q, "export "))
-                        q += 7;
-                while (isspace((unsigned char)*q))
-                        q++;
-                if (pv_startswith(q, "GRUB_CMDLINE_LINUX_DEFAULT="))
-                        q += strlen("GRUB_CMDLINE_LINUX_DEFAULT=");
-                else if (pv_startswith(q, "GRUB_CMDLINE_LINUX="))
-                        q += strlen("GRUB_CMDLINE_LINUX=");
-                else
-                        continue;
-                char *val = q, *end;
-                if (*q == '"' || *q == '\'') {
-                        char quote = *q;
-                        val = ++q;
-                        end = q;
-                        while (*end && *end != quote) {
-                                if (quote == '"' && *end == '\\' && end[1])
-                                        end++;
-                                end++;
-                        }
-                } else {
-                        end = q;
-                        while (*end && !isspace((unsigned char)*end) && *end != '#' && *end != ';')
-                                end++;
-                }
-                *end = '\0';
-                struct pv_strv toks = PV_STRV_INIT;
-                int r = pv_cmdline_split(val, &toks, err);
-                for (size_t i = 0; r == 0 && i < toks.n; i++)
-                        if (toks.v[i][0] != '$' && !pv_cmdline_has(out, toks.v[i]))
-                                r = pv_strv_push(out, toks.v[i], err);
-                pv_strv_done(&toks);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
 static int reboot_for_args(struct planner *c, const struct pv_strv *removed, struct pv_error *err) {
         const struct pv_host_state *st = c->st;
         if (!st->cmdline)
@@ -716,20 +691,59 @@ static const char grub_header[] =
         "# Managed by pvfio: kernel arguments for PCI passthrough. Sourced by update-grub after\n"
         "# /etc/default/grub. Overwritten by 'pvfio host apply'; 'pvfio host rollback' removes it.\n";
 
+/* pvfio's arguments must survive the drop-ins sourced after its own: refuse naming the one that drops them. */
+static int check_grub_order(struct planner *c, const char *after, struct pv_error *err) {
+        struct pv_grub_eval e;
+        struct pv_strv words = PV_STRV_INIT;
+        int r = pv_grub_eval_state(c->st, PV_HOSTPLAN_GRUB_DROPIN, after, &e, err);
+        if (r < 0)
+                return r;
+        r = pv_grub_eval_words(&e, &words, err);
+        const char *lost = NULL;
+        for (size_t i = 0; r == 0 && i < c->kargs.n && !lost; i++)
+                if (!pv_cmdline_has(&words, c->kargs.v[i]))
+                        lost = c->kargs.v[i];
+        if (r == 0 && lost) {
+                const struct pv_grub_assign *last = NULL;
+                for (size_t i = 0; i < e.n_assigns; i++)
+                        if (e.assigns[i].is_default && !e.assigns[i].keeps_previous &&
+                            strcmp(e.assigns[i].path, PV_HOSTPLAN_GRUB_DROPIN) > 0)
+                                last = &e.assigns[i];
+                if (last)
+                        r = pv_error_set_loc(err, PV_EUNSAFE, &c->spec->loc,
+                                             "%s:%u on node '%s' sets GRUB_CMDLINE_LINUX_DEFAULT after pvfio's %s "
+                                             "(drop-ins are sourced in name order) without keeping its previous "
+                                             "value, so '%s' would never reach the kernel; make that line start "
+                                             "with \"$GRUB_CMDLINE_LINUX_DEFAULT \" or move its arguments into "
+                                             "etc/default/grub",
+                                             last->path, last->line, c->node, PV_HOSTPLAN_GRUB_DROPIN, lost);
+                else
+                        r = pv_error_set_loc(err, PV_EUNSAFE, &c->spec->loc,
+                                             "the GRUB defaults on node '%s' drop '%s' after pvfio's %s sets it; "
+                                             "check etc/default/grub.d",
+                                             c->node, lost, PV_HOSTPLAN_GRUB_DROPIN);
+        }
+        pv_strv_done(&words);
+        pv_grub_eval_done(&e);
+        return r;
+}
+
 static int plan_grub(struct planner *c, bool active, struct pv_error *err) {
         const struct pv_boot_info *b = &c->st->boot;
         const struct pv_host_file *cur = find_file(b->grub_d, b->n_grub_d, PV_HOSTPLAN_GRUB_DROPIN);
         const char *before = file_content(cur);
-        /* arguments already configured elsewhere (etc/default/grub, other drop-ins) are not repeated */
+        /* arguments the GRUB defaults give without pvfio's drop-in are not repeated */
         struct pv_strv have = PV_STRV_INIT, old = PV_STRV_INIT, removed = PV_STRV_INIT;
         struct pv_buf line = PV_BUF_INIT;
         char *after = NULL;
-        int r = grub_tokens(file_content(&b->etc_default_grub), &have, err);
-        for (size_t i = 0; r == 0 && i < b->n_grub_d; i++)
-                if (b->grub_d[i].path && strcmp(b->grub_d[i].path, PV_HOSTPLAN_GRUB_DROPIN) != 0)
-                        r = grub_tokens(file_content(&b->grub_d[i]), &have, err);
+        struct pv_grub_eval ev;
+        int r = pv_grub_eval_state(c->st, PV_HOSTPLAN_GRUB_DROPIN, NULL, &ev, err);
+        if (r == 0) {
+                r = pv_grub_eval_words(&ev, &have, err);
+                pv_grub_eval_done(&ev);
+        }
         if (r == 0)
-                r = grub_tokens(before, &old, err);
+                r = pv_grub_words_of(before, &old, err);
         size_t n_new = 0;
         for (size_t i = 0; r == 0 && active && i < c->kargs.n; i++) {
                 const char *a = c->kargs.v[i];
@@ -739,13 +753,15 @@ static int plan_grub(struct planner *c, bool active, struct pv_error *err) {
                 n_new++;
         }
         for (size_t i = 0; r == 0 && i < old.n; i++)
-                if (!(active && pv_cmdline_has(&c->kargs, old.v[i])))
+                if (!(active && pv_strv_contains(&c->kargs, old.v[i])) && !pv_strv_contains(&removed, old.v[i]))
                         r = pv_strv_push(&removed, old.v[i], err);
         if (r == 0 && n_new)
                 after = pv_asprintf(err, "%sGRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT%s\"\n",
                                     grub_header, line.buf);
         if (r == 0 && n_new && !after)
                 r = -PV_ENOMEM;
+        if (r == 0 && active && c->kargs.n)
+                r = check_grub_order(c, after, err);
         if (r == 0) {
                 char *reason = active ? pv_asprintf(err, "kernel arguments for passthrough in a GRUB drop-in (%s)",
                                                     n_new ? line.buf + 1 : "none")
@@ -811,6 +827,9 @@ static int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
         for (size_t i = 0; r == 0 && i < owned->n; i++)
                 if (!(active && pv_cmdline_has(&c->kargs, owned->v[i])) && pv_cmdline_has(&old, owned->v[i]))
                         r = pv_strv_push(&removed, owned->v[i], err);
+        for (size_t i = 0; r == 0 && active && i < c->kcmdline_takeover.n; i++)
+                if (pv_cmdline_has(&old, c->kcmdline_takeover.v[i]) && !pv_strv_contains(&removed, c->kcmdline_takeover.v[i]))
+                        r = pv_strv_push(&removed, c->kcmdline_takeover.v[i], err);
         if (r == 0)
                 r = pv_cmdline_edit(first, active ? (const char *const *)c->kargs.v : NULL, active ? c->kargs.n : 0,
                                     (const char *const *)removed.v, removed.n, &newline, err);
@@ -1102,11 +1121,7 @@ static int plan_modprobe(struct planner *c, struct pv_error *err) {
                 const char *txt = file_content(f);
                 if (!txt || streq(f->path, PV_HOSTPLAN_MODPROBE))
                         continue;
-                if (c->n_t && s->binding == PV_BIND_IDS &&
-                    (strstr(txt, "options vfio-pci ids=") || strstr(txt, "options vfio_pci ids=")))
-                        r = warnf(c, err, "%s also sets 'options vfio-pci ids=…'; only one ids= value takes effect, "
-                                          "remove that line so pvfio's list is used",
-                                  f->path);
+                /* other files' vfio-pci ids= lines are refused or taken over by plan_existing_bindings() */
                 for (const char *p = txt; r == 0 && s->vgpu == PV_VGPU_NVIDIA_SRIOV && *p;) {
                         size_t len = strcspn(p, "\n");
                         char mod[64];
@@ -1299,9 +1314,13 @@ static int plan_refresh(struct planner *c, struct pv_error *err) {
         };
         int prev = 0;
         for (size_t i = 0; i < PV_ELEMENTSOF(steps); i++) {
-                if (!(c->refresh & steps[i].flag))
+                bool owed = (c->in->refresh_owed & steps[i].flag) && !(c->refresh & steps[i].flag);
+                if (!(c->refresh & steps[i].flag) && !owed)
                         continue;
-                char *reason = pv_asprintf(err, "%s", steps[i].why);
+                /* owed: the journal says an earlier apply changed its inputs and the command never succeeded */
+                char *reason = owed ? pv_asprintf(err, "owed by an earlier apply that did not complete it (killed, "
+                                                       "or the command failed)")
+                                    : pv_asprintf(err, "%s", steps[i].why);
                 int dep = c->refresh_dep[i];
                 /* the bootloader refresh comes after the initramfs; it waits for the later of both */
                 if (prev > dep)
@@ -1390,6 +1409,234 @@ static int plan_live_and_reboot(struct planner *c, struct pv_error *err) {
         return r;
 }
 
+
+/* ------------------------------------------------------ host safety */
+
+static const char *need_label(enum pv_need_kind k) {
+        switch (k) {
+        case PV_NEED_STORAGE: return "storage";
+        case PV_NEED_NETWORK: return "network";
+        case PV_NEED_KEYBOARD: return "keyboard";
+        }
+        return "device";
+}
+
+static int refuse_critical(struct planner *c, const struct target *t, const char *why, struct pv_error *err) {
+        const struct pv_host_dev *d = &c->st->devs[t->dev];
+        _cleanup_free_ char *lo = dev_label(d, err);
+        _cleanup_free_ char *sel = sel_describe(t->sel, err);
+        if (!lo || !sel)
+                return -PV_ENOMEM;
+        return pv_error_set_loc(err, PV_EUNSAFE, &t->sel->loc,
+                                "refusing to give %s to vfio-pci on node '%s': the host needs it (it %s); it was "
+                                "chosen by the selector %s%s. Set 'host_critical_ok: true' on that selector if the "
+                                "host can do without it",
+                                lo, c->node, why, sel, t->companion ? " (as a companion function)" : "");
+}
+
+/* Never bind what the host needs to boot, be reached or be used, unless the selector says so. */
+static int check_host_needs(struct planner *c, struct pv_error *err) {
+        const struct pv_host_state *st = c->st;
+        for (size_t k = 0; k < c->n_t; k++) {
+                const struct target *t = &c->t[k];
+                if (t->sel->host_critical_ok)
+                        continue;
+                for (size_t n = 0; n < st->n_needs; n++) {
+                        if (st->needs[n].dev != t->dev)
+                                continue;
+                        (void)need_label;
+                        return refuse_critical(c, t, st->needs[n].why, err);
+                }
+        }
+        /* the host's display: display-class functions that are not VFs and not already vfio-pci's */
+        size_t n_disp = 0, n_taken = 0;
+        const struct target *first = NULL;
+        for (size_t i = 0; i < st->n_devs; i++) {
+                const struct pv_host_dev *d = &st->devs[i];
+                if (!is_display(d) || d->is_vf || (d->driver && strcmp(d->driver, VFIO_DRIVER) == 0))
+                        continue;
+                n_disp++;
+                const struct target *t = find_target(c, i);
+                if (!t)
+                        continue;
+                n_taken++;
+                if (!t->sel->host_critical_ok && (!first || d->boot_vga == 1))
+                        first = t;
+        }
+        if (n_disp && n_taken == n_disp && first)
+                return refuse_critical(c, first,
+                                       n_disp == 1 ? "is the host's only display device: the console and a "
+                                                     "local rescue need it"
+                                                   : "is the last of the host's display devices left to it: the "
+                                                     "console and a local rescue need one",
+                                       err);
+        return 0;
+}
+
+/* Blacklisting a driver a host device still uses leaves that device without one. */
+static int check_blacklist(struct planner *c, struct pv_error *err) {
+        const struct pv_host_state *st = c->st;
+        for (size_t b = 0; b < c->spec->blacklist.n; b++) {
+                const char *m = c->spec->blacklist.v[b];
+                for (size_t i = 0; i < st->n_devs; i++) {
+                        const struct pv_host_dev *d = &st->devs[i];
+                        if (!d->driver || find_target(c, i))
+                                continue;
+                        const char *mod = driver_module(d->driver);
+                        if (!mod || !pv_module_name_equal(mod, m))
+                                continue;
+                        _cleanup_free_ char *lo = dev_label(d, err);
+                        if (!lo)
+                                return -PV_ENOMEM;
+                        return pv_error_set_loc(err, PV_EUNSAFE, &c->spec->loc,
+                                                "blacklisting '%s' on node '%s' would leave %s without its driver: "
+                                                "the host still uses it and it is not passed through. Remove '%s' "
+                                                "from 'blacklist', or pass that device through",
+                                                m, c->node, lo, m);
+                }
+        }
+        return 0;
+}
+
+/* ------------------------------------------------- existing bindings */
+
+static int binding_devices(struct planner *c, const struct pv_vfio_binding *b, struct pv_buf *names,
+                           struct pv_buf *kept, size_t *n_kept, struct pv_error *err) {
+        const struct pv_host_state *st = c->st;
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < st->n_devs; i++) {
+                const struct pv_host_dev *d = &st->devs[i];
+                if (d->is_bridge || !pv_vfio_binding_takes(b, d))
+                        continue;
+                r = pv_buf_addf(names, err, "%s%s", names->len ? ", " : "", d->name);
+                if (r == 0 && !find_target(c, i)) {
+                        _cleanup_free_ char *lo = dev_label(d, err);
+                        r = lo ? pv_buf_addf(kept, err, "%s%s", kept->len ? ", " : "", lo) : -PV_ENOMEM;
+                        (*n_kept)++;
+                }
+        }
+        return r;
+}
+
+static const struct pv_host_file *state_file(const struct pv_host_state *st, const char *path) {
+        const struct pv_host_file *f = NULL;
+        if (!strcmp(path, "etc/default/grub"))
+                return &st->boot.etc_default_grub;
+        if (!strcmp(path, "etc/initramfs-tools/modules"))
+                return &st->etc_initramfs_modules;
+        if ((f = find_file(st->boot.grub_d, st->boot.n_grub_d, path)) || (f = find_file(st->modprobe_d, st->n_modprobe_d, path)) ||
+            (f = find_file(st->driverctl_d, st->n_driverctl_d, path)) || (f = find_file(st->udev_rules, st->n_udev_rules, path)))
+                return f;
+        return NULL;
+}
+
+/*
+ * Bindings to vfio-pci pvfio did not write: refused when they bind a device the profile keeps on
+ * the host, otherwise taken over (removed from their file; pvfio's own files bind the same devices).
+ */
+static int plan_existing_bindings(struct planner *c, struct pv_error *err) {
+        struct pv_vfio_binding *v = NULL;
+        size_t n = 0;
+        int r = pv_bootcfg_vfio_bindings(c->st, &v, &n, err);
+        if (r < 0)
+                return r;
+        /* first decide for every binding; the take-over edits come per file */
+        bool *take = calloc(n ? n : 1, sizeof *take);
+        if (!take) {
+                pv_vfio_bindings_free(v, n);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                const struct pv_vfio_binding *b = &v[i];
+                struct pv_buf names = PV_BUF_INIT, kept = PV_BUF_INIT;
+                size_t n_kept = 0;
+                r = binding_devices(c, b, &names, &kept, &n_kept, err);
+                const char *what = pv_binding_source_to_string(b->source);
+                if (r == 0 && b->source == PV_BINDSRC_CMDLINE_ACTIVE) {
+                        if (n_kept)
+                                r = warnf(c, err, "the running kernel has '%s' (proc/cmdline), which binds %s; not in "
+                                                  "the profile, they return to their host drivers once no boot "
+                                                  "configuration binds them and the node reboots",
+                                          b->text, kept.buf);
+                } else if (r == 0 && !b->effective) {
+                        /* overridden by a later GRUB assignment: it has no effect */
+                } else if (r == 0 && n_kept) {
+                        if (b->line)
+                                r = pv_error_set_loc(err, PV_EUNSAFE, &c->spec->loc,
+                                                     "%s:%u: an existing %s ('%s') sends %s to vfio-pci at boot on "
+                                                     "node '%s', but the profile keeps it on the host; remove that "
+                                                     "binding, or select the device(s) under 'vfio'",
+                                                     b->path, b->line, what, b->text, kept.buf, c->node);
+                        else
+                                r = pv_error_set_loc(err, PV_EUNSAFE, &c->spec->loc,
+                                                     "%s: an existing %s sends %s to vfio-pci at boot on node '%s', "
+                                                     "but the profile keeps it on the host; remove that binding, or "
+                                                     "select the device under 'vfio'",
+                                                     b->path, what, kept.buf, c->node);
+                } else if (r == 0 && names.len) {
+                        take[i] = true;
+                }
+                pv_buf_release(&names);
+                pv_buf_release(&kept);
+        }
+        /* take over, one action per file */
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                if (!take[i])
+                        continue;
+                if (v[i].source == PV_BINDSRC_KERNEL_CMDLINE) {
+                        /* edited together with pvfio's own tokens by plan_sdboot() */
+                        r = strv_add_unique(&c->kcmdline_takeover, v[i].text, err);
+                        continue;
+                }
+                const struct pv_host_file *f = state_file(c->st, v[i].path);
+                const char *before = file_content(f);
+                _cleanup_free_ char *cur = before ? strdup(before) : NULL;
+                if (before && !cur) {
+                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                        break;
+                }
+                struct pv_buf texts = PV_BUF_INIT;
+                bool gone = false;
+                /* bindings of the same file, from the last line up so line numbers stay valid */
+                for (size_t j = n; r == 0 && j-- > i;) {
+                        if (!take[j] || strcmp(v[j].path, v[i].path) != 0)
+                                continue;
+                        char *next = NULL;
+                        struct pv_error e2 = PV_ERROR_INIT;
+                        int rr = gone ? 0 : pv_bootcfg_remove_binding(cur, &v[j], &next, &e2);
+                        if (rr < 0) {
+                                r = pv_error_set_loc(err, PV_EUNSAFE, &c->spec->loc,
+                                                     "%s: the existing binding '%s' cannot be taken over (%s); "
+                                                     "remove it by hand",
+                                                     v[j].path, v[j].text, pv_error_message(&e2));
+                                pv_error_done(&e2);
+                                break;
+                        }
+                        if (!gone) {
+                                free(cur);
+                                cur = next;
+                                gone = !next;
+                        }
+                        r = pv_buf_addf(&texts, err, "%s'%s'", texts.len ? ", " : "", v[j].text);
+                        if (j != i)
+                                take[j] = false;
+                }
+                if (r == 0) {
+                        char *reason = pv_asprintf(err, "take over the existing vfio-pci binding %s (%s): pvfio's "
+                                                        "own files bind the same devices",
+                                                   texts.buf, pv_binding_source_to_string(v[i].source));
+                        r = reason ? plan_file(c, cur ? PV_ACT_EDIT_FILE : PV_ACT_REMOVE_FILE, v[i].path, before, cur,
+                                               v[i].source != PV_BINDSRC_DRIVERCTL && v[i].source != PV_BINDSRC_UDEV,
+                                               reason, NULL, err)
+                                   : -PV_ENOMEM;
+                }
+                pv_buf_release(&texts);
+        }
+        free(take);
+        pv_vfio_bindings_free(v, n);
+        return r;
+}
+
 /* ------------------------------------------------------------- entry */
 
 unsigned pv_hostplan_refresh_for_path(const char *path) {
@@ -1418,6 +1665,7 @@ int pv_host_plan_build(const struct pv_host_spec *spec, const struct pv_host_sta
                 .node = opts->node ? opts->node : "host",
                 .p = PV_PLAN_INIT,
                 .kargs = PV_STRV_INIT,
+                .kcmdline_takeover = PV_STRV_INIT,
         };
         int r = validate_spec(&c, err);
         if (r == 0 && state->kver.major == 0)
@@ -1433,7 +1681,13 @@ int pv_host_plan_build(const struct pv_host_spec *spec, const struct pv_host_sta
         if (r == 0)
                 r = check_ids_twins(&c, err);
         if (r == 0)
+                r = check_host_needs(&c, err);
+        if (r == 0)
+                r = check_blacklist(&c, err);
+        if (r == 0)
                 r = desired_kernel_args(&c, err);
+        if (r == 0)
+                r = plan_existing_bindings(&c, err);
         if (r == 0) {
                 enum pv_bootloader bl = state->boot.loader;
                 if (bl == PV_BOOTLOADER_UNKNOWN)
@@ -1470,6 +1724,7 @@ int pv_host_plan_build(const struct pv_host_spec *spec, const struct pv_host_sta
                 r = pv_plan_append(plan, &c.p, err);
         pv_plan_done(&c.p);
         pv_strv_done(&c.kargs);
+        pv_strv_done(&c.kcmdline_takeover);
         free(c.t);
         return r;
 }

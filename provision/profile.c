@@ -216,6 +216,7 @@ void pvp_vm_done(struct pv_vm *vm) {
         for (size_t i = 0; i < vm->n_pci; i++)
                 pcidev_done(&vm->pci[i]);
         free(vm->pci);
+        pvp_vm_extras_done(vm);
         memset(vm, 0, sizeof(*vm));
 }
 

@@ -464,5 +464,6 @@ void pvp_check_profile(struct pvp_ctx *c) {
         check_hosts(c);
         for (size_t i = 0; i < c->p->n_vms && !c->stop; i++)
                 check_vm(c, i);
+        pvp_check_vm_extras(c);
         pv_buf_reset(&c->path);
 }

@@ -137,6 +137,15 @@ const char *pvp_ykind_name(const struct ynode *n);
 /* Type the whole tree into c->p (collecting diagnostics). */
 void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root);
 
+/* ------------------------------ profile_extras.c (TPM, affinity, USB, …) */
+
+/* Type the extra VM keys of mapping m into vm (called by type_vm). */
+void pvp_type_vm_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_vm *vm);
+/* Rules that span several values for the extra keys (called by pvp_check_profile). */
+void pvp_check_vm_extras(struct pvp_ctx *c);
+/* Free what pvp_type_vm_extras allocated. */
+void pvp_vm_extras_done(struct pv_vm *vm);
+
 /* ------------------------------------------- profile_check.c (semantics) */
 
 void pvp_check_profile(struct pvp_ctx *c);

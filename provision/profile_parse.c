@@ -684,7 +684,8 @@ static bool t_hex16(struct pvp_ctx *c, const struct ynode *v, uint16_t *out) {
 
 /* ---------------------------------------------------------------- cluster */
 
-static const char *const cluster_keys[] = { "name", "api", "auth", "tls", "parallel", "timeout", "ssh", NULL };
+static const char *const cluster_keys[] = { "name", "api", "auth", "tls", "parallel", "timeout", "ssh", "retry_time",
+                                            NULL };
 static const char *const auth_keys[] = { "token", "secret_env", "secret_file", "user", "password_env", "password_file",
                                          NULL };
 static const char *const tls_keys[] = { "fingerprint", "ca_file", "insecure", NULL };
@@ -1045,6 +1046,8 @@ static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
                 cl->parallel = (unsigned)x;
         if (o_int(c, m, "timeout", 1, 3600, &x) == 1)
                 cl->timeout_s = (unsigned)x;
+        if (o_int(c, m, "retry_time", 1, 3600, &x) == 1)
+                cl->retry_time_s = (unsigned)x;
         if ((v = enter(c, m, "ssh", &s))) {
                 type_ssh(c, v);
                 leave(c, &s);
@@ -1056,7 +1059,7 @@ static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
 static const char *const host_keys[] = { "nodes", "iommu", "iommu_pt", "kernel_args", "allow_unsafe", "binding", "vfio",
                                          "softdeps", "blacklist", "disable_vga", "sriov", "vgpu",
                                          "accept_shared_groups", NULL };
-static const char *const devsel_keys[] = { "id", "address", "match", "companions", NULL };
+static const char *const devsel_keys[] = { "id", "address", "match", "companions", "host_critical_ok", NULL };
 static const char *const match_keys[] = { "vendor", "device", "class", "name", NULL };
 static const char *const sriov_keys[] = { "pf", "vfs", NULL };
 static const char *const iommu_names[] = { "auto", "on", "off", NULL };
@@ -1151,6 +1154,7 @@ static void type_devsel(struct pvp_ctx *c, const struct ynode *m, struct pv_devs
                 leave(c, &s);
         }
         o_bool(c, m, "companions", &d->companions);
+        o_bool(c, m, "host_critical_ok", &d->host_critical_ok);
 }
 
 static void type_sriov(struct pvp_ctx *c, const struct ynode *m, struct pv_sriov_spec *sr) {
@@ -1335,6 +1339,8 @@ static const char *const vm_keys[] = { "name",   "node",     "vmid",      "templ
                                        "machine_version", "bios", "efidisk", "cpu",  "cores",   "sockets",
                                        "memory", "balloon",  "hugepages", "numa",     "scsihw",  "disks",
                                        "networks", "vga",    "ostype",    "tags",     "onboot",  "pci",
+                                       /* typed in profile_extras.c */
+                                       "tpm", "affinity", "hookscript", "usb",
                                        NULL };
 static const char *const efidisk_keys[] = { "storage", "pre_enrolled_keys", NULL };
 static const char *const cpu_keys[] = { "type", "flags", "hidden", NULL };
@@ -1651,6 +1657,7 @@ static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, s
                 pvp_path_pop(c, mk);
                 leave(c, &s);
         }
+        pvp_type_vm_extras(c, m, vm);
 }
 
 /* ------------------------------------------------------- templates, merge */
@@ -1909,3 +1916,27 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
         free(P.t);
         free(P.names);
 }
+
+/* ------------------------------------------------------ tables for tests */
+
+const struct pv_profile_keyset pv_profile_keysets[] = {
+        { "", top_keys },
+        { "/definitions/cluster", cluster_keys },
+        { "/definitions/auth", auth_keys },
+        { "/definitions/tls", tls_keys },
+        { "/definitions/ssh", ssh_keys },
+        { "/definitions/sshNode", ssh_node_keys },
+        { "/definitions/host", host_keys },
+        { "/definitions/vfioSelector", devsel_keys },
+        { "/definitions/vfioSelector/properties/match", match_keys },
+        { "/definitions/sriov", sriov_keys },
+        { "/definitions/mapping", mapping_keys },
+        { "/definitions/mapEntry", map_entry_keys },
+        { "/definitions/vm", vm_keys },
+        { "/definitions/efidisk", efidisk_keys },
+        { "/definitions/cpu", cpu_keys },
+        { "/definitions/disk", disk_keys },
+        { "/definitions/network", net_keys },
+        { "/definitions/pciDevice", pci_keys },
+        { NULL, NULL },
+};

@@ -5,6 +5,7 @@
  * observed structs only.
  */
 #include "pvfio/vmplan.h"
+#include "vmextras.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -17,6 +18,7 @@
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/hostpci.h"
+#include "pvfio/tags.h"
 
 /* ---------------------------------------------------------- key classes */
 
@@ -78,15 +80,19 @@ static const struct keydef *keydef_of(const char *key) {
 }
 
 bool pv_vmconfig_key_managed(const char *key) {
-        return key && keydef_of(key) != NULL;
+        return key && (keydef_of(key) != NULL || pvx_key_owned(key));
 }
 
 bool pv_vmconfig_key_deletable(const char *key) {
+        if (pvx_key_owned(key))
+                return pvx_key_deletable(key);
         const struct keydef *d = key ? keydef_of(key) : NULL;
         return d && d->cls != K_DISK && d->cls != K_EFIDISK && strcmp(key, "name") != 0;
 }
 
 bool pv_vmconfig_key_hotpluggable(const char *key) {
+        if (pvx_key_owned(key))
+                return pvx_key_hotpluggable(key);
         const struct keydef *d = key ? keydef_of(key) : NULL;
         return d && d->hotplug;
 }
@@ -376,6 +382,8 @@ static bool memory_equal(const char *a, const char *b) {
 }
 
 bool pv_vmconfig_value_equal(const char *key, const char *want, const char *have) {
+        if (pvx_key_owned(key))
+                return pvx_value_equal(key, want, have);
         const struct keydef *d = key ? keydef_of(key) : NULL;
         if (!d)
                 return str_eq(want, have);
@@ -397,10 +405,8 @@ bool pv_vmconfig_value_equal(const char *key, const char *want, const char *have
                 return strcmp(want, have) == 0;
         case K_MEMORY:
                 return memory_equal(want, have);
-        case K_TAGS: {
-                int r = lists_equal(want, have, ";, \t");
-                return r < 0 ? strcmp(want, have) == 0 : r == 1;
-        }
+        case K_TAGS:
+                return pv_tags_equal(want, have, NULL); /* Proxmox's default tag-style */
         case K_CPU:
                 return cpu_equal(want, have);
         case K_MACHINE:
@@ -571,24 +577,23 @@ static int note(struct xlate *x, struct pv_strv *where, struct pv_error *err, co
 #define WARN(x, err, ...) note((x), &(x)->out.warnings, (err), __VA_ARGS__)
 #define BLOCK(x, err, ...) note((x), &(x)->blocked, (err), __VA_ARGS__)
 
+/*
+ * The management tag, then the profile's tags in profile order, in the form
+ * Proxmox stores them (get_unique_tags under the datacenter tag-style):
+ * lower-cased, unique and sorted by default.
+ */
 static int xl_tags(struct xlate *x, struct pv_error *err) {
         const char *tag = x->ctx->tag ? x->ctx->tag : PV_MANAGED_TAG;
+        static const struct pv_tag_style def = PV_TAG_STYLE_DEFAULT;
+        const struct pv_tag_style *st = x->ctx->obs ? &x->ctx->obs->tag_style : &def;
         _cleanup_buf_ struct pv_buf all = PV_BUF_INIT;
         int r = pv_buf_adds(&all, tag, err);
         for (size_t i = 0; r == 0 && i < x->vm->tags.n; i++)
                 r = pv_buf_addf(&all, err, ";%s", x->vm->tags.v[i]);
-        if (r < 0)
-                return r;
-        struct pv_strv v;
-        if (split_sorted(all.buf, ";", &v) < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        pv_buf_reset(&all);
-        for (size_t i = 0; r == 0 && i < v.n; i++)
-                r = pv_buf_addf(&all, err, "%s%s", i ? ";" : "", v.v[i]);
-        pv_strv_done(&v);
-        if (r < 0)
-                return r;
-        return kvb_set(&x->kv, "tags", all.buf, err);
+        char *norm = NULL;
+        if (r == 0)
+                r = pv_tags_normalize(all.buf, st, &norm, err);
+        return r < 0 ? r : kvb_take(&x->kv, "tags", norm, err);
 }
 
 /* Append ",k=v" for every part of the observed value `have` not in `skip` (sorted by key). */
@@ -1553,6 +1558,26 @@ out:
         return r;
 }
 
+/* The keys and notes of vmextras.c (TPM, affinity, hookscript, …). */
+static int xl_extras(struct xlate *x, struct pv_error *err) {
+        struct pvx_out o;
+        int r = pvx_translate(x->vm, x->ctx, &o, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r == 0 && i < o.n; i++) {
+                r = kvb_take(&x->kv, o.kv[i].key, o.kv[i].value, err);
+                o.kv[i].value = NULL;
+        }
+        for (size_t i = 0; r == 0 && i < o.drift.n; i++)
+                r = pv_strv_push(&x->out.drift, o.drift.v[i], err);
+        for (size_t i = 0; r == 0 && i < o.warnings.n; i++)
+                r = pv_strv_push(&x->out.warnings, o.warnings.v[i], err);
+        for (size_t i = 0; r == 0 && i < o.blocked.n; i++)
+                r = pv_strv_push(&x->blocked, o.blocked.v[i], err);
+        pvx_out_done(&o);
+        return r;
+}
+
 void pv_vm_desired_done(struct pv_vm_desired *d) {
         if (!d)
                 return;
@@ -1602,6 +1627,8 @@ int pv_vm_translate(const struct pv_vm *vm, const struct pv_vm_xlate_ctx *ctx, s
                 r = xl_nets(&x, err);
         if (r == 0)
                 r = xl_hostpci(&x, err);
+        if (r == 0)
+                r = xl_extras(&x, err);
         if (r == 0 && x.blocked.n) {
                 _cleanup_buf_ struct pv_buf b = PV_BUF_INIT;
                 for (size_t i = 0; r == 0 && i < x.blocked.n; i++)

@@ -14,6 +14,7 @@
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/hostpci.h"
+#include "pvfio/tags.h"
 
 /* What the mapping pass leaves for the VM pass. */
 struct map_state {
@@ -261,6 +262,49 @@ static bool map_lists_equal(const struct pv_map_entry *want, size_t nw, char **h
         return eq;
 }
 
+/* Does a VM of the profile on `node` use mapping `id`? */
+static bool profile_vm_uses_mapping(const struct pv_profile *p, const char *id, const char *node) {
+        for (size_t i = 0; i < p->n_vms; i++) {
+                const struct pv_vm *v = &p->vms[i];
+                if (v->state == PV_STATE_ABSENT || !v->node || strcmp(v->node, node) != 0)
+                        continue;
+                for (size_t k = 0; k < v->n_pci; k++)
+                        if (v->pci[k].kind == PV_PCIDEV_MAPPING && v->pci[k].mapping &&
+                            strcasecmp(v->pci[k].mapping, id) == 0)
+                                return true;
+        }
+        return false;
+}
+
+/*
+ * Proxmox's checks of an existing mapping (the listing with check-node=N for
+ * each node). A check counts as drift only for a node the mapping has an entry
+ * for, or where a VM of the profile uses the mapping: "No mapping for node N."
+ * elsewhere is what a node-specific mapping looks like. Every other check is
+ * shown as a warning, with its node and severity.
+ */
+static int report_checks(struct planner *pl, const struct pv_mapping *m, const struct pv_obs_mapping *om,
+                         struct pv_error *err) {
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < om->n_checks; i++) {
+                const struct pv_mapping_check *c = &om->checks[i];
+                const char *sev = c->severity ? c->severity : "check", *msg = c->message ? c->message : "";
+                if (!c->node) {
+                        r = drift(pl, err, "mapping '%s': %s: %s", m->id, sev, msg);
+                        continue;
+                }
+                bool counts = profile_vm_uses_mapping(pl->p, m->id, c->node);
+                for (size_t k = 0; !counts && k < m->n_map; k++)
+                        counts = strcmp(m->map[k].node, c->node) == 0;
+                if (counts)
+                        r = drift(pl, err, "mapping '%s' on node '%s': %s: %s", m->id, c->node, sev, msg);
+                else
+                        r = warn(pl, err, "mapping '%s' on node '%s' (no entry, no VM of the profile uses it there): %s: %s",
+                                 m->id, c->node, sev, msg);
+        }
+        return r;
+}
+
 static int plan_mapping(struct planner *pl, const struct pv_mapping *m, struct pv_error *err) {
         struct pv_strv blocked = PV_STRV_INIT, lines = PV_STRV_INIT;
         struct pv_map_entry *want = calloc(m->n_map ? m->n_map : 1, sizeof *want);
@@ -328,9 +372,7 @@ static int plan_mapping(struct planner *pl, const struct pv_mapping *m, struct p
                 goto out;
         }
         /* exists: report Proxmox's own checks */
-        for (size_t i = 0; r == 0 && i < om->n_checks; i++)
-                r = drift(pl, err, "mapping '%s': %s: %s", m->id, om->checks[i].severity ? om->checks[i].severity : "check",
-                          om->checks[i].message ? om->checks[i].message : "");
+        r = report_checks(pl, m, om, err);
         if (r < 0)
                 goto out;
         bool managed = desc_managed(pl, om->description);
@@ -578,23 +620,30 @@ static int cmp_change(const void *a, const void *b) {
         return pv_vmconfig_key_cmp(((const struct change *)a)->key, ((const struct change *)b)->key);
 }
 
+/* pv_vmconfig_value_equal, with tags compared as the cluster's tag-style stores them. */
+static bool value_equal(const struct planner *pl, const char *key, const char *want, const char *have) {
+        if (strcmp(key, "tags") == 0)
+                return pv_tags_equal(want, have, &pl->obs->tag_style);
+        return pv_vmconfig_value_equal(key, want, have);
+}
+
 /* Key-by-key differences between the desired keys and an observed config. */
-static int diff_config(const struct pv_vm_desired *d, const struct pv_vm_config *c, struct change **ret, size_t *ret_n,
-                       struct pv_error *err) {
+static int diff_config(const struct planner *pl, const struct pv_vm_desired *d, const struct pv_vm_config *c,
+                       struct change **ret, size_t *ret_n, struct pv_error *err) {
         struct change *v = calloc(d->n + c->n + 1, sizeof *v);
         size_t n = 0;
         if (!v)
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         for (size_t i = 0; i < d->n; i++) {
                 const char *have = pv_vm_config_get(c, d->kv[i].key);
-                if (!pv_vmconfig_value_equal(d->kv[i].key, d->kv[i].value, have))
+                if (!value_equal(pl, d->kv[i].key, d->kv[i].value, have))
                         v[n++] = (struct change){ d->kv[i].key, have, d->kv[i].value };
         }
         for (size_t i = 0; i < c->n; i++) {
                 const char *k = c->kv[i].key;
                 if (!pv_vmconfig_key_deletable(k) || pv_vm_desired_get(d, k))
                         continue;
-                if (!pv_vmconfig_value_equal(k, NULL, c->kv[i].value))
+                if (!value_equal(pl, k, NULL, c->kv[i].value))
                         v[n++] = (struct change){ k, c->kv[i].value, NULL };
         }
         qsort(v, n, sizeof *v, cmp_change);
@@ -613,8 +662,8 @@ static int pending_matches(const struct planner *pl, const struct pv_vm_desired 
                 if (!e->key || !pv_vmconfig_key_managed(e->key) || pv_vmconfig_key_hotpluggable(e->key))
                         continue;
                 const char *want = pv_vm_desired_get(d, e->key);
-                bool match = e->delete_ ? (!want || pv_vmconfig_value_equal(e->key, want, NULL))
-                                        : (e->pending && pv_vmconfig_value_equal(e->key, want, e->pending));
+                bool match = e->delete_ ? (!want || value_equal(pl, e->key, want, NULL))
+                                        : (e->pending && value_equal(pl, e->key, want, e->pending));
                 if (match && (e->pending || e->delete_))
                         r = pv_strv_push(ret, e->key, err);
         }
@@ -786,7 +835,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
         /* ---------------------------------------------------------- update */
         bool running = is_running(info);
         bool want_stopped = vm->state == PV_STATE_STOPPED;
-        if (cfg && (r = diff_config(&d, cfg, &ch, &n_ch, err)) < 0)
+        if (cfg && (r = diff_config(pl, &d, cfg, &ch, &n_ch, err)) < 0)
                 goto out;
         for (size_t i = 0; r == 0 && i < n_ch; i++) {
                 if (strncmp(ch[i].key, "hostpci", 7) != 0)

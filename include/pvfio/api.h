@@ -14,9 +14,10 @@
  * answered. Secrets never reach errors or the log: the debug trace redacts
  * Authorization, Cookie, CSRFPreventionToken and password/ticket fields.
  *
- * Retries: GETs (and any request that provably never reached the server) are
- * retried with exponential backoff and jitter on connection errors,
- * timeouts and 502/503/596. A write that may have reached the server is never
+ * Retries: GETs are retried with exponential backoff and jitter on
+ * connection errors, timeouts and 502/503/596 for up to `retry_ms` (30 s by
+ * default: long enough for a pveproxy restart or a quorum blip); a write
+ * that provably never reached the server is re-sent up to 4 times. A write that may have reached the server is never
  * re-sent blindly: a typed call asks its verifier (it reads the resulting
  * state); without one the call fails with PV_EUNCERTAIN.
  *
@@ -38,7 +39,7 @@
 #include "pvfio/cluster.h"
 #include "pvfio/error.h"
 #include "pvfio/log.h"
-#include "pvfio/profile.h"
+#include "pvfio/auth.h"
 #include "pvfio/util.h"
 
 #define PV_API_DEFAULT_PARALLEL 8u
@@ -46,7 +47,8 @@
 #define PV_API_DEFAULT_CONNECT_TIMEOUT_MS 10000u
 #define PV_API_DEFAULT_TIMEOUT_MS 30000u
 #define PV_API_DEFAULT_BODY_CAP (8u * 1024 * 1024)
-#define PV_API_DEFAULT_ATTEMPTS 4u
+#define PV_API_DEFAULT_ATTEMPTS 4u          /* writes that never reached the server */
+#define PV_API_DEFAULT_RETRY_MS 30000u      /* reads: keep retrying 5xx/596/connection errors this long */
 #define PV_API_DEFAULT_BACKOFF_MS 200u
 #define PV_API_DEFAULT_BACKOFF_MAX_MS 5000u
 #define PV_API_DEFAULT_TICKET_RENEW_S 5400u   /* tickets live 2 h; renew after 1.5 h */
@@ -69,12 +71,16 @@ struct pv_api_config {
         unsigned connect_timeout_ms;    /* 0 = 10 s */
         unsigned timeout_ms;            /* whole request; 0 = 30 s */
         size_t body_cap;                /* response size limit; 0 = 8 MiB */
-        unsigned max_attempts;          /* per request including the first; 0 = 4 */
+        unsigned max_attempts;          /* per request including the first; 0 = 4 for writes, reads
+                                         * bounded by retry_ms only */
         unsigned backoff_ms;            /* first retry delay; 0 = 200 ms (doubles, with jitter) */
         unsigned backoff_max_ms;        /* 0 = 5 s */
         unsigned ticket_renew_s;        /* renew a login ticket older than this; 0 = 1.5 h */
         unsigned task_timeout_ms;       /* base wait for a task; 0 = 120 s (scaled per task) */
         const struct pv_log *log;       /* warnings and the debug trace; NULL = silent */
+        unsigned retry_ms;              /* reads (and the login) retry 502/503/596 and connection errors
+                                         * with backoff while this much time has passed since their first
+                                         * attempt; 0 = 30 s (a pveproxy restart, a quorum blip) */
 };
 
 struct pv_api;
@@ -307,6 +313,11 @@ enum pv_api_verdict pv_api_retry_classify(bool idempotent, int curl_code, long h
 /* Delay before attempt number `retry` (1 = first retry): base·2^(retry-1) capped at max, then
  * "equal jitter" (half fixed, half from rnd). */
 unsigned pv_api_backoff_ms(unsigned retry, unsigned base_ms, unsigned max_ms, uint32_t rnd);
+/* After `attempt` tries of a request classified PV_API_RETRY, may it be sent again after delay_ms?
+ * Reads: while elapsed (since the first try) + delay stays within retry_ms, and below max_attempts
+ * when that is not 0. Writes (never reached the server): below max_attempts (0 = 4). */
+bool pv_api_retry_allowed(bool idempotent, unsigned attempt, unsigned max_attempts, uint64_t elapsed_ms,
+                          unsigned delay_ms, unsigned retry_ms);
 
 /* What cmd/ passes so an auth failure can say which credential failed and how to fix it. */
 struct pv_api_auth_info {
@@ -327,7 +338,10 @@ int pv_api_error_from_response(const char *method, const char *path, long status
 int pv_api_decode_envelope(const char *body, size_t len, json_t **ret_data, struct pv_error *err);
 
 /* Redaction for the debug trace (each returns a new malloc()ed string, or NULL on ENOMEM). */
-char *pv_api_redact_header(const char *line);        /* "Authorization: <redacted>" */
+char *pv_api_redact_header(const char *line);        /* "Authorization: <redacted>" (= pv_api_redact_line) */
+/* Any debug-trace line: secret headers, HTTP/2 "[cookie: …]", and secret key=value pairs in a
+ * request line's query string or in text ("GET /x?password=<redacted> HTTP/1.1"). NULL on OOM. */
+char *pv_api_redact_line(const char *line);
 char *pv_api_redact_form(const char *body);          /* password=<redacted>&username=root%40pam */
 char *pv_api_redact_json_text(const char *text, size_t len, size_t max);  /* JSON values of secret keys */
 bool pv_api_is_secret_key(const char *key);
@@ -356,5 +370,17 @@ int pv_api_decode_task_log(const json_t *data, struct pv_strv *ret_lines, struct
 char *pv_api_task_log_tail(const struct pv_strv *lines, unsigned n);
 /* A JSON scalar as Proxmox's text form: string as is, integer decimal, true/false → 1/0. NULL otherwise. */
 char *pv_api_scalar_text(const json_t *v);
+/*
+ * GET /cluster/options: the datacenter `tag-style` (an object, as
+ * parse_datacenter_config leaves it, or its property string). *ret_set is
+ * false (and *ret the default) when the option is not set.
+ */
+int pv_api_decode_tag_style(const json_t *data, struct pv_tag_style *ret, bool *ret_set, struct pv_error *err);
+/*
+ * GET /nodes/{node}/apt/versions: the installed version of package `pkg`
+ * (OldVersion: $assemble_pkginfo puts the candidate in Version); *ret NULL
+ * when the package is not installed or not listed.
+ */
+int pv_api_decode_pkg_version(const json_t *data, const char *pkg, char **ret, struct pv_error *err);
 
 #endif

@@ -17,6 +17,11 @@
 
 #include "pvfio/error.h"
 #include "pvfio/pci.h"
+#include "pvfio/tags.h"
+#include "pvfio/util.h"
+
+#define PV_VMID_MIN 100u                     /* Proxmox VE vmid range */
+#define PV_VMID_MAX 999999999u
 
 /* One cluster node (/nodes or /cluster/resources type=node). */
 struct pv_node_info {
@@ -96,7 +101,8 @@ struct pv_node_hw {
 /* A check reported by GET /cluster/mapping/pci?check-node=N. */
 struct pv_mapping_check {
         char *severity;                 /* "warning" | "error" */
-        char *message;
+        char *message;                  /* Proxmox's text, trailing new line dropped */
+        char *node;                     /* the check-node it was read with (NULL: not known) */
 };
 
 /* A cluster PCI mapping as Proxmox stores it. */
@@ -110,6 +116,17 @@ struct pv_obs_mapping {
         char *digest;
         struct pv_mapping_check *checks;/* only when fetched with check-node */
         size_t n_checks;
+};
+
+/*
+ * What runs on one node (GET /nodes/{node}/version, and GET
+ * /nodes/{node}/apt/versions where a feature depends on qemu-server).
+ */
+struct pv_node_version {
+        char *node;
+        char *pve;                      /* pve-manager version ("8.4.1"); NULL when not read */
+        char *qemu_server;              /* installed qemu-server ("9.1.11"); NULL when not read */
+        char *qemu_server_unknown;      /* why qemu_server is NULL when it was asked for (e.g. no Sys.Audit) */
 };
 
 /* Everything pvfio observed of the cluster for one plan. */
@@ -126,6 +143,13 @@ struct pv_observed {
         size_t n_mappings;
         struct pv_node_hw *hw;          /* for nodes the profile's mappings/VMs use */
         size_t n_hw;
+        /* datacenter options (GET /cluster/options): how Proxmox stores tags */
+        struct pv_tag_style tag_style;
+        bool have_tag_style;            /* read; else Proxmox's default is assumed */
+        /* versions: of the node answering the API (GET /version), and per node */
+        char *api_version;              /* pve-manager version, e.g. "9.1.9"; NULL when not read */
+        struct pv_node_version *versions;
+        size_t n_versions;
 };
 
 /* Task status (GET /nodes/{node}/tasks/{upid}/status). */
@@ -156,7 +180,34 @@ void pv_hw_pci_done(struct pv_hw_pci *d);
 void pv_node_hw_done(struct pv_node_hw *h);
 void pv_obs_mapping_done(struct pv_obs_mapping *m);
 void pv_task_status_done(struct pv_task_status *t);
+void pv_node_version_done(struct pv_node_version *v);
 void pv_observed_done(struct pv_observed *o);
+
+/*
+ * What a plan needs observed. provision/ decides it from the profile
+ * (pv_observe_want_from_profile in vmplan.h); api/ reads it (pv_api_observe)
+ * without knowing the profile. Round 2's mdev-type reads depend on the
+ * hardware read in round 1, so they are asked through a callback.
+ */
+struct pv_mdev_want {
+        size_t hw;                      /* index into pv_observed.hw */
+        struct pv_pci_addr addr;
+};
+
+struct pv_observe_want {
+        struct pv_strv hw_nodes;        /* nodes whose PCI hardware is read */
+        struct pv_strv check_nodes;     /* nodes the mapping listing is checked on (check-node) */
+        struct pv_strv vf_nodes;        /* nodes whose VMs are all read (VF pools: used VFs matter) */
+        struct pv_strv vm_names;        /* VMs the profile names (their configs are read) */
+        struct pv_strv version_nodes;   /* nodes whose Proxmox VE version is read (GET …/version) */
+        struct pv_strv qemu_server_nodes; /* nodes whose qemu-server release matters (…/apt/versions) */
+        /* Round 2: the devices whose mdev types are read, from the hardware of round 1. May be NULL. */
+        int (*mdev_wants)(const void *ctx, const struct pv_observed *o, struct pv_mdev_want **ret,
+                          size_t *ret_n, struct pv_error *err);
+        const void *ctx;
+};
+
+void pv_observe_want_done(struct pv_observe_want *w);
 
 /* Lookups (borrowed; NULL when absent). */
 const char *pv_vm_config_get(const struct pv_vm_config *c, const char *key);
@@ -166,6 +217,7 @@ const struct pv_obs_mapping *pv_observed_mapping(const struct pv_observed *o, co
 const struct pv_node_hw *pv_observed_hw(const struct pv_observed *o, const char *node);
 const struct pv_hw_pci *pv_node_hw_find(const struct pv_node_hw *h, const struct pv_pci_addr *addr);
 const struct pv_node_mdev *pv_node_hw_mdev(const struct pv_node_hw *h, const struct pv_pci_addr *addr);
+const struct pv_node_version *pv_observed_version(const struct pv_observed *o, const char *node);
 
 /* Parse a UPID (0 or -PV_EINVAL). */
 int pv_upid_parse(const char *s, struct pv_upid *ret, struct pv_error *err);

@@ -72,7 +72,7 @@ int pv_error_set_loc(struct pv_error *err, int code, const struct pv_loc *loc, c
 int pv_error_wrap(struct pv_error *err, const char *fmt, ...) PV_PRINTF(2, 3);
 /* Release the members and reset to PV_ERROR_INIT. NULL-safe. */
 void pv_error_done(struct pv_error *err);
-/* Move src into dst (dst must be empty); src is reset. */
+/* Move src into dst (dst is released first); src is reset. NULL-safe: a NULL dst drops src. */
 void pv_error_move(struct pv_error *dst, struct pv_error *src);
 /* The message, or "unknown error" if none. Borrowed. */
 const char *pv_error_message(const struct pv_error *err);

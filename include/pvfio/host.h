@@ -82,6 +82,21 @@ struct pv_pci_caps {
         uint16_t acs_ctrl;       /* ACS control register when acs */
 };
 
+/* Facts of a device that its root could not tell (struct pv_host_dev.unknown). A real sysfs tree knows
+ * everything; a root built from an imported description (tests/machines importer: what users post,
+ * `lspci -nnk` and the IOMMU-group listing) marks in the device directory's `pvfio_unknown` file, one
+ * name per line, what its listing did not show. The scan then leaves the fact empty and says "unknown",
+ * never "absent". */
+enum pv_host_unknown {
+        PV_HOST_UNKNOWN_DRIVER = 1u << 0,        /* "driver": driver NULL means "not known", not "unbound" */
+        PV_HOST_UNKNOWN_GROUP = 1u << 1,         /* "iommu_group": iommu_group -1 means "not known" */
+        PV_HOST_UNKNOWN_SUBSYSTEM = 1u << 2,     /* "subsystem" */
+        PV_HOST_UNKNOWN_PARENT = 1u << 3,        /* "parent": the upstream bridge is not known */
+        PV_HOST_UNKNOWN_RESET = 1u << 4,         /* "reset_method": no reset_method/reset says nothing */
+        PV_HOST_UNKNOWN_BOOT_VGA = 1u << 5,      /* "boot_vga" */
+        PV_HOST_UNKNOWN_PROG_IF = 1u << 6,       /* "prog_if": the low class byte is not known */
+};
+
 struct pv_host_dev {
         struct pv_pci_addr addr;
         char name[PV_PCI_ADDR_MAX];      /* "0000:01:00.0" */
@@ -124,6 +139,7 @@ struct pv_host_dev {
         struct pv_bar *bars;
         size_t n_bars;
         struct pv_pci_caps caps;
+        unsigned unknown;                /* enum pv_host_unknown bits (0 on a real host) */
 };
 
 struct pv_host_group {
@@ -189,6 +205,15 @@ struct pv_host_file {
         size_t len;
 };
 
+/* Why the host needs a device (root file system, management network, console keyboard). */
+enum pv_need_kind { PV_NEED_STORAGE = 0, PV_NEED_NETWORK, PV_NEED_KEYBOARD };
+
+struct pv_host_need {
+        size_t dev;                      /* index into state->devs */
+        enum pv_need_kind kind;
+        char *why;                       /* "holds / (/dev/nvme0n1p3 via dm-0)", "carries the default route (vmbr0 port eno1)" */
+};
+
 enum pv_bootloader { PV_BOOTLOADER_UNKNOWN = 0, PV_BOOTLOADER_GRUB, PV_BOOTLOADER_SYSTEMD_BOOT };
 
 struct pv_boot_info {
@@ -226,6 +251,22 @@ struct pv_host_state {
         struct pv_host_file *modprobe_d;          /* etc/modprobe.d/<name>.conf, sorted */
         size_t n_modprobe_d;
         bool reboot_required_flag;       /* run/reboot-required exists (Debian packages asked for one) */
+        /* other ways a device may already be bound to vfio-pci (read for pvfio/bootcfg.h) */
+        struct pv_host_file etc_initramfs_modules;  /* etc/initramfs-tools/modules */
+        struct pv_host_file *driverctl_d;         /* etc/driverctl.d/<name> (driverctl overrides) */
+        size_t n_driverctl_d;
+        struct pv_host_file *udev_rules;          /* etc/udev/rules.d/<name>.rules, sorted */
+        size_t n_udev_rules;
+        /* devices the host itself needs (see pv_host_needs() in pvfio/hostneeds.h) */
+        struct pv_host_need *needs;
+        size_t n_needs;
+        /* node identity (read for 'host apply') */
+        char *hostname;                  /* first label of etc/hostname, or NULL */
+        bool pve_node;                   /* the root is a Proxmox VE node (see pv_host_scan()) */
+        char *pve_evidence;              /* what showed it ("etc/pve", "var/lib/dpkg/info/pve-manager.list"), or NULL */
+        struct pv_strv cluster_nodes;    /* etc/pve/nodes/<name> directories, sorted (empty when unknown) */
+        bool acs_override_active;        /* pcie_acs_override= on proc/cmdline */
+        bool unsafe_interrupts_active;   /* allow_unsafe_interrupts=1 on proc/cmdline or in sys/module */
 };
 
 /* ------------------------------------------------------------------ scan */
@@ -273,6 +314,9 @@ bool pv_host_dev_is_display(const struct pv_host_dev *d);
 /* True for platform plumbing nobody passes through: host/ISA/other bridges (0600, 0601, 0680), RAM (0500),
  * PIC (0800), IOMMU (0806), SMBus (0c05), non-essential instrumentation (13xx). */
 bool pv_host_dev_is_platform(const struct pv_host_dev *d);
+/* Names of the unknown facts of d ("driver", "iommu_group", …) as one string joined by `sep`, or ""
+ * (new string). */
+char *pv_host_dev_unknown_list(const struct pv_host_dev *d, const char *sep, struct pv_error *err);
 /* Human-readable one-liner "VGA compatible controller: NVIDIA Corporation GA107M […]" (new string). */
 char *pv_host_dev_describe(const struct pv_host_dev *d, struct pv_error *err);
 

@@ -87,6 +87,8 @@ struct pv_hostplan_inputs {
         bool nvidia_sriov_enabled;       /* pve-nvidia-sriov@ALL.service has a *.wants link */
         bool have_journal;
         struct pv_strv owned_args;       /* tokens pvfio added to etc/kernel/cmdline */
+        unsigned refresh_owed;           /* PV_REFRESH_* an earlier apply changed the inputs of and did not
+                                          * finish (killed, or the command failed): planned again */
 };
 
 /* Read the inputs from the root (missing files are not an error). */

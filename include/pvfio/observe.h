@@ -20,7 +20,6 @@
 
 #include "pvfio/api.h"
 #include "pvfio/cluster.h"
-#include "pvfio/profile.h"
 #include "pvfio/util.h"
 
 struct pv_observe_opts {
@@ -37,9 +36,10 @@ struct pv_observe_stats {
  * Observe. Failures to read a VM config or the mapping list are errors (a
  * plan without them could be wrong); a node whose hardware or mdev types
  * cannot be read is reported in *warnings (VMs that need it get blocked by
- * the planner). warnings may be NULL; stats may be NULL.
+ * the planner). What is read is `want` (provision's pv_observe_want_from_profile
+ * decides it from the profile). warnings may be NULL; stats may be NULL.
  */
-int pv_api_observe(struct pv_api *api, const struct pv_profile *profile, const struct pv_observe_opts *opts,
+int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const struct pv_observe_opts *opts,
                    struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
                    struct pv_error *err);
 

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pvfio/auth.h"
+#include "pvfio/cluster.h"
 #include "pvfio/error.h"
 #include "pvfio/pci.h"
 #include "pvfio/util.h"
@@ -27,16 +29,9 @@
 #define PV_PROFILE_MAX_DEPTH 32              /* YAML nesting cap */
 #define PV_PROFILE_MAX_NODES 200000          /* nodes visited incl. alias expansion (alias-bomb guard) */
 #define PV_MAX_HOSTPCI 16                    /* hostpci0..15 ($MAX_HOSTPCI_DEVICES) */
-#define PV_VMID_MIN 100u
-#define PV_VMID_MAX 999999999u
 
 /* ---------------------------------------------------------------- cluster */
 
-enum pv_auth_kind {
-        PV_AUTH_NONE,           /* no cluster section: host-only profile */
-        PV_AUTH_TOKEN,          /* API token USER@REALM!TOKENID + secret */
-        PV_AUTH_PASSWORD,       /* user@realm password login (ticket + CSRF) */
-};
 
 /* Where a secret comes from. Secrets are never inline in a profile. */
 struct pv_secret_ref {
@@ -101,6 +96,7 @@ struct pv_cluster {
         unsigned parallel;      /* API concurrency; 0 = default (8) */
         unsigned timeout_s;     /* per-request timeout; 0 = default (30) */
         struct pv_ssh_config ssh; /* cluster.ssh (zeroed when absent: defaults apply) */
+        unsigned retry_time_s;  /* reads retry transient failures this long; 0 = default (30) */
 };
 
 /* ------------------------------------------------------------------ hosts */
@@ -131,6 +127,8 @@ struct pv_devsel {
         char *name_contains;            /* case-insensitive substring of the pci.ids name, or NULL */
         bool companions;                /* also bind the device's other functions (default true) */
         struct pv_loc loc;
+        bool host_critical_ok;          /* may take a device the host needs (root disk, management NIC,
+                                         * only display or keyboard); default false */
 };
 
 struct pv_sriov_spec {
@@ -247,6 +245,17 @@ struct pv_net {
         struct pv_loc loc;
 };
 
+#define PV_MAX_USB 14                       /* usb0..13 ($MAX_USB_DEVICES in qemu-server QemuServer/USB.pm) */
+
+/* One usbN entry: exactly one of host / mapping. */
+struct pv_usbdev {
+        char *host;                     /* canonical "vvvv:pppp" (lower-case hex), "BUS-PORT[.PORT…]" or "spice" */
+        char *mapping;                  /* cluster USB mapping id */
+        int usb3;                       /* -1 unset, 0/1 */
+        int index;                      /* fixed usbN index, or -1 = keep / next free */
+        struct pv_loc loc;
+};
+
 struct pv_vm {
         char *name;                     /* DNS-name rules */
         char *node;
@@ -279,6 +288,13 @@ struct pv_vm {
         size_t n_pci;
         struct pv_loc loc;              /* the VM's mapping node */
         struct pv_loc name_loc, vmid_loc, node_loc;
+        /* the rest of a passthrough setup (provision/profile_extras.c, provision/vmextras.c) */
+        char *tpm_storage;              /* tpmstate0 storage; NULL = no TPM */
+        char *tpm_version;              /* "v2.0" or "v1.2" when tpm_storage is set */
+        char *affinity;                 /* host CPU list in canonical form ("0-3,8"), or NULL */
+        char *hookscript;               /* snippet volume "STORAGE:snippets/NAME", or NULL */
+        struct pv_usbdev *usb;          /* usbN entries (`usb:`) */
+        size_t n_usb;
 };
 
 /* ---------------------------------------------------------------- profile */
@@ -349,5 +365,15 @@ const char *pv_machine_to_string(enum pv_machine m);
 const char *pv_bios_to_string(enum pv_bios b);
 const char *pv_binding_to_string(enum pv_binding b);
 const char *pv_vgpu_kind_to_string(enum pv_vgpu_kind k);
+
+
+/* The parser's key tables, each named by the JSON pointer of the object in
+ * profiles/pvfio.schema.json that describes the same keys ("" = the document),
+ * so a unit test keeps the parser and the schema in step. Ends with { NULL, NULL }. */
+struct pv_profile_keyset {
+        const char *schema_pointer;
+        const char *const *keys;
+};
+extern const struct pv_profile_keyset pv_profile_keysets[];
 
 #endif

@@ -162,4 +162,13 @@ bool pv_vmconfig_value_equal(const char *key, const char *a, const char *b);
 /* Natural order of config keys ("hostpci2" < "hostpci10"), for qsort-style use. */
 int pv_vmconfig_key_cmp(const char *a, const char *b);
 
+/*
+ * What the plan of this profile needs observed (pure): the nodes whose
+ * hardware is read, the nodes the mappings are checked on, the VMs named, and
+ * (as a callback borrowing `profile`) the mdev types of round 2. `profile`
+ * must outlive *ret. Free with pv_observe_want_done().
+ */
+int pv_observe_want_from_profile(const struct pv_profile *profile, struct pv_observe_want *ret,
+                                 struct pv_error *err);
+
 #endif

@@ -29,6 +29,10 @@ case $machine in
   minipc-no-iommu)   devices="--device 0000:02:00.0" ;;
   *)                 devices="" ;;
 esac
+# imported machines (tests/machines/listings): the arguments are in golden/<machine>.check-args
+if [ -f "$golden/$machine.check-args" ]; then
+  devices=$(grep -v '^#' "$golden/$machine.check-args" | tr '\n' ' ')
+fi
 
 run() {   # run CMD... > FILE, appending the exit status
   out=$1

@@ -10,7 +10,7 @@ cd "$top" || exit 1
 fail=0
 report() { echo "layer violation: $*"; fail=1; }
 
-PROVISION_H='pvfio/\(host\|hostplan\|hostpci\|vmplan\)\.h\|"\.\./provision/'
+PROVISION_H='pvfio/\(host\|hostplan\|hostpci\|vmplan\|profile\)\.h\|"\.\./provision/'
 API_H='pvfio/\(api\|observe\|apiexec\)\.h\|"\.\./api/'
 
 for f in api/*.c api/*.h; do

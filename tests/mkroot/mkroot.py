@@ -30,14 +30,18 @@ import struct
 import sys
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices"}
+            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing"}
+HOST_USE_KEYS = {"root", "nics", "keyboard", "files"}
+PVE_KEYS = {"node", "cluster_nodes"}
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
 BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_linux_default"}
 IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
 DEVICE_KEYS = {"addr", "parent", "vendor", "device", "subsystem_vendor", "subsystem_device",
                "class", "revision", "iommu_group", "driver", "driver_override", "boot_vga",
                "numa_node", "reset_method", "bars", "sriov", "physfn", "mdev_types",
-               "nvidia_vgpu_types", "names"}
+               "nvidia_vgpu_types", "names", "unknown"}
+# facts an imported description could not know (FORMAT.md "unknown"); the key's value must be null/absent
+UNKNOWN_FACTS = {"driver", "iommu_group", "subsystem", "parent", "reset_method", "boot_vga", "prog_if"}
 SRIOV_KEYS = {"totalvfs", "numvfs", "vf_device", "offset", "stride"}
 MDEV_KEYS = {"type", "name", "available", "description"}
 NVIDIA_KEYS = {"id", "name", "description"}
@@ -199,10 +203,30 @@ def check_keys(obj, allowed, where):
         raise MachineError("%s: unknown key(s) %s" % (where, ", ".join(unknown)))
 
 
+def check_unknown(d, w):
+    unknown = d.get("unknown")
+    if unknown is None:
+        return
+    if not isinstance(unknown, list) or not all(isinstance(u, str) for u in unknown):
+        raise MachineError("%s.unknown: a list of fact names required" % w)
+    for u in unknown:
+        if u not in UNKNOWN_FACTS:
+            raise MachineError("%s.unknown: %r is not one of %s" % (w, u, ", ".join(sorted(UNKNOWN_FACTS))))
+        keys = ("subsystem_vendor", "subsystem_device") if u == "subsystem" else (u,)
+        for k in keys:
+            if d.get(k) is not None:
+                raise MachineError("%s: %s is listed as unknown but has the value %r" % (w, k, d[k]))
+
+
+def unknown_of(d):
+    return set(d.get("unknown") or [])
+
+
 def check_machine(m, where):
     check_keys(m, TOP_KEYS, where)
-    for key, allowed in (("cpu", CPU_KEYS), ("boot", BOOT_KEYS), ("iommu", IOMMU_KEYS)):
-        if m.get(key) is not None:
+    for key, allowed in (("cpu", CPU_KEYS), ("boot", BOOT_KEYS), ("iommu", IOMMU_KEYS), ("host_use", HOST_USE_KEYS),
+                         ("pve", PVE_KEYS)):
+        if m.get(key) is not None and m.get(key) is not False:
             check_keys(m[key], allowed, "%s.%s" % (where, key))
     seen = set()
     for i, d in enumerate(m.get("devices") or []):
@@ -226,6 +250,7 @@ def check_machine(m, where):
             check_keys(t, NVIDIA_KEYS, "%s.nvidia_vgpu_types[%d]" % (w, j))
         if d.get("names") is not None:
             check_keys(d["names"], NAMES_KEYS, w + ".names")
+        check_unknown(d, w)
     byaddr = {d["addr"]: d for d in m.get("devices") or []}
     for d in m.get("devices") or []:
         for k in ("parent", "physfn"):
@@ -396,7 +421,12 @@ def write_devices(r, m):
         uevent += "PCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\nPCI_SLOT_NAME=%s\nMODALIAS=%s\n" % (
             cls, ven, dev, sv, sd, a, modalias)
         r.write(sysrel + "/uevent", uevent)
-        if d["class"][:4] == "0300":
+        unknown = unknown_of(d)
+        if unknown:
+            # an imported description: the facts its listing did not show (read by pvfio's scan, which
+            # shows them as unknown instead of taking the missing files for "absent")
+            r.write(sysrel + "/pvfio_unknown", "".join(u + "\n" for u in sorted(unknown)), 0o444)
+        if d["class"][:4] == "0300" and "boot_vga" not in unknown:
             r.write(sysrel + "/boot_vga", "%d\n" % int(d.get("boot_vga") or 0))
         if d.get("reset_method"):
             r.write(sysrel + "/reset_method", d["reset_method"] + "\n")
@@ -647,6 +677,112 @@ def fb_bar_index(d):
     return sizes.index(max(sizes)) if sizes else -1
 
 
+def default_host_use(m):
+    """What the host uses when the description does not say: the first storage controller with a
+    driver holds /, the first Ethernet controller with a driver is vmbr0's port, the first USB
+    controller with a driver has the keyboard (vfio-pci-bound devices are never chosen)."""
+    def first(pred):
+        for d in m.get("devices") or []:
+            if d.get("driver") and d["driver"] != "vfio-pci" and pred(d["class"]):
+                return d["addr"]
+        return None
+    hu = dict(m.get("host_use") or {})
+    hu.setdefault("root", first(lambda c: c.startswith("01")))
+    hu.setdefault("nics", [a for a in [first(lambda c: c.startswith("0200"))] if a])
+    hu.setdefault("keyboard", first(lambda c: c.startswith("0c03")))
+    return hu
+
+
+def write_host_use(r, m, dirs):
+    """proc/mounts + sys/block (root disk), proc/net/route + sys/class/net (vmbr0 and its port),
+    proc/bus/input/devices (keyboard), the Proxmox VE markers (etc/pve, dpkg record), extra files."""
+    hu = default_host_use(m)
+    byaddr = {d["addr"]: d for d in m.get("devices") or []}
+    loader = (m.get("boot") or {}).get("loader") or "grub"
+    efi = bool((m.get("boot") or {}).get("efi"))
+    mounts = "sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\nproc /proc proc rw,relatime 0 0\n"
+    root = hu.get("root")
+    if root:
+        if root not in byaddr:
+            raise MachineError("host_use.root: %s is not a listed device" % root)
+        base = "sys/" + dirs[root]
+        if byaddr[root]["class"].startswith("0108"):
+            disk, part = "nvme0n1", "nvme0n1p%d"
+            ddir = base + "/nvme/nvme0/" + disk
+            r.write(base + "/nvme/nvme0/dev", "259:0\n")
+            r.symlink("../../nvme0", ddir + "/device")
+        else:
+            disk, part = "sda", "sda%d"
+            ddir = base + "/ata1/host0/target0:0:0/0:0:0:0/block/" + disk
+            r.write(base + "/ata1/host0/target0:0:0/0:0:0:0/vendor", "ATA     \n")
+            r.symlink("../../../0:0:0:0", ddir + "/device")
+        r.write(ddir + "/size", "1000215216\n")
+        r.symlink("../" + ddir[len("sys/"):], "sys/block/" + disk)
+        r.symlink("../../" + ddir[len("sys/"):], "sys/class/block/" + disk)
+        for n in (1, 2, 3):
+            p = part % n
+            r.write(ddir + "/" + p + "/partition", "%d\n" % n)
+            r.symlink("../../" + ddir[len("sys/"):] + "/" + p, "sys/class/block/" + p)
+            r.write("dev/" + p, "")
+        if loader == "systemd-boot":
+            mounts += "rpool/ROOT/pve-1 / zfs rw,relatime,xattr,noacl,casesensitive 0 0\n"
+            r.symlink("../../" + part % 2, "dev/disk/by-uuid/5E3A-1F2B")
+        else:
+            dm = "sys/devices/virtual/block/dm-1"
+            r.write(dm + "/dm/name", "pve-root\n")
+            r.symlink("../../../../../" + ddir[len("sys/"):] + "/" + part % 3, dm + "/slaves/" + part % 3)
+            r.symlink("../devices/virtual/block/dm-1", "sys/block/dm-1")
+            r.symlink("../../devices/virtual/block/dm-1", "sys/class/block/dm-1")
+            mounts += "/dev/mapper/pve-root / ext4 rw,relatime,errors=remount-ro 0 0\n"
+            if efi:
+                mounts += "/dev/%s /boot/efi vfat rw,relatime,fmask=0022,dmask=0022 0 0\n" % (part % 2)
+    r.write("proc/mounts", mounts)
+    route = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+    nics = hu.get("nics") or []
+    for i, a in enumerate(nics):
+        if a not in byaddr:
+            raise MachineError("host_use.nics: %s is not a listed device" % a)
+        ifn = "enp%ds0f%d" % (int(a[5:7], 16), int(a[-1]))
+        ndir = "sys/" + dirs[a] + "/net/" + ifn
+        r.write(ndir + "/address", "aa:bb:cc:00:00:%02x\n" % i)
+        r.symlink("../../../" + a, ndir + "/device")
+        r.symlink("../../" + ndir[len("sys/"):], "sys/class/net/" + ifn)
+        r.symlink("../../" + ifn, "sys/devices/virtual/net/vmbr0/brif/" + ifn)
+    if nics:
+        r.write("sys/devices/virtual/net/vmbr0/address", "aa:bb:cc:00:00:00\n")
+        r.symlink("../../devices/virtual/net/vmbr0", "sys/class/net/vmbr0")
+        route += "vmbr0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+        route += "vmbr0\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+    r.write("proc/net/route", route)
+    inputs = ("I: Bus=0019 Vendor=0000 Product=0001 Version=0000\nN: Name=\"Power Button\"\n"
+              "P: Phys=LNXPWRBN/button/input0\nS: Sysfs=/devices/LNXSYSTM:00/LNXPWRBN:00/input/input0\n"
+              "U: Uniq=\nH: Handlers=kbd event0 \nB: PROP=0\nB: EV=3\nB: KEY=10000000000000 0\n\n")
+    kb = hu.get("keyboard")
+    if kb:
+        if kb not in byaddr:
+            raise MachineError("host_use.keyboard: %s is not a listed device" % kb)
+        inputs += ("I: Bus=0003 Vendor=046d Product=c31c Version=0110\nN: Name=\"Logitech USB Keyboard\"\n"
+                   "P: Phys=usb-%s-1/input0\nS: Sysfs=/%s/usb1/1-1/1-1:1.0/0003:046D:C31C.0001/input/input3\n"
+                   "U: Uniq=\nH: Handlers=sysrq kbd leds event3 \nB: PROP=0\nB: EV=120013\n"
+                   "B: KEY=1000000000007 ff9f207ac14057ff febeffdfffefffff fffffffffffffffe\n"
+                   "B: MSC=10\nB: LED=7\n\n" % (kb, dirs[kb]))
+    r.write("proc/bus/input/devices", inputs)
+    for rel, text in sorted((hu.get("files") or {}).items()):
+        r.write(rel, text)
+
+
+def write_pve(r, m):
+    """A Proxmox VE node: the pmxcfs mount point with the cluster's nodes, the dpkg record of pve-manager."""
+    pve = m.get("pve")
+    if pve is False:
+        return
+    pve = pve or {}
+    node = pve.get("node") or m.get("name") or "pve"
+    for n in pve.get("cluster_nodes") or [node]:
+        r.mkdir("etc/pve/nodes/%s/qemu-server" % n)
+    r.write("var/lib/dpkg/info/pve-manager.list", "/.\n/usr/bin/pveversion\n")
+
+
 def build(m, outdir):
     check_machine(m, m.get("name") or "machine")
     r = Root(outdir)
@@ -654,6 +790,8 @@ def build(m, outdir):
     dirs, kernel_62 = write_devices(r, m)
     write_platform(r, m, dirs, kernel_62)
     write_pci_ids(r, m)
+    write_host_use(r, m, dirs)
+    write_pve(r, m)
 
 
 # ------------------------------------------------------------ --generate N

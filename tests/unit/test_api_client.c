@@ -172,6 +172,35 @@ static void test_redact(void **state) {
         free(s);
 }
 
+static void expect_line(const char *in, const char *want) {
+        char *s = pv_api_redact_line(in);
+        assert_non_null(s);
+        assert_string_equal(s, want);
+        free(s);
+}
+
+static void test_redact_line(void **state) {
+        (void)state;
+        /* a request line: the query string follows the form rules */
+        expect_line("GET /api2/json/access/ticket?username=root%40pam&password=s3cr%3Dt&otp=1 HTTP/1.1",
+                    "GET /api2/json/access/ticket?username=root%40pam&password=<redacted>&otp=<redacted> HTTP/1.1");
+        expect_line("DELETE /api2/json/x?pass%77ord=a+b HTTP/1.1", "DELETE /api2/json/x?pass%77ord=<redacted> HTTP/1.1");
+        expect_line("GET /api2/json/nodes?type=vm HTTP/1.1", "GET /api2/json/nodes?type=vm HTTP/1.1");
+        /* a key that merely ends in a secret name is not a secret key */
+        expect_line("GET /x?mypassword=a&new-password=b HTTP/1.1", "GET /x?mypassword=a&new-password=<redacted> HTTP/1.1");
+        /* curl's HTTP/2 pseudo-headers and cookies in informational text */
+        expect_line("h2h3 [cookie: PVEAuthCookie=PVE:root@pam:66F2A1B0::sig]", "h2h3 [cookie: <redacted>]");
+        expect_line("h2h3 [:path: /api2/json/access/ticket?password=pw]",
+                    "h2h3 [:path: /api2/json/access/ticket?password=<redacted>]");
+        expect_line("Set cookie PVEAuthCookie=PVE:root@pam:X::sig; path=/", "Set cookie PVEAuthCookie=<redacted>; path=/");
+        expect_line("x PVEAPIToken=root@pam!t=5e1f3c9a-1111", "x PVEAPIToken=<redacted>");
+        /* headers as before */
+        expect_line("Proxy-Authorization: Basic abc", "Proxy-Authorization: <redacted>");
+        expect_line("Location: /x?ticket=abc", "Location: /x?ticket=<redacted>");
+        expect_line("Content-Type: application/json", "Content-Type: application/json");
+        expect_line("", "");
+}
+
 static void test_fingerprint(void **state) {
         (void)state;
         const char *canon = "3A:9F:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:01:23:45:67:89:AB:CD:EF:10:32:54:76:"
@@ -258,6 +287,23 @@ static void test_backoff(void **state) {
         assert_int_equal(pv_api_backoff_ms(2, 200, 5000, 200), 400);
         assert_int_not_equal(pv_api_backoff_ms(2, 200, 5000, 7), pv_api_backoff_ms(2, 200, 5000, 8));
         assert_int_equal(pv_api_backoff_ms(60, 200, 5000, 0), 2500); /* no overflow */
+}
+
+static void test_retry_time(void **state) {
+        (void)state;
+        /* reads: the retry time decides, not a count (the old budget of 4 tries was ~1.4 s) */
+        assert_true(pv_api_retry_allowed(true, 4, 0, 1400, 1600, 30000));
+        assert_true(pv_api_retry_allowed(true, 12, 0, 25000, 5000, 30000));
+        assert_false(pv_api_retry_allowed(true, 12, 0, 26000, 5000, 30000));
+        assert_false(pv_api_retry_allowed(true, 1, 0, 0, 200, 100));
+        /* an explicit attempt cap still holds for reads */
+        assert_false(pv_api_retry_allowed(true, 3, 3, 0, 10, 30000));
+        assert_true(pv_api_retry_allowed(true, 2, 3, 0, 10, 30000));
+        /* writes that never reached the server: a count, whatever the time */
+        assert_true(pv_api_retry_allowed(false, 3, 4, 0, 10, 30000));
+        assert_false(pv_api_retry_allowed(false, 4, 4, 0, 10, 30000));
+        assert_false(pv_api_retry_allowed(false, 4, 0, 0, 10, 30000));
+        assert_false(pv_api_retry_allowed(false, 1, 4, 0, 10, 30000) == false);
 }
 
 static void test_form_and_path(void **state) {
@@ -401,9 +447,11 @@ int main(void) {
                 cmocka_unit_test(test_error_auth_hints),
                 cmocka_unit_test(test_envelope),
                 cmocka_unit_test(test_redact),
+                cmocka_unit_test(test_redact_line),
                 cmocka_unit_test(test_fingerprint),
                 cmocka_unit_test(test_retry_policy),
                 cmocka_unit_test(test_backoff),
+                cmocka_unit_test(test_retry_time),
                 cmocka_unit_test(test_form_and_path),
                 cmocka_unit_test(test_session_config),
                 cmocka_unit_test(test_task_timeout),

@@ -13,7 +13,25 @@
 #include "pvfio/buf.h"
 #include "pvfio/error.h"
 #include "pvfio/pci.h"
+#include "pvfio/tags.h"
 #include "pvfio/util.h"
+#include "pvfio/version.h"
+
+/* pv_error_move is NULL-safe like pv_error_set: no crash, nothing leaked (ASan). */
+static void test_error_move_null(void **state) {
+        (void)state;
+        struct pv_error a = PV_ERROR_INIT, b = PV_ERROR_INIT;
+        pv_error_set(&a, PV_EINVAL, "first");
+        pv_error_move(NULL, &a);
+        assert_null(a.message);
+        pv_error_move(&b, NULL);
+        assert_null(b.message);
+        pv_error_set(&a, PV_EIO, "second");
+        pv_error_move(&b, &a);
+        assert_string_equal(pv_error_message(&b), "second");
+        assert_null(a.message);
+        pv_error_done(&b);
+}
 
 static void test_error_set_and_wrap(void **state) {
         (void)state;
@@ -149,11 +167,84 @@ static void test_strings(void **state) {
         assert_string_equal(pv_strip_trailing(t), "x");
 }
 
+static char *norm(const char *tags, bool case_sensitive, bool ordering_config) {
+        struct pv_tag_style st = { .case_sensitive = case_sensitive, .ordering_config = ordering_config };
+        char *s = NULL;
+        assert_int_equal(pv_tags_normalize(tags, &st, &s, NULL), 0);
+        return s;
+}
+
+/* The results PVE::GuestHelpers::get_unique_tags gives for the same input and tag-style. */
+static void test_tags_normalize(void **state) {
+        (void)state;
+        static const struct {
+                const char *in;
+                bool cs, cfg;
+                const char *out;
+        } cases[] = {
+                { "GPU;Zeta;pvfio", false, false, "gpu;pvfio;zeta" },
+                { "Zeta,GPU gpu;;lab", false, false, "gpu;lab;zeta" },
+                { " b\ta\n", false, false, "a;b" },
+                { "", false, false, "" },
+                { "GPU;Zeta;gpu", true, false, "GPU;Zeta;gpu" },
+                { "b;B;a", true, false, "B;a;b" },
+                { "Zeta;GPU;gpu;zeta", false, true, "zeta;gpu" },
+                { "Zeta;GPU;gpu;zeta", true, true, "Zeta;GPU;gpu;zeta" },
+                { "b;a;b", true, true, "b;a" },
+                { "a-1;A+2;a.3;_x", false, false, "_x;a+2;a-1;a.3" },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+                char *s = norm(cases[i].in, cases[i].cs, cases[i].cfg);
+                assert_string_equal(s, cases[i].out);
+                free(s);
+        }
+        char *s = NULL;
+        assert_int_equal(pv_tags_normalize(NULL, NULL, &s, NULL), 0);
+        assert_string_equal(s, "");
+        free(s);
+        assert_true(pv_tags_equal("GPU;Zeta;pvfio", "gpu;pvfio;zeta", NULL));
+        assert_true(pv_tags_equal(NULL, "", NULL));
+        struct pv_tag_style cs = { .case_sensitive = true };
+        assert_false(pv_tags_equal("GPU;pvfio", "gpu;pvfio", &cs));
+        struct pv_tag_style cfg = { .ordering_config = true };
+        assert_false(pv_tags_equal("b;a", "a;b", &cfg));
+        assert_true(pv_tags_equal("B;a", "b;A", &cfg));
+}
+
+static void test_tag_style_parse(void **state) {
+        (void)state;
+        struct pv_tag_style st;
+        assert_int_equal(pv_tag_style_parse("case-sensitive=1,ordering=config,shape=full", &st, NULL), 0);
+        assert_true(st.case_sensitive && st.ordering_config);
+        assert_int_equal(pv_tag_style_parse("ordering=alphabetical,color-map=a:FFFFFF", &st, NULL), 0);
+        assert_false(st.case_sensitive || st.ordering_config);
+        assert_int_equal(pv_tag_style_parse("", &st, NULL), 0);
+        assert_int_equal(pv_tag_style_parse("ordering=random", &st, NULL), -PV_EINVAL);
+        assert_int_equal(pv_tag_style_parse("case-sensitive=maybe", &st, NULL), -PV_EINVAL);
+}
+
+static void test_version_cmp(void **state) {
+        (void)state;
+        assert_true(pv_version_cmp("9.0.25", "9.0.24") > 0);
+        assert_true(pv_version_cmp("9.0.25", "9.1.4.1") < 0);
+        assert_true(pv_version_cmp("9.1.4.1", "9.1.11") < 0);
+        assert_true(pv_version_cmp("9.1.11", "9.1.11") == 0);
+        assert_true(pv_version_cmp("8.4.10", "9.0.0") < 0);
+        assert_true(pv_version_cmp("6.2-10", "6.2-4") > 0);
+        assert_true(pv_version_cmp("9.1", "9.1.0") < 0);
+        assert_true(pv_version_cmp("9.1~rc1", "9.1") < 0);
+        assert_true(pv_version_cmp("09.1", "9.1") == 0);
+        assert_true(pv_version_cmp(NULL, "1") < 0);
+        assert_true(pv_version_cmp("1", NULL) > 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_error_set_and_wrap), cmocka_unit_test(test_buf_cap),
+                cmocka_unit_test(test_error_set_and_wrap), cmocka_unit_test(test_error_move_null), cmocka_unit_test(test_buf_cap),
                 cmocka_unit_test(test_buf_read_file_cap), cmocka_unit_test(test_pci_addr),
                 cmocka_unit_test(test_pci_id), cmocka_unit_test(test_strings),
+                cmocka_unit_test(test_tags_normalize), cmocka_unit_test(test_tag_style_parse),
+                cmocka_unit_test(test_version_cmp),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

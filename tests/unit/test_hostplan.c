@@ -451,6 +451,7 @@ static void test_amd_never_amd_iommu_on(void **state) {
         (void)state;
         struct fx f;
         base_host(&f, PV_CPU_AMD, 6, 5, PV_BOOTLOADER_GRUB);
+        add_dev(&f, "0000:02:00.0", 0x1a03, 0x2000, 0x030000, 20, "ast");   /* the host keeps a display */
         add_dev(&f, "0000:0a:00.0", 0x1002, 0x73bf, 0x030000, 30, "amdgpu");
         add_dev(&f, "0000:0a:00.1", 0x1002, 0xab28, 0x040300, 30, "snd_hda_intel");
         build_groups(&f);
@@ -571,6 +572,7 @@ static void test_softdeps(void **state) {
         (void)state;
         struct fx f;
         base_host(&f, PV_CPU_INTEL, 6, 8, PV_BOOTLOADER_GRUB);
+        add_dev(&f, "0000:00:02.0", 0x8086, 0x9a60, 0x030000, 0, "i915");   /* the host keeps a display */
         /* Turing card: VGA, audio, USB-C xHCI, UCSI serial bus */
         add_dev(&f, "0000:01:00.0", 0x10de, 0x1e87, 0x030000, 1, "nouveau");
         add_dev(&f, "0000:01:00.1", 0x10de, 0x10f8, 0x040300, 1, "snd_hda_intel");
@@ -656,6 +658,7 @@ static void shared_board(struct fx *f) {
         add_dev(f, "0000:00:17.0", 0x8086, 0xa282, 0x010601, 12, "ahci");
         add_dev(f, "0000:00:1c.0", 0x8086, 0xa290, 0x060400, 12, "pcieport");
         add_dev(f, "0000:00:1f.6", 0x8086, 0x15b8, 0x020000, 12, "e1000e");
+        add_dev(f, "0000:00:02.0", 0x8086, 0x3e92, 0x030000, 2, "i915");   /* the host keeps a display */
         add_dev(f, "0000:03:00.0", 0x1002, 0x67df, 0x030000, 12, "amdgpu");
         add_dev(f, "0000:03:00.1", 0x1002, 0xaaf0, 0x040300, 12, "snd_hda_intel");
         build_groups(f);
@@ -699,7 +702,7 @@ static void test_companions_and_bridges(void **state) {
         free(f.st.devs[5].driver);
         f.st.devs[5].driver = NULL;
         assert_int_equal(plan(&f), 0);
-        assert_true(has_warning(&f, "another function of 0000:01:00.0 but not passed through"));
+        assert_true(has_warning(&f, "is in the same IOMMU group of 0000:01:00.0 but not passed through (companions: false)"));
         assert_non_null(strstr(find_act(&f, PV_ACT_WRITE_FILE, PV_HOSTPLAN_MODPROBE)->after, "ids=10de:25a0\n"));
         /* a selector that only hits a bridge */
         s->companions = true;

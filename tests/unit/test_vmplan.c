@@ -146,7 +146,7 @@ static void mapping_add_map(struct pv_obs_mapping *m, const char *entry) {
 
 static void mapping_add_check(struct pv_obs_mapping *m, const char *sev, const char *msg) {
         m->checks = realloc(m->checks, (m->n_checks + 1) * sizeof *m->checks);
-        m->checks[m->n_checks++] = (struct pv_mapping_check){ S(sev), S(msg) };
+        m->checks[m->n_checks++] = (struct pv_mapping_check){ .severity = S(sev), .message = S(msg) };
 }
 
 static void add_pending(struct pv_observed *o, uint32_t vmid, const char *key, const char *value, const char *pending,

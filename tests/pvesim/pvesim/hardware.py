@@ -9,14 +9,17 @@ import json
 import re
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices"}
+            "iomem_bootfb", "devices", "host_use", "pve",  # host_use, pve: host layer only (mkroot)
+            "source", "listing"}
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
 BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_linux_default"}
 IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
 DEVICE_KEYS = {"addr", "parent", "vendor", "device", "subsystem_vendor", "subsystem_device",
                "class", "revision", "iommu_group", "driver", "driver_override", "boot_vga",
                "numa_node", "reset_method", "bars", "sriov", "physfn", "mdev_types",
-               "nvidia_vgpu_types", "names"}
+               "nvidia_vgpu_types", "names", "unknown"}
+# facts an imported description could not know (tests/machines/FORMAT.md "unknown")
+UNKNOWN_FACTS = {"driver", "iommu_group", "subsystem", "parent", "reset_method", "boot_vga", "prog_if"}
 SRIOV_KEYS = {"totalvfs", "numvfs", "vf_device", "offset", "stride"}
 MDEV_KEYS = {"type", "name", "available", "description"}
 NVIDIA_KEYS = {"id", "name", "description"}
@@ -91,6 +94,15 @@ def check_machine(m, where="machine"):
             _check_keys(t, NVIDIA_KEYS, "%s.nvidia_vgpu_types[%d]" % (w, j))
         if "names" in d and d["names"] is not None:
             _check_keys(d["names"], NAMES_KEYS, w + ".names")
+        for u in d.get("unknown") or []:
+            if u not in UNKNOWN_FACTS:
+                raise MachineError("%s.unknown: %r is not a fact name" % (w, u))
+            # Proxmox's API has no "unknown": the simulator serves only machines whose facts it
+            # answers with (group, subsystem ids) are known, never a guess; the driver, reset
+            # method, parent and boot_vga are not served by the API
+            if (u == "iommu_group" and (m.get("iommu") or {}).get("enabled")) or u == "subsystem":
+                raise MachineError("%s: its %s is unknown (the listing did not show it); the simulator "
+                                   "cannot answer GET /nodes/{node}/hardware/pci for it" % (w, u))
     return m
 
 

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The rest of a passthrough setup (issue 14): helpers shared by the profile,
+ * the VM planner and the host side for CPU affinity, TPM, hook scripts and
+ * the host facts they are checked against.
+ *
+ * CPU sets use the syntax of Proxmox's `pve-cpuset` format (PVE::CpuSet
+ * parse_cpuset in pve-common): comma-separated decimal CPU numbers or ranges
+ * `A-B` with A ≤ B. The canonical form pvfio writes merges and sorts them:
+ * "8,0-3,2" → "0-3,8".
+ */
+#ifndef PVFIO_EXTRAS_H
+#define PVFIO_EXTRAS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pvfio/error.h"
+#include "pvfio/host.h"
+#include "pvfio/plan.h"
+#include "pvfio/profile.h"
+
+#define PV_CPUSET_MAX_CPU 8191u          /* highest CPU number accepted (the kernel's NR_CPUS limit) */
+
+/*
+ * Parse a CPU list into its canonical form (*ret, caller frees). PV_EINVAL with a
+ * message naming the bad part ("'5-3' ends before it starts") when it is not one.
+ */
+int pv_cpuset_normalize(const char *s, char **ret, struct pv_error *err);
+/* True when both lists parse and name the same CPUs (order and ranges do not matter). */
+bool pv_cpuset_equal(const char *a, const char *b);
+/*
+ * How many CPUs of `set` are outside `local` (both CPU lists); -1 when either does
+ * not parse. 0 = every CPU of set is in local.
+ */
+long pv_cpuset_outside(const char *set, const char *local);
+
+/* ----------------------------------------------------- host side (hostextras.c) */
+
+/* Per-device facts the host scan does not read, loaded for the devices VMs of the node use. */
+struct pv_host_extra_dev {
+        struct pv_pci_addr addr;
+        char *local_cpulist;             /* sys/bus/pci/devices/ADDR/local_cpulist, or NULL */
+};
+
+struct pv_host_extras {
+        struct pv_host_extra_dev *devs;
+        size_t n_devs;
+};
+
+/*
+ * Read the facts for every PCI function the profile's VMs on `node` pass through
+ * (missing files are not an error). *ret filled on success.
+ */
+int pv_host_extras_load(const struct pv_host *h, const struct pv_profile *p, const char *node,
+                        const struct pv_host_state *s, struct pv_host_extras *ret, struct pv_error *err);
+void pv_host_extras_done(struct pv_host_extras *x);
+
+/*
+ * Plan the host side of the profile's VMs on `node` (pure): appends warnings (a VM's
+ * `affinity` with CPUs outside the NUMA node of a GPU it uses) to *plan.
+ * Fails only with PV_ENOMEM.
+ */
+int pv_host_extras_plan(const struct pv_profile *p, const char *node, const struct pv_host_state *s,
+                        const struct pv_host_extras *x, struct pv_plan *plan, struct pv_error *err);
+
+#endif

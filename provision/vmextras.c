@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The extra VM keys of issue 14 → Proxmox config keys:
+ *   tpm        → tpmstate0 "STORAGE:1,version=v2.0" on create (Proxmox allocates a
+ *                4 MiB volume: API2/Qemu.pm create_disks, TPMSTATE_DISK_SIZE); an
+ *                existing TPM state keeps its observed value, a different storage
+ *                or version is drift (the version cannot be changed later, and
+ *                pvfio never recreates a TPM state: it holds the guest's keys);
+ *   affinity   → affinity, the canonical CPU list (compared as a set);
+ *   hookscript → hookscript, the snippet volume;
+ *   usb        → usbN "host=VVVV:PPPP" / "host=BUS-PORT" / "mapping=ID" [,usb3=0|1].
+ * Keys Proxmox decides for itself are not owned here.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pvfio/buf.h"
+#include "pvfio/cleanup.h"
+#include "pvfio/extras.h"
+#include "pvfio/hostpci.h"
+#include "vmextras.h"
+
+/* ---------------------------------------------------------------- keys */
+
+struct xkey {
+        const char *name;
+        bool deletable, hotplug;
+};
+
+/*
+ * hookscript is one of qemu-server's $fast_plug_option; affinity and tpmstate0 wait for a
+ * restart. None is deleted when the profile leaves it out: a hook script or pinning set by
+ * hand on a VM pvfio manages stays (pvfio owns the value only while the profile sets it),
+ * and a TPM state holds the guest's keys.
+ */
+static const struct xkey keys[] = {
+        { "tpmstate0", false, false },
+        { "affinity", false, false },
+        { "hookscript", false, true },
+};
+
+/*
+ * usbN: the profile's `usb` list is the VM's USB devices, like `pci` for hostpciN, so a usbN
+ * the profile does not produce is deleted. Proxmox hot-plugs USB with its default `hotplug`
+ * (network,disk,usb).
+ */
+static const struct xkey usb_key = { "usbN", true, true };
+
+/* "usb7" → 7 for usb0..usb13 written canonically, else -1. */
+static int usb_index(const char *key) {
+        if (!key || strncmp(key, "usb", 3) != 0)
+                return -1;
+        const char *p = key + 3;
+        if (!(p[0] >= '0' && p[0] <= '9') || (p[0] == '0' && p[1]) || strlen(p) > 2)
+                return -1;
+        if (p[1] && !(p[1] >= '0' && p[1] <= '9'))
+                return -1;
+        int v = atoi(p);
+        return v < PV_MAX_USB ? v : -1;
+}
+
+static const struct xkey *xkey_of(const char *key) {
+        for (size_t i = 0; key && i < sizeof keys / sizeof keys[0]; i++)
+                if (strcmp(keys[i].name, key) == 0)
+                        return &keys[i];
+        if (usb_index(key) >= 0)
+                return &usb_key;
+        return NULL;
+}
+
+/* ------------------------------------------------------------------ usb */
+
+struct usbval {
+        char *host;     /* canonical, or NULL */
+        char *mapping;
+        int usb3;       /* 0/1 (schema default 0) */
+        bool other;     /* sub-keys pvfio does not know */
+};
+
+static void usbval_done(struct usbval *u) {
+        free(u->host);
+        free(u->mapping);
+}
+
+/* Canonical host: hex IDs lower-case without 0x; ports and spice as written (spice lower-case). */
+static char *host_canon(const char *h) {
+        const char *colon = strchr(h, ':');
+        if (!colon) {
+                char *r = strdup(h);
+                if (r && !strcasecmp(r, "spice"))
+                        strcpy(r, "spice");
+                return r;
+        }
+        const char *v = h, *p = colon + 1;
+        if (!strncasecmp(v, "0x", 2))
+                v += 2;
+        if (!strncasecmp(p, "0x", 2))
+                p += 2;
+        char *r = pv_asprintf(NULL, "%.*s:%s", (int)(colon - v), v, p);
+        for (char *q = r; q && *q; q++)
+                if (*q >= 'A' && *q <= 'F')
+                        *q = (char)(*q | 0x20);
+        return r;
+}
+
+static int usb_parse(const char *s, struct usbval *ret) {
+        struct pv_props p;
+        memset(ret, 0, sizeof *ret);
+        if (pv_props_parse(s, true, &p, NULL) < 0)
+                return -1;
+        const char *h = pv_props_get(&p, NULL);
+        h = h ? h : pv_props_get(&p, "host");
+        const char *m = pv_props_get(&p, "mapping");
+        const char *u3 = pv_props_get(&p, "usb3");
+        ret->usb3 = u3 ? pv_parse_bool(u3) == 1 : 0;
+        ret->host = h ? host_canon(h) : NULL;
+        ret->mapping = m ? strdup(m) : NULL;
+        for (size_t i = 0; i < p.n; i++)
+                if (p.v[i].key && strcmp(p.v[i].key, "host") && strcmp(p.v[i].key, "mapping") &&
+                    strcmp(p.v[i].key, "usb3"))
+                        ret->other = true;
+        pv_props_done(&p);
+        return 0;
+}
+
+static bool str_same(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool usb_equal(const char *a, const char *b) {
+        struct usbval x, y;
+        if (usb_parse(a, &x) < 0)
+                return strcmp(a, b) == 0;
+        if (usb_parse(b, &y) < 0) {
+                usbval_done(&x);
+                return false;
+        }
+        bool eq = str_same(x.host, y.host) && str_same(x.mapping, y.mapping) && x.usb3 == y.usb3 &&
+                  x.other == y.other;
+        usbval_done(&x);
+        usbval_done(&y);
+        return eq;
+}
+
+/* The device an observed usbN value names is the profile entry's device (usb3 aside). */
+static bool usb_same_device(const struct pv_usbdev *u, const char *have) {
+        struct usbval v;
+        if (!have || usb_parse(have, &v) < 0)
+                return false;
+        bool same = u->host ? str_same(u->host, v.host) && !v.mapping : str_same(u->mapping, v.mapping) && !v.host;
+        usbval_done(&v);
+        return same;
+}
+
+bool pvx_key_owned(const char *key) {
+        return xkey_of(key) != NULL;
+}
+
+bool pvx_key_deletable(const char *key) {
+        const struct xkey *k = xkey_of(key);
+        return k && k->deletable;
+}
+
+bool pvx_key_hotpluggable(const char *key) {
+        const struct xkey *k = xkey_of(key);
+        return k && k->hotplug;
+}
+
+bool pvx_value_equal(const char *key, const char *want, const char *have) {
+        if (!want || !have)
+                return want == have;
+        if (strcmp(key, "affinity") == 0)
+                return pv_cpuset_equal(want, have);
+        if (usb_index(key) >= 0)
+                return usb_equal(want, have);
+        return strcmp(want, have) == 0;
+}
+
+/* ----------------------------------------------------------- translate */
+
+struct ctx {
+        const struct pv_vm *vm;
+        const struct pv_vm_xlate_ctx *x;
+        struct pvx_out *out;
+};
+
+static const char *cur(const struct ctx *c, const char *key) {
+        return c->x->current ? pv_vm_config_get(c->x->current, key) : NULL;
+}
+
+static int add(struct ctx *c, const char *key, char *value, struct pv_error *err) {
+        if (!value)
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        struct pv_kv *v = realloc(c->out->kv, (c->out->n + 1) * sizeof *v);
+        char *k = strdup(key);
+        if (!v || !k) {
+                if (v)
+                        c->out->kv = v;
+                free(k);
+                free(value);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        c->out->kv = v;
+        v[c->out->n++] = (struct pv_kv){ k, value };
+        return 0;
+}
+
+static int note(struct ctx *c, struct pv_strv *where, struct pv_error *err, const char *fmt, ...) PV_PRINTF(4, 5);
+static int note(struct ctx *c, struct pv_strv *where, struct pv_error *err, const char *fmt, ...) {
+        _cleanup_buf_ struct pv_buf b = PV_BUF_INIT;
+        int r = 0;
+        if (where != &c->out->blocked)
+                r = c->x->vmid ? pv_buf_addf(&b, err, "vm '%s' (%" PRIu32 "): ", c->vm->name, c->x->vmid)
+                               : pv_buf_addf(&b, err, "vm '%s': ", c->vm->name);
+        va_list ap;
+        va_start(ap, fmt);
+        if (r == 0)
+                r = pv_buf_vaddf(&b, err, fmt, ap);
+        va_end(ap);
+        char *s;
+        if (r == 0)
+                r = pv_buf_detach(&b, &s, NULL, err);
+        return r < 0 ? r : pv_strv_push_take(where, s, err);
+}
+
+static int xl_tpm(struct ctx *c, struct pv_error *err) {
+        const struct pv_vm *vm = c->vm;
+        if (!vm->tpm_storage)
+                return 0;
+        const char *have = cur(c, "tpmstate0");
+        if (!have)
+                return add(c, "tpmstate0", pv_asprintf(NULL, "%s:1,version=%s", vm->tpm_storage, vm->tpm_version), err);
+        struct pv_props p;
+        int r = 0;
+        if (pv_props_parse(have, true, &p, NULL) < 0) {
+                r = note(c, &c->out->drift, err, "tpmstate0 '%s' cannot be parsed; pvfio leaves the TPM state alone",
+                         have);
+        } else {
+                const char *file = pv_props_get(&p, NULL);
+                file = file ? file : pv_props_get(&p, "file");
+                const char *ver = pv_props_get(&p, "version");
+                ver = ver ? ver : "v1.2"; /* the schema's default */
+                size_t sl = file ? strcspn(file, ":") : 0;
+                if (!file || file[sl] != ':' || strlen(vm->tpm_storage) != sl ||
+                    strncmp(file, vm->tpm_storage, sl) != 0)
+                        r = note(c, &c->out->drift, err,
+                                 "tpmstate0 is '%s', the profile wants storage '%s'; pvfio never moves or recreates "
+                                 "the TPM state (it holds the guest's keys)",
+                                 file ? file : "", vm->tpm_storage);
+                if (r == 0 && strcmp(ver, vm->tpm_version) != 0)
+                        r = note(c, &c->out->drift, err,
+                                 "tpmstate0 has version %s, the profile says %s; Proxmox cannot change the TPM "
+                                 "version of an existing state: remove tpmstate0 yourself (the guest loses its TPM "
+                                 "keys, e.g. BitLocker's) to let pvfio create a new one",
+                                 ver, vm->tpm_version);
+                pv_props_done(&p);
+        }
+        return r < 0 ? r : add(c, "tpmstate0", strdup(have), err);
+}
+
+/*
+ * usbN slots: a fixed `index` first, then the index an observed usbN with the same device
+ * already has, then the lowest free one. The value is "host=…" or "mapping=…", plus
+ * ",usb3=1" / ",usb3=0" when the profile says so.
+ */
+static int xl_usb(struct ctx *c, struct pv_error *err) {
+        const struct pv_vm *vm = c->vm;
+        int slot[PV_MAX_USB];
+        bool taken[PV_MAX_USB] = { false };
+        size_t n = vm->n_usb < PV_MAX_USB ? vm->n_usb : PV_MAX_USB;
+        for (size_t i = 0; i < n; i++) {
+                slot[i] = vm->usb[i].index;
+                if (slot[i] >= 0)
+                        taken[slot[i]] = true;
+        }
+        for (size_t i = 0; i < n; i++) {
+                for (int k = 0; slot[i] < 0 && k < PV_MAX_USB; k++) {
+                        char key[8];
+                        snprintf(key, sizeof key, "usb%d", k);
+                        if (!taken[k] && usb_same_device(&vm->usb[i], cur(c, key))) {
+                                slot[i] = k;
+                                taken[k] = true;
+                        }
+                }
+        }
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                for (int k = 0; slot[i] < 0 && k < PV_MAX_USB; k++)
+                        if (!taken[k]) {
+                                slot[i] = k;
+                                taken[k] = true;
+                        }
+                const struct pv_usbdev *u = &vm->usb[i];
+                char key[8];
+                snprintf(key, sizeof key, "usb%d", slot[i]);
+                r = add(c, key,
+                        pv_asprintf(NULL, "%s=%s%s", u->host ? "host" : "mapping", u->host ? u->host : u->mapping,
+                                    u->usb3 < 0 ? "" : u->usb3 ? ",usb3=1" : ",usb3=0"),
+                        err);
+        }
+        return r;
+}
+
+int pvx_translate(const struct pv_vm *vm, const struct pv_vm_xlate_ctx *ctx, struct pvx_out *out,
+                  struct pv_error *err) {
+        struct ctx c = { .vm = vm, .x = ctx, .out = out };
+        memset(out, 0, sizeof *out);
+        int r = xl_tpm(&c, err);
+        if (r == 0 && vm->affinity)
+                r = add(&c, "affinity", strdup(vm->affinity), err);
+        if (r == 0 && vm->hookscript)
+                r = add(&c, "hookscript", strdup(vm->hookscript), err);
+        if (r == 0)
+                r = xl_usb(&c, err);
+        if (r < 0)
+                pvx_out_done(out);
+        return r;
+}
+
+void pvx_out_done(struct pvx_out *o) {
+        if (!o)
+                return;
+        for (size_t i = 0; i < o->n; i++) {
+                free(o->kv[i].key);
+                free(o->kv[i].value);
+        }
+        free(o->kv);
+        pv_strv_done(&o->drift);
+        pv_strv_done(&o->warnings);
+        pv_strv_done(&o->blocked);
+        memset(o, 0, sizeof *o);
+}

@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests for the rest of a passthrough setup (issue 14): CPU lists, the
+ * profile keys (tpm, affinity, hookscript), their translation to Proxmox keys
+ * and the host-side checks (affinity vs a GPU's NUMA node).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pvfio/extras.h"
+#include "pvfio/vmplan.h"
+
+/* ------------------------------------------------------------- helpers */
+
+static struct pv_profile *load(const char *yaml, struct pv_diags *d, int want) {
+        struct pv_profile *p = NULL;
+        struct pv_error e = PV_ERROR_INIT;
+        int r = pv_profile_parse_mem(yaml, strlen(yaml), "t.yaml", &p, d, &e);
+        if (r != want)
+                for (size_t i = 0; i < d->n; i++)
+                        print_message("  %u:%u %s\n", d->v[i].line, d->v[i].col, d->v[i].message);
+        assert_int_equal(r, want);
+        pv_error_done(&e);
+        return p;
+}
+
+/* The diagnostic at line:col whose message contains text (fails when there is none). */
+static const struct pv_diag *diag_at(const struct pv_diags *d, unsigned line, unsigned col, const char *text) {
+        for (size_t i = 0; i < d->n; i++)
+                if (d->v[i].line == line && d->v[i].col == col && strstr(d->v[i].message, text))
+                        return &d->v[i];
+        for (size_t i = 0; i < d->n; i++)
+                print_message("  have %u:%u %s\n", d->v[i].line, d->v[i].col, d->v[i].message);
+        fail_msg("no diagnostic at %u:%u containing '%s'", line, col, text);
+        return NULL;
+}
+
+#define HEAD_ROOT                                                                                                     \
+        "version: 1\n"                                                                                                \
+        "cluster:\n"                                                                                                  \
+        "  api: https://pve1:8006\n"                                                                                  \
+        "  auth: {user: root@pam, password_env: PW}\n"
+#define HEAD_TOKEN                                                                                                    \
+        "version: 1\n"                                                                                                \
+        "cluster:\n"                                                                                                  \
+        "  api: https://pve1:8006\n"                                                                                  \
+        "  auth: {token: pvfio@pve!auto, secret_env: S}\n"
+
+/* ------------------------------------------------------------- cpusets */
+
+static void test_cpuset(void **state) {
+        (void)state;
+        char *s = NULL;
+        assert_int_equal(pv_cpuset_normalize("8,0-3,2, 4 ,9", &s, NULL), 0);
+        assert_string_equal(s, "0-4,8-9");
+        free(s);
+        assert_int_equal(pv_cpuset_normalize("7", &s, NULL), 0);
+        assert_string_equal(s, "7");
+        free(s);
+        struct pv_error e = PV_ERROR_INIT;
+        assert_int_equal(pv_cpuset_normalize("5-3", &s, &e), -PV_EINVAL);
+        assert_non_null(strstr(pv_error_message(&e), "'5-3' ends before it starts"));
+        pv_error_done(&e);
+        const char *bad[] = { "", "a", "1,", ",1", "1-", "1--2", "-1", "1;2", "8192", "1-99999", NULL };
+        for (size_t i = 0; bad[i]; i++) {
+                s = NULL;
+                assert_int_equal(pv_cpuset_normalize(bad[i], &s, NULL), -PV_EINVAL);
+                assert_null(s);
+        }
+        assert_true(pv_cpuset_equal("0,1,2,3", "0-3"));
+        assert_true(pv_cpuset_equal("3,2,1,0", "0-3"));
+        assert_false(pv_cpuset_equal("0-3", "0-4"));
+        assert_int_equal(pv_cpuset_outside("0-7", "0-15"), 0);
+        assert_int_equal(pv_cpuset_outside("0-7", "4-15"), 4);
+        assert_int_equal(pv_cpuset_outside("x", "0-15"), -1);
+}
+
+/* ------------------------------------------------------------- profile */
+
+static void test_profile_keys(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load(HEAD_ROOT
+                                    "templates:\n"
+                                    "  win:\n"
+                                    "    tpm: {storage: local-lvm}\n"
+                                    "    affinity: \"8, 0-3,2\"\n"
+                                    "vms:\n"
+                                    "  - name: a\n"
+                                    "    node: pve1\n"
+                                    "    template: win\n"
+                                    "    hookscript: local:snippets/gpu-hook.sh\n"
+                                    "  - name: b\n"
+                                    "    node: pve1\n"
+                                    "    tpm: {storage: zfs.pool, version: 1.2}\n"
+                                    "    affinity: 5\n",
+                                    &d, 0);
+        assert_string_equal(p->vms[0].tpm_storage, "local-lvm");
+        assert_string_equal(p->vms[0].tpm_version, "v2.0");
+        assert_string_equal(p->vms[0].affinity, "0-3,8");
+        assert_string_equal(p->vms[0].hookscript, "local:snippets/gpu-hook.sh");
+        assert_string_equal(p->vms[1].tpm_storage, "zfs.pool");
+        assert_string_equal(p->vms[1].tpm_version, "v1.2");
+        assert_string_equal(p->vms[1].affinity, "5");
+        assert_null(p->vms[1].hookscript);
+        pv_profile_free(p);
+        pv_diags_done(&d);
+}
+
+static void test_profile_errors(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        load(HEAD_TOKEN
+             "vms:\n"                                   /* 5 */
+             "  - name: a\n"
+             "    node: pve1\n"
+             "    tpm: {storag: local-lvm}\n"           /* 8 */
+             "    affinity: \"3-1\"\n"                  /* 9 */
+             "    hookscript: local:iso/x.sh\n"         /* 10 */
+             "  - name: b\n"
+             "    node: pve1\n"
+             "    tpm: local-lvm\n"                     /* 13 */
+             "    affinity: [0, 1]\n"                   /* 14 */
+             "    hookscript: local:snippets/sub/x\n"   /* 15 */
+             "  - name: c\n"
+             "    node: pve1\n"
+             "    tpm: {storage: local-lvm, version: v3}\n" /* 18 */
+             "    affinity: 0-3\n"                      /* 19 */
+             "    hookscript: local:snippets/x.sh\n"    /* 20 */
+             "    ostype: win11\n",                     /* 21 */
+             &d, -PV_EINVAL);
+        diag_at(&d, 8, 10, "missing required key 'storage'");
+        const struct pv_diag *x = diag_at(&d, 8, 11, "unknown key 'storag' in 'vms[0].tpm'; did you mean 'storage'?");
+        assert_string_equal(x->key, "vms[0].tpm.storag");
+        x = diag_at(&d, 9, 15, "'3-1' ends before it starts");
+        assert_string_equal(x->key, "vms[0].affinity");
+        diag_at(&d, 10, 17, "must be a snippet volume");
+        diag_at(&d, 13, 10, "must be a mapping {storage: STORAGE, version: v2.0}");
+        diag_at(&d, 14, 15, "must be a host CPU list");
+        diag_at(&d, 15, 17, "must be a snippet volume");
+        diag_at(&d, 18, 40, "must be v2.0 or v1.2, got 'v3'");
+        /* an API token may not set affinity or hookscript: Proxmox's check_vm_modify_config_perm */
+        x = diag_at(&d, 19, 5, "only root can set 'affinity' config");
+        assert_string_equal(x->key, "vms[2].affinity");
+        assert_false(x->warning);
+        diag_at(&d, 20, 5, "only root can set 'hookscript' config");
+        /* c's TPM failed to type: the win11 rule then sees no TPM */
+        x = diag_at(&d, 21, 5, "Windows 11 setup requires a TPM 2.0");
+        assert_true(x->warning);
+        pv_diags_done(&d);
+}
+
+/* --------------------------------------------------------- translation */
+
+static void add_kv(struct pv_vm_config *c, const char *k, const char *v) {
+        c->kv = realloc(c->kv, (c->n + 1) * sizeof *c->kv);
+        c->kv[c->n++] = (struct pv_kv){ strdup(k), strdup(v) };
+}
+
+static void test_translate(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load(HEAD_ROOT
+                                    "vms:\n"
+                                    "  - name: a\n"
+                                    "    node: pve1\n"
+                                    "    tpm: {storage: local-lvm, version: v2.0}\n"
+                                    "    affinity: 0,1,2,3,8\n"
+                                    "    hookscript: local:snippets/h.sh\n",
+                                    &d, 0);
+        struct pv_vm_xlate_ctx ctx = { .profile = p };
+        struct pv_vm_desired out;
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_string_equal(pv_vm_desired_get(&out, "tpmstate0"), "local-lvm:1,version=v2.0");
+        assert_string_equal(pv_vm_desired_get(&out, "affinity"), "0-3,8");
+        assert_string_equal(pv_vm_desired_get(&out, "hookscript"), "local:snippets/h.sh");
+        pv_vm_desired_done(&out);
+
+        /* an existing TPM state is kept as it is; another storage or version is drift, never a change */
+        struct pv_vm_config cur = { .vmid = 100 };
+        add_kv(&cur, "tpmstate0", "local-lvm:vm-100-disk-1,size=4M,version=v2.0");
+        ctx.current = &cur;
+        ctx.vmid = 100;
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_string_equal(pv_vm_desired_get(&out, "tpmstate0"), "local-lvm:vm-100-disk-1,size=4M,version=v2.0");
+        assert_int_equal(out.drift.n, 0);
+        pv_vm_desired_done(&out);
+        free(cur.kv[0].value);
+        cur.kv[0].value = strdup("other:vm-100-disk-1,size=4M");
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_string_equal(pv_vm_desired_get(&out, "tpmstate0"), "other:vm-100-disk-1,size=4M");
+        assert_int_equal(out.drift.n, 2);
+        assert_non_null(strstr(out.drift.v[0], "vm 'a' (100): tpmstate0 is 'other:vm-100-disk-1', the profile wants storage 'local-lvm'"));
+        assert_non_null(strstr(out.drift.v[1], "tpmstate0 has version v1.2, the profile says v2.0"));
+        pv_vm_desired_done(&out);
+        pv_vm_config_done(&cur);
+
+        /* key semantics */
+        assert_true(pv_vmconfig_key_managed("tpmstate0"));
+        assert_true(pv_vmconfig_key_managed("affinity"));
+        assert_true(pv_vmconfig_key_managed("hookscript"));
+        assert_false(pv_vmconfig_key_deletable("tpmstate0"));
+        assert_false(pv_vmconfig_key_deletable("affinity"));
+        assert_false(pv_vmconfig_key_deletable("hookscript"));
+        assert_true(pv_vmconfig_key_hotpluggable("hookscript"));
+        assert_false(pv_vmconfig_key_hotpluggable("affinity"));
+        assert_false(pv_vmconfig_key_hotpluggable("tpmstate0"));
+        assert_true(pv_vmconfig_value_equal("affinity", "0-3,8", "8,0,1,2,3"));
+        assert_false(pv_vmconfig_value_equal("affinity", "0-3", "0-4"));
+        assert_false(pv_vmconfig_value_equal("affinity", NULL, "0-3"));
+        pv_profile_free(p);
+        pv_diags_done(&d);
+}
+
+/* Planning against a config that already holds the values (as Proxmox stores them) gives no action;
+ * a profile without the keys leaves them (a hand-set hook script stays, the TPM state holds keys);
+ * a different affinity is an update that waits for a restart on a running VM. */
+static void test_plan_noop_and_removal(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load(HEAD_ROOT
+                                    "vms:\n"
+                                    "  - name: a\n"
+                                    "    node: pve1\n"
+                                    "    tpm: {storage: local-lvm}\n"
+                                    "    affinity: 0-3\n"
+                                    "    hookscript: local:snippets/h.sh\n",
+                                    &d, 0);
+        struct pv_observed o = { 0 };
+        o.nodes = calloc(1, sizeof *o.nodes);
+        o.nodes[o.n_nodes++] = (struct pv_node_info){ strdup("pve1"), strdup("online") };
+        o.vms = calloc(1, sizeof *o.vms);
+        o.vms[o.n_vms++] = (struct pv_vm_info){ .vmid = 100, .node = strdup("pve1"), .name = strdup("a"),
+                                                .status = strdup("stopped"), .tags = strdup("pvfio") };
+        o.configs = calloc(1, sizeof *o.configs);
+        o.configs[0] = (struct pv_vm_config){ .vmid = 100, .node = strdup("pve1"), .digest = strdup("d") };
+        o.n_configs = 1;
+        add_kv(&o.configs[0], "name", "a");
+        add_kv(&o.configs[0], "tags", "pvfio");
+        add_kv(&o.configs[0], "tpmstate0", "local-lvm:vm-100-disk-0,size=4M,version=v2.0");
+        add_kv(&o.configs[0], "affinity", "0,1,2,3");
+        add_kv(&o.configs[0], "hookscript", "local:snippets/h.sh");
+        struct pv_vm_plan_opts opts = { 0 };
+        struct pv_plan plan = { 0 };
+        assert_int_equal(pv_vm_plan_build(p, &o, &opts, &plan, NULL), 0);
+        assert_int_equal(plan.n, 0);
+        pv_plan_done(&plan);
+        pv_profile_free(p);
+
+        p = load(HEAD_ROOT "vms:\n  - name: a\n    node: pve1\n", &d, 0);
+        memset(&plan, 0, sizeof plan);
+        assert_int_equal(pv_vm_plan_build(p, &o, &opts, &plan, NULL), 0);
+        assert_int_equal(plan.n, 0);
+        pv_plan_done(&plan);
+        pv_profile_free(p);
+
+        p = load(HEAD_ROOT "vms:\n  - name: a\n    node: pve1\n    affinity: 4-7\n    hookscript: local:snippets/g.sh\n",
+                 &d, 0);
+        free(o.vms[0].status);
+        o.vms[0].status = strdup("running");
+        memset(&plan, 0, sizeof plan);
+        assert_int_equal(pv_vm_plan_build(p, &o, &opts, &plan, NULL), 0);
+        assert_int_equal(plan.n, 1);
+        assert_int_equal(plan.actions[0].kind, PV_ACT_UPDATE_VM);
+        assert_int_equal(plan.actions[0].n_keys, 2);
+        assert_string_equal(plan.actions[0].keys[0].key, "affinity");
+        assert_string_equal(plan.actions[0].keys[0].after, "4-7");
+        assert_true(plan.actions[0].keys[0].pending_until_restart);
+        assert_string_equal(plan.actions[0].keys[1].key, "hookscript");
+        assert_string_equal(plan.actions[0].keys[1].after, "local:snippets/g.sh");
+        assert_false(plan.actions[0].keys[1].pending_until_restart);
+        pv_plan_done(&plan);
+        pv_profile_free(p);
+        pv_observed_done(&o);
+        pv_diags_done(&d);
+}
+
+/* ------------------------------------------------------------------ usb */
+
+static void test_usb_profile_errors(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        load(HEAD_TOKEN
+             "vms:\n"                                   /* 5 */
+             "  - name: a\n"
+             "    node: pve1\n"
+             "    usb:\n"
+             "      - host: 046d:c52b\n"               /* 9: raw with a token */
+             "      - mapping: kbd\n"                  /* 10: fine */
+             "      - host: spice\n"                   /* 11: fine (not a real device) */
+             "      - {host: 1-2, mapping: x1}\n"      /* 12 */
+             "      - host: 1-.2\n"                    /* 13 */
+             "      - {mapping: kbd, index: 14}\n"     /* 14 */
+             "      - {mapping: m2, index: 3, usb3: 1}\n" /* 15 */
+             "      - {mapping: m3, index: 3}\n",      /* 16 */
+             &d, -PV_EINVAL);
+        const struct pv_diag *x = diag_at(&d, 9, 9, "only root can set 'usbN' config for real devices");
+        assert_string_equal(x->key, "vms[0].usb[0].host");
+        diag_at(&d, 12, 9, "exactly one of 'host' or 'mapping'");
+        diag_at(&d, 13, 15, "must be a USB device VENDOR:PRODUCT");
+        diag_at(&d, 14, 31, "must be an integer 0-13");
+        diag_at(&d, 15, 39, "must be true or false");
+        diag_at(&d, 16, 9, "uses index 3, which usb[6] already has");
+        for (size_t i = 0; i < d.n; i++)
+                assert_true(d.v[i].line != 10 && d.v[i].line != 11);
+        pv_diags_done(&d);
+}
+
+static void test_usb_translate(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load(HEAD_ROOT
+                                    "vms:\n"
+                                    "  - name: a\n"
+                                    "    node: pve1\n"
+                                    "    usb:\n"
+                                    "      - host: 0x046D:C52B\n"
+                                    "      - {mapping: kbd, usb3: true}\n"
+                                    "      - {host: 1-2.3, index: 0}\n",
+                                    &d, 0);
+        struct pv_vm_xlate_ctx ctx = { .profile = p };
+        struct pv_vm_desired out;
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_string_equal(pv_vm_desired_get(&out, "usb0"), "host=1-2.3");
+        assert_string_equal(pv_vm_desired_get(&out, "usb1"), "host=046d:c52b");
+        assert_string_equal(pv_vm_desired_get(&out, "usb2"), "mapping=kbd,usb3=1");
+        pv_vm_desired_done(&out);
+
+        /* devices keep the index they already have; Proxmox's spellings compare equal */
+        struct pv_vm_config cur = { .vmid = 100 };
+        add_kv(&cur, "usb5", "mapping=kbd,usb3=1");
+        add_kv(&cur, "usb7", "host=0x046d:0xC52B");
+        ctx.current = &cur;
+        ctx.vmid = 100;
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_string_equal(pv_vm_desired_get(&out, "usb0"), "host=1-2.3");
+        assert_string_equal(pv_vm_desired_get(&out, "usb5"), "mapping=kbd,usb3=1");
+        assert_string_equal(pv_vm_desired_get(&out, "usb7"), "host=046d:c52b");
+        assert_null(pv_vm_desired_get(&out, "usb1"));
+        assert_true(pv_vmconfig_value_equal("usb7", "host=046d:c52b", "host=0x046d:0xC52B"));
+        assert_true(pv_vmconfig_value_equal("usb7", "host=046d:c52b", "046d:c52b,usb3=0"));
+        assert_false(pv_vmconfig_value_equal("usb7", "host=046d:c52b", "host=046d:c52b,usb3=1"));
+        assert_false(pv_vmconfig_value_equal("usb7", "host=046d:c52b", "mapping=kbd"));
+        assert_false(pv_vmconfig_value_equal("usb7", "host=1-2", "host=1-2.1"));
+        pv_vm_desired_done(&out);
+        pv_vm_config_done(&cur);
+
+        assert_true(pv_vmconfig_key_managed("usb0"));
+        assert_true(pv_vmconfig_key_managed("usb13"));
+        assert_false(pv_vmconfig_key_managed("usb14"));
+        assert_false(pv_vmconfig_key_managed("usb01"));
+        assert_true(pv_vmconfig_key_deletable("usb3"));
+        assert_true(pv_vmconfig_key_hotpluggable("usb3"));
+        pv_profile_free(p);
+        pv_diags_done(&d);
+}
+
+/* ----------------------------------------------------------- host side */
+
+static void test_numa_warning(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load("version: 1\n"
+                                    "mappings:\n"
+                                    "  - id: gpu1\n"
+                                    "    map: [{node: pve1, path: 0000:41:00}]\n"
+                                    "vms:\n"
+                                    "  - name: far\n"
+                                    "    node: pve1\n"
+                                    "    affinity: 0-7\n"
+                                    "    pci: [{address: 0000:01:00}, {mapping: gpu1}]\n"
+                                    "  - name: near\n"
+                                    "    node: pve1\n"
+                                    "    affinity: 16-23\n"
+                                    "    pci: [{mapping: gpu1}]\n"
+                                    "  - name: other-node\n"
+                                    "    node: pve2\n"
+                                    "    affinity: 0-7\n"
+                                    "    pci: [{address: 0000:41:00.0}]\n",
+                                    &d, 0);
+        struct pv_host_dev devs[3] = { 0 };
+        const char *names[] = { "0000:01:00.0", "0000:41:00.0", "0000:41:00.1" };
+        const uint32_t cls[] = { 0x030000, 0x030000, 0x040300 };
+        for (int i = 0; i < 3; i++) {
+                assert_int_equal(pv_pci_addr_parse(names[i], &devs[i].addr, NULL), 0);
+                strcpy(devs[i].name, names[i]);
+                devs[i].class_code = cls[i];
+                devs[i].numa_node = i == 0 ? 0 : 1;
+        }
+        struct pv_host_state s = { .devs = devs, .n_devs = 3 };
+        struct pv_host_extra_dev xd[3] = {
+                { devs[0].addr, (char *)"0-15" }, { devs[1].addr, (char *)"16-31" }, { devs[2].addr, (char *)"16-31" }
+        };
+        struct pv_host_extras x = { xd, 3 };
+        struct pv_plan plan = { 0 };
+        assert_int_equal(pv_host_extras_plan(p, "pve1", &s, &x, &plan, NULL), 0);
+        assert_int_equal(plan.n, 0);
+        /* one warning: far's mapped GPU (41:00.0; not its audio function, not the GPU on node 0) */
+        assert_int_equal(plan.n_warnings, 1);
+        assert_string_equal(plan.warnings[0],
+                            "pve1: vm 'far' has affinity 0-7, but 8 of those CPUs are outside NUMA node 1 of its GPU "
+                            "0000:41:00.0 (local CPUs 16-31): every DMA and interrupt crosses nodes; pin the VM to CPUs "
+                            "within 16-31 (affinity) and enable numa");
+        pv_plan_done(&plan);
+        pv_profile_free(p);
+        pv_diags_done(&d);
+}
+
+/* The loader reads local_cpulist under the root for the devices the node's VMs use. */
+static void test_numa_load(void **state) {
+        (void)state;
+        char root[] = "/tmp/pvfio-extras-XXXXXX";
+        assert_non_null(mkdtemp(root));
+        char path[512];
+        const char *dirs[] = { "sys", "sys/bus", "sys/bus/pci", "sys/bus/pci/devices",
+                               "sys/bus/pci/devices/0000:41:00.0", NULL };
+        for (size_t i = 0; dirs[i]; i++) {
+                snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
+                assert_int_equal(mkdir(path, 0755), 0);
+        }
+        snprintf(path, sizeof path, "%s/sys/bus/pci/devices/0000:41:00.0/local_cpulist", root);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("16-31\n", f);
+        fclose(f);
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load("version: 1\nvms:\n  - name: a\n    node: pve1\n    affinity: 0-3\n"
+                                    "    pci: [{address: 0000:41:00}, {address: 0000:42:00.0}]\n",
+                                    &d, 0);
+        struct pv_host_dev devs[3] = { 0 };
+        const char *names[] = { "0000:41:00.0", "0000:41:00.1", "0000:42:00.0" };
+        for (int i = 0; i < 3; i++) {
+                assert_int_equal(pv_pci_addr_parse(names[i], &devs[i].addr, NULL), 0);
+                strcpy(devs[i].name, names[i]);
+        }
+        struct pv_host_state s = { .devs = devs, .n_devs = 3 };
+        struct pv_host *h = NULL;
+        assert_int_equal(pv_host_open(root, NULL, &h, NULL), 0);
+        struct pv_host_extras x;
+        assert_int_equal(pv_host_extras_load(h, p, "pve1", &s, &x, NULL), 0);
+        assert_int_equal(x.n_devs, 3);
+        assert_string_equal(x.devs[0].local_cpulist, "16-31");
+        assert_null(x.devs[1].local_cpulist); /* no file: unknown, not an error */
+        assert_null(x.devs[2].local_cpulist);
+        pv_host_extras_done(&x);
+        assert_int_equal(pv_host_extras_load(h, p, "pve2", &s, &x, NULL), 0);
+        assert_int_equal(x.n_devs, 0);
+        pv_host_extras_done(&x);
+        pv_host_close(h);
+        unlink(path);
+        for (size_t i = 5; i-- > 0;) {
+                snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
+                rmdir(path);
+        }
+        rmdir(root);
+        pv_profile_free(p);
+        pv_diags_done(&d);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_cpuset),
+                cmocka_unit_test(test_profile_keys),
+                cmocka_unit_test(test_profile_errors),
+                cmocka_unit_test(test_translate),
+                cmocka_unit_test(test_plan_noop_and_removal),
+                cmocka_unit_test(test_numa_warning),
+                cmocka_unit_test(test_numa_load),
+                cmocka_unit_test(test_usb_profile_errors),
+                cmocka_unit_test(test_usb_translate),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
