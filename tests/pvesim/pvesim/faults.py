@@ -230,12 +230,13 @@ def raw_fields(query, body, content_type):
 
 
 class RequestLog:
-    def __init__(self, path, keep=100000):
+    def __init__(self, path, keep=100000, copy_path=None):
+        """path: --request-log; copy_path: a second copy (PVESIM_LOG_DIR)."""
         self.lock = threading.Lock()
         self.entries = []
         self.seq = 0
         self.keep = keep
-        self.file = open(path, "a", encoding="utf-8", buffering=1) if path else None
+        self.files = [open(p, "a", encoding="utf-8", buffering=1) for p in (path, copy_path) if p]
 
     def add(self, entry):
         with self.lock:
@@ -244,8 +245,10 @@ class RequestLog:
             self.entries.append(entry)
             if len(self.entries) > self.keep:
                 del self.entries[: len(self.entries) - self.keep]
-            if self.file:
-                self.file.write(json.dumps(entry, sort_keys=True) + "\n")
+            if self.files:
+                line = json.dumps(entry, sort_keys=True) + "\n"
+                for f in self.files:
+                    f.write(line)
         return entry
 
     def since(self, seq):

@@ -368,13 +368,24 @@ class App:
         self.fingerprint = ensure_certificate(self.cert, self.key, args.key_type, args.new_cert)
         self.settings = faultmod.Settings(args)
         self.faults = faultmod.Faults(args)
-        self.reqlog = faultmod.RequestLog(args.request_log)
+        self.reqlog = faultmod.RequestLog(args.request_log, copy_path=self.collected_log_path())
         self.stats = faultmod.Stats()
         self.sim = Simulator(self.schema, self.state, self.settings, self.faults, self.fingerprint)
         self.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ssl_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         self.ssl_ctx.load_cert_chain(self.cert, self.key)
         self.httpd = None
+
+    @staticmethod
+    def collected_log_path():
+        """PVESIM_LOG_DIR set: every simulator also writes its request log there, one file
+        per process named by release (pvesim-9.x-PID.jsonl, pvesim-8.4-PID.jsonl), so a
+        test run's requests can be checked afterwards (scripts/test.sh, tests/pvecheck)."""
+        d = os.environ.get("PVESIM_LOG_DIR")
+        if not d:
+            return None
+        os.makedirs(d, exist_ok=True)
+        return os.path.join(d, "pvesim-%s-%d.jsonl" % (version.name(), os.getpid()))
 
     def control(self, method, path, query, body):
         """The /_sim endpoints: (status, json data)."""
