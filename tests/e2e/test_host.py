@@ -22,6 +22,7 @@ hosts:
     binding: driver_override
     vfio:
       - address: 0000:01:00
+        host_critical_ok: true   # the host's only display once 02:00 is on vfio-pci (headless node)
     softdeps: auto
 vms:
   - name: gpu-a
