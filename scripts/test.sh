@@ -7,7 +7,7 @@
 # passed" only when every stage passed.
 #
 #   PVFIO_TEST_STAGES   stages to run, in this order (default: all)
-#                       gcc demo pvecheck clang asan fuzz
+#                       gcc demo pvecheck differential clang asan fuzz
 #   PVFIO_FUZZ_SECONDS  seconds per fuzz target (default 60)
 #   PVFIO_FUZZERS       fuzz targets to run (default: build-asan/fuzz_*)
 #   PVFIO_FUZZ_CORPUS   folder holding one corpus folder per target, named without the
@@ -15,12 +15,13 @@
 #   PVFIO_FUZZ_CRASHES  where a crashing input is kept (default: build-asan/fuzz-crashes)
 #   PVECHECK_DIR, PVECHECK_DIR_84, PVE_SRC, PVECHECK_TOOLS: the pvecheck sandboxes
 #                       (tests/pvecheck/sandbox.sh); without one the pvecheck stage prints
-#                       one line saying why it was skipped
+#                       one line saying why it was skipped, and the differential stage
+#                       compares the simulator with Proxmox's recorded answers only
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
-STAGES=${PVFIO_TEST_STAGES:-gcc demo pvecheck clang asan fuzz}
+STAGES=${PVFIO_TEST_STAGES:-gcc demo pvecheck differential clang asan fuzz}
 SIMLOGS=$top/build/pvecheck-logs
 
 wants() {
@@ -53,6 +54,23 @@ stage_demo() {
 
 stage_pvecheck() {
   sh tests/pvecheck/check-sim-logs.sh "$SIMLOGS"
+}
+
+# The simulator against Proxmox's own functions on the same inputs, per release
+# (tests/pvecheck/differential.py); without a sandbox, against the recorded answers.
+stage_differential() {
+  rc=0
+  for rel in 9.x 8.4; do
+    sst=0
+    sandbox=$(sh tests/pvecheck/sandbox.sh "$rel") || sst=$?
+    case $sst in
+      0) python3 tests/pvecheck/differential.py --release "$rel" --sandbox "$sandbox" || rc=1 ;;
+      3) echo "differential $rel: no sandbox ($sandbox); recorded answers only"
+         python3 tests/pvecheck/differential.py --release "$rel" || rc=1 ;;
+      *) echo "differential $rel: FAILED to find or build the sandbox"; rc=1 ;;
+    esac
+  done
+  return $rc
 }
 
 stage_clang() {
@@ -107,7 +125,7 @@ if [ "${1:-}" = "--stage" ]; then
   "stage_$2"
   exit 0
 fi
-for s in gcc demo pvecheck clang asan fuzz; do
+for s in gcc demo pvecheck differential clang asan fuzz; do
   wants "$s" || continue
   echo "== $s"
   start=$(date +%s)

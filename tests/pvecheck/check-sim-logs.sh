@@ -13,6 +13,10 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 dir=${1:?usage: check-sim-logs.sh LOGDIR}
 TOOLS=${PVECHECK_TOOLS:-/work/shared/tools/pvecheck}
+if [ ! -f "$TOOLS/check-log.sh" ]; then
+  echo "pvecheck: skipped: no pvecheck tools (PVECHECK_TOOLS=$TOOLS has no check-log.sh)"
+  exit 0
+fi
 rc=0
 for rel in 9.x 8.4; do
   set -- "$dir"/pvesim-"$rel"-*.jsonl

@@ -18,10 +18,6 @@ which=${1:?usage: sandbox.sh 9.x|8.4}
 TOOLS=${PVECHECK_TOOLS:-/work/shared/tools/pvecheck}
 SRC=${PVE_SRC:-/work/.mirror}
 
-if [ ! -f "$TOOLS/check-log.sh" ]; then
-  echo "no pvecheck tools (PVECHECK_TOOLS=$TOOLS has no check-log.sh)"
-  exit 3
-fi
 case $which in
   9.x) given=${PVECHECK_DIR:-}; default=/tmp/pvecheck ;;
   8.4) given=${PVECHECK_DIR_84:-}; default=/tmp/pvecheck-8.4 ;;
@@ -40,6 +36,10 @@ for r in pve-common qemu-server pve-storage pve-guest-common pve-access-control 
     exit 3
   fi
 done
+if [ ! -f "$TOOLS/setup.sh" ]; then
+  echo "no $which sandbox ($default has no SOURCES) and no pvecheck tools to build one (PVECHECK_TOOLS=$TOOLS)"
+  exit 3
+fi
 log=$(mktemp)
 if [ "$which" = 9.x ]; then
   PVE_SRC="$SRC" DEST="$default" sh "$TOOLS/setup.sh" >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
