@@ -584,8 +584,9 @@ def parse_args(argv):
     ap.add_argument("--key-type", choices=("ec", "rsa"), default="ec", help="certificate key type (default ec)")
     ap.add_argument("--new-cert", action="store_true", help="generate a new certificate even if one is kept")
     ap.add_argument("--verbose", action="store_true", help="log each request on stderr")
-    ap.add_argument("--pve-version", choices=sorted(version.PROFILES), default="9.x",
-                    help="Proxmox VE release to answer as (default 9.x)")
+    ap.add_argument("--pve-version", choices=sorted(version.PROFILES),
+                    default=os.environ.get("PVESIM_PVE_VERSION") or "9.x",
+                    help="Proxmox VE release to answer as (default: $PVESIM_PVE_VERSION, else 9.x)")
     ap.add_argument("--qemu-server", metavar="VERSION",
                     help="qemu-server version every node reports (default: the release's; "
                          "9.1.11 and later list NVIDIA vGPU types through NVML on the PF)")
