@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Build a fake host root from a machine description (tests/machines/FORMAT.md).
 
-    mkroot.py MACHINE.json OUTDIR            build the root of one machine
+    mkroot.py [--node NAME] [--cluster-nodes A,B] MACHINE.json OUTDIR
+                                             build the root of one machine (as node NAME of a
+                                             cluster of A,B: etc/hostname, etc/pve/nodes)
     mkroot.py --generate N OUTDIR [--json F] a synthetic machine with N PCI devices
 
 The root mirrors what pvfio reads on a real Proxmox node, with the kernel's
@@ -646,7 +648,7 @@ def write_platform(r, m, dirs, kernel_62):
                     b"\x06\0\0\0" + "systemd-boot 252.33\0".encode("utf-16-le"))
 
     # etc
-    r.write("etc/hostname", (m.get("name") or "pve") + "\n")
+    r.write("etc/hostname", ((m.get("pve") or {}).get("node") or m.get("name") or "pve") + "\n")
     grub = ("# If you change this file, run 'update-grub' afterwards to update\n"
             "# /boot/grub/grub.cfg.\n"
             "# For full documentation of the options in this file, see:\n"
@@ -864,11 +866,28 @@ def main(argv):
             return 64
         build(m, out)
         return 0
+    node = cluster = None
+    while len(argv) >= 2 and argv[0] in ("--node", "--cluster-nodes"):
+        if argv[0] == "--node":
+            node = argv[1]
+        else:
+            cluster = [n for n in argv[1].split(",") if n]
+        argv = argv[2:]
     if len(argv) != 2 or argv[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 64
     with open(argv[0], encoding="utf-8") as f:
         m = json.load(f)
+    if node or cluster:
+        # the root of node NODE in a cluster of CLUSTER (etc/hostname, etc/pve/nodes)
+        if m.get("pve") is False:
+            raise SystemExit("mkroot: --node/--cluster-nodes with a machine that is not a PVE node")
+        pve = dict(m.get("pve") or {})
+        if node:
+            pve["node"] = node
+        if cluster:
+            pve["cluster_nodes"] = cluster
+        m["pve"] = pve
     try:
         build(m, argv[1])
     except MachineError as e:

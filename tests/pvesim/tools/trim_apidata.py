@@ -26,9 +26,12 @@ SELECTED = [
     "/cluster/mapping/usb",          # usb.py
     "/cluster/mapping/usb/{id}",
     "/cluster/nextid",
+    "/cluster/options",
     "/cluster/resources",
     "/nodes",
     "/nodes/{node}",
+    "/nodes/{node}/apt",
+    "/nodes/{node}/apt/versions",
     "/nodes/{node}/hardware",
     "/nodes/{node}/hardware/pci",
     "/nodes/{node}/hardware/pci/{pci-id-or-mapping}",
@@ -52,6 +55,9 @@ SELECTED = [
     "/nodes/{node}/tasks/{upid}",
     "/nodes/{node}/tasks/{upid}/log",
     "/nodes/{node}/tasks/{upid}/status",
+    "/nodes/{node}/version",
+    "/pools",
+    "/pools/{poolid}",
     "/version",
 ]
 
