@@ -8,6 +8,8 @@
  *   - affinity vs NUMA: a VM pinned (`affinity`) to CPUs outside the NUMA node
  *     of a GPU it uses pays the cross-node hop on every DMA and interrupt. The
  *     kernel lists each device's local CPUs in sysfs `local_cpulist`.
+ *   - UEFI and the GPU ROM: a bios: ovmf VM whose GPU ROM (or romfile) has no EFI
+ *     image shows nothing until the guest driver loads (pvfio/rom.h).
  *   - Looking Glass: the shared memory file of each VM, created at boot by
  *     systemd-tmpfiles with the owner the client runs as (PV_LG_TMPFILES).
  */
@@ -22,10 +24,12 @@
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/extras.h"
+#include "pvfio/rom.h"
 
 /* ------------------------------------------------------- devices of VMs */
 
-typedef int (*dev_fn)(void *ud, const struct pv_vm *vm, const struct pv_pci_addr *a, struct pv_error *err);
+typedef int (*dev_fn)(void *ud, const struct pv_vm *vm, const struct pv_pcidev *d, const struct pv_pci_addr *a,
+                      struct pv_error *err);
 
 /* Call fn for every PCI function (or slot: func PV_PCI_FUNC_ALL) a VM on node passes through. */
 static int each_vm_device(const struct pv_profile *p, const char *node, dev_fn fn, void *ud, struct pv_error *err) {
@@ -38,16 +42,16 @@ static int each_vm_device(const struct pv_profile *p, const char *node, dev_fn f
                         const struct pv_pcidev *d = &vm->pci[k];
                         if (d->kind == PV_PCIDEV_RAW) {
                                 for (size_t j = 0; r == 0 && j < d->n_addrs; j++)
-                                        r = fn(ud, vm, &d->addrs[j], err);
+                                        r = fn(ud, vm, d, &d->addrs[j], err);
                         } else if (d->kind == PV_PCIDEV_VF_POOL) {
-                                r = fn(ud, vm, &d->vf_pf, err);
+                                r = fn(ud, vm, d, &d->vf_pf, err);
                         } else if (d->mapping) {
                                 const struct pv_mapping *m = pv_profile_find_mapping(p, d->mapping);
                                 for (size_t e = 0; m && r == 0 && e < m->n_map; e++) {
                                         if (!m->map[e].node || strcmp(m->map[e].node, node) != 0)
                                                 continue;
                                         for (size_t j = 0; r == 0 && j < m->map[e].n_paths; j++)
-                                                r = fn(ud, vm, &m->map[e].paths[j], err);
+                                                r = fn(ud, vm, d, &m->map[e].paths[j], err);
                                 }
                         }
                 }
@@ -75,19 +79,55 @@ static bool have_dev(const struct pv_host_extras *x, const struct pv_pci_addr *a
         return false;
 }
 
-static int load_one(void *ud, const struct pv_vm *vm, const struct pv_pci_addr *sel, struct pv_error *err) {
+/* 1/0 when the ROM (of the device, or the romfile under usr/share/kvm) has an EFI image, -1 unreadable. */
+static int rom_has_efi(const struct pv_host *h, const struct pv_host_dev *d, const char *romfile) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        struct pv_error e = PV_ERROR_INIT;
+        int r;
+        if (romfile) {
+                _cleanup_free_ char *rel = pv_asprintf(NULL, "usr/share/kvm/%s", romfile);
+                struct pv_buf b = PV_BUF_INIT_CAP(PV_ROM_MAX_BYTES);
+                r = rel ? pv_buf_read_file_at(&b, h->dirfd, rel, &e) : -PV_ENOMEM;
+                if (r == 0 && pv_buf_detach(&b, (char **)&buf, &len, &e) < 0)
+                        r = -PV_ENOMEM;
+                pv_buf_release(&b);
+        } else {
+                r = pv_rom_read(h, &d->addr, &buf, &len, &e);
+        }
+        pv_error_done(&e);
+        if (r < 0)
+                return -1;
+        struct pv_rom_info ri;
+        int efi = pv_rom_parse(buf, len, &ri, NULL) == 0 && ri.n_images ? ri.has_efi : -1;
+        pv_rom_info_done(&ri);
+        free(buf);
+        return efi;
+}
+
+static int load_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd, const struct pv_pci_addr *sel,
+                    struct pv_error *err) {
         struct load *l = ud;
-        (void)vm;
         for (size_t i = 0; i < l->s->n_devs; i++) {
                 const struct pv_host_dev *d = &l->s->devs[i];
-                if (!addr_covers(sel, &d->addr) || have_dev(l->x, &d->addr))
+                if (!addr_covers(sel, &d->addr))
                         continue;
+                if (have_dev(l->x, &d->addr)) {
+                        for (size_t k = 0; k < l->x->n_devs; k++)
+                                if (vm->bios == PV_BIOS_OVMF && pv_host_dev_is_display(d) &&
+                                    pv_pci_addr_cmp(&l->x->devs[k].addr, &d->addr) == 0 && l->x->devs[k].rom_efi == -2)
+                                        l->x->devs[k].rom_efi = rom_has_efi(l->h, d, pd->romfile);
+                        continue;
+                }
                 struct pv_host_extra_dev *v = realloc(l->x->devs, (l->x->n_devs + 1) * sizeof *v);
                 if (!v)
                         return pv_error_set(err, PV_ENOMEM, "out of memory");
                 l->x->devs = v;
                 struct pv_host_extra_dev *e = &v[l->x->n_devs++];
-                *e = (struct pv_host_extra_dev){ .addr = d->addr };
+                *e = (struct pv_host_extra_dev){ .addr = d->addr, .rom_efi = -2 };
+                /* only GPUs of UEFI VMs: their ROM must carry an EFI image (or the romfile must) */
+                if (vm->bios == PV_BIOS_OVMF && pv_host_dev_is_display(d))
+                        e->rom_efi = rom_has_efi(l->h, d, pd->romfile);
                 _cleanup_free_ char *rel = pv_asprintf(err, "sys/bus/pci/devices/%s/local_cpulist", d->name);
                 if (!rel)
                         return -PV_ENOMEM;
@@ -165,10 +205,45 @@ static const struct pv_host_extra_dev *extra_dev(const struct pv_host_extras *x,
         return NULL;
 }
 
-static int numa_one(void *ud, const struct pv_vm *vm, const struct pv_pci_addr *sel, struct pv_error *err) {
-        struct numa *n = ud;
-        if (!vm->affinity)
+static int rom_one(struct numa *n, const struct pv_vm *vm, const struct pv_pcidev *pd, const struct pv_pci_addr *sel,
+                   struct pv_error *err) {
+        if (vm->bios != PV_BIOS_OVMF)
                 return 0;
+        for (size_t i = 0; i < n->s->n_devs; i++) {
+                const struct pv_host_dev *d = &n->s->devs[i];
+                if (!addr_covers(sel, &d->addr) || !pv_host_dev_is_display(d))
+                        continue;
+                const struct pv_host_extra_dev *e = extra_dev(n->x, &d->addr);
+                if (!e || e->rom_efi != 0)
+                        continue; /* has one, or unknown (unreadable: 'pvfio host rom check' explains) */
+                char *w = pd->romfile
+                                  ? pv_asprintf(err,
+                                                "%s: vm '%s' boots with bios: ovmf, but its romfile '%s' for GPU %s has "
+                                                "no EFI image: OVMF cannot initialise the card (no picture until the "
+                                                "guest driver loads); use a UEFI-capable ROM image as romfile",
+                                                n->node, vm->name, pd->romfile, d->name)
+                                  : pv_asprintf(err,
+                                                "%s: vm '%s' boots with bios: ovmf, but the ROM of its GPU %s has no "
+                                                "EFI image ('pvfio host rom check --device %s'): OVMF cannot "
+                                                "initialise the card; set romfile to a UEFI-capable ROM image (from "
+                                                "the vendor, or a dump of a UEFI-capable card of the same model) in "
+                                                "/usr/share/kvm, or use bios: seabios",
+                                                n->node, vm->name, d->name, d->name);
+                if (!w)
+                        return -PV_ENOMEM;
+                int r = pv_plan_add_warning(n->plan, w, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int numa_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd, const struct pv_pci_addr *sel,
+                    struct pv_error *err) {
+        struct numa *n = ud;
+        int rr = rom_one(n, vm, pd, sel, err);
+        if (rr < 0 || !vm->affinity)
+                return rr;
         for (size_t i = 0; i < n->s->n_devs; i++) {
                 const struct pv_host_dev *d = &n->s->devs[i];
                 /* GPUs (display class 03) only: one warning per GPU, not per audio function */

@@ -49,6 +49,9 @@ uint64_t pv_lg_size_mib(unsigned width, unsigned height);
 struct pv_host_extra_dev {
         struct pv_pci_addr addr;
         char *local_cpulist;             /* sys/bus/pci/devices/ADDR/local_cpulist, or NULL */
+        int rom_efi;                     /* display devices of bios: ovmf VMs: its ROM (or the romfile) has
+                                          * an EFI image (1), has none (0), could not be read (-1); -2 =
+                                          * not examined */
 };
 
 #define PV_LG_TMPFILES "etc/tmpfiles.d/pvfio-looking-glass.conf"
@@ -69,7 +72,8 @@ void pv_host_extras_done(struct pv_host_extras *x);
 
 /*
  * Plan the host side of the profile's VMs on `node` (pure): appends warnings (a VM's
- * `affinity` with CPUs outside the NUMA node of a GPU it uses) and actions (the
+ * `affinity` with CPUs outside the NUMA node of a GPU it uses; a `bios: ovmf` VM whose
+ * GPU's ROM, or romfile, has no EFI image) and actions (the
  * tmpfiles.d entry that creates each Looking Glass VM's shared memory file with its
  * client's owner, `systemd-tmpfiles --create` to apply it now) to *plan.
  * Fails only with PV_ENOMEM.
