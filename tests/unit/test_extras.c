@@ -784,6 +784,114 @@ static void test_rom_read_and_ovmf_warning(void **state) {
         rmdir(root);
 }
 
+/* --------------------------------------------------------- vendor-reset */
+
+static void test_vendor_reset(void **state) {
+        (void)state;
+        assert_string_equal(pv_vendor_reset_family(0x1002, 0x731f), "Navi 10");
+        assert_string_equal(pv_vendor_reset_family(0x1002, 0x67df), "Polaris 10");
+        assert_string_equal(pv_vendor_reset_family(0x1002, 0x687f), "Vega 10");
+        assert_string_equal(pv_vendor_reset_family(0x1002, 0x7340), "Navi 14");
+        assert_null(pv_vendor_reset_family(0x1002, 0x73df)); /* Navi 22 resets fine */
+        assert_null(pv_vendor_reset_family(0x10de, 0x731f));
+
+        char root[] = "/tmp/pvfio-vr-XXXXXX";
+        assert_non_null(mkdtemp(root));
+        struct pv_host *h = NULL;
+        assert_int_equal(pv_host_open(root, NULL, &h, NULL), 0);
+        struct pv_host_dev devs[2] = { 0 };
+        const char *names[] = { "0000:0b:00.0", "0000:0b:00.1" };
+        const uint16_t ids[] = { 0x731f, 0xab38 };
+        for (int i = 0; i < 2; i++) {
+                assert_int_equal(pv_pci_addr_parse(names[i], &devs[i].addr, NULL), 0);
+                strcpy(devs[i].name, names[i]);
+                devs[i].vendor = 0x1002;
+                devs[i].device = ids[i];
+                devs[i].class_code = i ? 0x040300 : 0x030000;
+                devs[i].numa_node = -1;
+        }
+        devs[0].has_reset_method = true;
+        assert_int_equal(pv_strv_push(&devs[0].reset_methods, "bus", NULL), 0);
+        struct pv_host_state s = { .devs = devs, .n_devs = 2, .kernel_release = (char *)"6.8.12-4-pve",
+                                   .kver = { 6, 8, 12 } };
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load("version: 1\nhosts:\n  - nodes: n1\n  - nodes: n2\n    vendor_reset: true\n",
+                                    &d, 0);
+        struct pv_host_extras x = { 0 };
+        struct pv_plan plan = { 0 };
+        /* without vendor_reset: a warning naming the GPU and the fix, no files */
+        assert_int_equal(pv_host_extras_plan(p, "n1", &s, &x, &plan, NULL), 0);
+        assert_int_equal(plan.n, 0);
+        assert_int_equal(plan.n_warnings, 1);
+        assert_non_null(strstr(plan.warnings[0], "n1: 0000:0b:00.0 (Navi 10) has the AMD reset bug"));
+        assert_non_null(strstr(plan.warnings[0], "'vendor_reset: true'"));
+        pv_plan_done(&plan);
+        /* with it: modules-load.d and the udev rule (kernel ≥ 5.15); not installed → warning */
+        memset(&plan, 0, sizeof plan);
+        assert_int_equal(pv_host_extras_plan(p, "n2", &s, &x, &plan, NULL), 0);
+        assert_int_equal(plan.n, 2);
+        assert_string_equal(plan.actions[0].target, "etc/modules-load.d/pvfio-vendor-reset.conf");
+        assert_non_null(strstr(plan.actions[0].after, "\nvendor-reset\n"));
+        assert_true(plan.actions[0].needs_reboot);
+        assert_string_equal(plan.actions[1].target, "etc/udev/rules.d/61-pvfio-vendor-reset.rules");
+        assert_non_null(strstr(plan.actions[1].after,
+                               "ACTION==\"add\", SUBSYSTEM==\"pci\", ATTR{vendor}==\"0x1002\", "
+                               "ATTR{device}==\"0x731f\", ATTR{reset_method}=\"device_specific\"\n"));
+        assert_null(strstr(plan.actions[1].after, "ab38")); /* the audio function resets fine */
+        assert_int_equal(plan.n_warnings, 1);
+        assert_non_null(strstr(plan.warnings[0], "the vendor-reset module is not installed for kernel 6.8.12-4-pve"));
+        pv_plan_done(&plan);
+        /* kernel before 5.15: no reset_method, only the module */
+        s.kver = (struct pv_kver){ 5, 13, 0 };
+        x.vr_installed = true;
+        memset(&plan, 0, sizeof plan);
+        assert_int_equal(pv_host_extras_plan(p, "n2", &s, &x, &plan, NULL), 0);
+        assert_int_equal(plan.n, 1);
+        assert_int_equal(plan.n_warnings, 0);
+        pv_plan_done(&plan);
+        s.kver = (struct pv_kver){ 6, 8, 12 };
+
+        /* host check --device: installed? loaded? device_specific? */
+        struct pv_check_list l = PV_CHECK_LIST_INIT;
+        struct pv_pci_addr slot;
+        assert_int_equal(pv_pci_addr_parse("0000:0b:00", &slot, NULL), 0);
+        assert_int_equal(pv_host_check_vendor_reset(h, &s, &slot, 1, &l, NULL), 0);
+        assert_int_equal(l.n, 1);
+        assert_string_equal(l.v[0].id, "vendor-reset:0000:0b:00.0");
+        assert_int_equal(l.v[0].status, PV_CHECK_FAIL);
+        assert_non_null(strstr(l.v[0].evidence, "vendor-reset is not installed; reset_method: bus (not device_specific)"));
+        char path[512];
+        const char *dirs[] = { "lib", "lib/modules", "lib/modules/6.8.12-4-pve", "lib/modules/6.8.12-4-pve/updates",
+                               "lib/modules/6.8.12-4-pve/updates/dkms", NULL };
+        for (size_t i = 0; dirs[i]; i++) {
+                snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
+                assert_int_equal(mkdir(path, 0755), 0);
+        }
+        snprintf(path, sizeof path, "%s/lib/modules/6.8.12-4-pve/updates/dkms/vendor-reset.ko", root);
+        FILE *f = fopen(path, "w");
+        fclose(f);
+        assert_int_equal(pv_host_check_vendor_reset(h, &s, &slot, 1, &l, NULL), 0);
+        assert_int_equal(l.v[1].status, PV_CHECK_WARN);
+        assert_non_null(strstr(l.v[1].evidence, "is installed, not loaded"));
+        assert_int_equal(pv_strv_push(&s.modules, "vendor_reset", NULL), 0);
+        free(devs[0].reset_methods.v[0]);
+        devs[0].reset_methods.v[0] = strdup("device_specific");
+        assert_int_equal(pv_host_check_vendor_reset(h, &s, &slot, 1, &l, NULL), 0);
+        assert_int_equal(l.v[2].status, PV_CHECK_PASS);
+        pv_check_list_done(&l);
+        pv_strv_done(&s.modules);
+        pv_strv_done(&devs[0].reset_methods);
+        unlink(path);
+        for (size_t i = 5; i-- > 0;) {
+                snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
+                rmdir(path);
+        }
+        rmdir(root);
+        pv_host_close(h);
+        pv_profile_free(p);
+        pv_diags_done(&d);
+}
+
 /* ----------------------------------------------------------- host side */
 
 static void test_numa_warning(void **state) {
@@ -904,6 +1012,7 @@ int main(void) {
                 cmocka_unit_test(test_hugepages),
                 cmocka_unit_test(test_rom_parse),
                 cmocka_unit_test(test_rom_read_and_ovmf_warning),
+                cmocka_unit_test(test_vendor_reset),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
