@@ -4,23 +4,10 @@ mapping checks of nodes a mapping does not cover (not drift), a `;` map path of 
 different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
 datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
 the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of functions with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), and version-gated keys (refused for an older node)."""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
 apply/diff/apply loop on a three-node profile converging with zero writes."""
 import e2elib
 
-NODE_SPECIFIC = """Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+NODE_SPECIFIC = """
 mappings:
   - id: gpu-a
     map:
@@ -31,12 +18,7 @@ mappings:
 vms:
   - { name: fa-1, node: pve1, machine: q35, memory: 4G, pci: [ { mapping: gpu-a, pcie: true } ] }
   - { name: fc-1, node: pve3, machine: q35, memory: 2G, pci: [ { mapping: vf-c, pcie: true } ] }
-"""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+"""
 
 
 class Fidelity(e2elib.Lab):
@@ -70,20 +52,10 @@ class Fidelity(e2elib.Lab):
 
     def test_tags_are_sent_and_compared_as_proxmox_stores_them(self):
         # Proxmox (get_unique_tags, default tag-style) stores lower-cased, unique, sorted tags
-        prof = self.lab_profile("""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+        prof = self.lab_profile("""
 vms:
   - { name: tagged, node: pve1, machine: q35, memory: 2G, tags: [Zeta, GPU, gpu, lab] }
-"""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes.""")
+""")
         mark = self.sim.mark()
         self.apply_ok(prof)
         [create] = [w for w in self.sim.writes(mark) if w["path"].endswith("/qemu")]
@@ -102,24 +74,14 @@ apply/diff/apply loop on a three-node profile converging with zero writes.""")
 
     def test_joined_path_of_functions_with_different_ids_is_refused(self):
         # pve1 0000:02:00.0 is 10de:2684 (RTX 4090), 0000:02:00.1 its audio function 10de:22ba
-        body = """Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+        body = """
 mappings:
   - id: multi
     map:
       - { node: pve1, path: "0000:02:00.0;0000:02:00.1" }
 vms:
   - { name: joined, node: pve1, machine: q35, memory: 4G, pci: [ { mapping: multi, pcie: true } ] }
-"""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+"""
         prof = self.lab_profile(body)
         r = self.expect(self.pvfio("validate", prof), 0)
         self.assertRegex(r.out, r"warning: 'mappings\[0\]\.map\[0\]\.path' joins functions of one device "
@@ -139,12 +101,7 @@ apply/diff/apply loop on a three-node profile converging with zero writes."""
         self.assertEqual(checks["multi"], [])
 
 
-THREE_NODES = """Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+THREE_NODES = """
 mappings:
   - id: gpu-a
     description: @DESC_A@
@@ -168,26 +125,11 @@ vms:
   - { name: three-a, node: pve1, template: small, pci: [ { mapping: gpu-a, pcie: true } ] }
   - { name: three-b, node: pve2, template: small, pci: [ { mapping: l4-b, mdev: nvidia-925 } ] }
   - { name: three-c, node: pve3, template: small, pci: [ { mapping: vf-c, pcie: true } ] }
-"""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+"""
 
 
 class Converge(e2elib.Lab):
-    """Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""Issue 9 "done when": apply / diff / apply on a three-node profile converges."""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+    """Issue 9 "done when": apply / diff / apply on a three-node profile converges."""
 
     def three(self, name, **subs):
         d = {"DESC_A": "card of pve1", "DESC_B": "L4 vGPU of pve2", "DESC_C": "Iris VF of pve3",
@@ -223,12 +165,7 @@ apply/diff/apply loop on a three-node profile converging with zero writes."""
         self.assertNoWrites(mark, "diff and apply after convergence")
 
 
-DRIVER_KEEP = """Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+DRIVER_KEEP = """
 vms:
   - name: keep-1
     node: pve1
@@ -236,26 +173,11 @@ vms:
     memory: 4G
     pci:
       - { address: 0000:02:00, pcie: true, driver: keep }
-"""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+"""
 
 
 class Pve84(e2elib.Lab):
-    """Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""A Proxmox VE 8.4 cluster (qemu-server 8.4.10): keys of newer releases are refused at plan time."""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+    """A Proxmox VE 8.4 cluster (qemu-server 8.4.10): keys of newer releases are refused at plan time."""
 
     sim_args = ("--pve-version", "8.4")
 
@@ -273,17 +195,7 @@ apply/diff/apply loop on a three-node profile converging with zero writes."""
 
 
 class Pve9(e2elib.Lab):
-    """Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""Proxmox VE 9.x: the same key goes through; the datacenter tag-style is honoured."""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+    """Proxmox VE 9.x: the same key goes through; the datacenter tag-style is honoured."""
 
     def test_driver_keep_on_9(self):
         prof = self.lab_profile(DRIVER_KEEP, auth="root")
@@ -293,20 +205,10 @@ apply/diff/apply loop on a three-node profile converging with zero writes."""
 
     def test_tag_style_case_sensitive_config_order(self):
         self.sim.control("POST", "/_sim/datacenter", {"tag-style": "case-sensitive=1,ordering=config"})
-        prof = self.lab_profile("""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+        prof = self.lab_profile("""
 vms:
   - { name: styled, node: pve1, machine: q35, memory: 2G, tags: [Zeta, GPU, lab] }
-"""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes.""")
+""")
         mark = self.sim.mark()
         self.apply_ok(prof)
         [create] = [w for w in self.sim.writes(mark) if w["path"].endswith("/qemu")]
@@ -320,12 +222,7 @@ apply/diff/apply loop on a three-node profile converging with zero writes.""")
         self.assertKeyChange(r.out, "tags", "pvfio;GPU;Zeta;lab", "pvfio;Zeta;GPU;lab")
 
 
-VGPU_POOL = """Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+VGPU_POOL = """
 mappings:
   - id: l4pool
     mdev: true
@@ -334,47 +231,22 @@ mappings:
 vms:
   - { name: pool-user, node: pve2, machine: q35, memory: 4G, state: running,
       pci: [ { mapping: l4pool, mdev: nvidia-925 } ] }
-"""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+"""
 
-VGPU_VFS = """Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+VGPU_VFS = """
 vms:
   - { name: vf-1, node: pve2, machine: q35, memory: 4G, state: running,
       pci: [ { vf_of: 0000:c1:00.0, mdev: nvidia-925 } ] }
   - { name: vf-2, node: pve2, machine: q35, memory: 4G, state: running,
       pci: [ { vf_of: 0000:c1:00.0, mdev: nvidia-925 } ] }
-"""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+"""
 
 
 class VgpuTypeSource:
-    """Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""A vGPU VF pool next to a running VM that holds a VF through a mapping (its config
+    """A vGPU VF pool next to a running VM that holds a VF through a mapping (its config
     says only mapping=…): the VFs pvfio picks are the same whether Proxmox lists the vGPU
     types per VF (up to qemu-server 9.1.10: a busy VF lists none) or through NVML on the
-    physical function (9.1.11: every VF lists them)."""Real Proxmox behaviour the client must follow (issue 9, client side), on clusters/lab.json:
-mapping checks of nodes a mapping does not cover (not drift), a `;` map path of devices with
-different IDs (refused), tags as Proxmox stores them (lower-cased, unique, sorted, or as the
-datacenter tag-style says), version-gated keys (refused for a PVE 8.4 node, `--pve-version 8.4`),
-the vGPU VF pool with both NVIDIA type sources (`--qemu-server 9.1.10` / `9.1.11`), and the
-apply/diff/apply loop on a three-node profile converging with zero writes."""
+    physical function (9.1.11: every VF lists them)."""
 
     def test_vf_pool_next_to_a_mapping_pool(self):
         self.apply_ok(self.lab_profile(VGPU_POOL, auth="root", name="pool.yaml"))
