@@ -219,13 +219,24 @@ static void nap_ms(unsigned ms) {
  */
 static int wait_busy(struct plan_state *s, struct pv_error *err) {
         struct pv_ctx *ctx = s->ctx;
+        const struct pv_profile *p = s->profile;
+        _cleanup_free_ const char **names = calloc(p->n_vms + 1, sizeof *names);
+        _cleanup_free_ uint32_t *vmids = calloc(p->n_vms + 1, sizeof *vmids);
+        if (!names || !vmids)
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        struct pv_vm_names want = { .names = names, .vmids = vmids };
+        for (size_t i = 0; i < p->n_vms; i++) {
+                names[want.n_names++] = p->vms[i].name;
+                if (p->vms[i].vmid)
+                        vmids[want.n_vmids++] = p->vms[i].vmid;
+        }
         uint64_t t0 = pv_now_ns();
         unsigned delay = 100;
         for (bool told = false;; told = true) {
                 struct pv_strv busy = PV_STRV_INIT;
                 size_t creating = 0;
                 uint64_t a0 = pv_now_ns();
-                int r = pv_api_busy_vms(s->conn.api, s->profile, s->obs.vms, s->obs.n_vms, &busy, &creating, err);
+                int r = pv_api_busy_vms(s->conn.api, &want, s->obs.vms, s->obs.n_vms, &busy, &creating, err);
                 s->t.api += pv_now_ns() - a0;
                 uint64_t elapsed_ms = (pv_now_ns() - t0) / 1000000u;
                 if (r < 0 || !busy.n || elapsed_ms >= (uint64_t)s->busy_timeout_s * 1000u) {

@@ -16,7 +16,6 @@
 
 #include "pvfio/api.h"
 #include "pvfio/plan.h"
-#include "pvfio/profile.h"
 
 /* What the executor reports while it runs (always from the thread that called pv_api_execute). */
 enum pv_exec_event_kind {
@@ -83,12 +82,19 @@ void pv_api_stats_merge(struct pv_api *into, const struct pv_api *from);
 #define PV_API_MANAGED_TAG "pvfio"            /* the tag pvfio puts on the VMs it manages */
 #define PV_API_DEFAULT_BUSY_WAIT_S 120u       /* how long apply waits for VMs in progress */
 
+/* The VMs a profile names: by name, and the vmids it pins (cmd/ fills it from the profile). */
+struct pv_vm_names {
+        const char *const *names;
+        size_t n_names;
+        const uint32_t *vmids;
+        size_t n_vmids;
+};
 /*
  * A locked VM that may be one of the profile's: `lock: create` (a create in
  * progress has no name or tags yet, so it may be any of them), or another
  * lock on a VM the profile names (by name or vmid) or pvfio manages (tag).
  */
-bool pv_vm_maybe_ours(const struct pv_profile *p, const struct pv_vm_info *v);
+bool pv_vm_maybe_ours(const struct pv_vm_names *want, const struct pv_vm_info *v);
 /*
  * Of the observed VMs, those that are in progress: `lock: create`, or
  * another lock while a task of the VM runs (GET /nodes/{node}/tasks
@@ -96,7 +102,7 @@ bool pv_vm_maybe_ours(const struct pv_profile *p, const struct pv_vm_info *v);
  * "VM 123 on 'pve1' (lock: create)"; *ret_creating (may be NULL) counts the
  * creates among them.
  */
-int pv_api_busy_vms(struct pv_api *api, const struct pv_profile *p, const struct pv_vm_info *vms, size_t n,
+int pv_api_busy_vms(struct pv_api *api, const struct pv_vm_names *want, const struct pv_vm_info *vms, size_t n,
                     struct pv_strv *ret_busy, size_t *ret_creating, struct pv_error *err);
 /*
  * Wait until VM `vmid` on `node` has no running task and no lock (or does not
