@@ -13,8 +13,8 @@ per VM). Phases, each run RUNS times from the same starting state (median):
 
   create   the VMs do not exist, `state: present`
   no-op    the same profile again: 0 writes expected
-  update   memory 1 GiB → 2 GiB
-  start    `state: running`
+  update   memory 1 GiB → 2 GiB (stopped VMs)
+  start    `state: running` (from stopped)
   delete   `state: absent` (running VMs are stopped, then destroyed)
 
 For each phase: wall time of `pvfio apply --yes --parallel P`, its requests and
@@ -163,8 +163,8 @@ def main():
         # name, start state, applied state, task-backed writes per VM in the chain, target ratio
         ("create", ("absent",), ("present",), 1, 1.3),
         ("no-op", ("present",), ("present",), 0, None),
-        ("update", ("present",), ("present", "2G"), 0, None),
-        ("start", ("present",), ("running",), 1, 1.3),
+        ("update", ("stopped",), ("stopped", "2G"), 0, None),
+        ("start", ("stopped",), ("running",), 1, 1.3),
         ("delete", ("running",), ("absent",), 2, 1.3),
     ]
     ok = True

@@ -35,7 +35,7 @@
         { "local-only", 0, PV_OPT_FLAG, NULL, "only this node's host section: reach no other node over SSH",       \
           false },                                                                                                \
         { "parallel", 'p', PV_OPT_VALUE, "N",                                                                     \
-          "concurrent API requests and SSH sessions (default: profile, else 8)", false },                         \
+          "concurrent API requests, SSH sessions and (apply) cluster actions (default: profile, else 8)", false },                         \
         { "ssh-timeout", 0, PV_OPT_VALUE, "S", "seconds per node for its SSH session (default: profile, else 600)", \
           false },                                                                                                \
         { "prune", 0, PV_OPT_FLAG, NULL, "remove managed VMs and mappings that left the profile", false },        \
