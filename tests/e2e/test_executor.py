@@ -313,3 +313,36 @@ class ParallelUnderFaults(e2elib.Lab):
                 acted[n] = acted.get(n, 0) + 1
         self.assertEqual(acted, {n: 1 for n in names})
         self.assertIdempotent(prof)
+
+
+class ParallelUnderSimFlags(e2elib.Lab):
+    """The same with the simulator's own flags (--error-rate 502:0.2 --drop-rate before:0.1,after:0.1),
+    which also hit the logins and every read; the cluster is checked through the control endpoint."""
+
+    sim_args = ("--error-rate", "502:0.2", "--drop-rate", "before:0.1,after:0.1", "--seed", "7")
+
+    def setUp(self):
+        # no reset: it would clear the flag rates (one test, one fresh simulator)
+        self.mark0 = self.sim.mark()
+        self.tmp = e2elib.tempfile.mkdtemp(prefix="pvfio-e2e-")
+        self.addCleanup(e2elib.shutil.rmtree, self.tmp, True)
+
+    def test_converges_without_duplicates_or_resent_creates(self):
+        names = ["flag-%d" % i for i in range(8)]
+        prof = self.lab_profile(vms_profile(names))
+        rcs = []
+        for _ in range(5):
+            r = self.pvfio("apply", "--yes", prof, "--parallel", "8")
+            rcs.append(r.rc)
+            if r.rc == 0:
+                break
+        self.assertEqual(rcs[-1], 0, (rcs, r))
+        vms = [v for v in self.sim.vms().values() if v["conf"].get("name") in names]
+        self.assertEqual(sorted(v["conf"]["name"] for v in vms), sorted(names))
+        self.assertTrue(all(v["status"] == "running" for v in vms), vms)
+        acted = {}
+        for w in self.sim.writes(self.mark0):
+            if w["method"] == "POST" and re.search(r"/nodes/pve1/qemu$", w["path"]) and w.get("fault") in (None, "drop-after"):
+                n = w["params"].get("name")
+                acted[n] = acted.get(n, 0) + 1
+        self.assertEqual(acted, {n: 1 for n in names})
