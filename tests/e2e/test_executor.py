@@ -130,6 +130,22 @@ class InProgress(e2elib.Lab):
         self.assertEqual([v["vmid"] for v in self.named("slow-1")], [vmid])
         self.assertIdempotent(prof)
 
+    def test_kill_during_a_create_that_then_fails(self):
+        # the interrupted create fails on the server (Proxmox removes the config): the re-apply waits
+        # for it, sees the vmid free again and creates the VM once
+        self.sim.fault({"task": "qmcreate", "duration_ms": 2000, "fail": "e2e: storage went away", "count": 1})
+        prof = self.lab_profile("vms:\n" + plain_vm("slow-2"))
+        p = self.popen_apply(prof)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        vmid = self.wait_for(lambda: next((int(k) for k, v in self.sim.vms().items()
+                                           if v["conf"].get("lock") == "create"), None), what="lock: create")
+        p.send_signal(signal.SIGKILL)
+        p.communicate()
+        r = self.apply_ok(prof)
+        self.assertRegex(r.err, r"Waiting for VM %d on 'pve1' \(lock: create\)" % vmid)
+        self.assertEqual(len(self.named("slow-2")), 1)
+        self.assertIdempotent(prof)
+
     def test_create_still_in_progress_after_the_wait_blocks_creates(self):
         self.sim.fault({"task": "qmcreate", "duration_ms": 4000, "count": 1})
         upid = self.api.post("/nodes/pve1/qemu", vmid=180, name="someone-else", memory=512)
