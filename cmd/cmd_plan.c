@@ -37,7 +37,7 @@
         { "local-only", 0, PV_OPT_FLAG, NULL, "only this node's host section: reach no other node over SSH",       \
           false },                                                                                                \
         { "parallel", 'p', PV_OPT_VALUE, "N",                                                                     \
-          "concurrent API requests and SSH sessions (default: profile, else 8)", false },                         \
+          "concurrent API requests, SSH sessions and (apply) cluster actions (default: profile, else 8)", false },                         \
         { "ssh-timeout", 0, PV_OPT_VALUE, "S", "seconds per node for its SSH session (default: profile, else 600)", \
           false },                                                                                                \
         { "prune", 0, PV_OPT_FLAG, NULL, "remove managed VMs and mappings that left the profile", false },        \
@@ -233,7 +233,8 @@ static int wait_busy(struct plan_state *s, struct pv_error *err) {
                 struct pv_strv busy = PV_STRV_INIT;
                 size_t creating = 0;
                 uint64_t a0 = pv_now_ns();
-                int r = pv_api_busy_vms(s->conn.api, pv_vm_maybe_ours, s->profile, s->obs.vms, s->obs.n_vms, &busy, &creating, err);
+                int r = pv_api_busy_vms(s->conn.api, pv_vm_maybe_ours, s->profile, s->obs.vms, s->obs.n_vms, &busy,
+                                        &creating, err);
                 s->t.api += pv_now_ns() - a0;
                 uint64_t elapsed_ms = (pv_now_ns() - t0) / 1000000u;
                 if (r < 0 || !busy.n || elapsed_ms >= (uint64_t)s->busy_timeout_s * 1000u) {
