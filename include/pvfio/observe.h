@@ -29,6 +29,8 @@
 struct pv_observe_opts {
         const char *tag;                /* management tag (NULL = "pvfio"): managed VMs are read too (for prune) */
         bool all_vms;                   /* read the config of every VM (diagnostics) */
+        /* versions and datacenter options read earlier in this run: copied instead of read again */
+        const struct pv_observed *known;
 };
 
 struct pv_observe_stats {
