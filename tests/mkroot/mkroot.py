@@ -31,8 +31,11 @@ import re
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mkusb  # noqa: E402  (the USB part: tests/mkroot/mkusb.py)
+
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing"}
+            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing", "usb", "input"}
 HOST_USE_KEYS = {"root", "nics", "keyboard", "files"}
 PVE_KEYS = {"node", "cluster_nodes"}
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
@@ -258,6 +261,11 @@ def check_machine(m, where):
         for k in ("parent", "physfn"):
             if d.get(k) is not None and d[k] not in byaddr:
                 raise MachineError("%s: %s %s is not a listed device" % (d["addr"], k, d[k]))
+    try:
+        mkusb.check_usb(m, where, check_keys, byaddr)
+        mkusb.check_input(m, where)
+    except mkusb.UsbError as e:
+        raise MachineError(str(e))
     return m
 
 
@@ -791,6 +799,8 @@ def build(m, outdir):
     os.makedirs(r.top, exist_ok=True)
     dirs, kernel_62 = write_devices(r, m)
     write_platform(r, m, dirs, kernel_62)
+    mkusb.write_usb(r, m, dirs)
+    mkusb.write_input(r, m)
     write_pci_ids(r, m)
     write_host_use(r, m, dirs)
     write_pve(r, m)
