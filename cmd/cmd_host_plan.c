@@ -86,6 +86,16 @@ static int fail(struct pv_ctx *ctx, struct pv_error *err) {
         return rc;
 }
 
+static int check_privileges(struct pv_ctx *ctx, struct pv_host *h) {
+        if (is_real_root(h) && geteuid() != 0) {
+                fprintf(ctx->err, "%s: error: changing the host configuration of '/' needs root; run as root, or "
+                                  "use --root DIR for a copy\n",
+                        ctx->prog);
+                return PV_EXIT_ERROR;
+        }
+        return 0;
+}
+
 /* Take the host lock of --root (exclusive for apply and rollback). Returns 0 or an exit code. */
 static int take_lock(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args, struct pv_host *h,
                      bool exclusive, struct pv_host_lock **ret) {
@@ -135,7 +145,9 @@ static int prepare(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv
         struct pv_error err = PV_ERROR_INIT;
         if (pv_host_open(pv_args_value(args, "root"), &ctx->log, &s->lock_root, &err) < 0)
                 return fail(ctx, &err);
-        rc = take_lock(ctx, cmd, args, s->lock_root, exclusive, &s->lock);
+        rc = exclusive ? check_privileges(ctx, s->lock_root) : 0;   /* before the lock: say "needs root" */
+        if (rc == 0)
+                rc = take_lock(ctx, cmd, args, s->lock_root, exclusive, &s->lock);
         if (rc)
                 return rc;
         if (pv_local_host_open(pv_cli_events(ctx), s->profile, pv_args_value(args, "root"), pv_args_value(args, "node"), &s->lh,
@@ -218,15 +230,6 @@ static int confirm(struct pv_ctx *ctx, const struct pv_args *args, const char *q
         return 0;
 }
 
-static int check_privileges(struct pv_ctx *ctx, struct pv_host *h) {
-        if (is_real_root(h) && geteuid() != 0) {
-                fprintf(ctx->err, "%s: error: changing the host configuration of '/' needs root; run as root, or "
-                                  "use --root DIR for a copy\n",
-                        ctx->prog);
-                return PV_EXIT_ERROR;
-        }
-        return 0;
-}
 
 /* A runner that counts the commands it ran (or recorded): "recorded" is said only when some were. */
 struct counting_runner {
