@@ -94,28 +94,13 @@ int pv_api_vm_settle(struct pv_api *api, const char *node, uint32_t vmid, unsign
         }
 }
 
-bool pv_vm_maybe_ours(const struct pv_profile *p, const struct pv_vm_info *v) {
-        if (!v->lock)
-                return false;
-        /* a create in progress carries no name and no tags yet: it may be any profile VM */
-        if (strcmp(v->lock, "create") == 0)
-                return true;
-        for (size_t i = 0; i < p->n_vms; i++) {
-                if (p->vms[i].vmid && p->vms[i].vmid == v->vmid)
-                        return true;
-                if (v->name && p->vms[i].name && strcmp(p->vms[i].name, v->name) == 0)
-                        return true;
-        }
-        return pv_tags_contain(v->tags, PV_API_MANAGED_TAG);
-}
-
-int pv_api_busy_vms(struct pv_api *api, const struct pv_profile *p, const struct pv_vm_info *vms, size_t n,
-                    struct pv_strv *ret_busy, size_t *ret_creating, struct pv_error *err) {
+int pv_api_busy_vms(struct pv_api *api, pv_vm_filter_fn maybe_ours, const void *ctx, const struct pv_vm_info *vms,
+                    size_t n, struct pv_strv *ret_busy, size_t *ret_creating, struct pv_error *err) {
         size_t creating = 0;
         int r = 0;
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 const struct pv_vm_info *v = &vms[i];
-                if (!pv_vm_maybe_ours(p, v))
+                if (!v->lock || !maybe_ours(ctx, v))
                         continue;
                 bool create = strcmp(v->lock, "create") == 0;
                 if (!create) {

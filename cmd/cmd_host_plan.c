@@ -39,6 +39,7 @@ static const struct pv_opt apply_opts[] = {
         { "rebind", 0, PV_OPT_FLAG, NULL, "hand devices that are not in use to vfio-pci now, and set SR-IOV VF counts",
           false },
         { "yes", 'y', PV_OPT_FLAG, NULL, "apply without asking", false },
+        { "force", 0, PV_OPT_FLAG, NULL, "apply to a root that does not look like a Proxmox VE node", false },
         { "lock-timeout", 0, PV_OPT_VALUE, "SECONDS", "wait this long for another pvfio holding the host lock (default 10)",
           false },
         { NULL, 0, 0, NULL, NULL, false },
@@ -143,15 +144,16 @@ static int prepare(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv
         if (rc)
                 return rc;
         struct pv_error err = PV_ERROR_INIT;
-        if (pv_host_open(pv_args_value(args, "root"), &ctx->log, &s->lock_root, &err) < 0)
+        const char *root = pv_args_value(args, "root");
+        if (pv_host_open(root, &ctx->log, &s->lock_root, &err) < 0)
                 return fail(ctx, &err);
         rc = exclusive ? check_privileges(ctx, s->lock_root) : 0;   /* before the lock: say "needs root" */
         if (rc == 0)
                 rc = take_lock(ctx, cmd, args, s->lock_root, exclusive, &s->lock);
         if (rc)
                 return rc;
-        if (pv_local_host_open(pv_cli_events(ctx), s->profile, pv_args_value(args, "root"), pv_args_value(args, "node"), &s->lh,
-                               &err) < 0)
+        if (pv_local_check_node_names(s->profile, root, &err) < 0 ||
+            pv_local_host_open(pv_cli_events(ctx), s->profile, root, pv_args_value(args, "node"), &s->lh, &err) < 0)
                 return fail(ctx, &err);
         s->have_lh = true;
         if (s->lh.spec && pv_local_host_plan(&s->lh, rebind, &s->plan, &err) < 0)
@@ -231,6 +233,31 @@ static int confirm(struct pv_ctx *ctx, const struct pv_args *args, const char *q
 }
 
 
+/*
+ * The root must be the node named: a Proxmox VE node (etc/pve, the pmxcfs mount point, or the dpkg
+ * record of pve-manager or qemu-server; --force overrides) whose etc/hostname names --node.
+ */
+static int check_identity(struct pv_ctx *ctx, const struct pv_args *args, const struct session *s) {
+        const struct pv_host_state *st = s->lh.state;
+        const char *node = pv_args_value(args, "node");
+        if (!st)
+                return 0;
+        if (!st->pve_node && !pv_args_flag(args, "force")) {
+                fprintf(ctx->err, "%s: error: '%s' is not a Proxmox VE node (no etc/pve, no "
+                                  "var/lib/dpkg/info/pve-manager.list or qemu-server.list); pass --force to configure "
+                                  "it anyway\n",
+                        ctx->prog, s->lh.h->root);
+                return PV_EXIT_ERROR;
+        }
+        if (node && st->hostname && strcmp(node, st->hostname) != 0) {
+                fprintf(ctx->err, "%s: error: the root '%s' is node '%s' (etc/hostname), not '%s' (--node); refusing "
+                                  "to apply another node's host section to it\n",
+                        ctx->prog, s->lh.h->root, st->hostname, node);
+                return PV_EXIT_ERROR;
+        }
+        return 0;
+}
+
 /* A runner that counts the commands it ran (or recorded): "recorded" is said only when some were. */
 struct counting_runner {
         struct pv_runner inner;
@@ -288,6 +315,8 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
         }
         if (rc == 0)
                 rc = check_privileges(ctx, s.lh.h);
+        if (rc == 0)
+                rc = check_identity(ctx, args, &s);
         if (rc == 0 && !ctx->json)
                 pv_render_plan_text(ctx, &s.plan, false);
         if (rc == 0) {

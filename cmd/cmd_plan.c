@@ -234,7 +234,7 @@ static int wait_busy(struct plan_state *s, struct pv_error *err) {
                 struct pv_strv busy = PV_STRV_INIT;
                 size_t creating = 0;
                 uint64_t a0 = pv_now_ns();
-                int r = pv_api_busy_vms(s->conn.api, s->profile, s->obs.vms, s->obs.n_vms, &busy, &creating, err);
+                int r = pv_api_busy_vms(s->conn.api, pv_vm_maybe_ours, s->profile, s->obs.vms, s->obs.n_vms, &busy, &creating, err);
                 s->t.api += pv_now_ns() - a0;
                 uint64_t elapsed_ms = (pv_now_ns() - t0) / 1000000u;
                 if (r < 0 || !busy.n || elapsed_ms >= (uint64_t)s->busy_timeout_s * 1000u) {

@@ -41,10 +41,11 @@ int pv_hosts_select(const struct pv_engine_events *ev, const struct pv_profile *
                 for (size_t i = 0; r == 0 && i < p->n_hosts; i++)
                         for (size_t k = 0; k < p->hosts[i].nodes.n; k++) {
                                 const char *n = p->hosts[i].nodes.v[k];
-                                if (!pv_strv_contains(cluster_nodes, n))
-                                        pv_engine_warn(ev, "the host section at %s:%u names node '%s', which is not a node of "
-                                                     "the cluster: ignoring it",
-                                                p->hosts[i].loc.file, p->hosts[i].loc.line, n);
+                                if (!pv_strv_contains(cluster_nodes, n) && r == 0)
+                                        r = pv_error_set_loc(err, PV_EINVAL, &p->hosts[i].loc,
+                                                             "host section names node '%s', which is not a node of "
+                                                             "the cluster",
+                                                             n);
                         }
         } else {
                 for (size_t i = 0; r == 0 && i < p->n_hosts; i++)

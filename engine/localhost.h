@@ -26,8 +26,13 @@ struct pv_local_host {
 };
 
 /* The name of the node pvfio runs on: node when given (--node), else the root's etc/hostname
- * (first label), else gethostname(). */
+ * (first label), else, for the root "/" only, gethostname() (another root without etc/hostname is
+ * an error: it never borrows the running machine's name). */
 int pv_local_node_name(const char *root, const char *node, char **ret, struct pv_error *err);
+/* The cluster's nodes as the root's pmxcfs shows them (etc/pve/nodes/<name>); empty when unknown. */
+int pv_local_cluster_nodes(const char *root, struct pv_strv *ret, struct pv_error *err);
+/* Every node a host section names must be a node of the cluster (when the root shows the cluster). */
+int pv_local_check_node_names(const struct pv_profile *p, const char *root, struct pv_error *err);
 /* Decide the node name and, when the profile has a host section for it, open and scan the root. */
 int pv_local_host_open(const struct pv_engine_events *ev, const struct pv_profile *p, const char *root, const char *node,
                        struct pv_local_host *ret, struct pv_error *err);

@@ -16,7 +16,6 @@
 
 #include "pvfio/api.h"
 #include "pvfio/plan.h"
-#include "pvfio/profile.h"
 
 /* What the executor reports while it runs (always from the thread that called pv_api_execute). */
 enum pv_exec_event_kind {
@@ -83,21 +82,17 @@ void pv_api_stats_merge(struct pv_api *into, const struct pv_api *from);
 #define PV_API_MANAGED_TAG "pvfio"            /* the tag pvfio puts on the VMs it manages */
 #define PV_API_DEFAULT_BUSY_WAIT_S 120u       /* how long apply waits for VMs in progress */
 
+/* Whether a locked VM may be one the caller manages (provision's pv_vm_maybe_ours decides it for a profile). */
+typedef bool (*pv_vm_filter_fn)(const void *ctx, const struct pv_vm_info *v);
 /*
- * A locked VM that may be one of the profile's: `lock: create` (a create in
- * progress has no name or tags yet, so it may be any of them), or another
- * lock on a VM the profile names (by name or vmid) or pvfio manages (tag).
- */
-bool pv_vm_maybe_ours(const struct pv_profile *p, const struct pv_vm_info *v);
-/*
- * Of the observed VMs, those that are in progress: `lock: create`, or
+ * Of the observed locked VMs for which maybe_ours(ctx, vm) is true, those that are in progress: `lock: create`, or
  * another lock while a task of the VM runs (GET /nodes/{node}/tasks
  * source=active, one request per such VM). Each is appended to *ret_busy as
  * "VM 123 on 'pve1' (lock: create)"; *ret_creating (may be NULL) counts the
  * creates among them.
  */
-int pv_api_busy_vms(struct pv_api *api, const struct pv_profile *p, const struct pv_vm_info *vms, size_t n,
-                    struct pv_strv *ret_busy, size_t *ret_creating, struct pv_error *err);
+int pv_api_busy_vms(struct pv_api *api, pv_vm_filter_fn maybe_ours, const void *ctx, const struct pv_vm_info *vms,
+                    size_t n, struct pv_strv *ret_busy, size_t *ret_creating, struct pv_error *err);
 /*
  * Wait until VM `vmid` on `node` has no running task and no lock (or does not
  * exist), polling with backoff from 50 ms to 1 s; PV_ECONFLICT after

@@ -196,4 +196,12 @@ const struct pv_version_gate *pv_version_gate(const char *key);
 int pv_version_gate_check(const struct pv_version_gate *g, const char *node, const struct pv_node_version *nv,
                           const char *api_version, const char *used, char **ret, struct pv_error *err);
 
+/*
+ * A locked VM that may be one of the profile's (`profile` is a const struct
+ * pv_profile *; the signature fits api/'s pv_vm_filter_fn): `lock: create` (a
+ * create in progress has no name or tags yet, so it may be any of them), or
+ * another lock on a VM the profile names (by name or vmid) or pvfio manages (tag).
+ */
+bool pv_vm_maybe_ours(const void *profile, const struct pv_vm_info *v);
+
 #endif
