@@ -27,6 +27,7 @@
 #include "pvfio/apiexec.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/hostlock.h"
 #include "pvfio/observe.h"
 #include "pvfio/vmplan.h"
 
@@ -661,7 +662,10 @@ static int apply_hosts(struct pv_ctx *ctx, struct plan_state *s, bool rebind, st
                 struct pv_runner runner;
                 pv_local_runner(s->hosts.lh.h, &runner);
                 struct pv_error e = PV_ERROR_INIT;
-                if (local->first != 0 || pv_host_apply(s->hosts.lh.h, &view, &runner, &e) < 0) {
+                /* the same host lock as 'host apply' (pvfio/hostlock.h): one writer of the journal at a time */
+                struct pv_host_lock *hl = NULL;
+                int lr = pv_host_lock_take(s->hosts.lh.h, true, 10, "apply", &hl, &e);
+                if (lr < 0 || local->first != 0 || pv_host_apply(s->hosts.lh.h, &view, &runner, &e) < 0) {
                         if (!e.code)
                                 pv_error_set(&e, PV_EINVAL, "internal error: the local host actions are not first");
                         pv_report_error(ctx, &e);
@@ -675,6 +679,7 @@ static int apply_hosts(struct pv_ctx *ctx, struct plan_state *s, bool rebind, st
                         }
                         pv_error_done(&e);
                 }
+                pv_host_lock_release(hl);
         }
         r = pv_hosts_wait_remote(&s->hosts, PV_REMOTE_APPLY, err);
         if (r < 0)
