@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/extras.h"
 #include "pvfio/host.h"
 
 static const struct pv_opt scan_opts[] = {
@@ -22,6 +23,7 @@ static const struct pv_opt check_opts[] = {
           true },
         { "kernel-arg", 'k', PV_OPT_VALUE, "ARG", "a kernel argument that must be active (repeatable)", true },
         { "gvtg", 0, PV_OPT_FLAG, NULL, "also check Intel GVT-g prerequisites (kvmgt, i915.enable_gvt=1)", false },
+        { "hugepages", 0, PV_OPT_VALUE, "N", "also check that N free 1 GiB huge pages are reserved for VMs", false },
         { "pci-ids", 0, PV_OPT_VALUE, "FILE", "pci.ids file for names (default: the root's, then the system's)", false },
         { NULL, 0, 0, NULL, NULL, false },
 };
@@ -311,6 +313,21 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
         return rc;
 }
 
+/* --hugepages N: free vs needed 1 GiB pages (pvfio/extras.h). */
+static int check_hugepages(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_host *h, const char *arg,
+                           struct pv_check_list *l) {
+        char *end;
+        unsigned long n = strtoul(arg, &end, 10);
+        if (!*arg || *end || *arg == '-')
+                return pv_cli_usage_error(ctx, cmd, "--hugepages '%s': a number of 1 GiB pages is required", arg);
+        struct pv_error err = PV_ERROR_INIT;
+        int rc = 0;
+        if (pv_host_check_hugepages(h, n, l, &err) < 0)
+                rc = pv_report_error(ctx, &err);
+        pv_error_done(&err);
+        return rc;
+}
+
 static int run_check(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
         unsigned n_dev = 0, n_arg = 0;
         const char *const *devs = pv_args_values(args, "device", &n_dev);
@@ -362,6 +379,8 @@ static int run_check(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 if (pv_host_check(s, &in, &l, &err) < 0)
                         rc = pv_report_error(ctx, &err);
         }
+        if (rc == 0 && pv_args_value(args, "hugepages"))
+                rc = check_hugepages(ctx, cmd, h, pv_args_value(args, "hugepages"), &l);
         if (rc == 0) {
                 enum pv_check_status worst = pv_check_list_worst(&l);
                 if (ctx->json) {

@@ -1058,7 +1058,9 @@ static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
 
 static const char *const host_keys[] = { "nodes", "iommu", "iommu_pt", "kernel_args", "allow_unsafe", "binding", "vfio",
                                          "softdeps", "blacklist", "disable_vga", "sriov", "vgpu",
-                                         "accept_shared_groups", NULL };
+                                         "accept_shared_groups",
+                                         /* typed in profile_extras.c */
+                                         "hugepages_margin", NULL };
 static const char *const devsel_keys[] = { "id", "address", "match", "companions", "host_critical_ok", NULL };
 static const char *const match_keys[] = { "vendor", "device", "class", "name", NULL };
 static const char *const sriov_keys[] = { "pf", "vfs", NULL };
@@ -1313,6 +1315,7 @@ softdeps_done:
                 leave(c, &s);
         }
         o_bool(c, m, "accept_shared_groups", &h->accept_shared_groups);
+        pvp_type_host_extras(c, m, h);
 }
 
 /* --------------------------------------------------------------- mappings */

@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mkusb  # noqa: E402  (the USB part: tests/mkroot/mkusb.py)
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing", "usb", "input"}
+            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing", "usb", "input", "hugepages_1g"}
 HOST_USE_KEYS = {"root", "nics", "keyboard", "files"}
 PVE_KEYS = {"node", "cluster_nodes"}
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
@@ -801,6 +801,7 @@ def build(m, outdir):
     write_platform(r, m, dirs, kernel_62)
     mkusb.write_usb(r, m, dirs)
     mkusb.write_input(r, m)
+    mkusb.write_hugepages(r, m)
     write_pci_ids(r, m)
     write_host_use(r, m, dirs)
     write_pve(r, m)
