@@ -303,6 +303,7 @@ void pv_host_state_free(struct pv_host_state *s) {
         host_file_done(&s->etc_initramfs_modules);
         host_files_free(s->driverctl_d, s->n_driverctl_d);
         host_files_free(s->udev_rules, s->n_udev_rules);
+        free(s->i915_dkms);
         pv_host_needs_free(s);
         free(s);
 }
@@ -1445,6 +1446,26 @@ static int scan_boot(struct pv_host *h, struct pv_host_state *s, struct pv_error
         return 0;
 }
 
+/* The software vGPU modes need beside the hardware (issue 10 item 10; see pvfio/vgpucheck.h). */
+static int scan_vgpu_software(struct pv_host *h, struct pv_host_state *s, struct pv_error *err) {
+        s->nvidia_vgpu_helper = exists_at(h->dirfd, "var/lib/dpkg/info/pve-nvidia-vgpu-helper.list") ||
+                                exists_at(h->dirfd, "usr/bin/pve-nvidia-vgpu-helper");
+        if (!s->kernel_release)
+                return 0;
+        static const char *const ext[] = { ".ko", ".ko.xz", ".ko.zst", ".ko.gz" };
+        for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+                _cleanup_free_ char *rel =
+                        pv_asprintf(err, "lib/modules/%s/updates/dkms/i915%s", s->kernel_release, ext[i]);
+                if (!rel)
+                        return -PV_ENOMEM;
+                if (exists_at(h->dirfd, rel)) {
+                        s->i915_dkms = TAKE_PTR(rel);
+                        return 0;
+                }
+        }
+        return 0;
+}
+
 static int scan_etc(struct pv_host *h, struct pv_host_state *s, struct pv_error *err) {
         int r;
         if ((r = read_host_file(h, "etc/modules", &s->etc_modules, err)) < 0 ||
@@ -1455,7 +1476,7 @@ static int scan_etc(struct pv_host *h, struct pv_host_state *s, struct pv_error 
             (r = read_dir_files(h, "etc/udev/rules.d", ".rules", &s->udev_rules, &s->n_udev_rules, err)) < 0)
                 return r;
         s->reboot_required_flag = exists_at(h->dirfd, "run/reboot-required");
-        return 0;
+        return scan_vgpu_software(h, s, err);
 }
 
 /* ------------------------------------------------------------------ scan */

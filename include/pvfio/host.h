@@ -269,6 +269,11 @@ struct pv_host_state {
         struct pv_strv cluster_nodes;    /* etc/pve/nodes/<name> directories, sorted (empty when unknown) */
         bool acs_override_active;        /* pcie_acs_override= on proc/cmdline */
         bool unsafe_interrupts_active;   /* allow_unsafe_interrupts=1 on proc/cmdline or in sys/module */
+        /* vGPU software (read for pvfio/vgpucheck.h) */
+        bool nvidia_vgpu_helper;         /* Proxmox's pve-nvidia-vgpu-helper: var/lib/dpkg/info/<it>.list or
+                                          * usr/bin/pve-nvidia-vgpu-helper */
+        char *i915_dkms;                 /* an out-of-tree i915 (i915-sriov-dkms) for the running kernel:
+                                          * lib/modules/<release>/updates/dkms/i915.ko[.xz|.zst|.gz], or NULL */
 };
 
 /* ------------------------------------------------------------------ scan */
