@@ -378,7 +378,8 @@ const struct pv_cmd pv_cmd_host_scan = {
         .description = "Reads the PCI devices, IOMMU groups, drivers, SR-IOV and mdev state of this host\n"
                        "(or of the host root given with --root) and prints them grouped by IOMMU group,\n"
                        "with a verdict per group: ready, shares only with its own functions or bridges\n"
-                       "(fine), or shares with unrelated devices (named). --json prints everything read.",
+                       "(fine), shares with unrelated devices (named), or host platform (the LPC bridge,\n"
+                       "SMBus, SPI flash or AMD PSP: never pass it). --json prints everything read.",
         .opts = scan_opts,
         .run = run_scan,
         .json = true,
