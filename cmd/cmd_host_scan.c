@@ -11,6 +11,8 @@
 static const struct pv_opt scan_opts[] = {
         { "root", 0, PV_OPT_VALUE, "DIR", "host root to inspect (default /)", false },
         { "pci-ids", 0, PV_OPT_VALUE, "FILE", "pci.ids file for names (default: the root's, then the system's)", false },
+        { "usb", 0, PV_OPT_FLAG, NULL, "list USB devices per controller instead (for usb: entries)", false },
+        { "input", 0, PV_OPT_FLAG, NULL, "list keyboards and mice in /dev/input/by-id instead (for evdev:)", false },
         { NULL, 0, 0, NULL, NULL, false },
 };
 
@@ -167,6 +169,14 @@ static void print_group_verdict(struct pv_ctx *ctx, const struct pv_host_state *
                 pv_group_assessment_done(&a);
                 return;
         }
+        if (s->acs_override_active && endpoints && (a.verdict == PV_GROUP_ALONE || a.verdict == PV_GROUP_COMPANIONS)) {
+                /* the running kernel splits groups itself: the hardware may not isolate this one */
+                fprintf(f, "    %s→ isolated only by pcie_acs_override (not by the hardware): a VM's device may "
+                           "still reach devices of its real group by peer-to-peer DMA%s\n",
+                        pv_c(ctx, f, PV_C_YELLOW), rst);
+                pv_group_assessment_done(&a);
+                return;
+        }
         switch (a.verdict) {
         case PV_GROUP_ALONE:
                 if (!endpoints) {
@@ -198,6 +208,23 @@ static void print_group_verdict(struct pv_ctx *ctx, const struct pv_host_state *
         pv_group_assessment_done(&a);
 }
 
+/* The running kernel gives up isolation guarantees: say so before the groups. */
+static void print_override_note(struct pv_ctx *ctx, const struct pv_host_state *s) {
+        FILE *f = ctx->out;
+        for (size_t i = 0; i < s->cmdline_args.n; i++) {
+                const char *a = s->cmdline_args.v[i];
+                if (pv_startswith(a, "pcie_acs_override="))
+                        fprintf(f, "%sNote:%s the running kernel has '%s' (proc/cmdline): IOMMU groups are split by "
+                                   "the kernel, not by the hardware's ACS; groups below that look ready are isolated "
+                                   "only by that override.\n",
+                                pv_c(ctx, f, PV_C_YELLOW), pv_c(ctx, f, PV_C_RESET), a);
+        }
+        if (s->unsafe_interrupts_active)
+                fprintf(f, "%sNote:%s vfio_iommu_type1 allow_unsafe_interrupts is on: without interrupt remapping a "
+                           "VM's device can inject interrupts into the host.\n",
+                        pv_c(ctx, f, PV_C_YELLOW), pv_c(ctx, f, PV_C_RESET));
+}
+
 static int print_no_iommu(struct pv_ctx *ctx, const struct pv_host_state *s) {
         struct pv_check_list l = PV_CHECK_LIST_INIT;
         struct pv_error err = PV_ERROR_INIT;
@@ -227,6 +254,12 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
         int rc = open_and_scan(ctx, args, 0, &h, &s);
         if (rc)
                 return rc;
+        if (pv_args_flag(args, "usb") || pv_args_flag(args, "input")) {
+                rc = pv_args_flag(args, "usb") ? pv_host_scan_usb(ctx, h, s) : pv_host_scan_input(ctx, h);
+                pv_host_state_free(s);
+                pv_host_close(h);
+                return rc;
+        }
         if (ctx->json) {
                 json_t *doc = pv_host_state_to_json(s);
                 pv_host_state_free(s);
@@ -254,6 +287,8 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                                 print_dev(ctx, s, &s->devs[i], "  ");
                 }
         } else {
+                if (s->acs_override_active || s->unsafe_interrupts_active)
+                        print_override_note(ctx, s);
                 for (size_t g = 0; g < s->n_groups; g++) {
                         const struct pv_host_group *grp = &s->groups[g];
                         fprintf(f, "%sIOMMU Group %d:%s\n", bold, grp->id, rst);

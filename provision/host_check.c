@@ -3,6 +3,7 @@
  * Passthrough readiness: group assessment and the check verdicts. Pure
  * functions over a scanned struct pv_host_state (no file access here).
  */
+#include "pvfio/bootcfg.h"
 #include "pvfio/host.h"
 
 #include <ctype.h>
@@ -281,70 +282,11 @@ static bool strv_has_mod(const struct pv_strv *sv, const char *mod) {
 }
 
 
-/* GRUB_CMDLINE_LINUX(_DEFAULT)= assignments of a shell-style defaults file; $VAR words are skipped. */
-static int grub_args_from(const struct pv_host_file *f, struct pv_strv *out, struct pv_error *err) {
-        if (!f->present || !f->content)
-                return 0;
-        _cleanup_free_ char *txt = pv_strdup(f->content, err);
-        if (!txt)
-                return -PV_ENOMEM;
-        for (char *line = txt, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                while (isspace((unsigned char)*line))
-                        line++;
-                if (pv_startswith(line, "export "))
-                        line += 7;
-                const char *val;
-                if (pv_startswith(line, "GRUB_CMDLINE_LINUX_DEFAULT="))
-                        val = line + strlen("GRUB_CMDLINE_LINUX_DEFAULT=");
-                else if (pv_startswith(line, "GRUB_CMDLINE_LINUX="))
-                        val = line + strlen("GRUB_CMDLINE_LINUX=");
-                else
-                        continue;
-                _cleanup_free_ char *v = pv_strdup(val, err);
-                if (!v)
-                        return -PV_ENOMEM;
-                size_t n = strlen(v);
-                if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
-                        v[n - 1] = '\0';
-                        memmove(v, v + 1, n - 1);
-                }
-                struct pv_strv words = PV_STRV_INIT;
-                int r = pv_host_cmdline_tokens(v, &words, err);
-                for (size_t i = 0; r == 0 && i < words.n; i++)
-                        if (words.v[i][0] != '$')
-                                r = pv_strv_push(out, words.v[i], err);
-                pv_strv_done(&words);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* The kernel arguments the boot configuration will pass on the next boot. */
+/* The kernel arguments the boot configuration will pass on the next boot (pvfio/bootcfg.h: the same
+ * parser the planner uses). */
 static int configured_kernel_args(const struct pv_host_state *s, struct pv_strv *out, const char **ret_where,
                                   struct pv_error *err) {
-        int r = 0;
-        if (s->boot.loader == PV_BOOTLOADER_SYSTEMD_BOOT) {
-                *ret_where = "etc/kernel/cmdline";
-                const struct pv_host_file *f = &s->boot.etc_kernel_cmdline;
-                if (!f->present || !f->content)
-                        return 0;
-                _cleanup_free_ char *first = pv_strdup(f->content, err);
-                if (!first)
-                        return -PV_ENOMEM;
-                char *nl = strchr(first, '\n');
-                if (nl)
-                        *nl = '\0';
-                return pv_host_cmdline_tokens(first, out, err);
-        }
-        *ret_where = "GRUB_CMDLINE_LINUX_DEFAULT (etc/default/grub, etc/default/grub.d)";
-        r = grub_args_from(&s->boot.etc_default_grub, out, err);
-        for (size_t i = 0; r == 0 && i < s->boot.n_grub_d; i++)
-                r = grub_args_from(&s->boot.grub_d[i], out, err);
-        return r;
+        return pv_bootcfg_configured_args(s, out, ret_where, err);
 }
 
 /* "key" of a kernel argument: up to '=' (or the whole word). */
@@ -367,56 +309,52 @@ static const char *find_arg(const struct pv_strv *args, const char *want, const 
         return NULL;
 }
 
-/* vendor:device ids claimed by `options vfio-pci ids=…` in etc/modprobe.d (and on the kernel command line). */
+/* vendor:device ids claimed by vfio-pci ids= bindings: modprobe.d, initramfs modules, the active and the
+ * configured kernel command line (pvfio/bootcfg.h), pvfio's own modprobe file included. */
 static int vfio_ids_configured(const struct pv_host_state *s, struct pv_strv *out, struct pv_error *err) {
-        for (size_t i = 0; i < s->n_modprobe_d; i++) {
+        struct pv_vfio_binding *v = NULL;
+        size_t n = 0;
+        int r = pv_bootcfg_vfio_bindings(s, &v, &n, err);
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                for (size_t k = 0; r == 0 && k < v[i].n_ids; k++) {
+                        char id[10];
+                        pv_pci_id_format(&v[i].ids[k], id);
+                        if (!pv_strv_contains(out, id))
+                                r = pv_strv_push(out, id, err);
+                }
+        }
+        pv_vfio_bindings_free(v, n);
+        /* pvfio's own options line (the bindings list leaves pvfio's files out) */
+        for (size_t i = 0; r == 0 && i < s->n_modprobe_d; i++) {
                 const struct pv_host_file *f = &s->modprobe_d[i];
-                if (!f->content)
+                if (!f->content || !f->path || strcmp(f->path, "etc/modprobe.d/pvfio.conf") != 0)
                         continue;
-                _cleanup_free_ char *txt = pv_strdup(f->content, err);
-                if (!txt)
-                        return -PV_ENOMEM;
-                for (char *line = txt, *next; line && *line; line = next) {
-                        next = strchr(line, '\n');
-                        if (next)
-                                *next++ = '\0';
-                        char *save = NULL;
-                        char *w0 = strtok_r(line, " \t", &save);
-                        char *w1 = w0 ? strtok_r(NULL, " \t", &save) : NULL;
-                        if (!w0 || !w1 || strcmp(w0, "options") != 0 ||
-                            (strcmp(w1, "vfio-pci") != 0 && strcmp(w1, "vfio_pci") != 0))
+                struct pv_modprobe_line *l = NULL;
+                size_t nl = 0;
+                r = pv_modprobe_parse(f->content, &l, &nl, err);
+                for (size_t j = 0; r == 0 && j < nl; j++) {
+                        if (l[j].kind != PV_MODPROBE_OPTIONS || !pv_module_name_equal(l[j].module, "vfio_pci"))
                                 continue;
-                        for (char *w = strtok_r(NULL, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-                                if (!pv_startswith(w, "ids="))
+                        for (size_t w = 0; r == 0 && w < l[j].words.n; w++) {
+                                if (!pv_startswith(l[j].words.v[w], "ids="))
                                         continue;
-                                char *save2 = NULL;
-                                for (char *id = strtok_r(w + 4, ",", &save2); id; id = strtok_r(NULL, ",", &save2)) {
+                                _cleanup_free_ char *ids = pv_strdup(l[j].words.v[w] + 4, err);
+                                if (!ids) {
+                                        r = -PV_ENOMEM;
+                                        break;
+                                }
+                                char *save = NULL;
+                                for (char *id = strtok_r(ids, ",", &save); r == 0 && id; id = strtok_r(NULL, ",", &save)) {
                                         for (char *p = id; *p; p++)
                                                 *p = (char)tolower((unsigned char)*p);
-                                        int r = pv_strv_push(out, id, err);
-                                        if (r < 0)
-                                                return r;
+                                        if (!pv_strv_contains(out, id))
+                                                r = pv_strv_push(out, id, err);
                                 }
                         }
                 }
+                pv_modprobe_lines_free(l, nl);
         }
-        for (size_t i = 0; i < s->cmdline_args.n; i++) {
-                const char *a = s->cmdline_args.v[i];
-                if (!pv_startswith(a, "vfio-pci.ids=") && !pv_startswith(a, "vfio_pci.ids="))
-                        continue;
-                _cleanup_free_ char *ids = pv_strdup(a + strlen("vfio-pci.ids="), err);
-                if (!ids)
-                        return -PV_ENOMEM;
-                char *save = NULL;
-                for (char *id = strtok_r(ids, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
-                        for (char *p = id; *p; p++)
-                                *p = (char)tolower((unsigned char)*p);
-                        int r = pv_strv_push(out, id, err);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        return 0;
+        return r;
 }
 
 static bool modprobe_has(const struct pv_host_state *s, const char *needle) {
@@ -602,6 +540,29 @@ static int check_ir(struct check_ctx *c) {
                         unit_ir ? "; the IOMMU unit supports it (ECAP bit 3)" : ""),
                     fmt(&c->oom, "check 'dmesg | grep remapping'"));
         }
+        return 0;
+}
+
+/* The running kernel already gave up isolation guarantees (pcie_acs_override, allow_unsafe_interrupts). */
+static int check_overrides(struct check_ctx *c) {
+        const struct pv_host_state *s = c->s;
+        const char *acs = NULL;
+        for (size_t i = 0; i < s->cmdline_args.n && !acs; i++)
+                if (pv_startswith(s->cmdline_args.v[i], "pcie_acs_override="))
+                        acs = s->cmdline_args.v[i];
+        if (s->acs_override_active)
+                ADD(c, "acs-override", PV_CHECK_WARN,
+                    "IOMMU groups are split by pcie_acs_override, not isolated by the hardware",
+                    fmt(&c->oom, "proc/cmdline: %s", acs ? acs : "pcie_acs_override"),
+                    fmt(&c->oom, "a passed-through device may still reach the other devices of its real group "
+                                 "(peer-to-peer DMA around the IOMMU), including the host's; accept that risk, or "
+                                 "move the card to a slot with its own group and drop the override"));
+        if (s->unsafe_interrupts_active)
+                ADD(c, "unsafe-interrupts", PV_CHECK_WARN, "vfio allows devices without interrupt remapping",
+                    fmt(&c->oom, "allow_unsafe_interrupts is on (proc/cmdline or "
+                                 "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts)"),
+                    fmt(&c->oom, "a VM's device can raise arbitrary interrupts (MSI) in the host; enable interrupt "
+                                 "remapping in the firmware and drop the option where possible"));
         return 0;
 }
 
@@ -1251,6 +1212,8 @@ int pv_host_check(const struct pv_host_state *s, const struct pv_check_input *in
                 r = check_firmware(&c);
         if (r == 0)
                 r = check_ir(&c);
+        if (r == 0)
+                r = check_overrides(&c);
         if (r == 0)
                 r = check_kernel(&c, &configured);
         if (r == 0)

@@ -12,9 +12,14 @@ set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPVFIO_TESTS=OFF >/dev/null
-cmake --build build -j"$JOBS" >/dev/null
-pvfio="$top/build/pvfio"
+# PVFIO_DEMO_PVFIO=PATH: use that binary (scripts/test.sh runs the demo with its own build)
+if [ -n "${PVFIO_DEMO_PVFIO:-}" ]; then
+  pvfio=$PVFIO_DEMO_PVFIO
+else
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPVFIO_TESTS=OFF >/dev/null
+  cmake --build build -j"$JOBS" >/dev/null
+  pvfio="$top/build/pvfio"
+fi
 
 work=$(mktemp -d /tmp/pvfio-demo.XXXXXX)
 sim_pid=

@@ -11,11 +11,15 @@ import re
 from . import auth
 from . import formats
 from . import hardware
+from . import version
 from .errors import ApiError, die, param_error
 from .formats import perl_str
 from .tasks import decode_upid, status_of
 
-VERSION = {"version": "9.1.9", "release": "9.1", "repoid": "2a1c3d5e9b7f4a60"}
+def version_info():
+    """PVE::pvecfg::version_info() of the release the simulator answers as (--pve-version)."""
+    prof = version.profile()
+    return {"version": prof["version"], "release": prof["release"], "repoid": prof["repoid"]}
 
 HANDLERS = {}
 
@@ -86,8 +90,22 @@ def access_ticket(sim, ctx, st, p):
 
 
 @route("GET", "/version")
-def version(sim, ctx, st, p):
-    return dict(VERSION)
+def version_get(sim, ctx, st, p):
+    """pve-manager PVE/API2.pm version: version_info() plus the datacenter console setting."""
+    return version_info()
+
+
+@route("GET", "/cluster/options")
+def cluster_options(sim, ctx, st, p):
+    """pve-manager PVE/API2/Cluster.pm get_options: datacenter.cfg (tag-style parsed into an
+    object by parse_datacenter_config) for Sys.Audit on /, else only console and tag-style;
+    plus allowed-tags (none configured here)."""
+    res = {}
+    style = (st.get("datacenter") or {}).get("tag-style")
+    if style:
+        res["tag-style"] = dict(style)
+    res["allowed-tags"] = []
+    return res
 
 
 # --- cluster ----------------------------------------------------------------------
@@ -186,6 +204,11 @@ def mapping_pci_update(sim, ctx, st, p):
     rec = st["mappings"]["pci"].get(mid)
     if rec is None:
         raise die(prefix + "pci ID '%s' does not exist\n" % mid)
+    # pve-manager PVE/API2/Cluster/Mapping/PCI.pm update: check_config($id, $param, 1, 1)
+    # runs with create=1, so pve-common SectionConfig::check_config requires `map` on
+    # every update (options() marks it not optional), inside lock_pci_config's prefix
+    if p.get("map") is None:
+        raise die(prefix + "missing value for required option 'map'\n")
     opts = mapping_record(p)
     opts.pop("type", None)
     optional = {"description", "mdev", "live-migration-capable"}
@@ -312,7 +335,46 @@ def node_status(sim, ctx, st, p):
             "current-kernel": {"sysname": "Linux", "release": kernel, "machine": "x86_64",
                                "version": "#1 SMP PREEMPT_DYNAMIC PMX"},
             "boot-info": {"mode": "efi" if (hw.machine.get("boot") or {}).get("efi") else "legacy-bios"},
-            "pveversion": "pve-manager/%s/%s" % (VERSION["version"], VERSION["repoid"])}
+            "pveversion": "pve-manager/%s/%s" % (version_info()["version"], version_info()["repoid"])}
+
+
+@route("GET", "/nodes/{node}/version")
+def node_version(sim, ctx, st, p):
+    """pve-manager PVE/API2/Nodes.pm version: PVE::pvecfg::version_info() of that node."""
+    return version_info()
+
+
+@route("GET", "/nodes/{node}/apt")
+def node_apt_index(sim, ctx, st, p):
+    return [{"id": n} for n in ("changelog", "repositories", "update", "versions")]
+
+
+# the packages GET /nodes/{node}/apt/versions lists (a subset of pve-manager APT.pm's @pkgs,
+# in its order: proxmox-ve, pve-manager, then the rest sorted by name)
+APT_PACKAGES = ("proxmox-ve", "pve-manager", "libpve-access-control", "libpve-common-perl",
+                "libpve-guest-common-perl", "pve-qemu-kvm", "qemu-server")
+
+
+@route("GET", "/nodes/{node}/apt/versions")
+def node_apt_versions(sim, ctx, st, p):
+    """pve-manager PVE/API2/APT.pm versions ($assemble_pkginfo): Version is the candidate,
+    OldVersion the installed one (equal here: no updates pending); ManagerVersion on
+    pve-manager, RunningKernel on proxmox-ve. qemu-server is the node's own version."""
+    node = p["node"]
+    res = []
+    for pkg in APT_PACKAGES:
+        ver = version.qemu_server(st, node) if pkg == "qemu-server" else version.package(pkg)
+        e = {"Package": pkg, "Title": pkg, "Origin": "Proxmox", "Priority": "optional",
+             "Section": "admin", "Arch": "all" if pkg != "pve-qemu-kvm" else "amd64",
+             "Version": ver, "OldVersion": ver, "CurrentState": "Installed",
+             "Description": "%s (simulated)" % pkg}
+        if pkg == "pve-manager":
+            info = version_info()
+            e["ManagerVersion"] = "pve-manager/%s/%s" % (info["version"], info["repoid"])
+        elif pkg == "proxmox-ve":
+            e["RunningKernel"] = sim.hw(st, node).machine.get("kernel", "6.8.12-4-pve")
+        res.append(e)
+    return res
 
 
 @route("POST", "/nodes/{node}/status")
@@ -530,9 +592,11 @@ def hardware_pci_mdev(sim, ctx, st, p):
     ident = p["pci-id-or-mapping"]
     hw = sim.hw(st, node)
     used = sim.mdev_in_use(st, node)
+    busy = sim.nvidia_in_use(st, node)
+    nvml = version.nvml_vgpu_types(st, node)
     if PCI_ID_RE.match(ident):
         pid = hardware.normalize_id(ident.lower())
-        return hw.mdev_types(pid, used.get(pid, {}))
+        return hw.mdev_types(pid, used.get(pid, {}), busy, nvml)
     if ident not in st["mappings"]["pci"]:
         raise die("mapping '%s' not found\n" % ident)
     types = {}
@@ -541,6 +605,10 @@ def hardware_pci_mdev(sim, ctx, st, p):
         if ";" in path:
             continue
         pid = path if re.search(r"\.[0-9a-f]$", path) else path + ".0"
-        for t in hw.mdev_types(pid, used.get(pid, {})):
+        for t in hw.mdev_types(pid, used.get(pid, {}), busy, nvml):
             types.setdefault(t["type"], dict(t))
     return [types[k] for k in sorted(types)]
+
+
+# USB listing and USB mappings live in usb.py (registered on import)
+from . import usb  # noqa: E402,F401

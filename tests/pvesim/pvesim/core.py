@@ -12,6 +12,7 @@ import sys
 import time
 
 from . import api
+from . import pools  # noqa: F401  (registers /pools)
 from . import auth
 from . import formats
 from . import propstr
@@ -238,6 +239,16 @@ class Simulator:
                 d[m["type"]] = d.get(m["type"], 0) + 1
         return res
 
+    def nvidia_in_use(self, st, node, exclude=None):
+        """VFs hosting an NVIDIA vGPU of a running VM (current_vgpu_type != 0)."""
+        res = set()
+        for vmid, vm in st["vms"].items():
+            if vmid == exclude or vm["node"] != node or vm["status"] != "running":
+                continue
+            for n in (vm.get("usage") or {}).get("nvidia") or []:
+                res.add(n["dev"])
+        return res
+
     def node_entry(self, st, node, resources=False):
         n = st["nodes"][node]
         hw = self.hw(st, node)
@@ -291,6 +302,34 @@ class Simulator:
             resp.auth = authinfo.get("userid")
             resp.params = params
         return resp
+
+    def peek(self, req):
+        """(decoded parameters, authenticated user or None) of a request that a fault rule
+        answers without handling it; no side effects."""
+        params = {}
+        ctype = (req.headers.get("Content-Type") or "").split(";")[0].split(",")[0].strip()
+        if req.method in ("PUT", "POST") and req.body:
+            if ctype == "application/json":
+                try:
+                    params = json.loads(req.body.decode("utf-8"))
+                except (ValueError, UnicodeError):
+                    params = {}
+                if not isinstance(params, dict):
+                    params = {}
+            else:
+                params = decode_urlencoded(req.body)
+        if req.query:
+            params.update(decode_urlencoded(req.query))
+        params.pop("_dc", None)
+        params = {k: v for k, v in params.items() if v is not None}
+        m = re.match(r"^/api2/+[a-z][a-z0-9]+(/.*)?$", req.path)
+        rel_uri = (m.group(1) or "/") if m else req.path
+        with self.state.transaction() as st:
+            try:
+                user = self.authenticate(st, req, req.method, rel_uri).get("userid")
+            except (AuthFailure, ApiError):
+                user = None
+        return params, user
 
     def _handle_locked(self, st, req, method, fmt, rel_uri):
         self.finish_boots(st)

@@ -3,6 +3,7 @@
 import json
 import random
 import re
+import urllib.parse
 import threading
 import time
 
@@ -186,13 +187,56 @@ def redact(params):
     return out
 
 
+_FORM_PAIR = re.compile(r"([^&;=]*)=([^&;]*)")
+
+
+def _secret_value(key, value):
+    return bool(SECRET_KEYS.search(key)) or value.startswith("PVE:") or value.startswith("PVEAPIToken")
+
+
+def redact_raw_form(raw):
+    """A raw query string or form body with every secret value replaced by
+    `%3Credacted%3E`; everything else byte for byte as sent."""
+    def sub(m):
+        key = urllib.parse.unquote_plus(m.group(1))
+        val = urllib.parse.unquote_plus(m.group(2))
+        if _secret_value(key, val):
+            return m.group(1) + "=%3Credacted%3E"
+        return m.group(0)
+    return _FORM_PAIR.sub(sub, raw)
+
+
+def redact_raw_json(raw):
+    """A raw JSON body as sent, or (when a secret must go) re-encoded with it redacted."""
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(obj, dict):
+        return raw
+    red = redact(obj)
+    return raw if red == obj else json.dumps(red, separators=(",", ":"), ensure_ascii=False)
+
+
+def raw_fields(query, body, content_type):
+    """The request-log fields `query`, `body`, `content_type`: the query string and the
+    body exactly as sent (decoded as UTF-8, invalid bytes escaped), secrets redacted."""
+    out = {"query": redact_raw_form(query or "")}
+    text = (body or b"").decode("utf-8", errors="backslashreplace")
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    out["body"] = redact_raw_json(text) if ctype == "application/json" else redact_raw_form(text)
+    out["content_type"] = content_type
+    return out
+
+
 class RequestLog:
-    def __init__(self, path, keep=100000):
+    def __init__(self, path, keep=100000, copy_path=None):
+        """path: --request-log; copy_path: a second copy (PVESIM_LOG_DIR)."""
         self.lock = threading.Lock()
         self.entries = []
         self.seq = 0
         self.keep = keep
-        self.file = open(path, "a", encoding="utf-8", buffering=1) if path else None
+        self.files = [open(p, "a", encoding="utf-8", buffering=1) for p in (path, copy_path) if p]
 
     def add(self, entry):
         with self.lock:
@@ -201,8 +245,10 @@ class RequestLog:
             self.entries.append(entry)
             if len(self.entries) > self.keep:
                 del self.entries[: len(self.entries) - self.keep]
-            if self.file:
-                self.file.write(json.dumps(entry, sort_keys=True) + "\n")
+            if self.files:
+                line = json.dumps(entry, sort_keys=True) + "\n"
+                for f in self.files:
+                    f.write(line)
         return entry
 
     def since(self, seq):

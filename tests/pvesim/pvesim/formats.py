@@ -164,6 +164,23 @@ def v_mac_addr(v):
         _fail("value does not look like a valid unicast MAC address")
 
 
+def v_mac_prefix(v):
+    """pve-cluster PVE/DataCenterConfig.pm pve_verify_mac_prefix."""
+    if not re.search(r"^[a-f0-9][02468ace](?::[a-f0-9]{2}){0,2}(?::[a-f0-9]?)?$", v, re.I):
+        _fail("value is not a valid unicast MAC address prefix")
+
+
+# pve-common PVE/ParseUtils.pm $EMAIL_USER_RE / $EMAIL_RE
+_EMAIL_USER_RE = r"[\w\+\-\~]+(?:\.[\w\+\-\~]+)*"
+_EMAIL_RE = _EMAIL_USER_RE + r"@[a-zA-Z0-9\-]+(?:\.[a-zA-Z0-9\-]+)*"
+
+
+def v_email(v):
+    """pve-common PVE/JSONSchema.pm pve_verify_email."""
+    if not re.search(r"^%s$" % _EMAIL_RE, v, re.A):
+        _fail("value does not look like a valid email address")
+
+
 def v_ipv4(v):
     if not _is_ipv4(v):
         _fail("value does not look like a valid IPv4 address")
@@ -350,11 +367,13 @@ VALIDATORS = {
     "address": v_address,
     "disk-size": v_disk_size,
     "dns-name": v_dns_name,
+    "email": v_email,
     "ip": v_ip,
     "ipv4": v_ipv4,
     "ipv6": v_ipv6,
     "ldap-simple-attr": v_ldap_simple_attr,
     "mac-addr": v_mac_addr,
+    "mac-prefix": v_mac_prefix,
     "pve-bridge-id": v_pve_bridge_id,
     "pve-configid": v_pve_configid,
     "pve-cpuset": v_pve_cpuset,

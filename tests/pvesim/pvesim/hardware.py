@@ -10,8 +10,9 @@ import re
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
             "iomem_bootfb", "devices", "host_use", "pve",  # host_use, pve: host layer only (mkroot)
-            "source", "listing",                           # source, listing: where an imported machine came from
-            "software"}                                    # software: host layer only (mkroot)
+            "source", "listing",  # where an imported machine came from
+            "usb", "input",  # usb: checked and served by usb.py; input: host layer only (mkroot)
+            "software"}  # software: host layer only (mkroot)
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
 BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_linux_default"}
 IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
@@ -104,6 +105,11 @@ def check_machine(m, where="machine"):
             if (u == "iommu_group" and (m.get("iommu") or {}).get("enabled")) or u == "subsystem":
                 raise MachineError("%s: its %s is unknown (the listing did not show it); the simulator "
                                    "cannot answer GET /nodes/{node}/hardware/pci for it" % (w, u))
+    from .usb import check_usb  # the `usb` buses (usb.py)
+    try:
+        check_usb(m, where)
+    except ValueError as e:
+        raise MachineError(str(e))
     return m
 
 
@@ -213,9 +219,22 @@ class Hardware:
             res.append(e)
         return res
 
-    def mdev_types(self, pciid, used):
-        """The mdev types of one device; `used` maps type -> instances in use."""
-        d = self.devices.get(normalize_id(pciid))
+    def mdev_types(self, pciid, used, nvidia_busy=frozenset(), nvml=True):
+        """The mdev types of one device (qemu-server get_mdev_types); `used` maps
+        type -> classic mdev instances in use, `nvidia_busy` holds the VFs that host
+        a vGPU of a running VM.
+
+        NVIDIA vGPU (a device with `nvidia_vgpu_types`), by qemu-server version:
+        - nvml (>= 9.1.11, PCI/Mdev.pm): PVE::RS::NVML::creatable_vgpu_types_for_dev
+          on the physical function: the same list for every VF of that PF, whether
+          the VF itself is free or not; with descriptions; `available: 1`. Modelled
+          as the types the PF's free VFs can still create (empty when none is free).
+        - older (8.4 SysFSTools, 9.x before 9.1.11): the VF's own
+          nvidia/creatable_vgpu_types file, empty while the VF hosts a vGPU;
+          `description: ""`; `available: 1`.
+        """
+        pid = normalize_id(pciid)
+        d = self.devices.get(pid)
         if d is None:
             return []
         res = []
@@ -226,10 +245,26 @@ class Hardware:
             if t.get("name") is not None:
                 e["name"] = t["name"]
             res.append(e)
-        for t in d.get("nvidia_vgpu_types") or []:
-            res.append({"type": "nvidia-%d" % int(t["id"]), "available": 1,
-                        "name": t.get("name", ""), "description": t.get("description", "")})
+        if d.get("mdev_types") is None and d.get("nvidia_vgpu_types") is not None:
+            if nvml:
+                types = self._nvml_creatable(d.get("physfn") or pid, nvidia_busy)
+            else:
+                types = [] if pid in nvidia_busy else d["nvidia_vgpu_types"]
+            for t in types:
+                res.append({"type": "nvidia-%d" % int(t["id"]), "available": 1,
+                            "name": t.get("name", ""),
+                            "description": t.get("description", "") if nvml else ""})
         return res
+
+    def _nvml_creatable(self, pf, nvidia_busy):
+        """The vGPU types a PF can still create: those of its free VFs, first seen first."""
+        seen = {}
+        for addr in sorted(a for a, dev in self.devices.items() if dev.get("physfn") == pf or a == pf):
+            if addr in nvidia_busy:
+                continue
+            for t in self.devices[addr].get("nvidia_vgpu_types") or []:
+                seen.setdefault(int(t["id"]), t)
+        return list(seen.values())
 
 
 def assert_valid(name, entry, hw, mapping_cfg=None):

@@ -54,7 +54,14 @@ def parse_property_string(fmt, data, path, named_formats, additional=0):
             if key in res:
                 raise FormatError("duplicate key in comma-separated list property: %s\n" % key)
             schema = fmt.get(key)
-            if schema is not None and schema.get("alias"):
+            if schema is None:
+                # Perl: `if (my $alias = $schema->{alias})` autovivifies the undefined $schema
+                # into {}, so the "invalid key" check below never fires for an unknown key;
+                # the key is kept and check_object reports "property is not defined in schema
+                # ..." (pve-common PVE/JSONSchema.pm parse_property_string, 8.x and 9.x alike)
+                res[key] = val
+                continue
+            if schema.get("alias"):
                 key_alias = schema.get("keyAlias")
                 if key_alias:
                     if key_alias in res:

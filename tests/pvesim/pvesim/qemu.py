@@ -13,6 +13,7 @@ import uuid
 
 from . import formats
 from . import hardware
+from .datacenter import get_unique_tags
 from .errors import ApiError, die, param_error, perm_error
 from .formats import perl_str
 from .propstr import parse_property_string, print_property_string
@@ -454,8 +455,9 @@ class Qemu:
             if conf.get("vmgenid") in (None, "1"):
                 conf["vmgenid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "pvesim/%s/vmgenid" % vmid))
             conf["meta"] = "creation-qemu=%s,ctime=%d" % (QEMU_VERSION, int(self.sim.state.now()))
-            if conf.get("tags"):
-                conf["tags"] = ";".join(sorted(set(formats.split_list(conf["tags"]))))
+            if conf.get("tags") is not None:
+                # qemu-server API2/Qemu.pm create_vm: get_unique_tags (datacenter tag-style)
+                conf["tags"] = get_unique_tags(st2, conf["tags"])
             vm2["conf"] = conf
             if start:
                 tlog.print("Execute autostart")
@@ -465,7 +467,15 @@ class Qemu:
                     tlog.warn(e.message)
             self.sim.state.mark_dirty()
 
-        return self.sim.tasks.start(st, node, "qmcreate", vmid, env.user, work)
+        def cleanup(st2):
+            # qemu-server API2/Qemu.pm create_vm, worker `qmcreate`: when $createfn dies, the
+            # config file is unlinked (the VM disappears), then the error ends the task
+            vm2 = st2["vms"].get(vmid)
+            if vm2 is not None and vm2["conf"].get("lock") == "create":
+                del st2["vms"][vmid]
+                self.sim.state.mark_dirty()
+
+        return self.sim.tasks.start(st, node, "qmcreate", vmid, env.user, work, on_fail=cleanup)
 
     # --- update (POST async / PUT sync) --------------------------------------
 
@@ -604,7 +614,8 @@ class Qemu:
                     self.check_hostpci_perm(env, vmid, None, opt, conf[opt])
                 self.check_hostpci_perm(env, vmid, None, opt, new)
             elif opt == "tags":
-                new = ";".join(sorted(set(formats.split_list(new))))
+                # qemu-server API2/Qemu.pm update_vm: get_unique_tags (datacenter tag-style)
+                new = get_unique_tags(st, new)
             elif opt == "boot":
                 b = parse_property_string("pve-qm-boot", new, "boot", self.nf)
                 if b.get("order"):
@@ -937,14 +948,17 @@ class Qemu:
             if action == "start":
                 self.start_vm(st2, vmid, node, skiplock, tlog)
                 return
+            if action in ("stop", "shutdown") and vm2["status"] != "running":
+                # qemu-server PVE/QemuServer.pm _do_vm_stop: `return if !$pid;` comes before
+                # check_lock, so stopping or shutting down a stopped VM is a task that ends OK
+                return
             if not skiplock and action != "resume":
                 try:
                     self.check_lock(vm2["conf"])
                 except ApiError as e:
                     raise TaskError(e.message)
             if action == "stop":
-                if vm2["status"] == "running":
-                    self.stop_vm(vm2)
+                self.stop_vm(vm2)
                 return
             if vm2["status"] != "running":
                 raise TaskError("VM %s not running\n" % vmid)

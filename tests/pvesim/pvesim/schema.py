@@ -10,6 +10,8 @@ import json
 import os
 import re
 
+from . import version
+
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 
 # qemu-server's real index ranges for the keys apidata shows as "name[n]"
@@ -64,12 +66,14 @@ class Method:
 
 
 class Schema:
-    def __init__(self, data_dir=DATA_DIR):
+    def __init__(self, data_dir=DATA_DIR, pve_version="9.x"):
         with open(os.path.join(data_dir, "apidata.json"), encoding="utf-8") as f:
             tree = json.load(f)
         with open(os.path.join(data_dir, "formats.json"), encoding="utf-8") as f:
             fmts = json.load(f)
         self.named_formats = {k: expand_indexed(v) for k, v in fmts["property_string_formats"].items()}
+        # the data is 9.x's; an older release lacks some keys (version.MISSING_FORMAT_KEYS)
+        version.trim_formats(self.named_formats, pve_version)
         # root of a path-segment trie: {"lit": {seg: node}, "var": (name, node), "methods": {}}
         self.root = self._new_node()
         self.methods = {}
@@ -128,11 +132,12 @@ class Schema:
         return {k: v for k, v in create.items() if k not in skip}
 
 
-_schema = None
+_schemas = {}
 
 
-def get_schema():
-    global _schema
-    if _schema is None:
-        _schema = Schema()
-    return _schema
+def get_schema(pve_version=None):
+    """The schema of a release (default: the active --pve-version), loaded once."""
+    which = pve_version or version.name()
+    if which not in _schemas:
+        _schemas[which] = Schema(pve_version=which)
+    return _schemas[which]

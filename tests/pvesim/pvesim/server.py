@@ -26,6 +26,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import faults as faultmod
+from . import version
 from .core import Request, Simulator
 from .errors import ApiError
 from .schema import get_schema
@@ -247,6 +248,8 @@ class Handler(BaseHTTPRequestHandler):
         if 0 < length and not too_large:
             body = self.rfile.read(length)
 
+        if not path.startswith("/_sim"):
+            entry.update(faultmod.raw_fields(query, body, self.headers.get("Content-Type")))
         if path.startswith("/_sim/") or path == "/_sim":
             entry["control"] = True
             status, data = app.control(method, path, query, body)
@@ -264,8 +267,13 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(lat / 1000.0)
         if fault and fault["action"] == "delay":
             time.sleep(float(fault.get("delay_ms", 0)) / 1000.0)
+        if fault and fault["action"] in ("drop-before", "status"):
+            # not handled, but logged like a handled request: its parameters and who sent it
+            peek = Request(method, path, query, self.headers, body)
+            entry["params"], entry["auth"] = app.sim.peek(peek)
+            entry["params"] = faultmod.redact(entry["params"])
         if fault and fault["action"] == "drop-before":
-            self.finish_log(entry, None, None, None, start)
+            self.finish_log(entry, None, None, entry.get("auth"), start)
             self.drop()
             return
         if fault and fault["action"] == "status":
@@ -274,7 +282,7 @@ class Handler(BaseHTTPRequestHandler):
             fbody = fault.get("body")
             raw = json.dumps(fbody).encode() if fbody is not None else b""
             # logged before the answer leaves: a client that saw the answer always finds the entry
-            self.finish_log(entry, status, reason, None, start)
+            self.finish_log(entry, status, reason, entry.get("auth"), start)
             self.send(status, reason, raw, "application/json;charset=UTF-8" if raw else None, False)
             return
 
@@ -349,6 +357,7 @@ class Handler(BaseHTTPRequestHandler):
 class App:
     def __init__(self, args):
         self.args = args
+        version.select(args.pve_version, args.qemu_server)
         self.schema = get_schema()
         self.state = State(args.state, args.cluster, self.schema, reset=args.reset)
         base = self.state.path
@@ -359,13 +368,24 @@ class App:
         self.fingerprint = ensure_certificate(self.cert, self.key, args.key_type, args.new_cert)
         self.settings = faultmod.Settings(args)
         self.faults = faultmod.Faults(args)
-        self.reqlog = faultmod.RequestLog(args.request_log)
+        self.reqlog = faultmod.RequestLog(args.request_log, copy_path=self.collected_log_path())
         self.stats = faultmod.Stats()
         self.sim = Simulator(self.schema, self.state, self.settings, self.faults, self.fingerprint)
         self.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ssl_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         self.ssl_ctx.load_cert_chain(self.cert, self.key)
         self.httpd = None
+
+    @staticmethod
+    def collected_log_path():
+        """PVESIM_LOG_DIR set: every simulator also writes its request log there, one file
+        per process named by release (pvesim-9.x-PID.jsonl, pvesim-8.4-PID.jsonl), so a
+        test run's requests can be checked afterwards (scripts/test.sh, tests/pvecheck)."""
+        d = os.environ.get("PVESIM_LOG_DIR")
+        if not d:
+            return None
+        os.makedirs(d, exist_ok=True)
+        return os.path.join(d, "pvesim-%s-%d.jsonl" % (version.name(), os.getpid()))
 
     def control(self, method, path, query, body):
         """The /_sim endpoints: (status, json data)."""
@@ -414,6 +434,8 @@ class App:
                     self.state.mark_dirty()
                     self.sim.adopt_running(self.state.data)
                 return 200, {}
+            if key == ("POST", "/_sim/datacenter"):
+                return self.control_datacenter(payload)
             if key == ("POST", "/_sim/vm"):
                 return self.control_vm(payload)
             if key == ("POST", "/_sim/hardware"):
@@ -427,6 +449,22 @@ class App:
         except (ValueError, KeyError, TypeError, faultmod.RuleError) as e:
             return 400, {"error": str(e)}
         return 404, {"error": "no control endpoint %s %s" % (method, path)}
+
+    def control_datacenter(self, payload):
+        """{"tag-style": "ordering=config,case-sensitive=1" | {...} | null}: datacenter.cfg."""
+        from .datacenter import parse_tag_style
+        bad = sorted(set(payload) - {"tag-style"})
+        if bad:
+            raise ValueError("unknown datacenter key(s) %s (supported: tag-style)" % ", ".join(bad))
+        with self.state.transaction() as st:
+            dc = st.setdefault("datacenter", {})
+            if "tag-style" in payload:
+                if payload["tag-style"] is None:
+                    dc.pop("tag-style", None)
+                else:
+                    dc["tag-style"] = parse_tag_style(payload["tag-style"])
+            self.state.mark_dirty()
+            return 200, dict(dc)
 
     def control_vm(self, p):
         with self.state.transaction() as st:
@@ -546,6 +584,12 @@ def parse_args(argv):
     ap.add_argument("--key-type", choices=("ec", "rsa"), default="ec", help="certificate key type (default ec)")
     ap.add_argument("--new-cert", action="store_true", help="generate a new certificate even if one is kept")
     ap.add_argument("--verbose", action="store_true", help="log each request on stderr")
+    ap.add_argument("--pve-version", choices=sorted(version.PROFILES),
+                    default=os.environ.get("PVESIM_PVE_VERSION") or "9.x",
+                    help="Proxmox VE release to answer as (default: $PVESIM_PVE_VERSION, else 9.x)")
+    ap.add_argument("--qemu-server", metavar="VERSION",
+                    help="qemu-server version every node reports (default: the release's; "
+                         "9.1.11 and later list NVIDIA vGPU types through NVML on the PF)")
     return ap.parse_args(argv)
 
 

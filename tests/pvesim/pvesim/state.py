@@ -38,7 +38,7 @@ def _load_json(path):
 def build_state(cluster, base_dir, schema):
     """Turn a cluster description into a fresh state dict (strictly checked)."""
     allowed = {"cluster", "nodes", "users", "tokens", "acl", "vms", "mappings", "nextid", "storage",
-               "comment"}
+               "comment", "datacenter"}
     unknown = sorted(set(cluster) - allowed)
     if unknown:
         raise ConfigError("cluster description: unknown key(s) %s" % ", ".join(unknown))
@@ -67,7 +67,7 @@ def build_state(cluster, base_dir, schema):
         {"storage": "local", "type": "dir", "content": "backup,iso,vztmpl", "total_gb": 100},
         {"storage": "local-lvm", "type": "lvmthin", "content": "images,rootdir", "total_gb": 800},
     ]
-    node_keys = {"machine", "online", "memory_gb", "comment"}
+    node_keys = {"machine", "online", "memory_gb", "comment", "qemu_server"}
     for name, spec in nodes.items():
         try:
             formats_node(name)
@@ -99,6 +99,19 @@ def build_state(cluster, base_dir, schema):
             "memory": int(float(spec.get("memory_gb", 64)) * (1 << 30)),
             "storage": copy.deepcopy(storage),
         }
+        if spec.get("qemu_server"):
+            st["nodes"][name]["qemu_server"] = str(spec["qemu_server"])
+    st["datacenter"] = {}
+    dc = cluster.get("datacenter") or {}
+    bad = sorted(set(dc) - {"tag-style"})
+    if bad:
+        raise ConfigError("datacenter: unknown key(s) %s (supported: tag-style)" % ", ".join(bad))
+    if dc.get("tag-style") is not None:
+        from .datacenter import parse_tag_style  # late import: keeps state free of API modules
+        try:
+            st["datacenter"]["tag-style"] = parse_tag_style(dc["tag-style"])
+        except ValueError as e:
+            raise ConfigError("datacenter: tag-style: %s" % e)
     users = cluster.get("users") or []
     for u in users:
         uid = u.get("userid")

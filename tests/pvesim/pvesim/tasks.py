@@ -90,11 +90,12 @@ class TaskManager:
                 rec["endtime"] = int(self.state.now())
                 self.state.mark_dirty()
 
-    def start(self, st, node, wtype, wid, user, work, log=None, min_ms=0):
+    def start(self, st, node, wtype, wid, user, work, log=None, min_ms=0, on_fail=None):
         """Create a task (caller holds the state transaction) and run `work` later.
 
         work(st, tasklog) runs under the state lock when the task's time is up;
-        it may raise TaskError/ApiError to fail the task.
+        it may raise TaskError/ApiError to fail the task. on_fail(st), if given, runs
+        when the task fails (by its work or by a fault rule's `fail`), before it ends.
         """
         now = self.state.now()
         st["counters"]["pid"] = (st["counters"]["pid"] + 1) & 0x3FFFFF or 0x1000
@@ -117,14 +118,14 @@ class TaskManager:
                 st["task_order"].append(old)
                 break
         self.state.mark_dirty()
-        t = threading.Thread(target=self._run, args=(upid, work, duration / 1000.0, override),
+        t = threading.Thread(target=self._run, args=(upid, work, duration / 1000.0, override, on_fail),
                              name="task-" + wtype, daemon=True)
         with self.cond:
             self.threads.add(t)
         t.start()
         return upid
 
-    def _run(self, upid, work, delay, override):
+    def _run(self, upid, work, delay, override, on_fail=None):
         try:
             if delay > 0:
                 time.sleep(delay)
@@ -151,6 +152,8 @@ class TaskManager:
                 except Exception as e:  # a simulator bug: fail the task instead of hanging it
                     traceback.print_exc()
                     err = "pvesim internal error: %s\n" % e
+                if err is not None and on_fail is not None:
+                    on_fail(st)
                 rec["log"].extend(tlog.lines)
                 if err is not None:
                     msg = err[:-1] if err.endswith("\n") else err

@@ -7,6 +7,7 @@ dicts the part of ARRAY and HASH references.
 """
 
 from . import formats
+from . import version
 from .errors import param_error
 from .formats import FormatError, perl_str
 
@@ -193,8 +194,9 @@ def check_object(path, props, value, additional, errors, named_formats):
                 if isinstance(req, dict):
                     check_prop(value, req, path, errors, named_formats)
                 elif value.get(req) is None:
-                    add_error(errors, "%s.%s" % (path, req) if path else req,
-                              "missing property - '%s' requires this property" % newpath)
+                    # pve-common check_object; the text changed in 9.0.8 (version.requires_error)
+                    key, text = version.requires_error(newpath, "%s.%s" % (path, req) if path else req)
+                    add_error(errors, key, text)
             continue
         if additional is not None and not additional:
             add_error(errors, newpath,

@@ -8,7 +8,8 @@ Each file holds {"source": ..., "cases": [...]}; a case is
 auth: "none", "ticket:USER", "token:TOKENID", "header:NAME: VALUE", "ticket-nocsrf:USER".
 Setup steps have the same form (expect optional) or {"control": {"method", "path", "payload"}}.
 "capture": {"var": "data.digest"} stores a value for later "${var}" substitution.
-Every case runs on a freshly reset simulator (cluster-small.json).
+Every case runs on a freshly reset simulator (cluster-small.json). A file may add
+"sim_args": [...] (e.g. ["--pve-version", "8.4"]) to start its simulator with them.
 """
 
 import glob
@@ -44,10 +45,11 @@ def _subst(value, env):
 
 class ConformanceBase(unittest.TestCase):
     sim = None
+    sim_args = []
 
     @classmethod
     def setUpClass(cls):
-        cls.sim = Sim(args=["--task-ms", "5"])
+        cls.sim = Sim(args=["--task-ms", "5"] + list(cls.sim_args))
 
     @classmethod
     def tearDownClass(cls):
@@ -155,7 +157,7 @@ def _load():
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
         base = os.path.splitext(os.path.basename(path))[0]
-        attrs = {"__doc__": doc.get("source", base)}
+        attrs = {"__doc__": doc.get("source", base), "sim_args": doc.get("sim_args", [])}
         for i, case in enumerate(doc["cases"]):
             slug = re.sub(r"[^a-z0-9]+", "_", case["name"].lower()).strip("_")[:60]
             attrs["test_%03d_%s" % (i, slug)] = _make(case)

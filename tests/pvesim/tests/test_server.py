@@ -171,6 +171,55 @@ class Transport(unittest.TestCase):
         self.assertNotIn("rootpw", raw)
         self.assertNotIn(self.sim.tokens["root@pam!full"], raw)
 
+    def test_raw_query_and_body_logged_as_sent(self):
+        c = self.sim.client(("ticket", "root@pam"))
+        c.call("GET", "/cluster/mapping/pci", query={"check-node": "pve1", "x": ["a", "b"]})
+        c.call("PUT", "/nodes/pve1/qemu/101/config", {"description": "a b&c", "tags": "x;y"})
+        c.call("POST", "/nodes/pve1/qemu/101/config", {"name": "j", "onboot": True}, json_body=True)
+        c.close()
+        log = self.sim.control("GET", "requests")["requests"]
+        get = [e for e in log if e["path"] == "/api2/json/cluster/mapping/pci"][-1]
+        self.assertEqual(get["query"], "check-node=pve1&x=a&x=b")
+        self.assertEqual(get["body"], "")
+        self.assertEqual(get["params"]["check-node"], "pve1")  # the decoded form stays
+        put, post = [e for e in log if e["path"] == "/api2/json/nodes/pve1/qemu/101/config"][-2:]
+        self.assertEqual(put["body"], "description=a+b%26c&tags=x%3By")
+        self.assertEqual(put["content_type"], "application/x-www-form-urlencoded")
+        self.assertEqual(post["body"], '{"name": "j", "onboot": true}')
+        self.assertEqual(post["content_type"], "application/json")
+
+    def test_raw_body_secrets_redacted(self):
+        c = self.sim.client(None)
+        c.login("root@pam", "rootpw")
+        c.close()
+        login = [e for e in self.sim.control("GET", "requests")["requests"]
+                 if e["path"] == "/api2/json/access/ticket"][-1]
+        self.assertIn("password=%3Credacted%3E", login["body"])
+        self.assertIn("username=root%40pam", login["body"])
+        self.assertNotIn("rootpw", json.dumps(login))
+
+    def test_fault_answered_request_logged_with_params_and_auth(self):
+        self.sim.control("POST", "faults", {"path": "^/nodes/pve1/qemu/101/config$", "method": "PUT",
+                                            "action": "status", "status": 503, "count": 1})
+        self.sim.control("POST", "faults", {"path": "^/version$", "action": "drop-before", "count": 1})
+        try:
+            c = self.sim.client(("token", "pvfio@pve!ci"))
+            a = c.call("PUT", "/nodes/pve1/qemu/101/config", {"name": "x", "password": "pw1"})
+            self.assertEqual(a.status, 503)
+            c.close()
+            c = self.sim.client(("token", "pvfio@pve!ci"))
+            c.call("GET", "/version", query={"a": "1"})  # the client retries once after the drop
+            c.close()
+        finally:
+            self.sim.control("DELETE", "faults")
+        log = self.sim.control("GET", "requests")["requests"]
+        put = [e for e in log if e["path"] == "/api2/json/nodes/pve1/qemu/101/config"][-1]
+        self.assertEqual((put["fault"], put["status"], put["auth"]), ("status", 503, "pvfio@pve!ci"))
+        self.assertEqual(put["params"], {"name": "x", "password": "<redacted>"})
+        ver = [e for e in log if e["path"] == "/api2/json/version" and e["fault"]][-1]
+        self.assertEqual((ver["fault"], ver["status"], ver["auth"]), ("drop-before", None, "pvfio@pve!ci"))
+        self.assertEqual(ver["params"], {"a": "1"})
+
     def test_auth_field_in_log(self):
         c = self.sim.client(("token", "pvfio@pve!ci"))
         c.call("GET", "/version")

@@ -23,14 +23,20 @@ SELECTED = [
     "/cluster/mapping",
     "/cluster/mapping/pci",
     "/cluster/mapping/pci/{id}",
+    "/cluster/mapping/usb",          # usb.py
+    "/cluster/mapping/usb/{id}",
     "/cluster/nextid",
+    "/cluster/options",
     "/cluster/resources",
     "/nodes",
     "/nodes/{node}",
+    "/nodes/{node}/apt",
+    "/nodes/{node}/apt/versions",
     "/nodes/{node}/hardware",
     "/nodes/{node}/hardware/pci",
     "/nodes/{node}/hardware/pci/{pci-id-or-mapping}",
     "/nodes/{node}/hardware/pci/{pci-id-or-mapping}/mdev",
+    "/nodes/{node}/hardware/usb",    # usb.py
     "/nodes/{node}/qemu",
     "/nodes/{node}/qemu/{vmid}",
     "/nodes/{node}/qemu/{vmid}/config",
@@ -49,6 +55,9 @@ SELECTED = [
     "/nodes/{node}/tasks/{upid}",
     "/nodes/{node}/tasks/{upid}/log",
     "/nodes/{node}/tasks/{upid}/status",
+    "/nodes/{node}/version",
+    "/pools",
+    "/pools/{poolid}",
     "/version",
 ]
 

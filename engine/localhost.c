@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "localhost.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "pvfio/buf.h"
+#include "pvfio/cleanup.h"
 #include "pvfio/extras.h"
 #include "pvfio/hostfs.h"
 
@@ -32,8 +34,12 @@ static char *node_name(const char *root, struct pv_error *err) {
                         name = pv_strdup(text, err);
         }
         free(text);
-        if (!name && r == 0)
+        if (!name && (r == 0 || (root && *root && strcmp(root, "/") != 0))) {
+                /* an empty etc/hostname, or another root without one: never borrow the running machine's name */
+                pv_error_set(err, PV_ENOTFOUND, "%s/etc/hostname is %s: cannot tell which node this root is; give --node",
+                             root && *root && strcmp(root, "/") != 0 ? root : "", r == 0 ? "empty" : "missing");
                 return NULL;
+        }
         if (!name) {
                 char host[256];
                 if (gethostname(host, sizeof host - 1) < 0) {
@@ -55,7 +61,39 @@ int pv_local_node_name(const char *root, const char *node, char **ret, struct pv
         return 0;
 }
 
-int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const char *root, const char *node,
+int pv_local_cluster_nodes(const char *root, struct pv_strv *ret, struct pv_error *err) {
+        _cleanup_free_ char *path = pv_asprintf(err, "%s/etc/pve/nodes", root && strcmp(root, "/") != 0 ? root : "");
+        if (!path)
+                return -PV_ENOMEM;
+        DIR *d = opendir(path);
+        if (!d)
+                return 0;
+        struct dirent *de;
+        int r = 0;
+        while (r == 0 && (de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        r = pv_strv_push(ret, de->d_name, err);
+        closedir(d);
+        return r;
+}
+
+int pv_local_check_node_names(const struct pv_profile *p, const char *root, struct pv_error *err) {
+        struct pv_strv nodes = PV_STRV_INIT;
+        int r = pv_local_cluster_nodes(root, &nodes, err);
+        for (size_t i = 0; r == 0 && nodes.n && i < p->n_hosts; i++)
+                for (size_t k = 0; r == 0 && k < p->hosts[i].nodes.n; k++)
+                        if (!pv_strv_contains(&nodes, p->hosts[i].nodes.v[k])) {
+                                _cleanup_free_ char *list = pv_strv_join(&nodes, ", ", err);
+                                r = pv_error_set_loc(err, PV_EINVAL, &p->hosts[i].loc,
+                                                     "host section names node '%s', which is not a node of this "
+                                                     "cluster (etc/pve/nodes has: %s)",
+                                                     p->hosts[i].nodes.v[k], list ? list : "?");
+                        }
+        pv_strv_done(&nodes);
+        return r;
+}
+
+int pv_local_host_open(const struct pv_engine_events *ev, const struct pv_profile *p, const char *root, const char *node,
                        struct pv_local_host *ret, struct pv_error *err) {
         struct pv_local_host lh;
         memset(&lh, 0, sizeof lh);
@@ -65,7 +103,7 @@ int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const cha
         lh.spec = pv_profile_host_for_node(p, lh.node);
         lh.profile = p;
         if (lh.spec) {
-                int r = pv_host_open(root ? root : "/", &ctx->log, &lh.h, err);
+                int r = pv_host_open(root ? root : "/", pv_engine_log(ev), &lh.h, err);
                 if (r >= 0)
                         r = pv_host_scan(lh.h, 0, &lh.state, err);
                 if (r >= 0)

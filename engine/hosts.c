@@ -22,7 +22,7 @@ static bool spec_names(const struct pv_profile *p, const char *node) {
         return false;
 }
 
-int pv_hosts_select(struct pv_ctx *ctx, const struct pv_profile *p, const struct pv_strv *cluster_nodes,
+int pv_hosts_select(const struct pv_engine_events *ev, const struct pv_profile *p, const struct pv_strv *cluster_nodes,
                     const char *local_node, bool explicit_local, bool no_remote, struct pv_hosts *ret,
                     struct pv_error *err) {
         struct pv_hosts h;
@@ -33,7 +33,7 @@ int pv_hosts_select(struct pv_ctx *ctx, const struct pv_profile *p, const struct
                 return -PV_ENOMEM;
         bool member = !cluster_nodes || pv_strv_contains(cluster_nodes, local_node);
         if (explicit_local && !member)
-                pv_warn(ctx, "node '%s' (--node) is not a node of the cluster: no host section is planned for it",
+                pv_engine_warn(ev, "node '%s' (--node) is not a node of the cluster: no host section is planned for it",
                         local_node);
         if (cluster_nodes) {
                 for (size_t i = 0; r == 0 && i < cluster_nodes->n; i++)
@@ -41,10 +41,11 @@ int pv_hosts_select(struct pv_ctx *ctx, const struct pv_profile *p, const struct
                 for (size_t i = 0; r == 0 && i < p->n_hosts; i++)
                         for (size_t k = 0; k < p->hosts[i].nodes.n; k++) {
                                 const char *n = p->hosts[i].nodes.v[k];
-                                if (!pv_strv_contains(cluster_nodes, n))
-                                        pv_warn(ctx, "the host section at %s:%u names node '%s', which is not a node of "
-                                                     "the cluster: ignoring it",
-                                                p->hosts[i].loc.file, p->hosts[i].loc.line, n);
+                                if (!pv_strv_contains(cluster_nodes, n) && r == 0)
+                                        r = pv_error_set_loc(err, PV_EINVAL, &p->hosts[i].loc,
+                                                             "host section names node '%s', which is not a node of "
+                                                             "the cluster",
+                                                             n);
                         }
         } else {
                 for (size_t i = 0; r == 0 && i < p->n_hosts; i++)
@@ -305,30 +306,6 @@ int pv_hosts_readiness(struct pv_hosts *h, struct pv_error *err) {
 }
 
 /* ------------------------------------------------------------ output */
-
-void pv_hosts_print(struct pv_ctx *ctx, const struct pv_hosts *h) {
-        FILE *f = ctx->out;
-        if (!h->n)
-                return;
-        fprintf(f, "%sNodes:%s\n", pv_c(ctx, f, PV_C_BOLD), pv_c(ctx, f, PV_C_RESET));
-        for (size_t i = 0; i < h->n; i++) {
-                const struct pv_host_node *hn = &h->v[i];
-                fprintf(f, "  %-12s %-5s ", hn->node, hn->local ? "local" : "ssh");
-                if (hn->failed) {
-                        fprintf(f, "%sfailed:%s %s\n", pv_c(ctx, f, PV_C_RED), pv_c(ctx, f, PV_C_RESET),
-                                hn->error ? hn->error : "?");
-                        continue;
-                }
-                if (hn->count)
-                        fprintf(f, "%zu host change%s", hn->count, hn->count == 1 ? "" : "s");
-                else
-                        fprintf(f, "host matches the profile");
-                if (hn->reboot_reasons.n)
-                        fprintf(f, ", %sreboot required%s", pv_c(ctx, f, PV_C_RED), pv_c(ctx, f, PV_C_RESET));
-                fputc('\n', f);
-        }
-        fputc('\n', f);
-}
 
 json_t *pv_hosts_json(const struct pv_hosts *h) {
         json_t *a = json_array();

@@ -12,12 +12,11 @@
  * shell); the remote words reach the node's login shell, so each is checked
  * against a conservative character set before anything runs.
  */
-#ifndef PVFIO_CMD_REMOTE_H
-#define PVFIO_CMD_REMOTE_H
+#ifndef PVFIO_ENGINE_REMOTE_H
+#define PVFIO_ENGINE_REMOTE_H
 
 #include <stdbool.h>
 
-#include "cli.h"
 #include "proc.h"
 #include "pvfio/plan.h"
 #include "pvfio/planjson.h"

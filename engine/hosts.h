@@ -7,8 +7,8 @@
  * the local node's host actions first, then the other nodes' in name order,
  * then mappings and VMs. Each node's actions keep their node.
  */
-#ifndef PVFIO_CMD_HOSTS_H
-#define PVFIO_CMD_HOSTS_H
+#ifndef PVFIO_ENGINE_HOSTS_H
+#define PVFIO_ENGINE_HOSTS_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "cli.h"
+#include "pvfio/engine.h"
 #include "localhost.h"
 #include "remote.h"
 #include "pvfio/plan.h"
@@ -61,7 +61,7 @@ struct pv_hosts {
  * section names). local_node: --node or the root's hostname; explicit_local:
  * it was given with --node. no_remote: keep only the local node.
  */
-int pv_hosts_select(struct pv_ctx *ctx, const struct pv_profile *p, const struct pv_strv *cluster_nodes,
+int pv_hosts_select(const struct pv_engine_events *ev, const struct pv_profile *p, const struct pv_strv *cluster_nodes,
                     const char *local_node, bool explicit_local, bool no_remote, struct pv_hosts *ret,
                     struct pv_error *err);
 /* Start `host plan|apply` over SSH on the remote nodes named in only (NULL = all remote nodes
@@ -82,7 +82,6 @@ struct pv_host_node *pv_hosts_find(struct pv_hosts *h, const char *node);
 /* Number of failed nodes. */
 size_t pv_hosts_failed(const struct pv_hosts *h);
 /* "Nodes:" table (text) / JSON array of {node, via, status, error, actions, reboot_required, reboot_reasons}. */
-void pv_hosts_print(struct pv_ctx *ctx, const struct pv_hosts *h);
 json_t *pv_hosts_json(const struct pv_hosts *h);
 void pv_hosts_done(struct pv_hosts *h);
 

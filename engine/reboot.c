@@ -56,12 +56,8 @@ static void sleep_ms(unsigned ms) {
                 ;
 }
 
-static void say(struct pv_ctx *ctx, const char *fmt, const char *a, const char *b) {
-        if (ctx->json || ctx->quiet)
-                return;
-        fprintf(ctx->err, fmt, a, b);
-        fputc('\n', ctx->err);
-        fflush(ctx->err);
+static void say(const struct pv_engine_events *ev, const char *fmt, const char *a, const char *b) {
+        pv_engine_progress(ev, fmt, a, b);
 }
 
 static bool apply_failed(const struct pv_plan *plan, const struct pv_host_node *hn) {
@@ -106,13 +102,9 @@ static void free_resources(struct pv_node_info *nodes, size_t nn, struct pv_vm_i
         free(vms);
 }
 
-static bool confirm_self(struct pv_ctx *ctx, const char *node) {
-        if (!isatty(STDIN_FILENO))
-                return false;
-        fprintf(ctx->err, "Node '%s' is the node pvfio runs on. Reboot it (last, without waiting for it)? [y/N] ", node);
-        fflush(ctx->err);
-        char line[16] = { 0 };
-        return fgets(line, sizeof line, stdin) && (line[0] == 'y' || line[0] == 'Y');
+static bool confirm_self(const struct pv_engine_events *ev, const char *node) {
+        return pv_engine_confirm(ev, "Node '%s' is the node pvfio runs on. Reboot it (last, without waiting for it)?",
+                                 node);
 }
 
 /* One node of the current batch. */
@@ -125,7 +117,7 @@ struct pending {
 };
 
 /* Wait until every requested node of the batch is back online (or the deadline). */
-static void wait_back(struct pv_ctx *ctx, struct pv_api *api, struct pending *pv, size_t n, uint64_t deadline,
+static void wait_back(const struct pv_engine_events *ev, struct pv_api *api, struct pending *pv, size_t n, uint64_t deadline,
                       unsigned poll_ms) {
         for (;;) {
                 bool all = true;
@@ -139,7 +131,7 @@ static void wait_back(struct pv_ctx *ctx, struct pv_api *api, struct pending *pv
                 struct pv_error e = PV_ERROR_INIT;
                 if (pv_api_node_uptimes(api, &nodes, &nn, &e) < 0) {
                         /* the API may live on a node that is rebooting: keep trying */
-                        pv_log_debug(&ctx->log, "while waiting for the reboot: %s", pv_error_message(&e));
+                        pv_log_debug(pv_engine_log(ev), "while waiting for the reboot: %s", pv_error_message(&e));
                         pv_error_done(&e);
                         continue;
                 }
@@ -158,7 +150,7 @@ static void wait_back(struct pv_ctx *ctx, struct pv_api *api, struct pending *pv
 }
 
 /* Re-run the host plan of the nodes that are back until none needs a reboot any more (or the deadline). */
-static int host_check(struct pv_ctx *ctx, const struct pv_profile *p, struct pv_hosts *h, struct pending *pv, size_t n,
+static int host_check(const struct pv_engine_events *ev, const struct pv_profile *p, struct pv_hosts *h, struct pending *pv, size_t n,
                       uint64_t deadline, const struct pv_reboot_opts *o, struct pv_error *err) {
         for (;;) {
                 struct pv_strv only = PV_STRV_INIT;
@@ -204,8 +196,8 @@ static int host_check(struct pv_ctx *ctx, const struct pv_profile *p, struct pv_
                                                        hn->reboot_reasons.v[0]);
                                 continue;
                         }
-                        if (rp->n && !ctx->json)
-                                pv_warn(ctx, "node '%s' came back with %zu host change%s to make: run 'pvfio apply' "
+                        if (rp->n)
+                                pv_engine_warn(ev, "node '%s' came back with %zu host change%s to make: run 'pvfio apply' "
                                              "again", hn->node, rp->n, rp->n == 1 ? "" : "s");
                         x->checked = true;
                 }
@@ -218,7 +210,7 @@ static int host_check(struct pv_ctx *ctx, const struct pv_profile *p, struct pv_
         }
 }
 
-int pv_cli_rolling_reboot(struct pv_ctx *ctx, struct pv_api *api, const struct pv_profile *p, struct pv_hosts *h,
+int pv_rolling_reboot(const struct pv_engine_events *ev, struct pv_api *api, const struct pv_profile *p, struct pv_hosts *h,
                           const struct pv_plan *plan, const struct pv_reboot_opts *o, struct pv_reboot_report *ret,
                           struct pv_error *err) {
         struct pv_reboot_report rep = { 0 };
@@ -260,7 +252,7 @@ int pv_cli_rolling_reboot(struct pv_ctx *ctx, struct pv_api *api, const struct p
                         continue;
                 }
                 if (hn->local) {
-                        if (o->self || (o->ask_self && confirm_self(ctx, hn->node)))
+                        if (o->self || (o->ask_self && confirm_self(ev, hn->node)))
                                 self = hn;
                         else
                                 r = add_result(&rep, hn->node, PV_REBOOT_SKIPPED,
@@ -286,7 +278,7 @@ int pv_cli_rolling_reboot(struct pv_ctx *ctx, struct pv_api *api, const struct p
                         x->hn = queue[b + i];
                         const struct pv_node_uptime *ni = find_up(now_nodes, now_n, x->hn->node);
                         x->uptime_before = ni ? ni->uptime : 0;
-                        say(ctx, "Rebooting node '%s': %s", x->hn->node, x->hn->reboot_reasons.v[0]);
+                        say(ev, "Rebooting node '%s': %s", x->hn->node, x->hn->reboot_reasons.v[0]);
                         x->t_request = pv_now_ns();
                         if (pv_api_node_reboot(api, x->hn->node, &e) < 0) {
                                 x->error = pv_asprintf(NULL, "the reboot request failed: %s", pv_error_message(&e));
@@ -299,13 +291,13 @@ int pv_cli_rolling_reboot(struct pv_ctx *ctx, struct pv_api *api, const struct p
                 uint64_t deadline = pv_now_ns() + (uint64_t)(o->timeout_s ? o->timeout_s : PV_REBOOT_DEFAULT_TIMEOUT_S) *
                                                           1000000000ull;
                 unsigned poll = o->poll_ms ? o->poll_ms : PV_REBOOT_POLL_MS;
-                wait_back(ctx, api, pv, n, deadline, poll);
+                wait_back(ev, api, pv, n, deadline, poll);
                 for (size_t i = 0; i < n; i++)
                         if (pv[i].back)
-                                say(ctx, "Node '%s' is back online; checking its host configuration%s", pv[i].hn->node, "");
+                                say(ev, "Node '%s' is back online; checking its host configuration%s", pv[i].hn->node, "");
                 struct pv_reboot_opts oo = *o;
                 oo.poll_ms = poll;
-                r = host_check(ctx, p, h, pv, n, deadline, &oo, err);
+                r = host_check(ev, p, h, pv, n, deadline, &oo, err);
                 struct pv_strv rebooted = PV_STRV_INIT;
                 for (size_t i = 0; r == 0 && i < n; i++) {
                         struct pending *x = &pv[i];
@@ -340,7 +332,7 @@ int pv_cli_rolling_reboot(struct pv_ctx *ctx, struct pv_api *api, const struct p
                 pv_strv_done(&rebooted);
         }
         if (r == 0 && self && rep.failed == 0) {
-                say(ctx, "Rebooting node '%s', the node pvfio runs on, now; run 'pvfio apply' again when it is back "
+                say(ev, "Rebooting node '%s', the node pvfio runs on, now; run 'pvfio apply' again when it is back "
                          "to finish what waits for it%s",
                     self->node, "");
                 struct pv_error e = PV_ERROR_INIT;
@@ -379,25 +371,6 @@ out:
         return 0;
 }
 
-void pv_reboot_report_print(struct pv_ctx *ctx, const struct pv_reboot_report *r) {
-        FILE *f = ctx->out;
-        if (!r->n)
-                return;
-        fprintf(f, "%sReboots:%s\n", pv_c(ctx, f, PV_C_BOLD), pv_c(ctx, f, PV_C_RESET));
-        for (size_t i = 0; i < r->n; i++) {
-                const struct pv_reboot_result *x = &r->v[i];
-                const char *col = x->status == PV_REBOOT_DONE ? PV_C_GREEN : x->status == PV_REBOOT_SELF ? PV_C_YELLOW
-                                                                                                          : PV_C_RED;
-                fprintf(f, "  %-12s %s%-9s%s", x->node, pv_c(ctx, f, col), pv_reboot_status_to_string(x->status),
-                        pv_c(ctx, f, PV_C_RESET));
-                if (x->status == PV_REBOOT_DONE)
-                        fprintf(f, " back and checked after %.1f s", x->seconds);
-                if (x->message)
-                        fprintf(f, " %s", x->message);
-                fputc('\n', f);
-        }
-        fputc('\n', f);
-}
 
 json_t *pv_reboot_report_json(const struct pv_reboot_report *r) {
         json_t *a = json_array();

@@ -6,8 +6,8 @@
  * `parallel` processes alive at a time. Each process gets its own process
  * group so a timeout stops it with everything it started.
  */
-#ifndef PVFIO_CMD_PROC_H
-#define PVFIO_CMD_PROC_H
+#ifndef PVFIO_ENGINE_PROC_H
+#define PVFIO_ENGINE_PROC_H
 
 #include <stdbool.h>
 #include <stddef.h>

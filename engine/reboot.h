@@ -10,14 +10,14 @@
  * manage is not rebooted without `force`; the node pvfio runs on only with
  * `self` (or a yes on the terminal), last, and without waiting for it.
  */
-#ifndef PVFIO_CMD_REBOOT_H
-#define PVFIO_CMD_REBOOT_H
+#ifndef PVFIO_ENGINE_REBOOT_H
+#define PVFIO_ENGINE_REBOOT_H
 
 #include <stdbool.h>
 
 #include <jansson.h>
 
-#include "cli.h"
+#include "pvfio/engine.h"
 #include "hosts.h"
 #include "pvfio/api.h"
 #include "pvfio/plan.h"
@@ -65,16 +65,16 @@ void pv_reboot_report_done(struct pv_reboot_report *r);
 const char *pv_reboot_status_to_string(enum pv_reboot_status s);
 
 /*
- * Reboot the nodes of h that need it, as described above. Messages go to ctx->err
- * as it goes (unless --json). Returns 0 when the run completed (see the report),
+ * Reboot the nodes of h that need it, as described above. Each step is told
+ * through ev->progress as it goes; the question about the node pvfio runs on
+ * goes through ev->confirm. Returns 0 when the run completed (see the report),
  * <0 on an internal error.
  */
-int pv_cli_rolling_reboot(struct pv_ctx *ctx, struct pv_api *api, const struct pv_profile *p, struct pv_hosts *h,
-                          const struct pv_plan *plan, const struct pv_reboot_opts *o, struct pv_reboot_report *ret,
-                          struct pv_error *err);
+int pv_rolling_reboot(const struct pv_engine_events *ev, struct pv_api *api, const struct pv_profile *p,
+                      struct pv_hosts *h, const struct pv_plan *plan, const struct pv_reboot_opts *o,
+                      struct pv_reboot_report *ret, struct pv_error *err);
 
-/* The report as text (ctx->out) / JSON array. */
-void pv_reboot_report_print(struct pv_ctx *ctx, const struct pv_reboot_report *r);
+/* The report as a JSON array (cmd/render_nodes.c renders it as text). */
 json_t *pv_reboot_report_json(const struct pv_reboot_report *r);
 
 #endif

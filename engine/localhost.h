@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The node pvfio runs on: its host section, scan and host plan, and the command runner. */
-#ifndef PVFIO_CMD_LOCALHOST_H
-#define PVFIO_CMD_LOCALHOST_H
+#ifndef PVFIO_ENGINE_LOCALHOST_H
+#define PVFIO_ENGINE_LOCALHOST_H
 
-#include "cli.h"
+#include "pvfio/engine.h"
 #include "pvfio/host.h"
 #include "pvfio/hostplan.h"
 #include "pvfio/plan.h"
@@ -26,10 +26,15 @@ struct pv_local_host {
 };
 
 /* The name of the node pvfio runs on: node when given (--node), else the root's etc/hostname
- * (first label), else gethostname(). */
+ * (first label), else, for the root "/" only, gethostname() (another root without etc/hostname is
+ * an error: it never borrows the running machine's name). */
 int pv_local_node_name(const char *root, const char *node, char **ret, struct pv_error *err);
+/* The cluster's nodes as the root's pmxcfs shows them (etc/pve/nodes/<name>); empty when unknown. */
+int pv_local_cluster_nodes(const char *root, struct pv_strv *ret, struct pv_error *err);
+/* Every node a host section names must be a node of the cluster (when the root shows the cluster). */
+int pv_local_check_node_names(const struct pv_profile *p, const char *root, struct pv_error *err);
 /* Decide the node name and, when the profile has a host section for it, open and scan the root. */
-int pv_local_host_open(struct pv_ctx *ctx, const struct pv_profile *p, const char *root, const char *node,
+int pv_local_host_open(const struct pv_engine_events *ev, const struct pv_profile *p, const char *root, const char *node,
                        struct pv_local_host *ret, struct pv_error *err);
 /* Plan the host section into *plan (nothing when there is none) and derive the readiness facts. */
 int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *plan, struct pv_error *err);
