@@ -130,6 +130,29 @@ class InProgress(e2elib.Lab):
         self.assertEqual([v["vmid"] for v in self.named("slow-1")], [vmid])
         self.assertIdempotent(prof)
 
+    def test_kill_during_vm_add_create_then_vm_add_again_makes_no_duplicate(self):
+        # `vm add` is what scripts retry: killed while its create runs, the retry must wait, not create again
+        self.sim.fault({"task": "qmcreate", "duration_ms": 2500, "count": 1})
+        prof = self.lab_profile("vms: []\n")
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("PVFIO_"):
+                del env[k]
+        env.update({"NO_COLOR": "1", "LC_ALL": "C"})
+        env.update(self.secrets)
+        argv = [e2elib.PVFIO, "vm", "add", "--profile", prof, "--node", "pve1", "--name", "added-1", "--memory", "1G"]
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        vmid = self.wait_for(lambda: next((int(k) for k, v in self.sim.vms().items()
+                                           if v["conf"].get("lock") == "create"), None), what="lock: create")
+        p.send_signal(signal.SIGKILL)
+        p.communicate()
+        r = self.pvfio("vm", "add", "--profile", prof, "--node", "pve1", "--name", "added-1", "--memory", "1G")
+        self.assertEqual(r.rc, 0, r)
+        self.assertRegex(r.err, r"Waiting for VM %d on 'pve1' \(lock: create\)" % vmid)
+        self.assertEqual(r.out.strip(), str(vmid))
+        self.assertEqual([v["vmid"] for v in self.named("added-1")], [vmid])
+
     def test_kill_during_a_create_that_then_fails(self):
         # the interrupted create fails on the server (Proxmox removes the config): the re-apply waits
         # for it, sees the vmid free again and creates the VM once
