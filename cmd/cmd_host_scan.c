@@ -69,7 +69,8 @@ static void print_dev_line(FILE *f, const struct pv_host_dev *d) {
         fputc('\n', f);
 }
 
-static void print_dev(struct pv_ctx *ctx, const struct pv_host_dev *d, const char *indent) {
+static void print_dev(struct pv_ctx *ctx, const struct pv_host_state *s, const struct pv_host_dev *d,
+                      const char *indent) {
         FILE *f = ctx->out;
         fputs(indent, f);
         print_dev_line(f, d);
@@ -86,6 +87,12 @@ static void print_dev(struct pv_ctx *ctx, const struct pv_host_dev *d, const cha
                 fprintf(f, "%s\tDriver override: %s\n", indent, d->driver_override);
         if (d->boot_vga == 1)
                 fprintf(f, "%s\t%sBoot VGA device (firmware console)%s\n", indent, dim, rst);
+        size_t igpu;
+        if (pv_host_dev_is_muxless_gpu(s, d, &igpu))
+                fprintf(f, "%s\tNo display outputs: %s beside the integrated GPU %s (a muxless/Optimus dGPU: the "
+                           "screens hang on the iGPU)\n",
+                        indent, (d->class_code >> 8) == 0x0302 ? "3D controller" : "no DRM connector",
+                        s->devs[igpu].name);
         if (d->is_pf) {
                 fprintf(f, "%s\tSR-IOV: %u of %u VFs enabled", indent, d->sriov_numvfs, d->sriov_totalvfs);
                 if (d->n_vfs) {
@@ -279,7 +286,7 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                 if (!rc) {
                         fprintf(f, "\n%sDevices (no IOMMU group):%s\n", bold, rst);
                         for (size_t i = 0; i < s->n_devs; i++)
-                                print_dev(ctx, &s->devs[i], "  ");
+                                print_dev(ctx, s, &s->devs[i], "  ");
                 }
         } else {
                 if (s->acs_override_active || s->unsafe_interrupts_active)
@@ -288,7 +295,7 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                         const struct pv_host_group *grp = &s->groups[g];
                         fprintf(f, "%sIOMMU Group %d:%s\n", bold, grp->id, rst);
                         for (size_t i = 0; i < grp->n_members; i++)
-                                print_dev(ctx, &s->devs[grp->members[i]], "\t");
+                                print_dev(ctx, s, &s->devs[grp->members[i]], "\t");
                         print_group_verdict(ctx, s, grp);
                 }
                 size_t orphans = 0, unknown = n_unknown_group;
@@ -298,14 +305,14 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                         fprintf(f, "%sDevices without an IOMMU group:%s\n", bold, rst);
                         for (size_t i = 0; i < s->n_devs; i++)
                                 if (s->devs[i].iommu_group < 0 && !(s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP))
-                                        print_dev(ctx, &s->devs[i], "\t");
+                                        print_dev(ctx, s, &s->devs[i], "\t");
                 }
                 if (unknown) {
                         fprintf(f, "%sDevices whose IOMMU group is unknown%s (not in the listing this root was "
                                    "imported from; they may share a group above):\n", bold, rst);
                         for (size_t i = 0; i < s->n_devs; i++)
                                 if (s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP)
-                                        print_dev(ctx, &s->devs[i], "\t");
+                                        print_dev(ctx, s, &s->devs[i], "\t");
                 }
         }
         pv_host_state_free(s);
@@ -427,7 +434,8 @@ const struct pv_cmd pv_cmd_host_scan = {
         .description = "Reads the PCI devices, IOMMU groups, drivers, SR-IOV and mdev state of this host\n"
                        "(or of the host root given with --root) and prints them grouped by IOMMU group,\n"
                        "with a verdict per group: ready, shares only with its own functions or bridges\n"
-                       "(fine), or shares with unrelated devices (named). --json prints everything read.",
+                       "(fine), shares with unrelated devices (named), or host platform (the LPC bridge,\n"
+                       "SMBus, SPI flash or AMD PSP: never pass it). --json prints everything read.",
         .opts = scan_opts,
         .run = run_scan,
         .json = true,

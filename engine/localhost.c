@@ -61,6 +61,10 @@ int pv_local_node_name(const char *root, const char *node, char **ret, struct pv
         return 0;
 }
 
+static int cmp_name(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int pv_local_cluster_nodes(const char *root, struct pv_strv *ret, struct pv_error *err) {
         _cleanup_free_ char *path = pv_asprintf(err, "%s/etc/pve/nodes", root && strcmp(root, "/") != 0 ? root : "");
         if (!path)
@@ -74,6 +78,8 @@ int pv_local_cluster_nodes(const char *root, struct pv_strv *ret, struct pv_erro
                 if (de->d_name[0] != '.')
                         r = pv_strv_push(ret, de->d_name, err);
         closedir(d);
+        if (r == 0 && ret->n > 1)
+                qsort(ret->v, ret->n, sizeof(char *), cmp_name);
         return r;
 }
 
