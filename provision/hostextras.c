@@ -323,3 +323,142 @@ int pv_host_input_scan(const struct pv_host *h, struct pv_strv *ret, struct pv_e
         *ret = v;
         return 0;
 }
+
+/* ------------------------------------------------------------ hugepages */
+
+static bool is_1g(const struct pv_vm *vm) {
+        return vm->hugepages && strcmp(vm->hugepages, "1024") == 0;
+}
+
+unsigned long pv_host_hugepages_needed(const struct pv_profile *p, const char *node, const struct pv_host_spec *spec) {
+        unsigned long pages = 0;
+        bool any = false;
+        for (size_t i = 0; p && node && i < p->n_vms; i++) {
+                const struct pv_vm *vm = &p->vms[i];
+                if (!is_1g(vm) || !vm->node || strcmp(vm->node, node) != 0 || vm->state == PV_STATE_ABSENT)
+                        continue;
+                uint64_t mib = vm->memory_mib ? vm->memory_mib : 512; /* Proxmox's default memory */
+                pages += (unsigned long)((mib + 1023) / 1024);
+                any = true;
+        }
+        return any ? pages + (spec ? spec->hugepages_margin : 0) : 0;
+}
+
+/* "hugepages=N" among the host section's own kernel arguments: N, or -1. */
+static long user_hugepages(const struct pv_host_spec *spec, bool *any_hp_arg) {
+        long n = -1;
+        *any_hp_arg = false;
+        for (size_t i = 0; spec && i < spec->kernel_args.n; i++) {
+                const char *a = spec->kernel_args.v[i];
+                if (!strncmp(a, "hugepages=", 10) || !strncmp(a, "hugepagesz=", 11) ||
+                    !strncmp(a, "default_hugepagesz=", 19))
+                        *any_hp_arg = true;
+                if (!strncmp(a, "hugepages=", 10))
+                        n = strtol(a + 10, NULL, 10);
+        }
+        return n;
+}
+
+int pv_host_hugepages_args(const struct pv_profile *p, const char *node, const struct pv_host_spec *spec,
+                           struct pv_strv *ret, struct pv_plan *plan, struct pv_error *err) {
+        unsigned long need = pv_host_hugepages_needed(p, node, spec);
+        if (!need)
+                return 0;
+        bool any;
+        long user = user_hugepages(spec, &any);
+        if (any) {
+                if (plan && user >= 0 && (unsigned long)user < need)
+                        return pv_plan_add_warning(plan,
+                                                   pv_asprintf(NULL,
+                                                               "%s: kernel_args reserve hugepages=%ld, but the VMs "
+                                                               "with hugepages: 1G need %lu pages of 1 GiB (their "
+                                                               "memory plus hugepages_margin); they will not start",
+                                                               node, user, need),
+                                                   err);
+                return 0;
+        }
+        int r = pv_strv_push(ret, "default_hugepagesz=1G", err);
+        if (r == 0)
+                r = pv_strv_push(ret, "hugepagesz=1G", err);
+        if (r == 0)
+                r = pv_strv_push_take(ret, pv_asprintf(NULL, "hugepages=%lu", need), err);
+        return r;
+}
+
+static long read_long(const struct pv_host *h, const char *rel) {
+        struct pv_buf b = PV_BUF_INIT_CAP(256);
+        struct pv_error e = PV_ERROR_INIT;
+        long v = -1;
+        if (pv_buf_read_file_at(&b, h->dirfd, rel, &e) == 0 && b.len) {
+                char *end;
+                long x = strtol(b.buf, &end, 10);
+                if (end != b.buf)
+                        v = x;
+        }
+        pv_error_done(&e);
+        pv_buf_release(&b);
+        return v;
+}
+
+void pv_host_hugepages_read(const struct pv_host *h, long *ret_total, long *ret_free) {
+        *ret_total = read_long(h, "sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages");
+        *ret_free = read_long(h, "sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages");
+}
+
+int pv_host_check_hugepages(const struct pv_host *h, unsigned long needed, struct pv_check_list *l,
+                            struct pv_error *err) {
+        long total, nfree;
+        pv_host_hugepages_read(h, &total, &nfree);
+        enum pv_check_status st = PV_CHECK_PASS;
+        char *evidence, *fix = NULL;
+        if (total < 0) {
+                st = needed ? PV_CHECK_FAIL : PV_CHECK_PASS;
+                evidence = pv_asprintf(NULL, "sys/kernel/mm/hugepages/hugepages-1048576kB does not exist: the CPU "
+                                             "or kernel offers no 1 GiB pages%s",
+                                       needed ? "" : " (none needed)");
+                if (needed)
+                        fix = pv_asprintf(NULL, "use hugepages: 2M for the VMs, or a CPU with pdpe1gb");
+        } else {
+                evidence = pv_asprintf(NULL, "1 GiB pages: %ld reserved, %ld free; %lu needed "
+                                             "(sys/kernel/mm/hugepages/hugepages-1048576kB)",
+                                       total, nfree, needed);
+                if (needed && (unsigned long)(nfree < 0 ? 0 : nfree) < needed) {
+                        st = (unsigned long)total >= needed ? PV_CHECK_WARN : PV_CHECK_FAIL;
+                        fix = (unsigned long)total >= needed
+                                      ? pv_asprintf(NULL, "%lu reserved pages are in use (by running VMs); the VMs "
+                                                          "still to start need %lu free",
+                                                    (unsigned long)(total - (nfree < 0 ? 0 : nfree)), needed)
+                                      : pv_asprintf(NULL, "reserve them at boot: 'pvfio host apply' adds "
+                                                          "default_hugepagesz=1G hugepagesz=1G hugepages=%lu for the "
+                                                          "profile's VMs, then reboot",
+                                                    needed);
+                }
+        }
+        if (!evidence) {
+                free(fix);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        if (l->n == l->alloc) {
+                size_t na = l->alloc ? l->alloc * 2 : 8;
+                struct pv_check *v = realloc(l->v, na * sizeof *v);
+                if (!v) {
+                        free(evidence);
+                        free(fix);
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                }
+                l->v = v;
+                l->alloc = na;
+        }
+        struct pv_check c = { .status = st, .evidence = evidence, .fix = fix };
+        c.id = strdup("hugepages-1G");
+        c.title = strdup("1 GiB huge pages for the VMs");
+        if (!c.id || !c.title) {
+                free(c.id);
+                free(c.title);
+                free(evidence);
+                free(fix);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        l->v[l->n++] = c;
+        return 0;
+}

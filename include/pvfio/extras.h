@@ -77,6 +77,26 @@ void pv_host_extras_done(struct pv_host_extras *x);
 int pv_host_extras_plan(const struct pv_profile *p, const char *node, const struct pv_host_state *s,
                         const struct pv_host_extras *x, struct pv_plan *plan, struct pv_error *err);
 
+/*
+ * Huge pages for the node's VMs with `hugepages: 1G`: the 1 GiB pages they need (the sum of
+ * their memory, each rounded up to whole GiB) plus the host's `hugepages_margin`; 0 when no
+ * VM on the node uses 1G pages.
+ */
+unsigned long pv_host_hugepages_needed(const struct pv_profile *p, const char *node, const struct pv_host_spec *spec);
+/*
+ * The kernel arguments that reserve them at boot ("default_hugepagesz=1G", "hugepagesz=1G",
+ * "hugepages=N") into *ret (appended); nothing when none are needed or when the host
+ * section's kernel_args already set hugepages themselves (the user's choice wins; a warning
+ * goes to *plan when it reserves fewer than needed).
+ */
+int pv_host_hugepages_args(const struct pv_profile *p, const char *node, const struct pv_host_spec *spec,
+                           struct pv_strv *ret, struct pv_plan *plan, struct pv_error *err);
+/* 1 GiB pages of the host (sys/kernel/mm/hugepages/hugepages-1048576kB); -1 each when unknown. */
+void pv_host_hugepages_read(const struct pv_host *h, long *ret_total, long *ret_free);
+/* Append the check "hugepages-1G" (free vs needed 1 GiB pages) to *l. */
+int pv_host_check_hugepages(const struct pv_host *h, unsigned long needed, struct pv_check_list *l,
+                            struct pv_error *err);
+
 /* Names in dev/input/by-id under the root ending in -event-kbd or -event-mouse, sorted (for evdev). */
 int pv_host_input_scan(const struct pv_host *h, struct pv_strv *ret, struct pv_error *err);
 

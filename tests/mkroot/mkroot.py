@@ -35,7 +35,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mkusb  # noqa: E402  (the USB part: tests/mkroot/mkusb.py)
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing", "usb", "input"}
+            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing", "usb", "input", "hugepages_1g",
+            "software"}
+# installed software the host checks look for: Debian packages (var/lib/dpkg/info/<p>.list) and DKMS
+# modules for the running kernel (lib/modules/<kernel>/updates/dkms/<m>.ko)
+SOFTWARE_KEYS = {"packages", "dkms"}
 HOST_USE_KEYS = {"root", "nics", "keyboard", "files"}
 PVE_KEYS = {"node", "cluster_nodes"}
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
@@ -678,6 +682,12 @@ def write_platform(r, m, dirs, kernel_62):
             "# nvidiafb see bugreport https://bugzilla.proxmox.com/show_bug.cgi?id=701\nblacklist nvidiafb\n")
     r.mkdir("run")
     r.mkdir("etc/initramfs-tools")
+    sw = m.get("software") or {}
+    check_keys(sw, SOFTWARE_KEYS, "software")
+    for pkg in sw.get("packages") or []:
+        r.write("var/lib/dpkg/info/%s.list" % pkg, "/.\n")
+    for mod in sw.get("dkms") or []:
+        r.write("lib/modules/%s/updates/dkms/%s.ko" % (kernel, mod), b"\x7fELF")
 
 
 def fb_bar_index(d):
@@ -801,6 +811,7 @@ def build(m, outdir):
     write_platform(r, m, dirs, kernel_62)
     mkusb.write_usb(r, m, dirs)
     mkusb.write_input(r, m)
+    mkusb.write_hugepages(r, m)
     write_pci_ids(r, m)
     write_host_use(r, m, dirs)
     write_pve(r, m)

@@ -540,6 +540,93 @@ static void test_lg_host_plan(void **state) {
         pv_diags_done(&d);
 }
 
+/* ------------------------------------------------------------ hugepages */
+
+static void test_hugepages(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load("version: 1\n"
+                                    "hosts:\n"
+                                    "  - nodes: pve1\n"
+                                    "    hugepages_margin: 2\n"
+                                    "  - nodes: pve2\n"
+                                    "    kernel_args: [hugepages=4]\n"
+                                    "vms:\n"
+                                    "  - {name: a, node: pve1, memory: 16G, hugepages: 1G}\n"
+                                    "  - {name: b, node: pve1, memory: 8200, hugepages: 1G}\n"
+                                    "  - {name: c, node: pve1, memory: 64G, hugepages: 2M}\n"
+                                    "  - {name: d, node: pve1, memory: 64G, hugepages: 1G, state: absent}\n"
+                                    "  - {name: e, node: pve1, hugepages: 1G}\n"
+                                    "  - {name: f, node: pve2, memory: 8G, hugepages: 1G}\n",
+                                    &d, 0);
+        /* 16 + ceil(8200/1024) + 1 (512 MiB default) + margin 2 */
+        assert_int_equal(pv_host_hugepages_needed(p, "pve1", &p->hosts[0]), 16 + 9 + 1 + 2);
+        assert_int_equal(pv_host_hugepages_needed(p, "pve3", &p->hosts[0]), 0);
+        struct pv_strv v = PV_STRV_INIT;
+        struct pv_plan plan = { 0 };
+        assert_int_equal(pv_host_hugepages_args(p, "pve1", &p->hosts[0], &v, &plan, NULL), 0);
+        assert_int_equal(v.n, 3);
+        assert_string_equal(v.v[0], "default_hugepagesz=1G");
+        assert_string_equal(v.v[1], "hugepagesz=1G");
+        assert_string_equal(v.v[2], "hugepages=28");
+        pv_strv_done(&v);
+        /* the host section reserves pages itself: its choice wins, with a warning when too few */
+        assert_int_equal(pv_host_hugepages_args(p, "pve2", &p->hosts[1], &v, &plan, NULL), 0);
+        assert_int_equal(v.n, 0);
+        assert_int_equal(plan.n_warnings, 1);
+        assert_non_null(strstr(plan.warnings[0], "pve2: kernel_args reserve hugepages=4, but the VMs with hugepages: "
+                                                 "1G need 8 pages"));
+        pv_plan_done(&plan);
+        pv_profile_free(p);
+
+        /* host check: free vs needed, from sysfs under the root */
+        char root[] = "/tmp/pvfio-hp-XXXXXX";
+        assert_non_null(mkdtemp(root));
+        char path[512];
+        const char *dirs[] = { "sys", "sys/kernel", "sys/kernel/mm", "sys/kernel/mm/hugepages",
+                               "sys/kernel/mm/hugepages/hugepages-1048576kB", NULL };
+        struct pv_host *h = NULL;
+        assert_int_equal(pv_host_open(root, NULL, &h, NULL), 0);
+        struct pv_check_list l = PV_CHECK_LIST_INIT;
+        assert_int_equal(pv_host_check_hugepages(h, 4, &l, NULL), 0);
+        assert_int_equal(l.v[0].status, PV_CHECK_FAIL); /* no 1 GiB pages at all */
+        assert_non_null(strstr(l.v[0].evidence, "does not exist"));
+        for (size_t i = 0; dirs[i]; i++) {
+                snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
+                assert_int_equal(mkdir(path, 0755), 0);
+        }
+        const char *files[] = { "nr_hugepages", "free_hugepages" };
+        const char *vals[] = { "8\n", "3\n" };
+        for (int i = 0; i < 2; i++) {
+                snprintf(path, sizeof path, "%s/%s/%s", root, dirs[4], files[i]);
+                FILE *f = fopen(path, "w");
+                assert_non_null(f);
+                fputs(vals[i], f);
+                fclose(f);
+        }
+        assert_int_equal(pv_host_check_hugepages(h, 3, &l, NULL), 0);
+        assert_int_equal(l.v[1].status, PV_CHECK_PASS);
+        assert_string_equal(l.v[1].evidence,
+                            "1 GiB pages: 8 reserved, 3 free; 3 needed (sys/kernel/mm/hugepages/hugepages-1048576kB)");
+        assert_int_equal(pv_host_check_hugepages(h, 6, &l, NULL), 0);
+        assert_int_equal(l.v[2].status, PV_CHECK_WARN); /* reserved enough, but in use */
+        assert_int_equal(pv_host_check_hugepages(h, 10, &l, NULL), 0);
+        assert_int_equal(l.v[3].status, PV_CHECK_FAIL);
+        assert_non_null(strstr(l.v[3].fix, "hugepages=10"));
+        pv_check_list_done(&l);
+        pv_host_close(h);
+        for (int i = 0; i < 2; i++) {
+                snprintf(path, sizeof path, "%s/%s/%s", root, dirs[4], files[i]);
+                unlink(path);
+        }
+        for (size_t i = 5; i-- > 0;) {
+                snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
+                rmdir(path);
+        }
+        rmdir(root);
+        pv_diags_done(&d);
+}
+
 /* ----------------------------------------------------------- host side */
 
 static void test_numa_warning(void **state) {
@@ -657,6 +744,7 @@ int main(void) {
                 cmocka_unit_test(test_lg_evdev_translate),
                 cmocka_unit_test(test_lg_evdev_errors),
                 cmocka_unit_test(test_lg_host_plan),
+                cmocka_unit_test(test_hugepages),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,8 @@ import re
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
             "iomem_bootfb", "devices", "host_use", "pve",  # host_use, pve: host layer only (mkroot)
             "source", "listing",  # where an imported machine came from
-            "usb", "input"}  # usb: checked and served by usb.py; input: host layer only (mkroot)
+            "usb", "input", "hugepages_1g",  # usb: served by usb.py; input, hugepages_1g: host layer only (mkroot)
+            "software"}  # software: host layer only (mkroot)
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
 BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_linux_default"}
 IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
