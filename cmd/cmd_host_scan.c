@@ -386,6 +386,8 @@ static int run_check(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 if (pv_host_check(s, &in, &l, &err) < 0)
                         rc = pv_report_error(ctx, &err);
         }
+        if (rc == 0 && n_dev && pv_host_check_vendor_reset(h, s, addrs, n_dev, &l, &err) < 0)
+                rc = pv_report_error(ctx, &err);
         if (rc == 0 && pv_args_value(args, "hugepages"))
                 rc = check_hugepages(ctx, cmd, h, pv_args_value(args, "hugepages"), &l);
         if (rc == 0) {

@@ -647,6 +647,7 @@ void pvp_type_host_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_ho
                         XERR(c, v, "must be a number of 1 GiB pages 0-4096, got %s%s%s", GOTX(v));
                 xleave(c, &s);
         }
+        flag(c, m, "vendor_reset", &h->vendor_reset);
 }
 
 void pvp_vm_extras_done(struct pv_vm *vm) {

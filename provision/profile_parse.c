@@ -1060,7 +1060,7 @@ static const char *const host_keys[] = { "nodes", "iommu", "iommu_pt", "kernel_a
                                          "softdeps", "blacklist", "disable_vga", "sriov", "vgpu",
                                          "accept_shared_groups",
                                          /* typed in profile_extras.c */
-                                         "hugepages_margin", NULL };
+                                         "hugepages_margin", "vendor_reset", NULL };
 static const char *const devsel_keys[] = { "id", "address", "match", "companions", "host_critical_ok", NULL };
 static const char *const match_keys[] = { "vendor", "device", "class", "name", NULL };
 static const char *const sriov_keys[] = { "pf", "vfs", NULL };

@@ -32,6 +32,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mkrom  # noqa: E402  (synthetic option ROMs: tests/mkroot/mkrom.py)
 import mkusb  # noqa: E402  (the USB part: tests/mkroot/mkusb.py)
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
@@ -48,7 +49,7 @@ IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
 DEVICE_KEYS = {"addr", "parent", "vendor", "device", "subsystem_vendor", "subsystem_device",
                "class", "revision", "iommu_group", "driver", "driver_override", "boot_vga",
                "numa_node", "reset_method", "bars", "sriov", "physfn", "mdev_types",
-               "nvidia_vgpu_types", "names", "unknown"}
+               "nvidia_vgpu_types", "names", "unknown", "rom"}  # rom: tests/mkroot/mkrom.py
 # facts an imported description could not know (FORMAT.md "unknown"); the key's value must be null/absent
 UNKNOWN_FACTS = {"driver", "iommu_group", "subsystem", "parent", "reset_method", "boot_vga", "prog_if"}
 SRIOV_KEYS = {"totalvfs", "numvfs", "vf_device", "offset", "stride"}
@@ -422,6 +423,7 @@ def write_devices(r, m):
         r.write(sysrel + "/irq", "%d\n" % (16 + (parse_addr(a)[2] % 8)))
         r.write(sysrel + "/enable", "1\n")
         r.write(sysrel + "/numa_node", "%d\n" % (d.get("numa_node") if d.get("numa_node") is not None else -1))
+        mkrom.write_rom(r, sysrel, d)
         r.write(sysrel + "/local_cpulist", "0-%d\n" % (int((m.get("cpu") or {}).get("count") or 4) - 1))
         r.write(sysrel + "/driver_override", (d.get("driver_override") or "(null)") + "\n", 0o644)
         sv = int(d.get("subsystem_vendor") or "0000", 16)

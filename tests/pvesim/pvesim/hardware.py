@@ -19,7 +19,8 @@ IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
 DEVICE_KEYS = {"addr", "parent", "vendor", "device", "subsystem_vendor", "subsystem_device",
                "class", "revision", "iommu_group", "driver", "driver_override", "boot_vga",
                "numa_node", "reset_method", "bars", "sriov", "physfn", "mdev_types",
-               "nvidia_vgpu_types", "names", "unknown"}
+               "nvidia_vgpu_types", "names", "unknown",
+               "rom"}  # rom: host layer only (mkroot's synthetic option ROM)
 # facts an imported description could not know (tests/machines/FORMAT.md "unknown")
 UNKNOWN_FACTS = {"driver", "iommu_group", "subsystem", "parent", "reset_method", "boot_vga", "prog_if"}
 SRIOV_KEYS = {"totalvfs", "numvfs", "vf_device", "offset", "stride"}
