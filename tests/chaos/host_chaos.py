@@ -238,6 +238,7 @@ def chaos_case(args, case, tmp):
     r.new_commands()
     applied = snapshot(r.path)
     n_rollback = count_boundaries(args.fault, ["host", "rollback", "--yes"], r, tmp)
+    r.new_commands()
     compare(orig, snapshot(r.path), case + " clean")
     print("%s: apply %d boundaries, rollback %d" % (case, n_apply, n_rollback))
     concurrent(args, profile, pristine, orig, tmp, case)
