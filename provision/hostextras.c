@@ -262,13 +262,16 @@ static int plan_looking_glass(const struct pv_profile *p, const char *node, cons
                                                           : "no Looking Glass VM left on %s",
                                               node),
                                   0, err);
+        if (idx >= 0 && pv_action_set_file(&plan->actions[idx - 1], PV_LG_TMPFILES, after ? 0644 : 0, err) < 0)
+                return -PV_ENOMEM;
         if (idx < 0 || !after)
                 return idx < 0 ? idx : 0;
         idx = add_host_action(plan, PV_ACT_RUN_COMMAND, node, "systemd-tmpfiles", NULL,
                               "systemd-tmpfiles --create /" PV_LG_TMPFILES,
                               pv_asprintf(NULL, "create the shared memory files now (at boot systemd does it)"), idx,
                               err);
-        return idx < 0 ? idx : 0;
+        static const char *const tmpfiles[] = { "systemd-tmpfiles", "--create", "/" PV_LG_TMPFILES, NULL };
+        return idx < 0 ? idx : pv_action_set_command(&plan->actions[idx - 1], tmpfiles, err);
 }
 
 int pv_host_extras_plan(const struct pv_profile *p, const char *node, const struct pv_host_state *s,

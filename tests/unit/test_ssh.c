@@ -459,7 +459,7 @@ static void test_remote_answers(void **state) {
         remote_with(&r, 2, "{\"format_version\": 7, \"pvfio_version\": \"2.0.0\", \"actions\": []}", "");
         pv_remote_collect(&r, PV_REMOTE_PLAN);
         assert_false(r.ok);
-        assert_string_equal(r.error, "node 'pve3': remote pvfio 2.0.0 speaks plan format 7, this pvfio speaks 1: "
+        assert_string_equal(r.error, "node 'pve3': remote pvfio 2.0.0 speaks plan format 7, this pvfio speaks 2: "
                                      "install pvfio " PVFIO_VERSION " on pve3");
         done(&r);
 
