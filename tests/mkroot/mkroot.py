@@ -32,10 +32,15 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mkrom  # noqa: E402  (synthetic option ROMs: tests/mkroot/mkrom.py)
 import mkusb  # noqa: E402  (the USB part: tests/mkroot/mkusb.py)
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing", "usb", "input"}
+            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing", "usb", "input", "hugepages_1g",
+            "software"}
+# installed software the host checks look for: Debian packages (var/lib/dpkg/info/<p>.list) and DKMS
+# modules for the running kernel (lib/modules/<kernel>/updates/dkms/<m>.ko)
+SOFTWARE_KEYS = {"packages", "dkms"}
 HOST_USE_KEYS = {"root", "nics", "keyboard", "files"}
 PVE_KEYS = {"node", "cluster_nodes"}
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
@@ -44,7 +49,7 @@ IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
 DEVICE_KEYS = {"addr", "parent", "vendor", "device", "subsystem_vendor", "subsystem_device",
                "class", "revision", "iommu_group", "driver", "driver_override", "boot_vga",
                "numa_node", "reset_method", "bars", "sriov", "physfn", "mdev_types",
-               "nvidia_vgpu_types", "names", "unknown"}
+               "nvidia_vgpu_types", "names", "unknown", "rom"}  # rom: tests/mkroot/mkrom.py
 # facts an imported description could not know (FORMAT.md "unknown"); the key's value must be null/absent
 UNKNOWN_FACTS = {"driver", "iommu_group", "subsystem", "parent", "reset_method", "boot_vga", "prog_if"}
 SRIOV_KEYS = {"totalvfs", "numvfs", "vf_device", "offset", "stride"}
@@ -418,6 +423,7 @@ def write_devices(r, m):
         r.write(sysrel + "/irq", "%d\n" % (16 + (parse_addr(a)[2] % 8)))
         r.write(sysrel + "/enable", "1\n")
         r.write(sysrel + "/numa_node", "%d\n" % (d.get("numa_node") if d.get("numa_node") is not None else -1))
+        mkrom.write_rom(r, sysrel, d)
         r.write(sysrel + "/local_cpulist", "0-%d\n" % (int((m.get("cpu") or {}).get("count") or 4) - 1))
         r.write(sysrel + "/driver_override", (d.get("driver_override") or "(null)") + "\n", 0o644)
         sv = int(d.get("subsystem_vendor") or "0000", 16)
@@ -678,6 +684,12 @@ def write_platform(r, m, dirs, kernel_62):
             "# nvidiafb see bugreport https://bugzilla.proxmox.com/show_bug.cgi?id=701\nblacklist nvidiafb\n")
     r.mkdir("run")
     r.mkdir("etc/initramfs-tools")
+    sw = m.get("software") or {}
+    check_keys(sw, SOFTWARE_KEYS, "software")
+    for pkg in sw.get("packages") or []:
+        r.write("var/lib/dpkg/info/%s.list" % pkg, "/.\n")
+    for mod in sw.get("dkms") or []:
+        r.write("lib/modules/%s/updates/dkms/%s.ko" % (kernel, mod), b"\x7fELF")
 
 
 def fb_bar_index(d):
@@ -801,6 +813,7 @@ def build(m, outdir):
     write_platform(r, m, dirs, kernel_62)
     mkusb.write_usb(r, m, dirs)
     mkusb.write_input(r, m)
+    mkusb.write_hugepages(r, m)
     write_pci_ids(r, m)
     write_host_use(r, m, dirs)
     write_pve(r, m)

@@ -11,14 +11,16 @@ import re
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
             "iomem_bootfb", "devices", "host_use", "pve",  # host_use, pve: host layer only (mkroot)
             "source", "listing",  # where an imported machine came from
-            "usb", "input"}  # usb: checked and served by usb.py; input: host layer only (mkroot)
+            "usb", "input", "hugepages_1g",  # usb: served by usb.py; input, hugepages_1g: host layer only (mkroot)
+            "software"}  # software: host layer only (mkroot)
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
 BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_linux_default"}
 IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
 DEVICE_KEYS = {"addr", "parent", "vendor", "device", "subsystem_vendor", "subsystem_device",
                "class", "revision", "iommu_group", "driver", "driver_override", "boot_vga",
                "numa_node", "reset_method", "bars", "sriov", "physfn", "mdev_types",
-               "nvidia_vgpu_types", "names", "unknown"}
+               "nvidia_vgpu_types", "names", "unknown",
+               "rom"}  # rom: host layer only (mkroot's synthetic option ROM)
 # facts an imported description could not know (tests/machines/FORMAT.md "unknown")
 UNKNOWN_FACTS = {"driver", "iommu_group", "subsystem", "parent", "reset_method", "boot_vga", "prog_if"}
 SRIOV_KEYS = {"totalvfs", "numvfs", "vf_device", "offset", "stride"}
