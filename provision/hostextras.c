@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/extras.h"
@@ -316,14 +317,12 @@ static int lg_content(const struct pv_profile *p, const char *node, char **ret, 
 static int add_host_action(struct pv_plan *plan, enum pv_action_kind kind, const char *node, const char *target,
                            const char *before, const char *after, char *reason, int depends_on, struct pv_error *err) {
         struct pv_action a = { .kind = kind, .depends_on = depends_on };
-        bool oom = !reason;
-        a.target = target ? strdup(target) : NULL;
-        a.node = node ? strdup(node) : NULL;
-        a.before = before ? strdup(before) : NULL;
-        a.after = after ? strdup(after) : NULL;
+        a.target = pv_xstrdup(target);
+        a.node = pv_xstrdup(node);
+        a.before = pv_xstrdup(before);
+        a.after = pv_xstrdup(after);
         a.reason = reason;
-        oom |= (target && !a.target) || (node && !a.node) || (before && !a.before) || (after && !a.after);
-        if (oom) {
+        if (!reason) {
                 pv_action_done(&a);
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         }
