@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "pvfio/plan.h"
+#include "pvfio/xalloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -256,89 +257,55 @@ void pv_action_payload_done(struct pv_action *a) {
         memset(&a->payload, 0, sizeof a->payload);
 }
 
-static char *vasp_key(const char *fmt, ...) PV_PRINTF(1, 2);
-static char *vasp_key(const char *fmt, ...) {
-        va_list ap;
-        char *s = NULL;
-        va_start(ap, fmt);
-        int r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        return r < 0 ? NULL : s;
-}
-
-static char *dup0(const char *s, bool *oom) {
-        char *d = s ? strdup(s) : NULL;
-        *oom |= s && !d;
-        return d;
-}
-
-static char **dup_vec(const char *const *v, size_t n, bool *oom) {
-        char **d = calloc(n + 1, sizeof *d);
-        if (!d) {
-                *oom = true;
-                return NULL;
-        }
+static char **dup_vec(const char *const *v, size_t n) {
+        char **d = pv_xcalloc(n + 1, sizeof *d);
         for (size_t i = 0; i < n; i++)
-                d[i] = dup0(v[i], oom);
+                d[i] = pv_xstrdup(v[i]);
         return d;
 }
 
-/* Replace the payload of a with *pl (of kind pk) and its key with `key` (taken); frees *pl's strings on OOM. */
-static int install(struct pv_action *a, enum pv_payload_kind pk, const void *pl, size_t size, char *key, bool oom,
-                   struct pv_error *err) {
-        struct pv_action tmp = { .payload_kind = pk, .key = key };
-        memcpy(&tmp.payload, pl, size);
-        if (oom || !key) {
-                pv_action_payload_done(&tmp);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+/* Replace the payload of a with *pl (of kind pk) and its key with `key` (taken). */
+static int install(struct pv_action *a, enum pv_payload_kind pk, const void *pl, size_t size, char *key) {
         pv_action_payload_done(a);
         a->payload_kind = pk;
         a->key = key;
-        a->payload = tmp.payload;
+        memcpy(&a->payload, pl, size);
         return 0;
 }
 
 int pv_action_set_file(struct pv_action *a, const char *path, unsigned mode, struct pv_error *err) {
-        bool oom = false;
-        struct pv_file_payload f = { .path = dup0(path ? path : "", &oom), .mode = mode };
-        return install(a, PV_PAYLOAD_FILE, &f, sizeof f, vasp_key("file:%s", f.path ? f.path : ""), oom, err);
+        (void)err;
+        struct pv_file_payload f = { .path = pv_xstrdup(path ? path : ""), .mode = mode };
+        return install(a, PV_PAYLOAD_FILE, &f, sizeof f, pv_xasprintf("file:%s", f.path));
 }
 
 int pv_action_set_command(struct pv_action *a, const char *const *argv, struct pv_error *err) {
-        bool oom = false;
         size_t n = 0;
         while (argv && argv[n])
                 n++;
         if (n == 0)
                 return pv_error_set(err, PV_EINVAL, "empty command");
-        struct pv_command_payload c = { .argv = dup_vec(argv, n, &oom) };
+        struct pv_command_payload c = { .argv = dup_vec(argv, n) };
         /* the key names the whole command line: two different commands of a plan differ */
-        size_t len = 9;
-        for (size_t i = 0; i < n; i++)
-                len += strlen(argv[i]) + 1;
-        char *key = malloc(len);
-        if (key) {
-                strcpy(key, "command:");
-                for (size_t i = 0; i < n; i++) {
-                        if (i)
-                                strcat(key, " ");
-                        strcat(key, argv[i]);
-                }
-        }
-        return install(a, PV_PAYLOAD_COMMAND, &c, sizeof c, key, oom, err);
+        struct pv_strv words = { .v = (char **)argv, .n = n };
+        char *line = pv_strv_join(&words, " ", NULL);
+        if (!line)
+                pv_oom(0);
+        char *key = pv_xasprintf("command:%s", line);
+        free(line);
+        return install(a, PV_PAYLOAD_COMMAND, &c, sizeof c, key);
 }
 
 int pv_action_set_rebind(struct pv_action *a, const char *addr, const char *driver, struct pv_error *err) {
-        bool oom = false;
-        struct pv_rebind_payload b = { .addr = dup0(addr ? addr : "", &oom), .driver = dup0(driver, &oom) };
-        return install(a, PV_PAYLOAD_REBIND, &b, sizeof b, vasp_key("rebind:%s", addr ? addr : ""), oom, err);
+        (void)err;
+        struct pv_rebind_payload b = { .addr = pv_xstrdup(addr ? addr : ""), .driver = pv_xstrdup(driver) };
+        return install(a, PV_PAYLOAD_REBIND, &b, sizeof b, pv_xasprintf("rebind:%s", addr ? addr : ""));
 }
 
 int pv_action_set_sriov(struct pv_action *a, const char *pf, unsigned numvfs, struct pv_error *err) {
-        bool oom = false;
-        struct pv_sriov_payload s = { .pf = dup0(pf ? pf : "", &oom), .numvfs = numvfs };
-        return install(a, PV_PAYLOAD_SRIOV, &s, sizeof s, vasp_key("sriov:%s", pf ? pf : ""), oom, err);
+        (void)err;
+        struct pv_sriov_payload s = { .pf = pv_xstrdup(pf ? pf : ""), .numvfs = numvfs };
+        return install(a, PV_PAYLOAD_SRIOV, &s, sizeof s, pv_xasprintf("sriov:%s", pf ? pf : ""));
 }
 
 static const char *verb_of(const struct pv_action *a) {
@@ -347,30 +314,28 @@ static const char *verb_of(const struct pv_action *a) {
 }
 
 int pv_action_set_vm(struct pv_action *a, const char *name, uint32_t vmid, struct pv_error *err) {
-        bool oom = false;
-        struct pv_vm_payload v = { .name = dup0(name ? name : "", &oom), .vmid = vmid };
-        return install(a, PV_PAYLOAD_VM, &v, sizeof v, vasp_key("vm:%s:%s", name ? name : "", verb_of(a)), oom, err);
+        (void)err;
+        struct pv_vm_payload v = { .name = pv_xstrdup(name ? name : ""), .vmid = vmid };
+        return install(a, PV_PAYLOAD_VM, &v, sizeof v, pv_xasprintf("vm:%s:%s", name ? name : "", verb_of(a)));
 }
 
 int pv_action_set_mapping(struct pv_action *a, const char *id, char *const *entries, size_t n_entries,
                           const char *description, bool mdev, bool live_migration_capable, struct pv_error *err) {
-        bool oom = false;
+        (void)err;
         struct pv_mapping_payload m = {
-                .id = dup0(id ? id : "", &oom),
-                .entries = dup_vec((const char *const *)entries, n_entries, &oom),
+                .id = pv_xstrdup(id ? id : ""),
+                .entries = dup_vec((const char *const *)entries, n_entries),
                 .n_entries = n_entries,
-                .description = dup0(description, &oom),
+                .description = pv_xstrdup(description),
                 .mdev = mdev,
                 .live_migration_capable = live_migration_capable,
         };
-        return install(a, PV_PAYLOAD_MAPPING, &m, sizeof m, vasp_key("mapping:%s:%s", id ? id : "", verb_of(a)), oom,
-                       err);
+        return install(a, PV_PAYLOAD_MAPPING, &m, sizeof m, pv_xasprintf("mapping:%s:%s", id ? id : "", verb_of(a)));
 }
 
 int pv_action_set_key(struct pv_action *a, const char *key, struct pv_error *err) {
-        char *k = strdup(key ? key : "");
-        if (!k)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        (void)err;
+        char *k = pv_xstrdup(key ? key : "");
         free(a->key);
         a->key = k;
         return 0;
@@ -393,16 +358,9 @@ const struct pv_vm_payload *pv_action_vm(const struct pv_action *a) {
 }
 
 int pv_plan_add_reboot(struct pv_plan *p, const char *node, const char *text, struct pv_error *err) {
-        bool oom = false;
-        struct pv_reboot_reason rr = { .node = dup0(node, &oom), .text = dup0(text ? text : "", &oom) };
-        struct pv_reboot_reason *v = oom ? NULL : realloc(p->reboots, (p->n_reboots + 1) * sizeof *v);
-        if (!v) {
-                free(rr.node);
-                free(rr.text);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        p->reboots = v;
-        char *full = node ? vasp_key("%s: %s", node, rr.text) : strdup(rr.text);
+        struct pv_reboot_reason rr = { .node = pv_xstrdup(node), .text = pv_xstrdup(text ? text : "") };
+        p->reboots = pv_xreallocarray(p->reboots, p->n_reboots + 1, sizeof *p->reboots);
+        char *full = node ? pv_xasprintf("%s: %s", node, rr.text) : pv_xstrdup(rr.text);
         int r = pv_plan_add_reboot_reason(p, full, err);
         if (r < 0) {
                 free(rr.node);
