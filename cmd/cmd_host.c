@@ -10,6 +10,7 @@ static const struct pv_cmd *const host_subcmds[] = {
         &pv_cmd_host_plan,
         &pv_cmd_host_apply,
         &pv_cmd_host_rollback,
+        &pv_cmd_host_rom,
         NULL,
 };
 

@@ -87,6 +87,16 @@ static int fail(struct pv_ctx *ctx, struct pv_error *err) {
         return rc;
 }
 
+static int check_privileges(struct pv_ctx *ctx, struct pv_host *h) {
+        if (is_real_root(h) && geteuid() != 0) {
+                fprintf(ctx->err, "%s: error: changing the host configuration of '/' needs root; run as root, or "
+                                  "use --root DIR for a copy\n",
+                        ctx->prog);
+                return PV_EXIT_ERROR;
+        }
+        return 0;
+}
+
 /* Take the host lock of --root (exclusive for apply and rollback). Returns 0 or an exit code. */
 static int take_lock(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args, struct pv_host *h,
                      bool exclusive, struct pv_host_lock **ret) {
@@ -137,7 +147,9 @@ static int prepare(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv
         const char *root = pv_args_value(args, "root");
         if (pv_host_open(root, &ctx->log, &s->lock_root, &err) < 0)
                 return fail(ctx, &err);
-        rc = take_lock(ctx, cmd, args, s->lock_root, exclusive, &s->lock);
+        rc = exclusive ? check_privileges(ctx, s->lock_root) : 0;   /* before the lock: say "needs root" */
+        if (rc == 0)
+                rc = take_lock(ctx, cmd, args, s->lock_root, exclusive, &s->lock);
         if (rc)
                 return rc;
         if (pv_local_check_node_names(s->profile, root, &err) < 0 ||
@@ -220,15 +232,6 @@ static int confirm(struct pv_ctx *ctx, const struct pv_args *args, const char *q
         return 0;
 }
 
-static int check_privileges(struct pv_ctx *ctx, struct pv_host *h) {
-        if (is_real_root(h) && geteuid() != 0) {
-                fprintf(ctx->err, "%s: error: changing the host configuration of '/' needs root; run as root, or "
-                                  "use --root DIR for a copy\n",
-                        ctx->prog);
-                return PV_EXIT_ERROR;
-        }
-        return 0;
-}
 
 /*
  * The root must be the node named: a Proxmox VE node (etc/pve, the pmxcfs mount point, or the dpkg

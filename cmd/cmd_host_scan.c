@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/extras.h"
 #include "pvfio/host.h"
 
 static const struct pv_opt scan_opts[] = {
@@ -22,6 +23,7 @@ static const struct pv_opt check_opts[] = {
           true },
         { "kernel-arg", 'k', PV_OPT_VALUE, "ARG", "a kernel argument that must be active (repeatable)", true },
         { "gvtg", 0, PV_OPT_FLAG, NULL, "also check Intel GVT-g prerequisites (kvmgt, i915.enable_gvt=1)", false },
+        { "hugepages", 0, PV_OPT_VALUE, "N", "also check that N free 1 GiB huge pages are reserved for VMs", false },
         { "pci-ids", 0, PV_OPT_VALUE, "FILE", "pci.ids file for names (default: the root's, then the system's)", false },
         { NULL, 0, 0, NULL, NULL, false },
 };
@@ -67,7 +69,8 @@ static void print_dev_line(FILE *f, const struct pv_host_dev *d) {
         fputc('\n', f);
 }
 
-static void print_dev(struct pv_ctx *ctx, const struct pv_host_dev *d, const char *indent) {
+static void print_dev(struct pv_ctx *ctx, const struct pv_host_state *s, const struct pv_host_dev *d,
+                      const char *indent) {
         FILE *f = ctx->out;
         fputs(indent, f);
         print_dev_line(f, d);
@@ -84,6 +87,12 @@ static void print_dev(struct pv_ctx *ctx, const struct pv_host_dev *d, const cha
                 fprintf(f, "%s\tDriver override: %s\n", indent, d->driver_override);
         if (d->boot_vga == 1)
                 fprintf(f, "%s\t%sBoot VGA device (firmware console)%s\n", indent, dim, rst);
+        size_t igpu;
+        if (pv_host_dev_is_muxless_gpu(s, d, &igpu))
+                fprintf(f, "%s\tNo display outputs: %s beside the integrated GPU %s (a muxless/Optimus dGPU: the "
+                           "screens hang on the iGPU)\n",
+                        indent, (d->class_code >> 8) == 0x0302 ? "3D controller" : "no DRM connector",
+                        s->devs[igpu].name);
         if (d->is_pf) {
                 fprintf(f, "%s\tSR-IOV: %u of %u VFs enabled", indent, d->sriov_numvfs, d->sriov_totalvfs);
                 if (d->n_vfs) {
@@ -277,7 +286,7 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                 if (!rc) {
                         fprintf(f, "\n%sDevices (no IOMMU group):%s\n", bold, rst);
                         for (size_t i = 0; i < s->n_devs; i++)
-                                print_dev(ctx, &s->devs[i], "  ");
+                                print_dev(ctx, s, &s->devs[i], "  ");
                 }
         } else {
                 if (s->acs_override_active || s->unsafe_interrupts_active)
@@ -286,7 +295,7 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                         const struct pv_host_group *grp = &s->groups[g];
                         fprintf(f, "%sIOMMU Group %d:%s\n", bold, grp->id, rst);
                         for (size_t i = 0; i < grp->n_members; i++)
-                                print_dev(ctx, &s->devs[grp->members[i]], "\t");
+                                print_dev(ctx, s, &s->devs[grp->members[i]], "\t");
                         print_group_verdict(ctx, s, grp);
                 }
                 size_t orphans = 0, unknown = n_unknown_group;
@@ -296,18 +305,33 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                         fprintf(f, "%sDevices without an IOMMU group:%s\n", bold, rst);
                         for (size_t i = 0; i < s->n_devs; i++)
                                 if (s->devs[i].iommu_group < 0 && !(s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP))
-                                        print_dev(ctx, &s->devs[i], "\t");
+                                        print_dev(ctx, s, &s->devs[i], "\t");
                 }
                 if (unknown) {
                         fprintf(f, "%sDevices whose IOMMU group is unknown%s (not in the listing this root was "
                                    "imported from; they may share a group above):\n", bold, rst);
                         for (size_t i = 0; i < s->n_devs; i++)
                                 if (s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP)
-                                        print_dev(ctx, &s->devs[i], "\t");
+                                        print_dev(ctx, s, &s->devs[i], "\t");
                 }
         }
         pv_host_state_free(s);
         pv_host_close(h);
+        return rc;
+}
+
+/* --hugepages N: free vs needed 1 GiB pages (pvfio/extras.h). */
+static int check_hugepages(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_host *h, const char *arg,
+                           struct pv_check_list *l) {
+        char *end;
+        unsigned long n = strtoul(arg, &end, 10);
+        if (!*arg || *end || *arg == '-')
+                return pv_cli_usage_error(ctx, cmd, "--hugepages '%s': a number of 1 GiB pages is required", arg);
+        struct pv_error err = PV_ERROR_INIT;
+        int rc = 0;
+        if (pv_host_check_hugepages(h, n, l, &err) < 0)
+                rc = pv_report_error(ctx, &err);
+        pv_error_done(&err);
         return rc;
 }
 
@@ -362,6 +386,10 @@ static int run_check(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 if (pv_host_check(s, &in, &l, &err) < 0)
                         rc = pv_report_error(ctx, &err);
         }
+        if (rc == 0 && n_dev && pv_host_check_vendor_reset(h, s, addrs, n_dev, &l, &err) < 0)
+                rc = pv_report_error(ctx, &err);
+        if (rc == 0 && pv_args_value(args, "hugepages"))
+                rc = check_hugepages(ctx, cmd, h, pv_args_value(args, "hugepages"), &l);
         if (rc == 0) {
                 enum pv_check_status worst = pv_check_list_worst(&l);
                 if (ctx->json) {
@@ -406,7 +434,8 @@ const struct pv_cmd pv_cmd_host_scan = {
         .description = "Reads the PCI devices, IOMMU groups, drivers, SR-IOV and mdev state of this host\n"
                        "(or of the host root given with --root) and prints them grouped by IOMMU group,\n"
                        "with a verdict per group: ready, shares only with its own functions or bridges\n"
-                       "(fine), or shares with unrelated devices (named). --json prints everything read.",
+                       "(fine), shares with unrelated devices (named), or host platform (the LPC bridge,\n"
+                       "SMBus, SPI flash or AMD PSP: never pass it). --json prints everything read.",
         .opts = scan_opts,
         .run = run_scan,
         .json = true,

@@ -27,6 +27,7 @@
 #include "pvfio/apiexec.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/hostlock.h"
 #include "pvfio/observe.h"
 #include "pvfio/vmplan.h"
 
@@ -37,7 +38,7 @@
         { "local-only", 0, PV_OPT_FLAG, NULL, "only this node's host section: reach no other node over SSH",       \
           false },                                                                                                \
         { "parallel", 'p', PV_OPT_VALUE, "N",                                                                     \
-          "concurrent API requests and SSH sessions (default: profile, else 8)", false },                         \
+          "concurrent API requests, SSH sessions and (apply) cluster actions (default: profile, else 8)", false },                         \
         { "ssh-timeout", 0, PV_OPT_VALUE, "S", "seconds per node for its SSH session (default: profile, else 600)", \
           false },                                                                                                \
         { "prune", 0, PV_OPT_FLAG, NULL, "remove managed VMs and mappings that left the profile", false },        \
@@ -170,24 +171,6 @@ static int load_profile_text(struct pv_ctx *ctx, const char *file, struct plan_s
         return r;
 }
 
-int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned parallel,
-                        const struct pv_vm_plan_opts *vo, struct pv_cli_conn *conn, struct pv_observed *obs,
-                        struct pv_plan *plan, struct pv_cli_lock *lock) {
-        struct pv_error err = PV_ERROR_INIT;
-        struct pv_strv warnings = PV_STRV_INIT;
-        int rc = PV_EXIT_OK;
-        if (pv_cli_connect(ctx, &p->cluster, parallel, conn, &err) < 0 ||
-            (lock && pv_cli_lock_take(ctx, conn->api, lock, &err) < 0) ||
-            pv_cli_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
-            pv_vm_plan_build(p, obs, vo, plan, &err) < 0)
-                rc = pv_report_error(ctx, &err);
-        for (size_t i = 0; i < warnings.n; i++)
-                pv_plan_add_warning(plan, TAKE_PTR(warnings.v[i]), NULL);
-        warnings.n = 0;
-        pv_strv_done(&warnings);
-        pv_error_done(&err);
-        return rc;
-}
 
 static bool wants_cluster(const struct pv_profile *p) {
         return p->n_vms > 0 || p->n_mappings > 0;
@@ -220,51 +203,65 @@ static void nap_ms(unsigned ms) {
 
 /*
  * VMs that may be the profile's and are in progress (a create's `lock: create`,
- * another lock while a task of the VM runs) are waited for, up to
- * busy_timeout_s, observing again until they settled: deciding before would
- * create a VM a second time or re-send a change (issue 11). Creates still in
- * progress after the wait are kept in s->creating (plan_vms blocks creates).
+ * another lock while a task of the VM runs) are waited for, up to timeout_s,
+ * observing again until they settled: deciding before would create a VM a
+ * second time or re-send a change (issue 11). Creates still in progress after
+ * the wait are appended to *creating (block_creates blocks the plan's creates).
+ * reobserve(userdata) reads the cluster again into *obs.
  */
-static int wait_busy(struct plan_state *s, struct pv_error *err) {
-        struct pv_ctx *ctx = s->ctx;
+static int wait_in_progress(struct pv_ctx *ctx, struct pv_api *api, const struct pv_profile *p,
+                            const struct pv_observed *obs, unsigned timeout_s,
+                            int (*reobserve)(void *userdata, struct pv_error *err), void *userdata,
+                            struct pv_strv *creating, uint64_t *api_ns, struct pv_error *err) {
         uint64_t t0 = pv_now_ns();
         unsigned delay = 100;
         for (bool told = false;; told = true) {
                 struct pv_strv busy = PV_STRV_INIT;
-                size_t creating = 0;
+                size_t n_creating = 0;
                 uint64_t a0 = pv_now_ns();
-                int r = pv_api_busy_vms(s->conn.api, pv_vm_maybe_ours, s->profile, s->obs.vms, s->obs.n_vms, &busy, &creating, err);
-                s->t.api += pv_now_ns() - a0;
+                int r = pv_api_busy_vms(api, pv_vm_maybe_ours, p, obs->vms, obs->n_vms, &busy, &n_creating, err);
+                if (api_ns)
+                        *api_ns += pv_now_ns() - a0;
                 uint64_t elapsed_ms = (pv_now_ns() - t0) / 1000000u;
-                if (r < 0 || !busy.n || elapsed_ms >= (uint64_t)s->busy_timeout_s * 1000u) {
+                if (r < 0 || !busy.n || elapsed_ms >= (uint64_t)timeout_s * 1000u) {
                         for (size_t i = 0; r >= 0 && i < busy.n; i++)
                                 if (strstr(busy.v[i], "(lock: create"))
-                                        r = pv_strv_push(&s->creating, busy.v[i], err);
-                        if (r >= 0 && busy.n && s->busy_timeout_s)
-                                pv_warn(ctx, "still in progress after %u s: %s", s->busy_timeout_s, busy.v[0]);
+                                        r = pv_strv_push(creating, busy.v[i], err);
+                        if (r >= 0 && busy.n && timeout_s)
+                                pv_warn(ctx, "still in progress after %u s: %s", timeout_s, busy.v[0]);
                         pv_strv_done(&busy);
                         return r;
                 }
                 if (!told && !ctx->quiet && !ctx->json)
                         fprintf(ctx->err, "Waiting for %s%s (in progress, up to %u s)...\n", busy.v[0],
-                                busy.n > 1 ? " and others" : "", s->busy_timeout_s);
+                                busy.n > 1 ? " and others" : "", timeout_s);
                 pv_strv_done(&busy);
                 nap_ms(delay);
                 delay = delay + delay / 2 > 1000 ? 1000 : delay + delay / 2;
-                /* only the observation's warnings are in the plan so far: keep the last round's */
-                for (size_t i = 0; i < s->plan.n_warnings; i++)
-                        free(s->plan.warnings[i]);
-                s->plan.n_warnings = 0;
-                if ((r = observe_cluster(s, err)) < 0)
+                if ((r = reobserve(userdata, err)) < 0)
                         return r;
         }
 }
 
+static int reobserve_state(void *userdata, struct pv_error *err) {
+        struct plan_state *s = userdata;
+        /* only the observation's warnings are in the plan so far: keep the last round's */
+        for (size_t i = 0; i < s->plan.n_warnings; i++)
+                free(s->plan.warnings[i]);
+        s->plan.n_warnings = 0;
+        return observe_cluster(s, err);
+}
+
+static int wait_busy(struct plan_state *s, struct pv_error *err) {
+        return wait_in_progress(s->ctx, s->conn.api, s->profile, &s->obs, s->busy_timeout_s, reobserve_state, s,
+                                &s->creating, &s->t.api, err);
+}
+
 /* A create still in progress after the wait may be any profile VM: block the creates, saying which. */
-static int block_creates(struct plan_state *s, struct pv_plan *plan, struct pv_error *err) {
-        if (!s->creating.n)
+static int block_creates(const struct pv_strv *creating, struct pv_plan *plan, struct pv_error *err) {
+        if (!creating->n)
                 return 0;
-        _cleanup_free_ char *list = pv_strv_join(&s->creating, ", ", err);
+        _cleanup_free_ char *list = pv_strv_join(creating, ", ", err);
         if (!list)
                 return -PV_ENOMEM;
         for (size_t i = 0; i < plan->n; i++) {
@@ -277,6 +274,43 @@ static int block_creates(struct plan_state *s, struct pv_plan *plan, struct pv_e
                         return -PV_ENOMEM;
         }
         return 0;
+}
+
+struct plan_cluster_ctx {
+        struct pv_api *api;
+        const struct pv_profile *p;
+        struct pv_observed *obs;
+};
+
+static int reobserve_cluster(void *userdata, struct pv_error *err) {
+        struct plan_cluster_ctx *c = userdata;
+        pv_observed_done(c->obs);
+        return pv_cli_observe(c->api, c->p, NULL, c->obs, NULL, NULL, err);
+}
+
+int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned parallel,
+                        const struct pv_vm_plan_opts *vo, struct pv_cli_conn *conn, struct pv_observed *obs,
+                        struct pv_plan *plan, struct pv_cli_lock *lock) {
+        struct pv_error err = PV_ERROR_INIT;
+        struct pv_strv warnings = PV_STRV_INIT, creating = PV_STRV_INIT;
+        int rc = PV_EXIT_OK;
+        struct plan_cluster_ctx rc_ctx = { .p = p, .obs = obs };
+        if (pv_cli_connect(ctx, &p->cluster, parallel, conn, &err) < 0 ||
+            (lock && pv_cli_lock_take(ctx, conn->api, lock, &err) < 0) ||
+            pv_cli_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
+            /* a write (lock taken) waits for VMs in progress, as apply does: no second create */
+            (lock && (rc_ctx.api = conn->api,
+                      wait_in_progress(ctx, conn->api, p, obs, PV_API_DEFAULT_BUSY_WAIT_S, reobserve_cluster, &rc_ctx,
+                                       &creating, NULL, &err) < 0)) ||
+            pv_vm_plan_build(p, obs, vo, plan, &err) < 0 || block_creates(&creating, plan, &err) < 0)
+                rc = pv_report_error(ctx, &err);
+        for (size_t i = 0; i < warnings.n; i++)
+                pv_plan_add_warning(plan, TAKE_PTR(warnings.v[i]), NULL);
+        warnings.n = 0;
+        pv_strv_done(&warnings);
+        pv_strv_done(&creating);
+        pv_error_done(&err);
+        return rc;
 }
 
 static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error *err) {
@@ -292,7 +326,7 @@ static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error 
         if (r == 0)
                 r = pv_vm_plan_build(s->profile, &s->obs, &vo, into, err);
         if (r == 0)
-                r = block_creates(s, into, err);
+                r = block_creates(&s->creating, into, err);
         s->t.planning += pv_now_ns() - t0;
         return r;
 }
@@ -660,7 +694,10 @@ static int apply_hosts(struct pv_ctx *ctx, struct plan_state *s, bool rebind, st
                 struct pv_runner runner;
                 pv_local_runner(s->hosts.lh.h, &runner);
                 struct pv_error e = PV_ERROR_INIT;
-                if (local->first != 0 || pv_host_apply(s->hosts.lh.h, &view, &runner, &e) < 0) {
+                /* the same host lock as 'host apply' (pvfio/hostlock.h): one writer of the journal at a time */
+                struct pv_host_lock *hl = NULL;
+                int lr = pv_host_lock_take(s->hosts.lh.h, true, 10, "apply", &hl, &e);
+                if (lr < 0 || local->first != 0 || pv_host_apply(s->hosts.lh.h, &view, &runner, &e) < 0) {
                         if (!e.code)
                                 pv_error_set(&e, PV_EINVAL, "internal error: the local host actions are not first");
                         pv_report_error(ctx, &e);
@@ -674,6 +711,7 @@ static int apply_hosts(struct pv_ctx *ctx, struct plan_state *s, bool rebind, st
                         }
                         pv_error_done(&e);
                 }
+                pv_host_lock_release(hl);
         }
         r = pv_hosts_wait_remote(&s->hosts, PV_REMOTE_APPLY, err);
         if (r < 0)

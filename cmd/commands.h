@@ -15,6 +15,7 @@ extern const struct pv_cmd pv_cmd_host_check;    /* cmd_host_scan.c */
 extern const struct pv_cmd pv_cmd_host_plan;     /* cmd_host_plan.c */
 extern const struct pv_cmd pv_cmd_host_apply;    /* cmd_host_plan.c */
 extern const struct pv_cmd pv_cmd_host_rollback; /* cmd_host_plan.c */
+extern const struct pv_cmd pv_cmd_host_rom;      /* cmd_host_rom.c */
 /* host scan --usb: USB devices per controller (cmd_host_usb.c); returns an exit code */
 struct pv_host;
 struct pv_host_state;

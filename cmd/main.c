@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pvfio: entry point, global options and command dispatch. */
 #include <stdlib.h>
+#include <unistd.h>
+
+#include "pvfio/xalloc.h"
 #include <string.h>
 #include <unistd.h>
 
@@ -81,7 +84,15 @@ static int dispatch(struct pv_ctx *ctx, const struct pv_cmd *cmd, int argc, char
         return r;
 }
 
+/* Out of memory anywhere: say so and stop (exit 1, like any error); nothing is half-written
+ * because host files are replaced by rename and API writes are single requests. */
+static void out_of_memory(size_t size) {
+        fprintf(stderr, "pvfio: error: out of memory (allocating %zu bytes)\n", size);
+        _exit(PV_EXIT_ERROR);
+}
+
 int main(int argc, char **argv) {
+        pv_set_oom_handler(out_of_memory);
         struct pv_ctx ctx = {
                 .prog = "pvfio",
                 .color_mode = PV_COLOR_AUTO,

@@ -61,6 +61,10 @@ int pv_local_node_name(const char *root, const char *node, char **ret, struct pv
         return 0;
 }
 
+static int cmp_name(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int pv_local_cluster_nodes(const char *root, struct pv_strv *ret, struct pv_error *err) {
         _cleanup_free_ char *path = pv_asprintf(err, "%s/etc/pve/nodes", root && strcmp(root, "/") != 0 ? root : "");
         if (!path)
@@ -74,6 +78,8 @@ int pv_local_cluster_nodes(const char *root, struct pv_strv *ret, struct pv_erro
                 if (de->d_name[0] != '.')
                         r = pv_strv_push(ret, de->d_name, err);
         closedir(d);
+        if (r == 0 && ret->n > 1)
+                qsort(ret->v, ret->n, sizeof(char *), cmp_name);
         return r;
 }
 
@@ -147,7 +153,27 @@ int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *pl
                 return 0;
         struct pv_host_plan_opts o = { .node = lh->node, .rebind = rebind, .inputs = &lh->inputs };
         size_t before_reasons = plan->n_reboot_reasons;
-        int r = pv_host_plan_build(lh->spec, lh->state, &o, plan, err);
+        /* the kernel arguments the node's VMs need (1 GiB huge pages) join the host section's own */
+        struct pv_host_spec spec = *lh->spec;
+        struct pv_strv kargs = PV_STRV_INIT;
+        _cleanup_free_ struct pv_loc *locs = NULL;
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < lh->spec->kernel_args.n; i++)
+                r = pv_strv_push(&kargs, lh->spec->kernel_args.v[i], err);
+        if (r == 0)
+                r = pv_host_hugepages_args(lh->profile, lh->node, lh->spec, &kargs, plan, err);
+        if (r == 0 && kargs.n > lh->spec->kernel_args.n) {
+                if (!(locs = calloc(kargs.n, sizeof *locs)))
+                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                for (size_t i = 0; r == 0 && i < kargs.n; i++)
+                        locs[i] = i < lh->spec->kernel_args.n && lh->spec->kernel_arg_locs ? lh->spec->kernel_arg_locs[i]
+                                                                                           : lh->spec->loc;
+                spec.kernel_args = kargs;
+                spec.kernel_arg_locs = locs;
+        }
+        if (r == 0)
+                r = pv_host_plan_build(&spec, lh->state, &o, plan, err);
+        pv_strv_done(&kargs);
         lh->readiness.node = lh->node;
         if (r == -PV_EUNSAFE) {
                 /* the node's devices cannot be handed over safely: VMs there are blocked, the error is shown */

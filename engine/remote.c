@@ -9,34 +9,21 @@
 #include "pvfio/cleanup.h"
 #include "pvfio/hostplan.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 /* ------------------------------------------------------------ argv */
 
 struct argv_b {
         char **v;
         size_t n, alloc;
-        bool oom;
 };
 
 static void add(struct argv_b *b, const char *s) {
-        if (b->oom)
-                return;
         if (b->n + 2 > b->alloc) {
-                size_t na = b->alloc ? b->alloc * 2 : 32;
-                char **nv = realloc(b->v, na * sizeof *nv);
-                if (!nv) {
-                        b->oom = true;
-                        return;
-                }
-                b->v = nv;
-                b->alloc = na;
+                b->alloc = b->alloc ? b->alloc * 2 : 32;
+                b->v = pv_xreallocarray(b->v, b->alloc, sizeof *b->v);
         }
-        char *d = s ? strdup(s) : NULL;
-        if (!d) {
-                b->oom = true;
-                return;
-        }
-        b->v[b->n++] = d;
+        b->v[b->n++] = pv_xstrdup(s ? s : "");
         b->v[b->n] = NULL;
 }
 
@@ -82,11 +69,8 @@ int pv_remote_argv(const struct pv_profile *p, const char *node, const struct pv
         add_opt(&b, "-o", "StrictHostKeyChecking=yes");
         add_opt(&b, "-o", PV_SSH_CONNECT_TIMEOUT_OPT);
         if (ssh->known_hosts) {
-                char *kh = pv_asprintf(err, "UserKnownHostsFile=%s", ssh->known_hosts);
-                if (!kh)
-                        b.oom = true;
-                else
-                        add_opt(&b, "-o", kh);
+                char *kh = pv_xasprintf("UserKnownHostsFile=%s", ssh->known_hosts);
+                add_opt(&b, "-o", kh);
                 free(kh);
         }
         if (identity) {
@@ -107,11 +91,7 @@ int pv_remote_argv(const struct pv_profile *p, const char *node, const struct pv
         bool bad = false;
         while (*w) {
                 size_t n = strcspn(w, " ");
-                char *word = strndup(w, n);
-                if (!word) {
-                        b.oom = true;
-                        break;
-                }
+                char *word = pv_xstrndup(w, n);
                 bad |= !shell_safe(word);
                 add(&b, word);
                 free(word);
@@ -128,12 +108,10 @@ int pv_remote_argv(const struct pv_profile *p, const char *node, const struct pv
         if (o->rebind)
                 add(&b, "--rebind");
         add(&b, "-");
-        if (b.oom || bad || !b.v) {
+        if (bad) {
                 pv_argv_free(b.v);
-                if (bad)
-                        return pv_error_set(err, PV_EINVAL, "refusing to pass the remote command '%s' to the shell of "
-                                                            "node '%s'", remote, node);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                return pv_error_set(err, PV_EINVAL, "refusing to pass the remote command '%s' to the shell of "
+                                                    "node '%s'", remote, node);
         }
         *ret = b.v;
         return 0;

@@ -931,6 +931,25 @@ static char *dev_label(const struct pv_host_state *s, size_t i, bool *oom) {
         return fmt(oom, "%s %s (driver %s)", d->name, desc ? desc : "", d->driver ? d->driver : "none");
 }
 
+/* A muxless (Optimus) dGPU has no display outputs: say what that means for passing it (issue 10 item 13). */
+static int check_outputs(struct check_ctx *c, const struct pv_host_dev *d) {
+        size_t igpu;
+        if (!pv_host_dev_is_muxless_gpu(c->s, d, &igpu))
+                return 0;
+        _cleanup_free_ char *id = fmt(&c->oom, "outputs:%s", d->name);
+        if (c->oom)
+                return pv_error_set(c->err, PV_ENOMEM, "out of memory");
+        const char *why = (d->class_code >> 8) == 0x0302 ? "class 0302 (3D controller): no display engine of its own"
+                                                         : "its DRM card has no connector";
+        ADD(c, id, PV_CHECK_WARN, "muxless dGPU: no display outputs",
+            fmt(&c->oom, "%s: %s; the integrated GPU %s drives the screens (a muxless/Optimus laptop)", d->name, why,
+                c->s->devs[igpu].name),
+            fmt(&c->oom, "pass it as a secondary GPU: no 'x-vga', keep a virtual display; its video BIOS is part of the "
+                         "system firmware, so give the VM a ROM file ('romfile=', taken from the laptop's BIOS image); "
+                         "see its output through Looking Glass or a remote display (RDP, Sunshine/Moonlight, Parsec)"));
+        return 0;
+}
+
 /* Does the running kernel's command line (proc/cmdline) give vendor:device `id` to vfio-pci? */
 static bool cmdline_binds_id(const struct pv_host_state *s, const char *id) {
         for (size_t i = 0; i < s->cmdline_args.n; i++) {
@@ -1124,6 +1143,9 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
                 return r;
         }
         ADD(c, gid, st, title, ev, fix);
+
+        if ((r = check_outputs(c, d)) < 0)
+                return r;
 
         /* does binding wait for a reboot? */
         char idbuf[10];

@@ -303,6 +303,7 @@ void pv_host_state_free(struct pv_host_state *s) {
         host_file_done(&s->etc_initramfs_modules);
         host_files_free(s->driverctl_d, s->n_driverctl_d);
         host_files_free(s->udev_rules, s->n_udev_rules);
+        free(s->i915_dkms);
         pv_host_needs_free(s);
         free(s);
 }
@@ -734,10 +735,42 @@ char *pv_host_dev_unknown_list(const struct pv_host_dev *d, const char *sep, str
         return s;
 }
 
+/* Connectors of the DRM card(s) of a display device: entries "cardN-<connector>" in drm/cardN/; -1 without
+ * a drm/ directory. */
+static int count_drm_connectors(int fd) {
+        int dfd = openat(fd, "drm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -1;
+        DIR *dir = fdopendir(dfd);
+        if (!dir) {
+                close(dfd);
+                return -1;
+        }
+        int n = 0;
+        for (struct dirent *e; (e = readdir(dir));) {
+                if (strncmp(e->d_name, "card", 4) != 0 || strchr(e->d_name, '-'))
+                        continue;
+                int cfd = openat(dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                DIR *card = cfd < 0 ? NULL : fdopendir(cfd);
+                if (!card) {
+                        if (cfd >= 0)
+                                close(cfd);
+                        continue;
+                }
+                size_t len = strlen(e->d_name);
+                for (struct dirent *k; (k = readdir(card));)
+                        n += strncmp(k->d_name, e->d_name, len) == 0 && k->d_name[len] == '-';
+                closedir(card);
+        }
+        closedir(dir);
+        return n;
+}
+
 /* Read one device; d->addr and d->name are set, `entry` is its name in sys/bus/pci/devices. */
 static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev *d, struct pv_error *err) {
         d->iommu_group = -1;
         d->boot_vga = -1;
+        d->drm_connectors = -1;
         d->numa_node = -1;
         d->caps.pcie_type = -1;
 
@@ -842,6 +875,8 @@ static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev
                 return r;
         if ((pv_host_dev_is_display(d) || (c->flags & PV_SCAN_RESOURCES)) && (r = read_resources(c, fd, d, err)) < 0)
                 return r;
+        if (pv_host_dev_is_display(d))
+                d->drm_connectors = count_drm_connectors(fd);
         return 0;
 }
 
@@ -1411,6 +1446,26 @@ static int scan_boot(struct pv_host *h, struct pv_host_state *s, struct pv_error
         return 0;
 }
 
+/* The software vGPU modes need beside the hardware (issue 10 item 10; see pvfio/vgpucheck.h). */
+static int scan_vgpu_software(struct pv_host *h, struct pv_host_state *s, struct pv_error *err) {
+        s->nvidia_vgpu_helper = exists_at(h->dirfd, "var/lib/dpkg/info/pve-nvidia-vgpu-helper.list") ||
+                                exists_at(h->dirfd, "usr/bin/pve-nvidia-vgpu-helper");
+        if (!s->kernel_release)
+                return 0;
+        static const char *const ext[] = { ".ko", ".ko.xz", ".ko.zst", ".ko.gz" };
+        for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+                _cleanup_free_ char *rel =
+                        pv_asprintf(err, "lib/modules/%s/updates/dkms/i915%s", s->kernel_release, ext[i]);
+                if (!rel)
+                        return -PV_ENOMEM;
+                if (exists_at(h->dirfd, rel)) {
+                        s->i915_dkms = TAKE_PTR(rel);
+                        return 0;
+                }
+        }
+        return 0;
+}
+
 static int scan_etc(struct pv_host *h, struct pv_host_state *s, struct pv_error *err) {
         int r;
         if ((r = read_host_file(h, "etc/modules", &s->etc_modules, err)) < 0 ||
@@ -1421,7 +1476,7 @@ static int scan_etc(struct pv_host *h, struct pv_host_state *s, struct pv_error 
             (r = read_dir_files(h, "etc/udev/rules.d", ".rules", &s->udev_rules, &s->n_udev_rules, err)) < 0)
                 return r;
         s->reboot_required_flag = exists_at(h->dirfd, "run/reboot-required");
-        return 0;
+        return scan_vgpu_software(h, s, err);
 }
 
 /* ------------------------------------------------------------------ scan */
@@ -1588,6 +1643,34 @@ bool pv_host_dev_is_idle_host_bridge(const struct pv_host_dev *d) {
         if (d->unknown & PV_HOST_UNKNOWN_DRIVER)
                 return d->device_name && strstr(d->device_name, "Dummy Host Bridge") != NULL;
         return d->driver == NULL;
+}
+
+static bool is_integrated_gpu(const struct pv_host_state *s, const struct pv_host_dev *g) {
+        if (!pv_host_dev_is_display(g) || g->is_vf)
+                return false;
+        if (g->vendor == 0x8086)   /* Intel's integrated graphics is always device 2 of bus 0 */
+                return g->addr.bus == 0 && g->addr.dev == 2;
+        if (g->vendor != 0x1002)
+                return false;
+        for (size_t i = 0; i < s->n_devs; i++)   /* an APU's graphics slot also holds the PSP */
+                if (pv_pci_addr_same_slot(&s->devs[i].addr, &g->addr) && s->devs[i].vendor == 0x1022 &&
+                    (s->devs[i].class_code >> 8) == 0x1080)
+                        return true;
+        return false;
+}
+
+bool pv_host_dev_is_muxless_gpu(const struct pv_host_state *s, const struct pv_host_dev *d, size_t *ret_igpu) {
+        if (!pv_host_dev_is_display(d) || d->is_vf || (d->vendor != 0x10de && d->vendor != 0x1002))
+                return false;
+        if ((d->class_code >> 8) != 0x0302 && d->drm_connectors != 0)
+                return false;
+        for (size_t i = 0; i < s->n_devs; i++)
+                if (&s->devs[i] != d && is_integrated_gpu(s, &s->devs[i])) {
+                        if (ret_igpu)
+                                *ret_igpu = i;
+                        return true;
+                }
+        return false;
 }
 
 bool pv_host_dev_is_platform(const struct pv_host_dev *d) {

@@ -1327,6 +1327,8 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                  * gone still knows every directory left to remove */
                 struct pv_strv kept = PV_STRV_INIT;
                 for (int pass = 0; pass < 2 && r == 0; pass++) {
+                        if (pass == 1 && rep.failed.n)
+                                break;    /* a directory is left: the journal stays, so a retry knows it */
                         if (pass == 1)
                                 r = remove_rel(h, PV_HOSTPLAN_JOURNAL, err);
                         for (size_t i = j.dirs.n; r == 0 && i-- > 0;) {

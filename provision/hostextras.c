@@ -8,6 +8,8 @@
  *   - affinity vs NUMA: a VM pinned (`affinity`) to CPUs outside the NUMA node
  *     of a GPU it uses pays the cross-node hop on every DMA and interrupt. The
  *     kernel lists each device's local CPUs in sysfs `local_cpulist`.
+ *   - UEFI and the GPU ROM: a bios: ovmf VM whose GPU ROM (or romfile) has no EFI
+ *     image shows nothing until the guest driver loads (pvfio/rom.h).
  *   - Looking Glass: the shared memory file of each VM, created at boot by
  *     systemd-tmpfiles with the owner the client runs as (PV_LG_TMPFILES).
  */
@@ -22,10 +24,12 @@
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/extras.h"
+#include "pvfio/rom.h"
 
 /* ------------------------------------------------------- devices of VMs */
 
-typedef int (*dev_fn)(void *ud, const struct pv_vm *vm, const struct pv_pci_addr *a, struct pv_error *err);
+typedef int (*dev_fn)(void *ud, const struct pv_vm *vm, const struct pv_pcidev *d, const struct pv_pci_addr *a,
+                      struct pv_error *err);
 
 /* Call fn for every PCI function (or slot: func PV_PCI_FUNC_ALL) a VM on node passes through. */
 static int each_vm_device(const struct pv_profile *p, const char *node, dev_fn fn, void *ud, struct pv_error *err) {
@@ -38,16 +42,16 @@ static int each_vm_device(const struct pv_profile *p, const char *node, dev_fn f
                         const struct pv_pcidev *d = &vm->pci[k];
                         if (d->kind == PV_PCIDEV_RAW) {
                                 for (size_t j = 0; r == 0 && j < d->n_addrs; j++)
-                                        r = fn(ud, vm, &d->addrs[j], err);
+                                        r = fn(ud, vm, d, &d->addrs[j], err);
                         } else if (d->kind == PV_PCIDEV_VF_POOL) {
-                                r = fn(ud, vm, &d->vf_pf, err);
+                                r = fn(ud, vm, d, &d->vf_pf, err);
                         } else if (d->mapping) {
                                 const struct pv_mapping *m = pv_profile_find_mapping(p, d->mapping);
                                 for (size_t e = 0; m && r == 0 && e < m->n_map; e++) {
                                         if (!m->map[e].node || strcmp(m->map[e].node, node) != 0)
                                                 continue;
                                         for (size_t j = 0; r == 0 && j < m->map[e].n_paths; j++)
-                                                r = fn(ud, vm, &m->map[e].paths[j], err);
+                                                r = fn(ud, vm, d, &m->map[e].paths[j], err);
                                 }
                         }
                 }
@@ -75,19 +79,55 @@ static bool have_dev(const struct pv_host_extras *x, const struct pv_pci_addr *a
         return false;
 }
 
-static int load_one(void *ud, const struct pv_vm *vm, const struct pv_pci_addr *sel, struct pv_error *err) {
+/* 1/0 when the ROM (of the device, or the romfile under usr/share/kvm) has an EFI image, -1 unreadable. */
+static int rom_has_efi(const struct pv_host *h, const struct pv_host_dev *d, const char *romfile) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        struct pv_error e = PV_ERROR_INIT;
+        int r;
+        if (romfile) {
+                _cleanup_free_ char *rel = pv_asprintf(NULL, "usr/share/kvm/%s", romfile);
+                struct pv_buf b = PV_BUF_INIT_CAP(PV_ROM_MAX_BYTES);
+                r = rel ? pv_buf_read_file_at(&b, h->dirfd, rel, &e) : -PV_ENOMEM;
+                if (r == 0 && pv_buf_detach(&b, (char **)&buf, &len, &e) < 0)
+                        r = -PV_ENOMEM;
+                pv_buf_release(&b);
+        } else {
+                r = pv_rom_read(h, &d->addr, &buf, &len, &e);
+        }
+        pv_error_done(&e);
+        if (r < 0)
+                return -1;
+        struct pv_rom_info ri;
+        int efi = pv_rom_parse(buf, len, &ri, NULL) == 0 && ri.n_images ? ri.has_efi : -1;
+        pv_rom_info_done(&ri);
+        free(buf);
+        return efi;
+}
+
+static int load_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd, const struct pv_pci_addr *sel,
+                    struct pv_error *err) {
         struct load *l = ud;
-        (void)vm;
         for (size_t i = 0; i < l->s->n_devs; i++) {
                 const struct pv_host_dev *d = &l->s->devs[i];
-                if (!addr_covers(sel, &d->addr) || have_dev(l->x, &d->addr))
+                if (!addr_covers(sel, &d->addr))
                         continue;
+                if (have_dev(l->x, &d->addr)) {
+                        for (size_t k = 0; k < l->x->n_devs; k++)
+                                if (vm->bios == PV_BIOS_OVMF && pv_host_dev_is_display(d) &&
+                                    pv_pci_addr_cmp(&l->x->devs[k].addr, &d->addr) == 0 && l->x->devs[k].rom_efi == -2)
+                                        l->x->devs[k].rom_efi = rom_has_efi(l->h, d, pd->romfile);
+                        continue;
+                }
                 struct pv_host_extra_dev *v = realloc(l->x->devs, (l->x->n_devs + 1) * sizeof *v);
                 if (!v)
                         return pv_error_set(err, PV_ENOMEM, "out of memory");
                 l->x->devs = v;
                 struct pv_host_extra_dev *e = &v[l->x->n_devs++];
-                *e = (struct pv_host_extra_dev){ .addr = d->addr };
+                *e = (struct pv_host_extra_dev){ .addr = d->addr, .rom_efi = -2 };
+                /* only GPUs of UEFI VMs: their ROM must carry an EFI image (or the romfile must) */
+                if (vm->bios == PV_BIOS_OVMF && pv_host_dev_is_display(d))
+                        e->rom_efi = rom_has_efi(l->h, d, pd->romfile);
                 _cleanup_free_ char *rel = pv_asprintf(err, "sys/bus/pci/devices/%s/local_cpulist", d->name);
                 if (!rel)
                         return -PV_ENOMEM;
@@ -131,6 +171,11 @@ int pv_host_extras_load(const struct pv_host *h, const struct pv_profile *p, con
         int r = node ? each_vm_device(p, node, load_one, &l, err) : 0;
         if (r == 0)
                 r = read_optional(h, PV_LG_TMPFILES, &x.lg_tmpfiles, err);
+        if (r == 0)
+                r = read_optional(h, PV_VENDOR_RESET_MODULES, &x.vr_modules, err);
+        if (r == 0)
+                r = read_optional(h, PV_VENDOR_RESET_UDEV, &x.vr_udev, err);
+        x.vr_installed = s && pv_vendor_reset_installed(h, s);
         if (r < 0) {
                 pv_host_extras_done(&x);
                 return r;
@@ -146,6 +191,8 @@ void pv_host_extras_done(struct pv_host_extras *x) {
                 free(x->devs[i].local_cpulist);
         free(x->devs);
         free(x->lg_tmpfiles);
+        free(x->vr_modules);
+        free(x->vr_udev);
         memset(x, 0, sizeof *x);
 }
 
@@ -165,10 +212,45 @@ static const struct pv_host_extra_dev *extra_dev(const struct pv_host_extras *x,
         return NULL;
 }
 
-static int numa_one(void *ud, const struct pv_vm *vm, const struct pv_pci_addr *sel, struct pv_error *err) {
-        struct numa *n = ud;
-        if (!vm->affinity)
+static int rom_one(struct numa *n, const struct pv_vm *vm, const struct pv_pcidev *pd, const struct pv_pci_addr *sel,
+                   struct pv_error *err) {
+        if (vm->bios != PV_BIOS_OVMF)
                 return 0;
+        for (size_t i = 0; i < n->s->n_devs; i++) {
+                const struct pv_host_dev *d = &n->s->devs[i];
+                if (!addr_covers(sel, &d->addr) || !pv_host_dev_is_display(d))
+                        continue;
+                const struct pv_host_extra_dev *e = extra_dev(n->x, &d->addr);
+                if (!e || e->rom_efi != 0)
+                        continue; /* has one, or unknown (unreadable: 'pvfio host rom check' explains) */
+                char *w = pd->romfile
+                                  ? pv_asprintf(err,
+                                                "%s: vm '%s' boots with bios: ovmf, but its romfile '%s' for GPU %s has "
+                                                "no EFI image: OVMF cannot initialise the card (no picture until the "
+                                                "guest driver loads); use a UEFI-capable ROM image as romfile",
+                                                n->node, vm->name, pd->romfile, d->name)
+                                  : pv_asprintf(err,
+                                                "%s: vm '%s' boots with bios: ovmf, but the ROM of its GPU %s has no "
+                                                "EFI image ('pvfio host rom check --device %s'): OVMF cannot "
+                                                "initialise the card; set romfile to a UEFI-capable ROM image (from "
+                                                "the vendor, or a dump of a UEFI-capable card of the same model) in "
+                                                "/usr/share/kvm, or use bios: seabios",
+                                                n->node, vm->name, d->name, d->name);
+                if (!w)
+                        return -PV_ENOMEM;
+                int r = pv_plan_add_warning(n->plan, w, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int numa_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd, const struct pv_pci_addr *sel,
+                    struct pv_error *err) {
+        struct numa *n = ud;
+        int rr = rom_one(n, vm, pd, sel, err);
+        if (rr < 0 || !vm->affinity)
+                return rr;
         for (size_t i = 0; i < n->s->n_devs; i++) {
                 const struct pv_host_dev *d = &n->s->devs[i];
                 /* GPUs (display class 03) only: one warning per GPU, not per audio function */
@@ -271,6 +353,111 @@ static int plan_looking_glass(const struct pv_profile *p, const char *node, cons
         return idx < 0 ? idx : 0;
 }
 
+/* ------------------------------------------------------- vendor-reset */
+
+static int plan_file(struct pv_plan *plan, const char *node, const char *path, const char *before, const char *after,
+                     bool reboot, char *reason, struct pv_error *err) {
+        if ((!before && !after) || (before && after && !strcmp(before, after))) {
+                free(reason);
+                return 0;
+        }
+        int idx = add_host_action(plan, after ? PV_ACT_WRITE_FILE : PV_ACT_REMOVE_FILE, node, path, before, after,
+                                  reason, 0, err);
+        if (idx > 0)
+                plan->actions[idx - 1].needs_reboot = reboot;
+        return idx < 0 ? idx : 0;
+}
+
+/* Devices of the node vendor-reset handles (a Polaris/Vega/Navi 1x GPU, function 0). */
+static int vr_devices(const struct pv_host_state *s, struct pv_strv *ids, struct pv_strv *names, struct pv_error *err) {
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < s->n_devs; i++) {
+                const struct pv_host_dev *d = &s->devs[i];
+                const char *fam = pv_vendor_reset_family(d->vendor, d->device);
+                if (!fam)
+                        continue;
+                _cleanup_free_ char *id = pv_asprintf(err, "%04x:%04x", d->vendor, d->device);
+                if (!id)
+                        return -PV_ENOMEM;
+                if (!pv_strv_contains(ids, id))
+                        r = pv_strv_push(ids, id, err);
+                if (r == 0)
+                        r = pv_strv_push_take(names, pv_asprintf(NULL, "%s (%s)", d->name, fam), err);
+        }
+        return r;
+}
+
+/*
+ * vendor_reset: true → the module loads at boot (modules-load.d), and from kernel 5.15 a
+ * udev rule sets reset_method to device_specific for each affected device ID of the node
+ * (as vendor-reset's own udev/99-vendor-reset.rules does; udev assigns the attribute).
+ */
+static int plan_vendor_reset(const struct pv_profile *p, const char *node, const struct pv_host_state *s,
+                             const struct pv_host_extras *x, struct pv_plan *plan, struct pv_error *err) {
+        const struct pv_host_spec *spec = pv_profile_host_for_node(p, node);
+        struct pv_strv ids = PV_STRV_INIT, names = PV_STRV_INIT;
+        int r = vr_devices(s, &ids, &names, err);
+        _cleanup_free_ char *list = r == 0 && names.n ? pv_strv_join(&names, ", ", err) : NULL;
+        _cleanup_buf_ struct pv_buf mods = PV_BUF_INIT, udev = PV_BUF_INIT;
+        bool want = spec && spec->vendor_reset;
+        bool rule = want && ids.n && pv_host_kernel_at_least(s, 5, 15);
+        if (r == 0 && !want && names.n)
+                r = pv_plan_add_warning(plan,
+                                        pv_asprintf(NULL,
+                                                    "%s: %s %s the AMD reset bug: without vendor-reset the GPU often "
+                                                    "fails to reset, and a VM's second start hangs or shows nothing; "
+                                                    "install vendor-reset-dkms and set 'vendor_reset: true' in the "
+                                                    "host section",
+                                                    node, list, names.n == 1 ? "has" : "have"),
+                                        err);
+        if (r == 0 && want && !ids.n)
+                r = pv_plan_add_warning(plan, pv_asprintf(NULL, "%s: vendor_reset is set, but no GPU of this node "
+                                                                "needs it (vendor-reset's list: Polaris, Vega, Navi "
+                                                                "10/12/14)",
+                                                          node),
+                                        err);
+        if (r == 0 && want && ids.n && !(x && x->vr_installed))
+                r = pv_plan_add_warning(plan,
+                                        pv_asprintf(NULL,
+                                                    "%s: vendor_reset is set, but the vendor-reset module is not "
+                                                    "installed for kernel %s: install it (apt install "
+                                                    "pve-headers vendor-reset-dkms, or build "
+                                                    "github.com/gnif/vendor-reset with DKMS)",
+                                                    node, s->kernel_release ? s->kernel_release : "?"),
+                                        err);
+        if (r == 0 && want && ids.n)
+                r = pv_buf_adds(&mods, "# Managed by pvfio: load vendor-reset at boot (AMD GPU reset quirks).\n"
+                                       "vendor-reset\n",
+                                err);
+        if (r == 0 && rule) {
+                r = pv_buf_adds(&udev, "# Managed by pvfio: vendor-reset needs reset_method=device_specific from "
+                                       "kernel 5.15 on.\n",
+                                err);
+                for (size_t i = 0; r == 0 && i < ids.n; i++)
+                        r = pv_buf_addf(&udev, err,
+                                        "ACTION==\"add\", SUBSYSTEM==\"pci\", ATTR{vendor}==\"0x%.4s\", "
+                                        "ATTR{device}==\"0x%.4s\", ATTR{reset_method}=\"device_specific\"\n",
+                                        ids.v[i], ids.v[i] + 5);
+        }
+        if (r == 0)
+                r = plan_file(plan, node, PV_VENDOR_RESET_MODULES, x ? x->vr_modules : NULL, mods.len ? mods.buf : NULL,
+                              true, pv_asprintf(NULL, mods.len ? "load vendor-reset at boot for %s" : "%s: vendor_reset "
+                                                                                                      "is off",
+                                                mods.len ? (list ? list : "") : node),
+                              err);
+        if (r == 0)
+                r = plan_file(plan, node, PV_VENDOR_RESET_UDEV, x ? x->vr_udev : NULL, udev.len ? udev.buf : NULL,
+                              true,
+                              pv_asprintf(NULL, udev.len ? "reset_method=device_specific for %s" : "%s: no "
+                                                                                                  "vendor-reset rule "
+                                                                                                  "needed",
+                                          udev.len ? (list ? list : "") : node),
+                              err);
+        pv_strv_done(&ids);
+        pv_strv_done(&names);
+        return r;
+}
+
 int pv_host_extras_plan(const struct pv_profile *p, const char *node, const struct pv_host_state *s,
                         const struct pv_host_extras *x, struct pv_plan *plan, struct pv_error *err) {
         if (!p || !node || !s)
@@ -279,6 +466,8 @@ int pv_host_extras_plan(const struct pv_profile *p, const char *node, const stru
         int r = each_vm_device(p, node, numa_one, &n, err);
         if (r == 0)
                 r = plan_looking_glass(p, node, x, plan, err);
+        if (r == 0)
+                r = plan_vendor_reset(p, node, s, x, plan, err);
         return r;
 }
 
@@ -322,4 +511,196 @@ int pv_host_input_scan(const struct pv_host *h, struct pv_strv *ret, struct pv_e
                 qsort(v.v, v.n, sizeof *v.v, cmp_str);
         *ret = v;
         return 0;
+}
+
+/* ------------------------------------------------------------ hugepages */
+
+static bool is_1g(const struct pv_vm *vm) {
+        return vm->hugepages && strcmp(vm->hugepages, "1024") == 0;
+}
+
+unsigned long pv_host_hugepages_needed(const struct pv_profile *p, const char *node, const struct pv_host_spec *spec) {
+        unsigned long pages = 0;
+        bool any = false;
+        for (size_t i = 0; p && node && i < p->n_vms; i++) {
+                const struct pv_vm *vm = &p->vms[i];
+                if (!is_1g(vm) || !vm->node || strcmp(vm->node, node) != 0 || vm->state == PV_STATE_ABSENT)
+                        continue;
+                uint64_t mib = vm->memory_mib ? vm->memory_mib : 512; /* Proxmox's default memory */
+                pages += (unsigned long)((mib + 1023) / 1024);
+                any = true;
+        }
+        return any ? pages + (spec ? spec->hugepages_margin : 0) : 0;
+}
+
+/* "hugepages=N" among the host section's own kernel arguments: N, or -1. */
+static long user_hugepages(const struct pv_host_spec *spec, bool *any_hp_arg) {
+        long n = -1;
+        *any_hp_arg = false;
+        for (size_t i = 0; spec && i < spec->kernel_args.n; i++) {
+                const char *a = spec->kernel_args.v[i];
+                if (!strncmp(a, "hugepages=", 10) || !strncmp(a, "hugepagesz=", 11) ||
+                    !strncmp(a, "default_hugepagesz=", 19))
+                        *any_hp_arg = true;
+                if (!strncmp(a, "hugepages=", 10))
+                        n = strtol(a + 10, NULL, 10);
+        }
+        return n;
+}
+
+int pv_host_hugepages_args(const struct pv_profile *p, const char *node, const struct pv_host_spec *spec,
+                           struct pv_strv *ret, struct pv_plan *plan, struct pv_error *err) {
+        unsigned long need = pv_host_hugepages_needed(p, node, spec);
+        if (!need)
+                return 0;
+        bool any;
+        long user = user_hugepages(spec, &any);
+        if (any) {
+                if (plan && user >= 0 && (unsigned long)user < need)
+                        return pv_plan_add_warning(plan,
+                                                   pv_asprintf(NULL,
+                                                               "%s: kernel_args reserve hugepages=%ld, but the VMs "
+                                                               "with hugepages: 1G need %lu pages of 1 GiB (their "
+                                                               "memory plus hugepages_margin); they will not start",
+                                                               node, user, need),
+                                                   err);
+                return 0;
+        }
+        int r = pv_strv_push(ret, "default_hugepagesz=1G", err);
+        if (r == 0)
+                r = pv_strv_push(ret, "hugepagesz=1G", err);
+        if (r == 0)
+                r = pv_strv_push_take(ret, pv_asprintf(NULL, "hugepages=%lu", need), err);
+        return r;
+}
+
+static long read_long(const struct pv_host *h, const char *rel) {
+        struct pv_buf b = PV_BUF_INIT_CAP(256);
+        struct pv_error e = PV_ERROR_INIT;
+        long v = -1;
+        if (pv_buf_read_file_at(&b, h->dirfd, rel, &e) == 0 && b.len) {
+                char *end;
+                long x = strtol(b.buf, &end, 10);
+                if (end != b.buf)
+                        v = x;
+        }
+        pv_error_done(&e);
+        pv_buf_release(&b);
+        return v;
+}
+
+void pv_host_hugepages_read(const struct pv_host *h, long *ret_total, long *ret_free) {
+        *ret_total = read_long(h, "sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages");
+        *ret_free = read_long(h, "sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages");
+}
+
+static int push_check(struct pv_check_list *l, const char *id, enum pv_check_status st, const char *title,
+                      char *evidence, char *fix, struct pv_error *err);
+
+int pv_host_check_hugepages(const struct pv_host *h, unsigned long needed, struct pv_check_list *l,
+                            struct pv_error *err) {
+        long total, nfree;
+        pv_host_hugepages_read(h, &total, &nfree);
+        enum pv_check_status st = PV_CHECK_PASS;
+        char *evidence, *fix = NULL;
+        if (total < 0) {
+                st = needed ? PV_CHECK_FAIL : PV_CHECK_PASS;
+                evidence = pv_asprintf(NULL, "sys/kernel/mm/hugepages/hugepages-1048576kB does not exist: the CPU "
+                                             "or kernel offers no 1 GiB pages%s",
+                                       needed ? "" : " (none needed)");
+                if (needed)
+                        fix = pv_asprintf(NULL, "use hugepages: 2M for the VMs, or a CPU with pdpe1gb");
+        } else {
+                evidence = pv_asprintf(NULL, "1 GiB pages: %ld reserved, %ld free; %lu needed "
+                                             "(sys/kernel/mm/hugepages/hugepages-1048576kB)",
+                                       total, nfree, needed);
+                if (needed && (unsigned long)(nfree < 0 ? 0 : nfree) < needed) {
+                        st = (unsigned long)total >= needed ? PV_CHECK_WARN : PV_CHECK_FAIL;
+                        fix = (unsigned long)total >= needed
+                                      ? pv_asprintf(NULL, "%lu reserved pages are in use (by running VMs); the VMs "
+                                                          "still to start need %lu free",
+                                                    (unsigned long)(total - (nfree < 0 ? 0 : nfree)), needed)
+                                      : pv_asprintf(NULL, "reserve them at boot: 'pvfio host apply' adds "
+                                                          "default_hugepagesz=1G hugepagesz=1G hugepages=%lu for the "
+                                                          "profile's VMs, then reboot",
+                                                    needed);
+                }
+        }
+        return push_check(l, "hugepages-1G", st, "1 GiB huge pages for the VMs", evidence, fix, err);
+}
+
+/* Append a check (takes evidence and fix). */
+static int push_check(struct pv_check_list *l, const char *id, enum pv_check_status st, const char *title,
+                      char *evidence, char *fix, struct pv_error *err) {
+        if (!evidence) {
+                free(fix);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        if (l->n == l->alloc) {
+                size_t na = l->alloc ? l->alloc * 2 : 8;
+                struct pv_check *v = realloc(l->v, na * sizeof *v);
+                if (!v) {
+                        free(evidence);
+                        free(fix);
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                }
+                l->v = v;
+                l->alloc = na;
+        }
+        struct pv_check c = { .status = st, .evidence = evidence, .fix = fix };
+        c.id = strdup(id);
+        c.title = strdup(title);
+        if (!c.id || !c.title) {
+                free(c.id);
+                free(c.title);
+                free(evidence);
+                free(fix);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        l->v[l->n++] = c;
+        return 0;
+}
+
+int pv_host_check_vendor_reset(const struct pv_host *h, const struct pv_host_state *s,
+                               const struct pv_pci_addr *addrs, size_t n, struct pv_check_list *l,
+                               struct pv_error *err) {
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < s->n_devs; i++) {
+                const struct pv_host_dev *d = &s->devs[i];
+                const char *fam = pv_vendor_reset_family(d->vendor, d->device);
+                bool asked = false;
+                for (size_t k = 0; k < n; k++)
+                        asked |= addr_covers(&addrs[k], &d->addr);
+                if (!fam || !asked)
+                        continue;
+                bool installed = pv_vendor_reset_installed(h, s), loaded = pv_host_module_loaded(s, "vendor_reset");
+                bool need_method = d->has_reset_method; /* the reset_method file exists from kernel 5.15 */
+                bool dev_specific = d->reset_methods.n && !strcmp(d->reset_methods.v[0], "device_specific");
+                enum pv_check_status st = PV_CHECK_PASS;
+                char *fix = NULL;
+                if (!installed) {
+                        st = PV_CHECK_FAIL;
+                        fix = pv_asprintf(NULL, "install vendor-reset-dkms (github.com/gnif/vendor-reset) and set "
+                                                "'vendor_reset: true' in the host section");
+                } else if (!loaded || (need_method && !dev_specific)) {
+                        st = PV_CHECK_WARN;
+                        fix = pv_asprintf(NULL, "set 'vendor_reset: true' in the host section and apply: pvfio loads "
+                                                "the module at boot and sets reset_method=device_specific with a udev "
+                                                "rule");
+                }
+                _cleanup_free_ char *methods = NULL;
+                if (need_method) {
+                        struct pv_strv *m = (struct pv_strv *)&d->reset_methods;
+                        methods = m->n ? pv_strv_join(m, " ", NULL) : strdup("(empty)");
+                }
+                _cleanup_free_ char *id = pv_asprintf(NULL, "vendor-reset:%s", d->name);
+                char *ev = pv_asprintf(NULL, "%s is an AMD %s (%04x:%04x) with the reset bug; vendor-reset %s%s%s%s",
+                                       d->name, fam, d->vendor, d->device,
+                                       !installed ? "is not installed" : loaded ? "is loaded" : "is installed, not loaded",
+                                       need_method ? "; reset_method: " : "", need_method && methods ? methods : "",
+                                       need_method && !dev_specific ? " (not device_specific)" : "");
+                r = id ? push_check(l, id, st, "vendor-reset for an AMD GPU with the reset bug", ev, fix, err)
+                       : pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        return r;
 }

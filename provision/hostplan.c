@@ -14,6 +14,7 @@
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/hostplan.h"
+#include "pvfio/vgpucheck.h"
 
 #define VFIO_DRIVER "vfio-pci"
 
@@ -1681,6 +1682,8 @@ int pv_host_plan_build(const struct pv_host_spec *spec, const struct pv_host_sta
                 .kcmdline_takeover = PV_STRV_INIT,
         };
         int r = validate_spec(&c, err);
+        if (r == 0)   /* can the vGPU mode work on this node at all (issue 10 item 10, pvfio/vgpucheck.h) */
+                r = pv_host_vgpu_check(spec, state, c.node, &c.p, err);
         if (r == 0 && state->kver.major == 0)
                 r = warnf(&c, err, "kernel version of node '%s' unknown (no proc/sys/kernel/osrelease); assuming a "
                                    "kernel without vfio_virqfd that may still need intel_iommu=on",

@@ -22,6 +22,7 @@
 
 #include <pci/pci.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/util.h"
 
@@ -200,14 +201,7 @@ int pv_pcilib_names(struct pv_pcilib *p, uint16_t vendor, uint16_t device, bool 
         c = pci_lookup_name(p->a, bc, PCILIB_NAME_MAX, NO_NUM | PCI_LOOKUP_CLASS, (int)(class_code >> 8));
         pcilib_current = NULL;
 
-        struct pv_pci_names n = { 0 };
-        bool oom = false;
-        if (v && !(n.vendor = strdup(v)))
-                oom = true;
-        if (d && !(n.device = strdup(d)))
-                oom = true;
-        if (c && !(n.class_name = strdup(c)))
-                oom = true;
+        struct pv_pci_names n = { .vendor = pv_xstrdup(v), .device = pv_xstrdup(d), .class_name = pv_xstrdup(c) };
         if (n.class_name) {
                 /* a class without this subclass comes back as "Class name [1300]": drop the number */
                 char num[16];
@@ -216,23 +210,12 @@ int pv_pcilib_names(struct pv_pcilib *p, uint16_t vendor, uint16_t device, bool 
                 if (ln > lk && strcmp(n.class_name + ln - lk, num) == 0)
                         n.class_name[ln - lk] = '\0';
         }
-        if (sv || sd) {
-                char *s = NULL;
-                if (sv && sd)
-                        r = asprintf(&s, "%s %s", sv, sd);
-                else if (sv)
-                        r = asprintf(&s, "%s Device %04x", sv, sub_device);
-                else
-                        r = asprintf(&s, "Vendor %04x %s", sub_vendor, sd);
-                if (r < 0)
-                        oom = true;
-                else
-                        n.subsystem = s;
-        }
-        if (oom) {
-                pv_pci_names_done(&n);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        if (sv && sd)
+                n.subsystem = pv_xasprintf("%s %s", sv, sd);
+        else if (sv)
+                n.subsystem = pv_xasprintf("%s Device %04x", sv, sub_device);
+        else if (sd)
+                n.subsystem = pv_xasprintf("Vendor %04x %s", sub_vendor, sd);
         *ret = n;
         return 0;
 }

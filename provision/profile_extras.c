@@ -636,6 +636,20 @@ void pvp_type_vm_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_vm *
         }
 }
 
+void pvp_type_host_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_host_spec *h) {
+        struct xscope s = { 0 };
+        const struct ynode *v;
+        if ((v = xenter(c, m, "hugepages_margin", &s))) {
+                unsigned long n;
+                if (uint_of(v, 0, 4096, &n))
+                        h->hugepages_margin = (unsigned)n;
+                else
+                        XERR(c, v, "must be a number of 1 GiB pages 0-4096, got %s%s%s", GOTX(v));
+                xleave(c, &s);
+        }
+        flag(c, m, "vendor_reset", &h->vendor_reset);
+}
+
 void pvp_vm_extras_done(struct pv_vm *vm) {
         free(vm->tpm_storage);
         free(vm->tpm_version);

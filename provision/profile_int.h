@@ -141,6 +141,8 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root);
 
 /* Type the extra VM keys of mapping m into vm (called by type_vm). */
 void pvp_type_vm_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_vm *vm);
+/* Type the extra host keys of mapping m into h (called by type_host). */
+void pvp_type_host_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_host_spec *h);
 /* Rules that span several values for the extra keys (called by pvp_check_profile). */
 void pvp_check_vm_extras(struct pvp_ctx *c);
 /* Free what pvp_type_vm_extras allocated. */

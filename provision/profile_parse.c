@@ -1058,7 +1058,9 @@ static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
 
 static const char *const host_keys[] = { "nodes", "iommu", "iommu_pt", "kernel_args", "allow_unsafe", "binding", "vfio",
                                          "softdeps", "blacklist", "disable_vga", "sriov", "vgpu",
-                                         "accept_shared_groups", NULL };
+                                         "accept_shared_groups",
+                                         /* typed in profile_extras.c */
+                                         "hugepages_margin", "vendor_reset", NULL };
 static const char *const devsel_keys[] = { "id", "address", "match", "companions", "host_critical_ok", NULL };
 static const char *const match_keys[] = { "vendor", "device", "class", "name", NULL };
 static const char *const sriov_keys[] = { "pf", "vfs", NULL };
@@ -1127,6 +1129,56 @@ static void type_match(struct pvp_ctx *c, const struct ynode *m, struct pv_devse
                 leave(c, &s);
         }
         o_str(c, m, "name", re_any, "a device name substring", &d->name_contains);
+}
+
+/* Kernel arguments whose value is a comma-separated list (a flow list splits it at the commas). */
+static bool comma_list_arg(const char *a) {
+        static const char *const keys[] = { "pcie_acs_override", "vfio-pci.ids", "vfio_pci.ids", "initcall_blacklist",
+                                            "module_blacklist", "modprobe.blacklist", "video", "isolcpus", "nohz_full",
+                                            "rcu_nocbs", "irqaffinity", "intel_iommu", "iommu", "i915.force_probe",
+                                            "pci", NULL };
+        size_t kl = strcspn(a, "=");
+        if (!a[kl])
+                return false;
+        for (size_t i = 0; keys[i]; i++)
+                if (strlen(keys[i]) == kl && !strncmp(a, keys[i], kl))
+                        return true;
+        return false;
+}
+
+/* A vendor:device id ("10de:1db4") or an ACS-override "id:" item. */
+static bool looks_like_id(const char *a) {
+        if (pv_startswith(a, "id:"))
+                return true;
+        if (strlen(a) != 9 || a[4] != ':')
+                return false;
+        for (size_t i = 0; i < 9; i++)
+                if (i != 4 && !isxdigit((unsigned char)a[i]))
+                        return false;
+        return true;
+}
+
+/*
+ * `kernel_args: [pcie_acs_override=downstream,multifunction]` is two YAML items; warn when an item on
+ * the same line as the previous one has no '=' and looks like the rest of its comma-separated value.
+ */
+static void warn_split_kernel_args(struct pvp_ctx *c, const struct ynode *v) {
+        if (v->kind != Y_SEQ)
+                return;
+        for (size_t i = 1; i < v->n_items; i++) {
+                const struct ynode *prev = v->items[i - 1], *it = v->items[i];
+                if (prev->kind != Y_SCALAR || it->kind != Y_SCALAR || !prev->text || !it->text ||
+                    prev->line != it->line || strchr(it->text, '='))
+                        continue;
+                if (!comma_list_arg(prev->text) && !looks_like_id(it->text))
+                        continue;
+                size_t mk = pvp_path_idx(c, i);
+                VWARN(c, it, "'%s' looks like the rest of the previous item '%s': in a flow list a comma starts a "
+                             "new item, so the kernel would get two arguments; quote the whole argument: "
+                             "[\"%s,%s\"]",
+                      it->text, prev->text, prev->text, it->text);
+                pvp_path_pop(c, mk);
+        }
 }
 
 static void type_devsel(struct pvp_ctx *c, const struct ynode *m, struct pv_devsel *d) {
@@ -1205,6 +1257,10 @@ static void type_host(struct pvp_ctx *c, const struct ynode *m, struct pv_host_s
         o_bool(c, m, "iommu_pt", &h->iommu_pt);
         o_strlist(c, m, "kernel_args", re_noblank, "a kernel argument without spaces", &h->kernel_args,
                   &h->kernel_arg_locs);
+        if ((v = enter(c, m, "kernel_args", &s))) {
+                warn_split_kernel_args(c, v);
+                leave(c, &s);
+        }
         o_bool(c, m, "allow_unsafe", &h->allow_unsafe);
         int e;
         if (o_enum(c, m, "binding", binding_names, &e) == 1)
@@ -1259,6 +1315,7 @@ softdeps_done:
                 leave(c, &s);
         }
         o_bool(c, m, "accept_shared_groups", &h->accept_shared_groups);
+        pvp_type_host_extras(c, m, h);
 }
 
 /* --------------------------------------------------------------- mappings */

@@ -279,7 +279,7 @@ int pv_api_task_log(struct pv_api *api, const char *upid, unsigned start, unsign
                     struct pv_error *err);
 
 #define PV_TASK_POLL_FIRST_MS 15u      /* first status poll: most short tasks are done by the 2nd or 3rd */
-#define PV_TASK_POLL_CAP_MS 80u        /* then ×1.5 up to this: mean overshoot past a task's end < 50 ms */
+#define PV_TASK_POLL_CAP_MS 50u        /* then ×1.5 up to this: mean overshoot past a task's end about 25 ms */
 #define PV_TASK_POLL_LONG_MS 10000u    /* after this a task is polled at 2% of its age (≤ 1 s) */
 
 struct pv_task_wait {

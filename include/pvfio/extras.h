@@ -49,6 +49,9 @@ uint64_t pv_lg_size_mib(unsigned width, unsigned height);
 struct pv_host_extra_dev {
         struct pv_pci_addr addr;
         char *local_cpulist;             /* sys/bus/pci/devices/ADDR/local_cpulist, or NULL */
+        int rom_efi;                     /* display devices of bios: ovmf VMs: its ROM (or the romfile) has
+                                          * an EFI image (1), has none (0), could not be read (-1); -2 =
+                                          * not examined */
 };
 
 #define PV_LG_TMPFILES "etc/tmpfiles.d/pvfio-looking-glass.conf"
@@ -57,6 +60,8 @@ struct pv_host_extras {
         struct pv_host_extra_dev *devs;
         size_t n_devs;
         char *lg_tmpfiles;               /* PV_LG_TMPFILES as read, NULL when absent */
+        char *vr_modules, *vr_udev;      /* PV_VENDOR_RESET_MODULES / _UDEV as read, NULL when absent */
+        bool vr_installed;               /* pv_vendor_reset_installed() */
 };
 
 /*
@@ -69,13 +74,48 @@ void pv_host_extras_done(struct pv_host_extras *x);
 
 /*
  * Plan the host side of the profile's VMs on `node` (pure): appends warnings (a VM's
- * `affinity` with CPUs outside the NUMA node of a GPU it uses) and actions (the
+ * `affinity` with CPUs outside the NUMA node of a GPU it uses; a `bios: ovmf` VM whose
+ * GPU's ROM, or romfile, has no EFI image) and actions (the
  * tmpfiles.d entry that creates each Looking Glass VM's shared memory file with its
  * client's owner, `systemd-tmpfiles --create` to apply it now) to *plan.
  * Fails only with PV_ENOMEM.
  */
 int pv_host_extras_plan(const struct pv_profile *p, const char *node, const struct pv_host_state *s,
                         const struct pv_host_extras *x, struct pv_plan *plan, struct pv_error *err);
+
+/*
+ * Huge pages for the node's VMs with `hugepages: 1G`: the 1 GiB pages they need (the sum of
+ * their memory, each rounded up to whole GiB) plus the host's `hugepages_margin`; 0 when no
+ * VM on the node uses 1G pages.
+ */
+unsigned long pv_host_hugepages_needed(const struct pv_profile *p, const char *node, const struct pv_host_spec *spec);
+/*
+ * The kernel arguments that reserve them at boot ("default_hugepagesz=1G", "hugepagesz=1G",
+ * "hugepages=N") into *ret (appended); nothing when none are needed or when the host
+ * section's kernel_args already set hugepages themselves (the user's choice wins; a warning
+ * goes to *plan when it reserves fewer than needed).
+ */
+int pv_host_hugepages_args(const struct pv_profile *p, const char *node, const struct pv_host_spec *spec,
+                           struct pv_strv *ret, struct pv_plan *plan, struct pv_error *err);
+/* 1 GiB pages of the host (sys/kernel/mm/hugepages/hugepages-1048576kB); -1 each when unknown. */
+void pv_host_hugepages_read(const struct pv_host *h, long *ret_total, long *ret_free);
+/* Append the check "hugepages-1G" (free vs needed 1 GiB pages) to *l. */
+int pv_host_check_hugepages(const struct pv_host *h, unsigned long needed, struct pv_check_list *l,
+                            struct pv_error *err);
+
+/* ------------------------------------------------ resets (vendor_reset.c) */
+
+#define PV_VENDOR_RESET_MODULES "etc/modules-load.d/pvfio-vendor-reset.conf"
+#define PV_VENDOR_RESET_UDEV "etc/udev/rules.d/61-pvfio-vendor-reset.rules"
+
+/* The AMD GPU family vendor-reset handles for vendor:device ("Navi 10", …), or NULL. */
+const char *pv_vendor_reset_family(uint16_t vendor, uint16_t device);
+/* The vendor-reset module is loaded, or installed for the running kernel (lib/modules). */
+bool pv_vendor_reset_installed(const struct pv_host *h, const struct pv_host_state *s);
+/* Append "vendor-reset:<addr>" checks for the devices among addrs that need vendor-reset. */
+int pv_host_check_vendor_reset(const struct pv_host *h, const struct pv_host_state *s,
+                               const struct pv_pci_addr *addrs, size_t n, struct pv_check_list *l,
+                               struct pv_error *err);
 
 /* Names in dev/input/by-id under the root ending in -event-kbd or -event-mouse, sorted (for evdev). */
 int pv_host_input_scan(const struct pv_host *h, struct pv_strv *ret, struct pv_error *err);

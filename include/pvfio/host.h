@@ -140,6 +140,8 @@ struct pv_host_dev {
         size_t n_bars;
         struct pv_pci_caps caps;
         unsigned unknown;                /* enum pv_host_unknown bits (0 on a real host) */
+        int drm_connectors;              /* display devices: connectors under drm/cardN/ (cardN-HDMI-A-1, …);
+                                          * -1 when there is no drm/ directory (no DRM driver bound, or not read) */
 };
 
 struct pv_host_group {
@@ -267,6 +269,11 @@ struct pv_host_state {
         struct pv_strv cluster_nodes;    /* etc/pve/nodes/<name> directories, sorted (empty when unknown) */
         bool acs_override_active;        /* pcie_acs_override= on proc/cmdline */
         bool unsafe_interrupts_active;   /* allow_unsafe_interrupts=1 on proc/cmdline or in sys/module */
+        /* vGPU software (read for pvfio/vgpucheck.h) */
+        bool nvidia_vgpu_helper;         /* Proxmox's pve-nvidia-vgpu-helper: var/lib/dpkg/info/<it>.list or
+                                          * usr/bin/pve-nvidia-vgpu-helper */
+        char *i915_dkms;                 /* an out-of-tree i915 (i915-sriov-dkms) for the running kernel:
+                                          * lib/modules/<release>/updates/dkms/i915.ko[.xz|.zst|.gz], or NULL */
 };
 
 /* ------------------------------------------------------------------ scan */
@@ -314,6 +321,12 @@ bool pv_host_dev_is_display(const struct pv_host_dev *d);
 /* True for platform plumbing nobody passes through: host/ISA/other bridges (0600, 0601, 0680), RAM (0500),
  * PIC (0800), IOMMU (0806), SMBus (0c05), non-essential instrumentation (13xx). */
 bool pv_host_dev_is_platform(const struct pv_host_dev *d);
+/* A discrete GPU without display outputs of its own beside an integrated GPU that drives the screens: the
+ * muxless (NVIDIA Optimus / AMD hybrid) laptop dGPU (issue 10 item 13). Evidence: the dGPU (NVIDIA or AMD,
+ * not a VF) is a 3D controller (class 0302: no VGA/display engine exposed) or its DRM driver shows no
+ * connector under drm/cardN/, and an integrated GPU exists (Intel's at 00:02.0, or an AMD APU graphics
+ * function whose slot holds the AMD PSP). Returns the integrated GPU's index in *ret_igpu. */
+bool pv_host_dev_is_muxless_gpu(const struct pv_host_state *s, const struct pv_host_dev *d, size_t *ret_igpu);
 /* The host platform's own functions, which a VM must never get and whose IOMMU group can therefore not
  * be passed at all (issue 10 item 9): "ISA/LPC bridge" (0601: LPC/eSPI, firmware and TPM access), "SMBus
  * controller" (0c05: sensors, SPD), "SPI flash controller" (Intel 0c80 ids of the kernel's spi-intel-pci

@@ -110,7 +110,11 @@ struct pv_host_plan_opts {
  * host is rebooted).
  * Errors: PV_ENOTFOUND (a selector or SR-IOV PF matches no device), PV_EUNSAFE
  * (a device's IOMMU group holds host devices in use, an ids= binding would also
- * take an unselected identical device, pcie_acs_override without allow_unsafe),
+ * take an unselected identical device, pcie_acs_override without allow_unsafe,
+ * a target the host needs (state->needs, its last display device) without
+ * host_critical_ok, a blacklisted driver a host device still uses, an existing
+ * vfio-pci binding that takes a device the profile keeps, a later GRUB drop-in
+ * that drops pvfio's arguments),
  * PV_EINVAL (conflicting profile: blacklisting nvidia for NVIDIA vGPU, a kernel
  * argument pvfio cannot write safely, …), PV_EUNSUPPORTED (systemd-boot without
  * root= in etc/kernel/cmdline and /proc/cmdline). *plan is unchanged on failure.

@@ -165,6 +165,9 @@ struct pv_host_spec {
         enum pv_vgpu_kind vgpu;
         struct pv_loc vgpu_loc;
         bool accept_shared_groups;      /* explicit opt-in to pass devices whose group has host devices */
+        /* the rest of a passthrough setup (provision/profile_extras.c, provision/hostextras.c) */
+        unsigned hugepages_margin;      /* 1 GiB pages reserved beyond the node's hugepages: 1G VMs */
+        bool vendor_reset;              /* load vendor-reset, reset_method=device_specific for AMD reset-bug GPUs */
 };
 
 /* --------------------------------------------------------------- mappings */

@@ -13,7 +13,9 @@ For each case (a profile of tests/hostplan/cases on its machine from tests/machi
 tests/mkroot/mkroot.py), on a fresh copy of the root each time:
   apply-kill   N = 1..count: apply killed at N, then plain re-applies until `host plan` exits 0
                (at most 2), then rollback
-  apply-fail   the same with the N-th call failing (a failed write, a failed refresh command)
+  apply-fail   the same with the N-th call failing (a failed write, a failed refresh command);
+               every --fail-stride-th N (default 3)
+  concurrent   three applies at once (three rounds): all succeed one after the other, rollback exact
   rollback-kill after a clean apply, rollback killed at N, then a plain rollback
 and every time:
   - rollback exits 0 and the root equals the original byte for byte (content, mode, owner, symlink
@@ -48,7 +50,7 @@ REFRESH = {
     "proxmox-boot-tool refresh": lambda p: p == "etc/kernel/cmdline",
 }
 failures = []
-stats = {"kill_points": 0, "max_reapplies": 0}
+stats = {"kill": 0, "fail": 0, "max_reapplies": 0}
 
 
 def fail(what):
@@ -113,6 +115,7 @@ class Root:
             shutil.rmtree(self.path)
         subprocess.run(["cp", "-a", pristine, self.path], check=True)   # much faster than shutil.copytree
         self.seen = 0
+        self.made = []
 
     def new_commands(self):
         """Recorded commands since the last call; plays systemctl for them."""
@@ -124,10 +127,19 @@ class Root:
                 d = os.path.join(self.path, "etc/systemd/system/multi-user.target.wants")
                 link = os.path.join(d, w[2])
                 if w[1] == "enable" and not os.path.lexists(link):
-                    os.makedirs(d, exist_ok=True)
+                    parts = os.path.relpath(d, self.path).split(os.sep)
+                    for i in range(1, len(parts) + 1):
+                        sub = os.path.join(self.path, *parts[:i])
+                        if not os.path.isdir(sub):
+                            os.mkdir(sub)
+                            self.made.append(sub)
                     os.symlink("/lib/systemd/system/" + w[2].split("@")[0] + "@.service", link)
                 elif w[1] == "disable" and os.path.lexists(link):
                     os.unlink(link)
+                    for sub in reversed(self.made):   # what this fake unit manager created for the link
+                        if not os.listdir(sub):
+                            os.rmdir(sub)
+                    self.made = []
         return new
 
 
@@ -187,6 +199,26 @@ def count_boundaries(fault, args, root, tmp):
         return int(f.read())
 
 
+def concurrent(args, profile, pristine, orig, tmp, case):
+    """Three applies at once, three times: one at a time holds the host lock; rollback is exact."""
+    env = dict(os.environ, NO_COLOR="1", LC_ALL="C")
+    for round_ in range(3):
+        what = "%s concurrent#%d" % (case, round_)
+        r = Root(pristine, tmp)
+        procs = [subprocess.Popen([args.pvfio, "host", "apply", "--yes", "--lock-timeout", "60", profile,
+                                   "--root", r.path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, env=env) for _ in range(3)]
+        for p in procs:
+            out = p.communicate(timeout=180)[0]
+            if p.returncode != 0:
+                fail("%s: an apply exited %d: %s" % (what, p.returncode, out.decode()[-300:]))
+        r.new_commands()
+        rc, out = run(args.pvfio, ["host", "plan", profile], r.path)
+        if rc != 0:
+            fail("%s: not converged after concurrent applies (plan exit %d)" % (what, rc))
+        after_apply(args.pvfio, profile, r, orig, what)
+
+
 def chaos_case(args, case, tmp):
     profile = os.path.join(TOP, "tests/hostplan/cases", case + ".yaml")
     with open(profile) as f:
@@ -206,11 +238,13 @@ def chaos_case(args, case, tmp):
     r.new_commands()
     applied = snapshot(r.path)
     n_rollback = count_boundaries(args.fault, ["host", "rollback", "--yes"], r, tmp)
+    r.new_commands()
     compare(orig, snapshot(r.path), case + " clean")
     print("%s: apply %d boundaries, rollback %d" % (case, n_apply, n_rollback))
+    concurrent(args, profile, pristine, orig, tmp, case)
 
     for mode in ("kill", "fail"):
-        for k in range(1, n_apply + 1):
+        for k in range(1, n_apply + 1, 1 if mode == "kill" else args.fail_stride):
             what = "%s apply-%s@%d" % (case, mode, k)
             r = Root(pristine, tmp)
             rc, out = run(args.fault, apply_args, r.path, {"PVFIO_FAULT_AT": str(k), "PVFIO_FAULT_MODE": mode})
@@ -221,10 +255,10 @@ def chaos_case(args, case, tmp):
             cmds2 = converge(args.pvfio, profile, r, what)
             owed_check(orig, state1, cmds1, cmds2, what)
             after_apply(args.pvfio, profile, r, orig, what)
-            stats["kill_points"] += 1
+            stats[mode] += 1
 
     for mode in ("kill", "fail"):
-        for k in range(1, n_rollback + 1):
+        for k in range(1, n_rollback + 1, 1 if mode == "kill" else args.fail_stride):
             what = "%s rollback-%s@%d" % (case, mode, k)
             r = Root(pristine, tmp)
             rc, out = run(args.pvfio, apply_args, r.path)
@@ -247,7 +281,7 @@ def chaos_case(args, case, tmp):
             if left:
                 fail("%s: temporary files after rollback: %s" % (what, left))
             compare(orig, snapshot(r.path), what)
-            stats["kill_points"] += 1
+            stats[mode] += 1
 
 
 def main():
@@ -255,12 +289,14 @@ def main():
     ap.add_argument("--pvfio", required=True)
     ap.add_argument("--fault", required=True)
     ap.add_argument("--case", action="append")
+    ap.add_argument("--fail-stride", type=int, default=3,
+                    help="failure injection at every Nth boundary (kills are at every one); 1 = all")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="pvfio-chaos-") as tmp:
         for case in args.case or CASES:
             chaos_case(args, case, tmp)
-    print("kill/fail points exercised: %d; re-applies needed at most: %d; failures: %d"
-          % (stats["kill_points"], stats["max_reapplies"], len(failures)))
+    print("kill points exercised: %d, fail points: %d; re-applies needed at most: %d; failures: %d"
+          % (stats["kill"], stats["fail"], stats["max_reapplies"], len(failures)))
     return 1 if failures else 0
 
 

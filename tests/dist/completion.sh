@@ -89,7 +89,7 @@ EOF
 expect_has "validate plan diff apply host api help" ''
 expect_not "__man __completion __nodes" ''
 expect "host" ho
-expect "apply check plan rollback scan" host ''
+expect "apply check plan rollback rom scan" host ''
 expect "fingerprint" api f
 expect "plan" host p
 expect "" bogus ''

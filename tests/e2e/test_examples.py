@@ -41,6 +41,9 @@ EXAMPLES = {
     "nvidia-sriov-vgpu": {"node": "gpu1", "machine": "l4-sriov-8vf", "reboot": True, "first_rc": 2},
     "sriov-nic-vfs": {"node": "edge1", "machine": "x710-sriov", "reboot": True, "first_rc": 2},
     "two-node-mapping": {"node": "pve1", "machine": "a4000-pve1", "reboot": True, "first_rc": 2},
+    "windows11-gaming-looking-glass": {"node": "pve-gaming", "machine": "desktop-igpu-dgpu", "reboot": True,
+                                       "first_rc": 2},
+    "host-amd-vendor-reset": {"node": "pve-navi", "machine": "amd-5700xt", "reboot": True, "first_rc": 0},
 }
 
 def fingerprint_like(original, fp):
@@ -223,6 +226,34 @@ class Examples(e2elib.E2E):
         self.assertEqual(c1["hostpci0"], "mapping=a4000,pcie=1")
         self.assertEqual(c2["hostpci0"], "mapping=a4000,pcie=1")
         self.assertIn("tag=20", c1["net0"])
+
+    def test_windows11_gaming_looking_glass(self):
+        root = self.run_example("windows11-gaming-looking-glass")
+        vmid, c = self.vm("win11-gaming", "pve-gaming", "stopped")
+        self.assertEqual(vmid, 200)
+        self.assertEqual(c["hostpci0"], "0000:03:00,pcie=1,x-vga=1")
+        self.assertRegex(c["tpmstate0"], r"^local-lvm:vm-200-disk-\d+,size=4M,version=v2.0$")
+        self.assertEqual((c["hugepages"], c["affinity"]), ("1024", "4-11"))
+        self.assertEqual((c["usb0"], c["usb1"]), ("host=046d:c52b", "mapping=headset"))
+        self.assertEqual(c["args"],
+                         "-device ivshmem-plain,memdev=ivshmem,bus=pcie.0 -object memory-backend-file,id=ivshmem,"
+                         "share=on,mem-path=/dev/shm/looking-glass,size=64M "
+                         "-object input-linux,id=pvfio-evdev0,evdev=/dev/input/by-id/usb-Logitech_USB_Receiver-event-kbd,"
+                         "grab_all=on,repeat=on "
+                         "-object input-linux,id=pvfio-evdev1,evdev=/dev/input/by-id/usb-Razer_Razer_DeathAdder_V2-event-mouse")
+        with open(os.path.join(root, "etc/tmpfiles.d/pvfio-looking-glass.conf")) as f:
+            self.assertIn("f /dev/shm/looking-glass 0660 gamer kvm -\n", f.read())
+        with open(os.path.join(root, "etc/default/grub.d/pvfio.cfg")) as f:
+            self.assertIn("default_hugepagesz=1G hugepagesz=1G hugepages=17", f.read())
+
+    def test_host_amd_vendor_reset(self):
+        root = self.run_example("host-amd-vendor-reset")
+        with open(os.path.join(root, "etc/modules-load.d/pvfio-vendor-reset.conf")) as f:
+            self.assertIn("\nvendor-reset\n", f.read())
+        with open(os.path.join(root, "etc/udev/rules.d/61-pvfio-vendor-reset.rules")) as f:
+            self.assertIn('ATTR{device}=="0x731f", ATTR{reset_method}="device_specific"', f.read())
+        self.assertTrue(os.readlink(os.path.join(root, "sys/bus/pci/devices/0000:03:00.0/driver")).endswith("/vfio-pci"))
+        self.assertEqual(self.sim.requests(self.mark0), [], "a host-only profile talked to the API")
 
 
 def _check_all_examples_covered():

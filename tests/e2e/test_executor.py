@@ -130,6 +130,45 @@ class InProgress(e2elib.Lab):
         self.assertEqual([v["vmid"] for v in self.named("slow-1")], [vmid])
         self.assertIdempotent(prof)
 
+    def test_kill_during_vm_add_create_then_vm_add_again_makes_no_duplicate(self):
+        # `vm add` is what scripts retry: killed while its create runs, the retry must wait, not create again
+        self.sim.fault({"task": "qmcreate", "duration_ms": 2500, "count": 1})
+        prof = self.lab_profile("vms: []\n")
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("PVFIO_"):
+                del env[k]
+        env.update({"NO_COLOR": "1", "LC_ALL": "C"})
+        env.update(self.secrets)
+        argv = [e2elib.PVFIO, "vm", "add", "--profile", prof, "--node", "pve1", "--name", "added-1", "--memory", "1G"]
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        vmid = self.wait_for(lambda: next((int(k) for k, v in self.sim.vms().items()
+                                           if v["conf"].get("lock") == "create"), None), what="lock: create")
+        p.send_signal(signal.SIGKILL)
+        p.communicate()
+        r = self.pvfio("vm", "add", "--profile", prof, "--node", "pve1", "--name", "added-1", "--memory", "1G")
+        self.assertEqual(r.rc, 0, r)
+        self.assertRegex(r.err, r"Waiting for VM %d on 'pve1' \(lock: create\)" % vmid)
+        self.assertEqual(r.out.strip(), str(vmid))
+        self.assertEqual([v["vmid"] for v in self.named("added-1")], [vmid])
+
+    def test_kill_during_a_create_that_then_fails(self):
+        # the interrupted create fails on the server (Proxmox removes the config): the re-apply waits
+        # for it, sees the vmid free again and creates the VM once
+        self.sim.fault({"task": "qmcreate", "duration_ms": 2000, "fail": "e2e: storage went away", "count": 1})
+        prof = self.lab_profile("vms:\n" + plain_vm("slow-2"))
+        p = self.popen_apply(prof)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        vmid = self.wait_for(lambda: next((int(k) for k, v in self.sim.vms().items()
+                                           if v["conf"].get("lock") == "create"), None), what="lock: create")
+        p.send_signal(signal.SIGKILL)
+        p.communicate()
+        r = self.apply_ok(prof)
+        self.assertRegex(r.err, r"Waiting for VM %d on 'pve1' \(lock: create\)" % vmid)
+        self.assertEqual(len(self.named("slow-2")), 1)
+        self.assertIdempotent(prof)
+
     def test_create_still_in_progress_after_the_wait_blocks_creates(self):
         self.sim.fault({"task": "qmcreate", "duration_ms": 4000, "count": 1})
         upid = self.api.post("/nodes/pve1/qemu", vmid=180, name="someone-else", memory=512)
@@ -313,3 +352,36 @@ class ParallelUnderFaults(e2elib.Lab):
                 acted[n] = acted.get(n, 0) + 1
         self.assertEqual(acted, {n: 1 for n in names})
         self.assertIdempotent(prof)
+
+
+class ParallelUnderSimFlags(e2elib.Lab):
+    """The same with the simulator's own flags (--error-rate 502:0.2 --drop-rate before:0.1,after:0.1),
+    which also hit the logins and every read; the cluster is checked through the control endpoint."""
+
+    sim_args = ("--error-rate", "502:0.2", "--drop-rate", "before:0.1,after:0.1", "--seed", "7")
+
+    def setUp(self):
+        # no reset: it would clear the flag rates (one test, one fresh simulator)
+        self.mark0 = self.sim.mark()
+        self.tmp = e2elib.tempfile.mkdtemp(prefix="pvfio-e2e-")
+        self.addCleanup(e2elib.shutil.rmtree, self.tmp, True)
+
+    def test_converges_without_duplicates_or_resent_creates(self):
+        names = ["flag-%d" % i for i in range(8)]
+        prof = self.lab_profile(vms_profile(names))
+        rcs = []
+        for _ in range(5):
+            r = self.pvfio("apply", "--yes", prof, "--parallel", "8")
+            rcs.append(r.rc)
+            if r.rc == 0:
+                break
+        self.assertEqual(rcs[-1], 0, (rcs, r))
+        vms = [v for v in self.sim.vms().values() if v["conf"].get("name") in names]
+        self.assertEqual(sorted(v["conf"]["name"] for v in vms), sorted(names))
+        self.assertTrue(all(v["status"] == "running" for v in vms), vms)
+        acted = {}
+        for w in self.sim.writes(self.mark0):
+            if w["method"] == "POST" and re.search(r"/nodes/pve1/qemu$", w["path"]) and w.get("fault") in (None, "drop-after"):
+                n = w["params"].get("name")
+                acted[n] = acted.get(n, 0) + 1
+        self.assertEqual(acted, {n: 1 for n in names})

@@ -211,13 +211,13 @@ hosts:
     sriov:
       - { pf: 0000:00:02.0, vfs: 4 }
 """, name="host.yaml")
-        r = self.expect(self.pvfio("host", "apply", "--yes", "--root", root, "--node", "n1", prof), 0)
+        r = self.expect(self.pvfio("host", "apply", "--yes", "--root", root, "--node", "igpu-sriov", prof), 0)
         self.assertIn("Commands were recorded in", r.out, r)
         # again with --rebind: only a (blocked) set-sriov, no command at all
-        r = self.pvfio("host", "apply", "--yes", "--rebind", "--root", root, "--node", "n1", prof)
+        r = self.pvfio("host", "apply", "--yes", "--rebind", "--root", root, "--node", "igpu-sriov", prof)
         self.assertIn("set-sriov", r.out, r)
         self.assertNotIn("Commands were recorded", r.out, r)
-        j = self.pvfio("--json", "host", "apply", "--yes", "--rebind", "--root", root, "--node", "n1", prof).json()
+        j = self.pvfio("--json", "host", "apply", "--yes", "--rebind", "--root", root, "--node", "igpu-sriov", prof).json()
         self.assertIs(j["commands_recorded"], False)
 
 

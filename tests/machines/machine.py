@@ -19,7 +19,7 @@ import re
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
             "iomem_bootfb", "devices",
-            "host_use", "pve", "input", "software",  # host layer only (mkroot)
+            "host_use", "pve", "input", "software", "hugepages_1g",  # host layer only (mkroot)
             "source", "listing",                     # where an imported machine came from
             "usb"}                                   # mkroot (sysfs) and the simulator (hardware/usb)
 HOST_USE_KEYS = {"root", "nics", "keyboard", "files"}
@@ -29,19 +29,24 @@ BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_lin
 IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
 # installed software the host checks look for: Debian packages and DKMS modules (FORMAT.md "software")
 SOFTWARE_KEYS = {"packages", "dkms"}
+# 1 GiB huge pages reserved and free (FORMAT.md "hugepages_1g")
+HUGEPAGES_KEYS = {"total", "free"}
 # the object-valued top keys; null (and false for `pve`: not a Proxmox node) mean "absent"
 SECTION_KEYS = (("cpu", CPU_KEYS), ("boot", BOOT_KEYS), ("iommu", IOMMU_KEYS),
-                ("host_use", HOST_USE_KEYS), ("pve", PVE_KEYS), ("software", SOFTWARE_KEYS))
+                ("host_use", HOST_USE_KEYS), ("pve", PVE_KEYS), ("software", SOFTWARE_KEYS),
+                ("hugepages_1g", HUGEPAGES_KEYS))
 DEVICE_KEYS = {"addr", "parent", "vendor", "device", "subsystem_vendor", "subsystem_device",
                "class", "revision", "iommu_group", "driver", "driver_override", "boot_vga",
                "numa_node", "reset_method", "bars", "sriov", "physfn", "mdev_types",
-               "nvidia_vgpu_types", "names", "unknown"}
+               "nvidia_vgpu_types", "names", "unknown",
+               "rom"}  # host layer only (mkroot's synthetic option ROM, tests/mkroot/mkrom.py)
 # facts an imported description could not know (FORMAT.md "unknown"); the key's value must be null/absent
 UNKNOWN_FACTS = {"driver", "iommu_group", "subsystem", "parent", "reset_method", "boot_vga", "prog_if"}
 SRIOV_KEYS = {"totalvfs", "numvfs", "vf_device", "offset", "stride"}
 MDEV_KEYS = {"type", "name", "available", "description"}
 NVIDIA_KEYS = {"id", "name", "description"}
 NAMES_KEYS = {"vendor", "device", "subsystem_vendor", "subsystem_device"}
+ROM_KEYS = {"efi", "readable"}
 USB_BUS_KEYS = {"bus", "controller", "speed", "devices"}
 USB_DEV_KEYS = {"path", "vendor", "product", "class", "speed", "manufacturer", "product_name", "serial"}
 
@@ -106,6 +111,8 @@ def check_device(d, w, seen):
         check_keys(t, NVIDIA_KEYS, "%s.nvidia_vgpu_types[%d]" % (w, j))
     if d.get("names") is not None:
         check_keys(d["names"], NAMES_KEYS, w + ".names")
+    if d.get("rom") is not None:
+        check_keys(d["rom"], ROM_KEYS, w + ".rom")
     check_unknown(d, w)
 
 

@@ -34,10 +34,11 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "machines"))
+import mkrom  # noqa: E402  (synthetic option ROMs: tests/mkroot/mkrom.py)
 import mkusb  # noqa: E402  (the USB part: tests/mkroot/mkusb.py)
 # the checker shared with the simulator (tests/machines/machine.py); the names are mkroot's API too
-from machine import (ADDR_RE, MachineError, check_keys, check_machine,  # noqa: E402,F401
-                     unknown_of)
+from machine import (ADDR_RE, SOFTWARE_KEYS, MachineError, check_keys,  # noqa: E402,F401
+                     check_machine, unknown_of)
 
 LOADER_INFO = "LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
@@ -331,6 +332,7 @@ def write_devices(r, m):
         r.write(sysrel + "/irq", "%d\n" % (16 + (parse_addr(a)[2] % 8)))
         r.write(sysrel + "/enable", "1\n")
         r.write(sysrel + "/numa_node", "%d\n" % (d.get("numa_node") if d.get("numa_node") is not None else -1))
+        mkrom.write_rom(r, sysrel, d)
         r.write(sysrel + "/local_cpulist", "0-%d\n" % (int((m.get("cpu") or {}).get("count") or 4) - 1))
         r.write(sysrel + "/driver_override", (d.get("driver_override") or "(null)") + "\n", 0o644)
         sv = int(d.get("subsystem_vendor") or "0000", 16)
@@ -591,6 +593,12 @@ def write_platform(r, m, dirs, kernel_62):
             "# nvidiafb see bugreport https://bugzilla.proxmox.com/show_bug.cgi?id=701\nblacklist nvidiafb\n")
     r.mkdir("run")
     r.mkdir("etc/initramfs-tools")
+    sw = m.get("software") or {}
+    check_keys(sw, SOFTWARE_KEYS, "software")
+    for pkg in sw.get("packages") or []:
+        r.write("var/lib/dpkg/info/%s.list" % pkg, "/.\n")
+    for mod in sw.get("dkms") or []:
+        r.write("lib/modules/%s/updates/dkms/%s.ko" % (kernel, mod), b"\x7fELF")
 
 
 def fb_bar_index(d):
@@ -714,6 +722,7 @@ def build(m, outdir):
     write_platform(r, m, dirs, kernel_62)
     mkusb.write_usb(r, m, dirs)
     mkusb.write_input(r, m)
+    mkusb.write_hugepages(r, m)
     write_pci_ids(r, m)
     write_host_use(r, m, dirs)
     write_pve(r, m)

@@ -23,6 +23,19 @@ def write_input(r, m):
         r.symlink("../event%d" % i, "dev/input/by-id/%s" % name)
 
 
+def write_hugepages(r, m):
+    """sys/kernel/mm/hugepages/hugepages-1048576kB when the CPU has pdpe1gb (1 GiB pages):
+    nr_hugepages / free_hugepages from `hugepages_1g` {"total", "free"} (default 0)."""
+    flags = (m.get("cpu") or {}).get("flags") or []
+    hp = m.get("hugepages_1g") or {}
+    if "pdpe1gb" not in flags and not hp:
+        return
+    d = "sys/kernel/mm/hugepages/hugepages-1048576kB"
+    total = int(hp.get("total") or 0)
+    r.write(d + "/nr_hugepages", "%d\n" % total)
+    r.write(d + "/free_hugepages", "%d\n" % int(hp.get("free", total) or 0))
+
+
 def write_usb(r, m, dirs):
     """r: mkroot.Root; dirs: PCI address → sys-relative device directory."""
     for b in m.get("usb") or []:

@@ -20,6 +20,13 @@ out=$("$pvfio" --color=never validate - < valid.yaml 2>&1); rc=$?
 check "stdin" "<stdin>: ok" "$out"
 check "stdin exit code" 0 "$rc"
 
+# a flow list splits pcie_acs_override=downstream,multifunction (issue 10 item 12): warned, quoted one is not
+out=$("$pvfio" --color=never validate kernel-args-split.yaml 2>&1); rc=$?
+check "split kernel_args exit code" 0 "$rc"
+check "split kernel_args warnings" "kernel-args-split.yaml:6:48: warning: 'hosts[0].kernel_args[1]' 'multifunction' looks like the rest of the previous item 'pcie_acs_override=downstream': in a flow list a comma starts a new item, so the kernel would get two arguments; quote the whole argument: [\"pcie_acs_override=downstream,multifunction\"]
+kernel-args-split.yaml:6:146: warning: 'hosts[0].kernel_args[6]' '10de:1db5' looks like the rest of the previous item 'vfio-pci.ids=10de:1db4': in a flow list a comma starts a new item, so the kernel would get two arguments; quote the whole argument: [\"vfio-pci.ids=10de:1db4,10de:1db5\"]
+kernel-args-split.yaml: ok" "$out"
+
 out=$("$pvfio" --color=never validate invalid.yaml 2>&1); rc=$?
 check "invalid exit code" 1 "$rc"
 # every problem, in order, as FILE:LINE:COL: error: MESSAGE

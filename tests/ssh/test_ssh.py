@@ -258,7 +258,9 @@ class RollingReboot(Base):
         r = self.run_pvfio("apply", "--yes", "--reboot", "--force", "--reboot-self", prof, *here, rc=0)
         self.assertIn("Rebooting node 'pve1', the node pvfio runs on, now", r.err)
         self.assertRegex(r.out, r"(?m)^  pve1 +requested$")
-        time.sleep(0.3)
+        deadline = time.time() + 10                             # the watcher boots pve1's root first
+        while len(rebooted) < 3 and time.time() < deadline:
+            time.sleep(0.1)
         self.assertEqual([n for n, _ in rebooted], ["pve2", "pve3", "pve1"])
 
     def test_rolling_reboot_then_the_blocked_vm(self):

@@ -5,17 +5,52 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/buf.h"
 #include "pvfio/error.h"
 #include "pvfio/pci.h"
 #include "pvfio/tags.h"
 #include "pvfio/util.h"
 #include "pvfio/version.h"
+
+static void exit_42(size_t size) {
+        (void)size;
+        _exit(42);
+}
+
+/* The x-allocators never return NULL: they copy, and an impossible size ends in the handler. */
+static void test_xalloc(void **state) {
+        (void)state;
+        char *s = pv_xasprintf("%s-%d", "gpu", 7);
+        assert_string_equal(s, "gpu-7");
+        free(s);
+        assert_null(pv_xstrdup(NULL));
+        s = pv_xstrndup("abcdef", 3);
+        assert_string_equal(s, "abc");
+        free(s);
+        int *v = pv_xreallocarray(NULL, 4, sizeof *v);
+        v[3] = 1;
+        free(v);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                pv_set_oom_handler(exit_42);
+                (void)pv_xreallocarray(NULL, SIZE_MAX / 2 + 2, 2);
+                _exit(0);
+        }
+        int st = 0;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 42);
+}
 
 /* pv_error_move is NULL-safe like pv_error_set: no crash, nothing leaked (ASan). */
 static void test_error_move_null(void **state) {
@@ -240,7 +275,7 @@ static void test_version_cmp(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_error_set_and_wrap), cmocka_unit_test(test_error_move_null), cmocka_unit_test(test_buf_cap),
+                cmocka_unit_test(test_error_set_and_wrap), cmocka_unit_test(test_error_move_null), cmocka_unit_test(test_xalloc), cmocka_unit_test(test_buf_cap),
                 cmocka_unit_test(test_buf_read_file_cap), cmocka_unit_test(test_pci_addr),
                 cmocka_unit_test(test_pci_id), cmocka_unit_test(test_strings),
                 cmocka_unit_test(test_tags_normalize), cmocka_unit_test(test_tag_style_parse),

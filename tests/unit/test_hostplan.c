@@ -171,6 +171,7 @@ static void fx_done(struct fx *f) {
         for (size_t i = 0; i < st->n_groups; i++)
                 free(st->groups[i].members);
         free(st->groups);
+        free(st->i915_dkms);
         free(st->cmdline);
         pv_strv_done(&st->cmdline_args);
         pv_strv_done(&st->modules);
@@ -788,6 +789,10 @@ static void test_sriov(void **state) {
         f.spec.n_sriov = 1;
         assert_int_equal(pv_pci_addr_parse("0000:00:02.0", &f.spec.sriov[0].pf, NULL), 0);
         f.spec.sriov[0].numvfs = 9;
+        /* i915 SR-IOV needs the out-of-tree driver (issue 10 item 10) */
+        assert_int_equal(plan(&f), -PV_EINVAL);
+        assert_non_null(strstr(pv_error_message(&f.err), "i915-sriov-dkms"));
+        f.st.i915_dkms = xstrdup("lib/modules/6.8.12-4-pve/updates/dkms/i915.ko");
         assert_int_equal(plan(&f), -PV_EINVAL);
         assert_non_null(strstr(pv_error_message(&f.err), "at most 7"));
         f.spec.sriov[0].numvfs = 7;

@@ -32,6 +32,8 @@ Header lines are "key: value" (comments start with '#'):
     iommu: on|off                firmware_table: DMAR|IVRS|none     interrupt_remapping: yes|no
     modules: a b c               /proc/modules
     iomem_bootfb: ADDR
+    packages: a b                installed Debian packages (e.g. pve-nvidia-vgpu-helper)
+    dkms: i915                   DKMS modules built for the kernel (e.g. i915 from i915-sriov-dkms)
     fact: ADDR {json}            a fact about one device that the listing does not show
                                  (merged into the device; its keys stop being unknown)
 
@@ -515,9 +517,12 @@ def build_machine(text, listing_rel=None):
         "iomem_bootfb": hdr.get("iomem_bootfb") or None,
         "devices": out,
     })
+    if hdr.get("packages") or hdr.get("dkms"):
+        m["software"] = {"packages": (hdr.get("packages") or "").split(), "dkms": (hdr.get("dkms") or "").split()}
     unknown_hdr = sorted(set(hdr) - {"source", "fact", "name", "description", "cpu", "flags", "kernel", "loader",
                                      "efi", "cmdline", "grub_cmdline_linux_default", "etc_kernel_cmdline", "iommu",
-                                     "firmware_table", "interrupt_remapping", "modules", "iomem_bootfb"})
+                                     "firmware_table", "interrupt_remapping", "modules", "iomem_bootfb", "packages",
+                                     "dkms"})
     if unknown_hdr:
         raise ImportError_("header: unknown key(s) %s" % ", ".join(unknown_hdr))
     return m, warnings
