@@ -4,6 +4,7 @@
  * module state from a host root. Every access is relative to host->dirfd.
  * Names and config-space capabilities come from libpci (pci.c).
  */
+#include "pvfio/xalloc.h"
 #include "pvfio/host.h"
 
 #include <ctype.h>
@@ -477,35 +478,24 @@ static int read_mdev_types(struct scan_ctx *c, int dfd, struct pv_host_dev *d, s
                 if (xfd < 0)
                         continue;   /* not a type directory */
                 if (d->n_mdev_types == alloc) {
-                        size_t na = alloc ? alloc * 2 : 4;
-                        struct pv_mdev_type *nv = realloc(d->mdev_types, na * sizeof(*nv));
-                        if (!nv) {
-                                close(xfd);
-                                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                                break;
-                        }
-                        d->mdev_types = nv;
-                        alloc = na;
+                        alloc = alloc ? alloc * 2 : 4;
+                        d->mdev_types = pv_xreallocarray(d->mdev_types, alloc, sizeof(*d->mdev_types));
                 }
                 struct pv_mdev_type *t = &d->mdev_types[d->n_mdev_types++];
                 memset(t, 0, sizeof(*t));
                 t->available = -1;
                 char buf[ATTR_MAX];
-                bool oom = !(t->type = strdup(de->d_name));
-                if (read_attr(xfd, "name", buf) >= 0 && !(t->name = strdup(buf)))
-                        oom = true;
-                if (read_attr(xfd, "description", buf) >= 0 && !(t->description = strdup(buf)))
-                        oom = true;
-                if (read_attr(xfd, "device_api", buf) >= 0 && !(t->device_api = strdup(buf)))
-                        oom = true;
+                t->type = pv_xstrdup(de->d_name);
+                if (read_attr(xfd, "name", buf) >= 0)
+                        t->name = pv_xstrdup(buf);
+                if (read_attr(xfd, "description", buf) >= 0)
+                        t->description = pv_xstrdup(buf);
+                if (read_attr(xfd, "device_api", buf) >= 0)
+                        t->device_api = pv_xstrdup(buf);
                 unsigned long long v;
                 if (read_attr(xfd, "available_instances", buf) >= 0 && parse_ulong(buf, 10, INT_MAX, &v))
                         t->available = (int)v;
                 close(xfd);
-                if (oom) {
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        break;
-                }
         }
         closedir(dir);
         if (r == 0 && d->n_mdev_types > 1)

@@ -679,7 +679,8 @@ int pv_host_check_vendor_reset(const struct pv_host *h, const struct pv_host_sta
                 enum pv_check_status st = PV_CHECK_PASS;
                 char *fix = NULL;
                 if (!installed) {
-                        st = PV_CHECK_FAIL;
+                        /* the first VM start works; resets after it may not: a warning, not a failure */
+                        st = PV_CHECK_WARN;
                         fix = pv_asprintf(NULL, "install vendor-reset-dkms (github.com/gnif/vendor-reset) and set "
                                                 "'vendor_reset: true' in the host section");
                 } else if (!loaded || (need_method && !dev_specific)) {

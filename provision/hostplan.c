@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/bootcfg.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
@@ -64,26 +65,16 @@ static int add_note(struct planner *c, int kind, struct pv_error *err, const cha
 #define warnf(c, err, ...) add_note((c), 'w', (err), __VA_ARGS__)
 #define rebootf(c, err, ...) add_note((c), 'r', (err), __VA_ARGS__)
 
-static char *dup_or_null(const char *s, bool *oom) {
-        if (!s)
-                return NULL;
-        char *d = strdup(s);
-        if (!d)
-                *oom = true;
-        return d;
-}
-
 /* Append an action; returns its 1-based index (for depends_on) or a negative code. */
 static int add_action(struct planner *c, enum pv_action_kind kind, const char *target, const char *before,
                       const char *after, char *reason_owned, bool needs_reboot, int depends_on, struct pv_error *err) {
-        bool oom = false;
         struct pv_action a = { .kind = kind, .needs_reboot = needs_reboot, .depends_on = depends_on };
-        a.target = dup_or_null(target, &oom);
-        a.node = dup_or_null(c->node, &oom);
-        a.before = dup_or_null(before, &oom);
-        a.after = dup_or_null(after, &oom);
+        a.target = pv_xstrdup(target);
+        a.node = pv_xstrdup(c->node);
+        a.before = pv_xstrdup(before);
+        a.after = pv_xstrdup(after);
         a.reason = reason_owned;
-        if (oom || !reason_owned) {
+        if (!reason_owned) {
                 pv_action_done(&a);
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         }
@@ -93,14 +84,7 @@ static int add_action(struct planner *c, enum pv_action_kind kind, const char *t
 
 static int add_key(struct planner *c, int idx1, const char *key, const char *before, const char *after,
                    struct pv_error *err) {
-        bool oom = false;
-        char *k = dup_or_null(key, &oom), *b = dup_or_null(before, &oom), *a = dup_or_null(after, &oom);
-        if (oom) {
-                free(k);
-                free(b);
-                free(a);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        char *k = pv_xstrdup(key), *b = pv_xstrdup(before), *a = pv_xstrdup(after);
         return pv_plan_add_key(&c->p, (size_t)(idx1 - 1), k, b, a, false, err);
 }
 
