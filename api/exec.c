@@ -33,11 +33,13 @@ struct worker {
         unsigned long tasks, polls;     /* tasks waited for, status polls */
 };
 
-static const char *id_of_target(const struct pv_action *a, const char *prefix) {
-        size_t n = strlen(prefix);
-        if (a->target && strncmp(a->target, prefix, n) == 0)
-                return a->target + n;
-        return a->target ? a->target : "";
+/* Mapping actions are built by the local planner only (a remote node's plan holds host actions only),
+ * so they always carry their payload: the mapping id and its desired map entries. */
+static const struct pv_mapping_payload *mapping_of(const struct pv_action *a, struct pv_error *err) {
+        const struct pv_mapping_payload *m = pv_action_mapping(a);
+        if (!m)
+                pv_error_set(err, PV_EINVAL, "%s action without its mapping payload", pv_action_kind_to_string(a->kind));
+        return m;
 }
 
 static bool is_map_key(const char *key) {
@@ -53,35 +55,6 @@ static bool needs_task(const char *key) {
                         return true;
         }
         return false;
-}
-
-static int add_map_lines(struct pv_api_params *p, const char *after, struct pv_error *err) {
-        const char *s = after ? after : "";
-        while (*s) {
-                size_t n = strcspn(s, "\n");
-                if (n) {
-                        _cleanup_free_ char *line = strndup(s, n);
-                        if (!line)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        int r = pv_api_params_add(p, "map", line, err);
-                        if (r < 0)
-                                return r;
-                }
-                s += n;
-                if (*s)
-                        s++;
-        }
-        return 0;
-}
-
-/* The desired map lines of a mapping action (its `after`, one property string per line). */
-static int map_lines(const char *after, struct pv_strv *out, struct pv_error *err) {
-        struct pv_api_params lines = PV_API_PARAMS_INIT;
-        int r = add_map_lines(&lines, after, err);
-        for (size_t i = 0; r >= 0 && i < lines.n; i++)
-                r = pv_strv_push(out, lines.v[i].value, err);
-        pv_api_params_done(&lines);
-        return r;
 }
 
 static const struct pv_key_change *find_key(const struct pv_action *a, const char *key) {
@@ -146,12 +119,14 @@ static char *changed_since_plan(const struct pv_action *a, const struct pv_obs_m
  * mapping held at plan time is checked key by key instead.
  */
 static int update_mapping(struct pv_api *api, struct pv_action *a, struct worker *w, struct pv_error *err) {
-        const char *id = id_of_target(a, "mapping ");
+        const struct pv_mapping_payload *mp = mapping_of(a, err);
+        if (!mp)
+                return -PV_EINVAL;
+        const char *id = mp->id;
         struct pv_obs_mapping now;
         int r = pv_api_mapping_get(api, id, &now, err);
         if (r < 0)
                 return r;
-        struct pv_strv map = PV_STRV_INIT;
         struct pv_error e = PV_ERROR_INIT;
         _cleanup_free_ char *why = changed_since_plan(a, &now, &e);
         if (why) {
@@ -177,10 +152,8 @@ static int update_mapping(struct pv_api *api, struct pv_action *a, struct worker
         if ((k = find_key(a, "live-migration-capable")))
                 want.live_migration_capable = flag_of(k->after);
         if (map_changed(a)) {
-                if ((r = map_lines(a->after, &map, err)) < 0)
-                        goto out;
-                want.map = map.v;
-                want.n_map = map.n;
+                want.map = mp->entries;
+                want.n_map = mp->n_entries;
         } else {
                 want.map = now.map;
                 want.n_map = now.n_map;
@@ -192,14 +165,16 @@ static int update_mapping(struct pv_api *api, struct pv_action *a, struct worker
         w->writes++;
         r = pv_api_mapping_update(api, &want, now.digest, err);
 out:
-        pv_strv_done(&map);
         pv_obs_mapping_done(&now);
         return r;
 }
 
 static int create_mapping(struct pv_api *api, struct pv_action *a, struct worker *w, struct pv_error *err) {
         /* the typed call verifies a create whose answer was lost instead of failing */
-        struct pv_obs_mapping m = { .id = (char *)id_of_target(a, "mapping ") };
+        const struct pv_mapping_payload *mp = mapping_of(a, err);
+        if (!mp)
+                return -PV_EINVAL;
+        struct pv_obs_mapping m = { .id = mp->id, .map = mp->entries, .n_map = mp->n_entries };
         for (size_t i = 0; i < a->n_keys; i++) {
                 const struct pv_key_change *k = &a->keys[i];
                 if (!k->after)
@@ -211,23 +186,19 @@ static int create_mapping(struct pv_api *api, struct pv_action *a, struct worker
                 else if (strcmp(k->key, "live-migration-capable") == 0)
                         m.live_migration_capable = flag_of(k->after);
         }
-        struct pv_strv map = PV_STRV_INIT;
-        int r = map_lines(a->after, &map, err);
-        if (r >= 0) {
-                m.map = map.v;
-                m.n_map = map.n;
-                w->writes++;
-                r = pv_api_mapping_create(api, &m, err);
-        }
-        pv_strv_done(&map);
-        return r;
+        w->writes++;
+        return pv_api_mapping_create(api, &m, err);
 }
 
 static int exec_mapping(struct pv_api *api, struct pv_action *a, struct worker *w, struct pv_error *err) {
         switch (a->kind) {
-        case PV_ACT_DELETE_MAPPING:
+        case PV_ACT_DELETE_MAPPING: {
+                const struct pv_mapping_payload *mp = mapping_of(a, err);
+                if (!mp)
+                        return -PV_EINVAL;
                 w->writes++;
-                return pv_api_mapping_delete(api, id_of_target(a, "mapping "), err);
+                return pv_api_mapping_delete(api, mp->id, err);
+        }
         case PV_ACT_CREATE_MAPPING:
                 return create_mapping(api, a, w, err);
         default:

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pvfio/plan.h"
+#include "pvfio/planjson.h"
 
 /* ---- line splitting + a small LCS diff (files are short: config snippets) ---- */
 
@@ -350,17 +351,23 @@ json_t *pv_render_plan_json(const struct pv_plan *plan) {
                 json_object_set_new(o, "depends_on", a->depends_on > 0 ? json_integer(a->depends_on - 1) : json_null());
                 json_object_set_new(o, "status", json_string(pv_action_status_to_string(a->status)));
                 json_object_set_new(o, "error", str_or_null(a->error));
+                /* format_version 2: the stable key and the payload of the kind */
+                json_object_set_new(o, "key", str_or_null(a->key));
+                json_object_set_new(o, "payload", pv_action_payload_json(a));
                 json_array_append_new(actions, o);
                 if (a->pending_until_restart && a->target)
                         json_array_append_new(pending, json_string(a->target));
         }
         struct pv_plan_counts c;
         pv_plan_counts(plan, &c);
-        return json_pack("{s:i, s:o, s:o, s:b, s:o, s:o, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "format_version",
+        json_t *doc = json_pack("{s:i, s:o, s:o, s:b, s:o, s:o, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "format_version",
                          PV_PLAN_FORMAT_VERSION, "actions", actions, "drift", strv_json(plan->drift, plan->n_drift),
                          "reboot_required", plan->n_reboot_reasons > 0, "reboot_reasons",
                          strv_json(plan->reboot_reasons, plan->n_reboot_reasons), "pending_restart", pending,
                          "warnings", strv_json(plan->warnings, plan->n_warnings), "summary", "add", (json_int_t)c.add,
                          "change", (json_int_t)c.change, "remove", (json_int_t)c.del, "blocked",
                          (json_int_t)c.blocked, "done", (json_int_t)c.done, "failed", (json_int_t)c.failed);
+        if (doc)
+                json_object_set_new(doc, "reboots", pv_plan_reboots_json(plan));
+        return doc;
 }

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "pvfio/plan.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "pvfio/util.h"
 
 static int grow_strs(char ***v, size_t *n, char *s, struct pv_error *err) {
         if (!s)
@@ -35,6 +39,7 @@ void pv_action_done(struct pv_action *a) {
         free(a->digest);
         free(a->blocked);
         free(a->error);
+        pv_action_payload_done(a);
         memset(a, 0, sizeof *a);
 }
 
@@ -120,6 +125,23 @@ int pv_plan_append(struct pv_plan *dst, struct pv_plan *src, struct pv_error *er
                            &src->n_reboot_reasons, err);
         int r3 = move_strs(&dst->drift, &dst->n_drift, &src->drift, &src->n_drift, err);
         int r4 = move_strs(&dst->warnings, &dst->n_warnings, &src->warnings, &src->n_warnings, err);
+        if (src->n_reboots) {
+                struct pv_reboot_reason *v = realloc(dst->reboots, (dst->n_reboots + src->n_reboots) * sizeof *v);
+                if (v) {
+                        memcpy(v + dst->n_reboots, src->reboots, src->n_reboots * sizeof *v);
+                        dst->reboots = v;
+                        dst->n_reboots += src->n_reboots;
+                } else {
+                        for (size_t i = 0; i < src->n_reboots; i++) {
+                                free(src->reboots[i].node);
+                                free(src->reboots[i].text);
+                        }
+                        r4 = pv_error_set(err, PV_ENOMEM, "out of memory");
+                }
+        }
+        free(src->reboots);
+        src->reboots = NULL;
+        src->n_reboots = 0;
         dst->n_unread_nodes += src->n_unread_nodes;
         src->n_unread_nodes = 0;
         if (r < 0 || r2 < 0 || r3 < 0 || r4 < 0)
@@ -142,21 +164,40 @@ void pv_plan_done(struct pv_plan *p) {
         free_strs(p->reboot_reasons, p->n_reboot_reasons);
         free_strs(p->drift, p->n_drift);
         free_strs(p->warnings, p->n_warnings);
+        for (size_t i = 0; i < p->n_reboots; i++) {
+                free(p->reboots[i].node);
+                free(p->reboots[i].text);
+        }
+        free(p->reboots);
         memset(p, 0, sizeof *p);
 }
 
+/* The action-kind table: one row per kind, in enum order. */
+static const struct pv_action_kind_info kinds[_PV_ACT_MAX] = {
+        { PV_ACT_WRITE_FILE, "write-file", PV_SCOPE_HOST, PV_PAYLOAD_FILE, NULL },
+        { PV_ACT_EDIT_FILE, "edit-file", PV_SCOPE_HOST, PV_PAYLOAD_FILE, NULL },
+        { PV_ACT_REMOVE_FILE, "remove-file", PV_SCOPE_HOST, PV_PAYLOAD_FILE, NULL },
+        { PV_ACT_RUN_COMMAND, "run-command", PV_SCOPE_HOST, PV_PAYLOAD_COMMAND, NULL },
+        { PV_ACT_REBIND_DEVICE, "rebind-device", PV_SCOPE_HOST, PV_PAYLOAD_REBIND, NULL },
+        { PV_ACT_SET_SRIOV, "set-sriov", PV_SCOPE_HOST, PV_PAYLOAD_SRIOV, NULL },
+        { PV_ACT_CREATE_MAPPING, "create-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "create" },
+        { PV_ACT_UPDATE_MAPPING, "update-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "update" },
+        { PV_ACT_DELETE_MAPPING, "delete-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "delete" },
+        { PV_ACT_CREATE_VM, "create-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "create" },
+        { PV_ACT_UPDATE_VM, "update-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "update" },
+        { PV_ACT_DELETE_VM, "delete-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "delete" },
+        { PV_ACT_START_VM, "start-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "start" },
+        { PV_ACT_STOP_VM, "stop-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "stop" },
+        { PV_ACT_RESTART_VM, "restart-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "restart" },
+};
+
+const struct pv_action_kind_info *pv_action_kind_info(enum pv_action_kind k) {
+        return (unsigned)k < _PV_ACT_MAX ? &kinds[k] : NULL;
+}
+
 const char *pv_action_kind_to_string(enum pv_action_kind k) {
-        static const char *const names[_PV_ACT_MAX] = {
-                [PV_ACT_WRITE_FILE] = "write-file",       [PV_ACT_EDIT_FILE] = "edit-file",
-                [PV_ACT_REMOVE_FILE] = "remove-file",     [PV_ACT_RUN_COMMAND] = "run-command",
-                [PV_ACT_REBIND_DEVICE] = "rebind-device", [PV_ACT_SET_SRIOV] = "set-sriov",
-                [PV_ACT_CREATE_MAPPING] = "create-mapping", [PV_ACT_UPDATE_MAPPING] = "update-mapping",
-                [PV_ACT_DELETE_MAPPING] = "delete-mapping", [PV_ACT_CREATE_VM] = "create-vm",
-                [PV_ACT_UPDATE_VM] = "update-vm",         [PV_ACT_DELETE_VM] = "delete-vm",
-                [PV_ACT_START_VM] = "start-vm",           [PV_ACT_STOP_VM] = "stop-vm",
-                [PV_ACT_RESTART_VM] = "restart-vm",
-        };
-        return (unsigned)k < _PV_ACT_MAX ? names[k] : NULL;
+        const struct pv_action_kind_info *ki = pv_action_kind_info(k);
+        return ki ? ki->name : NULL;
 }
 
 const char *pv_action_status_to_string(enum pv_action_status s) {
@@ -171,5 +212,212 @@ const char *pv_action_status_to_string(enum pv_action_status s) {
 }
 
 bool pv_action_is_host(enum pv_action_kind k) {
-        return k <= PV_ACT_SET_SRIOV;
+        const struct pv_action_kind_info *ki = pv_action_kind_info(k);
+        return ki && ki->scope == PV_SCOPE_HOST;
+}
+
+/* ------------------------------------------------------------ payloads and keys */
+
+static void free_vec(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+void pv_action_payload_done(struct pv_action *a) {
+        switch (a->payload_kind) {
+        case PV_PAYLOAD_FILE:
+                free(a->payload.file.path);
+                break;
+        case PV_PAYLOAD_COMMAND:
+                free_vec(a->payload.command.argv);
+                break;
+        case PV_PAYLOAD_REBIND:
+                free(a->payload.rebind.addr);
+                free(a->payload.rebind.driver);
+                break;
+        case PV_PAYLOAD_SRIOV:
+                free(a->payload.sriov.pf);
+                break;
+        case PV_PAYLOAD_VM:
+                free(a->payload.vm.name);
+                break;
+        case PV_PAYLOAD_MAPPING:
+                free(a->payload.mapping.id);
+                free_vec(a->payload.mapping.entries);
+                free(a->payload.mapping.description);
+                break;
+        case PV_PAYLOAD_NONE:
+                break;
+        }
+        free(a->key);
+        a->key = NULL;
+        a->payload_kind = PV_PAYLOAD_NONE;
+        memset(&a->payload, 0, sizeof a->payload);
+}
+
+static char *vasp_key(const char *fmt, ...) PV_PRINTF(1, 2);
+static char *vasp_key(const char *fmt, ...) {
+        va_list ap;
+        char *s = NULL;
+        va_start(ap, fmt);
+        int r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
+}
+
+static char *dup0(const char *s, bool *oom) {
+        char *d = s ? strdup(s) : NULL;
+        *oom |= s && !d;
+        return d;
+}
+
+static char **dup_vec(const char *const *v, size_t n, bool *oom) {
+        char **d = calloc(n + 1, sizeof *d);
+        if (!d) {
+                *oom = true;
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+                d[i] = dup0(v[i], oom);
+        return d;
+}
+
+/* Replace the payload of a with *pl (of kind pk) and its key with `key` (taken); frees *pl's strings on OOM. */
+static int install(struct pv_action *a, enum pv_payload_kind pk, const void *pl, size_t size, char *key, bool oom,
+                   struct pv_error *err) {
+        struct pv_action tmp = { .payload_kind = pk, .key = key };
+        memcpy(&tmp.payload, pl, size);
+        if (oom || !key) {
+                pv_action_payload_done(&tmp);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        pv_action_payload_done(a);
+        a->payload_kind = pk;
+        a->key = key;
+        a->payload = tmp.payload;
+        return 0;
+}
+
+int pv_action_set_file(struct pv_action *a, const char *path, unsigned mode, struct pv_error *err) {
+        bool oom = false;
+        struct pv_file_payload f = { .path = dup0(path ? path : "", &oom), .mode = mode };
+        return install(a, PV_PAYLOAD_FILE, &f, sizeof f, vasp_key("file:%s", f.path ? f.path : ""), oom, err);
+}
+
+int pv_action_set_command(struct pv_action *a, const char *const *argv, struct pv_error *err) {
+        bool oom = false;
+        size_t n = 0;
+        while (argv && argv[n])
+                n++;
+        if (n == 0)
+                return pv_error_set(err, PV_EINVAL, "empty command");
+        struct pv_command_payload c = { .argv = dup_vec(argv, n, &oom) };
+        /* the key names the whole command line: two different commands of a plan differ */
+        size_t len = 9;
+        for (size_t i = 0; i < n; i++)
+                len += strlen(argv[i]) + 1;
+        char *key = malloc(len);
+        if (key) {
+                strcpy(key, "command:");
+                for (size_t i = 0; i < n; i++) {
+                        if (i)
+                                strcat(key, " ");
+                        strcat(key, argv[i]);
+                }
+        }
+        return install(a, PV_PAYLOAD_COMMAND, &c, sizeof c, key, oom, err);
+}
+
+int pv_action_set_rebind(struct pv_action *a, const char *addr, const char *driver, struct pv_error *err) {
+        bool oom = false;
+        struct pv_rebind_payload b = { .addr = dup0(addr ? addr : "", &oom), .driver = dup0(driver, &oom) };
+        return install(a, PV_PAYLOAD_REBIND, &b, sizeof b, vasp_key("rebind:%s", addr ? addr : ""), oom, err);
+}
+
+int pv_action_set_sriov(struct pv_action *a, const char *pf, unsigned numvfs, struct pv_error *err) {
+        bool oom = false;
+        struct pv_sriov_payload s = { .pf = dup0(pf ? pf : "", &oom), .numvfs = numvfs };
+        return install(a, PV_PAYLOAD_SRIOV, &s, sizeof s, vasp_key("sriov:%s", pf ? pf : ""), oom, err);
+}
+
+static const char *verb_of(const struct pv_action *a) {
+        const struct pv_action_kind_info *ki = pv_action_kind_info(a->kind);
+        return ki && ki->verb ? ki->verb : "?";
+}
+
+int pv_action_set_vm(struct pv_action *a, const char *name, uint32_t vmid, struct pv_error *err) {
+        bool oom = false;
+        struct pv_vm_payload v = { .name = dup0(name ? name : "", &oom), .vmid = vmid };
+        return install(a, PV_PAYLOAD_VM, &v, sizeof v, vasp_key("vm:%s:%s", name ? name : "", verb_of(a)), oom, err);
+}
+
+int pv_action_set_mapping(struct pv_action *a, const char *id, char *const *entries, size_t n_entries,
+                          const char *description, bool mdev, bool live_migration_capable, struct pv_error *err) {
+        bool oom = false;
+        struct pv_mapping_payload m = {
+                .id = dup0(id ? id : "", &oom),
+                .entries = dup_vec((const char *const *)entries, n_entries, &oom),
+                .n_entries = n_entries,
+                .description = dup0(description, &oom),
+                .mdev = mdev,
+                .live_migration_capable = live_migration_capable,
+        };
+        return install(a, PV_PAYLOAD_MAPPING, &m, sizeof m, vasp_key("mapping:%s:%s", id ? id : "", verb_of(a)), oom,
+                       err);
+}
+
+int pv_action_set_key(struct pv_action *a, const char *key, struct pv_error *err) {
+        char *k = strdup(key ? key : "");
+        if (!k)
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        free(a->key);
+        a->key = k;
+        return 0;
+}
+
+const struct pv_file_payload *pv_action_file(const struct pv_action *a) {
+        return a->payload_kind == PV_PAYLOAD_FILE ? &a->payload.file : NULL;
+}
+
+const struct pv_command_payload *pv_action_command(const struct pv_action *a) {
+        return a->payload_kind == PV_PAYLOAD_COMMAND ? &a->payload.command : NULL;
+}
+
+const struct pv_mapping_payload *pv_action_mapping(const struct pv_action *a) {
+        return a->payload_kind == PV_PAYLOAD_MAPPING ? &a->payload.mapping : NULL;
+}
+
+const struct pv_vm_payload *pv_action_vm(const struct pv_action *a) {
+        return a->payload_kind == PV_PAYLOAD_VM ? &a->payload.vm : NULL;
+}
+
+int pv_plan_add_reboot(struct pv_plan *p, const char *node, const char *text, struct pv_error *err) {
+        bool oom = false;
+        struct pv_reboot_reason rr = { .node = dup0(node, &oom), .text = dup0(text ? text : "", &oom) };
+        struct pv_reboot_reason *v = oom ? NULL : realloc(p->reboots, (p->n_reboots + 1) * sizeof *v);
+        if (!v) {
+                free(rr.node);
+                free(rr.text);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        p->reboots = v;
+        char *full = node ? vasp_key("%s: %s", node, rr.text) : strdup(rr.text);
+        int r = pv_plan_add_reboot_reason(p, full, err);
+        if (r < 0) {
+                free(rr.node);
+                free(rr.text);
+                return r;
+        }
+        p->reboots[p->n_reboots++] = rr;
+        return 0;
+}
+
+struct pv_action *pv_plan_find_key(struct pv_plan *p, const char *node, const char *key) {
+        for (size_t i = 0; key && i < p->n; i++) {
+                struct pv_action *a = &p->actions[i];
+                if (a->key && !strcmp(a->key, key) && !strcmp(a->node ? a->node : "", node ? node : ""))
+                        return a;
+        }
+        return NULL;
 }

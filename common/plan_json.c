@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pvfio/cleanup.h"
 #include "pvfio/util.h"
 
 #define MAX_NOTES 100000u
@@ -147,7 +148,217 @@ static int decode_keys(const json_t *keys, size_t idx, struct pv_plan *p, size_t
         return 0;
 }
 
-static int decode_action(const json_t *o, size_t idx, struct pv_plan *p, struct pv_error *err) {
+/* ------------------------------------------------------------ typed part (format_version 2) */
+
+static json_t *str_or_null(const char *s) {
+        return s ? json_string(s) : json_null();
+}
+
+static json_t *vec_json(char *const *v) {
+        json_t *a = json_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+json_t *pv_action_payload_json(const struct pv_action *a) {
+        switch (a->payload_kind) {
+        case PV_PAYLOAD_FILE:
+                return json_pack("{s:s, s:I}", "path", a->payload.file.path, "mode", (json_int_t)a->payload.file.mode);
+        case PV_PAYLOAD_COMMAND:
+                return json_pack("{s:o}", "argv", vec_json(a->payload.command.argv));
+        case PV_PAYLOAD_REBIND:
+                return json_pack("{s:s, s:o}", "addr", a->payload.rebind.addr, "driver",
+                                 str_or_null(a->payload.rebind.driver));
+        case PV_PAYLOAD_SRIOV:
+                return json_pack("{s:s, s:I}", "pf", a->payload.sriov.pf, "numvfs", (json_int_t)a->payload.sriov.numvfs);
+        case PV_PAYLOAD_VM:
+                return json_pack("{s:s, s:o}", "name", a->payload.vm.name, "vmid",
+                                 a->payload.vm.vmid ? json_integer(a->payload.vm.vmid) : json_null());
+        case PV_PAYLOAD_MAPPING: {
+                const struct pv_mapping_payload *m = &a->payload.mapping;
+                return json_pack("{s:s, s:o, s:o, s:b, s:b}", "id", m->id, "entries", vec_json(m->entries),
+                                 "description", str_or_null(m->description), "mdev", m->mdev,
+                                 "live_migration_capable", m->live_migration_capable);
+        }
+        case PV_PAYLOAD_NONE:
+                break;
+        }
+        return json_null();
+}
+
+json_t *pv_plan_reboots_json(const struct pv_plan *plan) {
+        json_t *a = json_array();
+        if (plan->n_reboots != plan->n_reboot_reasons) {
+                /* some reasons were added as strings only: the strings, whole, without a node */
+                for (size_t i = 0; i < plan->n_reboot_reasons; i++)
+                        json_array_append_new(a, json_pack("{s:n, s:s}", "node", "text", plan->reboot_reasons[i]));
+                return a;
+        }
+        for (size_t i = 0; i < plan->n_reboots; i++)
+                json_array_append_new(a, json_pack("{s:o, s:s}", "node", str_or_null(plan->reboots[i].node), "text",
+                                                   plan->reboots[i].text));
+        return a;
+}
+
+/* A list of strings → NULL-terminated vector (owned) and its length. */
+static int decode_vec(const json_t *o, const char *key, size_t idx, char ***ret, size_t *ret_n, struct pv_error *err) {
+        const json_t *v = json_object_get(o, key);
+        *ret = NULL;
+        *ret_n = 0;
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_array(v) || json_array_size(v) > MAX_NOTES)
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].payload.%s: not a list", idx, key);
+        char **vec = calloc(json_array_size(v) + 1, sizeof *vec);
+        if (!vec)
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        size_t i;
+        const json_t *e;
+        json_array_foreach(v, i, e) {
+                if (!json_is_string(e) || memchr(json_string_value(e), '\0', json_string_length(e)) ||
+                    !(vec[i] = strdup(json_string_value(e)))) {
+                        for (size_t k = 0; k < i; k++)
+                                free(vec[k]);
+                        free(vec);
+                        return pv_error_set(err, PV_EINVAL, "actions[%zu].payload.%s[%zu]: not a string", idx, key, i);
+                }
+        }
+        *ret = vec;
+        *ret_n = json_array_size(v);
+        return 0;
+}
+
+static void free_vec(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static int opt_uint(const json_t *o, const char *key, size_t idx, unsigned *ret, struct pv_error *err) {
+        const json_t *v = json_object_get(o, key);
+        *ret = 0;
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].payload.%s: not a number", idx, key);
+        *ret = (unsigned)json_integer_value(v);
+        return 0;
+}
+
+/* The payload member of a version 2 action; the payload type comes from the kind table. */
+static int decode_payload(const json_t *o, size_t idx, struct pv_action *a, struct pv_error *err) {
+        const json_t *pl = json_object_get(o, "payload");
+        const struct pv_action_kind_info *ki = pv_action_kind_info(a->kind);
+        if (!pl || !json_is_object(pl))
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].payload: missing or not an object", idx);
+        const char *w = "actions[].payload";
+        _cleanup_free_ char *s1 = NULL, *s2 = NULL, *s3 = NULL;
+        char **vec = NULL;
+        size_t n = 0;
+        unsigned u = 0;
+        bool b1 = false, b2 = false;
+        int r;
+        switch (ki->payload) {
+        case PV_PAYLOAD_FILE:
+                r = opt_str(pl, "path", w, idx, &s1, err);
+                if (r == 0)
+                        r = opt_uint(pl, "mode", idx, &u, err);
+                if (r == 0 && !s1)
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload.path: missing", idx);
+                return r < 0 ? r : pv_action_set_file(a, s1, u, err);
+        case PV_PAYLOAD_COMMAND:
+                r = decode_vec(pl, "argv", idx, &vec, &n, err);
+                if (r == 0 && !n)
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload.argv: empty command", idx);
+                if (r == 0)
+                        r = pv_action_set_command(a, (const char *const *)vec, err);
+                free_vec(vec);
+                return r;
+        case PV_PAYLOAD_REBIND:
+                r = opt_str(pl, "addr", w, idx, &s1, err);
+                if (r == 0)
+                        r = opt_str(pl, "driver", w, idx, &s2, err);
+                if (r == 0 && !s1)
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload.addr: missing", idx);
+                return r < 0 ? r : pv_action_set_rebind(a, s1, s2, err);
+        case PV_PAYLOAD_SRIOV:
+                r = opt_str(pl, "pf", w, idx, &s1, err);
+                if (r == 0)
+                        r = opt_uint(pl, "numvfs", idx, &u, err);
+                if (r == 0 && !s1)
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload.pf: missing", idx);
+                return r < 0 ? r : pv_action_set_sriov(a, s1, u, err);
+        case PV_PAYLOAD_VM:
+                r = opt_str(pl, "name", w, idx, &s1, err);
+                if (r == 0)
+                        r = opt_uint(pl, "vmid", idx, &u, err);
+                return r < 0 ? r : pv_action_set_vm(a, s1, u, err);
+        case PV_PAYLOAD_MAPPING:
+                r = opt_str(pl, "id", w, idx, &s1, err);
+                if (r == 0)
+                        r = opt_str(pl, "description", w, idx, &s3, err);
+                if (r == 0)
+                        r = opt_bool(pl, "mdev", idx, &b1, err);
+                if (r == 0)
+                        r = opt_bool(pl, "live_migration_capable", idx, &b2, err);
+                if (r == 0 && !s1)
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload.id: missing", idx);
+                if (r == 0)
+                        r = decode_vec(pl, "entries", idx, &vec, &n, err);
+                if (r == 0)
+                        r = pv_action_set_mapping(a, s1, vec, n, s3, b1, b2, err);
+                free_vec(vec);
+                return r;
+        case PV_PAYLOAD_NONE:
+                break;
+        }
+        return 0;
+}
+
+/*
+ * The key and payload of a version 2 action (the key written is kept: it is what results are matched
+ * by). Both null: an action without payload (a plan assembled by hand); one without the other is an error.
+ */
+static int decode_typed(const json_t *o, size_t idx, struct pv_action *a, struct pv_error *err) {
+        _cleanup_free_ char *key = NULL;
+        int r = opt_str(o, "key", "actions", idx, &key, err);
+        const json_t *pl = json_object_get(o, "payload");
+        bool has_payload = pl && !json_is_null(pl);
+        if (r < 0 || (!key && !has_payload))
+                return r;
+        if (!key || !*key)
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].key: missing", idx);
+        r = decode_payload(o, idx, a, err);
+        return r < 0 ? r : pv_action_set_key(a, key, err);
+}
+
+static int decode_reboots(const json_t *doc, struct pv_plan *p, struct pv_error *err) {
+        const json_t *list = json_object_get(doc, "reboots");
+        if (!list || json_is_null(list))
+                return 0;
+        if (!json_is_array(list) || json_array_size(list) > MAX_NOTES)
+                return pv_error_set(err, PV_EINVAL, "reboots: not a list");
+        size_t i;
+        const json_t *o;
+        json_array_foreach(list, i, o) {
+                _cleanup_free_ char *node = NULL, *text = NULL;
+                if (!json_is_object(o))
+                        return pv_error_set(err, PV_EINVAL, "reboots[%zu]: not an object", i);
+                int r = opt_str(o, "node", "reboots", i, &node, err);
+                if (r == 0)
+                        r = opt_str(o, "text", "reboots", i, &text, err);
+                if (r == 0 && !text)
+                        r = pv_error_set(err, PV_EINVAL, "reboots[%zu].text: missing", i);
+                if (r == 0)
+                        r = pv_plan_add_reboot(p, node, text, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int decode_action(const json_t *o, size_t idx, struct pv_plan *p, bool typed, struct pv_error *err) {
         if (!json_is_object(o))
                 return pv_error_set(err, PV_EINVAL, "actions[%zu]: not an object", idx);
         struct pv_action a = { 0 };
@@ -203,6 +414,8 @@ static int decode_action(const json_t *o, size_t idx, struct pv_plan *p, struct 
                 else
                         a.depends_on = (int)json_integer_value(v) + 1;
         }
+        if (r == 0 && typed)
+                r = decode_typed(o, idx, &a, err);
         if (r < 0) {
                 pv_action_done(&a);
                 return r;
@@ -245,16 +458,21 @@ int pv_plan_from_json(const json_t *doc, struct pv_plan *ret, struct pv_error *e
                 return pv_error_set(err, PV_EINVAL, "actions: not a list");
         if (json_array_size(actions) > PV_PLAN_JSON_MAX_ACTIONS)
                 return pv_error_set(err, PV_ETOOBIG, "actions: more than %u entries", PV_PLAN_JSON_MAX_ACTIONS);
+        /* version 1 (an older remote pvfio): no keys, no payloads, reboot reasons only as strings */
+        const json_t *fv = json_object_get(doc, "format_version");
+        bool typed = json_is_integer(fv) && json_integer_value(fv) >= 2;
         struct pv_plan p = PV_PLAN_INIT;
         int r = 0;
         size_t i;
         const json_t *o;
         json_array_foreach(actions, i, o) {
-                r = decode_action(o, i, &p, err);
+                r = decode_action(o, i, &p, typed, err);
                 if (r < 0)
                         break;
         }
-        if (r == 0)
+        if (r == 0 && typed && json_object_get(doc, "reboots"))
+                r = decode_reboots(doc, &p, err); /* fills reboot_reasons ("NODE: text") too */
+        else if (r == 0)
                 r = decode_notes(doc, "reboot_reasons", &p, pv_plan_add_reboot_reason, err);
         if (r == 0)
                 r = decode_notes(doc, "drift", &p, pv_plan_add_drift, err);

@@ -202,6 +202,20 @@ int pv_host_node_set_reasons(struct pv_host_node *hn, char *const *reasons, size
         return 0;
 }
 
+int pv_host_node_set_reboots(struct pv_host_node *hn, const struct pv_plan *src, struct pv_error *err) {
+        if (src->n_reboots != src->n_reboot_reasons) /* format_version 1 remote: only "NODE: why" strings */
+                return pv_host_node_set_reasons(hn, src->reboot_reasons, src->n_reboot_reasons, err);
+        pv_strv_done(&hn->reboot_reasons);
+        for (size_t i = 0; i < src->n_reboots; i++) {
+                const struct pv_reboot_reason *rr = &src->reboots[i];
+                bool other = rr->node && strcmp(rr->node, hn->node);
+                char *why = other ? pv_asprintf(err, "%s: %s", rr->node, rr->text) : strdup(rr->text);
+                if (!why || pv_strv_push_take(&hn->reboot_reasons, why, err) < 0)
+                        return -PV_ENOMEM;
+        }
+        return 0;
+}
+
 int pv_hosts_merge(struct pv_hosts *h, struct pv_plan *local, struct pv_plan *plan, struct pv_error *err) {
         for (size_t i = 0; i < h->n; i++) {
                 struct pv_host_node *hn = &h->v[i];
@@ -210,7 +224,7 @@ int pv_hosts_merge(struct pv_hosts *h, struct pv_plan *local, struct pv_plan *pl
                 hn->count = 0;
                 if (!src)
                         continue;
-                if (pv_host_node_set_reasons(hn, src->reboot_reasons, src->n_reboot_reasons, err) < 0)
+                if (pv_host_node_set_reboots(hn, src, err) < 0)
                         return -PV_ENOMEM;
                 if (!hn->local)
                         for (size_t k = 0; k < hn->remote->remote_warnings.n; k++) {
@@ -223,6 +237,14 @@ int pv_hosts_merge(struct pv_hosts *h, struct pv_plan *local, struct pv_plan *pl
                 hn->count = plan->n - hn->first;
         }
         return 0;
+}
+
+/* Is b (from a node's apply result) the action a (from its plan)? By stable key; a format_version 1
+ * remote sends no keys, so its actions are matched by kind and target as before. */
+static bool same_action(const struct pv_action *a, const struct pv_action *b) {
+        if (a->key && b->key)
+                return !strcmp(a->key, b->key);
+        return b->kind == a->kind && !strcmp(b->target ? b->target : "", a->target ? a->target : "");
 }
 
 void pv_hosts_take_apply_results(struct pv_hosts *h, struct pv_plan *plan) {
@@ -245,8 +267,7 @@ void pv_hosts_take_apply_results(struct pv_hosts *h, struct pv_plan *plan) {
                         struct pv_action *m = NULL;
                         for (size_t j = 0; j < r->plan.n && !m; j++) {
                                 struct pv_action *b = &r->plan.actions[j];
-                                if ((!used || !used[j]) && b->kind == a->kind && !strcmp(b->target ? b->target : "",
-                                                                                         a->target ? a->target : "")) {
+                                if ((!used || !used[j]) && same_action(a, b)) {
                                         m = b;
                                         if (used)
                                                 used[j] = true;

@@ -87,5 +87,8 @@ void pv_hosts_done(struct pv_hosts *h);
 
 /* Set the node's reboot reasons from plan notes "NODE: why" (replaces the old ones). */
 int pv_host_node_set_reasons(struct pv_host_node *hn, char *const *reasons, size_t n, struct pv_error *err);
+/* Set the node's reboot reasons from a plan: its {node, text} list; a plan of an older remote pvfio
+ * (format_version 1, strings only) goes through pv_host_node_set_reasons. */
+int pv_host_node_set_reboots(struct pv_host_node *hn, const struct pv_plan *src, struct pv_error *err);
 
 #endif

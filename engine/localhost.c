@@ -152,7 +152,7 @@ int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *pl
         if (!lh->spec)
                 return 0;
         struct pv_host_plan_opts o = { .node = lh->node, .rebind = rebind, .inputs = &lh->inputs };
-        size_t before_reasons = plan->n_reboot_reasons;
+        size_t before_reboots = plan->n_reboots;
         /* the kernel arguments the node's VMs need (1 GiB huge pages) join the host section's own */
         struct pv_host_spec spec = *lh->spec;
         struct pv_strv kargs = PV_STRV_INIT;
@@ -186,12 +186,9 @@ int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *pl
                 r = local_host_extras(lh, plan, err);
         if (r < 0)
                 return r;
-        if (plan->n_reboot_reasons > before_reasons) {
-                /* reboot reasons read "NODE: why"; the planner prefixes the node itself */
-                const char *why = plan->reboot_reasons[before_reasons];
-                size_t nl = strlen(lh->node);
-                if (strncmp(why, lh->node, nl) == 0 && strncmp(why + nl, ": ", 2) == 0)
-                        why += nl + 2;
+        if (plan->n_reboots > before_reboots) {
+                /* the structured reason: the text without the node (the planner adds both lists) */
+                const char *why = plan->reboots[before_reboots].text;
                 if (add_reason(lh, pv_asprintf(NULL, "must reboot first: %s", why), err) < 0)
                         return -PV_ENOMEM;
                 lh->readiness.all_devices = lh->reasons[lh->n_reasons - 1];

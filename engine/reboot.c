@@ -189,7 +189,7 @@ static int host_check(const struct pv_engine_events *ev, const struct pv_profile
                                 continue;
                         }
                         struct pv_plan *rp = &hn->remote->plan;
-                        if (pv_host_node_set_reasons(hn, rp->reboot_reasons, rp->n_reboot_reasons, err) < 0)
+                        if (pv_host_node_set_reboots(hn, rp, err) < 0)
                                 return -PV_ENOMEM;
                         if (hn->reboot_reasons.n) {
                                 x->error = pv_asprintf(NULL, "back online, but it still needs a reboot: %s",

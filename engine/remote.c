@@ -303,7 +303,8 @@ void pv_remote_collect(struct pv_remote *r, enum pv_remote_op op) {
                 if (pv_plan_doc_header(doc, &info, &err) < 0) {
                         fail(r, pv_asprintf(NULL, "node '%s': the remote pvfio sent an unreadable plan: %s", r->node,
                                             pv_error_message(&err)));
-                } else if (info.format_version != PV_PLAN_FORMAT_VERSION) {
+                } else if (info.format_version < PV_PLAN_FORMAT_VERSION_MIN ||
+                           info.format_version > PV_PLAN_FORMAT_VERSION) {
                         char fv[32];
                         if (info.format_version < 0)
                                 snprintf(fv, sizeof fv, "no plan format");

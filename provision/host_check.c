@@ -3,6 +3,7 @@
  * Passthrough readiness: group assessment and the check verdicts. Pure
  * functions over a scanned struct pv_host_state (no file access here).
  */
+#include "pvfio/xalloc.h"
 #include "pvfio/bootcfg.h"
 #include "pvfio/host.h"
 
@@ -187,48 +188,31 @@ static int add_check(struct pv_check_list *l, const char *id, enum pv_check_stat
         return 0;
 }
 
-/* asprintf that returns NULL on failure (checked by the caller via a flag) */
-static char *fmt(bool *oom, const char *f, ...) PV_PRINTF(2, 3);
-static char *fmt(bool *oom, const char *f, ...) {
+/* asprintf that cannot fail (pvfio/xalloc.h) */
+static char *fmt(const char *f, ...) PV_PRINTF(1, 2);
+static char *fmt(const char *f, ...) {
         va_list ap;
         va_start(ap, f);
         char *s = NULL;
-        if (vasprintf(&s, f, ap) < 0) {
-                s = NULL;
-                *oom = true;
-        }
+        if (vasprintf(&s, f, ap) < 0)
+                pv_oom(strlen(f));
         va_end(ap);
         return s;
 }
 
-static char *join_strv(const struct pv_strv *sv, const char *sep, bool *oom) {
-        struct pv_buf b = PV_BUF_INIT;
-        for (size_t i = 0; i < sv->n; i++)
-                if ((i && pv_buf_adds(&b, sep, NULL) < 0) || pv_buf_adds(&b, sv->v[i], NULL) < 0) {
-                        *oom = true;
-                        pv_buf_release(&b);
-                        return NULL;
-                }
-        char *r = NULL;
-        size_t len;
-        if (pv_buf_detach(&b, &r, &len, NULL) < 0)
-                *oom = true;
+/* The strings joined with sep (new string, "" when none). */
+static char *join_strv(const struct pv_strv *sv, const char *sep) {
+        char *r = pv_strv_join(sv, sep, NULL);
+        if (!r)
+                pv_oom(0);
         return r;
 }
 
-static char *join_list(const char *const *v, const char *sep, bool *oom) {
-        struct pv_buf b = PV_BUF_INIT;
-        for (size_t i = 0; v[i]; i++)
-                if ((i && pv_buf_adds(&b, sep, NULL) < 0) || pv_buf_adds(&b, v[i], NULL) < 0) {
-                        *oom = true;
-                        pv_buf_release(&b);
-                        return NULL;
-                }
-        char *r = NULL;
-        size_t len;
-        if (pv_buf_detach(&b, &r, &len, NULL) < 0)
-                *oom = true;
-        return r;
+static char *join_list(const char *const *v, const char *sep) {
+        struct pv_strv sv = { .v = (char **)v };
+        while (v[sv.n])
+                sv.n++;
+        return join_strv(&sv, sep);
 }
 
 /* ---------------------------------------------------- config file parsing */
@@ -372,27 +356,17 @@ struct check_ctx {
         struct pv_check_list *l;
         struct pv_strv reboot;           /* reboot reasons collected by the other checks */
         struct pv_error *err;
-        bool oom;
 };
 
 #define ADD(cc, id, st, title, ev, fx)                                                                  \
         do {                                                                                            \
                 char *_ev = (ev), *_fx = (fx);                                                          \
-                if ((cc)->oom) {                                                                        \
-                        free(_ev);                                                                      \
-                        free(_fx);                                                                      \
-                        return pv_error_set((cc)->err, PV_ENOMEM, "out of memory");                     \
-                }                                                                                       \
                 int _r = add_check((cc)->l, (id), (st), (title), _ev, _fx, (cc)->err);                  \
                 if (_r < 0)                                                                             \
                         return _r;                                                                      \
         } while (0)
 
 static int reboot_reason(struct check_ctx *c, char *reason) {
-        if (!reason) {
-                c->oom = true;
-                return pv_error_set(c->err, PV_ENOMEM, "out of memory");
-        }
         return pv_strv_push_take(&c->reboot, reason, c->err);
 }
 
@@ -402,39 +376,39 @@ static int check_cpu(struct check_ctx *c) {
         if (cpu->vmx || cpu->svm)
                 ADD(c, "cpu-virt", PV_CHECK_PASS, cpu->vmx ? "CPU virtualization (Intel VT-x) available"
                                                           : "CPU virtualization (AMD-V) available",
-                    fmt(&c->oom, "flag '%s' in proc/cpuinfo (%s)", cpu->vmx ? "vmx" : "svm", model), NULL);
+                    fmt("flag '%s' in proc/cpuinfo (%s)", cpu->vmx ? "vmx" : "svm", model), NULL);
         else if (!cpu->count)
                 ADD(c, "cpu-virt", PV_CHECK_FAIL, "CPU virtualization unknown",
-                    fmt(&c->oom, "proc/cpuinfo is missing or lists no processor"),
-                    fmt(&c->oom, "check that the root is a host root with a mounted proc"));
+                    fmt("proc/cpuinfo is missing or lists no processor"),
+                    fmt("check that the root is a host root with a mounted proc"));
         else
                 ADD(c, "cpu-virt", PV_CHECK_FAIL, "CPU virtualization not available",
-                    fmt(&c->oom, "neither 'vmx' nor 'svm' in the flags of proc/cpuinfo (%s)", model),
-                    fmt(&c->oom, "enable %s in the firmware setup (or, in a VM, expose it with nested virtualization)",
+                    fmt("neither 'vmx' nor 'svm' in the flags of proc/cpuinfo (%s)", model),
+                    fmt("enable %s in the firmware setup (or, in a VM, expose it with nested virtualization)",
                         cpu->vendor == PV_CPU_AMD ? "SVM (AMD-V)" : "Intel VT-x (Virtualization Technology)"));
         return 0;
 }
 
-static char *units_list(const struct pv_host_state *s, bool *oom) {
+static char *units_list(const struct pv_host_state *s) {
         struct pv_buf b = PV_BUF_INIT;
         for (size_t i = 0; i < s->iommu.n_units && i < 8; i++)
                 if ((i && pv_buf_adds(&b, ", ", NULL) < 0) || pv_buf_adds(&b, s->iommu.units[i].name, NULL) < 0)
-                        *oom = true;
+                        pv_oom(b.len);
         if (s->iommu.n_units > 8 && pv_buf_adds(&b, ", …", NULL) < 0)
-                *oom = true;
+                pv_oom(b.len);
         char *r = NULL;
         size_t len;
         if (pv_buf_detach(&b, &r, &len, NULL) < 0)
-                *oom = true;
+                pv_oom(b.len);
         return r;
 }
 
 static int check_iommu(struct check_ctx *c) {
         const struct pv_host_state *s = c->s;
         if (s->iommu.active) {
-                _cleanup_free_ char *units = units_list(s, &c->oom);
+                _cleanup_free_ char *units = units_list(s);
                 ADD(c, "iommu", PV_CHECK_PASS, "IOMMU active",
-                    fmt(&c->oom, "%zu unit(s) in sys/class/iommu (%s), %zu IOMMU group(s) in sys/kernel/iommu_groups",
+                    fmt("%zu unit(s) in sys/class/iommu (%s), %zu IOMMU group(s) in sys/kernel/iommu_groups",
                         s->iommu.n_units, units ? units : "", s->iommu.n_groups_sysfs),
                     NULL);
                 return 0;
@@ -452,24 +426,24 @@ static int check_iommu(struct check_ctx *c) {
         const char *fw = intel ? "VT-d" : s->cpu.vendor == PV_CPU_AMD ? "AMD-Vi (IOMMU)" : "VT-d / AMD-Vi";
         char *ev, *fix;
         if (off) {
-                ev = fmt(&c->oom, "sys/class/iommu is empty and proc/cmdline contains '%s'", off);
-                fix = fmt(&c->oom, "remove '%s' from the kernel command line (%s) and reboot", off,
+                ev = fmt("sys/class/iommu is empty and proc/cmdline contains '%s'", off);
+                fix = fmt("remove '%s' from the kernel command line (%s) and reboot", off,
                           s->boot.loader == PV_BOOTLOADER_SYSTEMD_BOOT ? "etc/kernel/cmdline" : "etc/default/grub");
         } else if (!table) {
-                ev = fmt(&c->oom, "sys/class/iommu is empty and there is no %s table in sys/firmware/acpi/tables: the "
+                ev = fmt("sys/class/iommu is empty and there is no %s table in sys/firmware/acpi/tables: the "
                                   "firmware does not announce an IOMMU",
                          tname);
-                fix = fmt(&c->oom, "enable %s in the firmware (BIOS/UEFI) setup, then reboot", fw);
+                fix = fmt("enable %s in the firmware (BIOS/UEFI) setup, then reboot", fw);
         } else if (intel && s->kver.major && !pv_host_kernel_at_least(s, 6, 8) &&
                    !find_arg(&s->cmdline_args, "intel_iommu=on", NULL)) {
-                ev = fmt(&c->oom, "sys/class/iommu is empty; kernel %s is older than 6.8, which does not enable the "
+                ev = fmt("sys/class/iommu is empty; kernel %s is older than 6.8, which does not enable the "
                                   "Intel IOMMU by default, and proc/cmdline lacks 'intel_iommu=on'",
                          s->kernel_release ? s->kernel_release : "?");
-                fix = fmt(&c->oom, "add 'intel_iommu=on' to the kernel command line ('pvfio host apply' does it) and "
+                fix = fmt("add 'intel_iommu=on' to the kernel command line ('pvfio host apply' does it) and "
                                    "reboot");
         } else {
-                ev = fmt(&c->oom, "sys/class/iommu is empty although the %s table exists", tname);
-                fix = fmt(&c->oom, "check 'dmesg | grep -e DMAR -e IOMMU -e AMD-Vi' for why the kernel did not enable "
+                ev = fmt("sys/class/iommu is empty although the %s table exists", tname);
+                fix = fmt("check 'dmesg | grep -e DMAR -e IOMMU -e AMD-Vi' for why the kernel did not enable "
                                    "the IOMMU");
         }
         ADD(c, "iommu", PV_CHECK_FAIL, "IOMMU not active", ev, fix);
@@ -484,21 +458,21 @@ static int check_firmware(struct check_ctx *c) {
         if (have) {
                 char *ev;
                 if (!amd && s->iommu.dmar_flags >= 0)
-                        ev = fmt(&c->oom, "sys/firmware/acpi/tables/DMAR present (flags 0x%02x: interrupt remapping %s"
+                        ev = fmt("sys/firmware/acpi/tables/DMAR present (flags 0x%02x: interrupt remapping %s"
                                           "%s)",
                                  (unsigned)s->iommu.dmar_flags,
                                  (s->iommu.dmar_flags & 1) ? "supported" : "not announced",
                                  (s->iommu.dmar_flags & 2) ? ", x2APIC opt-out" : "");
                 else
-                        ev = fmt(&c->oom, "sys/firmware/acpi/tables/%s present", t);
+                        ev = fmt("sys/firmware/acpi/tables/%s present", t);
                 ADD(c, "iommu-firmware", PV_CHECK_PASS, amd ? "firmware announces AMD-Vi (IVRS table)"
                                                             : "firmware announces VT-d (DMAR table)",
                     ev, NULL);
         } else {
                 ADD(c, "iommu-firmware", s->iommu.active ? PV_CHECK_WARN : PV_CHECK_FAIL,
                     amd ? "no IVRS table" : "no DMAR table",
-                    fmt(&c->oom, "sys/firmware/acpi/tables/%s is absent", t),
-                    fmt(&c->oom, "enable %s in the firmware (BIOS/UEFI) setup", amd ? "AMD-Vi / IOMMU" : "VT-d"));
+                    fmt("sys/firmware/acpi/tables/%s is absent", t),
+                    fmt("enable %s in the firmware (BIOS/UEFI) setup", amd ? "AMD-Vi / IOMMU" : "VT-d"));
         }
         return 0;
 }
@@ -513,32 +487,32 @@ static int check_ir(struct check_ctx *c) {
                 /* remapping is done by the IOMMU: with it off nothing is "missing" yet, and
                  * allow_unsafe_interrupts would be the wrong advice (issue 10 item 11) */
                 ADD(c, "interrupt-remapping", PV_CHECK_WARN, "interrupt remapping not checked: the IOMMU is off",
-                    fmt(&c->oom, "interrupt remapping is done by the IOMMU, which is not active (see the 'iommu' "
+                    fmt("interrupt remapping is done by the IOMMU, which is not active (see the 'iommu' "
                                  "check)%s",
                         unit_ir ? "; the IOMMU unit supports it (ECAP bit 3)" : ""),
-                    fmt(&c->oom, "turn the IOMMU on first, then run 'pvfio host check' again"));
+                    fmt("turn the IOMMU on first, then run 'pvfio host check' again"));
                 return 0;
         }
         if (s->iommu.ir == PV_IR_ACTIVE) {
-                _cleanup_free_ char *chips = join_strv(&s->iommu.ir_chips, ", ", &c->oom);
+                _cleanup_free_ char *chips = join_strv(&s->iommu.ir_chips, ", ");
                 ADD(c, "interrupt-remapping", PV_CHECK_PASS, "interrupt remapping active",
-                    fmt(&c->oom, "remapped interrupt chips in proc/interrupts: %s", chips ? chips : ""), NULL);
+                    fmt("remapped interrupt chips in proc/interrupts: %s", chips ? chips : ""), NULL);
         } else if (s->iommu.ir == PV_IR_ABSENT) {
-                _cleanup_free_ char *chips = join_strv(&s->iommu.plain_msi_chips, ", ", &c->oom);
+                _cleanup_free_ char *chips = join_strv(&s->iommu.plain_msi_chips, ", ");
                 ADD(c, "interrupt-remapping", unsafe_ok ? PV_CHECK_WARN : PV_CHECK_FAIL, "no interrupt remapping",
-                    fmt(&c->oom, "proc/interrupts shows only non-remapped chips (%s)%s%s", chips ? chips : "",
+                    fmt("proc/interrupts shows only non-remapped chips (%s)%s%s", chips ? chips : "",
                         unit_ir ? "; the IOMMU unit supports it (ECAP bit 3)" : "",
                         unsafe_ok ? "; etc/modprobe.d sets allow_unsafe_interrupts=1" : ""),
-                    unsafe_ok ? fmt(&c->oom, "passthrough works but a guest could inject interrupts; prefer enabling "
+                    unsafe_ok ? fmt("passthrough works but a guest could inject interrupts; prefer enabling "
                                              "interrupt remapping in the firmware")
-                              : fmt(&c->oom, "enable interrupt remapping (VT-d/AMD-Vi with x2APIC) in the firmware; "
+                              : fmt("enable interrupt remapping (VT-d/AMD-Vi with x2APIC) in the firmware; "
                                              "only as a last resort add 'options vfio_iommu_type1 "
                                              "allow_unsafe_interrupts=1' to etc/modprobe.d"));
         } else {
                 ADD(c, "interrupt-remapping", PV_CHECK_WARN, "interrupt remapping unknown",
-                    fmt(&c->oom, "proc/interrupts is missing or shows no MSI/IO-APIC chip%s",
+                    fmt("proc/interrupts is missing or shows no MSI/IO-APIC chip%s",
                         unit_ir ? "; the IOMMU unit supports it (ECAP bit 3)" : ""),
-                    fmt(&c->oom, "check 'dmesg | grep remapping'"));
+                    fmt("check 'dmesg | grep remapping'"));
         }
         return 0;
 }
@@ -553,15 +527,15 @@ static int check_overrides(struct check_ctx *c) {
         if (s->acs_override_active)
                 ADD(c, "acs-override", PV_CHECK_WARN,
                     "IOMMU groups are split by pcie_acs_override, not isolated by the hardware",
-                    fmt(&c->oom, "proc/cmdline: %s", acs ? acs : "pcie_acs_override"),
-                    fmt(&c->oom, "a passed-through device may still reach the other devices of its real group "
+                    fmt("proc/cmdline: %s", acs ? acs : "pcie_acs_override"),
+                    fmt("a passed-through device may still reach the other devices of its real group "
                                  "(peer-to-peer DMA around the IOMMU), including the host's; accept that risk, or "
                                  "move the card to a slot with its own group and drop the override"));
         if (s->unsafe_interrupts_active)
                 ADD(c, "unsafe-interrupts", PV_CHECK_WARN, "vfio allows devices without interrupt remapping",
-                    fmt(&c->oom, "allow_unsafe_interrupts is on (proc/cmdline or "
+                    fmt("allow_unsafe_interrupts is on (proc/cmdline or "
                                  "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts)"),
-                    fmt(&c->oom, "a VM's device can raise arbitrary interrupts (MSI) in the host; enable interrupt "
+                    fmt("a VM's device can raise arbitrary interrupts (MSI) in the host; enable interrupt "
                                  "remapping in the firmware and drop the option where possible"));
         return 0;
 }
@@ -569,18 +543,18 @@ static int check_overrides(struct check_ctx *c) {
 static int check_kernel(struct check_ctx *c, const struct pv_strv *configured) {
         const struct pv_host_state *s = c->s;
         const char *const *mods = pv_host_vfio_modules(s);
-        _cleanup_free_ char *list = join_list(mods, ", ", &c->oom);
+        _cleanup_free_ char *list = join_list(mods, ", ");
         if (!s->kver.major) {
                 ADD(c, "kernel", PV_CHECK_WARN, "kernel version unknown",
-                    fmt(&c->oom, "proc/sys/kernel/osrelease is missing or unparsable"),
-                    fmt(&c->oom, "check that the root has a proc/sys/kernel/osrelease"));
+                    fmt("proc/sys/kernel/osrelease is missing or unparsable"),
+                    fmt("check that the root has a proc/sys/kernel/osrelease"));
         } else {
                 bool old = !pv_host_kernel_at_least(s, 5, 15);
                 ADD(c, "kernel", old ? PV_CHECK_WARN : PV_CHECK_PASS,
                     old ? "kernel older than 5.15" : "kernel version supported",
-                    fmt(&c->oom, "kernel %s: VFIO modules %s%s", s->kernel_release, list ? list : "",
+                    fmt("kernel %s: VFIO modules %s%s", s->kernel_release, list ? list : "",
                         pv_host_kernel_at_least(s, 6, 2) ? " (vfio_virqfd is part of vfio since 6.2)" : ""),
-                    old ? fmt(&c->oom, "upgrade to a current Proxmox VE kernel (no reset_method control before 5.15)")
+                    old ? fmt("upgrade to a current Proxmox VE kernel (no reset_method control before 5.15)")
                         : NULL);
         }
         /* what etc/modules + modules-load.d will load at boot */
@@ -596,22 +570,22 @@ static int check_kernel(struct check_ctx *c, const struct pv_strv *configured) {
                 return r;
         }
         bool virqfd = pv_host_kernel_at_least(s, 6, 2) && strv_has_mod(configured, "vfio_virqfd");
-        _cleanup_free_ char *miss = join_strv(&missing, ", ", &c->oom);
+        _cleanup_free_ char *miss = join_strv(&missing, ", ");
         if (virqfd)
                 ADD(c, "vfio-modules-config", PV_CHECK_WARN, "obsolete module 'vfio_virqfd' configured",
-                    fmt(&c->oom, "etc/modules or etc/modules-load.d lists vfio_virqfd, which does not exist on kernel %s"
+                    fmt("etc/modules or etc/modules-load.d lists vfio_virqfd, which does not exist on kernel %s"
                                  "%s%s",
                         s->kernel_release, missing.n ? "; missing: " : "", missing.n ? miss : ""),
-                    fmt(&c->oom, "remove 'vfio_virqfd' (systemd-modules-load logs an error for it)%s",
+                    fmt("remove 'vfio_virqfd' (systemd-modules-load logs an error for it)%s",
                         missing.n ? " and add the missing modules ('pvfio host apply')" : ""));
         else if (missing.n)
                 ADD(c, "vfio-modules-config", PV_CHECK_WARN, "VFIO modules not configured to load at boot",
-                    fmt(&c->oom, "etc/modules and etc/modules-load.d do not list: %s", miss ? miss : ""),
-                    fmt(&c->oom, "list them in etc/modules-load.d ('pvfio host apply' writes "
+                    fmt("etc/modules and etc/modules-load.d do not list: %s", miss ? miss : ""),
+                    fmt("list them in etc/modules-load.d ('pvfio host apply' writes "
                                  "etc/modules-load.d/pvfio.conf), then 'update-initramfs -u -k all'"));
         else
                 ADD(c, "vfio-modules-config", PV_CHECK_PASS, "VFIO modules configured to load at boot",
-                    fmt(&c->oom, "etc/modules or etc/modules-load.d list %s%s", list ? list : "",
+                    fmt("etc/modules or etc/modules-load.d list %s%s", list ? list : "",
                         c->in->gvtg ? ", kvmgt" : ""),
                     NULL);
         pv_strv_done(&missing);
@@ -621,7 +595,7 @@ static int check_kernel(struct check_ctx *c, const struct pv_strv *configured) {
 static int check_bootloader(struct check_ctx *c) {
         const struct pv_host_state *s = c->s;
         const struct pv_boot_info *b = &s->boot;
-        _cleanup_free_ char *ev = join_strv(&b->evidence, "; ", &c->oom);
+        _cleanup_free_ char *ev = join_strv(&b->evidence, "; ");
         if (b->loader == PV_BOOTLOADER_SYSTEMD_BOOT) {
                 const struct pv_host_file *f = &b->etc_kernel_cmdline;
                 bool root = false;
@@ -642,9 +616,9 @@ static int check_bootloader(struct check_ctx *c) {
                 }
                 if (!root)
                         ADD(c, "bootloader", PV_CHECK_WARN, "systemd-boot: etc/kernel/cmdline lacks 'root='",
-                            fmt(&c->oom, "%s; etc/kernel/cmdline is %s", ev ? ev : "",
+                            fmt("%s; etc/kernel/cmdline is %s", ev ? ev : "",
                                 f->present ? "present without root=" : "absent"),
-                            fmt(&c->oom, "write the current root= argument (see proc/cmdline) into etc/kernel/cmdline; "
+                            fmt("write the current root= argument (see proc/cmdline) into etc/kernel/cmdline; "
                                          "'proxmox-boot-tool refresh' aborts without it"));
                 else
                         ADD(c, "bootloader", PV_CHECK_PASS, "boot loader: systemd-boot (proxmox-boot-tool)", TAKE_PTR(ev),
@@ -652,7 +626,7 @@ static int check_bootloader(struct check_ctx *c) {
         } else if (b->loader == PV_BOOTLOADER_GRUB) {
                 if (!b->etc_default_grub.present && !b->n_grub_d)
                         ADD(c, "bootloader", PV_CHECK_WARN, "boot loader: GRUB, but etc/default/grub is missing",
-                            TAKE_PTR(ev), fmt(&c->oom, "install grub (grub-efi-amd64 or grub-pc) or check the root"));
+                            TAKE_PTR(ev), fmt("install grub (grub-efi-amd64 or grub-pc) or check the root"));
                 else
                         ADD(c, "bootloader", PV_CHECK_PASS,
                             b->proxmox_boot_tool ? "boot loader: GRUB (ESPs synced by proxmox-boot-tool)"
@@ -660,7 +634,7 @@ static int check_bootloader(struct check_ctx *c) {
                             TAKE_PTR(ev), NULL);
         } else {
                 ADD(c, "bootloader", PV_CHECK_WARN, "boot loader unknown", TAKE_PTR(ev),
-                    fmt(&c->oom, "run 'proxmox-boot-tool status' and 'efibootmgr -v' to find out"));
+                    fmt("run 'proxmox-boot-tool status' and 'efibootmgr -v' to find out"));
         }
         return 0;
 }
@@ -710,7 +684,7 @@ static int check_pending_args(struct check_ctx *c, const struct pv_strv *want) {
                 n++;
                 r = pv_buf_addf(&pending, c->err, "%s'%s'", pending.len ? ", " : "", a);
                 if (r == 0)
-                        r = reboot_reason(c, fmt(&c->oom, "kernel argument '%s' is in %s but not in proc/cmdline", a,
+                        r = reboot_reason(c, fmt("kernel argument '%s' is in %s but not in proc/cmdline", a,
                                                  where));
         }
         pv_strv_done(&conf);
@@ -720,16 +694,16 @@ static int check_pending_args(struct check_ctx *c, const struct pv_strv *want) {
         }
         char *ev;
         if (firmware_iommu_off(s))
-                ev = fmt(&c->oom, "configured in %s: %s; proc/cmdline: %s; the firmware has %s off (no %s table), "
+                ev = fmt("configured in %s: %s; proc/cmdline: %s; the firmware has %s off (no %s table), "
                                   "which no kernel argument changes",
                          where, pending.buf, s->cmdline ? s->cmdline : "(missing)", firmware_iommu_name(s),
                          s->cpu.vendor == PV_CPU_AMD ? "IVRS" : "DMAR");
         else
-                ev = fmt(&c->oom, "configured in %s: %s; proc/cmdline: %s", where, pending.buf,
+                ev = fmt("configured in %s: %s; proc/cmdline: %s", where, pending.buf,
                          s->cmdline ? s->cmdline : "(missing)");
         pv_buf_release(&pending);
         ADD(c, "kernel-args-pending", PV_CHECK_WARN, "configured kernel arguments not active yet", ev,
-            fmt(&c->oom, "reboot (after '%s') to start the kernel with them",
+            fmt("reboot (after '%s') to start the kernel with them",
                 s->boot.loader == PV_BOOTLOADER_SYSTEMD_BOOT ? "proxmox-boot-tool refresh" : "update-grub"));
         return 0;
 }
@@ -738,7 +712,7 @@ static int check_kernel_args(struct check_ctx *c, const struct pv_strv *want) {
         const struct pv_host_state *s = c->s;
         if (!want->n) {
                 ADD(c, "kernel-args", PV_CHECK_PASS, "no kernel arguments required",
-                    fmt(&c->oom, "proc/cmdline: %s", s->cmdline ? s->cmdline : "(missing)"), NULL);
+                    fmt("proc/cmdline: %s", s->cmdline ? s->cmdline : "(missing)"), NULL);
                 return 0;
         }
         struct pv_strv conf = PV_STRV_INIT;
@@ -760,7 +734,7 @@ static int check_kernel_args(struct check_ctx *c, const struct pv_strv *want) {
                         n_pending++;
                         r = pv_buf_addf(&pending, c->err, "%s'%s'", pending.len ? ", " : "", w);
                         if (r == 0)
-                                r = reboot_reason(c, fmt(&c->oom, "kernel argument '%s' is in %s but not in proc/cmdline",
+                                r = reboot_reason(c, fmt("kernel argument '%s' is in %s but not in proc/cmdline",
                                                          w, where));
                 } else {
                         n_absent++;
@@ -790,21 +764,21 @@ static int check_kernel_args(struct check_ctx *c, const struct pv_strv *want) {
         const char *fw_off = firmware_iommu_off(s) && wants_iommu_arg(want) ? firmware_iommu_name(s) : NULL;
         if (fw_off && (n_absent || n_pending)) {
                 pv_buf_release(&absent);
-                char *ev2 = fmt(&c->oom, "%s; sys/firmware/acpi/tables has no %s table: the firmware has %s off, so "
+                char *ev2 = fmt("%s; sys/firmware/acpi/tables has no %s table: the firmware has %s off, so "
                                          "no kernel argument can turn the IOMMU on, and a reboot alone changes nothing",
                                 evs, s->cpu.vendor == PV_CPU_AMD ? "IVRS" : "DMAR", fw_off);
                 free(evs);
                 ADD(c, "kernel-args", PV_CHECK_FAIL, "IOMMU arguments cannot take effect: the firmware has the IOMMU off",
-                    ev2, fmt(&c->oom, "enable %s in the firmware (BIOS/UEFI) setup, then reboot", fw_off));
+                    ev2, fmt("enable %s in the firmware (BIOS/UEFI) setup, then reboot", fw_off));
         } else if (n_absent) {
-                char *fix = fmt(&c->oom, "add %s to %s ('pvfio host apply' does it), refresh the boot loader and reboot",
+                char *fix = fmt("add %s to %s ('pvfio host apply' does it), refresh the boot loader and reboot",
                                 absent.buf, where);
                 pv_buf_release(&absent);
                 ADD(c, "kernel-args", PV_CHECK_FAIL, "kernel arguments missing", evs, fix);
         } else if (n_pending) {
                 pv_buf_release(&absent);
                 ADD(c, "kernel-args", PV_CHECK_WARN, "kernel arguments configured, waiting for a reboot", evs,
-                    fmt(&c->oom, "reboot (after '%s')",
+                    fmt("reboot (after '%s')",
                         s->boot.loader == PV_BOOTLOADER_SYSTEMD_BOOT ? "proxmox-boot-tool refresh" : "update-grub"));
         } else {
                 pv_buf_release(&absent);
@@ -827,27 +801,27 @@ static int check_vfio_loaded(struct check_ctx *c, const struct pv_strv *configur
                 pv_strv_done(&missing);
                 return r;
         }
-        _cleanup_free_ char *miss = join_strv(&missing, ", ", &c->oom);
-        _cleanup_free_ char *miss_sp = join_strv(&missing, " ", &c->oom);
-        _cleanup_free_ char *all = join_list(mods, ", ", &c->oom);
+        _cleanup_free_ char *miss = join_strv(&missing, ", ");
+        _cleanup_free_ char *miss_sp = join_strv(&missing, " ");
+        _cleanup_free_ char *all = join_list(mods, ", ");
         bool all_configured = true;
         for (size_t i = 0; i < missing.n; i++)
                 all_configured &= strv_has_mod(configured, missing.v[i]);
         if (missing.n && all_configured)
-                r = reboot_reason(c, fmt(&c->oom, "module(s) %s are configured to load at boot but are not loaded",
+                r = reboot_reason(c, fmt("module(s) %s are configured to load at boot but are not loaded",
                                          miss ? miss : ""));
         pv_strv_done(&missing);
         if (r < 0)
                 return r;
         if (miss && *miss)
                 ADD(c, "vfio-loaded", PV_CHECK_WARN, "VFIO modules not loaded",
-                    fmt(&c->oom, "proc/modules and sys/module lack: %s", miss),
-                    fmt(&c->oom, "'modprobe -a %s' now, and list them in etc/modules-load.d for the next boot "
+                    fmt("proc/modules and sys/module lack: %s", miss),
+                    fmt("'modprobe -a %s' now, and list them in etc/modules-load.d for the next boot "
                                  "('pvfio host apply')",
                         miss_sp ? miss_sp : ""));
         else
                 ADD(c, "vfio-loaded", PV_CHECK_PASS, "VFIO modules loaded",
-                    fmt(&c->oom, "loaded or built in: %s%s", all ? all : "", c->in->gvtg ? ", kvmgt" : ""), NULL);
+                    fmt("loaded or built in: %s%s", all ? all : "", c->in->gvtg ? ", kvmgt" : ""), NULL);
         return 0;
 }
 
@@ -874,13 +848,13 @@ static int check_framebuffer(struct check_ctx *c) {
                                 bool passed = input_has(c->in, &d->addr);
                                 enum pv_check_status st = passed ? PV_CHECK_FAIL
                                                           : c->in->n_devices ? PV_CHECK_PASS : PV_CHECK_WARN;
-                                char *ev = fmt(&c->oom, "proc/iomem: %s [%#" PRIx64 "-%#" PRIx64 "] lies inside BAR %u "
+                                char *ev = fmt("proc/iomem: %s [%#" PRIx64 "-%#" PRIx64 "] lies inside BAR %u "
                                                         "[%#" PRIx64 "-%#" PRIx64 "] of %s%s",
                                                fb->name, fb->start, fb->end, d->bars[b].index, d->bars[b].start,
                                                d->bars[b].end, d->name, d->boot_vga == 1 ? " (boot_vga=1)" : "");
                                 char *fix = st == PV_CHECK_PASS
                                                     ? NULL
-                                                    : fmt(&c->oom, "add 'initcall_blacklist=sysfb_init' to the kernel "
+                                                    : fmt("add 'initcall_blacklist=sysfb_init' to the kernel "
                                                                    "command line (with simpledrm built in, also "
                                                                    "'video=simplefb:off'), or make another GPU primary "
                                                                    "in the firmware; otherwise vfio-pci fails with "
@@ -906,29 +880,29 @@ static int check_framebuffer(struct check_ctx *c) {
                         bool passed = input_has(c->in, &d->addr);
                         ADD(c, "boot-framebuffer", passed ? PV_CHECK_FAIL : PV_CHECK_WARN,
                             "boot GPU may be held by the framebuffer",
-                            fmt(&c->oom, "proc/iomem has '%s' and %s has boot_vga=1 (its BARs are unknown)",
+                            fmt("proc/iomem has '%s' and %s has boot_vga=1 (its BARs are unknown)",
                                 s->fb_ranges[0].name, d->name),
-                            fmt(&c->oom, "add 'initcall_blacklist=sysfb_init' to the kernel command line if you pass "
+                            fmt("add 'initcall_blacklist=sysfb_init' to the kernel command line if you pass "
                                          "%s", d->name));
                         return 0;
                 }
                 ADD(c, "boot-framebuffer", PV_CHECK_PASS, "boot framebuffer is not inside a PCI BAR",
-                    fmt(&c->oom, "proc/iomem: '%s' at [%#" PRIx64 "-%#" PRIx64 "] is outside every known GPU BAR",
+                    fmt("proc/iomem: '%s' at [%#" PRIx64 "-%#" PRIx64 "] is outside every known GPU BAR",
                         s->fb_ranges[0].name, s->fb_ranges[0].start, s->fb_ranges[0].end),
                     NULL);
                 return 0;
         }
         ADD(c, "boot-framebuffer", PV_CHECK_PASS, "no boot framebuffer holds a GPU",
-            fmt(&c->oom, "no BOOTFB/simpledrm/efifb/vesafb range in proc/iomem"), NULL);
+            fmt("no BOOTFB/simpledrm/efifb/vesafb range in proc/iomem"), NULL);
         return 0;
 }
 
-static char *dev_label(const struct pv_host_state *s, size_t i, bool *oom) {
+static char *dev_label(const struct pv_host_state *s, size_t i) {
         const struct pv_host_dev *d = &s->devs[i];
         _cleanup_free_ char *desc = pv_host_dev_describe(d, NULL);
         if (!desc)
-                *oom = true;
-        return fmt(oom, "%s %s (driver %s)", d->name, desc ? desc : "", d->driver ? d->driver : "none");
+                pv_oom(0);
+        return fmt("%s %s (driver %s)", d->name, desc ? desc : "", d->driver ? d->driver : "none");
 }
 
 /* A muxless (Optimus) dGPU has no display outputs: say what that means for passing it (issue 10 item 13). */
@@ -936,15 +910,13 @@ static int check_outputs(struct check_ctx *c, const struct pv_host_dev *d) {
         size_t igpu;
         if (!pv_host_dev_is_muxless_gpu(c->s, d, &igpu))
                 return 0;
-        _cleanup_free_ char *id = fmt(&c->oom, "outputs:%s", d->name);
-        if (c->oom)
-                return pv_error_set(c->err, PV_ENOMEM, "out of memory");
+        _cleanup_free_ char *id = fmt("outputs:%s", d->name);
         const char *why = (d->class_code >> 8) == 0x0302 ? "class 0302 (3D controller): no display engine of its own"
                                                          : "its DRM card has no connector";
         ADD(c, id, PV_CHECK_WARN, "muxless dGPU: no display outputs",
-            fmt(&c->oom, "%s: %s; the integrated GPU %s drives the screens (a muxless/Optimus laptop)", d->name, why,
+            fmt("%s: %s; the integrated GPU %s drives the screens (a muxless/Optimus laptop)", d->name, why,
                 c->s->devs[igpu].name),
-            fmt(&c->oom, "pass it as a secondary GPU: no 'x-vga', keep a virtual display; its video BIOS is part of the "
+            fmt("pass it as a secondary GPU: no 'x-vga', keep a virtual display; its video BIOS is part of the "
                          "system firmware, so give the VM a ROM file ('romfile=', taken from the laptop's BIOS image); "
                          "see its output through Looking Glass or a remote display (RDP, Sunshine/Moonlight, Parsec)"));
         return 0;
@@ -969,14 +941,12 @@ static bool cmdline_binds_id(const struct pv_host_state *s, const char *id) {
 /* The node booted with vfio-pci.ids= naming the device, yet another driver holds it: a reboot will not
  * change that (issue 10 item 11). Told apart from "reboot needed". */
 static int check_bind_lost(struct check_ctx *c, const struct pv_host_dev *d, const char *id) {
-        _cleanup_free_ char *rid = fmt(&c->oom, "bind:%s", d->name);
-        if (c->oom)
-                return pv_error_set(c->err, PV_ENOMEM, "out of memory");
+        _cleanup_free_ char *rid = fmt("bind:%s", d->name);
         ADD(c, rid, PV_CHECK_FAIL, "rebooted, but vfio-pci did not bind the device",
-            fmt(&c->oom, "proc/cmdline gives %s to vfio-pci ('vfio-pci.ids=…%s…'), yet %s is bound to '%s': '%s' "
+            fmt("proc/cmdline gives %s to vfio-pci ('vfio-pci.ids=…%s…'), yet %s is bound to '%s': '%s' "
                          "claimed it first",
                 id, id, d->name, d->driver, d->driver),
-            fmt(&c->oom, "load vfio-pci before '%s' ('softdep %s pre: vfio-pci' in etc/modprobe.d, vfio_pci in the "
+            fmt("load vfio-pci before '%s' ('softdep %s pre: vfio-pci' in etc/modprobe.d, vfio_pci in the "
                          "initramfs: 'update-initramfs -u -k all'), or blacklist '%s' if no other device needs it; then "
                          "reboot",
                 d->driver, d->driver, d->driver));
@@ -1002,44 +972,42 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
         const struct pv_host_state *s = c->s;
         char an[PV_PCI_ADDR_MAX];
         pv_pci_addr_format(want, an);
-        _cleanup_free_ char *rid = fmt(&c->oom, "reset:%s", an), *gid = fmt(&c->oom, "group:%s", an);
-        if (c->oom)
-                return pv_error_set(c->err, PV_ENOMEM, "out of memory");
+        _cleanup_free_ char *rid = fmt("reset:%s", an), *gid = fmt("group:%s", an);
         long idx = pv_host_dev_index(s, want);
         if (idx < 0) {
                 ADD(c, gid, PV_CHECK_FAIL, "device not found",
-                    fmt(&c->oom, "no '%s' in sys/bus/pci/devices", an),
-                    fmt(&c->oom, "check the address with 'pvfio host scan'"));
+                    fmt("no '%s' in sys/bus/pci/devices", an),
+                    fmt("check the address with 'pvfio host scan'"));
                 return 0;
         }
         const struct pv_host_dev *d = &s->devs[idx];
 
         /* reset capability */
-        _cleanup_free_ char *methods = join_strv(&d->reset_methods, " ", &c->oom);
+        _cleanup_free_ char *methods = join_strv(&d->reset_methods, " ");
         const char *capnote = d->caps.known ? (d->caps.flr ? "; config space: FLR capable" : "; config space: no FLR")
                                             : "";
         if (d->unknown & PV_HOST_UNKNOWN_RESET) {
                 ADD(c, rid, PV_CHECK_WARN, "reset method unknown",
-                    fmt(&c->oom, "%s: this root was imported from a listing that does not show the kernel's reset "
+                    fmt("%s: this root was imported from a listing that does not show the kernel's reset "
                                  "methods%s", d->name, capnote),
-                    fmt(&c->oom, "read %s/reset_method on the node itself", d->name));
+                    fmt("read %s/reset_method on the node itself", d->name));
         } else if (d->reset_methods.n) {
                 bool only_bus = d->reset_methods.n == 1 && strcmp(d->reset_methods.v[0], "bus") == 0;
                 ADD(c, rid, PV_CHECK_PASS, only_bus ? "resettable by secondary bus reset" : "function reset available",
-                    fmt(&c->oom, "%s/reset_method: %s%s", d->name, methods ? methods : "", capnote),
+                    fmt("%s/reset_method: %s%s", d->name, methods ? methods : "", capnote),
                     NULL);
         } else if (!d->has_reset_method && d->has_reset) {
                 ADD(c, rid, PV_CHECK_PASS, "function reset available",
-                    fmt(&c->oom, "%s/reset exists (no reset_method file: kernel before 5.15)%s", d->name, capnote), NULL);
+                    fmt("%s/reset exists (no reset_method file: kernel before 5.15)%s", d->name, capnote), NULL);
         } else {
                 bool amd_gpu = d->vendor == 0x1002 && pv_host_dev_is_display(d);
                 ADD(c, rid, PV_CHECK_WARN, "no reset method",
-                    fmt(&c->oom, "%s has %s%s", d->name,
+                    fmt("%s has %s%s", d->name,
                         d->has_reset_method ? "an empty reset_method" : "neither reset_method nor reset", capnote),
-                    amd_gpu ? fmt(&c->oom, "the device may not reset between VM starts (AMD reset bug): use "
+                    amd_gpu ? fmt("the device may not reset between VM starts (AMD reset bug): use "
                                            "vendor-reset and 'echo device_specific > reset_method', or never restart "
                                            "the VM without a host reboot")
-                            : fmt(&c->oom, "the device may keep state between VM starts; pass it only to one VM and "
+                            : fmt("the device may keep state between VM starts; pass it only to one VM and "
                                            "test stop/start"));
         }
 
@@ -1053,7 +1021,7 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
         bool all_passed = a.verdict == PV_GROUP_SHARED && c->in->n_devices;
         if (a.verdict == PV_GROUP_SHARED) {
                 for (size_t i = 0; i < a.n_unrelated && r == 0; i++) {
-                        _cleanup_free_ char *lbl = dev_label(s, a.unrelated[i], &c->oom);
+                        _cleanup_free_ char *lbl = dev_label(s, a.unrelated[i]);
                         all_passed &= input_has(c->in, &s->devs[a.unrelated[i]].addr);
                         r = pv_buf_addf(&names, c->err, "%s%s", i ? "; " : "", lbl ? lbl : "");
                 }
@@ -1081,41 +1049,41 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
                 st = PV_CHECK_FAIL;
                 if (d->unknown & PV_HOST_UNKNOWN_GROUP) {
                         title = "IOMMU group unknown";
-                        ev = fmt(&c->oom, "%s: this root was imported from a listing that does not show its IOMMU "
+                        ev = fmt("%s: this root was imported from a listing that does not show its IOMMU "
                                           "group",
                                  d->name);
-                        fix = fmt(&c->oom, "list the groups on the node itself ('pvfio host scan')");
+                        fix = fmt("list the groups on the node itself ('pvfio host scan')");
                         break;
                 }
                 title = "device has no IOMMU group";
-                ev = fmt(&c->oom, "%s has no iommu_group link", d->name);
-                fix = fmt(&c->oom, "enable the IOMMU first (see the 'iommu' check)");
+                ev = fmt("%s has no iommu_group link", d->name);
+                fix = fmt("enable the IOMMU first (see the 'iommu' check)");
                 break;
         case PV_GROUP_ALONE:
                 title = "device is alone in its IOMMU group";
-                ev = fmt(&c->oom, "IOMMU group %d: %s%s", a.group, d->name,
+                ev = fmt("IOMMU group %d: %s%s", a.group, d->name,
                          a.n_bridges ? " (plus bridges, which may stay on pcieport)" : "");
                 break;
         case PV_GROUP_COMPANIONS:
                 st = comp_missing ? PV_CHECK_WARN : PV_CHECK_PASS;
                 title = comp_missing ? "group holds other functions of the device that are not passed"
                                      : "group holds only functions of the same device";
-                ev = fmt(&c->oom, "IOMMU group %d: %s with %s", a.group, d->name, names.buf);
-                fix = comp_missing ? fmt(&c->oom, "pass the whole device (%s, all functions); a group is usable only "
+                ev = fmt("IOMMU group %d: %s with %s", a.group, d->name, names.buf);
+                fix = comp_missing ? fmt("pass the whole device (%s, all functions); a group is usable only "
                                                   "when every endpoint in it is bound to vfio-pci",
                                          slot)
                                    : NULL;
                 break;
         case PV_GROUP_SHARED:
-                ev = fmt(&c->oom, "IOMMU group %d also holds %s", a.group, names.buf);
+                ev = fmt("IOMMU group %d also holds %s", a.group, names.buf);
                 if (all_passed) {
                         st = PV_CHECK_WARN;
                         title = "group shared with other devices that are passed too";
-                        fix = fmt(&c->oom, "give every device of IOMMU group %d to the same VM", a.group);
+                        fix = fmt("give every device of IOMMU group %d to the same VM", a.group);
                 } else {
                         st = PV_CHECK_FAIL;
                         title = "group shared with unrelated devices";
-                        fix = fmt(&c->oom, "pass the whole group together (all of its devices leave the host), move the "
+                        fix = fmt("pass the whole group together (all of its devices leave the host), move the "
                                            "card to a slot with its own group (a CPU root port, not behind a chipset "
                                            "or switch without ACS), or accept the risk explicitly in the profile "
                                            "(pcie_acs_override splits groups but gives up isolation)");
@@ -1131,8 +1099,8 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
                 r = platform_evidence(c, s, &a, &names);
                 st = PV_CHECK_FAIL;
                 title = "group holds the host platform's own functions";
-                ev = r < 0 ? NULL : fmt(&c->oom, "IOMMU group %d holds %s", a.group, names.buf);
-                fix = fmt(&c->oom, "do not pass this group: the host needs these functions (firmware flash, "
+                ev = r < 0 ? NULL : fmt("IOMMU group %d holds %s", a.group, names.buf);
+                fix = fmt("do not pass this group: the host needs these functions (firmware flash, "
                                    "sensors, the firmware TPM); choose a device in another group");
         }
         pv_buf_release(&names);
@@ -1155,7 +1123,7 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
         if ((by_ids || by_override) && (!d->driver || strcmp(d->driver, "vfio-pci") != 0) && d->driver) {
                 if (by_ids && cmdline_binds_id(s, idbuf))
                         return check_bind_lost(c, d, idbuf);
-                r = reboot_reason(c, fmt(&c->oom, "%s is bound to '%s' although %s assigns it to vfio-pci "
+                r = reboot_reason(c, fmt("%s is bound to '%s' although %s assigns it to vfio-pci "
                                                   "(or rebind it live with 'pvfio host apply --rebind')",
                                          d->name, d->driver, by_override ? "driver_override" : "'vfio-pci ids='"));
                 if (r < 0)
@@ -1167,23 +1135,23 @@ static int check_device(struct check_ctx *c, const struct pv_pci_addr *want, str
 static int check_reboot(struct check_ctx *c) {
         const struct pv_host_state *s = c->s;
         if (s->reboot_required_flag) {
-                int r = reboot_reason(c, fmt(&c->oom, "run/reboot-required exists (a package update asked for it)"));
+                int r = reboot_reason(c, fmt("run/reboot-required exists (a package update asked for it)"));
                 if (r < 0)
                         return r;
         }
         if (!c->reboot.n) {
                 ADD(c, "reboot", PV_CHECK_PASS, "no reboot needed",
-                    fmt(&c->oom, "the running kernel, its command line and the loaded modules match the configuration"),
+                    fmt("the running kernel, its command line and the loaded modules match the configuration"),
                     NULL);
                 return 0;
         }
-        _cleanup_free_ char *why = join_strv(&c->reboot, "; ", &c->oom);
+        _cleanup_free_ char *why = join_strv(&c->reboot, "; ");
         ADD(c, "reboot", PV_CHECK_WARN, "reboot needed", TAKE_PTR(why),
             firmware_iommu_off(s)
-                    ? fmt(&c->oom, "reboot the node to activate the configuration, and enable %s in the firmware "
+                    ? fmt("reboot the node to activate the configuration, and enable %s in the firmware "
                                    "setup during that reboot: without it the IOMMU stays off",
                           firmware_iommu_name(s))
-                    : fmt(&c->oom, "reboot the node to activate the configuration"));
+                    : fmt("reboot the node to activate the configuration"));
         return 0;
 }
 

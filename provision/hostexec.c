@@ -842,6 +842,18 @@ static int run_line(const struct pv_runner *runner, const char *line, struct pv_
         return r;
 }
 
+/* A run-command action: its argv payload; an action without payload (a plan assembled by hand, or
+ * read from a format_version 1 document of an older pvfio) still splits its command line. */
+static int run_action(const struct pv_runner *runner, const struct pv_action *a, struct pv_error *err) {
+        const struct pv_command_payload *c = pv_action_command(a);
+        if (!c)
+                return run_line(runner, a->after, err);
+        if (!runner || !runner->run)
+                return pv_error_set(err, PV_EUNSUPPORTED, "no command runner to run '%s'",
+                                    a->after ? a->after : c->argv[0]);
+        return runner->run(runner->ud, (const char *const *)c->argv, err);
+}
+
 int pv_host_record_command(const struct pv_host *h, const char *const argv[], struct pv_error *err) {
         _cleanup_free_ char *dir = NULL;
         const char *base = NULL;
@@ -1145,7 +1157,7 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
                                         rr = journal_save(h, &j, &e);
                         }
                         if (rr == 0)
-                                rr = run_line(runner, a->after, &e);
+                                rr = run_action(runner, a, &e);
                         /* a refresh is owed until it succeeded */
                         if (rr == 0 && is_refresh_command(a->after) && strv_remove(&j.owed, a->after))
                                 rr = journal_save(h, &j, &e);

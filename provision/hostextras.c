@@ -344,13 +344,16 @@ static int plan_looking_glass(const struct pv_profile *p, const char *node, cons
                                                           : "no Looking Glass VM left on %s",
                                               node),
                                   0, err);
+        if (idx >= 0 && pv_action_set_file(&plan->actions[idx - 1], PV_LG_TMPFILES, after ? 0644 : 0, err) < 0)
+                return -PV_ENOMEM;
         if (idx < 0 || !after)
                 return idx < 0 ? idx : 0;
         idx = add_host_action(plan, PV_ACT_RUN_COMMAND, node, "systemd-tmpfiles", NULL,
                               "systemd-tmpfiles --create /" PV_LG_TMPFILES,
                               pv_asprintf(NULL, "create the shared memory files now (at boot systemd does it)"), idx,
                               err);
-        return idx < 0 ? idx : 0;
+        static const char *const tmpfiles[] = { "systemd-tmpfiles", "--create", "/" PV_LG_TMPFILES, NULL };
+        return idx < 0 ? idx : pv_action_set_command(&plan->actions[idx - 1], tmpfiles, err);
 }
 
 /* ------------------------------------------------------- vendor-reset */
@@ -365,6 +368,8 @@ static int plan_file(struct pv_plan *plan, const char *node, const char *path, c
                                   reason, 0, err);
         if (idx > 0)
                 plan->actions[idx - 1].needs_reboot = reboot;
+        if (idx > 0 && pv_action_set_file(&plan->actions[idx - 1], path, after ? 0644 : 0, err) < 0)
+                return -PV_ENOMEM;
         return idx < 0 ? idx : 0;
 }
 

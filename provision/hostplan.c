@@ -56,9 +56,9 @@ static int add_note(struct planner *c, int kind, struct pv_error *err, const cha
         if (r < 0)
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         if (kind == 'r') {
-                char *full = pv_asprintf(err, "%s: %s", c->node, msg);
+                r = pv_plan_add_reboot(&c->p, c->node, msg, err);
                 free(msg);
-                return pv_plan_add_reboot_reason(&c->p, full, err);
+                return r;
         }
         return pv_plan_add_warning(&c->p, msg, err);
 }
@@ -80,6 +80,11 @@ static int add_action(struct planner *c, enum pv_action_kind kind, const char *t
         }
         int idx = pv_plan_add(&c->p, &a, err);
         return idx < 0 ? idx : idx + 1;
+}
+
+/* The typed payload of action idx1 (1-based): its argv (NULL-terminated). */
+static int set_argv(struct planner *c, int idx1, const char *const *argv, struct pv_error *err) {
+        return idx1 < 0 ? idx1 : pv_action_set_command(&c->p.actions[idx1 - 1], argv, err);
 }
 
 static int add_key(struct planner *c, int idx1, const char *key, const char *before, const char *after,
@@ -662,6 +667,9 @@ static int plan_file(struct planner *c, enum pv_action_kind kind, const char *pa
         int idx = add_action(c, kind, path, before, after, reason, needs_reboot, 0, err);
         if (idx < 0)
                 return idx;
+        int r = pv_action_set_file(&c->p.actions[idx - 1], path, kind == PV_ACT_WRITE_FILE ? 0644 : 0, err);
+        if (r < 0)
+                return r;
         unsigned rf = pv_hostplan_refresh_for_path(path);
         for (unsigned b = 0; b < 3; b++)
                 if (rf & (1u << b))
@@ -1249,6 +1257,8 @@ static int plan_sriov(struct planner *c, struct pv_error *err) {
                 }
                 r = add_key(c, idx, "sriov_numvfs", cur, want, err);
                 struct pv_action *a = &c->p.actions[idx - 1];
+                if (r == 0)
+                        r = pv_action_set_sriov(a, d->name, sv->numvfs, err);
                 if (r == 0 && !d->driver)
                         a->blocked = pv_asprintf(err, "%s has no driver bound; VFs can be created only through it",
                                                  d->name);
@@ -1272,13 +1282,15 @@ static int plan_nvidia_sriov(struct planner *c, struct pv_error *err) {
         char *reason = pv_asprintf(err, "create the NVIDIA vGPU virtual functions at every boot");
         int idx = add_action(c, PV_ACT_RUN_COMMAND, "systemctl", "systemctl disable " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT,
                              "systemctl enable " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT, reason, false, 0, err);
-        if (idx < 0)
-                return idx;
+        static const char *const enable[] = { "systemctl", "enable", PV_HOSTPLAN_NVIDIA_SRIOV_UNIT, NULL };
+        if (idx < 0 || set_argv(c, idx, enable, err) < 0)
+                return idx < 0 ? idx : -PV_ENOMEM;
         if (c->opts->rebind) {
                 reason = pv_asprintf(err, "create the NVIDIA vGPU virtual functions now");
                 idx = add_action(c, PV_ACT_RUN_COMMAND, "systemctl", NULL, "systemctl start " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT,
                                  reason, false, idx, err);
-                return idx < 0 ? idx : 0;
+                static const char *const start[] = { "systemctl", "start", PV_HOSTPLAN_NVIDIA_SRIOV_UNIT, NULL };
+                return idx < 0 ? idx : set_argv(c, idx, start, err);
         }
         return rebootf(c, err, "the NVIDIA vGPU virtual functions appear once %s runs (at boot, or apply with --rebind)",
                        PV_HOSTPLAN_NVIDIA_SRIOV_UNIT);
@@ -1291,11 +1303,14 @@ static int plan_refresh(struct planner *c, struct pv_error *err) {
                 unsigned flag;
                 const char *cmd;
                 const char *why;
+                const char *const argv[5]; /* the same command as a vector (the payload) */
         } steps[] = {
                 { PV_REFRESH_INITRAMFS, PV_CMD_UPDATE_INITRAMFS,
-                  "module configuration changed; the initramfs carries a copy of it" },
-                { PV_REFRESH_GRUB, PV_CMD_UPDATE_GRUB, "kernel arguments changed; regenerate grub.cfg" },
-                { PV_REFRESH_PBT, PV_CMD_PBT_REFRESH, "kernel arguments changed; copy them to every ESP" },
+                  "module configuration changed; the initramfs carries a copy of it",
+                  { "update-initramfs", "-u", "-k", "all", NULL } },
+                { PV_REFRESH_GRUB, PV_CMD_UPDATE_GRUB, "kernel arguments changed; regenerate grub.cfg", { "update-grub", NULL } },
+                { PV_REFRESH_PBT, PV_CMD_PBT_REFRESH, "kernel arguments changed; copy them to every ESP",
+                  { "proxmox-boot-tool", "refresh", NULL } },
         };
         int prev = 0;
         for (size_t i = 0; i < PV_ELEMENTSOF(steps); i++) {
@@ -1317,8 +1332,8 @@ static int plan_refresh(struct planner *c, struct pv_error *err) {
                         return pv_error_set(err, PV_ENOMEM, "out of memory");
                 }
                 int idx = add_action(c, PV_ACT_RUN_COMMAND, prog, NULL, steps[i].cmd, reason, false, dep, err);
-                if (idx < 0)
-                        return idx;
+                if (idx < 0 || set_argv(c, idx, steps[i].argv, err) < 0)
+                        return idx < 0 ? idx : -PV_ENOMEM;
                 prev = idx;
         }
         return 0;
@@ -1365,8 +1380,9 @@ static int plan_live_and_reboot(struct planner *c, struct pv_error *err) {
                         char *reason = pv_asprintf(err, "load vfio-pci for the live rebind");
                         modprobe_idx = add_action(c, PV_ACT_RUN_COMMAND, "modprobe", NULL, "modprobe vfio-pci", reason,
                                                   false, 0, err);
-                        if (modprobe_idx < 0)
-                                return modprobe_idx;
+                        static const char *const modprobe[] = { "modprobe", "vfio-pci", NULL };
+                        if (modprobe_idx < 0 || set_argv(c, modprobe_idx, modprobe, err) < 0)
+                                return modprobe_idx < 0 ? modprobe_idx : -PV_ENOMEM;
                 }
                 char *reason = pv_asprintf(err, "hand %s to vfio-pci now (driver_override, unbind, probe)", d->name);
                 int idx = add_action(c, PV_ACT_REBIND_DEVICE, d->name, NULL, NULL, reason, false, modprobe_idx, err);
@@ -1375,6 +1391,8 @@ static int plan_live_and_reboot(struct planner *c, struct pv_error *err) {
                 r = add_key(c, idx, "driver", d->driver, VFIO_DRIVER, err);
                 if (r == 0)
                         r = add_key(c, idx, "driver_override", d->driver_override, VFIO_DRIVER, err);
+                if (r == 0)
+                        r = pv_action_set_rebind(&c->p.actions[idx - 1], d->name, VFIO_DRIVER, err);
                 struct pv_action *a = &c->p.actions[idx - 1];
                 if (r == 0 && fb)
                         a->blocked = pv_asprintf(err,

@@ -73,6 +73,23 @@ static struct pv_action *A(struct planner *pl, int idx) {
         return &pl->plan.actions[idx - 1];
 }
 
+/* The typed payload of VM action idx (1-based); returns idx, or <0 (also when idx is). */
+static int vm_payload(struct planner *pl, int idx, const char *name, uint32_t vmid, struct pv_error *err) {
+        if (idx < 0)
+                return idx;
+        int r = pv_action_set_vm(A(pl, idx), name, vmid, err);
+        return r < 0 ? r : idx;
+}
+
+/* The typed payload of mapping action idx (1-based): the desired object; returns idx or <0. */
+static int mapping_payload(struct planner *pl, int idx, const char *id, const struct pv_strv *lines, const char *desc,
+                           bool mdev, bool lmc, struct pv_error *err) {
+        if (idx < 0)
+                return idx;
+        int r = pv_action_set_mapping(A(pl, idx), id, lines ? lines->v : NULL, lines ? lines->n : 0, desc, mdev, lmc, err);
+        return r < 0 ? r : idx;
+}
+
 static int set_blocked(struct planner *pl, int idx, const char *why, struct pv_error *err) {
         struct pv_action *a = A(pl, idx);
         if (!why || a->blocked)
@@ -490,6 +507,7 @@ static int plan_mapping(struct planner *pl, const struct pv_mapping *m, struct p
         if (!om) {
                 idx = act(pl, PV_ACT_CREATE_MAPPING, NULL, 0, TAKE_PTR(target),
                           asp(err, "mapping '%s' does not exist on the cluster", m->id), err);
+                idx = mapping_payload(pl, idx, m->id, &lines, desc, m->mdev, m->live_migration_capable, err);
                 if (idx < 0) {
                         r = idx;
                         goto out;
@@ -524,6 +542,7 @@ static int plan_mapping(struct planner *pl, const struct pv_mapping *m, struct p
                 goto out;
         idx = act(pl, PV_ACT_UPDATE_MAPPING, NULL, 0, TAKE_PTR(target), asp(err, "mapping '%s' differs from the profile", m->id),
                   err);
+        idx = mapping_payload(pl, idx, m->id, &lines, desc, m->mdev, m->live_migration_capable, err);
         if (idx < 0) {
                 r = idx;
                 goto out;
@@ -633,6 +652,7 @@ static int prune_mappings(struct planner *pl, struct pv_error *err) {
                 }
                 int idx = act(pl, PV_ACT_DELETE_MAPPING, NULL, 0, asp(err, "mapping %s", om->id),
                               asp(err, "mapping '%s' is no longer in the profile (--prune)", om->id), err);
+                idx = mapping_payload(pl, idx, om->id, NULL, NULL, false, false, err);
                 if (idx < 0) {
                         r = idx;
                         break;
@@ -742,12 +762,14 @@ static int plan_delete(struct planner *pl, const struct pv_vm_info *v, const cha
         if (is_running(v)) {
                 dep = act(pl, PV_ACT_STOP_VM, v->node, v->vmid, asp(err, "vm %s", v->name ? v->name : ""),
                           asp(err, "stop before deleting (%s)", why), err);
+                dep = vm_payload(pl, dep, v->name, v->vmid, err);
                 if (dep < 0)
                         return dep;
                 if (lock && set_blocked(pl, dep, lock, err) < 0)
                         return -PV_ENOMEM;
         }
         int idx = act(pl, PV_ACT_DELETE_VM, v->node, v->vmid, asp(err, "vm %s", v->name ? v->name : ""), strdup(why), err);
+        idx = vm_payload(pl, idx, v->name, v->vmid, err);
         if (idx < 0)
                 return idx;
         A(pl, idx)->depends_on = dep;
@@ -955,6 +977,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                 }
                 int idx = act(pl, PV_ACT_CREATE_VM, vm->node, vm->vmid, asp(err, "vm %s", vm->name),
                               asp(err, "vm '%s' does not exist on the cluster", vm->name), err);
+                idx = vm_payload(pl, idx, vm->name, vm->vmid, err);
                 if (idx < 0) {
                         r = idx;
                         goto out;
@@ -967,6 +990,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                 if (r == 0 && vm->state == PV_STATE_RUNNING) {
                         int s = act(pl, PV_ACT_START_VM, vm->node, vm->vmid, asp(err, "vm %s", vm->name),
                                     strdup("state: running"), err);
+                        s = vm_payload(pl, s, vm->name, vm->vmid, err);
                         if (s < 0)
                                 r = s;
                         else
@@ -1000,6 +1024,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
         bool upd_pending = false;
         if (want_stopped && running) {
                 dep = act(pl, PV_ACT_STOP_VM, info->node, vmid, asp(err, "vm %s", vm->name), strdup("state: stopped"), err);
+                dep = vm_payload(pl, dep, vm->name, vmid, err);
                 if (dep < 0) {
                         r = dep;
                         goto out;
@@ -1013,6 +1038,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                           n_ch ? asp(err, "%zu key%s differ%s from the profile", n_ch, n_ch == 1 ? "" : "s", n_ch == 1 ? "s" : "")
                                : strdup("vm cannot be reconciled"),
                           err);
+                upd = vm_payload(pl, upd, vm->name, vmid, err);
                 if (upd < 0) {
                         r = upd;
                         goto out;
@@ -1036,6 +1062,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
         }
         if (vm->state == PV_STATE_RUNNING && !running) {
                 int s = act(pl, PV_ACT_START_VM, info->node, vmid, asp(err, "vm %s", vm->name), strdup("state: running"), err);
+                s = vm_payload(pl, s, vm->name, vmid, err);
                 if (s < 0) {
                         r = s;
                         goto out;
@@ -1059,6 +1086,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                 if (r == 0 && pl->opts->restart) {
                         int s = act(pl, PV_ACT_RESTART_VM, info->node, vmid, asp(err, "vm %s", vm->name),
                                     asp(err, "apply changes pending until restart: %s", list), err);
+                        s = vm_payload(pl, s, vm->name, vmid, err);
                         if (s < 0)
                                 r = s;
                         else {

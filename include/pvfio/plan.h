@@ -19,7 +19,9 @@
 
 #include "pvfio/error.h"
 
-#define PV_PLAN_FORMAT_VERSION 1   /* "format_version" of the JSON plan document */
+#define PV_PLAN_FORMAT_VERSION 2   /* "format_version" of the JSON plan document */
+/* Version 1 (pvfio before typed actions: no "key", no payloads, reboot reasons as strings) is still read. */
+#define PV_PLAN_FORMAT_VERSION_MIN 1
 
 enum pv_action_kind {
         /* host (executed locally under a root, provision/) */
@@ -52,6 +54,45 @@ struct pv_key_change {
         bool pending_until_restart; /* hostpci on a running VM */
 };
 
+/* Per-kind payloads: what an executor needs, so that nothing re-parses display text. */
+enum pv_payload_kind { PV_PAYLOAD_NONE = 0, PV_PAYLOAD_FILE, PV_PAYLOAD_COMMAND, PV_PAYLOAD_REBIND, PV_PAYLOAD_SRIOV,
+                       PV_PAYLOAD_VM, PV_PAYLOAD_MAPPING };
+
+/* write-file / edit-file / remove-file: the content before → after is the action's own before/after. */
+struct pv_file_payload {
+        char *path;               /* relative to the host root, e.g. "etc/modprobe.d/pvfio.conf" */
+        unsigned mode;            /* mode of a new file; 0 = keep the existing file's */
+};
+struct pv_command_payload {
+        char **argv;              /* NULL-terminated */
+};
+struct pv_rebind_payload {
+        char *addr;               /* PCI address "0000:01:00.0" */
+        char *driver;             /* driver to bind ("vfio-pci") */
+};
+struct pv_sriov_payload {
+        char *pf;                 /* PCI address of the physical function */
+        unsigned numvfs;          /* sriov_numvfs to write */
+};
+struct pv_vm_payload {
+        char *name;
+        uint32_t vmid;            /* 0 = allocated at apply */
+};
+struct pv_mapping_payload {
+        char *id;
+        char **entries;           /* desired map lines (property strings), NULL-terminated */
+        size_t n_entries;
+        char *description;        /* desired description (with pvfio's marker), or NULL */
+        bool mdev;
+        bool live_migration_capable;
+};
+
+/* A reboot reason: the node that must reboot and why (without the node prefix). */
+struct pv_reboot_reason {
+        char *node;               /* may be NULL (a plan without node) */
+        char *text;
+};
+
 enum pv_action_status { PV_ACT_PLANNED = 0, PV_ACT_DONE, PV_ACT_FAILED, PV_ACT_SKIPPED, PV_ACT_BLOCKED };
 
 struct pv_action {
@@ -73,6 +114,17 @@ struct pv_action {
         /* filled by executors */
         enum pv_action_status status;
         char *error;              /* failure message when status == FAILED */
+        /* typed part (format_version 2): a stable key and the payload of the kind (see pv_action_set_*) */
+        char *key;                /* "file:etc/modprobe.d/pvfio.conf", "vm:gpu-07:create", unique per (node, key) */
+        enum pv_payload_kind payload_kind; /* PV_PAYLOAD_NONE: a plan read from an older pvfio (format_version 1) */
+        union {
+                struct pv_file_payload file;
+                struct pv_command_payload command;
+                struct pv_rebind_payload rebind;
+                struct pv_sriov_payload sriov;
+                struct pv_vm_payload vm;
+                struct pv_mapping_payload mapping;
+        } payload;
 };
 
 struct pv_plan {
@@ -85,6 +137,9 @@ struct pv_plan {
         char **warnings;
         size_t n_warnings;
         size_t n_unread_nodes;    /* nodes that could not be read (SSH, API): the plan may be incomplete */
+        /* the same reboot reasons, structured (same order as reboot_reasons; filled by pv_plan_add_reboot) */
+        struct pv_reboot_reason *reboots;
+        size_t n_reboots;
 };
 
 #define PV_PLAN_INIT { 0 }
@@ -109,5 +164,49 @@ const char *pv_action_kind_to_string(enum pv_action_kind k);
 const char *pv_action_status_to_string(enum pv_action_status s);
 /* True when the action changes the host (provision executor), false for cluster actions. */
 bool pv_action_is_host(enum pv_action_kind k);
+
+/* ------------------------------------------------------------ typed actions */
+
+enum pv_action_scope { PV_SCOPE_HOST, PV_SCOPE_CLUSTER };
+
+/* One row of the action-kind table (common/plan.c): everything that depends on the kind alone. */
+struct pv_action_kind_info {
+        enum pv_action_kind kind;
+        const char *name;         /* JSON/display name: "write-file", "update-vm", … */
+        enum pv_action_scope scope;
+        enum pv_payload_kind payload; /* the payload the executor of this kind reads */
+        const char *verb;         /* key suffix of VM/mapping actions ("create"), NULL for host kinds */
+};
+/* The row of kind k, or NULL when k is not a kind. */
+const struct pv_action_kind_info *pv_action_kind_info(enum pv_action_kind k);
+
+/*
+ * Payload setters: each copies its arguments, sets payload_kind and the action's stable key
+ * (replacing a previous payload). 0 or -PV_ENOMEM. Call right after the action is created.
+ */
+int pv_action_set_file(struct pv_action *a, const char *path, unsigned mode, struct pv_error *err);
+int pv_action_set_command(struct pv_action *a, const char *const *argv, struct pv_error *err);
+int pv_action_set_rebind(struct pv_action *a, const char *addr, const char *driver, struct pv_error *err);
+int pv_action_set_sriov(struct pv_action *a, const char *pf, unsigned numvfs, struct pv_error *err);
+int pv_action_set_vm(struct pv_action *a, const char *name, uint32_t vmid, struct pv_error *err);
+int pv_action_set_mapping(struct pv_action *a, const char *id, char *const *entries, size_t n_entries,
+                          const char *description, bool mdev, bool live_migration_capable, struct pv_error *err);
+/* Set the stable key (copied) of an action whose payload does not name it; used by the JSON reader. */
+int pv_action_set_key(struct pv_action *a, const char *key, struct pv_error *err);
+/* The payload of the kind's type, or NULL (no payload: a format_version 1 plan). */
+const struct pv_file_payload *pv_action_file(const struct pv_action *a);
+const struct pv_command_payload *pv_action_command(const struct pv_action *a);
+const struct pv_mapping_payload *pv_action_mapping(const struct pv_action *a);
+const struct pv_vm_payload *pv_action_vm(const struct pv_action *a);
+/* Release the payload and key of an action (pv_action_done does it too). */
+void pv_action_payload_done(struct pv_action *a);
+
+/*
+ * Append a reboot reason of `node` (may be NULL): the structured {node, text} list gets both,
+ * the string list gets "NODE: text" (or text alone without node). Copies both.
+ */
+int pv_plan_add_reboot(struct pv_plan *p, const char *node, const char *text, struct pv_error *err);
+/* The first action of p whose node and key equal (node, key), or NULL. */
+struct pv_action *pv_plan_find_key(struct pv_plan *p, const char *node, const char *key);
 
 #endif

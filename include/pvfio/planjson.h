@@ -51,6 +51,10 @@ int pv_plan_from_json(const json_t *doc, struct pv_plan *ret, struct pv_error *e
 
 /* Name → enum (the inverse of pv_action_kind_to_string / pv_action_status_to_string); -1 if unknown. */
 int pv_action_kind_from_string(const char *s);
+
+/* Writer side of the typed part (format_version 2): an action's "payload" object, the plan's "reboots" list. */
+json_t *pv_action_payload_json(const struct pv_action *a);
+json_t *pv_plan_reboots_json(const struct pv_plan *plan);
 int pv_action_status_from_string(const char *s);
 
 #endif

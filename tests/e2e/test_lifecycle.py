@@ -49,9 +49,10 @@ class Pending(e2elib.Lab):
         self.assertRegex(r.out, r"(?m)^\s*~ hostpci0: mapping=rtx4090,pcie=1 → mapping=rtx4090,pcie=1,x-vga=1"
                                 r"  \(pending until the VM is restarted\)$")
         doc = self.expect(self.pvfio("plan", "--json", prof2), 2).json()
-        self.assertEqual(doc["format_version"], 1)
+        self.assertEqual(doc["format_version"], 2)
         [act] = doc["actions"]
         self.assertEqual((act["kind"], act["vmid"], act["pending_until_restart"]), ("update-vm", 230, True))
+        self.assertEqual((act["key"], act["payload"]), ("vm:ws:update", {"name": "ws", "vmid": 230}))
         self.assertEqual(act["keys"], [{"key": "hostpci0", "before": "mapping=rtx4090,pcie=1",
                                         "after": "mapping=rtx4090,pcie=1,x-vga=1", "pending_until_restart": True}])
         self.assertEqual(doc["pending_restart"], [act["target"]])

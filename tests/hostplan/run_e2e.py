@@ -28,6 +28,7 @@ Set PVFIO_UPDATE_GOLDEN=1 to rewrite the golden files.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -69,6 +70,19 @@ def golden(name, text):
         import difflib
         sys.stderr.writelines(difflib.unified_diff(want.splitlines(True), text.splitlines(True),
                                                    "golden/" + name, "actual"))
+
+
+def check_typed(doc):
+    """Each action has a stable key and the payload of its kind; no two actions of a node share a key."""
+    check(doc.get("format_version") == 2, "plan format_version 2")
+    seen = set()
+    for i, act in enumerate(doc["actions"]):
+        key, payload = act.get("key"), act.get("payload")
+        check(isinstance(key, str) and key, "actions[%d] (%s) has a key" % (i, act["kind"]))
+        check(isinstance(payload, dict), "actions[%d] (%s) has a payload" % (i, act["kind"]))
+        check((act.get("node"), key) not in seen, "actions[%d]: key %r is unique" % (i, key))
+        seen.add((act.get("node"), key))
+    check(len(doc.get("reboots", [])) == len(doc["reboot_reasons"]), "every reboot reason is also {node, text}")
 
 
 def tree(root):
@@ -169,6 +183,11 @@ def main():
         check(rc == 2, "plan exits 2 when there are changes (got %d: %s)" % (rc, err))
         check(err == "", "plan writes nothing to stderr: %r" % err)
         golden(case + ".plan", "# exit %d\n%s" % (rc, out))
+
+        # 1b. the JSON plan (format_version 2): every action typed, keys unique per node
+        rc, out, err = run(a.pvfio, ["host", "plan", profile, "--root", root, "--json"] + extra, root)
+        check(rc == 2, "plan --json exits 2 (got %d: %s)" % (rc, err))
+        check_typed(json.loads(out))
 
         # 2. apply
         rc, out, err = run(a.pvfio, ["host", "apply", profile, "--root", root, "--yes"] + extra, root)

@@ -115,7 +115,7 @@ class Node:
         self.pvfio_other_format = self.wrapper(
             "pvfio-other-format",
             "out=$(%s \"$@\" --root %s); rc=$?\n"
-            "printf '%%s\\n' \"$out\" | sed -e 's/\"format_version\": 1,/\"format_version\": 99,/' "
+            "printf '%%s\\n' \"$out\" | sed -e 's/\"format_version\": 2,/\"format_version\": 99,/' "
             "-e 's/\"pvfio_version\": \"[^\"]*\"/\"pvfio_version\": \"9.9.9\"/'\n"
             "exit $rc\n" % (lab.pvfio, self.root))
         # one that never answers (for timeouts)

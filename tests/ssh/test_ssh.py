@@ -98,7 +98,7 @@ class HostsOverSsh(Base):
         self.assertIn("+options vfio-pci ids=10de:2230,10de:1aef", r.out)           # pve2's own diff
         self.assertIn("kernel arguments not active yet", r.out)
         doc = self.run_pvfio("plan", "--json", prof, rc=2).json()
-        self.assertEqual(doc["format_version"], 1)
+        self.assertEqual(doc["format_version"], 2)
         self.assertEqual([(n["node"], n["via"], n["status"]) for n in doc["nodes"]],
                          [("pve1", "ssh", "ok"), ("pve2", "ssh", "ok"), ("pve3", "ssh", "ok")])
         by_node = {}

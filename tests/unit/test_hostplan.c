@@ -201,7 +201,16 @@ static void fx_done(struct fx *f) {
 static int plan(struct fx *f) {
         pv_plan_done(&f->plan);
         pv_error_done(&f->err);
-        return pv_host_plan_build(&f->spec, &f->st, &f->opts, &f->plan, &f->err);
+        int r = pv_host_plan_build(&f->spec, &f->st, &f->opts, &f->plan, &f->err);
+        /* every action is typed: the payload of its kind and a key no other action of its node has */
+        for (size_t i = 0; r == 0 && i < f->plan.n; i++) {
+                const struct pv_action *a = &f->plan.actions[i];
+                assert_int_equal(a->payload_kind, pv_action_kind_info(a->kind)->payload);
+                assert_non_null(a->key);
+                assert_ptr_equal(pv_plan_find_key(&f->plan, a->node, a->key), a);
+        }
+        assert_int_equal(f->plan.n_reboots, f->plan.n_reboot_reasons);
+        return r;
 }
 
 static const struct pv_action *find_act(const struct fx *f, enum pv_action_kind kind, const char *target) {

@@ -74,7 +74,7 @@ static void test_new_file_and_keys(void **state) {
         free(s);
 
         json_t *j = pv_render_plan_json(&p);
-        assert_int_equal(json_integer_value(json_object_get(j, "format_version")), 1);
+        assert_int_equal(json_integer_value(json_object_get(j, "format_version")), PV_PLAN_FORMAT_VERSION);
         assert_true(json_is_true(json_object_get(j, "reboot_required")));
         json_t *acts = json_object_get(j, "actions");
         assert_int_equal(json_array_size(acts), 2);

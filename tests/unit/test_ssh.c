@@ -459,7 +459,7 @@ static void test_remote_answers(void **state) {
         remote_with(&r, 2, "{\"format_version\": 7, \"pvfio_version\": \"2.0.0\", \"actions\": []}", "");
         pv_remote_collect(&r, PV_REMOTE_PLAN);
         assert_false(r.ok);
-        assert_string_equal(r.error, "node 'pve3': remote pvfio 2.0.0 speaks plan format 7, this pvfio speaks 1: "
+        assert_string_equal(r.error, "node 'pve3': remote pvfio 2.0.0 speaks plan format 7, this pvfio speaks 2: "
                                      "install pvfio " PVFIO_VERSION " on pve3");
         done(&r);
 
@@ -568,6 +568,50 @@ static void test_hosts_merge_and_results(void **state) {
         pv_hosts_done(&h);
 }
 
+/* format_version 2: reboot reasons come as {node, text}; apply results are matched by stable key. */
+static void test_hosts_typed_results(void **state) {
+        (void)state;
+        struct pv_hosts h;
+        memset(&h, 0, sizeof h);
+        h.n = 1;
+        h.v = calloc(1, sizeof *h.v);
+        h.v[0].node = strdup("pve3");
+        h.v[0].remote = calloc(1, sizeof *h.v[0].remote);
+        static const char *plan2 =
+                "{\"format_version\": 2, \"node\": \"pve3\", \"actions\": ["
+                "{\"kind\": \"run-command\", \"target\": \"systemctl\", \"node\": \"pve3\", \"after\": \"systemctl enable u\","
+                " \"key\": \"command:systemctl enable u\", \"payload\": {\"argv\": [\"systemctl\", \"enable\", \"u\"]}},"
+                "{\"kind\": \"run-command\", \"target\": \"systemctl\", \"node\": \"pve3\", \"after\": \"systemctl start u\","
+                " \"key\": \"command:systemctl start u\", \"payload\": {\"argv\": [\"systemctl\", \"start\", \"u\"]}}],"
+                " \"reboot_reasons\": [\"pve3: VFs appear at boot\"],"
+                " \"reboots\": [{\"node\": \"pve3\", \"text\": \"VFs appear at boot\"}]}";
+        remote_with(h.v[0].remote, 2, plan2, "");
+        pv_remote_collect(h.v[0].remote, PV_REMOTE_PLAN);
+        assert_true(h.v[0].remote->ok);
+        assert_string_equal(pv_action_command(&h.v[0].remote->plan.actions[1])->argv[1], "start");
+        struct pv_plan local = PV_PLAN_INIT, plan = PV_PLAN_INIT;
+        assert_int_equal(pv_hosts_merge(&h, &local, &plan, NULL), 0);
+        assert_int_equal(plan.n, 2);
+        assert_string_equal(h.v[0].reboot_reasons.v[0], "VFs appear at boot");
+        assert_string_equal(plan.reboots[0].node, "pve3");
+        /* the node applied only the second one (the first was no longer needed): same kind, same target */
+        pv_remote_done(h.v[0].remote);
+        remote_with(h.v[0].remote, 0,
+                    "{\"format_version\": 2, \"node\": \"pve3\", \"actions\": [{\"kind\": \"run-command\", \"target\":"
+                    " \"systemctl\", \"status\": \"done\", \"key\": \"command:systemctl start u\", \"payload\":"
+                    " {\"argv\": [\"systemctl\", \"start\", \"u\"]}}]}",
+                    "");
+        pv_remote_collect(h.v[0].remote, PV_REMOTE_APPLY);
+        assert_true(h.v[0].remote->ok);
+        pv_hosts_take_apply_results(&h, &plan);
+        assert_int_equal(plan.actions[0].status, PV_ACT_SKIPPED);
+        assert_int_equal(plan.actions[1].status, PV_ACT_DONE);
+        h.v[0].remote->argv = NULL;
+        pv_plan_done(&plan);
+        pv_plan_done(&local);
+        pv_hosts_done(&h);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_profile_ssh),
@@ -576,6 +620,7 @@ int main(void) {
                 cmocka_unit_test(test_argv_configured),
                 cmocka_unit_test(test_argv_refuses_shell_words),
                 cmocka_unit_test(test_planjson_roundtrip),
+                cmocka_unit_test(test_hosts_typed_results),
                 cmocka_unit_test(test_planjson_rejects),
                 cmocka_unit_test(test_proc_io_and_status),
                 cmocka_unit_test(test_proc_parallel_bound),

@@ -219,6 +219,13 @@ static struct pv_plan build(const struct pv_profile *p, const struct pv_observed
         struct pv_error e = PV_ERROR_INIT;
         if (pv_vm_plan_build(p, o, opts, &plan, &e) < 0)
                 fail_msg("plan failed: %s", pv_error_message(&e));
+        /* every action is typed: the payload of its kind and a key no other action of its node has */
+        for (size_t i = 0; i < plan.n; i++) {
+                const struct pv_action *a = &plan.actions[i];
+                assert_int_equal(a->payload_kind, pv_action_kind_info(a->kind)->payload);
+                assert_non_null(a->key);
+                assert_ptr_equal(pv_plan_find_key(&plan, a->node, a->key), a);
+        }
         return plan;
 }
 
