@@ -14,10 +14,7 @@ Python 3 standard library only.
 import json
 import os
 import re
-import select
 import shutil
-import signal
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -29,7 +26,11 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
-SIM = os.path.join(TOP, "tests", "pvesim", "pvesim.py")
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import pvesim_client  # noqa: E402  (the simulator client shared with tests/api/simctl.py)
+from pvesim_client import WRITE_METHODS, SimUnavailable, is_apply_lock  # noqa: E402,F401
+
+SIM = pvesim_client.SIM
 MKROOT = os.path.join(TOP, "tests", "mkroot", "mkroot.py")
 SIMREBOOT = os.path.join(TOP, "tests", "mkroot", "simreboot.py")
 CLUSTERS = os.path.join(HERE, "clusters")
@@ -38,20 +39,6 @@ TOP_MACHINES = os.path.join(TOP, "tests", "machines")
 
 # set by run.py
 PVFIO = os.environ.get("PVFIO_BIN", "")
-
-WRITE_METHODS = ("POST", "PUT", "DELETE")
-
-
-def is_apply_lock(entry):
-    """A request on pvfio's cluster-wide apply lock (the resource pool 'pvfio-lock'): not a change
-    of the cluster's VMs or mappings, so write counts leave it out."""
-    path = entry["path"].split("?")[0]
-    return path.endswith("/pools") or "/pools/pvfio-lock" in path
-
-
-class SimUnavailable(Exception):
-    pass
-
 
 def machine_path(name):
     """tests/e2e/machines/NAME.json, else tests/machines/NAME.json."""
@@ -62,100 +49,16 @@ def machine_path(name):
     raise FileNotFoundError("no machine description '%s'" % name)
 
 
-class Sim:
-    """One simulator process on 127.0.0.1 with its own temporary state directory."""
+class Sim(pvesim_client.Sim):
+    """One simulator process (tests/lib/pvesim_client.py) on a cluster of tests/e2e/clusters/ (or an
+    absolute path), tasks of 20 ms; reset() also sets task_ms back to 20."""
+
+    reset_settings = {"latency_ms": 0, "latency_jitter_ms": 0, "task_ms": 20}
 
     def __init__(self, cluster, args=(), timeout=30):
-        if not os.path.exists(SIM):
-            raise SimUnavailable("simulator not found: %s" % SIM)
-        self.cluster = cluster if os.path.isabs(cluster) else os.path.join(CLUSTERS, cluster)
-        self.dir = tempfile.mkdtemp(prefix="pvfio-e2e-sim-")
-        self.state = os.path.join(self.dir, "state.json")
-        cmd = [sys.executable, SIM, "--cluster", self.cluster, "--state", self.state, "--reset",
-               "--task-ms", "20"] + list(args)
-        self.stderr = open(os.path.join(self.dir, "sim.stderr"), "w")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
-        info = json.loads(self._ready_line(timeout))
-        self.port = info["port"]
-        self.fingerprint = info["fingerprint"]
-        self.cert = info["cert"]
-        self.url = "https://127.0.0.1:%d" % self.port
-        self.ctx = ssl.create_default_context(cafile=self.cert)
-
-    def _ready_line(self, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline and self.proc.poll() is None:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if r:
-                line = self.proc.stdout.readline()
-                if line.strip():
-                    return line
-        self.stop()
-        raise SimUnavailable("simulator did not start (%s)" % self.cluster)
-
-    # -- control endpoints --
-    def control(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
-            return json.loads(r.read() or b"null")
-
-    def reset(self):
-        """Fresh state from the cluster description, no faults, default settings."""
-        self.control("DELETE", "/_sim/faults")
-        self.control("POST", "/_sim/settings", {"latency_ms": 0, "latency_jitter_ms": 0, "task_ms": 20})
-        self.control("POST", "/_sim/reset")
-
-    def fault(self, rule):
-        return self.control("POST", "/_sim/faults", rule)
-
-    def faults(self):
-        return self.control("GET", "/_sim/faults")
-
-    def set_vm(self, **body):
-        return self.control("POST", "/_sim/vm", body)
-
-    def wait_tasks(self, timeout=10):
-        return self.control("POST", "/_sim/wait-tasks", {"timeout": timeout})
-
-    def state_dump(self):
-        return self.control("GET", "/_sim/state")
-
-    def mark(self):
-        """Sequence number of the last logged request."""
-        entries = self.control("GET", "/_sim/requests")["requests"]
-        return entries[-1]["seq"] if entries else 0
-
-    def requests(self, since=0):
-        """API requests logged after `since` (control requests left out)."""
-        entries = self.control("GET", "/_sim/requests?since=%d" % since)["requests"]
-        return [e for e in entries if not e.get("control") and e["seq"] > since]
-
-    def writes(self, since=0):
-        """Write requests (POST/PUT/DELETE) after `since`, logins (POST /access/ticket) and the apply
-        lock (is_apply_lock) excluded."""
-        return [e for e in self.requests(since)
-                if e["method"] in WRITE_METHODS and not e["path"].endswith("/access/ticket")
-                and not is_apply_lock(e)]
-
-    # -- the cluster as the simulator holds it (debug dump; VM keys: node, status, conf, pending) --
-    def vms(self):
-        """{vmid(int): {"node", "status", "conf", "pending", …}} from the state dump."""
-        return {int(k): v for k, v in (self.state_dump().get("vms") or {}).items()}
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        self.stderr.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        cluster = cluster if os.path.isabs(cluster) else os.path.join(CLUSTERS, cluster)
+        super().__init__(cluster, ["--task-ms", "20"] + list(args), sim=SIM, timeout=timeout,
+                         prefix="pvfio-e2e-sim-")
 
 
 class ApiError(Exception):

@@ -31,38 +31,16 @@ import re
 import struct
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "machines"))
 import mkrom  # noqa: E402  (synthetic option ROMs: tests/mkroot/mkrom.py)
 import mkusb  # noqa: E402  (the USB part: tests/mkroot/mkusb.py)
+# the checker shared with the simulator (tests/machines/machine.py); the names are mkroot's API too
+from machine import (ADDR_RE, SOFTWARE_KEYS, MachineError, check_keys,  # noqa: E402,F401
+                     check_machine, unknown_of)
 
-TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing", "usb", "input", "hugepages_1g",
-            "software"}
-# installed software the host checks look for: Debian packages (var/lib/dpkg/info/<p>.list) and DKMS
-# modules for the running kernel (lib/modules/<kernel>/updates/dkms/<m>.ko)
-SOFTWARE_KEYS = {"packages", "dkms"}
-HOST_USE_KEYS = {"root", "nics", "keyboard", "files"}
-PVE_KEYS = {"node", "cluster_nodes"}
-CPU_KEYS = {"vendor", "model_name", "flags", "count"}
-BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_linux_default"}
-IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
-DEVICE_KEYS = {"addr", "parent", "vendor", "device", "subsystem_vendor", "subsystem_device",
-               "class", "revision", "iommu_group", "driver", "driver_override", "boot_vga",
-               "numa_node", "reset_method", "bars", "sriov", "physfn", "mdev_types",
-               "nvidia_vgpu_types", "names", "unknown", "rom"}  # rom: tests/mkroot/mkrom.py
-# facts an imported description could not know (FORMAT.md "unknown"); the key's value must be null/absent
-UNKNOWN_FACTS = {"driver", "iommu_group", "subsystem", "parent", "reset_method", "boot_vga", "prog_if"}
-SRIOV_KEYS = {"totalvfs", "numvfs", "vf_device", "offset", "stride"}
-MDEV_KEYS = {"type", "name", "available", "description"}
-NVIDIA_KEYS = {"id", "name", "description"}
-NAMES_KEYS = {"vendor", "device", "subsystem_vendor", "subsystem_device"}
-ADDR_RE = re.compile(r"^([0-9a-f]{4}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$")
-HEX4_RE = re.compile(r"^[0-9a-f]{4}$")
 LOADER_INFO = "LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
-
-
-class MachineError(ValueError):
-    pass
 
 
 CLASSES = {
@@ -203,75 +181,6 @@ CLASSES = {
     "40": 'Coprocessor',
     "ff": 'Unassigned class',
 }
-
-
-def check_keys(obj, allowed, where):
-    if not isinstance(obj, dict):
-        raise MachineError("%s: expected an object" % where)
-    unknown = sorted(set(obj) - allowed)
-    if unknown:
-        raise MachineError("%s: unknown key(s) %s" % (where, ", ".join(unknown)))
-
-
-def check_unknown(d, w):
-    unknown = d.get("unknown")
-    if unknown is None:
-        return
-    if not isinstance(unknown, list) or not all(isinstance(u, str) for u in unknown):
-        raise MachineError("%s.unknown: a list of fact names required" % w)
-    for u in unknown:
-        if u not in UNKNOWN_FACTS:
-            raise MachineError("%s.unknown: %r is not one of %s" % (w, u, ", ".join(sorted(UNKNOWN_FACTS))))
-        keys = ("subsystem_vendor", "subsystem_device") if u == "subsystem" else (u,)
-        for k in keys:
-            if d.get(k) is not None:
-                raise MachineError("%s: %s is listed as unknown but has the value %r" % (w, k, d[k]))
-
-
-def unknown_of(d):
-    return set(d.get("unknown") or [])
-
-
-def check_machine(m, where):
-    check_keys(m, TOP_KEYS, where)
-    for key, allowed in (("cpu", CPU_KEYS), ("boot", BOOT_KEYS), ("iommu", IOMMU_KEYS), ("host_use", HOST_USE_KEYS),
-                         ("pve", PVE_KEYS)):
-        if m.get(key) is not None and m.get(key) is not False:
-            check_keys(m[key], allowed, "%s.%s" % (where, key))
-    seen = set()
-    for i, d in enumerate(m.get("devices") or []):
-        w = "%s.devices[%d]" % (where, i)
-        check_keys(d, DEVICE_KEYS, w)
-        if not isinstance(d.get("addr"), str) or not ADDR_RE.match(d["addr"]):
-            raise MachineError("%s.addr: %r is not a lower-case dddd:bb:dd.f address" % (w, d.get("addr")))
-        if d["addr"] in seen:
-            raise MachineError("%s.addr: %s listed twice" % (w, d["addr"]))
-        seen.add(d["addr"])
-        for k in ("vendor", "device"):
-            if not isinstance(d.get(k), str) or not HEX4_RE.match(d[k]):
-                raise MachineError("%s.%s: 4 lower-case hex digits required" % (w, k))
-        if not re.match(r"^[0-9a-f]{6}$", str(d.get("class", ""))):
-            raise MachineError("%s.class: 6 lower-case hex digits required" % w)
-        if d.get("sriov") is not None:
-            check_keys(d["sriov"], SRIOV_KEYS, w + ".sriov")
-        for j, t in enumerate(d.get("mdev_types") or []):
-            check_keys(t, MDEV_KEYS, "%s.mdev_types[%d]" % (w, j))
-        for j, t in enumerate(d.get("nvidia_vgpu_types") or []):
-            check_keys(t, NVIDIA_KEYS, "%s.nvidia_vgpu_types[%d]" % (w, j))
-        if d.get("names") is not None:
-            check_keys(d["names"], NAMES_KEYS, w + ".names")
-        check_unknown(d, w)
-    byaddr = {d["addr"]: d for d in m.get("devices") or []}
-    for d in m.get("devices") or []:
-        for k in ("parent", "physfn"):
-            if d.get(k) is not None and d[k] not in byaddr:
-                raise MachineError("%s: %s %s is not a listed device" % (d["addr"], k, d[k]))
-    try:
-        mkusb.check_usb(m, where, check_keys, byaddr)
-        mkusb.check_input(m, where)
-    except mkusb.UsbError as e:
-        raise MachineError(str(e))
-    return m
 
 
 # ------------------------------------------------------------------ writing

@@ -14,56 +14,7 @@ and for `input` (names of /dev/input/by-id links, e.g. usb-Logitech_USB_Receiver
   dev/input/eventN (empty files) and dev/input/by-id/NAME -> ../eventN
 """
 
-import re
-
-USB_BUS_KEYS = {"bus", "controller", "speed", "devices"}
-USB_DEV_KEYS = {"path", "vendor", "product", "class", "speed", "manufacturer", "product_name", "serial"}
-PATH_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-HEX4_RE = re.compile(r"^[0-9a-f]{4}$")
-
-
-class UsbError(ValueError):
-    pass
-
-
-def check_usb(m, where, check_keys, devices):
-    """Validate m["usb"]; check_keys(obj, allowed, where) raises on unknown keys."""
-    buses = m.get("usb")
-    if buses is None:
-        return
-    if not isinstance(buses, list):
-        raise UsbError("%s.usb: expected a list of buses" % where)
-    seen = set()
-    for i, b in enumerate(buses):
-        w = "%s.usb[%d]" % (where, i)
-        check_keys(b, USB_BUS_KEYS, w)
-        if not isinstance(b.get("bus"), int) or b["bus"] < 1 or b["bus"] in seen:
-            raise UsbError("%s.bus: a positive integer, unique per machine, is required" % w)
-        seen.add(b["bus"])
-        if b.get("controller") not in devices:
-            raise UsbError("%s.controller: %r is not a listed PCI device" % (w, b.get("controller")))
-        paths = set()
-        for j, d in enumerate(b.get("devices") or []):
-            dw = "%s.devices[%d]" % (w, j)
-            check_keys(d, USB_DEV_KEYS, dw)
-            p = d.get("path")
-            if not isinstance(p, str) or not PATH_RE.match(p) or p in paths:
-                raise UsbError("%s.path: PORT[.PORT…] (decimal), unique per bus, is required" % dw)
-            if "." in p and p.rsplit(".", 1)[0] not in paths:
-                raise UsbError("%s.path: %s sits behind %s, which must be listed before it"
-                               % (dw, p, p.rsplit(".", 1)[0]))
-            paths.add(p)
-            for k in ("vendor", "product"):
-                if not isinstance(d.get(k), str) or not HEX4_RE.match(d[k]):
-                    raise UsbError("%s.%s: 4 lower-case hex digits required" % (dw, k))
-
-
-def check_input(m, where):
-    names = m.get("input")
-    if names is None:
-        return
-    if not isinstance(names, list) or any(not isinstance(n, str) or "/" in n or not n for n in names):
-        raise UsbError("%s.input: a list of /dev/input/by-id names is required" % where)
+# the `usb` and `input` keys are checked by tests/machines/machine.py (check_usb, check_input)
 
 
 def write_input(r, m):

@@ -5,31 +5,19 @@ GET /nodes/{node}/hardware/pci, lspci() lookups for hostpci ids, mdev type
 lists, and PVE::Mapping::PCI::assert_valid for mapping entries.
 """
 
-import json
+import os
 import re
+import sys
 
-TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices", "host_use", "pve",  # host_use, pve: host layer only (mkroot)
-            "source", "listing",  # where an imported machine came from
-            "usb", "input", "hugepages_1g",  # usb: served by usb.py; input, hugepages_1g: host layer only (mkroot)
-            "software"}  # software: host layer only (mkroot)
-CPU_KEYS = {"vendor", "model_name", "flags", "count"}
-BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_linux_default"}
-IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
-DEVICE_KEYS = {"addr", "parent", "vendor", "device", "subsystem_vendor", "subsystem_device",
-               "class", "revision", "iommu_group", "driver", "driver_override", "boot_vga",
-               "numa_node", "reset_method", "bars", "sriov", "physfn", "mdev_types",
-               "nvidia_vgpu_types", "names", "unknown",
-               "rom"}  # rom: host layer only (mkroot's synthetic option ROM)
-# facts an imported description could not know (tests/machines/FORMAT.md "unknown")
-UNKNOWN_FACTS = {"driver", "iommu_group", "subsystem", "parent", "reset_method", "boot_vga", "prog_if"}
-SRIOV_KEYS = {"totalvfs", "numvfs", "vf_device", "offset", "stride"}
-MDEV_KEYS = {"type", "name", "available", "description"}
-NVIDIA_KEYS = {"id", "name", "description"}
-NAMES_KEYS = {"vendor", "device", "subsystem_vendor", "subsystem_device"}
+# the machine description checker shared with tests/mkroot: tests/machines/machine.py, found
+# through the repository layout (this file is tests/pvesim/pvesim/hardware.py)
+_MACHINES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                             "machines")
+if _MACHINES_DIR not in sys.path:
+    sys.path.insert(0, _MACHINES_DIR)
+import machine as _machine  # noqa: E402
 
-ADDR_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
-HEX4_RE = re.compile(r"^[0-9a-f]{4}$")
+MachineError = _machine.MachineError
 
 # a few pci.ids vendor names for subsystem vendors (names of the device
 # vendors themselves come from the machine description)
@@ -50,74 +38,29 @@ SUBSYS_VENDOR_NAMES = {
 }
 
 
-class MachineError(ValueError):
-    pass
-
-
-def _check_keys(obj, allowed, where):
-    if not isinstance(obj, dict):
-        raise MachineError("%s: expected an object" % where)
-    unknown = sorted(set(obj) - allowed)
-    if unknown:
-        raise MachineError("%s: unknown key(s) %s" % (where, ", ".join(unknown)))
+def check_servable(m, where="machine"):
+    """What the simulator refuses beyond the shared check: Proxmox's API has no "unknown", so
+    the simulator serves only machines whose facts it answers with (group, subsystem ids) are
+    known, never a guess; the driver, reset method, parent and boot_vga are not served by the API."""
+    iommu = bool((m.get("iommu") or {}).get("enabled"))
+    for i, d in enumerate(m.get("devices") or []):
+        for u in d.get("unknown") or []:
+            if (u == "iommu_group" and iommu) or u == "subsystem":
+                raise MachineError("%s.devices[%d]: its %s is unknown (the listing did not show it); the "
+                                   "simulator cannot answer GET /nodes/{node}/hardware/pci for it" % (where, i, u))
 
 
 def check_machine(m, where="machine"):
-    """Strict key check of a machine description (unknown keys are errors)."""
-    _check_keys(m, TOP_KEYS, where)
-    if "cpu" in m:
-        _check_keys(m["cpu"], CPU_KEYS, where + ".cpu")
-    if "boot" in m:
-        _check_keys(m["boot"], BOOT_KEYS, where + ".boot")
-    if "iommu" in m:
-        _check_keys(m["iommu"], IOMMU_KEYS, where + ".iommu")
-    seen = set()
-    for i, d in enumerate(m.get("devices") or []):
-        w = "%s.devices[%d]" % (where, i)
-        _check_keys(d, DEVICE_KEYS, w)
-        addr = d.get("addr")
-        if not isinstance(addr, str) or not ADDR_RE.match(addr):
-            raise MachineError("%s.addr: %r is not a lower-case dddd:bb:dd.f address" % (w, addr))
-        if addr in seen:
-            raise MachineError("%s.addr: %s listed twice" % (w, addr))
-        seen.add(addr)
-        for k in ("vendor", "device"):
-            if not isinstance(d.get(k), str) or not HEX4_RE.match(d[k]):
-                raise MachineError("%s.%s: 4 lower-case hex digits required" % (w, k))
-        for k in ("subsystem_vendor", "subsystem_device"):
-            if d.get(k) is not None and not HEX4_RE.match(str(d[k])):
-                raise MachineError("%s.%s: 4 lower-case hex digits required" % (w, k))
-        if not re.match(r"^[0-9a-f]{6}$", str(d.get("class", ""))):
-            raise MachineError("%s.class: 6 lower-case hex digits required" % w)
-        if "sriov" in d and d["sriov"] is not None:
-            _check_keys(d["sriov"], SRIOV_KEYS, w + ".sriov")
-        for j, t in enumerate(d.get("mdev_types") or []):
-            _check_keys(t, MDEV_KEYS, "%s.mdev_types[%d]" % (w, j))
-        for j, t in enumerate(d.get("nvidia_vgpu_types") or []):
-            _check_keys(t, NVIDIA_KEYS, "%s.nvidia_vgpu_types[%d]" % (w, j))
-        if "names" in d and d["names"] is not None:
-            _check_keys(d["names"], NAMES_KEYS, w + ".names")
-        for u in d.get("unknown") or []:
-            if u not in UNKNOWN_FACTS:
-                raise MachineError("%s.unknown: %r is not a fact name" % (w, u))
-            # Proxmox's API has no "unknown": the simulator serves only machines whose facts it
-            # answers with (group, subsystem ids) are known, never a guess; the driver, reset
-            # method, parent and boot_vga are not served by the API
-            if (u == "iommu_group" and (m.get("iommu") or {}).get("enabled")) or u == "subsystem":
-                raise MachineError("%s: its %s is unknown (the listing did not show it); the simulator "
-                                   "cannot answer GET /nodes/{node}/hardware/pci for it" % (w, u))
-    from .usb import check_usb  # the `usb` buses (usb.py)
-    try:
-        check_usb(m, where)
-    except ValueError as e:
-        raise MachineError(str(e))
+    """Strict check of a machine description (tests/machines/machine.py) plus check_servable."""
+    _machine.check_machine(m, where)
+    check_servable(m, where)
     return m
 
 
 def load_machine(path):
-    with open(path, encoding="utf-8") as f:
-        m = json.load(f)
-    return check_machine(m, path)
+    m = _machine.load_machine(path)
+    check_servable(m, path)
+    return m
 
 
 def normalize_id(pciid):
