@@ -3,6 +3,7 @@
 named with their real cause, read retries over a long outage, secrets
 redacted from the debug trace (query strings and bodies too), exit codes
 that agree with the summary, and the cluster-wide apply lock."""
+import os
 import re
 
 import e2elib
@@ -205,6 +206,8 @@ hosts:
 
     def test_commands_recorded_only_when_some_were(self):
         root = self.mkroot("igpu-sriov")
+        with open(os.path.join(root, "etc/hostname"), "w") as f:
+            f.write("n1\n")   # 'host apply --node n1' configures only the root whose etc/hostname is n1
         prof = self.profile("""version: 1
 hosts:
   - nodes: all
