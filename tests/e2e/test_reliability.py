@@ -205,9 +205,7 @@ hosts:
             self.assertIn("1 node could not be read: the plan is incomplete", r.out, r)
 
     def test_commands_recorded_only_when_some_were(self):
-        root = self.mkroot("igpu-sriov")
-        with open(os.path.join(root, "etc/hostname"), "w") as f:
-            f.write("n1\n")   # 'host apply --node n1' configures only the root whose etc/hostname is n1
+        root = self.mkroot("igpu-sriov")   # etc/hostname: igpu-sriov, the --node below
         prof = self.profile("""version: 1
 hosts:
   - nodes: all
