@@ -176,7 +176,7 @@ class HostsOverSsh(Base):
         prof = self.lab.profile(HOSTS, ssh_nodes={"pve3": {"pvfio": pve3.pvfio_other_format}})
         before = sshlab.snapshot(pve3.root)
         r = self.run_pvfio("plan", prof, rc=3)
-        self.assertIn("pvfio: error: node 'pve3': remote pvfio 9.9.9 speaks plan format 99, this pvfio speaks 1: "
+        self.assertIn("pvfio: error: node 'pve3': remote pvfio 9.9.9 speaks plan format 99, this pvfio speaks 2: "
                       "install pvfio ", r.err)
         self.assertRegex(r.err, r"install pvfio \d+\.\d+\.\d+ on pve3\n")
         r = self.run_pvfio("apply", "--yes", prof, rc=3)
