@@ -7,7 +7,8 @@
 #
 #   PVE_SRC   folder with proxmox+<repo>/repo git directories (default /work/.mirror)
 #   DEST      sandbox folder (default /tmp/pvecheck-8.4)
-#   PVECHECK_TOOLS  the pvecheck tools folder (default /work/shared/tools/pvecheck)
+#   PVECHECK_TOOLS  the pvecheck tools folder (default: ../shared/tools/pvecheck beside the
+#                   checkout, else /work/shared/tools/pvecheck)
 #
 # Which ref gives "PVE 8.4" per repository (printed, and recorded in $DEST/SOURCES):
 #   stable-bookworm or stable-8 where the repository has such a branch;
@@ -17,7 +18,10 @@
 set -eu
 SRC=${PVE_SRC:-/work/.mirror}
 DEST=${DEST:-/tmp/pvecheck-8.4}
-TOOLS=${PVECHECK_TOOLS:-/work/shared/tools/pvecheck}
+# the tools beside the checkout (shared/ next to the repository), else the workplace's copy
+_beside=$(cd "$(dirname "$0")/../../.." 2>/dev/null && pwd)/shared/tools/pvecheck
+[ -d "$_beside" ] || _beside=/work/shared/tools/pvecheck
+TOOLS=${PVECHECK_TOOLS:-$_beside}
 REPOS="pve-common qemu-server pve-storage pve-guest-common pve-access-control pve-manager
        pve-http-server pve-cluster pve-container pve-firewall pve-ha-manager pve-network"
 

@@ -12,7 +12,10 @@
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 dir=${1:?usage: check-sim-logs.sh LOGDIR}
-TOOLS=${PVECHECK_TOOLS:-/work/shared/tools/pvecheck}
+# the tools beside the checkout (shared/ next to the repository), else the workplace's copy
+_beside=$(cd "$(dirname "$0")/../../.." 2>/dev/null && pwd)/shared/tools/pvecheck
+[ -d "$_beside" ] || _beside=/work/shared/tools/pvecheck
+TOOLS=${PVECHECK_TOOLS:-$_beside}
 if [ ! -f "$TOOLS/check-log.sh" ]; then
   echo "pvecheck: skipped: no pvecheck tools (PVECHECK_TOOLS=$TOOLS has no check-log.sh)"
   exit 0

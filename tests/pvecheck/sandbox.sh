@@ -10,12 +10,16 @@
 #   8.4  PVECHECK_DIR_84, else /tmp/pvecheck-8.4 when it has SOURCES, else built there from
 #        PVE_SRC (the stable-bookworm/stable-8 branches, build-sandbox-8.4.sh)
 #   PVE_SRC         folder of proxmox+<repo>/repo git directories (default /work/.mirror)
-#   PVECHECK_TOOLS  the pvecheck tools (default /work/shared/tools/pvecheck)
+#   PVECHECK_TOOLS  the pvecheck tools (default: ../shared/tools/pvecheck beside the checkout,
+#                   else /work/shared/tools/pvecheck)
 # A build failure is an error (exit 1), not a skip.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 which=${1:?usage: sandbox.sh 9.x|8.4}
-TOOLS=${PVECHECK_TOOLS:-/work/shared/tools/pvecheck}
+# the tools beside the checkout (shared/ next to the repository), else the workplace's copy
+_beside=$(cd "$(dirname "$0")/../../.." 2>/dev/null && pwd)/shared/tools/pvecheck
+[ -d "$_beside" ] || _beside=/work/shared/tools/pvecheck
+TOOLS=${PVECHECK_TOOLS:-$_beside}
 SRC=${PVE_SRC:-/work/.mirror}
 
 case $which in
