@@ -161,30 +161,16 @@ enum pv_check_status pv_check_list_worst(const struct pv_check_list *l) {
 }
 
 /* Append a verdict; takes ownership of evidence and fix (both may be NULL). */
-static int add_check(struct pv_check_list *l, const char *id, enum pv_check_status st, const char *title,
-                     char *evidence, char *fix, struct pv_error *err) {
+int pv_check_list_add(struct pv_check_list *l, const char *id, enum pv_check_status st, const char *title,
+                      char *evidence, char *fix, struct pv_error *err) {
+        (void)err;
         if (l->n == l->alloc) {
-                size_t na = l->alloc ? l->alloc * 2 : 16;
-                struct pv_check *nv = realloc(l->v, na * sizeof(*nv));
-                if (!nv) {
-                        free(evidence);
-                        free(fix);
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
-                l->v = nv;
-                l->alloc = na;
+                l->alloc = l->alloc ? l->alloc * 2 : 16;
+                l->v = pv_xreallocarray(l->v, l->alloc, sizeof(*l->v));
         }
-        struct pv_check c = { .status = st, .evidence = evidence, .fix = fix };
-        c.id = strdup(id);
-        c.title = strdup(title);
-        if (!c.id || !c.title) {
-                free(c.id);
-                free(c.title);
-                free(evidence);
-                free(fix);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        l->v[l->n++] = c;
+        l->v[l->n++] = (struct pv_check){
+                .id = pv_xstrdup(id), .title = pv_xstrdup(title), .status = st, .evidence = evidence, .fix = fix
+        };
         return 0;
 }
 
@@ -361,7 +347,7 @@ struct check_ctx {
 #define ADD(cc, id, st, title, ev, fx)                                                                  \
         do {                                                                                            \
                 char *_ev = (ev), *_fx = (fx);                                                          \
-                int _r = add_check((cc)->l, (id), (st), (title), _ev, _fx, (cc)->err);                  \
+                int _r = pv_check_list_add((cc)->l, (id), (st), (title), _ev, _fx, (cc)->err);                  \
                 if (_r < 0)                                                                             \
                         return _r;                                                                      \
         } while (0)

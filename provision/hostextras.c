@@ -598,8 +598,15 @@ void pv_host_hugepages_read(const struct pv_host *h, long *ret_total, long *ret_
         *ret_free = read_long(h, "sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages");
 }
 
+/* Append a check (takes evidence and fix); a NULL evidence is the out-of-memory of pv_asprintf. */
 static int push_check(struct pv_check_list *l, const char *id, enum pv_check_status st, const char *title,
-                      char *evidence, char *fix, struct pv_error *err);
+                      char *evidence, char *fix, struct pv_error *err) {
+        if (!evidence) {
+                free(fix);
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        return pv_check_list_add(l, id, st, title, evidence, fix, err);
+}
 
 int pv_host_check_hugepages(const struct pv_host *h, unsigned long needed, struct pv_check_list *l,
                             struct pv_error *err) {
@@ -633,37 +640,6 @@ int pv_host_check_hugepages(const struct pv_host *h, unsigned long needed, struc
         return push_check(l, "hugepages-1G", st, "1 GiB huge pages for the VMs", evidence, fix, err);
 }
 
-/* Append a check (takes evidence and fix). */
-static int push_check(struct pv_check_list *l, const char *id, enum pv_check_status st, const char *title,
-                      char *evidence, char *fix, struct pv_error *err) {
-        if (!evidence) {
-                free(fix);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        if (l->n == l->alloc) {
-                size_t na = l->alloc ? l->alloc * 2 : 8;
-                struct pv_check *v = realloc(l->v, na * sizeof *v);
-                if (!v) {
-                        free(evidence);
-                        free(fix);
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
-                l->v = v;
-                l->alloc = na;
-        }
-        struct pv_check c = { .status = st, .evidence = evidence, .fix = fix };
-        c.id = strdup(id);
-        c.title = strdup(title);
-        if (!c.id || !c.title) {
-                free(c.id);
-                free(c.title);
-                free(evidence);
-                free(fix);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        l->v[l->n++] = c;
-        return 0;
-}
 
 int pv_host_check_vendor_reset(const struct pv_host *h, const struct pv_host_state *s,
                                const struct pv_pci_addr *addrs, size_t n, struct pv_check_list *l,

@@ -412,6 +412,9 @@ int pv_host_check(const struct pv_host_state *s, const struct pv_check_input *in
 void pv_check_list_done(struct pv_check_list *l);
 /* Worst status of the list (PASS when empty). */
 enum pv_check_status pv_check_list_worst(const struct pv_check_list *l);
+/* Append a verdict (id and title copied; evidence and fix taken, either may be NULL). */
+int pv_check_list_add(struct pv_check_list *l, const char *id, enum pv_check_status st, const char *title,
+                      char *evidence, char *fix, struct pv_error *err);
 const char *pv_check_status_to_string(enum pv_check_status st);  /* "pass", "warn", "fail" */
 const char *pv_bootloader_to_string(enum pv_bootloader b);       /* "unknown", "grub", "systemd-boot" */
 /* The IOMMU kernel arguments this host needs (static strings, NULL-terminated): "intel_iommu=on" on
