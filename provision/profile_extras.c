@@ -17,27 +17,6 @@
 
 /* ------------------------------------------------------------- helpers */
 
-struct xscope {
-        size_t mark;
-        bool quiet;
-};
-
-/* Value of `key` in m with the key pushed on the path (inherited values are typed quietly). */
-static const struct ynode *xenter(struct pvp_ctx *c, const struct ynode *m, const char *key, struct xscope *s) {
-        const struct ypair *p = pvp_ymap_find(m, key);
-        if (!p)
-                return NULL;
-        s->mark = pvp_path_key(c, key);
-        s->quiet = c->quiet;
-        if (p->inherited)
-                c->quiet = true;
-        return p->value;
-}
-
-static void xleave(struct pvp_ctx *c, const struct xscope *s) {
-        pvp_path_pop(c, s->mark);
-        c->quiet = s->quiet;
-}
 
 #define XERR(c, n, fmt, ...) pvp_diag((c), false, (n), "'%s' " fmt, (c)->path.buf, ##__VA_ARGS__)
 
@@ -95,21 +74,21 @@ static void type_tpm(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *vm)
                         pvp_path_pop(c, mk);
                 }
         }
-        struct xscope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *x;
         char *storage = NULL, *version = NULL;
-        if ((x = xenter(c, v, "storage", &s))) {
+        if ((x = pvp_enter(c, v, "storage", &s))) {
                 if (scalar(x) && storage_ok(x->text))
                         storage = xdup(c, x->text);
                 else
                         XERR(c, x, "must be a storage id such as local-lvm, got %s%s%s", scalar(x) ? "'" : "",
                              shown(x), scalar(x) ? "'" : "");
-                xleave(c, &s);
+                pvp_leave(c, &s);
         } else {
                 pvp_diag(c, false, v, "'%s' is missing required key 'storage' (the storage for tpmstate0)",
                          c->path.buf);
         }
-        if ((x = xenter(c, v, "version", &s))) {
+        if ((x = pvp_enter(c, v, "version", &s))) {
                 /* YAML reads `2.0` as a number: accept it, and `v2.0` / `v1.2` as Proxmox spells them */
                 const char *t = scalar(x) ? x->text : "";
                 if (!strcmp(t, "v2.0") || !strcmp(t, "2.0"))
@@ -119,7 +98,7 @@ static void type_tpm(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *vm)
                 else
                         XERR(c, x, "must be v2.0 or v1.2, got %s%s%s", scalar(x) ? "'" : "", shown(x),
                              scalar(x) ? "'" : "");
-                xleave(c, &s);
+                pvp_leave(c, &s);
         } else {
                 version = xdup(c, "v2.0");
         }
@@ -268,9 +247,9 @@ static void type_usbdev(struct pvp_ctx *c, const struct ynode *m, struct pv_usbd
         if (has_host == has_map)
                 pvp_diag(c, false, m, "'%s' must name its device with exactly one of 'host' or 'mapping'",
                          c->path.buf);
-        struct xscope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if ((v = xenter(c, m, "host", &s))) {
+        if ((v = pvp_enter(c, m, "host", &s))) {
                 char *h = scalar(v) ? usb_host_canon(v->text) : NULL;
                 if (!h)
                         XERR(c, v, "must be a USB device VENDOR:PRODUCT (4+4 hex digits, e.g. 046d:c52b), a port "
@@ -280,9 +259,9 @@ static void type_usbdev(struct pvp_ctx *c, const struct ynode *m, struct pv_usbd
                         free(h);
                 else
                         u->host = h;
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = xenter(c, m, "mapping", &s))) {
+        if ((v = pvp_enter(c, m, "mapping", &s))) {
                 /* pve-configid: [a-z][a-z0-9_-]+ (case-insensitive) */
                 const char *t = scalar(v) ? v->text : "";
                 bool ok = strlen(t) >= 2 && ((t[0] | 0x20) >= 'a' && (t[0] | 0x20) <= 'z');
@@ -294,24 +273,24 @@ static void type_usbdev(struct pvp_ctx *c, const struct ynode *m, struct pv_usbd
                              scalar(v) ? "'" : "", shown(v), scalar(v) ? "'" : "");
                 else if (!has_host)
                         u->mapping = xdup(c, t);
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = xenter(c, m, "usb3", &s))) {
+        if ((v = pvp_enter(c, m, "usb3", &s))) {
                 if (v->kind == Y_SCALAR && v->stype == YS_BOOL)
                         u->usb3 = v->bval ? 1 : 0;
                 else
                         XERR(c, v, "must be true or false, got %s%s%s", scalar(v) ? "'" : "", shown(v),
                              scalar(v) ? "'" : "");
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = xenter(c, m, "index", &s))) {
+        if ((v = pvp_enter(c, m, "index", &s))) {
                 if (v->kind == Y_SCALAR && v->stype == YS_INT && !v->int_overflow && v->ival >= 0 &&
                     v->ival < PV_MAX_USB)
                         u->index = (int)v->ival;
                 else
                         XERR(c, v, "must be an integer 0-%d (the N of usbN), got %s%s%s", PV_MAX_USB - 1,
                              scalar(v) ? "'" : "", shown(v), scalar(v) ? "'" : "");
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
 }
 
@@ -443,42 +422,42 @@ static void type_looking_glass(struct pvp_ctx *c, const struct ynode *v, struct 
                 pvp_diag(c, false, v, "'%s' needs width and height (the guest's resolution) or size", c->path.buf);
                 ok = false;
         }
-        struct xscope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *x;
         unsigned long wv = 0, hv = 0;
-        if ((x = xenter(c, v, "width", &s))) {
+        if ((x = pvp_enter(c, v, "width", &s))) {
                 if (!uint_of(x, 320, 16384, &wv)) {
                         XERR(c, x, "must be a width in pixels 320-16384, got %s%s%s", GOTX(x));
                         ok = false;
                 }
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((x = xenter(c, v, "height", &s))) {
+        if ((x = pvp_enter(c, v, "height", &s))) {
                 if (!uint_of(x, 200, 16384, &hv)) {
                         XERR(c, x, "must be a height in pixels 200-16384, got %s%s%s", GOTX(x));
                         ok = false;
                 }
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((x = xenter(c, v, "size", &s))) {
+        if ((x = pvp_enter(c, v, "size", &s))) {
                 if (!lg_size(x, &mib) || (mib & (mib - 1)) || mib < 2) {
                         XERR(c, x, "must be a power of two in MiB such as 32M, 64M or 128M (IVSHMEM needs it), got "
                              "%s%s%s", GOTX(x));
                         ok = false;
                 }
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
         char *owner = NULL, *path = NULL;
-        if ((x = xenter(c, v, "owner", &s))) {
+        if ((x = pvp_enter(c, v, "owner", &s))) {
                 if (scalar(x) && user_ok(x->text))
                         owner = xdup(c, x->text);
                 else {
                         XERR(c, x, "must be the user name the Looking Glass client runs as, got %s%s%s", GOTX(x));
                         ok = false;
                 }
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((x = xenter(c, v, "path", &s))) {
+        if ((x = pvp_enter(c, v, "path", &s))) {
                 if (scalar(x) && qemu_path_ok(x->text, "/dev/shm/"))
                         path = xdup(c, x->text);
                 else {
@@ -486,7 +465,7 @@ static void type_looking_glass(struct pvp_ctx *c, const struct ynode *v, struct 
                              GOTX(x));
                         ok = false;
                 }
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
         if (!ok) {
                 free(owner);
@@ -528,15 +507,15 @@ static char *evdev_path(const char *t) {
 }
 
 static bool flag(struct pvp_ctx *c, const struct ynode *m, const char *key, bool *out) {
-        struct xscope s = { 0 };
-        const struct ynode *x = xenter(c, m, key, &s);
+        struct pvp_scope s = { 0 };
+        const struct ynode *x = pvp_enter(c, m, key, &s);
         if (!x)
                 return false;
         if (x->kind == Y_SCALAR && x->stype == YS_BOOL)
                 *out = x->bval;
         else
                 XERR(c, x, "must be true or false, got %s%s%s", GOTX(x));
-        xleave(c, &s);
+        pvp_leave(c, &s);
         return true;
 }
 
@@ -608,44 +587,44 @@ static void type_evdev(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *v
 /* ---------------------------------------------------------------- entry */
 
 void pvp_type_vm_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_vm *vm) {
-        struct xscope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if ((v = xenter(c, m, "tpm", &s))) {
+        if ((v = pvp_enter(c, m, "tpm", &s))) {
                 type_tpm(c, v, vm);
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = xenter(c, m, "affinity", &s))) {
+        if ((v = pvp_enter(c, m, "affinity", &s))) {
                 type_affinity(c, v, vm);
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = xenter(c, m, "hookscript", &s))) {
+        if ((v = pvp_enter(c, m, "hookscript", &s))) {
                 type_hookscript(c, v, vm);
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = xenter(c, m, "usb", &s))) {
+        if ((v = pvp_enter(c, m, "usb", &s))) {
                 type_usb(c, v, vm);
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = xenter(c, m, "looking_glass", &s))) {
+        if ((v = pvp_enter(c, m, "looking_glass", &s))) {
                 type_looking_glass(c, v, vm);
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = xenter(c, m, "evdev", &s))) {
+        if ((v = pvp_enter(c, m, "evdev", &s))) {
                 type_evdev(c, v, vm);
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
 }
 
 void pvp_type_host_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_host_spec *h) {
-        struct xscope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if ((v = xenter(c, m, "hugepages_margin", &s))) {
+        if ((v = pvp_enter(c, m, "hugepages_margin", &s))) {
                 unsigned long n;
                 if (uint_of(v, 0, 4096, &n))
                         h->hugepages_margin = (unsigned)n;
                 else
                         XERR(c, v, "must be a number of 1 GiB pages 0-4096, got %s%s%s", GOTX(v));
-                xleave(c, &s);
+                pvp_leave(c, &s);
         }
         flag(c, m, "vendor_reset", &h->vendor_reset);
 }

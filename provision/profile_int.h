@@ -158,4 +158,14 @@ void pvp_check_profile(struct pvp_ctx *c);
 void pvp_vm_done(struct pv_vm *vm);
 void pvp_vm_src_done(struct pvp_vm_src *s);
 
+/* A key pushed on the path while its value is typed (profile_parse.c). */
+struct pvp_scope {
+        size_t mark;
+        bool quiet;
+};
+/* Value of `key` in mapping m (NULL when absent) with the key pushed on the path; inherited values
+ * (templates, defaults) are typed quietly. Pair with pvp_leave(). */
+const struct ynode *pvp_enter(struct pvp_ctx *c, const struct ynode *m, const char *key, struct pvp_scope *s);
+void pvp_leave(struct pvp_ctx *c, const struct pvp_scope *s);
+
 #endif

@@ -20,13 +20,8 @@
 
 /* ----------------------------------------------------------- key scopes */
 
-struct scope {
-        size_t mark;
-        bool quiet;
-};
-
-/* Look up `key` in mapping m; when present push it on the key path. */
-static const struct ynode *enter(struct pvp_ctx *c, const struct ynode *m, const char *key, struct scope *s) {
+/* Look up `key` in mapping m; when present push it on the key path (inherited values are typed quietly). */
+const struct ynode *pvp_enter(struct pvp_ctx *c, const struct ynode *m, const char *key, struct pvp_scope *s) {
         const struct ypair *p = pvp_ymap_find(m, key);
         if (!p)
                 return NULL;
@@ -37,7 +32,7 @@ static const struct ynode *enter(struct pvp_ctx *c, const struct ynode *m, const
         return p->value;
 }
 
-static void leave(struct pvp_ctx *c, const struct scope *s) {
+void pvp_leave(struct pvp_ctx *c, const struct pvp_scope *s) {
         pvp_path_pop(c, s->mark);
         c->quiet = s->quiet;
 }
@@ -378,12 +373,12 @@ static bool t_str(struct pvp_ctx *c, const struct ynode *v, bool (*valid)(const 
 /* ----------------------------------------------------------- optional keys */
 
 static int o_bool(struct pvp_ctx *c, const struct ynode *m, const char *key, bool *out) {
-        struct scope s = { 0 };
-        const struct ynode *v = enter(c, m, key, &s);
+        struct pvp_scope s = { 0 };
+        const struct ynode *v = pvp_enter(c, m, key, &s);
         if (!v)
                 return 0;
         bool ok = t_bool(c, v, out);
-        leave(c, &s);
+        pvp_leave(c, &s);
         return ok ? 1 : -1;
 }
 
@@ -396,33 +391,33 @@ static void o_tri(struct pvp_ctx *c, const struct ynode *m, const char *key, int
 
 static int o_int(struct pvp_ctx *c, const struct ynode *m, const char *key, long long min, long long max,
                  long long *out) {
-        struct scope s = { 0 };
-        const struct ynode *v = enter(c, m, key, &s);
+        struct pvp_scope s = { 0 };
+        const struct ynode *v = pvp_enter(c, m, key, &s);
         if (!v)
                 return 0;
         bool ok = t_int(c, v, min, max, out);
-        leave(c, &s);
+        pvp_leave(c, &s);
         return ok ? 1 : -1;
 }
 
 static int o_str(struct pvp_ctx *c, const struct ynode *m, const char *key, bool (*valid)(const char *),
                  const char *what, char **out) {
-        struct scope s = { 0 };
-        const struct ynode *v = enter(c, m, key, &s);
+        struct pvp_scope s = { 0 };
+        const struct ynode *v = pvp_enter(c, m, key, &s);
         if (!v)
                 return 0;
         bool ok = t_str(c, v, valid, what, out);
-        leave(c, &s);
+        pvp_leave(c, &s);
         return ok ? 1 : -1;
 }
 
 static int o_enum(struct pvp_ctx *c, const struct ynode *m, const char *key, const char *const *names, int *out) {
-        struct scope s = { 0 };
-        const struct ynode *v = enter(c, m, key, &s);
+        struct pvp_scope s = { 0 };
+        const struct ynode *v = pvp_enter(c, m, key, &s);
         if (!v)
                 return 0;
         int r = t_enum(c, v, names);
-        leave(c, &s);
+        pvp_leave(c, &s);
         if (r < 0)
                 return -1;
         *out = r;
@@ -432,13 +427,13 @@ static int o_enum(struct pvp_ctx *c, const struct ynode *m, const char *key, con
 /* A list of strings each checked by `valid`; item locations optional. */
 static int o_strlist(struct pvp_ctx *c, const struct ynode *m, const char *key, bool (*valid)(const char *),
                      const char *what, struct pv_strv *out, struct pv_loc **ret_locs) {
-        struct scope s = { 0 };
-        const struct ynode *v = enter(c, m, key, &s);
+        struct pvp_scope s = { 0 };
+        const struct ynode *v = pvp_enter(c, m, key, &s);
         if (!v)
                 return 0;
         int r = 1;
         if (!is_seq(c, v)) {
-                leave(c, &s);
+                pvp_leave(c, &s);
                 return -1;
         }
         struct pv_loc *locs = NULL;
@@ -466,7 +461,7 @@ static int o_strlist(struct pvp_ctx *c, const struct ynode *m, const char *key, 
                 free(*ret_locs);
                 *ret_locs = locs;
         }
-        leave(c, &s);
+        pvp_leave(c, &s);
         return r;
 }
 
@@ -772,8 +767,8 @@ static void type_auth(struct pvp_ctx *c, const struct ynode *m) {
         if (!kind)
                 return;
         bool token = !strcmp(kind, "token");
-        struct scope s = { 0 };
-        const struct ynode *v = enter(c, m, kind, &s);
+        struct pvp_scope s = { 0 };
+        const struct ynode *v = pvp_enter(c, m, kind, &s);
         if (is_text(c, v, token ? "an API token id USER@REALM!TOKENID" : "a user id USER@REALM")) {
                 const char *bang = strrchr(v->text, '!');
                 if (token) {
@@ -792,7 +787,7 @@ static void type_auth(struct pvp_ctx *c, const struct ynode *m) {
                                 cl->auth = PV_AUTH_PASSWORD;
                 }
         }
-        leave(c, &s);
+        pvp_leave(c, &s);
         const char *env = token ? "secret_env" : "password_env";
         const char *file = token ? "secret_file" : "password_file";
         const char *other_env = token ? "password_env" : "secret_env";
@@ -817,13 +812,13 @@ static void type_auth(struct pvp_ctx *c, const struct ynode *m) {
         const char *which = one_of(c, m, src, list);
         if (!which)
                 return;
-        v = enter(c, m, which, &s);
+        v = pvp_enter(c, m, which, &s);
         if (!strcmp(which, env))
                 t_str(c, v, re_envname, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)", &cl->secret.env);
         else
                 t_str(c, v, re_path, "a file path", &cl->secret.file);
         cl->secret.loc = loc_of(c, v);
-        leave(c, &s);
+        pvp_leave(c, &s);
 }
 
 /* SHA-256 "AB:CD:…" (colons optional, any case) → upper-case with colons. */
@@ -866,11 +861,11 @@ static void type_tls(struct pvp_ctx *c, const struct ynode *m) {
                 return;
         check_keys(c, m, tls_keys);
         cl->tls_loc = loc_of(c, m);
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if ((v = enter(c, m, "fingerprint", &s))) {
+        if ((v = pvp_enter(c, m, "fingerprint", &s))) {
                 type_fingerprint(c, v);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         o_str(c, m, "ca_file", re_path, "a file path", &cl->tls_ca_file);
         bool insecure = false;
@@ -942,8 +937,8 @@ static void type_ssh_options(struct pvp_ctx *c, const struct ynode *m, struct pv
                       &ssh->options, NULL) != 1)
                 return;
         const struct ynode *list = pvp_ymap_find(m, "options")->value;
-        struct scope s = { 0 };
-        enter(c, m, "options", &s);
+        struct pvp_scope s = { 0 };
+        pvp_enter(c, m, "options", &s);
         for (size_t i = 0; i < list->n_items && i < ssh->options.n; i++) {
                 const char *o = ssh->options.v[i];
                 const char *eq = strchr(o, '=');
@@ -958,7 +953,7 @@ static void type_ssh_options(struct pvp_ctx *c, const struct ynode *m, struct pv
                         VERR(c, list->items[i], "sets the known hosts file; use 'cluster.ssh.known_hosts' instead");
                 pvp_path_pop(c, mk);
         }
-        leave(c, &s);
+        pvp_leave(c, &s);
 }
 
 static void type_ssh_node(struct pvp_ctx *c, const struct ynode *key, const struct ynode *m, struct pv_ssh_node *n) {
@@ -1000,8 +995,8 @@ static void type_ssh(struct pvp_ctx *c, const struct ynode *m) {
                 ssh->timeout_s = (unsigned)x;
         if (o_int(c, m, "parallel", 1, 64, &x) == 1)
                 ssh->parallel = (unsigned)x;
-        struct scope s = { 0 };
-        const struct ynode *v = enter(c, m, "nodes", &s);
+        struct pvp_scope s = { 0 };
+        const struct ynode *v = pvp_enter(c, m, "nodes", &s);
         if (v && is_map(c, v) && v->n_pairs) {
                 ssh->nodes = calloc(v->n_pairs, sizeof(*ssh->nodes));
                 if (!ssh->nodes)
@@ -1014,7 +1009,7 @@ static void type_ssh(struct pvp_ctx *c, const struct ynode *m) {
                 }
         }
         if (v)
-                leave(c, &s);
+                pvp_leave(c, &s);
 }
 
 static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
@@ -1025,21 +1020,21 @@ static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
         cl->present = true;
         check_keys(c, m, cluster_keys);
         o_str(c, m, "name", re_any, "a display name", &cl->name);
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
         require(c, m, "api");
-        if ((v = enter(c, m, "api", &s))) {
+        if ((v = pvp_enter(c, m, "api", &s))) {
                 type_api_url(c, v);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         require(c, m, "auth");
-        if ((v = enter(c, m, "auth", &s))) {
+        if ((v = pvp_enter(c, m, "auth", &s))) {
                 type_auth(c, v);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "tls", &s))) {
+        if ((v = pvp_enter(c, m, "tls", &s))) {
                 type_tls(c, v);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         long long x;
         if (o_int(c, m, "parallel", 1, 64, &x) == 1)
@@ -1048,9 +1043,9 @@ static void type_cluster(struct pvp_ctx *c, const struct ynode *m) {
                 cl->timeout_s = (unsigned)x;
         if (o_int(c, m, "retry_time", 1, 3600, &x) == 1)
                 cl->retry_time_s = (unsigned)x;
-        if ((v = enter(c, m, "ssh", &s))) {
+        if ((v = pvp_enter(c, m, "ssh", &s))) {
                 type_ssh(c, v);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
 }
 
@@ -1103,17 +1098,17 @@ static void type_match(struct pvp_ctx *c, const struct ynode *m, struct pv_devse
         check_keys(c, m, match_keys);
         if (!m->n_pairs)
                 VERR(c, m, "needs at least one of 'vendor', 'device', 'class' or 'name'");
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if ((v = enter(c, m, "vendor", &s))) {
+        if ((v = pvp_enter(c, m, "vendor", &s))) {
                 d->has_vendor = t_hex16(c, v, &d->vendor);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "device", &s))) {
+        if ((v = pvp_enter(c, m, "device", &s))) {
                 d->has_device = t_hex16(c, v, &d->device);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "class", &s))) {
+        if ((v = pvp_enter(c, m, "class", &s))) {
                 uint32_t x;
                 unsigned nd;
                 if (is_text(c, v, "a PCI class of 4 or 6 hex digits such as \"0300\"")) {
@@ -1126,7 +1121,7 @@ static void type_match(struct pvp_ctx *c, const struct ynode *m, struct pv_devse
                                      GOTV(v));
                         }
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         o_str(c, m, "name", re_any, "a device name substring", &d->name_contains);
 }
@@ -1189,21 +1184,21 @@ static void type_devsel(struct pvp_ctx *c, const struct ynode *m, struct pv_devs
         check_keys(c, m, devsel_keys);
         static const char *const kinds[] = { "id", "address", "match", NULL };
         const char *k = one_of(c, m, kinds, "'id', 'address' or 'match'");
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if (k && !strcmp(k, "id") && (v = enter(c, m, "id", &s))) {
+        if (k && !strcmp(k, "id") && (v = pvp_enter(c, m, "id", &s))) {
                 d->kind = PV_DEVSEL_ID;
                 t_pci_id(c, v, &d->id);
-                leave(c, &s);
-        } else if (k && !strcmp(k, "address") && (v = enter(c, m, "address", &s))) {
+                pvp_leave(c, &s);
+        } else if (k && !strcmp(k, "address") && (v = pvp_enter(c, m, "address", &s))) {
                 d->kind = PV_DEVSEL_ADDR;
                 if (is_text(c, v, "a PCI address"))
                         t_addr(c, v, v->text, false, &d->addr);
-                leave(c, &s);
-        } else if (k && !strcmp(k, "match") && (v = enter(c, m, "match", &s))) {
+                pvp_leave(c, &s);
+        } else if (k && !strcmp(k, "match") && (v = pvp_enter(c, m, "match", &s))) {
                 d->kind = PV_DEVSEL_MATCH;
                 type_match(c, v, d);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         o_bool(c, m, "companions", &d->companions);
         o_bool(c, m, "host_critical_ok", &d->host_critical_ok);
@@ -1216,12 +1211,12 @@ static void type_sriov(struct pvp_ctx *c, const struct ynode *m, struct pv_sriov
         check_keys(c, m, sriov_keys);
         require(c, m, "pf");
         require(c, m, "vfs");
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if ((v = enter(c, m, "pf", &s))) {
+        if ((v = pvp_enter(c, m, "pf", &s))) {
                 if (is_text(c, v, "a PCI address with function"))
                         t_addr(c, v, v->text, true, &sr->pf);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         long long x;
         if (o_int(c, m, "vfs", 0, 256, &x) == 1)
@@ -1236,14 +1231,14 @@ static void type_host(struct pvp_ctx *c, const struct ynode *m, struct pv_host_s
         h->vgpu = PV_VGPU_NONE;
         h->loc = loc_of(c, m);
         check_keys(c, m, host_keys);
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
         require(c, m, "nodes");
-        if ((v = enter(c, m, "nodes", &s))) {
+        if ((v = pvp_enter(c, m, "nodes", &s))) {
                 type_nodes(c, v, h);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "iommu", &s))) {
+        if ((v = pvp_enter(c, m, "iommu", &s))) {
                 if (v->kind == Y_SCALAR && v->stype == YS_BOOL) {
                         VERR(c, v, "must be one of auto, on, off, got the boolean %s; write '%s'", v->text,
                              v->bval ? "on" : "off");
@@ -1252,20 +1247,20 @@ static void type_host(struct pvp_ctx *c, const struct ynode *m, struct pv_host_s
                         if (i >= 0)
                                 h->iommu = i == 0 ? PV_AUTO : i == 1 ? PV_ON : PV_OFF;
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         o_bool(c, m, "iommu_pt", &h->iommu_pt);
         o_strlist(c, m, "kernel_args", re_noblank, "a kernel argument without spaces", &h->kernel_args,
                   &h->kernel_arg_locs);
-        if ((v = enter(c, m, "kernel_args", &s))) {
+        if ((v = pvp_enter(c, m, "kernel_args", &s))) {
                 warn_split_kernel_args(c, v);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         o_bool(c, m, "allow_unsafe", &h->allow_unsafe);
         int e;
         if (o_enum(c, m, "binding", binding_names, &e) == 1)
                 h->binding = (enum pv_binding)e;
-        if ((v = enter(c, m, "vfio", &s))) {
+        if ((v = pvp_enter(c, m, "vfio", &s))) {
                 if (is_seq(c, v) && v->n_items) {
                         h->vfio = calloc(v->n_items, sizeof(*h->vfio));
                         if (!h->vfio)
@@ -1276,25 +1271,25 @@ static void type_host(struct pvp_ctx *c, const struct ynode *m, struct pv_host_s
                                 pvp_path_pop(c, mk);
                         }
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "softdeps", &s))) {
+        if ((v = pvp_enter(c, m, "softdeps", &s))) {
                 if (v->kind == Y_SCALAR && v->stype != YS_NULL && !strcmp(v->text, "auto")) {
                         h->softdeps_auto = true;
                 } else if (v->kind == Y_SEQ) {
                         h->softdeps_auto = false;
-                        leave(c, &s);
+                        pvp_leave(c, &s);
                         o_strlist(c, m, "softdeps", re_driver, "a driver name ([a-zA-Z0-9_-]+)", &h->softdeps, NULL);
                         goto softdeps_done;
                 } else {
                         VERR(c, v, "must be 'auto' or a list of driver names, " GOT, GOTV(v));
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
 softdeps_done:
         o_strlist(c, m, "blacklist", re_driver, "a driver name ([a-zA-Z0-9_-]+)", &h->blacklist, NULL);
         o_bool(c, m, "disable_vga", &h->disable_vga);
-        if ((v = enter(c, m, "sriov", &s))) {
+        if ((v = pvp_enter(c, m, "sriov", &s))) {
                 if (is_seq(c, v) && v->n_items) {
                         h->sriov = calloc(v->n_items, sizeof(*h->sriov));
                         if (!h->sriov)
@@ -1305,14 +1300,14 @@ softdeps_done:
                                 pvp_path_pop(c, mk);
                         }
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "vgpu", &s))) {
+        if ((v = pvp_enter(c, m, "vgpu", &s))) {
                 int i = t_enum(c, v, vgpu_names);
                 if (i >= 0)
                         h->vgpu = (enum pv_vgpu_kind)i;
                 h->vgpu_loc = loc_of(c, v);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         o_bool(c, m, "accept_shared_groups", &h->accept_shared_groups);
         pvp_type_host_extras(c, m, h);
@@ -1337,21 +1332,21 @@ static void type_map_entry(struct pvp_ctx *c, const struct ynode *m, struct pv_m
         require(c, m, "node");
         require(c, m, "path");
         o_str(c, m, "node", re_node, NODE_WHAT, &e->node);
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if ((v = enter(c, m, "path", &s))) {
+        if ((v = pvp_enter(c, m, "path", &s))) {
                 t_addr_list(c, v, &e->paths, &e->n_paths);
                 for (size_t i = 0; i < e->n_paths; i++)
                         e->paths[i].domain_given = true; /* normalised to 0000 when omitted */
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "id", &s))) {
+        if ((v = pvp_enter(c, m, "id", &s))) {
                 e->has_id = t_pci_id(c, v, &e->id);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "subsystem_id", &s))) {
+        if ((v = pvp_enter(c, m, "subsystem_id", &s))) {
                 e->has_subsystem_id = t_pci_id(c, v, &e->subsystem_id);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         long long x;
         if (o_int(c, m, "iommu_group", 0, 1000000, &x) == 1) {
@@ -1370,9 +1365,9 @@ static void type_mapping(struct pvp_ctx *c, const struct ynode *m, struct pv_map
         o_str(c, m, "description", re_description, "a description of at most 4096 characters", &mp->description);
         o_bool(c, m, "mdev", &mp->mdev);
         o_bool(c, m, "live_migration_capable", &mp->live_migration_capable);
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if ((v = enter(c, m, "map", &s))) {
+        if ((v = pvp_enter(c, m, "map", &s))) {
                 if (is_seq(c, v)) {
                         if (!v->n_items)
                                 VERR(c, v, "is empty; a mapping needs at least one node entry");
@@ -1384,7 +1379,7 @@ static void type_mapping(struct pvp_ctx *c, const struct ynode *m, struct pv_map
                                 pvp_path_pop(c, mk);
                         }
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
 }
 
@@ -1450,13 +1445,13 @@ static void type_disk(struct pvp_ctx *c, const struct ynode *m, struct pv_disk *
         if (o_int(c, m, "index", 0, bus_max_index[d->bus], &x) == 1)
                 d->index = (int)x;
         o_str(c, m, "storage", re_storage, "a storage id such as local-lvm", &d->storage);
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if ((v = enter(c, m, "size", &s))) {
+        if ((v = pvp_enter(c, m, "size", &s))) {
                 uint64_t mib;
                 if (t_size(c, v, true, 1, &mib))
                         d->size_bytes = mib << 20;
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         o_str(c, m, "options", re_noblank, "Proxmox drive options without spaces (e.g. ssd=1,discard=on)",
               &d->options);
@@ -1506,28 +1501,28 @@ static void type_pcidev(struct pvp_ctx *c, const struct ynode *m, struct pv_pcid
         check_keys(c, m, pci_keys);
         static const char *const kinds[] = { "mapping", "address", "vf_of", NULL };
         const char *k = one_of(c, m, kinds, "'mapping', 'address' or 'vf_of'");
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if (k && !strcmp(k, "mapping") && (v = enter(c, m, "mapping", &s))) {
+        if (k && !strcmp(k, "mapping") && (v = pvp_enter(c, m, "mapping", &s))) {
                 d->kind = PV_PCIDEV_MAPPING;
                 t_str(c, v, re_configid, "a mapping id", &d->mapping);
-                leave(c, &s);
-        } else if (k && !strcmp(k, "address") && (v = enter(c, m, "address", &s))) {
+                pvp_leave(c, &s);
+        } else if (k && !strcmp(k, "address") && (v = pvp_enter(c, m, "address", &s))) {
                 d->kind = PV_PCIDEV_RAW;
                 t_addr_list(c, v, &d->addrs, &d->n_addrs);
-                leave(c, &s);
-        } else if (k && !strcmp(k, "vf_of") && (v = enter(c, m, "vf_of", &s))) {
+                pvp_leave(c, &s);
+        } else if (k && !strcmp(k, "vf_of") && (v = pvp_enter(c, m, "vf_of", &s))) {
                 d->kind = PV_PCIDEV_VF_POOL;
                 if (is_text(c, v, "the PCI address of a physical function"))
                         t_addr(c, v, v->text, true, &d->vf_pf);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         o_str(c, m, "mdev", re_mdev, "an mdev type such as nvidia-660 (no '/', '.' or ':')", &d->mdev);
         o_tri(c, m, "pcie", &d->pcie);
         o_tri(c, m, "primary", &d->primary);
         o_tri(c, m, "rombar", &d->rombar);
         o_tri(c, m, "legacy_igd", &d->legacy_igd);
-        if ((v = enter(c, m, "romfile", &s))) {
+        if ((v = pvp_enter(c, m, "romfile", &s))) {
                 if (is_text(c, v, "a file name under /usr/share/kvm")) {
                         if (strchr(v->text, '/'))
                                 VERR(c, v, "must be a file name under /usr/share/kvm, without a path separator '/', " GOT,
@@ -1537,26 +1532,26 @@ static void type_pcidev(struct pvp_ctx *c, const struct ynode *m, struct pv_pcid
                         else
                                 d->romfile = sdup(c, v->text);
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         int e;
         if (o_enum(c, m, "driver", driver_names, &e) == 1)
                 d->driver = e == 0 ? PV_DRIVER_VFIO : PV_DRIVER_KEEP;
-        if ((v = enter(c, m, "vendor_id", &s))) {
+        if ((v = pvp_enter(c, m, "vendor_id", &s))) {
                 d->has_vendor_id = t_hex16(c, v, &d->vendor_id);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "device_id", &s))) {
+        if ((v = pvp_enter(c, m, "device_id", &s))) {
                 d->has_device_id = t_hex16(c, v, &d->device_id);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "sub_vendor_id", &s))) {
+        if ((v = pvp_enter(c, m, "sub_vendor_id", &s))) {
                 d->has_sub_vendor_id = t_hex16(c, v, &d->sub_vendor_id);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "sub_device_id", &s))) {
+        if ((v = pvp_enter(c, m, "sub_device_id", &s))) {
                 d->has_sub_device_id = t_hex16(c, v, &d->sub_device_id);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         long long x;
         if (o_int(c, m, "slot", 0, PV_MAX_HOSTPCI - 1, &x) == 1)
@@ -1566,8 +1561,8 @@ static void type_pcidev(struct pvp_ctx *c, const struct ynode *m, struct pv_pcid
 /* Type a list key whose items are mappings, allocating `size` bytes per item. */
 #define TYPE_LIST(c, m, key, arr, n, srcarr, fn)                                                          \
         do {                                                                                              \
-                struct scope s_ = { 0 };                                                                        \
-                const struct ynode *v_ = enter((c), (m), (key), &s_);                                     \
+                struct pvp_scope s_ = { 0 };                                                                        \
+                const struct ynode *v_ = pvp_enter((c), (m), (key), &s_);                                     \
                 if (!v_)                                                                                  \
                         break;                                                                            \
                 if (is_seq((c), v_) && v_->n_items) {                                                     \
@@ -1584,7 +1579,7 @@ static void type_pcidev(struct pvp_ctx *c, const struct ynode *m, struct pv_pcid
                                 pvp_path_pop((c), mk_);                                                   \
                         }                                                                                 \
                 }                                                                                         \
-                leave((c), &s_);                                                                          \
+                pvp_leave((c), &s_);                                                                          \
         } while (0)
 
 static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, struct pv_vm *vm,
@@ -1596,7 +1591,7 @@ static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, s
         vm->loc = loc_of(c, m);
         if (src)
                 src->map = m;
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
         if (mode != VM_REAL) {
                 static const char *const per_vm[] = { "name", "node", "vmid", "template", NULL };
@@ -1616,30 +1611,30 @@ static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, s
         } else {
                 require(c, m, "name");
                 require(c, m, "node");
-                if ((v = enter(c, m, "name", &s))) {
+                if ((v = pvp_enter(c, m, "name", &s))) {
                         t_str(c, v, re_dns, "a VM name (DNS label: letters, digits, inner '.' and '-', at most 63)",
                               &vm->name);
                         vm->name_loc = loc_of(c, v);
-                        leave(c, &s);
+                        pvp_leave(c, &s);
                 }
-                if ((v = enter(c, m, "node", &s))) {
+                if ((v = pvp_enter(c, m, "node", &s))) {
                         t_str(c, v, re_node, NODE_WHAT, &vm->node);
                         vm->node_loc = loc_of(c, v);
-                        leave(c, &s);
+                        pvp_leave(c, &s);
                 }
                 long long x;
-                if ((v = enter(c, m, "vmid", &s))) {
+                if ((v = pvp_enter(c, m, "vmid", &s))) {
                         if (t_int(c, v, PV_VMID_MIN, PV_VMID_MAX, &x))
                                 vm->vmid = (uint32_t)x;
                         vm->vmid_loc = loc_of(c, v);
-                        leave(c, &s);
+                        pvp_leave(c, &s);
                 }
         }
-        if (mode != VM_DEFAULTS && (v = enter(c, m, "template", &s))) {
+        if (mode != VM_DEFAULTS && (v = pvp_enter(c, m, "template", &s))) {
                 /* existence and chains are checked where templates are resolved */
                 if (is_text(c, v, "a template name") && mode == VM_REAL)
                         vm->template_name = sdup(c, v->text);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         int e;
         if (o_enum(c, m, "state", state_names, &e) == 1)
@@ -1649,18 +1644,18 @@ static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, s
         o_str(c, m, "machine_version", re_machver, "a machine version such as 9.2 or 9.2+pve1", &vm->machine_version);
         if (o_enum(c, m, "bios", bios_names, &e) == 1)
                 vm->bios = e == 0 ? PV_BIOS_SEABIOS : PV_BIOS_OVMF;
-        if ((v = enter(c, m, "efidisk", &s))) {
+        if ((v = pvp_enter(c, m, "efidisk", &s))) {
                 if (is_map(c, v)) {
                         check_keys(c, v, efidisk_keys);
                         require(c, v, "storage");
                         o_str(c, v, "storage", re_storage, "a storage id such as local-lvm", &vm->efidisk_storage);
                         o_bool(c, v, "pre_enrolled_keys", &vm->efidisk_pre_enrolled_keys);
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "cpu", &s))) {
+        if ((v = pvp_enter(c, m, "cpu", &s))) {
                 type_cpu(c, v, vm);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         long long x;
         if (o_int(c, m, "cores", 1, 1024, &x) == 1)
@@ -1668,17 +1663,17 @@ static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, s
         if (o_int(c, m, "sockets", 1, 16, &x) == 1)
                 vm->sockets = (unsigned)x;
         uint64_t mib;
-        if ((v = enter(c, m, "memory", &s))) {
+        if ((v = pvp_enter(c, m, "memory", &s))) {
                 if (t_size(c, v, false, 16, &mib))
                         vm->memory_mib = mib;
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "balloon", &s))) {
+        if ((v = pvp_enter(c, m, "balloon", &s))) {
                 if (t_size(c, v, false, 0, &mib))
                         vm->balloon_mib = (int64_t)mib;
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, m, "hugepages", &s))) {
+        if ((v = pvp_enter(c, m, "hugepages", &s))) {
                 int i = -1;
                 if (v->kind == Y_SCALAR && v->stype != YS_NULL) {
                         if (!strcmp(v->text, "any"))
@@ -1690,7 +1685,7 @@ static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, s
                         i = t_enum(c, v, hugepage_names);
                 if (i >= 0)
                         vm->hugepages = sdup(c, i == 0 ? "2" : i == 1 ? "1024" : "any");
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         o_tri(c, m, "numa", &vm->numa);
         if (o_enum(c, m, "scsihw", scsihw_names, &e) == 1)
@@ -1705,14 +1700,14 @@ static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, s
         TYPE_LIST(c, m, "disks", vm->disks, vm->n_disks, src ? &src->disks : no_src, type_disk);
         TYPE_LIST(c, m, "networks", vm->nets, vm->n_nets, src ? &src->nets : no_src, type_net);
         TYPE_LIST(c, m, "pci", vm->pci, vm->n_pci, src ? &src->pci : no_src, type_pcidev);
-        if (vm->n_pci > PV_MAX_HOSTPCI && (v = enter(c, m, "pci", &s))) {
+        if (vm->n_pci > PV_MAX_HOSTPCI && (v = pvp_enter(c, m, "pci", &s))) {
                 size_t mk = pvp_path_idx(c, PV_MAX_HOSTPCI);
                 pvp_diag(c, false, v->items[PV_MAX_HOSTPCI],
                          "'%s' is one PCI device too many: Proxmox allows at most %u per VM (hostpci0..%u), "
                          "this VM has %zu",
                          c->path.buf, PV_MAX_HOSTPCI, PV_MAX_HOSTPCI - 1, vm->n_pci);
                 pvp_path_pop(c, mk);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         pvp_type_vm_extras(c, m, vm);
 }
@@ -1884,28 +1879,28 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
                 return;
         }
         check_keys(c, root, top_keys);
-        struct scope s = { 0 };
+        struct pvp_scope s = { 0 };
         const struct ynode *v;
-        if ((v = enter(c, root, "version", &s))) {
+        if ((v = pvp_enter(c, root, "version", &s))) {
                 if (v->kind == Y_SCALAR && v->stype == YS_INT && v->ival == 1 && !v->int_overflow)
                         p->version = 1;
                 else if (v->kind == Y_SCALAR && v->stype == YS_INT)
                         VERR(c, v, "is %.20s, but this pvfio reads profile version 1 only", v->text);
                 else
                         VERR(c, v, "must be the integer 1, " GOT, GOTV(v));
-                leave(c, &s);
+                pvp_leave(c, &s);
         } else {
                 pvp_diag(c, false, root, "missing required key 'version' (write 'version: 1' at the top)");
         }
-        if ((v = enter(c, root, "cluster", &s))) {
+        if ((v = pvp_enter(c, root, "cluster", &s))) {
                 type_cluster(c, v);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, root, "templates", &s))) {
+        if ((v = pvp_enter(c, root, "templates", &s))) {
                 type_templates(&P, v);
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, root, "defaults", &s))) {
+        if ((v = pvp_enter(c, root, "defaults", &s))) {
                 if (is_map(c, v)) {
                         check_keys(c, v, vm_keys);
                         P.defaults = v;
@@ -1913,9 +1908,9 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
                         type_vm(c, v, VM_DEFAULTS, &scratch, NULL);
                         pvp_vm_done(&scratch);
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, root, "hosts", &s))) {
+        if ((v = pvp_enter(c, root, "hosts", &s))) {
                 if (is_seq(c, v) && v->n_items) {
                         p->hosts = calloc(v->n_items, sizeof(*p->hosts));
                         c->host_src = calloc(v->n_items, sizeof(*c->host_src));
@@ -1930,9 +1925,9 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
                                 pvp_path_pop(c, mk);
                         }
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, root, "mappings", &s))) {
+        if ((v = pvp_enter(c, root, "mappings", &s))) {
                 if (is_seq(c, v) && v->n_items) {
                         p->mappings = calloc(v->n_items, sizeof(*p->mappings));
                         c->mapping_src = calloc(v->n_items, sizeof(*c->mapping_src));
@@ -1947,9 +1942,9 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
                                 pvp_path_pop(c, mk);
                         }
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
-        if ((v = enter(c, root, "vms", &s))) {
+        if ((v = pvp_enter(c, root, "vms", &s))) {
                 if (is_seq(c, v) && v->n_items) {
                         p->vms = calloc(v->n_items, sizeof(*p->vms));
                         c->vm_src = calloc(v->n_items, sizeof(*c->vm_src));
@@ -1968,7 +1963,7 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
                                 pvp_path_pop(c, mk);
                         }
                 }
-                leave(c, &s);
+                pvp_leave(c, &s);
         }
         free(P.t);
         free(P.names);
