@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "pvfio/apiexec.h"
 #include "pvfio/util.h"
 
 #define VMID_LEN 16
@@ -201,10 +202,23 @@ struct vm_check {
         enum pv_vm_action action;
 };
 
-/* Create: the VM exists now (its create task may still run). */
+/*
+ * Before reading back a write whose answer was lost: let the VM's task (or a
+ * create's `lock: create`) finish, so a write that took effect is seen as
+ * done and not sent again (issue 11, item 3).
+ */
+static int settle(struct pv_api *api, const struct vm_check *c, struct pv_error *err) {
+        return pv_api_vm_settle(api, c->node, c->vmid, pv_api_task_timeout_ms("qmcreate", api->task_timeout_ms, 0, false),
+                                err);
+}
+
+/* Create: the VM exists now and its create task finished (a failed create removes the config). */
 static int verify_vm_exists(struct pv_api *api, void *userdata, json_t **ret_data, struct pv_error *err) {
         (void)ret_data;
         struct vm_check *c = userdata;
+        int rs = settle(api, c, err);
+        if (rs < 0)
+                return rs;
         struct pv_vm_config cfg;
         struct pv_error e = PV_ERROR_INIT;
         int r = pv_api_vm_config(api, c->node, c->vmid, false, &cfg, &e);
@@ -225,7 +239,9 @@ static int verify_vm_config(struct pv_api *api, void *userdata, json_t **ret_dat
         (void)ret_data;
         struct vm_check *c = userdata;
         struct pv_vm_config cfg;
-        int r = pv_api_vm_config(api, c->node, c->vmid, false, &cfg, err);
+        int r = settle(api, c, err);
+        if (r >= 0)
+                r = pv_api_vm_config(api, c->node, c->vmid, false, &cfg, err);
         if (r < 0)
                 return r;
         int applied = 1;
@@ -249,7 +265,9 @@ static int verify_vm_state(struct pv_api *api, void *userdata, json_t **ret_data
         (void)ret_data;
         struct vm_check *c = userdata;
         struct pv_vm_status st;
-        int r = pv_api_vm_status(api, c->node, c->vmid, &st, err);
+        int r = settle(api, c, err);
+        if (r >= 0)
+                r = pv_api_vm_status(api, c->node, c->vmid, &st, err);
         if (r < 0)
                 return r;
         const char *want = c->action == PV_VM_START ? "running" : "stopped";

@@ -123,8 +123,8 @@ static int take_version_answer(struct pv_observed *o, int kind, const char *node
         if (kind == REQ_OPTIONS || kind == REQ_VERSION) {
                 if (q->err.code)
                         return warn(warnings, kind == REQ_OPTIONS
-                                                      ? "cannot read the datacenter options (GET /cluster/options: %s); tags are written and compared as Proxmox's default tag-style stores them (lower-case, sorted)%s"
-                                                      : "cannot read the Proxmox VE version (GET /version: %s)%s",
+                                                      ? "cannot read the datacenter options (%s); tags are written and compared as Proxmox's default tag-style stores them (lower-case, sorted)%s"
+                                                      : "cannot read the Proxmox VE version (%s)%s",
                                     pv_error_message(&q->err), "");
                 if (kind == REQ_OPTIONS)
                         return pv_api_decode_tag_style(q->data, &o->tag_style, &o->have_tag_style, err);
@@ -146,7 +146,9 @@ static int take_version_answer(struct pv_observed *o, int kind, const char *node
                 /* Sys.Audit on /nodes/{node} is needed; the Proxmox VE version still gates the keys */
                 if (asprintf(&nv->qemu_server_unknown, "%s", pv_error_message(&q->err)) < 0)
                         return pv_error_set(err, PV_ENOMEM, "out of memory");
-                return 0;
+                return warn(warnings,
+                            "cannot read the qemu-server version of node '%s' (%s; it needs Sys.Audit on /nodes/NODE); keys that depend on it are checked against the node's Proxmox VE release",
+                            node, nv->qemu_server_unknown);
         }
         if (kind == REQ_APT_VERSIONS)
                 return pv_api_decode_pkg_version(q->data, "qemu-server", &nv->qemu_server, err);
@@ -334,11 +336,18 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
         size_t n_mreqs = 0;
         int r;
 
-        /* round 1 */
+        /* round 1; the versions and datacenter options once per run */
+        const struct pv_observed *known = opts ? opts->known : NULL;
+        static const struct pv_strv none = PV_STRV_INIT;
+        if (known) {
+                ver_nodes = qs_nodes = &none;
+                if ((r = pv_observed_copy_versions(&o, known, err)) < 0)
+                        goto fail;
+        }
         r = batch_add(&b, strdup("/cluster/resources"), REQ_RESOURCES, 0, err);
-        if (r >= 0)
+        if (r >= 0 && !known)
                 r = batch_add(&b, strdup("/cluster/options"), REQ_OPTIONS, 0, err);
-        if (r >= 0)
+        if (r >= 0 && !known)
                 r = batch_add(&b, strdup("/version"), REQ_VERSION, 0, err);
         for (size_t i = 0; i < ver_nodes->n && r >= 0; i++)
                 r = batch_add(&b, pv_api_path(err, "nodes", ver_nodes->v[i], "version", NULL), REQ_NODE_VERSION, i, err);
@@ -401,7 +410,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                         continue;
                 }
                 if (q->err.code) {
-                        r = warn(warnings, "cannot read the state of node '%s': %s", node, pv_error_message(&q->err));
+                        r = warn(warnings, PV_OBSERVE_NODE_UNREAD " '%s': %s", node, pv_error_message(&q->err));
                         if (r < 0)
                                 goto fail;
                         continue;

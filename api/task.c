@@ -80,6 +80,21 @@ static void sleep_ms(unsigned ms) {
                 ;
 }
 
+/*
+ * The next sleep between status polls: ×1.5 up to the cap, so the time
+ * between a task's end and the poll that sees it stays short (a mean of about
+ * half the cap) while the number of polls stays small. A task that has run for
+ * PV_TASK_POLL_LONG_MS is polled at 2% of its age (at most 1 s): a
+ * three-minute shutdown does not cost thousands of requests.
+ */
+static unsigned next_poll_delay(unsigned delay, unsigned cap, uint64_t elapsed_ms) {
+        uint64_t c = cap;
+        if (elapsed_ms > PV_TASK_POLL_LONG_MS && elapsed_ms / 50 > c)
+                c = elapsed_ms / 50 > 1000 ? 1000 : elapsed_ms / 50;
+        uint64_t n = (uint64_t)delay + delay / 2;
+        return (unsigned)(n > c ? c : n);
+}
+
 /* The log of a finished task (at most LOG_FETCH_MAX lines); NULL-safe on failure. */
 static void fetch_log(struct pv_api *api, const char *upid, struct pv_strv *lines) {
         struct pv_error e = PV_ERROR_INIT;
@@ -124,8 +139,8 @@ int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_
                 return r;
         unsigned limit = o->timeout_ms ? o->timeout_ms
                                        : pv_api_task_timeout_ms(u.type, api->task_timeout_ms, o->memory_mib, o->has_pci);
-        unsigned delay = o->poll_initial_ms ? o->poll_initial_ms : 200;
-        unsigned max_delay = o->poll_max_ms ? o->poll_max_ms : 2000;
+        unsigned delay = o->poll_initial_ms ? o->poll_initial_ms : PV_TASK_POLL_FIRST_MS;
+        unsigned max_delay = o->poll_max_ms ? o->poll_max_ms : PV_TASK_POLL_CAP_MS;
         unsigned tail = o->log_tail ? o->log_tail : 8;
         _cleanup_free_ char *what = u.id[0] ? pv_asprintf(err, "task %s %s on '%s'", u.type, u.id, u.node)
                                             : pv_asprintf(err, "task %s on '%s'", u.type, u.node);
@@ -133,6 +148,8 @@ int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_
                 return -PV_ENOMEM;
         uint64_t t0 = pv_api_now_ms();
         struct pv_task_status st = { 0 };
+        /* a task just started is still running: the first poll after a short sleep, then backoff to the cap */
+        sleep_ms(delay < limit ? delay : limit);
         for (;;) {
                 pv_task_status_done(&st);
                 r = pv_api_task_status(api, upid, &st, err);
@@ -150,9 +167,9 @@ int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_
                                             "on the server: follow it with 'pvfio api get /nodes/%s/tasks/%s/status'",
                                             what, limit / 1000, u.node, upid);
                 }
+                delay = next_poll_delay(delay, max_delay, elapsed);
                 unsigned left = (unsigned)(limit - elapsed);
                 sleep_ms(delay < left ? delay : left);
-                delay = delay + delay / 2 > max_delay ? max_delay : delay + delay / 2;
         }
         const char *exit = st.exitstatus ? st.exitstatus : "unexpected status";
         if (strcmp(exit, "OK") == 0) {

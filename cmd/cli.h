@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "pvfio/engine.h"
 #include "pvfio/error.h"
 #include "pvfio/log.h"
 
@@ -44,6 +45,7 @@ struct pv_ctx {
         struct pv_log log;       /* sink for library warnings/debug (writes stderr) */
         FILE *out, *err;         /* stdout / stderr (tests may redirect) */
         unsigned api_retry_s;    /* --retry-time of the running command; 0 = the profile's, else 30 s */
+        struct pv_engine_events events; /* filled by pv_cli_events() */
 };
 
 enum pv_opt_type {
@@ -119,6 +121,9 @@ extern const struct pv_opt pv_global_opts[];
 int pv_report_error(struct pv_ctx *ctx, const struct pv_error *err);
 /* Print a warning to stderr ("pvfio: warning: …"). */
 void pv_warn(struct pv_ctx *ctx, const char *fmt, ...) PV_PRINTF(2, 3);
+/* The engine's callbacks bound to ctx: warnings and progress on stderr (progress not with
+ * --json or -q), questions answered on a terminal. */
+const struct pv_engine_events *pv_cli_events(struct pv_ctx *ctx);
 /* Dump a JSON document (steals the reference) to ctx->out, pretty, with trailing newline. */
 int pv_print_json(struct pv_ctx *ctx, json_t *doc);
 /* JSON object for an error {code, message, file?, line?, col?, http_status?} (new reference). */

@@ -18,6 +18,7 @@
 #include "pvfio/cleanup.h"
 #include "pvfio/host.h"
 #include "pvfio/hostfs.h"
+#include "pvfio/hostlock.h"
 #include "pvfio/hostplan.h"
 #include "pvfio/profile.h"
 
@@ -25,6 +26,8 @@ static const struct pv_opt plan_opts[] = {
         { "node", 0, PV_OPT_VALUE, "NAME", "node whose host section applies (default: the root's etc/hostname)", false },
         { "root", 0, PV_OPT_VALUE, "DIR", "host root (default /)", false },
         { "rebind", 0, PV_OPT_FLAG, NULL, "also plan live rebinds and SR-IOV changes (what apply --rebind does)",
+          false },
+        { "lock-timeout", 0, PV_OPT_VALUE, "SECONDS", "wait this long for another pvfio holding the host lock (default 10)",
           false },
         { NULL, 0, 0, NULL, NULL, false },
 };
@@ -36,6 +39,9 @@ static const struct pv_opt apply_opts[] = {
         { "rebind", 0, PV_OPT_FLAG, NULL, "hand devices that are not in use to vfio-pci now, and set SR-IOV VF counts",
           false },
         { "yes", 'y', PV_OPT_FLAG, NULL, "apply without asking", false },
+        { "force", 0, PV_OPT_FLAG, NULL, "apply to a root that does not look like a Proxmox VE node", false },
+        { "lock-timeout", 0, PV_OPT_VALUE, "SECONDS", "wait this long for another pvfio holding the host lock (default 10)",
+          false },
         { NULL, 0, 0, NULL, NULL, false },
 };
 
@@ -43,6 +49,8 @@ static const struct pv_opt rollback_opts[] = {
         { "root", 0, PV_OPT_VALUE, "DIR", "host root (default /); other roots record commands instead of running them",
           false },
         { "yes", 'y', PV_OPT_FLAG, NULL, "roll back without asking", false },
+        { "lock-timeout", 0, PV_OPT_VALUE, "SECONDS", "wait this long for another pvfio holding the host lock (default 10)",
+          false },
         { NULL, 0, 0, NULL, NULL, false },
 };
 
@@ -52,7 +60,12 @@ static bool is_real_root(const struct pv_host *h) {
 
 /* ------------------------------------------------------------- shared */
 
+#define LOCK_TIMEOUT_DEFAULT 10
+#define LOCK_TIMEOUT_MAX 86400
+
 struct session {
+        struct pv_host *lock_root;   /* the root the host lock is taken on */
+        struct pv_host_lock *lock;   /* held from before the scan to the end: shared for plan, exclusive to apply */
         struct pv_profile *profile;
         struct pv_local_host lh;     /* node, host section, opened root, scan, inputs (cmd/localhost.c) */
         bool have_lh;
@@ -64,12 +77,28 @@ static void session_done(struct session *s) {
         if (s->have_lh)
                 pv_local_host_done(&s->lh);
         pv_profile_free(s->profile);
+        pv_host_lock_release(s->lock);
+        pv_host_close(s->lock_root);
 }
 
 static int fail(struct pv_ctx *ctx, struct pv_error *err) {
         int rc = pv_report_error(ctx, err);
         pv_error_done(err);
         return rc;
+}
+
+/* Take the host lock of --root (exclusive for apply and rollback). Returns 0 or an exit code. */
+static int take_lock(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args, struct pv_host *h,
+                     bool exclusive, struct pv_host_lock **ret) {
+        unsigned timeout = 0;
+        if (pv_args_uint(ctx, cmd, args, "lock-timeout", 0, LOCK_TIMEOUT_MAX, LOCK_TIMEOUT_DEFAULT, &timeout) < 0)
+                return PV_EXIT_USAGE;
+        struct pv_error err = PV_ERROR_INIT;
+        char what[32];
+        snprintf(what, sizeof what, "host %s", cmd->name);
+        if (pv_host_lock_take(h, exclusive, timeout, what, ret, &err) < 0)
+                return fail(ctx, &err);
+        return 0;
 }
 
 static int load_profile(struct pv_ctx *ctx, const char *file, struct pv_profile **ret) {
@@ -98,14 +127,21 @@ static int load_profile(struct pv_ctx *ctx, const char *file, struct pv_profile 
         return 0;
 }
 
-/* Profile → node → scan → plan. Returns 0 or an exit code. */
-static int prepare(struct pv_ctx *ctx, const struct pv_args *args, bool rebind, struct session *s) {
+/* Profile → lock → node → scan → plan. Returns 0 or an exit code. */
+static int prepare(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args, bool rebind,
+                   bool exclusive, struct session *s) {
         int rc = load_profile(ctx, args->pos[0], &s->profile);
         if (rc)
                 return rc;
         struct pv_error err = PV_ERROR_INIT;
-        if (pv_local_host_open(ctx, s->profile, pv_args_value(args, "root"), pv_args_value(args, "node"), &s->lh,
-                               &err) < 0)
+        const char *root = pv_args_value(args, "root");
+        if (pv_host_open(root, &ctx->log, &s->lock_root, &err) < 0)
+                return fail(ctx, &err);
+        rc = take_lock(ctx, cmd, args, s->lock_root, exclusive, &s->lock);
+        if (rc)
+                return rc;
+        if (pv_local_check_node_names(s->profile, root, &err) < 0 ||
+            pv_local_host_open(pv_cli_events(ctx), s->profile, root, pv_args_value(args, "node"), &s->lh, &err) < 0)
                 return fail(ctx, &err);
         s->have_lh = true;
         if (s->lh.spec && pv_local_host_plan(&s->lh, rebind, &s->plan, &err) < 0)
@@ -143,9 +179,8 @@ static int print_nothing(struct pv_ctx *ctx, struct session *s, const char *prof
 /* ------------------------------------------------------------- plan */
 
 static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
-        (void)cmd;
         struct session s = { .plan = PV_PLAN_INIT };
-        int rc = prepare(ctx, args, pv_args_flag(args, "rebind"), &s);
+        int rc = prepare(ctx, cmd, args, pv_args_flag(args, "rebind"), false, &s);
         if (rc == 0 && s.plan.n == 0)
                 rc = print_nothing(ctx, &s, args->pos[0]);
         else if (rc == 0) {
@@ -195,7 +230,46 @@ static int check_privileges(struct pv_ctx *ctx, struct pv_host *h) {
         return 0;
 }
 
-static void print_summary(struct pv_ctx *ctx, const struct session *s) {
+/*
+ * The root must be the node named: a Proxmox VE node (etc/pve, the pmxcfs mount point, or the dpkg
+ * record of pve-manager or qemu-server; --force overrides) whose etc/hostname names --node.
+ */
+static int check_identity(struct pv_ctx *ctx, const struct pv_args *args, const struct session *s) {
+        const struct pv_host_state *st = s->lh.state;
+        const char *node = pv_args_value(args, "node");
+        if (!st)
+                return 0;
+        if (!st->pve_node && !pv_args_flag(args, "force")) {
+                fprintf(ctx->err, "%s: error: '%s' is not a Proxmox VE node (no etc/pve, no "
+                                  "var/lib/dpkg/info/pve-manager.list or qemu-server.list); pass --force to configure "
+                                  "it anyway\n",
+                        ctx->prog, s->lh.h->root);
+                return PV_EXIT_ERROR;
+        }
+        if (node && st->hostname && strcmp(node, st->hostname) != 0) {
+                fprintf(ctx->err, "%s: error: the root '%s' is node '%s' (etc/hostname), not '%s' (--node); refusing "
+                                  "to apply another node's host section to it\n",
+                        ctx->prog, s->lh.h->root, st->hostname, node);
+                return PV_EXIT_ERROR;
+        }
+        return 0;
+}
+
+/* A runner that counts the commands it ran (or recorded): "recorded" is said only when some were. */
+struct counting_runner {
+        struct pv_runner inner;
+        size_t n;
+};
+
+static int run_counted(void *ud, const char *const argv[], struct pv_error *err) {
+        struct counting_runner *c = ud;
+        int r = c->inner.run(c->inner.ud, argv, err);
+        if (r >= 0)
+                c->n++;
+        return r;
+}
+
+static void print_summary(struct pv_ctx *ctx, const struct session *s, size_t n_commands) {
         FILE *f = ctx->out;
         size_t done = 0, failed = 0, skipped = 0, blocked = 0;
         fprintf(f, "%sApplied on %s:%s\n", pv_c(ctx, f, PV_C_BOLD), s->lh.node, pv_c(ctx, f, PV_C_RESET));
@@ -215,23 +289,31 @@ static void print_summary(struct pv_ctx *ctx, const struct session *s) {
                         fprintf(f, "          %s\n", a->blocked);
         }
         print_notes(ctx, &s->plan);
-        if (!is_real_root(s->lh.h))
+        if (!is_real_root(s->lh.h) && n_commands)
                 fprintf(f, "Commands were recorded in %s/%s, not run (--root is not '/').\n", s->lh.h->root,
                         PV_HOSTPLAN_COMMANDS_LOG);
         fprintf(f, "%zu done, %zu failed, %zu skipped, %zu blocked.\n", done, failed, skipped, blocked);
 }
 
 static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
-        (void)cmd;
         struct session s = { .plan = PV_PLAN_INIT };
-        int rc = prepare(ctx, args, pv_args_flag(args, "rebind"), &s);
+        int rc = prepare(ctx, cmd, args, pv_args_flag(args, "rebind"), true, &s);
         if (rc == 0 && s.plan.n == 0) {
+                /* nothing to change, but temporary files a killed run left are still cleaned */
+                struct pv_error err = PV_ERROR_INIT;
+                if (s.lh.h && pv_host_apply(s.lh.h, &s.plan, NULL, &err) < 0) {
+                        rc = fail(ctx, &err);
+                        session_done(&s);
+                        return rc;
+                }
                 rc = print_nothing(ctx, &s, args->pos[0]);
                 session_done(&s);
                 return rc;
         }
         if (rc == 0)
                 rc = check_privileges(ctx, s.lh.h);
+        if (rc == 0)
+                rc = check_identity(ctx, args, &s);
         if (rc == 0 && !ctx->json)
                 pv_render_plan_text(ctx, &s.plan, false);
         if (rc == 0) {
@@ -241,8 +323,9 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
         }
         if (rc == 0) {
                 struct pv_error err = PV_ERROR_INIT;
-                struct pv_runner runner;
-                pv_local_runner(s.lh.h, &runner);
+                struct counting_runner counted = { .n = 0 };
+                pv_local_runner(s.lh.h, &counted.inner);
+                struct pv_runner runner = { .run = run_counted, .ud = &counted };
                 if (pv_host_apply(s.lh.h, &s.plan, &runner, &err) < 0) {
                         rc = fail(ctx, &err);
                 } else {
@@ -256,10 +339,10 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                         json_object_set_new(doc, "node", json_string(s.lh.node));
                                 json_object_set_new(doc, "host_section", json_true());
                                 json_object_set_new(doc, "commands_recorded",
-                                                    is_real_root(s.lh.h) ? json_false() : json_true());
+                                                    json_boolean(!is_real_root(s.lh.h) && counted.n > 0));
                                 pv_print_json(ctx, doc);
                         } else {
-                                print_summary(ctx, &s);
+                                print_summary(ctx, &s, counted.n);
                         }
                         rc = partial ? PV_EXIT_PARTIAL : PV_EXIT_OK;
                 }
@@ -278,18 +361,21 @@ static json_t *strv_json(const struct pv_strv *v) {
 }
 
 static int run_rollback(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
-        (void)cmd;
         struct pv_host *h = NULL;
+        struct pv_host_lock *lock = NULL;
         struct pv_error err = PV_ERROR_INIT;
         if (pv_host_open(pv_args_value(args, "root"), &ctx->log, &h, &err) < 0)
                 return fail(ctx, &err);
         int rc = check_privileges(ctx, h);
+        if (rc == 0)
+                rc = take_lock(ctx, cmd, args, h, true, &lock);
         if (rc == 0) {
                 char q[4200];
                 snprintf(q, sizeof q, "Restore every file pvfio changed under '%s' to its pre-pvfio content?", h->root);
                 rc = confirm(ctx, args, q);
         }
         if (rc) {
+                pv_host_lock_release(lock);
                 pv_host_close(h);
                 return rc;
         }
@@ -298,6 +384,7 @@ static int run_rollback(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_
         struct pv_rollback_report rep = { 0 };
         if (pv_host_rollback(h, &runner, &rep, &err) < 0) {
                 rc = fail(ctx, &err);
+                pv_host_lock_release(lock);
                 pv_host_close(h);
                 return rc;
         }
@@ -332,6 +419,7 @@ static int run_rollback(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_
         }
         rc = rep.failed.n ? PV_EXIT_PARTIAL : PV_EXIT_OK;
         pv_rollback_report_done(&rep);
+        pv_host_lock_release(lock);
         pv_host_close(h);
         return rc;
 }

@@ -11,6 +11,8 @@
 static const struct pv_opt scan_opts[] = {
         { "root", 0, PV_OPT_VALUE, "DIR", "host root to inspect (default /)", false },
         { "pci-ids", 0, PV_OPT_VALUE, "FILE", "pci.ids file for names (default: the root's, then the system's)", false },
+        { "usb", 0, PV_OPT_FLAG, NULL, "list USB devices per controller instead (for usb: entries)", false },
+        { "input", 0, PV_OPT_FLAG, NULL, "list keyboards and mice in /dev/input/by-id instead (for evdev:)", false },
         { NULL, 0, 0, NULL, NULL, false },
 };
 
@@ -142,8 +144,29 @@ static void print_group_verdict(struct pv_ctx *ctx, const struct pv_host_state *
         size_t platform = 0;
         for (size_t i = 0; i < g->n_members; i++)
                 platform += !s->devs[g->members[i]].is_bridge && pv_host_dev_is_platform(&s->devs[g->members[i]]);
+        if (a.n_platform) {
+                /* the host platform's own functions: the group can never be passed (issue 10 item 9) */
+                fprintf(f, "    %s→ host platform, do not pass:%s ", pv_c(ctx, f, PV_C_YELLOW), rst);
+                for (size_t i = 0; i < a.n_platform; i++) {
+                        const struct pv_host_dev *d = &s->devs[a.platform[i]];
+                        fprintf(f, "%s%s %s", i ? ", " : "", d->name, pv_host_dev_platform_role(d));
+                }
+                if (endpoints > a.n_platform)
+                        fprintf(f, "; everything else in this group stays with the host too");
+                fputc('\n', f);
+                pv_group_assessment_done(&a);
+                return;
+        }
         if (endpoints && platform == endpoints) {
                 fprintf(f, "    %s→ platform devices only (nothing to pass)%s\n", pv_c(ctx, f, PV_C_DIM), rst);
+                pv_group_assessment_done(&a);
+                return;
+        }
+        if (s->acs_override_active && endpoints && (a.verdict == PV_GROUP_ALONE || a.verdict == PV_GROUP_COMPANIONS)) {
+                /* the running kernel splits groups itself: the hardware may not isolate this one */
+                fprintf(f, "    %s→ isolated only by pcie_acs_override (not by the hardware): a VM's device may "
+                           "still reach devices of its real group by peer-to-peer DMA%s\n",
+                        pv_c(ctx, f, PV_C_YELLOW), rst);
                 pv_group_assessment_done(&a);
                 return;
         }
@@ -178,6 +201,23 @@ static void print_group_verdict(struct pv_ctx *ctx, const struct pv_host_state *
         pv_group_assessment_done(&a);
 }
 
+/* The running kernel gives up isolation guarantees: say so before the groups. */
+static void print_override_note(struct pv_ctx *ctx, const struct pv_host_state *s) {
+        FILE *f = ctx->out;
+        for (size_t i = 0; i < s->cmdline_args.n; i++) {
+                const char *a = s->cmdline_args.v[i];
+                if (pv_startswith(a, "pcie_acs_override="))
+                        fprintf(f, "%sNote:%s the running kernel has '%s' (proc/cmdline): IOMMU groups are split by "
+                                   "the kernel, not by the hardware's ACS; groups below that look ready are isolated "
+                                   "only by that override.\n",
+                                pv_c(ctx, f, PV_C_YELLOW), pv_c(ctx, f, PV_C_RESET), a);
+        }
+        if (s->unsafe_interrupts_active)
+                fprintf(f, "%sNote:%s vfio_iommu_type1 allow_unsafe_interrupts is on: without interrupt remapping a "
+                           "VM's device can inject interrupts into the host.\n",
+                        pv_c(ctx, f, PV_C_YELLOW), pv_c(ctx, f, PV_C_RESET));
+}
+
 static int print_no_iommu(struct pv_ctx *ctx, const struct pv_host_state *s) {
         struct pv_check_list l = PV_CHECK_LIST_INIT;
         struct pv_error err = PV_ERROR_INIT;
@@ -207,6 +247,12 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
         int rc = open_and_scan(ctx, args, 0, &h, &s);
         if (rc)
                 return rc;
+        if (pv_args_flag(args, "usb") || pv_args_flag(args, "input")) {
+                rc = pv_args_flag(args, "usb") ? pv_host_scan_usb(ctx, h, s) : pv_host_scan_input(ctx, h);
+                pv_host_state_free(s);
+                pv_host_close(h);
+                return rc;
+        }
         if (ctx->json) {
                 json_t *doc = pv_host_state_to_json(s);
                 pv_host_state_free(s);
@@ -223,7 +269,10 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
         }
         FILE *f = ctx->out;
         const char *bold = pv_c(ctx, f, PV_C_BOLD), *rst = pv_c(ctx, f, PV_C_RESET);
-        if (!s->n_groups) {
+        size_t n_unknown_group = 0;
+        for (size_t i = 0; i < s->n_devs; i++)
+                n_unknown_group += (s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP) != 0;
+        if (!s->n_groups && !n_unknown_group) {
                 rc = print_no_iommu(ctx, s);
                 if (!rc) {
                         fprintf(f, "\n%sDevices (no IOMMU group):%s\n", bold, rst);
@@ -231,6 +280,8 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                                 print_dev(ctx, &s->devs[i], "  ");
                 }
         } else {
+                if (s->acs_override_active || s->unsafe_interrupts_active)
+                        print_override_note(ctx, s);
                 for (size_t g = 0; g < s->n_groups; g++) {
                         const struct pv_host_group *grp = &s->groups[g];
                         fprintf(f, "%sIOMMU Group %d:%s\n", bold, grp->id, rst);
@@ -238,12 +289,9 @@ static int run_scan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                                 print_dev(ctx, &s->devs[grp->members[i]], "\t");
                         print_group_verdict(ctx, s, grp);
                 }
-                size_t orphans = 0, unknown = 0;
-                for (size_t i = 0; i < s->n_devs; i++) {
-                        bool u = s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP;
-                        orphans += s->devs[i].iommu_group < 0 && !u;
-                        unknown += u;
-                }
+                size_t orphans = 0, unknown = n_unknown_group;
+                for (size_t i = 0; i < s->n_devs; i++)
+                        orphans += s->devs[i].iommu_group < 0 && !(s->devs[i].unknown & PV_HOST_UNKNOWN_GROUP);
                 if (orphans) {
                         fprintf(f, "%sDevices without an IOMMU group:%s\n", bold, rst);
                         for (size_t i = 0; i < s->n_devs; i++)

@@ -8,9 +8,11 @@
  * through the API. `apply --reboot` then reboots the nodes that need it, one batch at a
  * time (cmd/reboot.c), and applies what was blocked on them.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,7 +20,9 @@
 #include "connect.h"
 #include "hosts.h"
 #include "localhost.h"
+#include "lock.h"
 #include "reboot.h"
+#include "render_nodes.h"
 #include "render.h"
 #include "pvfio/apiexec.h"
 #include "pvfio/buf.h"
@@ -49,9 +53,12 @@ static const struct pv_opt plan_opts[] = {
 
 static const struct pv_opt apply_opts[] = {
         PLAN_OPTS_COMMON,
+        PV_CLI_LOCK_OPTS,
         { "yes", 'y', PV_OPT_FLAG, NULL, "apply without asking", false },
         { "rebind", 0, PV_OPT_FLAG, NULL, "rebind idle devices to vfio-pci now (no reboot where possible)", false },
         { "shutdown-timeout", 0, PV_OPT_VALUE, "S", "seconds to wait for a clean shutdown on --restart (180)", false },
+        { "busy-timeout", 0, PV_OPT_VALUE, "S",
+          "seconds to wait for the profile's VMs that are being created or run a task before planning (120)", false },
         { "reboot", 0, PV_OPT_FLAG, NULL, "reboot the nodes that need it, one at a time, then finish their VMs",
           false },
         { "reboot-parallel", 0, PV_OPT_VALUE, "N", "with --reboot: nodes rebooted at once (default 1)", false },
@@ -64,7 +71,7 @@ static const struct pv_opt apply_opts[] = {
 };
 
 struct timings {
-        uint64_t start, api, local, planning, ssh;
+        uint64_t start, api, local, planning, ssh, exec;
 };
 
 /* Everything one plan needs, released by plan_state_done(). */
@@ -85,13 +92,21 @@ struct plan_state {
         struct pv_plan *followups;      /* plans applied after reboots */
         size_t n_followups;
         struct pv_strv followup_nodes;  /* "pve1, pve2": the nodes rebooted before each */
+        unsigned busy_timeout_s;        /* apply: wait for VMs in progress before planning; 0 = do not wait */
+        struct pv_api_exec_result exec; /* the API executor's counters (all its runs) */
+        struct pv_strv creating;        /* `lock: create` VMs still in progress after the wait */
+        size_t dup_after;               /* verification: VMs that share a name after the apply */
+        size_t blocked_after;           /* verification: actions blocked only after the apply */
+        struct pv_cli_lock lock;        /* apply: the cluster-wide lock, taken before the cluster is read */
 };
 
 static void plan_state_done(struct plan_state *s) {
+        pv_cli_lock_release(s->ctx, &s->lock);
         for (size_t i = 0; i < s->n_followups; i++)
                 pv_plan_done(&s->followups[i]);
         free(s->followups);
         pv_strv_done(&s->followup_nodes);
+        pv_strv_done(&s->creating);
         pv_plan_done(&s->plan);
         if (s->have_obs)
                 pv_observed_done(&s->obs);
@@ -157,11 +172,12 @@ static int load_profile_text(struct pv_ctx *ctx, const char *file, struct plan_s
 
 int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned parallel,
                         const struct pv_vm_plan_opts *vo, struct pv_cli_conn *conn, struct pv_observed *obs,
-                        struct pv_plan *plan) {
+                        struct pv_plan *plan, struct pv_cli_lock *lock) {
         struct pv_error err = PV_ERROR_INIT;
         struct pv_strv warnings = PV_STRV_INIT;
         int rc = PV_EXIT_OK;
         if (pv_cli_connect(ctx, &p->cluster, parallel, conn, &err) < 0 ||
+            (lock && pv_cli_lock_take(ctx, conn->api, lock, &err) < 0) ||
             pv_cli_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
             pv_vm_plan_build(p, obs, vo, plan, &err) < 0)
                 rc = pv_report_error(ctx, &err);
@@ -196,6 +212,73 @@ static int observe_cluster(struct plan_state *s, struct pv_error *err) {
         return r;
 }
 
+static void nap_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/*
+ * VMs that may be the profile's and are in progress (a create's `lock: create`,
+ * another lock while a task of the VM runs) are waited for, up to
+ * busy_timeout_s, observing again until they settled: deciding before would
+ * create a VM a second time or re-send a change (issue 11). Creates still in
+ * progress after the wait are kept in s->creating (plan_vms blocks creates).
+ */
+static int wait_busy(struct plan_state *s, struct pv_error *err) {
+        struct pv_ctx *ctx = s->ctx;
+        uint64_t t0 = pv_now_ns();
+        unsigned delay = 100;
+        for (bool told = false;; told = true) {
+                struct pv_strv busy = PV_STRV_INIT;
+                size_t creating = 0;
+                uint64_t a0 = pv_now_ns();
+                int r = pv_api_busy_vms(s->conn.api, pv_vm_maybe_ours, s->profile, s->obs.vms, s->obs.n_vms, &busy, &creating, err);
+                s->t.api += pv_now_ns() - a0;
+                uint64_t elapsed_ms = (pv_now_ns() - t0) / 1000000u;
+                if (r < 0 || !busy.n || elapsed_ms >= (uint64_t)s->busy_timeout_s * 1000u) {
+                        for (size_t i = 0; r >= 0 && i < busy.n; i++)
+                                if (strstr(busy.v[i], "(lock: create"))
+                                        r = pv_strv_push(&s->creating, busy.v[i], err);
+                        if (r >= 0 && busy.n && s->busy_timeout_s)
+                                pv_warn(ctx, "still in progress after %u s: %s", s->busy_timeout_s, busy.v[0]);
+                        pv_strv_done(&busy);
+                        return r;
+                }
+                if (!told && !ctx->quiet && !ctx->json)
+                        fprintf(ctx->err, "Waiting for %s%s (in progress, up to %u s)...\n", busy.v[0],
+                                busy.n > 1 ? " and others" : "", s->busy_timeout_s);
+                pv_strv_done(&busy);
+                nap_ms(delay);
+                delay = delay + delay / 2 > 1000 ? 1000 : delay + delay / 2;
+                /* only the observation's warnings are in the plan so far: keep the last round's */
+                for (size_t i = 0; i < s->plan.n_warnings; i++)
+                        free(s->plan.warnings[i]);
+                s->plan.n_warnings = 0;
+                if ((r = observe_cluster(s, err)) < 0)
+                        return r;
+        }
+}
+
+/* A create still in progress after the wait may be any profile VM: block the creates, saying which. */
+static int block_creates(struct plan_state *s, struct pv_plan *plan, struct pv_error *err) {
+        if (!s->creating.n)
+                return 0;
+        _cleanup_free_ char *list = pv_strv_join(&s->creating, ", ", err);
+        if (!list)
+                return -PV_ENOMEM;
+        for (size_t i = 0; i < plan->n; i++) {
+                struct pv_action *a = &plan->actions[i];
+                if (a->kind != PV_ACT_CREATE_VM || a->blocked)
+                        continue;
+                a->blocked = pv_asprintf(err, "%s is being created and has no name yet: it may be this VM "
+                                              "(run again when its create task finished)", list);
+                if (!a->blocked)
+                        return -PV_ENOMEM;
+        }
+        return 0;
+}
+
 static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error *err) {
         uint64_t t0 = pv_now_ns();
         int r = pv_hosts_readiness(&s->hosts, err);
@@ -208,6 +291,8 @@ static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error 
         };
         if (r == 0)
                 r = pv_vm_plan_build(s->profile, &s->obs, &vo, into, err);
+        if (r == 0)
+                r = block_creates(s, into, err);
         s->t.planning += pv_now_ns() - t0;
         return r;
 }
@@ -261,7 +346,7 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                 const char *root = pv_args_value(args, "root");
                 const char *node = pv_args_value(args, "node");
                 if (pv_local_node_name(root, node, &local_name, &err) < 0 ||
-                    pv_hosts_select(ctx, p, p->cluster.present ? &cluster_nodes : NULL, local_name, node != NULL,
+                    pv_hosts_select(pv_cli_events(ctx), p, p->cluster.present ? &cluster_nodes : NULL, local_name, node != NULL,
                                     pv_args_flag(args, "local-only"), &s->hosts, &err) < 0) {
                         rc = pv_report_error(ctx, &err);
                         goto out;
@@ -275,7 +360,7 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                 if (s->hosts.have_local) {
                         uint64_t t0 = pv_now_ns();
                         struct pv_host_node *hn = pv_hosts_find(&s->hosts, local_name);
-                        int r = pv_local_host_open(ctx, p, root, local_name, &s->hosts.lh, &err);
+                        int r = pv_local_host_open(pv_cli_events(ctx), p, root, local_name, &s->hosts.lh, &err);
                         if (r == 0 && (r = pv_local_host_plan(&s->hosts.lh, rebind, &local, &err)) < 0)
                                 pv_error_wrap(&err, "host section for node '%s'", local_name);
                         if (r < 0) {
@@ -290,7 +375,9 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                         s->t.local += hn->plan_ns;
                 }
         }
-        if (wants_cluster(p) && observe_cluster(s, &err) < 0) {
+        /* apply: one pvfio at a time reads and writes the cluster (a no-op for plan/diff) */
+        if (wants_cluster(p) && (pv_cli_lock_take(ctx, s->conn.api, &s->lock, &err) < 0 || observe_cluster(s, &err) < 0 ||
+                                 wait_busy(s, &err) < 0)) {
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
@@ -343,6 +430,13 @@ static void print_timings(struct plan_state *s) {
                 (double)(pv_now_ns() - s->t.start) / 1e9, (double)s->t.ssh / 1e9, n_ssh, n_ssh == 1 ? "" : "s",
                 slowest ? slowest : "-", (double)slow_ns / 1e9, (double)s->t.api / 1e9, st.requests,
                 (double)s->t.local / 1e9, (double)s->t.planning / 1e9);
+        if (s->exec.workers)
+                fprintf(ctx->err,
+                        "timings: apply %.3f s; %zu done, %zu failed, %zu skipped; %lu writes; %u in parallel; "
+                        "%lu tasks, %lu status polls (%.1f per task)\n",
+                        (double)s->t.exec / 1e9, s->exec.done, s->exec.failed, s->exec.skipped, s->exec.writes,
+                        s->exec.workers, s->exec.tasks, s->exec.polls,
+                        s->exec.tasks ? (double)s->exec.polls / (double)s->exec.tasks : 0.0);
 }
 
 static bool has_remote(const struct pv_hosts *h) {
@@ -370,10 +464,36 @@ static int exit_for_plan(const struct pv_plan *p) {
         return p->n > 0 || p->n_drift > 0 ? PV_EXIT_CHANGES : PV_EXIT_OK;
 }
 
+/* Nodes the plan could not see (SSH failed, API state unreadable): such a plan never says "No changes". */
+static void count_unread_nodes(struct plan_state *s) {
+        size_t n = pv_hosts_failed(&s->hosts);
+        for (size_t i = 0; i < s->plan.n_warnings; i++)
+                n += strncmp(s->plan.warnings[i], PV_OBSERVE_NODE_UNREAD, strlen(PV_OBSERVE_NODE_UNREAD)) == 0;
+        s->plan.n_unread_nodes = n;
+}
+
+static bool is_duplicate_block(const char *blocked) {
+        return blocked && strncmp(blocked, PV_VMPLAN_DUPLICATE_NAME, strlen(PV_VMPLAN_DUPLICATE_NAME)) == 0;
+}
+
+/* Several VMs carrying one name is an error the user must resolve, not something to wait for:
+ * each is reported (with the vmids) and the caller exits 1. Returns how many. */
+static size_t report_duplicates(struct pv_ctx *ctx, const struct pv_plan *p) {
+        size_t n = 0;
+        for (size_t i = 0; i < p->n; i++) {
+                if (!is_duplicate_block(p->actions[i].blocked))
+                        continue;
+                fprintf(ctx->err, "%s: error: %s\n", ctx->prog, p->actions[i].blocked);
+                n++;
+        }
+        return n;
+}
+
 static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
         struct plan_state s;
         memset(&s, 0, sizeof s);
         int rc = build(ctx, cmd, args, &s, false);
+        count_unread_nodes(&s);
         if (rc == PV_EXIT_OK || s.host_failed) {
                 if (ctx->json) {
                         pv_print_json(ctx, plan_doc(&s, &s.plan));
@@ -387,6 +507,8 @@ static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                 }
                 if (rc == PV_EXIT_OK)
                         rc = pv_hosts_failed(&s.hosts) ? PV_EXIT_PARTIAL : exit_for_plan(&s.plan);
+                if (report_duplicates(ctx, &s.plan))
+                        rc = PV_EXIT_ERROR;
         }
         print_timings(&s);
         plan_state_done(&s);
@@ -404,12 +526,45 @@ static bool confirm(struct pv_ctx *ctx) {
         return line[0] == 'y' || line[0] == 'Y';
 }
 
-static void progress(void *userdata, const struct pv_action *a, bool done) {
-        struct pv_ctx *ctx = userdata;
-        if (ctx->quiet || ctx->json || !isatty(STDERR_FILENO))
-                return;
-        if (!done)
-                fprintf(ctx->err, "%s %s...\n", pv_action_kind_to_string(a->kind), a->target ? a->target : "");
+/* Writes in flight at once: --parallel, else the profile's cluster.parallel, else the default. */
+static unsigned exec_parallel(const struct plan_state *s) {
+        if (s->parallel)
+                return s->parallel;
+        if (s->profile && s->profile->cluster.parallel)
+                return s->profile->cluster.parallel;
+        return PV_API_DEFAULT_PARALLEL;
+}
+
+/* Run the cluster actions of plan with live progress; the counters add up in s->exec. */
+static int execute(struct plan_state *s, struct pv_plan *plan, unsigned shutdown_s, struct pv_error *err) {
+        struct pv_live live;
+        pv_live_init(&live, s->ctx);
+        struct pv_api_exec_opts eo = {
+                .shutdown_timeout_s = shutdown_s,
+                .parallel = exec_parallel(s),
+                .event = pv_live_event,
+                .userdata = &live,
+        };
+        struct pv_api_exec_result res = { 0 };
+        uint64_t t0 = pv_now_ns();
+        int r = pv_api_execute(s->conn.api, plan, &eo, &res, err);
+        pv_live_done(&live);
+        s->t.exec += pv_now_ns() - t0;
+        s->exec.done += res.done;
+        s->exec.failed += res.failed;
+        s->exec.skipped += res.skipped;
+        s->exec.writes += res.writes;
+        s->exec.tasks += res.tasks;
+        s->exec.polls += res.polls;
+        if (res.workers > s->exec.workers)
+                s->exec.workers = res.workers;
+        return r;
+}
+static bool was_blocked(const struct pv_plan *p, const struct pv_action *a) {
+        for (size_t i = 0; i < p->n; i++)
+                if (p->actions[i].blocked && p->actions[i].target && a->target && !strcmp(p->actions[i].target, a->target))
+                        return true;
+        return false;
 }
 
 /* Re-observe and re-plan: what differs after the apply (blocked actions and pending restarts excluded). */
@@ -432,7 +587,9 @@ static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *a
                 .readiness = s->hosts.ready,
                 .n_readiness = s->hosts.n_ready,
         };
-        if (pv_cli_observe(s->conn.api, s->profile, NULL, &obs, NULL, NULL, &err) < 0) {
+        /* the versions and datacenter options of this run are known already */
+        struct pv_observe_opts oo = { .known = s->have_obs ? &s->obs : NULL };
+        if (pv_cli_observe(s->conn.api, s->profile, &oo, &obs, NULL, NULL, &err) < 0) {
                 pv_warn(ctx, "could not verify the result: %s", pv_error_message(&err));
                 pv_error_done(&err);
                 return 0;
@@ -444,9 +601,15 @@ static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *a
                 return 0;
         }
         *ret_blocked = 0;
+        s->dup_after = report_duplicates(ctx, &again);
         for (size_t i = 0; i < again.n; i++) {
                 const struct pv_action *a = &again.actions[i];
                 *ret_blocked += a->blocked != NULL;
+                if (a->blocked && !is_duplicate_block(a->blocked) && !was_blocked(&s->plan, a)) {
+                        /* blocked only now: the summary above did not count it, say so */
+                        s->blocked_after++;
+                        pv_warn(ctx, "after apply, %s is blocked: %s", a->target ? a->target : "?", a->blocked);
+                }
                 if (a->blocked || a->pending_until_restart)
                         continue;
                 left++;
@@ -530,6 +693,7 @@ static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
         if (!s->conn.api || !wants_cluster(s->profile))
                 return 0;
         struct pv_plan fplan = PV_PLAN_INIT;
+        pv_strv_done(&s->creating);     /* the wait before the first plan is over */
         int r = observe_cluster(s, &err);
         if (r == 0)
                 r = plan_vms(s, &fplan, &err);
@@ -559,12 +723,10 @@ static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
         s->followups = v;
         struct pv_plan *fp = &v[s->n_followups++];
         *fp = fplan;
-        struct pv_api_exec_result res = { 0 };
         unsigned shutdown_s = 0;
         const char *st = pv_args_value(s->args, "shutdown-timeout");
         shutdown_s = st ? (unsigned)strtoul(st, NULL, 10) : 180;
-        struct pv_api_exec_opts eo = { .shutdown_timeout_s = shutdown_s, .progress = progress, .userdata = ctx };
-        if (pv_api_execute(s->conn.api, fp, &eo, &res, &err) < 0) {
+        if (execute(s, fp, shutdown_s, &err) < 0) {
                 pv_report_error(ctx, &err);
                 pv_error_done(&err);
                 return 1;
@@ -587,13 +749,18 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                         pv_args_value(args, "reboot-parallel") || pv_args_value(args, "reboot-timeout")))
                 return pv_cli_usage_error(ctx, cmd, "--reboot-self, --force, --reboot-parallel and --reboot-timeout "
                                                     "go with --reboot");
+        if (pv_args_uint(ctx, cmd, args, "busy-timeout", 0, 86400, PV_API_DEFAULT_BUSY_WAIT_S, &s.busy_timeout_s) < 0)
+                return PV_EXIT_USAGE;
         bool rebind = pv_args_flag(args, "rebind");
+        if (pv_cli_lock_parse(ctx, cmd, args, &s.lock) < 0)
+                return PV_EXIT_USAGE;
         int rc = build(ctx, cmd, args, &s, rebind);
         if (rc != PV_EXIT_OK)
                 goto out;
         bool reboot_due = false;
         for (size_t i = 0; i < s.hosts.n; i++)
                 reboot_due |= s.hosts.v[i].reboot_reasons.n > 0 && !s.hosts.v[i].failed;
+        count_unread_nodes(&s);
         if (!plan_has_work(&s.plan) && !(reboot && reboot_due)) {
                 if (ctx->json) {
                         pv_print_json(ctx, plan_doc(&s, &s.plan));
@@ -605,6 +772,8 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                         }
                 }
                 rc = pv_hosts_failed(&s.hosts) ? PV_EXIT_PARTIAL : s.plan.n ? PV_EXIT_CHANGES : PV_EXIT_OK;
+                if (report_duplicates(ctx, &s.plan))
+                        rc = PV_EXIT_ERROR;
                 goto out;
         }
         if (reboot && !s.conn.api) {
@@ -633,10 +802,8 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
-        struct pv_api_exec_result res = { 0 };
         if (s.conn.api && wants_cluster(s.profile)) {
-                struct pv_api_exec_opts eo = { .shutdown_timeout_s = shutdown_s, .progress = progress, .userdata = ctx };
-                if (pv_api_execute(s.conn.api, &s.plan, &eo, &res, &err) < 0) {
+                if (execute(&s, &s.plan, shutdown_s, &err) < 0) {
                         rc = pv_report_error(ctx, &err);
                         goto out;
                 }
@@ -658,7 +825,7 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                         .after_batch = after_reboot,
                         .userdata = &s,
                 };
-                if (pv_cli_rolling_reboot(ctx, s.conn.api, s.profile, &s.hosts, &s.plan, &ro, &rep, &err) < 0) {
+                if (pv_rolling_reboot(pv_cli_events(ctx), s.conn.api, s.profile, &s.hosts, &s.plan, &ro, &rep, &err) < 0) {
                         rc = pv_report_error(ctx, &err);
                         goto out;
                 }
@@ -675,10 +842,11 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 reboot_pending |= s.hosts.v[i].reboot_reasons.n > 0;
         bool nodes_failed = pv_hosts_failed(&s.hosts) > 0 || rep.failed > 0 || rep.refused > 0;
         bool bad = failed || followup_failed || left || nodes_failed;
+        size_t dups = report_duplicates(ctx, &s.plan) + s.dup_after;
         if (ctx->json) {
                 json_t *doc = plan_doc(&s, &s.plan);
                 json_object_set_new(doc, "applied", json_true());
-                json_object_set_new(doc, "verified", json_boolean(!bad && left == 0));
+                json_object_set_new(doc, "verified", json_boolean(!bad && left == 0 && !dups && !s.blocked_after));
                 if (rebooted) {
                         json_object_set_new(doc, "reboots", pv_reboot_report_json(&rep));
                         json_t *fu = json_array();
@@ -704,12 +872,13 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                 }
                 if (rebooted)
                         pv_reboot_report_print(ctx, &rep);
-                if (!bad && !ctx->quiet)
+                if (!bad && !dups && !s.blocked_after && !ctx->quiet)
                         fprintf(ctx->out, "Verified: the cluster matches the profile%s.\n",
                                 reboot_pending ? " (blocked VMs and host changes wait for the reboot)" : "");
         }
-        /* 3: something failed; 2: applied, but blocked work remains (e.g. a reboot is due first) */
-        rc = bad ? PV_EXIT_PARTIAL : blocked ? PV_EXIT_CHANGES : PV_EXIT_OK;
+        /* 1: VMs share a name (the user must resolve it), 3: something failed; 2: applied, but blocked
+         * work remains (e.g. a reboot is due first) */
+        rc = dups ? PV_EXIT_ERROR : bad ? PV_EXIT_PARTIAL : blocked ? PV_EXIT_CHANGES : PV_EXIT_OK;
 out:
         print_timings(&s);
         pv_reboot_report_done(&rep);
@@ -724,7 +893,8 @@ out:
         "SSH, in parallel) and the cluster through the API, and prints what would change:\n"                      \
         "host files as unified diffs, mappings and VMs key by key (+ add, ~ change,\n"                            \
         "- remove). Nothing is changed. Exit status 0: nothing to do, 2: changes or drift,\n"                      \
-        "3: some node could not be reached or planned (the others are shown)."
+        "3: some node could not be reached or planned (the others are shown), 1: an error\n"                       \
+        "(several VMs share a name: the vmids are named; resolve it first)."
 
 const struct pv_cmd pv_cmd_plan = {
         .name = "plan",
@@ -761,7 +931,8 @@ const struct pv_cmd pv_cmd_apply = {
                        "need a reboot are rebooted one at a time through the API; after each comes back\n"
                        "and passes its host check, the VMs that waited for it are applied. One failed\n"
                        "action or node does not stop unrelated ones. Exit status 0: applied and\n"
-                       "verified, 2: applied, but work waits for a reboot, 3: something failed.",
+                       "verified, 2: applied, but work waits for a reboot, 3: something failed, 1: an\n"
+                       "error (several VMs share a name: the vmids are named; resolve it first).",
         .opts = apply_opts,
         .min_args = 1,
         .max_args = 1,

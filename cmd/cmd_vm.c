@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "connect.h"
+#include "lock.h"
 #include "render.h"
 #include "pvfio/apiexec.h"
 #include "pvfio/buf.h"
@@ -28,6 +29,7 @@ static const struct pv_opt vm_add_opts[] = {
         { "parallel", 'p', PV_OPT_VALUE, "N", "concurrent API requests", false },
         { "dry-run", 0, PV_OPT_FLAG, NULL, "show the plan on stderr, change nothing", false },
         PV_CLI_RETRY_OPT,
+        PV_CLI_LOCK_OPTS,
         { NULL, 0, 0, NULL, NULL, false },
 };
 
@@ -213,6 +215,9 @@ static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_ar
         if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, &parallel) < 0 ||
             pv_cli_parse_retry(ctx, cmd, args) < 0)
                 return PV_EXIT_USAGE;
+        struct pv_cli_lock lock;
+        if (pv_cli_lock_parse(ctx, cmd, args, &lock) < 0)
+                return PV_EXIT_USAGE;
         struct pv_buf yaml = PV_BUF_INIT_CAP(64 * 1024), text = PV_BUF_INIT_CAP(PV_PROFILE_MAX_BYTES);
         struct pv_error err = PV_ERROR_INIT;
         struct pv_diags diags = { 0 };
@@ -237,7 +242,8 @@ static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_ar
                 goto out;
         }
         struct pv_vm_plan_opts vo = { .skip_mappings = true };
-        rc = pv_cli_plan_cluster(ctx, p, parallel, &vo, &conn, &obs, &plan);
+        rc = pv_cli_plan_cluster(ctx, p, parallel, &vo, &conn, &obs, &plan,
+                                 pv_args_flag(args, "dry-run") ? NULL : &lock);
         if (rc != PV_EXIT_OK)
                 goto out;
         for (size_t i = 0; i < plan.n; i++)
@@ -276,6 +282,7 @@ static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_ar
         }
         rc = res.failed || res.skipped ? PV_EXIT_PARTIAL : PV_EXIT_OK;
 out:
+        pv_cli_lock_release(ctx, &lock);
         pv_plan_done(&plan);
         pv_observed_done(&obs);
         pv_cli_conn_done(&conn);

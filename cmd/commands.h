@@ -15,6 +15,12 @@ extern const struct pv_cmd pv_cmd_host_check;    /* cmd_host_scan.c */
 extern const struct pv_cmd pv_cmd_host_plan;     /* cmd_host_plan.c */
 extern const struct pv_cmd pv_cmd_host_apply;    /* cmd_host_plan.c */
 extern const struct pv_cmd pv_cmd_host_rollback; /* cmd_host_plan.c */
+/* host scan --usb: USB devices per controller (cmd_host_usb.c); returns an exit code */
+struct pv_host;
+struct pv_host_state;
+int pv_host_scan_usb(struct pv_ctx *ctx, const struct pv_host *h, const struct pv_host_state *s);
+/* host scan --input: keyboards and mice in /dev/input/by-id (cmd_host_usb.c) */
+int pv_host_scan_input(struct pv_ctx *ctx, const struct pv_host *h);
 
 /* pvfio plan | diff | apply PROFILE (cmd_plan.c) */
 extern const struct pv_cmd pv_cmd_plan;
@@ -30,9 +36,11 @@ struct pv_vm_plan_opts;
 struct pv_cli_conn;
 struct pv_observed;
 struct pv_plan;
+struct pv_cli_lock;
+/* lock: the cluster-wide apply lock to take before the cluster is read (NULL = none). */
 int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned parallel,
                         const struct pv_vm_plan_opts *vo, struct pv_cli_conn *conn, struct pv_observed *obs,
-                        struct pv_plan *plan);
+                        struct pv_plan *plan, struct pv_cli_lock *lock);
 
 /* pvfio vm add (cmd_vm.c) */
 extern const struct pv_cmd pv_cmd_vm;

@@ -2,6 +2,8 @@
 /* Rendering helpers shared by the commands: errors, warnings, JSON, colour. */
 #include "cli.h"
 
+#include <unistd.h>
+
 #include <stdarg.h>
 #include <string.h>
 
@@ -37,6 +39,37 @@ void pv_warn(struct pv_ctx *ctx, const char *fmt, ...) {
         vfprintf(f, fmt, ap);
         fputc('\n', f);
         va_end(ap);
+}
+
+static void events_warn(void *userdata, const char *message) {
+        pv_warn(userdata, "%s", message);
+}
+
+static void events_progress(void *userdata, const char *message) {
+        struct pv_ctx *ctx = userdata;
+        if (ctx->json || ctx->quiet)
+                return;
+        fprintf(ctx->err, "%s\n", message);
+        fflush(ctx->err);
+}
+
+static bool events_confirm(void *userdata, const char *question) {
+        struct pv_ctx *ctx = userdata;
+        if (!isatty(STDIN_FILENO))
+                return false;
+        fprintf(ctx->err, "%s [y/N] ", question);
+        fflush(ctx->err);
+        char line[16] = { 0 };
+        return fgets(line, sizeof line, stdin) && (line[0] == 'y' || line[0] == 'Y');
+}
+
+const struct pv_engine_events *pv_cli_events(struct pv_ctx *ctx) {
+        ctx->events = (struct pv_engine_events){ .log = &ctx->log,
+                                                 .warn = events_warn,
+                                                 .progress = events_progress,
+                                                 .confirm = events_confirm,
+                                                 .userdata = ctx };
+        return &ctx->events;
 }
 
 int pv_print_json(struct pv_ctx *ctx, json_t *doc) {

@@ -296,7 +296,10 @@ void pv_render_plan_text(struct pv_ctx *ctx, const struct pv_plan *plan, bool ap
                         plan->reboot_reasons[i]);
         struct pv_plan_counts c;
         pv_plan_counts(plan, &c);
-        if (plan->n == 0 && plan->n_drift)
+        if (plan->n == 0 && plan->n_unread_nodes)
+                fprintf(f, "No changes found, but %zu node%s could not be read: the plan is incomplete.\n",
+                        plan->n_unread_nodes, plan->n_unread_nodes == 1 ? "" : "s");
+        else if (plan->n == 0 && plan->n_drift)
                 fprintf(f, "No changes to make, but %zu difference%s above that pvfio does not fix.\n", plan->n_drift,
                         plan->n_drift == 1 ? "" : "s");
         else if (plan->n == 0)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -24,5 +25,25 @@ void pv_plan_counts(const struct pv_plan *plan, struct pv_plan_counts *ret);
 void pv_render_plan_text(struct pv_ctx *ctx, const struct pv_plan *plan, bool apply_view);
 /* The stable JSON document (format_version PV_PLAN_FORMAT_VERSION); new reference. */
 json_t *pv_render_plan_json(const struct pv_plan *plan);
+
+/*
+ * Live progress of the API executor (cmd/progress.c). On a terminal (stderr,
+ * without -q/--json): finished actions scroll by as they end, with task errors
+ * right away, under them a status area redrawn in place ("[12/40] create vm
+ * gpu-07 on pve2 … 1.2 s" per running action). Otherwise one line per finished
+ * action and nothing in place.
+ */
+struct pv_exec_event;
+struct pv_live {
+        struct pv_ctx *ctx;
+        bool tty;
+        unsigned drawn;                 /* status lines on screen */
+        uint64_t last_draw_ms;
+};
+void pv_live_init(struct pv_live *l, struct pv_ctx *ctx);
+/* The executor's event callback (userdata: a struct pv_live). */
+void pv_live_event(void *userdata, const struct pv_exec_event *ev);
+/* Erase the status area (call when the executor returned). */
+void pv_live_done(struct pv_live *l);
 
 #endif

@@ -195,6 +195,32 @@ const struct pv_node_version *pv_observed_version(const struct pv_observed *o, c
         return NULL;
 }
 
+static int dup_opt(const char *s, char **ret) {
+        *ret = s ? strdup(s) : NULL;
+        return s && !*ret ? -1 : 0;
+}
+
+int pv_observed_copy_versions(struct pv_observed *dst, const struct pv_observed *src, struct pv_error *err) {
+        dst->tag_style = src->tag_style;
+        dst->have_tag_style = src->have_tag_style;
+        if (dup_opt(src->api_version, &dst->api_version) < 0)
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        if (!src->n_versions)
+                return 0;
+        dst->versions = calloc(src->n_versions, sizeof *dst->versions);
+        if (!dst->versions)
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        for (size_t i = 0; i < src->n_versions; i++) {
+                const struct pv_node_version *s = &src->versions[i];
+                struct pv_node_version *d = &dst->versions[dst->n_versions++];
+                if (dup_opt(s->node, &d->node) < 0 || dup_opt(s->pve, &d->pve) < 0 ||
+                    dup_opt(s->qemu_server, &d->qemu_server) < 0 ||
+                    dup_opt(s->qemu_server_unknown, &d->qemu_server_unknown) < 0)
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
 const struct pv_hw_pci *pv_node_hw_find(const struct pv_node_hw *h, const struct pv_pci_addr *addr) {
         for (size_t i = 0; h && i < h->n_devs; i++)
                 if (pv_pci_addr_equal(&h->devs[i].addr, addr))

@@ -120,6 +120,8 @@ int pv_plan_append(struct pv_plan *dst, struct pv_plan *src, struct pv_error *er
                            &src->n_reboot_reasons, err);
         int r3 = move_strs(&dst->drift, &dst->n_drift, &src->drift, &src->n_drift, err);
         int r4 = move_strs(&dst->warnings, &dst->n_warnings, &src->warnings, &src->n_warnings, err);
+        dst->n_unread_nodes += src->n_unread_nodes;
+        src->n_unread_nodes = 0;
         if (r < 0 || r2 < 0 || r3 < 0 || r4 < 0)
                 return -PV_ENOMEM;
         return 0;

@@ -384,7 +384,7 @@ int pv_bootcfg_configured_args(const struct pv_host_state *s, struct pv_strv *ou
                         return pv_error_set(err, PV_ENOMEM, "out of memory");
                 return pv_host_cmdline_tokens(first, out, err);
         }
-        *ret_where = "GRUB_CMDLINE_LINUX[_DEFAULT] (etc/default/grub, etc/default/grub.d)";
+        *ret_where = "GRUB_CMDLINE_LINUX_DEFAULT (etc/default/grub, etc/default/grub.d)";
         struct pv_grub_eval e;
         int r = pv_grub_eval_state(s, NULL, NULL, &e, err);
         if (r == 0)

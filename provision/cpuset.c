@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * CPU lists in Proxmox's `pve-cpuset` syntax (see pvfio/extras.h). Proxmox
+ * CPU lists in Proxmox's `pve-cpuset` syntax (see pvfio/extras.h), and the Looking Glass size rule. Proxmox
  * (pve-common PVE::CpuSet::parse_cpuset) splits on ',' and accepts each part as
  * `\s*N(-M)?\s*` with M ≥ N; pvfio accepts the same and writes the canonical form.
  */
@@ -116,4 +116,13 @@ long pv_cpuset_outside(const char *set, const char *local) {
         for (unsigned i = 0; i <= PV_CPUSET_MAX_CPU; i++)
                 n += has(&x, i) && !has(&y, i);
         return n;
+}
+
+uint64_t pv_lg_size_mib(unsigned width, unsigned height) {
+        uint64_t bytes = (uint64_t)width * height * 4 * 2;
+        uint64_t mib = (bytes + (1u << 20) - 1) / (1u << 20) + 10; /* ceil(MiB) + 10 MiB */
+        uint64_t p = 1;
+        while (p < mib)
+                p <<= 1;
+        return p;
 }

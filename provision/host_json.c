@@ -139,6 +139,8 @@ static json_t *group_json(const struct pv_host_state *s, const struct pv_host_gr
                 json_object_set_new(o, "companions", idx_list(s, a.companions, a.n_companions));
                 json_object_set_new(o, "bridges", idx_list(s, a.bridges, a.n_bridges));
                 json_object_set_new(o, "unrelated", idx_list(s, a.unrelated, a.n_unrelated));
+                if (a.n_platform)   /* only then: the host platform's own functions, the group must not be passed */
+                        json_object_set_new(o, "host_platform", idx_list(s, a.platform, a.n_platform));
                 pv_group_assessment_done(&a);
         }
         return o;

@@ -1554,6 +1554,42 @@ bool pv_host_dev_is_display(const struct pv_host_dev *d) {
         return (d->class_code >> 16) == 0x03;
 }
 
+/* Intel PCH/PCU SPI flash controllers: the ids of intel_spi_pci_ids in the kernel's spi-intel-pci
+ * driver (torvalds/linux drivers/spi/spi-intel-pci.c). Newer ones are recognised by their pci.ids name. */
+static const uint16_t intel_spi_ids[] = { 0x02a4, 0x06a4, 0x18e0, 0x19e0, 0x1bca, 0x34a4, 0x38a4,
+                                          0x43a4, 0x4b24, 0x4da4, 0x51a4, 0x54a4, 0x7a24, 0x7aa4,
+                                          0xa0a4, 0xa1a4, 0xa224, 0xa324, 0xa3a4 };
+
+static bool is_intel_spi(const struct pv_host_dev *d) {
+        if (d->vendor != 0x8086 || (d->class_code >> 8) != 0x0c80)
+                return false;
+        for (size_t i = 0; i < sizeof(intel_spi_ids) / sizeof(intel_spi_ids[0]); i++)
+                if (d->device == intel_spi_ids[i])
+                        return true;
+        return d->device_name && strstr(d->device_name, "SPI") != NULL;
+}
+
+const char *pv_host_dev_platform_role(const struct pv_host_dev *d) {
+        uint16_t c = (uint16_t)(d->class_code >> 8);
+        if (c == 0x0601)
+                return "ISA/LPC bridge";
+        if (c == 0x0c05)
+                return "SMBus controller";
+        if (is_intel_spi(d))
+                return "SPI flash controller";
+        if (d->vendor == 0x1022 && c == 0x1080)   /* AMD's encryption controllers are its PSP/CCP (ccp driver) */
+                return "AMD Platform Security Processor";
+        return NULL;
+}
+
+bool pv_host_dev_is_idle_host_bridge(const struct pv_host_dev *d) {
+        if ((d->class_code >> 8) != 0x0600)
+                return false;
+        if (d->unknown & PV_HOST_UNKNOWN_DRIVER)
+                return d->device_name && strstr(d->device_name, "Dummy Host Bridge") != NULL;
+        return d->driver == NULL;
+}
+
 bool pv_host_dev_is_platform(const struct pv_host_dev *d) {
         uint16_t c = (uint16_t)(d->class_code >> 8);
         return c == 0x0600 || c == 0x0601 || c == 0x0680 || c == 0x0500 || c == 0x0800 || c == 0x0806 ||

@@ -1323,19 +1323,30 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                 pv_error_done(&e);
         }
         if (r == 0 && j.loaded && rep.failed.n == 0) {
-                r = remove_rel(h, PV_HOSTPLAN_JOURNAL, err);
+                /* the directories first, the journal's own last: a rollback killed before the journal is
+                 * gone still knows every directory left to remove */
                 struct pv_strv kept = PV_STRV_INIT;
-                for (size_t i = j.dirs.n; r == 0 && i-- > 0;) {
-                        if (at_parent(h, j.dirs.v[i], op_rmdir, NULL) == 0 || errno == ENOENT)
-                                continue;
-                        int e = errno;
-                        /* a directory pvfio made that now holds someone else's files stays: say so (exit 3) */
-                        if ((e == ENOTEMPTY || e == EEXIST) && !dir_left_busy(h, j.dirs.v[i], &kept)) {
-                                r = pv_strv_push(&kept, j.dirs.v[i], err);
-                                continue;
+                for (int pass = 0; pass < 2 && r == 0; pass++) {
+                        if (pass == 1)
+                                r = remove_rel(h, PV_HOSTPLAN_JOURNAL, err);
+                        for (size_t i = j.dirs.n; r == 0 && i-- > 0;) {
+                                size_t dl = strlen(j.dirs.v[i]);
+                                bool journal_dir = strncmp(PV_HOSTPLAN_JOURNAL, j.dirs.v[i], dl) == 0 &&
+                                                   PV_HOSTPLAN_JOURNAL[dl] == '/';
+                                if (journal_dir != (pass == 1))
+                                        continue;
+                                if (at_parent(h, j.dirs.v[i], op_rmdir, NULL) == 0 || errno == ENOENT)
+                                        continue;
+                                int e = errno;
+                                /* a directory pvfio made that now holds someone else's files stays: say so (exit 3) */
+                                if ((e == ENOTEMPTY || e == EEXIST) &&
+                                    (journal_dir && pass == 0 ? true : !dir_left_busy(h, j.dirs.v[i], &kept))) {
+                                        r = pv_strv_push(&kept, j.dirs.v[i], err);
+                                        continue;
+                                }
+                                r = note(&rep.failed, err, "%s: directory pvfio created not removed: %s", j.dirs.v[i],
+                                         e == ENOTEMPTY || e == EEXIST ? "it holds other files" : strerror(e));
                         }
-                        r = note(&rep.failed, err, "%s: directory pvfio created not removed: %s", j.dirs.v[i],
-                                 e == ENOTEMPTY || e == EEXIST ? "it holds other files" : strerror(e));
                 }
                 pv_strv_done(&kept);
         }

@@ -25,7 +25,7 @@ struct pv_host_lock {
         const struct pv_host *h;
         int fd;                  /* -1: shared lock granted on a read-only root */
         bool exclusive;
-        bool made_dir;           /* pvfio created run/ (a fake root without one) */
+        bool on_root;            /* no run/ (a fake root): the lock is on the root directory itself */
 };
 
 static const char *root_name(const struct pv_host *h) {
@@ -89,16 +89,27 @@ static bool still_linked(const struct pv_host *h, int fd) {
                a.st_ino == b.st_ino;
 }
 
-static int make_lock_dir(const struct pv_host *h, bool *made) {
-        struct stat st;
-        int r = pv_fs_stat(h->dirfd, LOCK_DIR, true, &st);
-        if (r == 0)
-                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-        if (r != -ENOENT)
-                return r;
-        if (mkdirat(h->dirfd, LOCK_DIR, 0755) < 0)
-                return errno == EEXIST ? 0 : -errno;
-        *made = true;
+/* A root without run/ (a fake root): lock the root directory itself, so nothing is created in it. */
+static int take_on_root(struct pv_host_lock *l, bool exclusive, long long deadline, struct pv_error *err) {
+        const struct pv_host *h = l->h;
+        int fd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return pv_error_set_errno(err, errno, "cannot open '%s' to lock it", root_name(h));
+        while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+                if ((errno != EWOULDBLOCK && errno != EINTR) || now_ms() >= deadline) {
+                        int e = errno;
+                        close(fd);
+                        if (e != EWOULDBLOCK && e != EINTR)
+                                return pv_error_set_errno(err, e, "cannot lock '%s'", root_name(h));
+                        return pv_error_set(err, PV_ECONFLICT,
+                                            "another pvfio holds the host lock of '%s' (the root directory: it has no "
+                                            "run/); wait for it to finish, or give --lock-timeout SECONDS to wait longer",
+                                            root_name(h));
+                }
+                sleep_ms(POLL_MS);
+        }
+        l->fd = fd;
+        l->on_root = true;
         return 0;
 }
 
@@ -111,13 +122,20 @@ int pv_host_lock_take(const struct pv_host *h, bool exclusive, unsigned timeout_
         l->fd = -1;
         l->exclusive = exclusive;
         long long deadline = now_ms() + (long long)timeout_s * 1000;
+        struct stat dst;
+        if (pv_fs_stat(h->dirfd, LOCK_DIR, true, &dst) < 0 || !S_ISDIR(dst.st_mode)) {
+                int r = take_on_root(l, exclusive, deadline, err);
+                if (r < 0) {
+                        free(l);
+                        return r;
+                }
+                *ret = l;
+                return 0;
+        }
         for (unsigned spins = 0;; spins++) {
-                int r = make_lock_dir(h, &l->made_dir);
-                int fd = r < 0 ? r
-                               : pv_fs_open(h->dirfd, PV_HOSTLOCK_PATH, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK,
-                                            0644);
+                int fd = pv_fs_open(h->dirfd, PV_HOSTLOCK_PATH, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0644);
                 if (fd == -ENOENT && spins < 1000)
-                        continue;     /* a holder removed run/ or the file meanwhile: start over */
+                        continue;     /* run/ went away meanwhile: start over */
                 if (fd < 0 && !exclusive && (fd == -EROFS || fd == -EACCES || fd == -EPERM)) {
                         *ret = l;     /* a plan on a read-only image: nothing can change it under us */
                         return 0;
@@ -174,10 +192,13 @@ void pv_host_lock_release(struct pv_host_lock *l) {
                 return;
         if (l->fd >= 0) {
                 /* the last holder removes the file: try to become the only one first */
-                if (flock(l->fd, LOCK_EX | LOCK_NB) == 0 && still_linked(l->h, l->fd)) {
-                        unlinkat(l->h->dirfd, PV_HOSTLOCK_PATH, 0);
-                        if (l->made_dir)
-                                unlinkat(l->h->dirfd, LOCK_DIR, AT_REMOVEDIR);   /* only when empty */
+                if (!l->on_root && flock(l->fd, LOCK_EX | LOCK_NB) == 0 && still_linked(l->h, l->fd)) {
+                        const char *base = NULL;
+                        int pfd = pv_fs_open_parent(l->h->dirfd, PV_HOSTLOCK_PATH, &base);
+                        if (pfd >= 0) {
+                                unlinkat(pfd, base, 0);
+                                close(pfd);
+                        }
                 }
                 close(l->fd);
         }

@@ -310,7 +310,7 @@ static int net_leaves(const struct pv_host *h, struct pv_host_state *s, const ch
         _cleanup_free_ char *real = dev ? resolve(h, dev) : NULL;
         int r = 0;
         if (real) {
-                _cleanup_free_ char *w = pv_asprintf(NULL, "%s (interface %s)", why, ifname);
+                _cleanup_free_ char *w = pv_asprintf(NULL, "%s, interface %s", why, ifname);
                 return w ? add_need(s, pci_of_path(s, real), PV_NEED_NETWORK, w, err)
                          : pv_error_set(err, PV_ENOMEM, "out of memory");
         }

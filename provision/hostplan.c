@@ -1463,6 +1463,18 @@ static int check_host_needs(struct planner *c, struct pv_error *err) {
                 if (!t->sel->host_critical_ok && (!first || d->boot_vga == 1))
                         first = t;
         }
+        /* groups split by the running kernel's override: say so for every target's group */
+        for (size_t k = 0; st->acs_override_active && k < c->n_t; k++) {
+                const struct pv_host_dev *d = &st->devs[c->t[k].dev];
+                if (c->t[k].companion || d->iommu_group < 0)
+                        continue;
+                int r = warnf(c, err, "IOMMU group %d of %s is isolated only by the running kernel's "
+                                      "pcie_acs_override, not by the hardware: the device may still reach the "
+                                      "devices of its real group by peer-to-peer DMA",
+                              d->iommu_group, d->name);
+                if (r < 0)
+                        return r;
+        }
         if (n_disp && n_taken == n_disp && first)
                 return refuse_critical(c, first,
                                        n_disp == 1 ? "is the host's only display device: the console and a "
@@ -1564,14 +1576,15 @@ static int plan_existing_bindings(struct planner *c, struct pv_error *err) {
                         if (b->line)
                                 r = pv_error_set_loc(err, PV_EUNSAFE, &c->spec->loc,
                                                      "%s:%u: an existing %s ('%s') sends %s to vfio-pci at boot on "
-                                                     "node '%s', but the profile keeps it on the host; remove that "
-                                                     "binding, or select the device(s) under 'vfio'",
+                                                     "node '%s', but the profile does not pass them through (they "
+                                                     "stay with the host); remove that binding, or select them "
+                                                     "under 'vfio'",
                                                      b->path, b->line, what, b->text, kept.buf, c->node);
                         else
                                 r = pv_error_set_loc(err, PV_EUNSAFE, &c->spec->loc,
                                                      "%s: an existing %s sends %s to vfio-pci at boot on node '%s', "
-                                                     "but the profile keeps it on the host; remove that binding, or "
-                                                     "select the device under 'vfio'",
+                                                     "but the profile does not pass it through (it stays with the "
+                                                     "host); remove that binding, or select it under 'vfio'",
                                                      b->path, what, kept.buf, c->node);
                 } else if (r == 0 && names.len) {
                         take[i] = true;

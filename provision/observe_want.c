@@ -165,3 +165,19 @@ int pv_observe_want_from_profile(const struct pv_profile *profile, struct pv_obs
         *ret = w;
         return 0;
 }
+
+bool pv_vm_maybe_ours(const void *profile, const struct pv_vm_info *v) {
+        const struct pv_profile *p = profile;
+        if (!v->lock)
+                return false;
+        /* a create in progress carries no name and no tags yet: it may be any profile VM */
+        if (strcmp(v->lock, "create") == 0)
+                return true;
+        for (size_t i = 0; i < p->n_vms; i++) {
+                if (p->vms[i].vmid && p->vms[i].vmid == v->vmid)
+                        return true;
+                if (v->name && p->vms[i].name && strcmp(p->vms[i].name, v->name) == 0)
+                        return true;
+        }
+        return pv_tags_contain(v->tags, PV_MANAGED_TAG);
+}

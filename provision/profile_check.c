@@ -134,6 +134,80 @@ static bool unsafe_arg(const char *arg) {
         return pv_startswith(arg, "pcie_acs_override") || strstr(arg, "allow_unsafe_interrupts");
 }
 
+/*
+ * Kernel arguments that change what boots rather than how devices are handed over: pvfio would
+ * be rewriting the root filesystem, the first process, the initramfs or the boot target, and a
+ * typo there leaves a node that does not come back (or, with init=/bin/sh, a root shell on the
+ * console). Names compare as the kernel does ('-' = '_'); "rd." is a prefix (dracut options).
+ */
+static const struct {
+        const char *name;
+        const char *what;
+} boot_args[] = {
+        { "root", "the root filesystem" },          { "rootfstype", "the root filesystem" },
+        { "rootflags", "the root filesystem" },     { "nfsroot", "the root filesystem" },
+        { "ro", "how the root filesystem is mounted" }, { "rw", "how the root filesystem is mounted" },
+        { "init", "the first process" },            { "rdinit", "the initramfs' first process" },
+        { "initrd", "the initramfs" },              { "boot", "the initramfs boot script (boot=zfs)" },
+        { "break", "the initramfs (a shell at a breakpoint)" },
+        { "rd.", "the initramfs (dracut options)" },
+        { "resume", "the hibernation image it resumes" }, { "resume_offset", "the hibernation image it resumes" },
+        { "single", "the boot target (single-user shell)" }, { "s", "the boot target (single-user shell)" },
+        { "S", "the boot target (single-user shell)" },
+        { "1", "the boot target (single-user shell)" }, { "emergency", "the boot target (emergency shell)" },
+        { "rescue", "the boot target (rescue shell)" }, { "systemd.unit", "the boot target" },
+        { "systemd.debug_shell", "the consoles (a root shell on tty9)" },
+};
+#define KARG_MAX_LEN 256     /* one argument */
+#define KARGS_MAX_TOTAL 1024 /* all of a host's kernel_args: x86 kernels take 2048 bytes in all */
+
+static const char *boot_changing_arg(const char *arg) {
+        size_t n = strcspn(arg, "=");
+        for (size_t i = 0; i < sizeof boot_args / sizeof boot_args[0]; i++) {
+                const char *b = boot_args[i].name;
+                size_t bl = strlen(b);
+                bool prefix = b[bl - 1] == '.';
+                if (prefix ? n < bl : n != bl)
+                        continue;
+                size_t k = 0;
+                while (k < bl && (arg[k] == b[k] || ((arg[k] == '-' || arg[k] == '_') && (b[k] == '-' || b[k] == '_'))))
+                        k++;
+                if (k == bl)
+                        return boot_args[i].what;
+        }
+        return NULL;
+}
+
+static void check_kernel_arg_limits(struct pvp_ctx *c, const struct pv_host_spec *h, const struct pvp_item_src *src) {
+        size_t total = 0;
+        for (size_t k = 0; k < h->kernel_args.n; k++) {
+                const char *arg = h->kernel_args.v[k], *what = boot_changing_arg(arg);
+                size_t len = strlen(arg);
+                total += len + 1;
+                if (!what && len <= KARG_MAX_LEN && total <= KARGS_MAX_TOTAL + 1)
+                        continue;
+                path_set(c, "hosts[%zu].kernel_args[%zu]", src->idx, k);
+                unsigned line = h->kernel_arg_locs ? h->kernel_arg_locs[k].line : line_of(src->map, "kernel_args");
+                unsigned col = h->kernel_arg_locs ? h->kernel_arg_locs[k].col : 0;
+                if (what)
+                        pvp_diag_at(c, false, line, col, c->path.buf,
+                                    "kernel argument '%.80s' changes %s, not device passthrough; pvfio does not write "
+                                    "it (set it in the boot configuration yourself if you mean it)",
+                                    arg, what);
+                else if (len > KARG_MAX_LEN)
+                        pvp_diag_at(c, false, line, col, c->path.buf,
+                                    "kernel argument '%.40s…' is %zu characters long; the limit is %d", arg, len,
+                                    KARG_MAX_LEN);
+                else
+                        pvp_diag_at(c, false, line, col, c->path.buf,
+                                    "kernel_args add up to more than %d characters; the kernel's whole command line "
+                                    "is limited (2048 bytes on x86)",
+                                    KARGS_MAX_TOTAL);
+                if (!what && len <= KARG_MAX_LEN)
+                        return;    /* the total is reported once */
+        }
+}
+
 static int node_ent_cmp(const void *a, const void *b) {
         return ent_cmp_str(a, b);
 }
@@ -145,6 +219,7 @@ static void check_hosts(struct pvp_ctx *c) {
                 const struct pv_host_spec *h = &p->hosts[i];
                 const struct pvp_item_src *src = &c->host_src[i];
                 total += h->nodes.n;
+                check_kernel_arg_limits(c, h, src);
                 for (size_t k = 0; k < h->kernel_args.n; k++) {
                         const char *arg = h->kernel_args.v[k];
                         if (h->allow_unsafe || !unsafe_arg(arg) || !h->kernel_arg_locs)
@@ -459,8 +534,50 @@ static void check_vm(struct pvp_ctx *c, size_t i) {
         }
 }
 
+/*
+ * A map entry whose `path` joins functions of one device. Proxmox checks every
+ * device of a path against the entry's single id and subsystem-id
+ * (PVE::Mapping::PCI::assert_valid), so a GPU joined with its audio function
+ * fails that check on the node and the VM does not start. The profile does not
+ * say the functions' IDs (the plan refuses the path when the hardware shows
+ * they differ); here it is a warning with the whole-device form to use.
+ */
+static void check_joined_paths(struct pvp_ctx *c) {
+        for (size_t i = 0; i < c->p->n_mappings && !c->stop; i++) {
+                const struct pv_mapping *m = &c->p->mappings[i];
+                const struct pvp_item_src *src = &c->mapping_src[i];
+                const struct ypair *mp = pvp_ymap_find(src->map, "map");
+                if (!mp || mp->value->kind != Y_SEQ)
+                        continue;
+                for (size_t k = 0; k < m->n_map && k < mp->value->n_items; k++) {
+                        const struct pv_map_entry *e = &m->map[k];
+                        const struct pv_pci_addr *a = NULL, *b = NULL;
+                        for (size_t x = 0; !a && x < e->n_paths; x++)
+                                for (size_t y = x + 1; !a && y < e->n_paths; y++)
+                                        if (e->paths[x].func != PV_PCI_FUNC_ALL && e->paths[y].func != PV_PCI_FUNC_ALL &&
+                                            pv_pci_addr_same_slot(&e->paths[x], &e->paths[y])) {
+                                                a = &e->paths[x];
+                                                b = &e->paths[y];
+                                        }
+                        if (!a)
+                                continue;
+                        char sa[PV_PCI_ADDR_MAX], sb[PV_PCI_ADDR_MAX], whole[PV_PCI_ADDR_MAX];
+                        struct pv_pci_addr w = *a;
+                        w.func = PV_PCI_FUNC_ALL;
+                        pv_pci_addr_format(a, sa);
+                        pv_pci_addr_format(b, sb);
+                        pv_pci_addr_format(&w, whole);
+                        path_set(c, "mappings[%zu].map[%zu]", src->idx, k);
+                        at_key(c, true, mp->value->items[k], "path",
+                               "'%s.path' joins functions of one device (%s and %s); Proxmox checks every device of a path against the entry's one id and subsystem-id, so functions with different IDs (a GPU and its audio function) fail that check ('id' does not match) and the VM does not start: use the whole device 'path: %s' (all its functions); 'pvfio plan' refuses the path when the node's hardware shows different IDs",
+                               c->path.buf, sa, sb, whole);
+                }
+        }
+}
+
 void pvp_check_profile(struct pvp_ctx *c) {
         check_duplicates(c);
+        check_joined_paths(c);
         check_hosts(c);
         for (size_t i = 0; i < c->p->n_vms && !c->stop; i++)
                 check_vm(c, i);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Profile loading for the VM keys of the rest of a passthrough setup
- * (issue 14): `tpm`, `affinity`, `hookscript`, `usb`. Typed like the other VM keys
+ * (issue 14): `tpm`, `affinity`, `hookscript`, `usb`, `looking_glass`, `evdev`. Typed like the other VM keys
  * (profile_parse.c calls pvp_type_vm_extras at the end of type_vm, so
  * defaults and templates apply), checked against the cluster's auth in
  * pvp_check_vm_extras, each problem at its key as FILE:LINE:COL.
@@ -354,6 +354,257 @@ static void type_usb(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *vm)
                         }
 }
 
+/* ------------------------------------------------------- looking glass */
+
+static const char *const lg_keys[] = { "width", "height", "size", "owner", "path", NULL };
+
+/* Report keys of mapping m not in known, as check_keys does ("unknown key 'k' in 'path'"). */
+static void unknown_keys(struct pvp_ctx *c, const struct ynode *m, const char *const *known) {
+        _cleanup_free_ char *where = strdup(c->path.buf);
+        for (size_t i = 0; i < m->n_pairs; i++) {
+                const char *k = m->pairs[i].key->text;
+                bool ok = false;
+                for (size_t j = 0; known[j]; j++)
+                        ok |= strcmp(k, known[j]) == 0;
+                if (ok)
+                        continue;
+                size_t mk = pvp_path_key(c, k);
+                const char *hint = pvp_suggest(k, known);
+                pvp_diag(c, false, m->pairs[i].key, "unknown key '%.80s' in '%s'%s%s%s", k, where ? where : "",
+                         hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+                pvp_path_pop(c, mk);
+        }
+}
+
+static bool uint_of(const struct ynode *v, unsigned long min, unsigned long max, unsigned long *ret) {
+        if (v->kind != Y_SCALAR || v->stype != YS_INT || v->int_overflow || v->ival < (long long)min ||
+            v->ival > (long long)max)
+                return false;
+        *ret = (unsigned long)v->ival;
+        return true;
+}
+
+/* "64M", "64MiB", "1G", 64 (MiB) → MiB; false when it is none of them. */
+static bool lg_size(const struct ynode *v, uint64_t *ret) {
+        if (!scalar(v))
+                return false;
+        char *end;
+        unsigned long long n = strtoull(v->text, &end, 10);
+        if (end == v->text || n == 0 || n > (1ull << 20))
+                return false;
+        while (*end == ' ')
+                end++;
+        if (!*end || !strcasecmp(end, "M") || !strcasecmp(end, "MiB"))
+                *ret = n;
+        else if (!strcasecmp(end, "G") || !strcasecmp(end, "GiB"))
+                *ret = n * 1024;
+        else
+                return false;
+        return true;
+}
+
+/* A user name as useradd takes it (and tmpfiles.d needs without quoting). */
+static bool user_ok(const char *s) {
+        size_t n = strlen(s);
+        if (!n || n > 32 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+/* A path QEMU can take inside a property list (no ',') and tmpfiles.d inside a line (no blanks). */
+static bool qemu_path_ok(const char *s, const char *prefix) {
+        if (strncmp(s, prefix, strlen(prefix)) != 0 || !s[strlen(prefix)] || strstr(s, "/..") || strlen(s) > 255)
+                return false;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char)*p <= ' ' || *p == ',' || *p == '"' || *p == '\'' || *p == '\\' || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+#define GOTX(x) scalar(x) ? "'" : "", shown(x), scalar(x) ? "'" : ""
+
+static void type_looking_glass(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *vm) {
+        if (v->kind != Y_MAP) {
+                XERR(c, v, "must be a mapping {width: W, height: H} or {size: 64M}, got %s%s%s", GOTX(v));
+                return;
+        }
+        unknown_keys(c, v, lg_keys);
+        const struct ypair *w = pvp_ymap_find(v, "width"), *h = pvp_ymap_find(v, "height"),
+                          *sz = pvp_ymap_find(v, "size");
+        bool ok = true;
+        uint64_t mib = 0;
+        if (sz && (w || h)) {
+                pvp_diag(c, false, sz->key, "'%s' takes either width and height or size, not both", c->path.buf);
+                ok = false;
+        } else if (!sz && (!w || !h)) {
+                pvp_diag(c, false, v, "'%s' needs width and height (the guest's resolution) or size", c->path.buf);
+                ok = false;
+        }
+        struct xscope s = { 0 };
+        const struct ynode *x;
+        unsigned long wv = 0, hv = 0;
+        if ((x = xenter(c, v, "width", &s))) {
+                if (!uint_of(x, 320, 16384, &wv)) {
+                        XERR(c, x, "must be a width in pixels 320-16384, got %s%s%s", GOTX(x));
+                        ok = false;
+                }
+                xleave(c, &s);
+        }
+        if ((x = xenter(c, v, "height", &s))) {
+                if (!uint_of(x, 200, 16384, &hv)) {
+                        XERR(c, x, "must be a height in pixels 200-16384, got %s%s%s", GOTX(x));
+                        ok = false;
+                }
+                xleave(c, &s);
+        }
+        if ((x = xenter(c, v, "size", &s))) {
+                if (!lg_size(x, &mib) || (mib & (mib - 1)) || mib < 2) {
+                        XERR(c, x, "must be a power of two in MiB such as 32M, 64M or 128M (IVSHMEM needs it), got "
+                             "%s%s%s", GOTX(x));
+                        ok = false;
+                }
+                xleave(c, &s);
+        }
+        char *owner = NULL, *path = NULL;
+        if ((x = xenter(c, v, "owner", &s))) {
+                if (scalar(x) && user_ok(x->text))
+                        owner = xdup(c, x->text);
+                else {
+                        XERR(c, x, "must be the user name the Looking Glass client runs as, got %s%s%s", GOTX(x));
+                        ok = false;
+                }
+                xleave(c, &s);
+        }
+        if ((x = xenter(c, v, "path", &s))) {
+                if (scalar(x) && qemu_path_ok(x->text, "/dev/shm/"))
+                        path = xdup(c, x->text);
+                else {
+                        XERR(c, x, "must be a file under /dev/shm/ without ',', quotes or blanks, got %s%s%s",
+                             GOTX(x));
+                        ok = false;
+                }
+                xleave(c, &s);
+        }
+        if (!ok) {
+                free(owner);
+                free(path);
+                return;
+        }
+        free(vm->lg_owner);
+        free(vm->lg_path);
+        vm->looking_glass = true;
+        vm->lg_size_mib = sz ? mib : pv_lg_size_mib((unsigned)wv, (unsigned)hv);
+        vm->lg_owner = owner;
+        vm->lg_path = path ? path : xdup(c, PV_LG_DEFAULT_PATH);
+        vm->lg_loc = (struct pv_loc){ c->p->file, v->line, v->col };
+}
+
+/* --------------------------------------------------------------- evdev */
+
+static const char *const evdev_keys[] = { "device", "grab_all", "repeat", NULL };
+
+static bool ends_with(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* A name under /dev/input/by-id/ or a path under /dev/input/ → the path, or NULL. */
+static char *evdev_path(const char *t) {
+        if (t[0] == '/')
+                return qemu_path_ok(t, "/dev/input/") ? strdup(t) : NULL;
+        if (strchr(t, '/') || !strcmp(t, ".") || !strcmp(t, ".."))
+                return NULL;
+        char *p = NULL;
+        if (asprintf(&p, "/dev/input/by-id/%s", t) < 0)
+                return NULL;
+        if (!qemu_path_ok(p, "/dev/input/")) {
+                free(p);
+                return NULL;
+        }
+        return p;
+}
+
+static bool flag(struct pvp_ctx *c, const struct ynode *m, const char *key, bool *out) {
+        struct xscope s = { 0 };
+        const struct ynode *x = xenter(c, m, key, &s);
+        if (!x)
+                return false;
+        if (x->kind == Y_SCALAR && x->stype == YS_BOOL)
+                *out = x->bval;
+        else
+                XERR(c, x, "must be true or false, got %s%s%s", GOTX(x));
+        xleave(c, &s);
+        return true;
+}
+
+static void type_evdev_item(struct pvp_ctx *c, const struct ynode *m, struct pv_evdev *e) {
+        e->loc = (struct pv_loc){ c->p->file, m->line, m->col };
+        const struct ynode *dev = m;
+        size_t mk = c->path.len;
+        if (m->kind == Y_MAP) {
+                unknown_keys(c, m, evdev_keys);
+                const struct ypair *d = pvp_ymap_find(m, "device");
+                if (!d) {
+                        pvp_diag(c, false, m, "'%s' is missing required key 'device'", c->path.buf);
+                        return;
+                }
+                dev = d->value;
+                mk = pvp_path_key(c, "device");
+        }
+        char *path = scalar(dev) ? evdev_path(dev->text) : NULL;
+        if (!path)
+                XERR(c, dev, "must be an input device: a name in /dev/input/by-id (see 'pvfio host scan --input', "
+                     "e.g. usb-Logitech_USB_Receiver-event-kbd) or a path under /dev/input/, without ',', quotes or "
+                     "blanks, got %s%s%s", GOTX(dev));
+        pvp_path_pop(c, mk);
+        if (!path)
+                return;
+        e->path = path;
+        e->grab_all = e->repeat = ends_with(path, "-event-kbd");
+        if (m->kind == Y_MAP) {
+                flag(c, m, "grab_all", &e->grab_all);
+                flag(c, m, "repeat", &e->repeat);
+        }
+}
+
+static void free_evdev(struct pv_vm *vm) {
+        for (size_t i = 0; i < vm->n_evdev; i++)
+                free(vm->evdev[i].path);
+        free(vm->evdev);
+        vm->evdev = NULL;
+        vm->n_evdev = 0;
+}
+
+static void type_evdev(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *vm) {
+        if (v->kind != Y_SEQ) {
+                XERR(c, v, "must be a list of input devices, got %s%s%s", GOTX(v));
+                return;
+        }
+        free_evdev(vm);
+        if (!v->n_items)
+                return;
+        if (!(vm->evdev = calloc(v->n_items, sizeof *vm->evdev))) {
+                pvp_oom(c);
+                return;
+        }
+        for (size_t i = 0; i < v->n_items && !c->stop; i++) {
+                size_t mk = pvp_path_idx(c, i);
+                struct pv_evdev e = { 0 };
+                type_evdev_item(c, v->items[i], &e);
+                if (e.path) {
+                        for (size_t j = 0; j < vm->n_evdev; j++)
+                                if (!strcmp(vm->evdev[j].path, e.path))
+                                        pvp_diag(c, false, v->items[i], "'%s' names '%s' a second time",
+                                                 c->path.buf, e.path);
+                        vm->evdev[vm->n_evdev++] = e;
+                }
+                pvp_path_pop(c, mk);
+        }
+}
+
 /* ---------------------------------------------------------------- entry */
 
 void pvp_type_vm_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_vm *vm) {
@@ -375,6 +626,14 @@ void pvp_type_vm_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_vm *
                 type_usb(c, v, vm);
                 xleave(c, &s);
         }
+        if ((v = xenter(c, m, "looking_glass", &s))) {
+                type_looking_glass(c, v, vm);
+                xleave(c, &s);
+        }
+        if ((v = xenter(c, m, "evdev", &s))) {
+                type_evdev(c, v, vm);
+                xleave(c, &s);
+        }
 }
 
 void pvp_vm_extras_done(struct pv_vm *vm) {
@@ -390,6 +649,11 @@ void pvp_vm_extras_done(struct pv_vm *vm) {
         free(vm->usb);
         vm->usb = NULL;
         vm->n_usb = 0;
+        free(vm->lg_path);
+        free(vm->lg_owner);
+        vm->lg_path = vm->lg_owner = NULL;
+        vm->looking_glass = false;
+        free_evdev(vm);
 }
 
 /* --------------------------------------------------------------- checks */
@@ -460,6 +724,27 @@ void pvp_check_vm_extras(struct pvp_ctx *c) {
                                     "for real devices'; use a cluster USB mapping ('mapping: ID') or switch "
                                     "cluster.auth to 'user: root@pam'",
                                     u->host);
+                }
+                if (!root_session(&p->cluster))
+                        for (size_t k = 0; k < 2; k++) {
+                                const char *key = k ? "evdev" : "looking_glass";
+                                if (k ? !vm->n_evdev : !vm->looking_glass)
+                                        continue;
+                                at(c, false, src->idx, src->map, key,
+                                   "'%s' goes into the VM's 'args', which needs a root@pam password session: "
+                                   "Proxmox lets only root@pam set it (an API token, even root@pam!tok, is refused "
+                                   "with 'only root can set 'args' config'); switch cluster.auth to 'user: root@pam' "
+                                   "or drop '%s'",
+                                   key, key);
+                        }
+                for (size_t j = 0; vm->looking_glass && j < i; j++) {
+                        const struct pv_vm *o = &p->vms[j];
+                        if (o->looking_glass && o->node && vm->node && !strcmp(o->node, vm->node) &&
+                            o->state != PV_STATE_ABSENT && !strcmp(o->lg_path, vm->lg_path))
+                                at(c, false, src->idx, src->map, "looking_glass",
+                                   "vm '%s' uses the shared memory file '%s' of vm '%s' on node '%s': give each "
+                                   "Looking Glass VM its own 'path' (e.g. /dev/shm/looking-glass-%s)",
+                                   vm->name, vm->lg_path, o->name, vm->node, vm->name);
                 }
                 if (vm->ostype && !strcmp(vm->ostype, "win11")) {
                         if (!vm->tpm_storage)

@@ -1340,7 +1340,7 @@ static const char *const vm_keys[] = { "name",   "node",     "vmid",      "templ
                                        "memory", "balloon",  "hugepages", "numa",     "scsihw",  "disks",
                                        "networks", "vga",    "ostype",    "tags",     "onboot",  "pci",
                                        /* typed in profile_extras.c */
-                                       "tpm", "affinity", "hookscript", "usb",
+                                       "tpm", "affinity", "hookscript", "usb", "looking_glass", "evdev",
                                        NULL };
 static const char *const efidisk_keys[] = { "storage", "pre_enrolled_keys", NULL };
 static const char *const cpu_keys[] = { "type", "flags", "hidden", NULL };

@@ -1332,10 +1332,48 @@ out:
 }
 
 /* Is VF `a` free for this VM entry: not used by another VM, not claimed, not taken by this VM's other entries. */
+/*
+ * Is `a` an entry (on `node`) of a cluster mapping that another running VM
+ * uses? Proxmox hands such a VM the first free entry of the mapping when it
+ * starts; which one is not in the config. Up to qemu-server 9.1.10 an NVIDIA
+ * VF hosting a vGPU lists no types, from 9.1.11 (NVML on the physical
+ * function) it lists the same types as a free one, and an SR-IOV VF never
+ * says: so a VF of a mapping in use by a running VM is not handed out.
+ */
+static bool held_through_mapping(const struct xlate *x, const char *node, const struct pv_pci_addr *a) {
+        const struct pv_observed *o = x->ctx->obs;
+        for (size_t i = 0; o && i < o->n_vms; i++) {
+                const struct pv_vm_info *v = &o->vms[i];
+                if (v->vmid == x->ctx->vmid || !v->node || strcmp(v->node, node) != 0 || !v->status ||
+                    strcmp(v->status, "running") != 0)
+                        continue;
+                const struct pv_vm_config *c = pv_observed_config(o, v->vmid);
+                for (size_t k = 0; c && k < c->n; k++) {
+                        struct pv_hostpci h = PV_HOSTPCI_INIT;
+                        if (key_index(c->kv[k].key, "hostpci", 15) < 0 || pv_hostpci_parse(c->kv[k].value, &h, NULL) < 0)
+                                continue;
+                        const struct pv_obs_mapping *om = h.mapping ? pv_observed_mapping(o, h.mapping) : NULL;
+                        bool hit = false;
+                        for (size_t e = 0; om && !hit && e < om->n_map; e++) {
+                                struct pv_map_entry me;
+                                if (pv_mapentry_parse(om->map[e], &me, NULL) < 0)
+                                        continue;
+                                for (size_t p = 0; me.node && strcmp(me.node, node) == 0 && !hit && p < me.n_paths; p++)
+                                        hit = addr_matches(&me.paths[p], a);
+                                pv_mapentry_done(&me);
+                        }
+                        pv_hostpci_done(&h);
+                        if (hit)
+                                return true;
+                }
+        }
+        return false;
+}
+
 static bool vf_free(const struct xlate *x, const struct slotted *all, size_t n_all, const struct slotted *self,
                     const struct pv_pci_addr *a) {
         uint32_t who;
-        if (used_by_other_vm(x, x->vm->node, a, &who))
+        if (used_by_other_vm(x, x->vm->node, a, &who) || held_through_mapping(x, x->vm->node, a))
                 return false;
         if (claim_count(x->ctx->claims, x->vm->node, a, NULL) > 0)
                 return false;

@@ -8,7 +8,8 @@
  *                pvfio never recreates a TPM state: it holds the guest's keys);
  *   affinity   → affinity, the canonical CPU list (compared as a set);
  *   hookscript → hookscript, the snippet volume;
- *   usb        → usbN "host=VVVV:PPPP" / "host=BUS-PORT" / "mapping=ID" [,usb3=0|1].
+ *   usb        → usbN "host=VVVV:PPPP" / "host=BUS-PORT" / "mapping=ID" [,usb3=0|1];
+ *   looking_glass, evdev → pvfio's words in `args` (the user's words are kept).
  * Keys Proxmox decides for itself are not owned here.
  */
 #include <inttypes.h>
@@ -38,6 +39,7 @@ struct xkey {
  * and a TPM state holds the guest's keys.
  */
 static const struct xkey keys[] = {
+        { "args", true, false }, /* emptied of pvfio's words and nothing else left: removed */
         { "tpmstate0", false, false },
         { "affinity", false, false },
         { "hookscript", false, true },
@@ -170,6 +172,8 @@ bool pvx_key_hotpluggable(const char *key) {
         return k && k->hotplug;
 }
 
+static bool args_equal(const char *a, const char *b);
+
 bool pvx_value_equal(const char *key, const char *want, const char *have) {
         if (!want || !have)
                 return want == have;
@@ -177,6 +181,8 @@ bool pvx_value_equal(const char *key, const char *want, const char *have) {
                 return pv_cpuset_equal(want, have);
         if (usb_index(key) >= 0)
                 return usb_equal(want, have);
+        if (strcmp(key, "args") == 0)
+                return args_equal(want, have);
         return strcmp(want, have) == 0;
 }
 
@@ -262,6 +268,160 @@ static int xl_tpm(struct ctx *c, struct pv_error *err) {
         return r < 0 ? r : add(c, "tpmstate0", strdup(have), err);
 }
 
+/* ----------------------------------------------------------------- args */
+
+/*
+ * `args` holds pvfio's QEMU arguments (Looking Glass, evdev) next to the user's own.
+ * Proxmox splits the value like a shell does (QemuServer config_to_command:
+ * PVE::Tools::split_args). pvfio owns exactly these option/value pairs:
+ *   -device ivshmem-plain,…memdev=ivshmem…
+ *   -object memory-backend-file,id=ivshmem,…
+ *   -object input-linux,id=pvfio-…
+ * Every other word is the user's: kept in its order and spelling, never drift.
+ */
+struct word {
+        const char *start;      /* raw text in the value (quotes included) */
+        size_t len;
+        char *text;             /* unquoted */
+};
+
+static void words_done(struct word *w, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(w[i].text);
+        free(w);
+}
+
+/* Shell-like split: blanks separate, '…' and "…" group, \ escapes outside single quotes. */
+static int split_words(const char *s, struct word **ret, size_t *ret_n) {
+        struct word *v = NULL;
+        size_t n = 0;
+        const char *p = s;
+        for (;;) {
+                while (*p == ' ' || *p == '\t' || *p == '\n')
+                        p++;
+                if (!*p)
+                        break;
+                const char *start = p;
+                size_t cap = strlen(p) + 1, k = 0;
+                char *t = malloc(cap);
+                if (!t) {
+                        words_done(v, n);
+                        return -PV_ENOMEM;
+                }
+                char q = 0;
+                while (*p && (q || (*p != ' ' && *p != '\t' && *p != '\n'))) {
+                        if (q) {
+                                if (*p == q)
+                                        q = 0;
+                                else if (q == '"' && *p == '\\' && p[1])
+                                        t[k++] = *++p;
+                                else
+                                        t[k++] = *p;
+                        } else if (*p == '\'' || *p == '"') {
+                                q = *p;
+                        } else if (*p == '\\' && p[1]) {
+                                t[k++] = *++p;
+                        } else {
+                                t[k++] = *p;
+                        }
+                        p++;
+                }
+                t[k] = '\0';
+                struct word *nv = realloc(v, (n + 1) * sizeof *nv);
+                if (!nv) {
+                        free(t);
+                        words_done(v, n);
+                        return -PV_ENOMEM;
+                }
+                v = nv;
+                v[n++] = (struct word){ start, (size_t)(p - start), t };
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+static bool owned_pair(const char *opt, const char *val) {
+        if (!strcmp(opt, "-device"))
+                return !strncmp(val, "ivshmem-plain,", 14) && strstr(val, "memdev=ivshmem") != NULL;
+        if (!strcmp(opt, "-object"))
+                return !strncmp(val, "memory-backend-file,id=ivshmem,", 31) ||
+                       !strncmp(val, "input-linux,id=pvfio-", 21);
+        return false;
+}
+
+/* The user's part of an args value (raw words joined by one space), owned pairs removed. */
+static char *args_user_part(const char *have) {
+        struct word *w = NULL;
+        size_t n = 0;
+        if (!have || split_words(have, &w, &n) < 0)
+                return have ? NULL : strdup("");
+        _cleanup_buf_ struct pv_buf b = PV_BUF_INIT;
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                if (i + 1 < n && owned_pair(w[i].text, w[i + 1].text)) {
+                        i++;
+                        continue;
+                }
+                r = pv_buf_addf(&b, NULL, "%s%.*s", b.len ? " " : "", (int)w[i].len, w[i].start);
+        }
+        words_done(w, n);
+        char *out = NULL;
+        if (r == 0 && pv_buf_detach(&b, &out, NULL, NULL) < 0)
+                out = NULL;
+        return out;
+}
+
+static bool args_equal(const char *a, const char *b) {
+        struct word *x = NULL, *y = NULL;
+        size_t nx = 0, ny = 0;
+        if (split_words(a, &x, &nx) < 0)
+                return strcmp(a, b) == 0;
+        if (split_words(b, &y, &ny) < 0) {
+                words_done(x, nx);
+                return strcmp(a, b) == 0;
+        }
+        bool eq = nx == ny;
+        for (size_t i = 0; eq && i < nx; i++)
+                eq = strcmp(x[i].text, y[i].text) == 0;
+        words_done(x, nx);
+        words_done(y, ny);
+        return eq;
+}
+
+/* pvfio's arguments for the VM (Looking Glass's IVSHMEM device, evdev inputs), or "". */
+static int pvfio_args(const struct pv_vm *vm, struct pv_buf *b, struct pv_error *err) {
+        int r = 0;
+        if (vm->looking_glass)
+                r = pv_buf_addf(b, err,
+                                "-device ivshmem-plain,memdev=ivshmem,bus=%s -object memory-backend-file,id=ivshmem,"
+                                "share=on,mem-path=%s,size=%" PRIu64 "M",
+                                vm->machine == PV_MACHINE_Q35 ? "pcie.0" : "pci.0", vm->lg_path, vm->lg_size_mib);
+        for (size_t i = 0; r == 0 && i < vm->n_evdev; i++) {
+                const struct pv_evdev *e = &vm->evdev[i];
+                r = pv_buf_addf(b, err, "%s-object input-linux,id=pvfio-evdev%zu,evdev=%s%s%s", b->len ? " " : "", i,
+                                e->path, e->grab_all ? ",grab_all=on" : "", e->repeat ? ",repeat=on" : "");
+        }
+        return r;
+}
+
+static int xl_args(struct ctx *c, struct pv_error *err) {
+        const char *have = cur(c, "args");
+        _cleanup_buf_ struct pv_buf ours = PV_BUF_INIT;
+        int r = pvfio_args(c->vm, &ours, err);
+        if (r < 0)
+                return r;
+        if (!have && !ours.len)
+                return 0;
+        _cleanup_free_ char *user = args_user_part(have);
+        if (!user)
+                return note(c, &c->out->drift, err,
+                            "args '%s' cannot be split into words (an unclosed quote?); pvfio leaves it alone", have);
+        if (!*user && !ours.len)
+                return 0; /* only pvfio's arguments were there: the key goes */
+        return add(c, "args", pv_asprintf(NULL, "%s%s%s", user, *user && ours.len ? " " : "", ours.buf), err);
+}
+
 /*
  * usbN slots: a fixed `index` first, then the index an observed usbN with the same device
  * already has, then the lowest free one. The value is "host=…" or "mapping=…", plus
@@ -316,6 +476,8 @@ int pvx_translate(const struct pv_vm *vm, const struct pv_vm_xlate_ctx *ctx, str
                 r = add(&c, "hookscript", strdup(vm->hookscript), err);
         if (r == 0)
                 r = xl_usb(&c, err);
+        if (r == 0)
+                r = xl_args(&c, err);
         if (r < 0)
                 pvx_out_done(out);
         return r;

@@ -148,6 +148,77 @@ static bool id_eq(const struct pv_pci_id *a, const struct pv_pci_id *b) {
         return a->vendor == b->vendor && a->device == b->device;
 }
 
+static bool same_subsystem(const struct pv_hw_pci *a, const struct pv_hw_pci *b) {
+        return a->has_subsystem == b->has_subsystem && (!a->has_subsystem || id_eq(&a->subsystem, &b->subsystem));
+}
+
+/*
+ * A `;`-joined path whose devices differ in id, subsystem-id or mdev support.
+ * PVE::Mapping::PCI::assert_valid (pve-guest-common) checks every device of
+ * the path against the entry's single id/subsystem-id (and the mapping's
+ * mdev flag), so on a real node check-node reports "'id' does not match for
+ * 'ID' (10de:22ba != 10de:2684)" and the VM does not start ("PCI device
+ * mapping invalid (hardware probably changed)"). Functions of one device go
+ * as the whole device (`0000:01:00`: all functions, the first one checked).
+ */
+static int joined_path_problem(const struct pv_mapping *m, const struct pv_map_entry *e, const struct pv_node_hw *hw,
+                               struct pv_strv *blocked, struct pv_error *err) {
+        if (e->n_paths < 2)
+                return 0;
+        const struct pv_hw_pci *d0 = NULL;
+        bool one_slot = true;
+        for (size_t i = 0; i < e->n_paths; i++) {
+                struct pv_pci_addr p = e->paths[i];
+                if (p.func == PV_PCI_FUNC_ALL)
+                        p.func = 0;
+                const struct pv_hw_pci *d = pv_node_hw_find(hw, &p);
+                one_slot = one_slot && pv_pci_addr_same_slot(&e->paths[0], &e->paths[i]);
+                if (!d0) {
+                        d0 = d;
+                        continue;
+                }
+                if (!d || (id_eq(&d->id, &d0->id) && same_subsystem(d, d0) && d->mdev == d0->mdev))
+                        continue;
+                char a0[PV_PCI_ADDR_MAX], ai[PV_PCI_ADDR_MAX], i0[10], ii[10], whole[PV_PCI_ADDR_MAX];
+                pv_pci_addr_format(&p, ai);
+                pv_pci_addr_format(&d0->addr, a0);
+                const char *what = !id_eq(&d->id, &d0->id) ? "id" : !same_subsystem(d, d0) ? "subsystem-id" : "mdev";
+                if (!id_eq(&d->id, &d0->id)) {
+                        pv_pci_id_format(&d0->id, i0);
+                        pv_pci_id_format(&d->id, ii);
+                } else if (!same_subsystem(d, d0)) {
+                        snprintf(i0, sizeof i0, "%s", "none");
+                        snprintf(ii, sizeof ii, "%s", "none");
+                        if (d0->has_subsystem)
+                                pv_pci_id_format(&d0->subsystem, i0);
+                        if (d->has_subsystem)
+                                pv_pci_id_format(&d->subsystem, ii);
+                } else {
+                        snprintf(i0, sizeof i0, "%d", d0->mdev);
+                        snprintf(ii, sizeof ii, "%d", d->mdev);
+                }
+                struct pv_pci_addr w = e->paths[0];
+                w.func = PV_PCI_FUNC_ALL;
+                pv_pci_addr_format(&w, whole);
+                /* assert_valid's text for the device that differs from the first */
+                _cleanup_free_ char *says =
+                        d->has_subsystem == d0->has_subsystem || strcmp(what, "subsystem-id") != 0
+                                ? asp(err, "'%s' does not match for '%s' (%s != %s)", what, m->id, ii, i0)
+                        : d->has_subsystem ? asp(err, "missing expected property 'subsystem-id' for device '%s'", ai)
+                                           : asp(err, "unexpected property 'subsystem-id' configured for device '%s'", ai);
+                if (!says)
+                        return -PV_ENOMEM;
+                return pv_strv_push_take(
+                        blocked,
+                        asp(err, "the path of its entry for '%s' joins devices with different %s (%s is %s, %s is %s), but Proxmox checks every device of a path against the entry's one %s: check-node reports \"Invalid configuration: %s\" and a VM using it does not start (\"PCI device mapping invalid (hardware probably changed)\"); %s%s%s",
+                            e->node, what, a0, i0, ai, ii, what, says,
+                            one_slot ? "pass the whole device instead: path: " : "give each device its own mapping",
+                            one_slot ? whole : "", one_slot ? " (all its functions)" : ""),
+                        err);
+        }
+        return 0;
+}
+
 /* Fill id / subsystem-id / iommugroup of a (shallow) entry copy from the node's hardware. */
 static int fill_entry(struct planner *pl, const struct pv_mapping *m, struct pv_map_entry *e, struct pv_strv *blocked,
                       struct pv_error *err) {
@@ -186,6 +257,9 @@ static int fill_entry(struct planner *pl, const struct pv_mapping *m, struct pv_
         }
         if (!first || blocked->n)
                 return 0;
+        int r0 = joined_path_problem(m, e, hw, blocked, err);
+        if (r0 < 0 || blocked->n)
+                return r0;
         pv_pci_addr_format(&e->paths[0], a);
         char hv[10], pv[10];
         int r = 0;
@@ -260,6 +334,70 @@ static bool map_lists_equal(const struct pv_map_entry *want, size_t nw, char **h
                 pv_mapentry_done(&have[i]);
         free(have);
         return eq;
+}
+
+/* Push why `used` cannot be written to `node` (gate `key` of provision/vmgates.c) onto blocked. */
+static int gate(const char *key, const char *node, const struct pv_node_version *nv, const char *api_version,
+                const char *used, struct pv_strv *blocked, struct pv_error *err) {
+        const struct pv_version_gate *g = pv_version_gate(key);
+        char *why = NULL;
+        int r = g ? pv_version_gate_check(g, node, nv, api_version, used, &why, err) : 0;
+        return r < 0 || !why ? r : pv_strv_push_take(blocked, why, err);
+}
+
+/* The version gates of one config key written to a VM on `node`: hostpciN properties, usbN mappings, affinity. */
+static int key_gates(const struct planner *pl, const char *node, const char *key, const char *value,
+                     struct pv_strv *blocked, struct pv_error *err) {
+        const struct pv_node_version *nv = pv_observed_version(pl->obs, node);
+        if (!nv || !value)
+                return 0;
+        int r = 0;
+        _cleanup_free_ char *used = NULL;
+        if (strcmp(key, "affinity") == 0)
+                return gate("affinity", node, nv, NULL, "affinity", blocked, err);
+        if (strncmp(key, "usb", 3) == 0) {
+                struct pv_props pr;
+                if (pv_props_parse(value, true, &pr, NULL) < 0)
+                        return 0;
+                const char *mp = pv_props_get(&pr, "mapping");
+                if (mp && (used = asp(err, "%s: 'mapping=%s'", key, mp)))
+                        r = gate("usbN mapping", node, nv, NULL, used, blocked, err);
+                else if (mp)
+                        r = -PV_ENOMEM;
+                pv_props_done(&pr);
+                return r;
+        }
+        struct pv_hostpci h = PV_HOSTPCI_INIT;
+        if (strncmp(key, "hostpci", 7) != 0 || pv_hostpci_parse(value, &h, NULL) < 0)
+                return 0;
+        if (h.mapping)
+                r = (used = asp(err, "%s: 'mapping=%s'", key, h.mapping))
+                            ? gate("hostpciN mapping", node, nv, NULL, used, blocked, err)
+                            : -PV_ENOMEM;
+        free(TAKE_PTR(used));
+        if (r == 0 && h.driver == PV_DRIVER_KEEP)
+                r = (used = asp(err, "%s: 'driver=keep'", key)) ? gate("hostpciN driver", node, nv, NULL, used, blocked, err)
+                                                                : -PV_ENOMEM;
+        pv_hostpci_done(&h);
+        return r;
+}
+
+/* The version gates of a mapping written with live-migration-capable: the API node and every node of its entries. */
+static int mapping_gates(const struct planner *pl, const struct pv_mapping *m, struct pv_strv *blocked,
+                         struct pv_error *err) {
+        if (!m->live_migration_capable)
+                return 0;
+        static const char used[] = "live-migration-capable";
+        int r = gate("mapping live-migration-capable", NULL, NULL, pl->obs->api_version, used, blocked, err);
+        for (size_t i = 0; r == 0 && i < m->n_map; i++) {
+                bool seen = false;
+                for (size_t k = 0; k < i && !seen; k++)
+                        seen = strcmp(m->map[k].node, m->map[i].node) == 0;
+                const struct pv_node_version *nv = pv_observed_version(pl->obs, m->map[i].node);
+                if (!seen && nv)
+                        r = gate("mapping live-migration-capable", m->map[i].node, nv, NULL, used, blocked, err);
+        }
+        return r;
 }
 
 /* Does a VM of the profile on `node` use mapping `id`? */
@@ -340,11 +478,15 @@ static int plan_mapping(struct planner *pl, const struct pv_mapping *m, struct p
                 r = pv_error_set(err, PV_ENOMEM, "out of memory");
                 goto out;
         }
+        const struct pv_obs_mapping *om = pv_observed_mapping(pl->obs, m->id);
+        if (!om || !om->live_migration_capable)
+                r = mapping_gates(pl, m, &blocked, err);
+        if (r < 0)
+                goto out;
         if (blocked.n && !(why = pv_strv_join(&blocked, "; ", NULL))) {
                 r = pv_error_set(err, PV_ENOMEM, "out of memory");
                 goto out;
         }
-        const struct pv_obs_mapping *om = pv_observed_mapping(pl->obs, m->id);
         if (!om) {
                 idx = act(pl, PV_ACT_CREATE_MAPPING, NULL, 0, TAKE_PTR(target),
                           asp(err, "mapping '%s' does not exist on the cluster", m->id), err);
@@ -705,7 +847,7 @@ static int match_vm(struct planner *pl, const struct pv_vm *vm, struct vm_match 
                 _cleanup_buf_ struct pv_buf ids = PV_BUF_INIT;
                 for (size_t i = 0; i < n && i < PV_ELEMENTSOF(cands); i++)
                         pv_buf_addf(&ids, NULL, "%s%" PRIu32, i ? ", " : "", cands[i]->vmid);
-                m->conflict = asp(err, "several VMs are named '%s' (vmids %s); pvfio cannot tell which one is meant: rename the others",
+                m->conflict = asp(err, PV_VMPLAN_DUPLICATE_NAME " '%s' (vmids %s); pvfio cannot tell which one is meant: rename the others",
                                   vm->name, ids.buf);
                 return m->conflict ? 0 : -PV_ENOMEM;
         }
@@ -800,7 +942,8 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                                                               err);
                 }
                 for (size_t i = 0; r == 0 && i < d.n; i++) {
-                        if (strncmp(d.kv[i].key, "hostpci", 7) != 0)
+                        r = key_gates(pl, vm->node, d.kv[i].key, d.kv[i].value, &blocked, err);
+                        if (r < 0 || strncmp(d.kv[i].key, "hostpci", 7) != 0)
                                 continue;
                         char *rp = raw_problem(pl, vm, d.kv[i].key, d.kv[i].value, err);
                         if (rp)
@@ -838,7 +981,8 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
         if (cfg && (r = diff_config(pl, &d, cfg, &ch, &n_ch, err)) < 0)
                 goto out;
         for (size_t i = 0; r == 0 && i < n_ch; i++) {
-                if (strncmp(ch[i].key, "hostpci", 7) != 0)
+                r = key_gates(pl, info->node ? info->node : vm->node, ch[i].key, ch[i].after, &blocked, err);
+                if (r < 0 || strncmp(ch[i].key, "hostpci", 7) != 0)
                         continue;
                 char *rp = raw_problem(pl, vm, ch[i].key, ch[i].before, err);
                 if (!rp)

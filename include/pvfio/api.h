@@ -278,10 +278,14 @@ int pv_api_task_status(struct pv_api *api, const char *upid, struct pv_task_stat
 int pv_api_task_log(struct pv_api *api, const char *upid, unsigned start, unsigned limit, struct pv_strv *ret_lines,
                     struct pv_error *err);
 
+#define PV_TASK_POLL_FIRST_MS 15u      /* first status poll: most short tasks are done by the 2nd or 3rd */
+#define PV_TASK_POLL_CAP_MS 80u        /* then ×1.5 up to this: mean overshoot past a task's end < 50 ms */
+#define PV_TASK_POLL_LONG_MS 10000u    /* after this a task is polled at 2% of its age (≤ 1 s) */
+
 struct pv_task_wait {
         unsigned timeout_ms;            /* 0 = pv_api_task_timeout_ms(type, base, memory, has_pci) */
-        unsigned poll_initial_ms;       /* 0 = 200 ms */
-        unsigned poll_max_ms;           /* 0 = 2 s */
+        unsigned poll_initial_ms;       /* first poll after this; 0 = PV_TASK_POLL_FIRST_MS */
+        unsigned poll_max_ms;           /* backoff cap; 0 = PV_TASK_POLL_CAP_MS (raised after PV_TASK_POLL_LONG_MS) */
         bool has_pci;                   /* the VM has PCI devices (start waits 4×) */
         uint64_t memory_mib;            /* the VM's memory (start waits longer for big VMs) */
         unsigned log_tail;              /* log lines put into a failure; 0 = 8 */

@@ -218,6 +218,8 @@ const struct pv_node_hw *pv_observed_hw(const struct pv_observed *o, const char 
 const struct pv_hw_pci *pv_node_hw_find(const struct pv_node_hw *h, const struct pv_pci_addr *addr);
 const struct pv_node_mdev *pv_node_hw_mdev(const struct pv_node_hw *h, const struct pv_pci_addr *addr);
 const struct pv_node_version *pv_observed_version(const struct pv_observed *o, const char *node);
+/* Copy the versions and the datacenter tag-style of src into dst (which has none yet). */
+int pv_observed_copy_versions(struct pv_observed *dst, const struct pv_observed *src, struct pv_error *err);
 
 /* Parse a UPID (0 or -PV_EINVAL). */
 int pv_upid_parse(const char *s, struct pv_upid *ret, struct pv_error *err);

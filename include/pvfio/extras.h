@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pvfio/error.h"
 #include "pvfio/host.h"
@@ -35,6 +36,13 @@ bool pv_cpuset_equal(const char *a, const char *b);
  */
 long pv_cpuset_outside(const char *set, const char *local);
 
+/*
+ * Looking Glass shared memory for a width × height frame, as Looking Glass documents it:
+ * width × height × 4 bytes × 2 frames, plus 10 MiB, rounded up to a power of two (MiB).
+ * 1920×1080 → 32, 2560×1440 → 64, 3840×2160 → 128.
+ */
+uint64_t pv_lg_size_mib(unsigned width, unsigned height);
+
 /* ----------------------------------------------------- host side (hostextras.c) */
 
 /* Per-device facts the host scan does not read, loaded for the devices VMs of the node use. */
@@ -43,9 +51,12 @@ struct pv_host_extra_dev {
         char *local_cpulist;             /* sys/bus/pci/devices/ADDR/local_cpulist, or NULL */
 };
 
+#define PV_LG_TMPFILES "etc/tmpfiles.d/pvfio-looking-glass.conf"
+
 struct pv_host_extras {
         struct pv_host_extra_dev *devs;
         size_t n_devs;
+        char *lg_tmpfiles;               /* PV_LG_TMPFILES as read, NULL when absent */
 };
 
 /*
@@ -58,10 +69,15 @@ void pv_host_extras_done(struct pv_host_extras *x);
 
 /*
  * Plan the host side of the profile's VMs on `node` (pure): appends warnings (a VM's
- * `affinity` with CPUs outside the NUMA node of a GPU it uses) to *plan.
+ * `affinity` with CPUs outside the NUMA node of a GPU it uses) and actions (the
+ * tmpfiles.d entry that creates each Looking Glass VM's shared memory file with its
+ * client's owner, `systemd-tmpfiles --create` to apply it now) to *plan.
  * Fails only with PV_ENOMEM.
  */
 int pv_host_extras_plan(const struct pv_profile *p, const char *node, const struct pv_host_state *s,
                         const struct pv_host_extras *x, struct pv_plan *plan, struct pv_error *err);
+
+/* Names in dev/input/by-id under the root ending in -event-kbd or -event-mouse, sorted (for evdev). */
+int pv_host_input_scan(const struct pv_host *h, struct pv_strv *ret, struct pv_error *err);
 
 #endif

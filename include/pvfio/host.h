@@ -314,6 +314,16 @@ bool pv_host_dev_is_display(const struct pv_host_dev *d);
 /* True for platform plumbing nobody passes through: host/ISA/other bridges (0600, 0601, 0680), RAM (0500),
  * PIC (0800), IOMMU (0806), SMBus (0c05), non-essential instrumentation (13xx). */
 bool pv_host_dev_is_platform(const struct pv_host_dev *d);
+/* The host platform's own functions, which a VM must never get and whose IOMMU group can therefore not
+ * be passed at all (issue 10 item 9): "ISA/LPC bridge" (0601: LPC/eSPI, firmware and TPM access), "SMBus
+ * controller" (0c05: sensors, SPD), "SPI flash controller" (Intel 0c80 ids of the kernel's spi-intel-pci
+ * driver, or named "SPI"), "AMD Platform Security Processor" (AMD 1080: the PSP/CCP the ccp driver
+ * serves: firmware TPM, SEV). NULL for anything else (static string). */
+const char *pv_host_dev_platform_role(const struct pv_host_dev *d);
+/* A host bridge (0600) without a driver, e.g. AMD's "PCIe Dummy Host Bridge": nothing of the host is
+ * bound to it, so a group holding it loses nothing by it (VFIO accepts driverless devices in a group).
+ * With an unknown driver only a device named "Dummy Host Bridge" counts. */
+bool pv_host_dev_is_idle_host_bridge(const struct pv_host_dev *d);
 /* Names of the unknown facts of d ("driver", "iommu_group", …) as one string joined by `sep`, or ""
  * (new string). */
 char *pv_host_dev_unknown_list(const struct pv_host_dev *d, const char *sep, struct pv_error *err);
@@ -338,6 +348,9 @@ struct pv_group_assessment {
         size_t n_bridges;
         size_t *unrelated;               /* endpoints of other slots in the group */
         size_t n_unrelated;
+        size_t *platform;                /* host platform functions in the group, the device itself included
+                                          * (pv_host_dev_platform_role): such a group must not be passed */
+        size_t n_platform;
 };
 
 /* Assess the group of device `dev_index` for passing that device. */

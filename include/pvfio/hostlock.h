@@ -6,9 +6,10 @@
  * exclusive flock(2) on PV_HOSTLOCK_PATH under the root from before the scan to
  * the end; `host plan` holds it shared (plans run side by side, never during an
  * apply). The exclusive holder writes "pid N / since ISO-8601 / command …" into
- * the file so a second run can say who holds it. The file (and a run/ directory
- * pvfio had to create in a fake root) is removed by the last holder, so a root
- * is left as it was; a waiter whose file was removed meanwhile starts over.
+ * the file so a second run can say who holds it. The file is removed by the last
+ * holder, so a root is left as it was; a waiter whose file was removed meanwhile
+ * starts over. A root without run/ (a fake root) is not given one: the lock is then
+ * taken on the root directory itself (nothing is created; the holder is not named).
  *
  * Temporary files of the atomic writer are named ".NAME.pvfio-PID-HEX". A killed
  * pvfio leaves them behind; pv_host_clean_temps() removes those whose PID is dead.

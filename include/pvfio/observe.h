@@ -18,6 +18,10 @@
 #ifndef PVFIO_OBSERVE_H
 #define PVFIO_OBSERVE_H
 
+/* How the warning about a node whose state could not be read begins (cmd/ counts them: a plan
+ * that could not see a node never says "No changes"). */
+#define PV_OBSERVE_NODE_UNREAD "cannot read the state of node"
+
 #include "pvfio/api.h"
 #include "pvfio/cluster.h"
 #include "pvfio/util.h"
@@ -25,6 +29,8 @@
 struct pv_observe_opts {
         const char *tag;                /* management tag (NULL = "pvfio"): managed VMs are read too (for prune) */
         bool all_vms;                   /* read the config of every VM (diagnostics) */
+        /* versions and datacenter options read earlier in this run: copied instead of read again */
+        const struct pv_observed *known;
 };
 
 struct pv_observe_stats {

@@ -84,6 +84,7 @@ struct pv_plan {
         size_t n_drift;
         char **warnings;
         size_t n_warnings;
+        size_t n_unread_nodes;    /* nodes that could not be read (SSH, API): the plan may be incomplete */
 };
 
 #define PV_PLAN_INIT { 0 }

@@ -245,6 +245,15 @@ struct pv_net {
         struct pv_loc loc;
 };
 
+#define PV_LG_DEFAULT_PATH "/dev/shm/looking-glass"
+
+/* One evdev input passed to the guest with QEMU's input-linux object. */
+struct pv_evdev {
+        char *path;                     /* "/dev/input/by-id/…-event-kbd" */
+        bool grab_all, repeat;          /* default on for keyboards (…-event-kbd) */
+        struct pv_loc loc;
+};
+
 #define PV_MAX_USB 14                       /* usb0..13 ($MAX_USB_DEVICES in qemu-server QemuServer/USB.pm) */
 
 /* One usbN entry: exactly one of host / mapping. */
@@ -295,6 +304,14 @@ struct pv_vm {
         char *hookscript;               /* snippet volume "STORAGE:snippets/NAME", or NULL */
         struct pv_usbdev *usb;          /* usbN entries (`usb:`) */
         size_t n_usb;
+        /* Looking Glass: an IVSHMEM device in `args` (provision/vmextras.c) */
+        bool looking_glass;
+        uint64_t lg_size_mib;           /* shared memory size, a power of two */
+        char *lg_path;                  /* mem-path, default PV_LG_DEFAULT_PATH */
+        char *lg_owner;                 /* user the client runs as (tmpfiles.d owner); NULL = "root" */
+        struct pv_loc lg_loc;
+        struct pv_evdev *evdev;         /* input-linux objects in `args` */
+        size_t n_evdev;
 };
 
 /* ---------------------------------------------------------------- profile */

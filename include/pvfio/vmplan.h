@@ -50,6 +50,8 @@
 #include "pvfio/util.h"
 
 #define PV_MANAGED_TAG "pvfio"   /* default tag marking VMs (and, as "[pvfio]", mappings) pvfio owns */
+/* How the block of a VM whose name several VMs carry begins: an error for cmd/ (exit 1), not a wait. */
+#define PV_VMPLAN_DUPLICATE_NAME "several VMs are named"
 
 /* ------------------------------------------------------ host readiness */
 
@@ -170,5 +172,36 @@ int pv_vmconfig_key_cmp(const char *a, const char *b);
  */
 int pv_observe_want_from_profile(const struct pv_profile *profile, struct pv_observe_want *ret,
                                  struct pv_error *err);
+
+/*
+ * Version-gated keys (provision/vmgates.c; docs/profile.md lists them): a key
+ * pvfio writes that a node older than `pve` (or, for a qemu-server key, whose
+ * qemu-server is older than `qemu_server`) refuses. The planner blocks the
+ * action that would write it to such a node, naming node, version and key.
+ */
+struct pv_version_gate {
+        const char *key;                /* as docs/profile.md names it: "hostpciN driver" */
+        const char *pve;                /* first Proxmox VE release (pve-manager) */
+        const char *qemu_server;        /* first qemu-server version; NULL: not a qemu-server key */
+        const char *refusal;            /* what an older node does with it */
+};
+size_t pv_version_gates(const struct pv_version_gate **ret);
+const struct pv_version_gate *pv_version_gate(const char *key);
+/*
+ * *ret = why `used` (e.g. "hostpci0: 'driver=keep'") cannot go to node `node`
+ * (versions nv; NULL: use api_version, the node answering the API), or NULL
+ * when it can or the version is not known (a qemu-server key is checked
+ * against qemu-server when it was read, else against the Proxmox VE release).
+ */
+int pv_version_gate_check(const struct pv_version_gate *g, const char *node, const struct pv_node_version *nv,
+                          const char *api_version, const char *used, char **ret, struct pv_error *err);
+
+/*
+ * A locked VM that may be one of the profile's (`profile` is a const struct
+ * pv_profile *; the signature fits api/'s pv_vm_filter_fn): `lock: create` (a
+ * create in progress has no name or tags yet, so it may be any of them), or
+ * another lock on a VM the profile names (by name or vmid) or pvfio manages (tag).
+ */
+bool pv_vm_maybe_ours(const void *profile, const struct pv_vm_info *v);
 
 #endif

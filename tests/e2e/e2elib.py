@@ -42,6 +42,13 @@ PVFIO = os.environ.get("PVFIO_BIN", "")
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 
 
+def is_apply_lock(entry):
+    """A request on pvfio's cluster-wide apply lock (the resource pool 'pvfio-lock'): not a change
+    of the cluster's VMs or mappings, so write counts leave it out."""
+    path = entry["path"].split("?")[0]
+    return path.endswith("/pools") or "/pools/pvfio-lock" in path
+
+
 class SimUnavailable(Exception):
     pass
 
@@ -126,9 +133,11 @@ class Sim:
         return [e for e in entries if not e.get("control") and e["seq"] > since]
 
     def writes(self, since=0):
-        """Write requests (POST/PUT/DELETE) after `since`, logins (POST /access/ticket) excluded."""
+        """Write requests (POST/PUT/DELETE) after `since`, logins (POST /access/ticket) and the apply
+        lock (is_apply_lock) excluded."""
         return [e for e in self.requests(since)
-                if e["method"] in WRITE_METHODS and not e["path"].endswith("/access/ticket")]
+                if e["method"] in WRITE_METHODS and not e["path"].endswith("/access/ticket")
+                and not is_apply_lock(e)]
 
     # -- the cluster as the simulator holds it (debug dump; VM keys: node, status, conf, pending) --
     def vms(self):

@@ -22,7 +22,7 @@ hosts:
     binding: driver_override
     vfio:
       - address: 0000:01:00
-        host_critical_ok: true   # the host's only display once 02:00 is on vfio-pci (headless node)
+        host_critical_ok: true   # both GPUs go to VMs: the node runs headless (issue 10 item 2)
     softdeps: auto
 vms:
   - name: gpu-a

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Golden test of `pvfio host scan` (text and --json) and `pvfio host check` for one
+# Golden test of `pvfio host scan` (text and --json, and --usb) and `pvfio host check` for one
 # machine of tests/machines: builds the fake root with tests/mkroot/mkroot.py in a
 # temporary directory and compares the output with tests/host/golden/<machine>.*.
 #
@@ -51,11 +51,14 @@ run() {   # run CMD... > FILE, appending the exit status
 
 run "$tmp/scan.txt" "$pvfio" --color never host scan --root "$tmp/root"
 run "$tmp/scan.json" "$pvfio" --color never host scan --root "$tmp/root" --json
+run "$tmp/usb.txt" "$pvfio" --color never host scan --root "$tmp/root" --usb
+run "$tmp/usb.json" "$pvfio" --color never host scan --root "$tmp/root" --usb --json
+run "$tmp/input.txt" "$pvfio" --color never host scan --root "$tmp/root" --input
 # shellcheck disable=SC2086
 run "$tmp/check.txt" "$pvfio" --color never host check --root "$tmp/root" $devices
 
 status=0
-for kind in scan.txt scan.json check.txt; do
+for kind in scan.txt scan.json check.txt usb.txt usb.json input.txt; do
   want=$golden/$machine.$kind
   if [ "${PVFIO_UPDATE_GOLDEN:-}" = 1 ]; then
     cp "$tmp/$kind" "$want"

@@ -18,6 +18,9 @@ Steps, all on a root built by tests/mkroot/mkroot.py in a temporary directory:
                              file under etc/ and var/ unchanged), no new command
  5. `host rollback --yes`  → exit 0, the refresh commands recorded, and the tree is identical to
                              the original (content, mode, owner, symlinks; `diff -r` agrees)
+A case may add "# root-file: PATH: TEXT" lines (TEXT with \n escapes; an empty TEXT removes PATH): files
+written into the root before anything runs, so they are part of the original tree (existing bindings,
+GRUB drop-ins of the user).
 A case may add "# apply: --rebind": plan and the first apply get --rebind, the test checks the
 driver_override/unbind/drivers_probe writes, and sys/ (live state, not journalled) is left out of
 the final comparison.
@@ -138,6 +141,16 @@ def main():
         root = os.path.join(work, "root")
         subprocess.run([sys.executable, os.path.join(TOP, "tests/mkroot/mkroot.py"),
                         os.path.join(TOP, "tests/machines", machine + ".json"), root], check=True)
+        for m in re.finditer(r"^# root-file: (\S+):(?: (.*))?$", header, re.M):
+            p = os.path.join(root, m.group(1))
+            text = (m.group(2) or "").encode().decode("unicode_escape")
+            if not text:
+                if os.path.lexists(p):
+                    os.remove(p)
+                continue
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w") as f:
+                f.write(text)
         orig = tree(root)
         pristine = os.path.join(work, "pristine")
         shutil.copytree(root, pristine, symlinks=True)

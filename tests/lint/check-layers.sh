@@ -2,6 +2,7 @@
 # Enforce the one-way layer rules (docs/conventions.md):
 #   - api/ never includes provision's headers, provision/ never includes api's;
 #   - common/ includes neither;
+#   - engine/ (orchestration) may use provision/ and api/, never cmd/;
 #   - only cmd/ prints or exits (abort() for a broken internal invariant, like
 #     assert(), is allowed).
 set -u
@@ -30,12 +31,17 @@ for f in include/pvfio/host.h include/pvfio/hostplan.h include/pvfio/hostpci.h i
   [ -e "$f" ] || continue
   grep -Hn "#include.*\($API_H\)" "$f" && report "$f includes an api/ header"
 done
-for f in common/*.c provision/*.c api/*.c; do
+for f in common/*.c provision/*.c api/*.c engine/*.c; do
   [ -e "$f" ] || continue
   grep -Hn '\b\(printf\|puts\|putchar\|perror\|exit\|_exit\) *(' "$f" | grep -v '^\S*: *\*\|//' \
     && report "$f prints or exits"
   grep -Hn '\bf\?printf *( *std\(out\|err\)\|fputs *([^;]*std\(out\|err\)\|\bstd\(out\|err\)\b' "$f" \
+    | grep -v '^[^:]*:[0-9]*: *\(/\*\|\*\|//\)' | grep . \
     && report "$f writes to stdout/stderr"
+done
+for f in engine/*.c engine/*.h; do
+  [ -e "$f" ] || continue
+  grep -Hn '#include "\(cli\|commands\|connect\|render\|render_nodes\|doc\)\.h"' "$f" && report "$f includes a cmd/ header"
 done
 [ $fail -eq 0 ] && echo "layers ok"
 exit $fail

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Build a fake host root from a machine description (tests/machines/FORMAT.md).
 
-    mkroot.py MACHINE.json OUTDIR            build the root of one machine
+    mkroot.py [--node NAME] [--cluster-nodes A,B] MACHINE.json OUTDIR
+                                             build the root of one machine (as node NAME of a
+                                             cluster of A,B: etc/hostname, etc/pve/nodes)
     mkroot.py --generate N OUTDIR [--json F] a synthetic machine with N PCI devices
 
 The root mirrors what pvfio reads on a real Proxmox node, with the kernel's
@@ -29,8 +31,11 @@ import re
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mkusb  # noqa: E402  (the USB part: tests/mkroot/mkusb.py)
+
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
-            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing"}
+            "iomem_bootfb", "devices", "host_use", "pve", "source", "listing", "usb", "input"}
 HOST_USE_KEYS = {"root", "nics", "keyboard", "files"}
 PVE_KEYS = {"node", "cluster_nodes"}
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
@@ -256,6 +261,11 @@ def check_machine(m, where):
         for k in ("parent", "physfn"):
             if d.get(k) is not None and d[k] not in byaddr:
                 raise MachineError("%s: %s %s is not a listed device" % (d["addr"], k, d[k]))
+    try:
+        mkusb.check_usb(m, where, check_keys, byaddr)
+        mkusb.check_input(m, where)
+    except mkusb.UsbError as e:
+        raise MachineError(str(e))
     return m
 
 
@@ -638,7 +648,7 @@ def write_platform(r, m, dirs, kernel_62):
                     b"\x06\0\0\0" + "systemd-boot 252.33\0".encode("utf-16-le"))
 
     # etc
-    r.write("etc/hostname", (m.get("name") or "pve") + "\n")
+    r.write("etc/hostname", ((m.get("pve") or {}).get("node") or m.get("name") or "pve") + "\n")
     grub = ("# If you change this file, run 'update-grub' afterwards to update\n"
             "# /boot/grub/grub.cfg.\n"
             "# For full documentation of the options in this file, see:\n"
@@ -789,6 +799,8 @@ def build(m, outdir):
     os.makedirs(r.top, exist_ok=True)
     dirs, kernel_62 = write_devices(r, m)
     write_platform(r, m, dirs, kernel_62)
+    mkusb.write_usb(r, m, dirs)
+    mkusb.write_input(r, m)
     write_pci_ids(r, m)
     write_host_use(r, m, dirs)
     write_pve(r, m)
@@ -853,11 +865,28 @@ def main(argv):
             return 64
         build(m, out)
         return 0
+    node = cluster = None
+    while len(argv) >= 2 and argv[0] in ("--node", "--cluster-nodes"):
+        if argv[0] == "--node":
+            node = argv[1]
+        else:
+            cluster = [n for n in argv[1].split(",") if n]
+        argv = argv[2:]
     if len(argv) != 2 or argv[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 64
     with open(argv[0], encoding="utf-8") as f:
         m = json.load(f)
+    if node or cluster:
+        # the root of node NODE in a cluster of CLUSTER (etc/hostname, etc/pve/nodes)
+        if m.get("pve") is False:
+            raise SystemExit("mkroot: --node/--cluster-nodes with a machine that is not a PVE node")
+        pve = dict(m.get("pve") or {})
+        if node:
+            pve["node"] = node
+        if cluster:
+            pve["cluster_nodes"] = cluster
+        m["pve"] = pve
     try:
         build(m, argv[1])
     except MachineError as e:

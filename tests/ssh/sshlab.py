@@ -91,7 +91,7 @@ class Result:
 
 
 class Node:
-    def __init__(self, lab, name, machine):
+    def __init__(self, lab, name, machine, cluster_nodes=()):
         self.lab = lab
         self.name = name
         self.machine = machine
@@ -100,7 +100,9 @@ class Node:
         self.port = None
         self.proc = None
         os.makedirs(self.dir)
-        subprocess.run([sys.executable, MKROOT, os.path.join(MACHINES, machine + ".json"), self.root],
+        # the root of node NAME of this cluster (etc/hostname, etc/pve/nodes: 'host apply' checks both)
+        subprocess.run([sys.executable, MKROOT, "--node", name, "--cluster-nodes", ",".join(cluster_nodes or [name]),
+                        os.path.join(MACHINES, machine + ".json"), self.root],
                        check=True, capture_output=True)
         hk = os.path.join(self.dir, "host_key")
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", hk], check=True)
@@ -219,7 +221,7 @@ class Lab:
                            check=True)
             shutil.copy(self.key + ".pub", self.authorized_keys)
             for name, machine in nodes:
-                self.nodes[name] = Node(self, name, machine)
+                self.nodes[name] = Node(self, name, machine, [n for n, _ in nodes])
             for n in self.nodes.values():
                 n.start()
             self.write_known_hosts()

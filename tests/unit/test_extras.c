@@ -363,6 +363,183 @@ static void test_usb_translate(void **state) {
         pv_diags_done(&d);
 }
 
+/* ------------------------------------------------ looking glass, evdev */
+
+static void test_lg_size(void **state) {
+        (void)state;
+        /* Looking Glass: w × h × 4 × 2 bytes + 10 MiB, rounded up to a power of two */
+        assert_int_equal(pv_lg_size_mib(1920, 1080), 32);
+        assert_int_equal(pv_lg_size_mib(2560, 1440), 64);
+        assert_int_equal(pv_lg_size_mib(3840, 2160), 128);
+        assert_int_equal(pv_lg_size_mib(1280, 720), 32);  /* 7.03 + 10 = 17.03 → 32 */
+        assert_int_equal(pv_lg_size_mib(640, 480), 16);   /* 2.34 + 10 → 16 */
+}
+
+static void test_lg_evdev_translate(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load(HEAD_ROOT
+                                    "vms:\n"
+                                    "  - name: a\n"
+                                    "    node: pve1\n"
+                                    "    machine: q35\n"
+                                    "    looking_glass: {width: 2560, height: 1440, owner: alice}\n"
+                                    "    evdev:\n"
+                                    "      - usb-Logi-event-kbd\n"
+                                    "      - /dev/input/by-id/usb-Razer-event-mouse\n"
+                                    "      - {device: usb-Other-event-kbd, repeat: false}\n",
+                                    &d, 0);
+        const char *ours = "-device ivshmem-plain,memdev=ivshmem,bus=pcie.0 -object memory-backend-file,id=ivshmem,"
+                           "share=on,mem-path=/dev/shm/looking-glass,size=64M "
+                           "-object input-linux,id=pvfio-evdev0,evdev=/dev/input/by-id/usb-Logi-event-kbd,grab_all=on,"
+                           "repeat=on "
+                           "-object input-linux,id=pvfio-evdev1,evdev=/dev/input/by-id/usb-Razer-event-mouse "
+                           "-object input-linux,id=pvfio-evdev2,evdev=/dev/input/by-id/usb-Other-event-kbd,grab_all=on";
+        struct pv_vm_xlate_ctx ctx = { .profile = p };
+        struct pv_vm_desired out;
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_string_equal(pv_vm_desired_get(&out, "args"), ours);
+        pv_vm_desired_done(&out);
+
+        /* the user's own arguments stay in front, in their spelling; pvfio's old words are replaced */
+        struct pv_vm_config cur = { .vmid = 100 };
+        add_kv(&cur, "args",
+               "-no-reboot  -object input-linux,id=pvfio-evdev0,evdev=/dev/input/by-id/old-event-kbd "
+               "-smbios 'type=0,vendor=FOO BAR'");
+        ctx.current = &cur;
+        ctx.vmid = 100;
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        char *want = NULL;
+        assert_true(asprintf(&want, "-no-reboot -smbios 'type=0,vendor=FOO BAR' %s", ours) > 0);
+        assert_string_equal(pv_vm_desired_get(&out, "args"), want);
+        /* equal modulo blanks and quoting; a changed user word is a difference */
+        assert_true(pv_vmconfig_value_equal("args", want, "-no-reboot   -smbios \"type=0,vendor=FOO BAR\" "
+                                                            "-device ivshmem-plain,memdev=ivshmem,bus=pcie.0 "
+                                                            "-object memory-backend-file,id=ivshmem,share=on,"
+                                                            "mem-path=/dev/shm/looking-glass,size=64M "
+                                                            "-object input-linux,id=pvfio-evdev0,evdev=/dev/input/"
+                                                            "by-id/usb-Logi-event-kbd,grab_all=on,repeat=on "
+                                                            "-object input-linux,id=pvfio-evdev1,evdev=/dev/input/"
+                                                            "by-id/usb-Razer-event-mouse "
+                                                            "-object input-linux,id=pvfio-evdev2,evdev=/dev/input/"
+                                                            "by-id/usb-Other-event-kbd,grab_all=on"));
+        assert_false(pv_vmconfig_value_equal("args", want, ours));
+        free(want);
+        pv_vm_desired_done(&out);
+        pv_profile_free(p);
+
+        /* a profile without them: the user's words stay (no change), pvfio's go */
+        p = load(HEAD_ROOT "vms:\n  - name: a\n    node: pve1\n", &d, 0);
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_string_equal(pv_vm_desired_get(&out, "args"), "-no-reboot -smbios 'type=0,vendor=FOO BAR'");
+        pv_vm_desired_done(&out);
+        free(cur.kv[0].value);
+        cur.kv[0].value = strdup("-object input-linux,id=pvfio-evdev0,evdev=/dev/input/by-id/old-event-kbd");
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_null(pv_vm_desired_get(&out, "args")); /* only pvfio's were there: deleted */
+        assert_true(pv_vmconfig_key_deletable("args"));
+        assert_false(pv_vmconfig_key_hotpluggable("args"));
+        pv_vm_desired_done(&out);
+        pv_vm_config_done(&cur);
+        pv_profile_free(p);
+
+        /* i440fx has no pcie.0 */
+        p = load(HEAD_ROOT "vms:\n  - name: a\n    node: pve1\n    looking_glass: {size: 32M}\n", &d, 0);
+        ctx.current = NULL;
+        assert_int_equal(pv_vm_translate(&p->vms[0], &ctx, &out, NULL), 0);
+        assert_string_equal(pv_vm_desired_get(&out, "args"),
+                            "-device ivshmem-plain,memdev=ivshmem,bus=pci.0 -object memory-backend-file,id=ivshmem,"
+                            "share=on,mem-path=/dev/shm/looking-glass,size=32M");
+        pv_vm_desired_done(&out);
+        pv_profile_free(p);
+        pv_diags_done(&d);
+}
+
+static void test_lg_evdev_errors(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        load(HEAD_TOKEN
+             "vms:\n"                                                  /* 5 */
+             "  - name: a\n"
+             "    node: pve1\n"
+             "    looking_glass: {width: 1920, height: 1080}\n"       /* 8: token → args is root only */
+             "    evdev: [usb-x-event-kbd]\n"                          /* 9 */
+             "  - name: b\n"
+             "    node: pve1\n"
+             "    looking_glass: {size: 48M, width: 1}\n"              /* 12 */
+             "    evdev: [\"a,b\", {device: ../x}, {grab_all: true}]\n" /* 13 */
+             "  - name: c\n"
+             "    node: pve1\n"
+             "    looking_glass: {width: 800, height: 600, owner: Bob, path: /tmp/x}\n" /* 16 */
+             "  - name: e\n"
+             "    node: pve1\n"
+             "    looking_glass: {size: 32M}\n",                         /* 19: same file as a on pve1 */
+             &d, -PV_EINVAL);
+        const struct pv_diag *x = diag_at(&d, 8, 5, "only root can set 'args' config");
+        assert_string_equal(x->key, "vms[0].looking_glass");
+        diag_at(&d, 9, 5, "'evdev' goes into the VM's 'args'");
+        diag_at(&d, 12, 21, "takes either width and height or size, not both");
+        diag_at(&d, 12, 27, "must be a power of two in MiB");
+        diag_at(&d, 12, 39, "must be a width in pixels 320-16384");
+        diag_at(&d, 13, 13, "must be an input device");
+        diag_at(&d, 13, 29, "must be an input device");
+        diag_at(&d, 13, 36, "missing required key 'device'");
+        diag_at(&d, 16, 53, "must be the user name the Looking Glass client runs as");
+        diag_at(&d, 16, 64, "must be a file under /dev/shm/");
+        x = diag_at(&d, 19, 5, "uses the shared memory file '/dev/shm/looking-glass' of vm 'a' on node 'pve1'");
+        assert_string_equal(x->key, "vms[3].looking_glass");
+        pv_diags_done(&d);
+}
+
+static void test_lg_host_plan(void **state) {
+        (void)state;
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = load("version: 1\n"
+                                    "vms:\n"
+                                    "  - name: zeta\n"
+                                    "    node: pve1\n"
+                                    "    looking_glass: {size: 64M, owner: alice, path: /dev/shm/lg-zeta}\n"
+                                    "  - name: alpha\n"
+                                    "    node: pve1\n"
+                                    "    looking_glass: {size: 32M}\n"
+                                    "  - name: elsewhere\n"
+                                    "    node: pve2\n"
+                                    "    looking_glass: {size: 32M}\n",
+                                    &d, 0);
+        struct pv_host_state s = { 0 };
+        struct pv_host_extras x = { 0 };
+        struct pv_plan plan = { 0 };
+        assert_int_equal(pv_host_extras_plan(p, "pve1", &s, &x, &plan, NULL), 0);
+        assert_int_equal(plan.n, 2);
+        assert_int_equal(plan.actions[0].kind, PV_ACT_WRITE_FILE);
+        assert_string_equal(plan.actions[0].target, "etc/tmpfiles.d/pvfio-looking-glass.conf");
+        assert_null(plan.actions[0].before);
+        const char *want = "# Managed by pvfio: Looking Glass shared memory, one file per VM (QEMU writes, the\n"
+                           "# client reads). Overwritten by 'pvfio host apply'; 'pvfio host rollback' removes it.\n"
+                           "f /dev/shm/looking-glass 0660 root kvm -\n"
+                           "f /dev/shm/lg-zeta 0660 alice kvm -\n";
+        assert_string_equal(plan.actions[0].after, want);
+        assert_int_equal(plan.actions[1].kind, PV_ACT_RUN_COMMAND);
+        assert_string_equal(plan.actions[1].after, "systemd-tmpfiles --create /etc/tmpfiles.d/pvfio-looking-glass.conf");
+        assert_int_equal(plan.actions[1].depends_on, 1);
+        pv_plan_done(&plan);
+        /* applied: nothing to do */
+        x.lg_tmpfiles = (char *)want;
+        memset(&plan, 0, sizeof plan);
+        assert_int_equal(pv_host_extras_plan(p, "pve1", &s, &x, &plan, NULL), 0);
+        assert_int_equal(plan.n, 0);
+        pv_plan_done(&plan);
+        /* no Looking Glass VM left on the node: the file goes, nothing is run */
+        memset(&plan, 0, sizeof plan);
+        assert_int_equal(pv_host_extras_plan(p, "pve3", &s, &x, &plan, NULL), 0);
+        assert_int_equal(plan.n, 1);
+        assert_int_equal(plan.actions[0].kind, PV_ACT_REMOVE_FILE);
+        assert_null(plan.actions[0].after);
+        pv_plan_done(&plan);
+        pv_profile_free(p);
+        pv_diags_done(&d);
+}
+
 /* ----------------------------------------------------------- host side */
 
 static void test_numa_warning(void **state) {
@@ -399,7 +576,7 @@ static void test_numa_warning(void **state) {
         struct pv_host_extra_dev xd[3] = {
                 { devs[0].addr, (char *)"0-15" }, { devs[1].addr, (char *)"16-31" }, { devs[2].addr, (char *)"16-31" }
         };
-        struct pv_host_extras x = { xd, 3 };
+        struct pv_host_extras x = { .devs = xd, .n_devs = 3 };
         struct pv_plan plan = { 0 };
         assert_int_equal(pv_host_extras_plan(p, "pve1", &s, &x, &plan, NULL), 0);
         assert_int_equal(plan.n, 0);
@@ -476,6 +653,10 @@ int main(void) {
                 cmocka_unit_test(test_numa_load),
                 cmocka_unit_test(test_usb_profile_errors),
                 cmocka_unit_test(test_usb_translate),
+                cmocka_unit_test(test_lg_size),
+                cmocka_unit_test(test_lg_evdev_translate),
+                cmocka_unit_test(test_lg_evdev_errors),
+                cmocka_unit_test(test_lg_host_plan),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

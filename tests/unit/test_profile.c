@@ -23,6 +23,7 @@
 #include "pvfio/profile.h"
 
 #define MARK "\xc2\xbb" /* » */
+#define X64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 /* Remove the marker; return the text and the marker's 1-based line:col (0:0 when absent). */
 static char *unmark(const char *in, unsigned *line, unsigned *col) {
@@ -269,6 +270,30 @@ static const struct rule_case rules[] = {
           "needs 'allow_unsafe: true'", false },
         { "kernel args without spaces", V "hosts:\n  - nodes: all\n    kernel_args: [quiet]\n",
           V "hosts:\n  - nodes: all\n    kernel_args: [" MARK "\"a b\"]\n", "kernel argument without spaces", false },
+        /* issue 11 item 12: arguments that change what boots, and lengths */
+        { "kernel args: no root=", V "hosts:\n  - nodes: all\n    kernel_args: [iommu=pt]\n",
+          V "hosts:\n  - nodes: all\n    kernel_args: [iommu=pt, " MARK "root=/dev/sda1]\n",
+          "kernel argument 'root=/dev/sda1' changes the root filesystem", false },
+        { "kernel args: no init=", V "hosts:\n  - nodes: all\n    kernel_args: [initcall_blacklist=sysfb_init]\n",
+          V "hosts:\n  - nodes: all\n    kernel_args:\n      - " MARK "init=/bin/sh\n", "changes the first process",
+          false },
+        { "kernel args: '-' is '_'", V "hosts:\n  - nodes: all\n    kernel_args: [systemd.show_status=1]\n",
+          V "hosts:\n  - nodes: all\n    kernel_args: [" MARK "systemd.debug-shell=1]\n", "a root shell on tty9", false },
+        { "kernel args: no rd.*", V "hosts:\n  - nodes: all\n    kernel_args: [rdrand=force]\n",
+          V "hosts:\n  - nodes: all\n    kernel_args: [" MARK "rd.break]\n", "changes the initramfs (dracut options)",
+          false },
+        { "kernel args: no boot target", V "hosts:\n  - nodes: all\n    kernel_args: [systemd.show_status=1]\n",
+          V "hosts:\n  - nodes: all\n    kernel_args: [" MARK "systemd.unit=rescue.target]\n", "changes the boot target",
+          false },
+        { "kernel args: one argument length",
+          V "hosts:\n  - nodes: all\n    kernel_args: [video=" X64 X64 X64 "]\n",
+          V "hosts:\n  - nodes: all\n    kernel_args: [" MARK "video=" X64 X64 X64 X64 "]\n", "the limit is 256", false },
+        { "kernel args: total length",
+          V "hosts:\n  - nodes: all\n    kernel_args: [a=" X64 X64 X64 ", b=" X64 X64 X64 ", c=" X64 X64 X64
+            ", d=" X64 X64 X64 ", e=" X64 X64 X64 "]\n",
+          V "hosts:\n  - nodes: all\n    kernel_args: [a=" X64 X64 X64 ", b=" X64 X64 X64 ", c=" X64 X64 X64
+            ", d=" X64 X64 X64 ", e=" X64 X64 X64 ", " MARK "f=" X64 X64 X64 "]\n",
+          "kernel_args add up to more than 1024 characters", false },
         { "vfio one selector kind", V "hosts:\n  - nodes: all\n    vfio:\n      - id: 10de:25a0\n",
           V "hosts:\n  - nodes: all\n    vfio:\n      - id: 10de:25a0\n        " MARK "address: 01:00.0\n",
           "has both 'id' and 'address'", false },

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "hosts.h"
+#include "render_nodes.h"
 #include "proc.h"
 #include "remote.h"
 #include "render.h"

@@ -1734,6 +1734,316 @@ static void test_example_profiles(void **state) {
         }
 }
 
+static void set_version(struct pv_observed *o, const char *node, const char *pve, const char *qs) {
+        o->versions = realloc(o->versions, (o->n_versions + 1) * sizeof *o->versions);
+        o->versions[o->n_versions++] = (struct pv_node_version){ .node = S(node), .pve = S(pve), .qemu_server = S(qs) };
+}
+
+/* A key an older node refuses is blocked at plan time, naming node, version and key. */
+static void test_version_gates(void **state) {
+        (void)state;
+        struct ws w;
+        ws_setup(&w);
+        w.pci[1].driver = PV_DRIVER_KEEP;
+        /* versions not read: not checked */
+        struct pv_plan p = build(&w.p, &w.o, NULL);
+        assert_null(find_act(&p, PV_ACT_CREATE_VM, NULL)->blocked);
+        pv_plan_done(&p);
+        /* Proxmox VE 8.4 refuses hostpciN driver (qemu-server < 9.0.25) */
+        set_version(&w.o, "pve1", "8.4.1", "8.4.10");
+        p = build(&w.p, &w.o, NULL);
+        const char *why = find_act(&p, PV_ACT_CREATE_VM, NULL)->blocked;
+        assert_non_null(why);
+        assert_non_null(strstr(why, "hostpci1: 'driver=keep' needs Proxmox VE 9.1 (qemu-server 9.0.25) or newer, but node 'pve1' runs Proxmox VE 8.4.1 (qemu-server 8.4.10)"));
+        assert_non_null(strstr(why, "hostpci0.driver: property is not defined in schema"));
+        assert_null(strstr(why, "mapping=")); /* mappings exist since 8.0 */
+        assert_non_null(find_act(&p, PV_ACT_START_VM, NULL)->blocked);
+        assert_null(find_act(&p, PV_ACT_CREATE_MAPPING, NULL)->blocked);
+        pv_plan_done(&p);
+        /* qemu-server decides when it was read; else the release */
+        free(w.o.versions[0].pve);
+        w.o.versions[0].pve = S("9.1.2");
+        free(w.o.versions[0].qemu_server);
+        w.o.versions[0].qemu_server = S("9.0.24");
+        p = build(&w.p, &w.o, NULL);
+        assert_non_null(strstr(find_act(&p, PV_ACT_CREATE_VM, NULL)->blocked, "runs Proxmox VE 9.1.2 (qemu-server 9.0.24)"));
+        pv_plan_done(&p);
+        free(w.o.versions[0].qemu_server);
+        w.o.versions[0].qemu_server = NULL; /* apt/versions not permitted */
+        p = build(&w.p, &w.o, NULL);
+        assert_null(find_act(&p, PV_ACT_CREATE_VM, NULL)->blocked);
+        pv_plan_done(&p);
+        free(w.o.versions[0].pve);
+        w.o.versions[0].pve = S("9.0.11");
+        p = build(&w.p, &w.o, NULL);
+        assert_non_null(strstr(find_act(&p, PV_ACT_CREATE_VM, NULL)->blocked,
+                               "'driver=keep' needs Proxmox VE 9.1 (qemu-server 9.0.25) or newer, but node 'pve1' runs Proxmox VE 9.0.11"));
+        pv_plan_done(&p);
+        /* an existing VM whose driver=keep is already there: nothing is written, nothing refused */
+        free(w.o.versions[0].pve);
+        w.o.versions[0].pve = S("9.1.9");
+        ws_converge(&w);
+        free(w.o.versions[0].pve);
+        w.o.versions[0].pve = S("8.4.1");
+        p = build(&w.p, &w.o, NULL);
+        expect_no_actions(&p);
+        pv_plan_done(&p);
+        /* affinity needs Proxmox VE 7.3 (qemu-server 7.2-7) */
+        w.vm.affinity = (char *)"0-3";
+        w.vm.name = "gpu-ws-3";
+        free(w.o.versions[0].pve);
+        w.o.versions[0].pve = S("7.2.14");
+        p = build(&w.p, &w.o, NULL);
+        assert_non_null(strstr(find_act(&p, PV_ACT_CREATE_VM, "vm gpu-ws-3")->blocked,
+                               "affinity needs Proxmox VE 7.3 (qemu-server 7.2-7) or newer, but node 'pve1' runs Proxmox VE 7.2.14"));
+        pv_plan_done(&p);
+        w.vm.affinity = NULL;
+        /* mappings: Proxmox VE 7 has none */
+        free(w.o.versions[0].pve);
+        w.o.versions[0].pve = S("7.4.17");
+        w.pci[1].driver = PV_DRIVER_DEFAULT;
+        w.vm.name = "gpu-ws-2";
+        p = build(&w.p, &w.o, NULL);
+        assert_non_null(strstr(find_act(&p, PV_ACT_CREATE_VM, "vm gpu-ws-2")->blocked,
+                               "hostpci0: 'mapping=rtx3050' needs Proxmox VE 8.0 (qemu-server 8.0.4) or newer, but node 'pve1' runs Proxmox VE 7.4.17"));
+        pv_plan_done(&p);
+        struct pv_usbdev usb = { .mapping = (char *)"kbd", .usb3 = -1, .index = -1 };
+        w.vm.usb = &usb;
+        w.vm.n_usb = 1;
+        p = build(&w.p, &w.o, NULL);
+        assert_non_null(strstr(find_act(&p, PV_ACT_CREATE_VM, "vm gpu-ws-2")->blocked,
+                               "usb0: 'mapping=kbd' needs Proxmox VE 8.0 (qemu-server 8.0.4) or newer, but node 'pve1' runs Proxmox VE 7.4.17"));
+        pv_plan_done(&p);
+        w.vm.usb = NULL;
+        w.vm.n_usb = 0;
+        pv_observed_done(&w.o);
+}
+
+static void test_version_gate_mapping_live_migration(void **state) {
+        (void)state;
+        struct ws w;
+        ws_setup(&w);
+        w.map.live_migration_capable = true;
+        w.o.api_version = S("8.3.5");
+        struct pv_plan p = build(&w.p, &w.o, NULL);
+        const char *why = find_act(&p, PV_ACT_CREATE_MAPPING, NULL)->blocked;
+        assert_non_null(why);
+        assert_non_null(strstr(why, "live-migration-capable needs Proxmox VE 8.4 or newer, but the node answering the API runs Proxmox VE 8.3.5"));
+        pv_plan_done(&p);
+        free(w.o.api_version);
+        w.o.api_version = S("8.4.0");
+        set_version(&w.o, "pve1", "8.3.4", NULL);
+        p = build(&w.p, &w.o, NULL);
+        assert_non_null(strstr(find_act(&p, PV_ACT_CREATE_MAPPING, NULL)->blocked, "but node 'pve1' runs Proxmox VE 8.3.4"));
+        pv_plan_done(&p);
+        free(w.o.versions[0].pve);
+        w.o.versions[0].pve = S("9.0.3");
+        p = build(&w.p, &w.o, NULL);
+        assert_null(find_act(&p, PV_ACT_CREATE_MAPPING, NULL)->blocked);
+        pv_plan_done(&p);
+        pv_observed_done(&w.o);
+}
+
+/* docs/profile.md lists every version-gated key with its minimum versions. */
+static void test_version_gates_documented(void **state) {
+        (void)state;
+        const char *src = getenv("PVFIO_SOURCE_DIR");
+        char path[4096];
+        snprintf(path, sizeof path, "%s/docs/profile.md", src ? src : PVFIO_SOURCE_DIR);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        char *doc = calloc(1, 1 << 20);
+        size_t n = fread(doc, 1, (1 << 20) - 1, f);
+        fclose(f);
+        assert_true(n > 0);
+        const struct pv_version_gate *g;
+        size_t ng = pv_version_gates(&g);
+        assert_true(ng >= 3);
+        for (size_t i = 0; i < ng; i++) {
+                char row[256];
+                snprintf(row, sizeof row, "| `%s` | %s | %s |", g[i].key, g[i].pve, g[i].qemu_server ? g[i].qemu_server : "–");
+                if (!strstr(doc, row))
+                        fail_msg("docs/profile.md has no row '%s'", row);
+        }
+        free(doc);
+}
+
+/* Tags compare as Proxmox stores them under the datacenter tag-style. */
+static void test_tags_tag_style(void **state) {
+        (void)state;
+        struct ws w;
+        ws_setup(&w);
+        w.tags[0] = (char *)"Zeta";
+        w.tags[1] = (char *)"GPU";
+        struct pv_plan p = build(&w.p, &w.o, NULL);
+        assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_VM, NULL), "tags"), "gpu;pvfio;zeta");
+        pv_plan_done(&p);
+        uint32_t vmid = ws_converge(&w);
+        p = build(&w.p, &w.o, NULL);
+        expect_no_actions(&p);
+        pv_plan_done(&p);
+        cfg_set(&w.o, vmid, "tags", "ZETA pvfio,Gpu");
+        p = build(&w.p, &w.o, NULL);
+        expect_no_actions(&p);
+        pv_plan_done(&p);
+        /* case-sensitive and ordering=config: the profile's spelling and order (management tag first) */
+        w.o.tag_style = (struct pv_tag_style){ .case_sensitive = true, .ordering_config = true };
+        p = build(&w.p, &w.o, NULL);
+        const struct pv_action *u = find_act(&p, PV_ACT_UPDATE_VM, NULL);
+        assert_non_null(u);
+        assert_string_equal(key_after(u, "tags"), "pvfio;Zeta;GPU");
+        pv_plan_done(&p);
+        cfg_set(&w.o, vmid, "tags", "pvfio;Zeta;GPU");
+        p = build(&w.p, &w.o, NULL);
+        expect_no_actions(&p);
+        pv_plan_done(&p);
+        pv_observed_done(&w.o);
+}
+
+/* Proxmox's check-node results: drift only where the mapping has an entry or a profile VM uses it. */
+static void test_mapping_checks_by_node(void **state) {
+        (void)state;
+        struct ws w;
+        ws_setup(&w);
+        ws_converge(&w);
+        struct pv_obs_mapping *m = &w.o.mappings[0];
+        mapping_add_check(m, "warning", "No mapping for node pve2.");
+        m->checks[0].node = S("pve2");
+        struct pv_plan p = build(&w.p, &w.o, NULL);
+        expect_no_actions(&p);
+        assert_int_equal(p.n_drift, 0);
+        assert_true(notes_have(p.warnings, p.n_warnings, "mapping 'rtx3050' on node 'pve2' (no entry, no VM of the profile uses it there): warning: No mapping for node pve2."));
+        pv_plan_done(&p);
+        /* a VM of the profile on pve2 uses it: the same warning is drift */
+        w.vm.node = "pve2";
+        p = build(&w.p, &w.o, NULL);
+        assert_true(notes_have(p.drift, p.n_drift, "mapping 'rtx3050' on node 'pve2': warning: No mapping for node pve2."));
+        pv_plan_done(&p);
+        w.vm.node = "pve1";
+        /* an error on the node the mapping covers is drift */
+        mapping_add_check(m, "error", "Invalid configuration: 'id' does not match for 'rtx3050' (10de:2507 != 10de:2508)");
+        m->checks[1].node = S("pve1");
+        p = build(&w.p, &w.o, NULL);
+        assert_int_equal(p.n_drift, 1);
+        assert_true(notes_have(p.drift, p.n_drift, "mapping 'rtx3050' on node 'pve1': error: Invalid configuration"));
+        pv_plan_done(&p);
+        pv_observed_done(&w.o);
+}
+
+/* A `;` path of devices with different IDs is refused with Proxmox's reason and the whole-device form. */
+static void test_joined_path_different_ids(void **state) {
+        (void)state;
+        struct ws w;
+        ws_setup(&w);
+        struct pv_pci_addr paths[2] = { A("0000:01:00.0"), A("0000:01:00.1") };
+        w.entry.paths = paths;
+        w.entry.n_paths = 2;
+        struct pv_plan p = build(&w.p, &w.o, NULL);
+        const char *why = find_act(&p, PV_ACT_CREATE_MAPPING, NULL)->blocked;
+        assert_non_null(why);
+        assert_non_null(strstr(why, "joins devices with different id (0000:01:00.0 is 10de:2507, 0000:01:00.1 is 10de:228e)"));
+        assert_non_null(strstr(why, "'id' does not match for 'rtx3050' (10de:228e != 10de:2507)"));
+        assert_non_null(strstr(why, "pass the whole device instead: path: 0000:01:00 (all its functions)"));
+        assert_non_null(find_act(&p, PV_ACT_CREATE_VM, NULL)->blocked);
+        pv_plan_done(&p);
+        /* same id, different subsystem: Proxmox's subsystem-id check fails the same way */
+        pv_observed_done(&w.o);
+        ws_setup(&w);
+        w.entry.paths = paths;
+        w.entry.n_paths = 2;
+        w.o.hw[0].devs[1].id = w.o.hw[0].devs[0].id;
+        w.o.hw[0].devs[1].has_subsystem = false;
+        p = build(&w.p, &w.o, NULL);
+        why = find_act(&p, PV_ACT_CREATE_MAPPING, NULL)->blocked;
+        assert_non_null(why);
+        assert_non_null(strstr(why, "different subsystem-id (0000:01:00.0 is 1028:0a61, 0000:01:00.1 is none)"));
+        assert_non_null(strstr(why, "unexpected property 'subsystem-id' configured for device '0000:01:00.1'"));
+        pv_plan_done(&p);
+        /* identical functions: Proxmox accepts the path */
+        w.o.hw[0].devs[1].has_subsystem = true;
+        p = build(&w.p, &w.o, NULL);
+        assert_null(find_act(&p, PV_ACT_CREATE_MAPPING, NULL)->blocked);
+        assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_MAPPING, NULL), "map[0]"),
+                            "node=pve1,path=0000:01:00.0;0000:01:00.1,id=10de:2507,subsystem-id=1028:0a61,iommugroup=15");
+        pv_plan_done(&p);
+        pv_observed_done(&w.o);
+}
+
+/*
+ * NVIDIA vGPU VFs: qemu-server up to 9.1.10 lists a VF's own creatable_vgpu_types
+ * (a VF hosting a vGPU lists none); from 9.1.11 NVML lists the physical
+ * function's types on every VF with available 1. The VF pool picks the same VFs.
+ */
+static void nvidia_vf_fixture(struct pv_observed *o, bool nvml, bool pool_vm) {
+        add_node(o, "pve2", "online");
+        size_t h = add_hw(o, "pve2");
+        hw_dev(o, h, "0000:c1:00.0", "10de:27b8", "10de:16ca", 94, false, NULL);
+        for (int f = 4; f <= 7; f++) {
+                char a[16];
+                snprintf(a, sizeof a, "0000:c1:00.%d", f);
+                hw_dev(o, h, a, "10de:27b8", "10de:16ca", 86 + f, true, "0000:c1:00.0");
+                /* up to 9.1.10 a VF hosting a vGPU (.7 for vmid 300, .5 for vmid 301's mapping) lists none */
+                if (nvml || (f != 7 && !(pool_vm && f == 5))) {
+                        hw_mdev(o, h, a, "nvidia-925", 1);
+                        hw_mdev(o, h, a, "nvidia-929", 1);
+                }
+        }
+        add_vm(o, 300, "pve2", "other-vgpu", "running", NULL);
+        add_cfg(o, 300, "pve2");
+        cfg_set(o, 300, "hostpci0", "0000:c1:00.7,mdev=nvidia-925");
+        if (pool_vm) {
+                /* a running VM holds one VF of a mapping pool; which one is not in its config */
+                struct pv_obs_mapping *m = add_mapping(o, "l4pool", "vGPU pool", "d1");
+                m->mdev = true;
+                mapping_add_map(m, "node=pve2,path=0000:c1:00.5,id=10de:27b8,subsystem-id=10de:16ca,iommugroup=91");
+                add_vm(o, 301, "pve2", "pool-user", "running", NULL);
+                add_cfg(o, 301, "pve2");
+                cfg_set(o, 301, "hostpci0", "mapping=l4pool,mdev=nvidia-925");
+        }
+}
+
+static void test_vf_pool_nvidia_type_sources(void **state) {
+        (void)state;
+        for (int nvml = 0; nvml < 2; nvml++) {
+                struct pv_profile prof = { 0 };
+                struct pv_vm vms[4];
+                struct pv_pcidev pci[4];
+                root_password(&prof);
+                const char *names[] = { "infer-a", "infer-b", "infer-c", "infer-d" };
+                for (int i = 0; i < 4; i++) {
+                        vm_init(&vms[i], names[i], "pve2");
+                        pci[i] = pci_vf("0000:c1:00.0");
+                        pci[i].mdev = (char *)"nvidia-925";
+                        vms[i].pci = &pci[i];
+                        vms[i].n_pci = 1;
+                }
+                prof.vms = vms;
+                prof.n_vms = 4;
+                struct pv_observed o = { 0 };
+                nvidia_vf_fixture(&o, nvml, false);
+                struct pv_plan p = build(&prof, &o, NULL);
+                assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_VM, "vm infer-a"), "hostpci0"), "0000:c1:00.4,mdev=nvidia-925");
+                assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_VM, "vm infer-b"), "hostpci0"), "0000:c1:00.5,mdev=nvidia-925");
+                assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_VM, "vm infer-c"), "hostpci0"), "0000:c1:00.6,mdev=nvidia-925");
+                /* .7 lists the type under NVML but hosts the vGPU of vmid 300: never handed out */
+                const struct pv_action *d = find_act(&p, PV_ACT_CREATE_VM, "vm infer-d");
+                assert_non_null(d->blocked);
+                assert_null(key_after(d, "hostpci0") ? strstr(key_after(d, "hostpci0"), "c1:00.7") : NULL);
+                pv_plan_done(&p);
+                pv_observed_done(&o);
+                /* .5 is held by a running VM through a mapping: skipped with both sources */
+                memset(&o, 0, sizeof o);
+                nvidia_vf_fixture(&o, nvml, true);
+                prof.n_vms = 3;
+                p = build(&prof, &o, NULL);
+                assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_VM, "vm infer-a"), "hostpci0"), "0000:c1:00.4,mdev=nvidia-925");
+                assert_string_equal(key_after(find_act(&p, PV_ACT_CREATE_VM, "vm infer-b"), "hostpci0"), "0000:c1:00.6,mdev=nvidia-925");
+                assert_non_null(find_act(&p, PV_ACT_CREATE_VM, "vm infer-c")->blocked);
+                pv_plan_done(&p);
+                pv_observed_done(&o);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_create_translation),
@@ -1755,6 +2065,13 @@ int main(void) {
                 cmocka_unit_test(test_slots_and_machine),
                 cmocka_unit_test(test_deterministic),
                 cmocka_unit_test(test_value_equal),
+                cmocka_unit_test(test_version_gates),
+                cmocka_unit_test(test_version_gate_mapping_live_migration),
+                cmocka_unit_test(test_version_gates_documented),
+                cmocka_unit_test(test_tags_tag_style),
+                cmocka_unit_test(test_mapping_checks_by_node),
+                cmocka_unit_test(test_joined_path_different_ids),
+                cmocka_unit_test(test_vf_pool_nvidia_type_sources),
                 cmocka_unit_test(test_translate_details),
                 cmocka_unit_test(test_example_profiles),
         };

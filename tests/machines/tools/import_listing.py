@@ -118,17 +118,18 @@ UNKNOWN_KEYS = ("driver", "iommu_group", "subsystem", "parent", "reset_method", 
 
 DEV_RE = re.compile(
     r"^(?:(?P<dom>[0-9a-fA-F]{4}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<dev>[0-9a-fA-F]{2})\.(?P<fn>[0-7])\s+"
-    r"(?P<cname>[^\[\]]*?)\s*\[(?P<cc>[0-9a-fA-F]{4})\]:\s*(?P<text>.*)\[(?P<ven>[0-9a-fA-F]{4}):"
+    r"(?P<cname>[^\[\]]*?)\s*\[(?P<cc>[0-9a-fA-F]{4})\]:?\s*(?P<text>.*)\[(?P<ven>[0-9a-fA-F]{4}):"
     r"(?P<did>[0-9a-fA-F]{4})\](?P<tail>.*)$")
 ADDR_START_RE = re.compile(r"^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]\s")
-GROUP_RE = re.compile(r"^IOMMU\s+[Gg]roup\s+(\S+?)\s*:?(?:\s+(.*))?$")
-PROMPT_RE = re.compile(r"^(?:\S+@\S+\s*\S*\s*[#$%]|[#$%]\s)")
+GROUP_RE = re.compile(r"^(?:IOMMU\s+[Gg]roup\s+(\S+?)\s*:?|\[IOMMU\s+(\S+?)\])(?:\s+(.*))?$")
+PROMPT_RE = re.compile(r"^(?:\S+@\S+\s*\S*\s*[#$%]|[#$%>]\s)")
 SUBSYS_RE = re.compile(r"^Subsystem:\s*(?P<text>.*?)\s*\[(?P<sv>[0-9a-fA-F]{4}):(?P<sd>[0-9a-fA-F]{4})\]\s*$")
 REV_RE = re.compile(r"\(rev ([0-9a-fA-F]{2})\)")
 PROGIF_RE = re.compile(r"\(prog-if ([0-9a-fA-F]{2})")
+TAIL_DRIVER_RE = re.compile(r"\(driver: ([A-Za-z0-9_.-]+)\)")   # some group scripts append it
 BUS_RE = re.compile(r"^Bus:\s*primary=([0-9a-fA-F]{2}),\s*secondary=([0-9a-fA-F]{2})")
 VGROUP_RE = re.compile(r"(?:^IOMMU group:\s*(\d+)\s*$|IOMMU group (\d+)\s*$)")
-HEX_DEVICE_RE = re.compile(r"^Device(?: [0-9a-fA-F]{4})?$")   # lspci's "no name in pci.ids"
+HEX_DEVICE_RE = re.compile(r"^(?:Device(?: [0-9a-fA-F]{4})?|unknown)$")   # lspci's "no name in pci.ids"
 DETAIL_RE = re.compile(r"^[A-Za-z][\w /().-]*:(\s|$)")
 
 
@@ -239,6 +240,8 @@ def parse_listing(lines, first_line=1):
 
     for n, raw in enumerate(lines, first_line):
         line = raw.rstrip("\r\n")
+        if re.match(r"^`{3}[\w-]*$", line.strip()):
+            continue         # a Markdown code fence around the output: not a boundary
         s = line.strip().strip("`")
         if s.startswith("== "):
             what = s[3:].strip().lower()
@@ -262,22 +265,37 @@ def parse_listing(lines, first_line=1):
             continue
         gm = GROUP_RE.match(s)
         if gm:
-            if not gm.group(1).isdigit():
-                warnings.append("line %d: IOMMU group number %r is not a number; line ignored" % (n, gm.group(1)))
+            gnum = gm.group(1) or gm.group(2)
+            if not gnum.isdigit():
+                rest = (gm.group(3) or "").strip()
+                m = DEV_RE.match(rest) if rest else None
+                if gnum == "*" and m:
+                    # the group loop with no group at all: the glob stays unexpanded and `lspci -nns "*"`
+                    # lists every device -- a listing of a node whose IOMMU is off
+                    warnings.append("line %d: 'IOMMU Group *': no IOMMU groups on this node" % n)
+                    add(m, n, None, False)
+                    mode, group = None, None
+                    continue
+                warnings.append("line %d: IOMMU group number %r is not a number; line ignored" % (n, gnum))
                 group, last = None, None
                 continue
             saw_groups = True
-            if not explicit:
-                mode = "groups"
-            g = int(gm.group(1))
-            rest = (gm.group(2) or "").strip().lstrip("-").strip()
+            g = int(gnum)
+            rest = (gm.group(3) or "").strip().lstrip("-").strip()
+            if not explicit and not rest:
+                mode = "groups"      # "IOMMU Group N:" heads a block of indented devices
             if rest:
                 m = DEV_RE.match(rest)
                 if not m:
                     warnings.append("line %d: cannot read the device of %r; line ignored" % (n, s))
                     last = None
                     continue
-                add(m, n, g, False)
+                d = add(m, n, g, False)
+                tm = TAIL_DRIVER_RE.search(m.group("tail"))
+                if tm:
+                    d.driver = tm.group(1)
+                    d.in_lspci_k = True
+                    saw_driver_line = True
                 group = None
             else:
                 group = g
@@ -331,7 +349,10 @@ def parse_listing(lines, first_line=1):
                                                                                           last.group))
             last.group = g
             saw_groups = True
-        # everything else (Kernel modules, Control, Capabilities, ...) is not needed
+        elif s.startswith("Kernel modules:"):
+            saw_driver_line = True       # `lspci -k`: a device without "Kernel driver in use" is unbound
+            last.in_lspci_k = True
+        # everything else (Control, Capabilities, ...) is not needed
     if not saw_driver_line:
         # `lspci -nn` without -k: a missing driver line says nothing
         for d in devs.values():
@@ -367,8 +388,8 @@ def build_machine(text, listing_rel=None):
         raise ImportError_("the listing has no device line")
 
     iommu_on = yes(hdr.get("iommu"), "iommu")
-    if iommu_on is None:
-        iommu_on = saw_groups
+    if iommu_on is None:   # groups in the listing or stated by a fact: the IOMMU was on
+        iommu_on = saw_groups or any("iommu_group" in v for _, v in hdr["fact"] if '"iommu_group"' in v)
     cpu_parts = [p.strip() for p in (hdr.get("cpu") or "").split("|")] if hdr.get("cpu") else []
     vendor_id = cpu_parts[0] if cpu_parts else ("AuthenticAMD" if any(d.ven == "1022" for d in devs.values())
                                                else "GenuineIntel")

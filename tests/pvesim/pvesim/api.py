@@ -608,3 +608,7 @@ def hardware_pci_mdev(sim, ctx, st, p):
         for t in hw.mdev_types(pid, used.get(pid, {}), busy, nvml):
             types.setdefault(t["type"], dict(t))
     return [types[k] for k in sorted(types)]
+
+
+# USB listing and USB mappings live in usb.py (registered on import)
+from . import usb  # noqa: E402,F401

@@ -40,6 +40,8 @@ ROLES = {
     "PVEDatastoreUser": ["Datastore.AllocateSpace", "Datastore.Audit"],
     "PVEMappingAdmin": ["Mapping.Audit", "Mapping.Modify", "Mapping.Use"],
     "PVEMappingUser": ["Mapping.Audit", "Mapping.Use"],
+    # the "Pool" category of the privilege table in pve-access-control src/PVE/AccessControl.pm
+    "PVEPoolAdmin": ["Pool.Allocate", "Pool.Audit"],
     "PVESysAdmin": ["Sys.AccessNetwork", "Sys.Audit", "Sys.Console", "Sys.Syslog", "Sys.Modify"],
     "PVEVMAdmin": _VM_ALL + ["Pool.Audit"],
     "PVEVMUser": ["VM.Audit", "VM.Backup", "VM.Config.CDROM", "VM.Config.Cloudinit", "VM.Console",

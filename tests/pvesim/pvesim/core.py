@@ -12,6 +12,7 @@ import sys
 import time
 
 from . import api
+from . import pools  # noqa: F401  (registers /pools)
 from . import auth
 from . import formats
 from . import propstr

@@ -10,7 +10,8 @@ import re
 
 TOP_KEYS = {"name", "description", "cpu", "kernel", "boot", "iommu", "modules_loaded",
             "iomem_bootfb", "devices", "host_use", "pve",  # host_use, pve: host layer only (mkroot)
-            "source", "listing"}
+            "source", "listing",  # where an imported machine came from
+            "usb", "input"}  # usb: checked and served by usb.py; input: host layer only (mkroot)
 CPU_KEYS = {"vendor", "model_name", "flags", "count"}
 BOOT_KEYS = {"loader", "efi", "cmdline", "etc_kernel_cmdline", "grub_cmdline_linux_default"}
 IOMMU_KEYS = {"enabled", "firmware_table", "interrupt_remapping"}
@@ -103,6 +104,11 @@ def check_machine(m, where="machine"):
             if (u == "iommu_group" and (m.get("iommu") or {}).get("enabled")) or u == "subsystem":
                 raise MachineError("%s: its %s is unknown (the listing did not show it); the simulator "
                                    "cannot answer GET /nodes/{node}/hardware/pci for it" % (w, u))
+    from .usb import check_usb  # the `usb` buses (usb.py)
+    try:
+        check_usb(m, where)
+    except ValueError as e:
+        raise MachineError(str(e))
     return m
 
 

@@ -23,6 +23,8 @@ SELECTED = [
     "/cluster/mapping",
     "/cluster/mapping/pci",
     "/cluster/mapping/pci/{id}",
+    "/cluster/mapping/usb",          # usb.py
+    "/cluster/mapping/usb/{id}",
     "/cluster/nextid",
     "/cluster/options",
     "/cluster/resources",
@@ -34,6 +36,7 @@ SELECTED = [
     "/nodes/{node}/hardware/pci",
     "/nodes/{node}/hardware/pci/{pci-id-or-mapping}",
     "/nodes/{node}/hardware/pci/{pci-id-or-mapping}/mdev",
+    "/nodes/{node}/hardware/usb",    # usb.py
     "/nodes/{node}/qemu",
     "/nodes/{node}/qemu/{vmid}",
     "/nodes/{node}/qemu/{vmid}/config",
@@ -53,6 +56,8 @@ SELECTED = [
     "/nodes/{node}/tasks/{upid}/log",
     "/nodes/{node}/tasks/{upid}/status",
     "/nodes/{node}/version",
+    "/pools",
+    "/pools/{poolid}",
     "/version",
 ]
 
