@@ -13,6 +13,7 @@
 #   PVFIO_FUZZ_CORPUS   folder holding one corpus folder per target, named without the
 #                       fuzz_ prefix (default: tests/fuzz/corpus)
 #   PVFIO_FUZZ_CRASHES  where a crashing input is kept (default: build-asan/fuzz-crashes)
+#   PVFIO_SIMLOGS       where the simulators' request logs go (default: build/pvecheck-logs)
 #   PVECHECK_DIR, PVECHECK_DIR_84, PVE_SRC, PVECHECK_TOOLS: the pvecheck sandboxes
 #                       (tests/pvecheck/sandbox.sh); without one the pvecheck stage prints
 #                       one line saying why it was skipped, and the differential stage
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
 STAGES=${PVFIO_TEST_STAGES:-gcc demo pvecheck differential clang asan fuzz}
-SIMLOGS=$top/build/pvecheck-logs
+SIMLOGS=${PVFIO_SIMLOGS:-$top/build/pvecheck-logs}
 
 wants() {
   case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac

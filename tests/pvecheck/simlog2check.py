@@ -2,6 +2,7 @@
 """Turn pvesim request logs into pvecheck input (one JSON request a line).
 
 Usage: simlog2check.py LOG.jsonl [...] > CHECK.jsonl
+       simlog2check.py --judge CHECK.jsonl CHECK-LOG-OUTPUT
 
 pvesim logs the decoded `params` and, since it can, the raw `query`, `body` and
 `content_type` exactly as sent. pvecheck (../shared/tools/pvecheck/check-log.pl)
@@ -14,6 +15,7 @@ raw fields keeps its decoded `params`.
 
 import json
 import os
+import re
 import sys
 
 
@@ -43,7 +45,38 @@ def convert(path, out):
     return n
 
 
+_FAIL = re.compile(r"^FAIL \[(\d+)\] ")
+
+
+def judge(input_path, output_path):
+    """Read check-log.sh's output for an input written by convert(): a request Proxmox
+    refuses fails only when the simulator did not refuse it too (it answered < 400, or a
+    fault rule answered or dropped it before it was checked). Requests both refused
+    (400 parameter verification, 501 unknown path: tests that send bad requests on
+    purpose) are listed as notes. Returns the number of failures."""
+    with open(input_path, encoding="utf-8") as f:
+        reqs = [json.loads(line) for line in f if line.strip()]
+    bad = both = 0
+    with open(output_path, encoding="utf-8") as f:
+        for line in f:
+            m = _FAIL.match(line)
+            if not m:
+                continue
+            r = reqs[int(m.group(1)) - 1]
+            status = r.get("status")
+            if status in (400, 501):
+                both += 1
+                print("  refused by both (simulator %s, %s): %s" % (status, r["src"], line.strip()[:300]))
+            else:
+                bad += 1
+                print("FAIL (simulator answered %s, %s): %s" % (status, r["src"], line.strip()))
+    print("  %d refused by Proxmox and the simulator alike, %d refused by Proxmox only" % (both, bad))
+    return bad
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "--judge":
+        return 1 if judge(argv[2], argv[3]) else 0
     if len(argv) < 2:
         sys.stderr.write(__doc__)
         return 2
