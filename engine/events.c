@@ -12,28 +12,28 @@ static char *vformat(const char *fmt, va_list ap) {
         return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
 }
 
-void pv_engine_warn(const struct pv_engine_events *ev, const char *fmt, ...) {
-        if (!ev || !ev->warn)
+/* Format and hand the message to fn (nothing when there is no callback or no memory). */
+static void emit(const struct pv_engine_events *ev, void (*fn)(void *, const char *), const char *fmt, va_list ap) {
+        if (!ev || !fn)
                 return;
-        va_list ap;
-        va_start(ap, fmt);
         char *s = vformat(fmt, ap);
-        va_end(ap);
         if (s)
-                ev->warn(ev->userdata, s);
+                fn(ev->userdata, s);
         free(s);
 }
 
-void pv_engine_progress(const struct pv_engine_events *ev, const char *fmt, ...) {
-        if (!ev || !ev->progress)
-                return;
+void pv_engine_warn(const struct pv_engine_events *ev, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        char *s = vformat(fmt, ap);
+        emit(ev, ev ? ev->warn : NULL, fmt, ap);
         va_end(ap);
-        if (s)
-                ev->progress(ev->userdata, s);
-        free(s);
+}
+
+void pv_engine_progress(const struct pv_engine_events *ev, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        emit(ev, ev ? ev->progress : NULL, fmt, ap);
+        va_end(ap);
 }
 
 bool pv_engine_confirm(const struct pv_engine_events *ev, const char *fmt, ...) {

@@ -587,31 +587,20 @@ static void type_evdev(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *v
 /* ---------------------------------------------------------------- entry */
 
 void pvp_type_vm_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_vm *vm) {
-        struct pvp_scope s = { 0 };
-        const struct ynode *v;
-        if ((v = pvp_enter(c, m, "tpm", &s))) {
-                type_tpm(c, v, vm);
-                pvp_leave(c, &s);
-        }
-        if ((v = pvp_enter(c, m, "affinity", &s))) {
-                type_affinity(c, v, vm);
-                pvp_leave(c, &s);
-        }
-        if ((v = pvp_enter(c, m, "hookscript", &s))) {
-                type_hookscript(c, v, vm);
-                pvp_leave(c, &s);
-        }
-        if ((v = pvp_enter(c, m, "usb", &s))) {
-                type_usb(c, v, vm);
-                pvp_leave(c, &s);
-        }
-        if ((v = pvp_enter(c, m, "looking_glass", &s))) {
-                type_looking_glass(c, v, vm);
-                pvp_leave(c, &s);
-        }
-        if ((v = pvp_enter(c, m, "evdev", &s))) {
-                type_evdev(c, v, vm);
-                pvp_leave(c, &s);
+        static const struct {
+                const char *key;
+                void (*type)(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *vm);
+        } keys[] = {
+                { "tpm", type_tpm },       { "affinity", type_affinity },           { "hookscript", type_hookscript },
+                { "usb", type_usb },       { "looking_glass", type_looking_glass }, { "evdev", type_evdev },
+        };
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+                struct pvp_scope s = { 0 };
+                const struct ynode *v = pvp_enter(c, m, keys[i].key, &s);
+                if (v) {
+                        keys[i].type(c, v, vm);
+                        pvp_leave(c, &s);
+                }
         }
 }
 
