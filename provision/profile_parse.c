@@ -94,7 +94,7 @@ static void type_disk(struct pvp_ctx *c, const struct ynode *m, struct pv_disk *
                 pvp_leave(c, &s);
         }
         pvp_o_str(c, m, "options", pvp_re_noblank, "Proxmox drive options without spaces (e.g. ssd=1,discard=on)",
-              &d->options);
+                  &d->options);
 }
 
 static bool re_mac(const char *s) {
@@ -253,7 +253,7 @@ static void type_vm(struct pvp_ctx *c, const struct ynode *m, enum vmode mode, s
                 pvp_require(c, m, "node");
                 if ((v = pvp_enter(c, m, "name", &s))) {
                         pvp_t_str(c, v, pvp_re_dns, "a VM name (DNS label: letters, digits, inner '.' and '-', at most 63)",
-                              &vm->name);
+                                  &vm->name);
                         vm->name_loc = pvp_loc_of(c, v);
                         pvp_leave(c, &s);
                 }

@@ -267,7 +267,7 @@ static bool re_sshopt(const char *s) {
 
 static void type_ssh_options(struct pvp_ctx *c, const struct ynode *m, struct pv_ssh_config *ssh) {
         if (pvp_o_strlist(c, m, "options", re_sshopt, "an ssh option 'Key=Value' (e.g. 'ConnectTimeout=5')",
-                      &ssh->options, NULL) != 1)
+                          &ssh->options, NULL) != 1)
                 return;
         const struct ynode *list = pvp_ymap_find(m, "options")->value;
         struct pvp_scope s = { 0 };
@@ -315,7 +315,7 @@ static void type_ssh(struct pvp_ctx *c, const struct ynode *m) {
         ssh->loc = pvp_loc_of(c, m);
         pvp_check_keys(c, m, pvp_ssh_keys);
         pvp_o_str(c, m, "command", pvp_re_noblank, "a program name or path without arguments (ssh options go in 'options')",
-              &ssh->command);
+                  &ssh->command);
         pvp_o_str(c, m, "user", re_sshuser, "a login name ([A-Za-z0-9_][A-Za-z0-9_.-]*)", &ssh->user);
         long long x;
         if (pvp_o_int(c, m, "port", 1, 65535, &x) == 1)

@@ -211,7 +211,7 @@ void pvp_type_host(struct pvp_ctx *c, const struct ynode *m, struct pv_host_spec
         }
         pvp_o_bool(c, m, "iommu_pt", &h->iommu_pt);
         pvp_o_strlist(c, m, "kernel_args", pvp_re_noblank, "a kernel argument without spaces", &h->kernel_args,
-                  &h->kernel_arg_locs);
+                      &h->kernel_arg_locs);
         if ((v = pvp_enter(c, m, "kernel_args", &s))) {
                 warn_split_kernel_args(c, v);
                 pvp_leave(c, &s);

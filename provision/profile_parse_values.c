@@ -380,7 +380,7 @@ void pvp_o_tri(struct pvp_ctx *c, const struct ynode *m, const char *key, int *o
 }
 
 int pvp_o_int(struct pvp_ctx *c, const struct ynode *m, const char *key, long long min, long long max,
-                 long long *out) {
+              long long *out) {
         struct pvp_scope s = { 0 };
         const struct ynode *v = pvp_enter(c, m, key, &s);
         if (!v)
@@ -391,7 +391,7 @@ int pvp_o_int(struct pvp_ctx *c, const struct ynode *m, const char *key, long lo
 }
 
 int pvp_o_str(struct pvp_ctx *c, const struct ynode *m, const char *key, bool (*valid)(const char *),
-                 const char *what, char **out) {
+              const char *what, char **out) {
         struct pvp_scope s = { 0 };
         const struct ynode *v = pvp_enter(c, m, key, &s);
         if (!v)
@@ -416,7 +416,7 @@ int pvp_o_enum(struct pvp_ctx *c, const struct ynode *m, const char *key, const 
 
 /* A list of strings each checked by `valid`; item locations optional. */
 int pvp_o_strlist(struct pvp_ctx *c, const struct ynode *m, const char *key, bool (*valid)(const char *),
-                     const char *what, struct pv_strv *out, struct pv_loc **ret_locs) {
+                  const char *what, struct pv_strv *out, struct pv_loc **ret_locs) {
         struct pvp_scope s = { 0 };
         const struct ynode *v = pvp_enter(c, m, key, &s);
         if (!v)
