@@ -379,3 +379,53 @@ struct pv_action *pv_plan_find_key(struct pv_plan *p, const char *node, const ch
         }
         return NULL;
 }
+
+/* ------------------------------------------------------------ change markers and counts */
+
+enum pv_change pv_action_change(const struct pv_action *a) {
+        switch (a->kind) {
+        case PV_ACT_CREATE_MAPPING:
+        case PV_ACT_CREATE_VM:
+                return PV_CHANGE_ADD;
+        case PV_ACT_DELETE_MAPPING:
+        case PV_ACT_DELETE_VM:
+        case PV_ACT_REMOVE_FILE:
+                return PV_CHANGE_REMOVE;
+        case PV_ACT_WRITE_FILE:
+                return a->before ? PV_CHANGE_MODIFY : PV_CHANGE_ADD;
+        default:
+                return PV_CHANGE_MODIFY;
+        }
+}
+
+const char *pv_action_group(const struct pv_action *a) {
+        if (pv_action_is_host(a->kind))
+                return "host";
+        if (a->kind >= PV_ACT_CREATE_MAPPING && a->kind <= PV_ACT_DELETE_MAPPING)
+                return "mapping";
+        return "vm";
+}
+
+void pv_plan_counts(const struct pv_plan *plan, struct pv_plan_counts *c) {
+        memset(c, 0, sizeof *c);
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct pv_action *a = &plan->actions[i];
+                if (a->blocked) {
+                        c->blocked++;
+                        continue;
+                }
+                enum pv_change m = pv_action_change(a);
+                if (m == PV_CHANGE_ADD)
+                        c->add++;
+                else if (m == PV_CHANGE_REMOVE)
+                        c->del++;
+                else
+                        c->change++;
+                if (a->pending_until_restart)
+                        c->pending_restart++;
+                if (a->status == PV_ACT_FAILED)
+                        c->failed++;
+                if (a->status == PV_ACT_DONE)
+                        c->done++;
+        }
+}
