@@ -217,12 +217,7 @@ static int run_call(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                 const char *kv = args->pos[i];
                 const char *eq = strchr(kv, '=');
                 _cleanup_free_ char *key = pv_xstrndup(kv, (size_t)(eq - kv));
-                if (pv_api_params_add(&params, key, eq + 1, &err) < 0) {
-                        int r = pv_report_error(ctx, &err);
-                        pv_error_done(&err);
-                        pv_api_params_done(&params);
-                        return r;
-                }
+                pv_api_params_add(&params, key, eq + 1, NULL);  /* does not fail (pvfio/xalloc.h) */
         }
         struct conn c = { 0 };
         int rc = conn_setup(ctx, cmd, args, &c);

@@ -24,6 +24,7 @@
 #include "reboot.h"
 #include "render_nodes.h"
 #include "render.h"
+#include "pvfio/xalloc.h"
 #include "pvfio/apiexec.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
@@ -208,16 +209,14 @@ static int block_creates(const struct pv_strv *creating, struct pv_plan *plan, s
         if (!creating->n)
                 return 0;
         _cleanup_free_ char *list = pv_strv_join(creating, ", ", err);
-        if (!list)
-                return -PV_ENOMEM;
+        if (!list)      /* past the buffer's cap: err says so */
+                return pv_error_set(err, PV_ETOOBIG, "too many VMs in progress to name");
         for (size_t i = 0; i < plan->n; i++) {
                 struct pv_action *a = &plan->actions[i];
                 if (a->kind != PV_ACT_CREATE_VM || a->blocked)
                         continue;
-                a->blocked = pv_asprintf(err, "%s is being created and has no name yet: it may be this VM "
-                                              "(run again when its create task finished)", list);
-                if (!a->blocked)
-                        return -PV_ENOMEM;
+                a->blocked = pv_xasprintf("%s is being created and has no name yet: it may be this VM "
+                                          "(run again when its create task finished)", list);
         }
         return 0;
 }
@@ -689,21 +688,14 @@ static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
                 pv_plan_done(&fplan);
                 return 0;
         }
-        struct pv_plan *v = realloc(s->followups, (s->n_followups + 1) * sizeof *v);
+        s->followups = pv_xreallocarray(s->followups, s->n_followups + 1, sizeof *s->followups);
         struct pv_buf names = PV_BUF_INIT_CAP(64 * 1024);
         for (size_t i = 0; i < rebooted->n; i++)
                 pv_buf_addf(&names, NULL, "%s%s", i ? ", " : "", rebooted->v[i]);
         char *label = NULL;
-        if (!v || pv_buf_detach(&names, &label, NULL, NULL) < 0 ||
-            pv_strv_push_take(&s->followup_nodes, label, NULL) < 0) {
-                if (v)
-                        s->followups = v;
-                pv_buf_release(&names);
-                pv_plan_done(&fplan);
-                return -PV_ENOMEM;
-        }
-        s->followups = v;
-        struct pv_plan *fp = &v[s->n_followups++];
+        pv_buf_detach(&names, &label, NULL, NULL);      /* allocation does not fail (pvfio/xalloc.h) */
+        pv_strv_push_take(&s->followup_nodes, label, NULL);
+        struct pv_plan *fp = &s->followups[s->n_followups++];
         *fp = fplan;
         unsigned shutdown_s = 0;
         const char *st = pv_args_value(s->args, "shutdown-timeout");

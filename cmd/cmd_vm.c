@@ -10,6 +10,7 @@
 #include "connect.h"
 #include "lock.h"
 #include "render.h"
+#include "pvfio/xalloc.h"
 #include "pvfio/apiexec.h"
 #include "pvfio/buf.h"
 #include "pvfio/vmplan.h"
@@ -73,9 +74,7 @@ static int pci_item(struct pv_ctx *ctx, const struct pv_cmd *cmd, const char *sp
         static const char *const bool_keys[] = { "pcie", "primary", "rombar", "legacy_igd", NULL };
         static const char *const str_keys[] = { "mapping", "address", "vf_of", "mdev", "romfile", "driver",
                                                 "vendor_id", "device_id", "sub_vendor_id", "sub_device_id", NULL };
-        char *copy = strdup(spec);
-        if (!copy)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        char *copy = pv_xstrdup(spec);
         int r = pv_buf_adds(b, "    - ", err);
         bool first = true;
         char *save = NULL;

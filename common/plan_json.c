@@ -7,6 +7,7 @@
 
 #include "pvfio/cleanup.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 #define MAX_NOTES 100000u
 
@@ -70,8 +71,8 @@ static int opt_str(const json_t *o, const char *key, const char *where, size_t i
                         return pv_error_set(err, PV_EINVAL, "%s[%zu].%s: contains a NUL character", where, idx, key);
                 return pv_error_set(err, PV_EINVAL, "%s: contains a NUL character", key);
         }
-        *ret = strndup(s, n);
-        return *ret ? 0 : pv_error_set(err, PV_ENOMEM, "out of memory");
+        *ret = pv_xstrndup(s, n);
+        return 0;
 }
 
 static int opt_bool(const json_t *o, const char *key, size_t idx, bool *ret, struct pv_error *err) {
@@ -271,9 +272,7 @@ static int decode_vec(const json_t *o, const char *key, size_t idx, char ***ret,
                 return 0;
         if (!json_is_array(v) || json_array_size(v) > MAX_NOTES)
                 return pv_error_set(err, PV_EINVAL, "actions[%zu].payload.%s: not a list", idx, key);
-        char **vec = calloc(json_array_size(v) + 1, sizeof *vec);
-        if (!vec)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        char **vec = pv_xcalloc(json_array_size(v) + 1, sizeof *vec);
         size_t i;
         const json_t *e;
         json_array_foreach(v, i, e) {

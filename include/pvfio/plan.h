@@ -144,7 +144,7 @@ struct pv_plan {
 
 #define PV_PLAN_INIT { 0 }
 
-/* Append an action (the plan takes ownership of every string in *a even on failure); returns its index or <0. */
+/* Append an action (the plan takes ownership of every string in *a); returns its index (it does not fail). */
 int pv_plan_add(struct pv_plan *p, struct pv_action *a, struct pv_error *err);
 /* Append a key change to action `idx` (takes the strings). */
 int pv_plan_add_key(struct pv_plan *p, size_t idx, char *key, char *before, char *after, bool pending,
