@@ -109,9 +109,7 @@ static int existing_softdeps(const char *content, struct pv_strv *out, struct pv
                 if (len > 8 && pv_startswith(p, "softdep ")) {
                         const char *m = p + 8, *sp = memchr(m, ' ', len - 8);
                         if (sp && (size_t)(p + len - sp) == sizeof tail - 1 && memcmp(sp, tail, sizeof tail - 1) == 0) {
-                                _cleanup_free_ char *mod = strndup(m, (size_t)(sp - m));
-                                if (!mod)
-                                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                                _cleanup_free_ char *mod = pv_xstrndup(m, (size_t)(sp - m));
                                 if (module_name_ok(mod)) {
                                         int r = strv_add_unique(out, mod, err);
                                         if (r < 0)
