@@ -402,8 +402,9 @@ int plan_nvidia_sriov(struct planner *c, struct pv_error *err) {
         int idx = add_action(c, PV_ACT_RUN_COMMAND, "systemctl", "systemctl disable " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT,
                              "systemctl enable " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT, reason, false, 0, err);
         static const char *const enable[] = { "systemctl", "enable", PV_HOSTPLAN_NVIDIA_SRIOV_UNIT, NULL };
-        if (idx < 0 || set_argv(c, idx, enable, err) < 0)
-                return idx < 0 ? idx : -PV_ENOMEM;
+        int r = set_argv(c, idx, enable, err);  /* passes a failed add_action on */
+        if (r < 0)
+                return r;
         if (c->opts->rebind) {
                 reason = pv_asprintf(err, "create the NVIDIA vGPU virtual functions now");
                 idx = add_action(c, PV_ACT_RUN_COMMAND, "systemctl", NULL, "systemctl start " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT,
