@@ -91,13 +91,6 @@ static bool has_crlf(const char *s) {
         return s && strpbrk(s, "\r\n") != NULL;
 }
 
-static void wipe_free(char *s) {
-        if (s) {
-                explicit_bzero(s, strlen(s));
-                free(s);
-        }
-}
-
 static void api_free(struct pv_api *api) {
         if (api->multi)
                 curl_multi_cleanup(api->multi);
@@ -108,11 +101,11 @@ static void api_free(struct pv_api *api) {
         free(api->url);
         free(api->base);
         free(api->principal);
-        wipe_free(api->secret);
+        pv_secret_free(api->secret);
         free(api->secret_source);
         free(api->ca_file);
-        wipe_free(api->ticket);
-        wipe_free(api->csrf);
+        pv_secret_free(api->ticket);
+        pv_secret_free(api->csrf);
         free(api);
 }
 
@@ -306,8 +299,8 @@ static void trace_lines(const struct pv_log *log, const char *prefix, const char
                         char *line = strndup(p, len);
                         char *shown = line ? pv_api_redact_line(line) : NULL;
                         pv_log_debug(log, "api: %s %s", prefix, shown ? shown : "<line not shown: out of memory>");
-                        wipe_free(shown);
-                        wipe_free(line);
+                        pv_secret_free(shown);
+                        pv_secret_free(line);
                 }
                 p = nl ? nl + 1 : end;
         }
@@ -342,7 +335,7 @@ void pv_api_req_done(struct pv_api_req *r) {
                 curl_easy_cleanup(r->easy);
         curl_slist_free_all(r->headers);
         free(r->url);
-        wipe_free(r->body);
+        pv_secret_free(r->body);
         pv_buf_release(&r->resp);
         pv_buf_release(&r->reason);
         json_decref(r->data);
@@ -359,7 +352,7 @@ static int append_header(struct curl_slist **list, const char *name, const char 
         if (asprintf(&h, "%s: %s", name, value) < 0)
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         struct curl_slist *n = curl_slist_append(*list, h);
-        wipe_free(h);
+        pv_secret_free(h);
         if (!n)
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         *list = n;
@@ -379,14 +372,14 @@ static int build_headers(struct pv_api_req *r, struct pv_error *err) {
                                 rc = pv_error_set(err, PV_ENOMEM, "out of memory");
                         else
                                 rc = append_header(&list, "Authorization", v, err);
-                        wipe_free(v);
+                        pv_secret_free(v);
                 } else if (api->ticket) {
                         char *v = NULL;
                         if (asprintf(&v, "PVEAuthCookie=%s", api->ticket) < 0)
                                 rc = pv_error_set(err, PV_ENOMEM, "out of memory");
                         else
                                 rc = append_header(&list, "Cookie", v, err);
-                        wipe_free(v);
+                        pv_secret_free(v);
                         if (rc >= 0 && r->method != PV_API_GET && api->csrf)
                                 rc = append_header(&list, "CSRFPreventionToken", api->csrf, err);
                 }
@@ -798,12 +791,12 @@ int pv_api_ensure_ticket(struct pv_api *api, bool force, struct pv_error *err) {
                 char *ticket = strdup(json_string_value(t)), *csrf = strdup(json_string_value(c));
                 pv_api_req_done(&req);
                 if (!ticket || !csrf) {
-                        wipe_free(ticket);
-                        wipe_free(csrf);
+                        pv_secret_free(ticket);
+                        pv_secret_free(csrf);
                         return pv_error_set(err, PV_ENOMEM, "out of memory");
                 }
-                wipe_free(api->ticket);
-                wipe_free(api->csrf);
+                pv_secret_free(api->ticket);
+                pv_secret_free(api->csrf);
                 api->ticket = ticket;
                 api->csrf = csrf;
                 api->ticket_ms = now;
