@@ -130,6 +130,11 @@ static bool description_ok(const char *s) {
         return strlen(s) <= 4096 && !strpbrk(s, "\r\n");
 }
 
+/* A map entry's description goes into a property string: no ',' or '"' either. */
+static bool entry_description_ok(const char *s) {
+        return description_ok(s) && !strpbrk(s, ",\"");
+}
+
 static void type_entry(struct pvp_ctx *c, const struct ynode *m, struct pv_usb_map_entry *e) {
         e->loc = (struct pv_loc){ c->p->file, m->line, m->col };
         if (m->kind != Y_MAP) {
@@ -160,8 +165,8 @@ static void type_entry(struct pvp_ctx *c, const struct ynode *m, struct pv_usb_m
         }
         str_key(c, m, "path", pvp_usb_path_ok,
                 "a USB port BUS-PORT[.PORT…] (decimal, e.g. 1-3.4; 'pvfio host scan --usb' lists them)", &e->path);
-        str_key(c, m, "description", description_ok, "a one-line description of at most 4096 characters",
-                &e->description);
+        str_key(c, m, "description", entry_description_ok,
+                "a one-line description of at most 4096 characters without ',' or '\"'", &e->description);
 }
 
 static void type_usb_mapping(struct pvp_ctx *c, const struct ynode *m, struct pv_usb_mapping *mp) {

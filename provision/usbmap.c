@@ -392,7 +392,7 @@ void pv_usb_mapping_link(const struct pv_profile *profile, struct pv_plan *plan,
                                 continue;
                         for (size_t j = first; j < i && !a->depends_on; j++) {
                                 const struct pv_mapping_payload *mp = pv_action_mapping(&plan->actions[j]);
-                                if (mp && mp->usb && plan->actions[j].kind != PV_ACT_DELETE_MAPPING &&
+                                if (mp && mp->usb && plan->actions[j].kind == PV_ACT_CREATE_MAPPING &&
                                     !strcmp(mp->id, vm->usb[k].mapping))
                                         a->depends_on = (int)(j + 1);
                         }

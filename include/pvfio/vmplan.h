@@ -104,7 +104,7 @@ int pv_vm_plan_build(const struct pv_profile *profile, const struct pv_observed 
  * update (whole object, digest) and, with opts->prune, delete actions with a USB mapping
  * payload appended to *plan; Proxmox's check-node errors as drift or warnings.
  * pv_vm_plan_build calls both; pv_usb_mapping_link makes the first action of a VM that
- * uses a USB mapping created or updated in plan[first..] depend on it.
+ * uses a USB mapping created in plan[first..] depend on that create.
  */
 int pv_usb_mapping_plan(const struct pv_profile *profile, const struct pv_observed *obs,
                         const struct pv_vm_plan_opts *opts, struct pv_plan *plan, struct pv_error *err);
