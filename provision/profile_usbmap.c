@@ -271,6 +271,21 @@ static void check_mappings(struct pvp_ctx *c) {
                                 at(c, src->map, "id", path, msg);
                         }
                 const struct ypair *mp = src->map->kind == Y_MAP ? pvp_ymap_find(src->map, "map") : NULL;
+                for (size_t k = 0; p->cluster.auth == PV_AUTH_TOKEN && k < m->n_map; k++) {
+                        const struct pv_usb_map_entry *e = &m->map[k];
+                        if (e->id || !e->path || !mp || mp->value->kind != Y_SEQ || k >= mp->value->n_items)
+                                continue;
+                        const struct ynode *en = mp->value->items[k];
+                        const struct ypair *pp = en->kind == Y_MAP ? pvp_ymap_find(en, "path") : NULL;
+                        const struct ynode *at_n = pp ? pp->key : en;
+                        _cleanup_free_ char *key = pv_xasprintf("%s.map[%zu].path", path, k);
+                        /* pve-manager PVE/API2/Hardware/USB.pm usbscan: Sys.Modify on / */
+                        pvp_diag_at(c, true, at_n->line, at_n->col, key,
+                                    "'%s' without 'id': pvfio reads the id at port '%s' from GET /nodes/%s/hardware/usb, "
+                                    "which needs Sys.Modify on / (an API token rarely has it; without it the mapping "
+                                    "is not written); add 'id: VENDOR:PRODUCT' ('pvfio host scan --usb' on the node)",
+                                    key, e->path, e->node ? e->node : "NODE");
+                }
                 for (size_t k = 0; k < m->n_map; k++)
                         for (size_t j = 0; m->map[k].node && j < k; j++)
                                 if (m->map[j].node && strcmp(m->map[j].node, m->map[k].node) == 0) {

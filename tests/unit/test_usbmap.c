@@ -128,6 +128,11 @@ static void test_parse(void **state) {
         assert_string_equal(m->map[1].description, "front");
         assert_int_equal(m->loc.line, 6);
         assert_null(pv_profile_find_usb_mapping(p, "Headset"));
+        /* a token and a port-only entry: the hardware listing needs Sys.Modify on / (a warning) */
+        const struct pv_diag *w = diag_at(&d, 9, 23, "needs Sys.Modify on /");
+        assert_true(w->warning);
+        assert_string_equal(w->key, "usb_mappings[0].map[0].path");
+        assert_int_equal(d.n, 1);
         pv_profile_free(p);
         pv_diags_done(&d);
 }
