@@ -650,6 +650,8 @@ int pv_vm_plan_build(const struct pv_profile *profile, const struct pv_observed 
 
         for (size_t i = 0; r == 0 && !pl.opts->skip_mappings && i < profile->n_mappings; i++)
                 r = pvm_plan_mapping(&pl, maps[i], err);
+        if (r == 0)
+                r = pv_usb_mapping_plan(profile, pl.obs, pl.opts, &pl.plan, err); /* usbmap.c */
         for (size_t i = 0; r == 0 && i < profile->n_vms; i++) {
                 r = plan_vm(&pl, vms[i], err);
                 if (r < 0)
@@ -661,6 +663,8 @@ int pv_vm_plan_build(const struct pv_profile *profile, const struct pv_observed 
                 r = prune_vms(&pl, err);
         if (r == 0 && !pl.opts->skip_mappings)
                 r = pvm_prune_mappings(&pl, err);
+        if (r == 0)
+                pv_usb_mapping_link(profile, &pl.plan, 0);
         if (r == 0)
                 r = propagate_blocked(&pl, err);
         if (r == 0)
