@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pvfio/bytes.h"
 #include "pvfio/util.h"
 
 static int grow_strs(char ***v, size_t *n, char *s, struct pv_error *err) {
@@ -190,6 +191,7 @@ static const struct pv_action_kind_info kinds[_PV_ACT_MAX] = {
         { PV_ACT_START_VM, "start-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "start" },
         { PV_ACT_STOP_VM, "stop-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "stop" },
         { PV_ACT_RESTART_VM, "restart-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "restart" },
+        { PV_ACT_INSTALL_FILE, "install-file", PV_SCOPE_HOST, PV_PAYLOAD_FILE, NULL },
 };
 
 const struct pv_action_kind_info *pv_action_kind_info(enum pv_action_kind k) {
@@ -229,6 +231,9 @@ void pv_action_payload_done(struct pv_action *a) {
         switch (a->payload_kind) {
         case PV_PAYLOAD_FILE:
                 free(a->payload.file.path);
+                free(a->payload.file.data);
+                free(a->payload.file.sha256);
+                free(a->payload.file.before_sha256);
                 break;
         case PV_PAYLOAD_COMMAND:
                 free_vec(a->payload.command.argv);
@@ -277,6 +282,24 @@ int pv_action_set_file(struct pv_action *a, const char *path, unsigned mode, str
         (void)err;
         struct pv_file_payload f = { .path = pv_xstrdup(path ? path : ""), .mode = mode };
         return install(a, PV_PAYLOAD_FILE, &f, sizeof f, pv_xasprintf("file:%s", f.path));
+}
+
+int pv_action_set_file_bytes(struct pv_action *a, const char *path, unsigned mode, const void *data, size_t len,
+                             const char *before_sha256, struct pv_error *err) {
+        (void)err;
+        struct pv_file_payload f = { .path = pv_xstrdup(path ? path : ""), .mode = mode, .len = len,
+                                     .before_sha256 = pv_xstrdup(before_sha256) };
+        f.data = pv_xmalloc(len + 1);
+        if (len)
+                memcpy(f.data, data, len);
+        f.data[len] = '\0';
+        f.sha256 = pv_xmalloc(PV_SHA256_HEX);
+        pv_sha256_hex(f.data, len, f.sha256);
+        return install(a, PV_PAYLOAD_FILE, &f, sizeof f, pv_xasprintf("file:%s", f.path));
+}
+
+char *pv_bytes_summary(size_t len, const char *sha256) {
+        return pv_xasprintf("%zu bytes, sha256 %s", len, sha256 ? sha256 : "?");
 }
 
 int pv_action_set_command(struct pv_action *a, const char *const *argv, struct pv_error *err) {

@@ -1055,7 +1055,9 @@ static const char *const host_keys[] = { "nodes", "iommu", "iommu_pt", "kernel_a
                                          "softdeps", "blacklist", "disable_vga", "sriov", "vgpu",
                                          "accept_shared_groups",
                                          /* typed in profile_extras.c */
-                                         "hugepages_margin", "vendor_reset", NULL };
+                                         "hugepages_margin", "vendor_reset",
+                                         /* typed in profile_rom.c */
+                                         "romfiles", NULL };
 static const char *const devsel_keys[] = { "id", "address", "match", "companions", "host_critical_ok", NULL };
 static const char *const match_keys[] = { "vendor", "device", "class", "name", NULL };
 static const char *const sriov_keys[] = { "pf", "vfs", NULL };
@@ -1990,5 +1992,6 @@ const struct pv_profile_keyset pv_profile_keysets[] = {
         { "/definitions/disk", disk_keys },
         { "/definitions/network", net_keys },
         { "/definitions/pciDevice", pci_keys },
+        { "/definitions/romfile", pvp_romfile_keys },
         { NULL, NULL },
 };
