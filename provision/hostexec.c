@@ -20,7 +20,9 @@
  *                                                                   the command succeeded; planned again)
  *     "rollback_started": true }                                   (a rollback began: refresh_owed is what
  *                                                                   its restores need)
- * Content that is not valid UTF-8 is stored as "content_base64" / "written_base64".
+ * Content that is not valid UTF-8 is stored as "content_base64" / "written_base64". What pvfio wrote
+ * with an install-file action (a ROM image) is journalled as its digest, "written_sha256": only
+ * the previous bytes are needed to restore, and the journal stays small.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,12 +39,13 @@
 #include <jansson.h>
 
 #include "pvfio/buf.h"
+#include "pvfio/bytes.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/hostfs.h"
 #include "pvfio/hostlock.h"
 #include "pvfio/hostplan.h"
 
-#define JOURNAL_MAX_BYTES (16u * 1024 * 1024)
+#define JOURNAL_MAX_BYTES (64u * 1024 * 1024) /* previous bytes of every file, ROM images (≤ 4 MiB each) included */
 #define FILE_MAX_BYTES (4u * 1024 * 1024)
 
 /* ------------------------------------------------------------ plain files */
@@ -52,12 +56,12 @@ static const char *root_name(const struct pv_host *h) {
 
 /* Read a root-relative regular file (confined to the root, never blocking on a FIFO).
  * Absent: *ret_present false, no error. */
-static int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
-                    struct stat *ret_st, struct pv_error *err) {
+static int read_rel_cap(const struct pv_host *h, const char *path, size_t cap, bool *ret_present, char **ret,
+                        size_t *ret_len, struct stat *ret_st, struct pv_error *err) {
         char *out = NULL;
         size_t len = 0;
         struct stat st;
-        int r = pv_fs_read_regular(h->dirfd, path, O_NOFOLLOW, FILE_MAX_BYTES, &out, &len, &st);
+        int r = pv_fs_read_regular(h->dirfd, path, O_NOFOLLOW, cap, &out, &len, &st);
         if (r == -ENOENT) {
                 *ret_present = false;
                 *ret = NULL;
@@ -68,8 +72,8 @@ static int read_rel(const struct pv_host *h, const char *path, bool *ret_present
         if (r == -EINVAL || r == -ELOOP)
                 return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, root_name(h));
         if (r == -EFBIG)
-                return pv_error_set(err, PV_ETOOBIG, "'%s' under '%s' is larger than %u bytes", path, root_name(h),
-                                    FILE_MAX_BYTES);
+                return pv_error_set(err, PV_ETOOBIG, "'%s' under '%s' is larger than %zu bytes", path, root_name(h),
+                                    cap);
         if (r < 0)
                 return pv_error_set_errno(err, -r, "cannot read '%s' under '%s'", path, root_name(h));
         *ret_present = true;
@@ -79,6 +83,11 @@ static int read_rel(const struct pv_host *h, const char *path, bool *ret_present
         if (ret_st)
                 *ret_st = st;
         return 0;
+}
+
+static int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
+                    struct stat *ret_st, struct pv_error *err) {
+        return read_rel_cap(h, path, FILE_MAX_BYTES, ret_present, ret, ret_len, ret_st, err);
 }
 
 /* mkdirat/unlinkat/readlinkat of a root-relative path: the parent is opened confined first. */
@@ -362,6 +371,7 @@ struct jfile {
         bool written_present;
         char *written;
         size_t written_len;
+        char *written_sha256;    /* install-file: the digest of what pvfio wrote, instead of `written` */
         struct pv_strv owned;
 };
 
@@ -380,6 +390,7 @@ static void journal_done(struct journal *j) {
                 free(j->f[i].path);
                 free(j->f[i].content);
                 free(j->f[i].written);
+                free(j->f[i].written_sha256);
                 pv_strv_done(&j->f[i].owned);
         }
         free(j->f);
@@ -416,7 +427,8 @@ static struct jfile *journal_add(struct journal *j, const char *path, struct pv_
 }
 
 static json_t *bytes_json(const char *s, size_t len, bool *ret_b64) {
-        json_t *v = json_stringn(s, len);
+        /* a NUL byte is valid UTF-8, but a journal with "\u0000" needs JSON_ALLOW_NUL to be read: base64 */
+        json_t *v = memchr(s, '\0', len) ? NULL : json_stringn(s, len);
         *ret_b64 = false;
         if (v)
                 return v;
@@ -458,7 +470,9 @@ static int journal_save(const struct pv_host *h, const struct journal *j, struct
                         bad |= json_object_set_new(o, "gid", json_integer(f->gid)) < 0;
                 }
                 if (f->has_written) {
-                        if (f->written_present) {
+                        if (f->written_present && f->written_sha256) {
+                                bad |= json_object_set_new(o, "written_sha256", json_string(f->written_sha256)) < 0;
+                        } else if (f->written_present) {
                                 bool is64;
                                 json_t *c = bytes_json(f->written ? f->written : "", f->written_len, &is64);
                                 bad |= !c || json_object_set_new(o, is64 ? "written_base64" : "written", c) < 0;
@@ -557,13 +571,13 @@ static int journal_load(const struct pv_host *h, struct journal *j, struct pv_er
         bool present;
         _cleanup_free_ char *text = NULL;
         size_t len;
-        int r = read_rel(h, PV_HOSTPLAN_JOURNAL, &present, &text, &len, NULL, err);
+        int r = read_rel_cap(h, PV_HOSTPLAN_JOURNAL, JOURNAL_MAX_BYTES, &present, &text, &len, NULL, err);
         if (r < 0)
                 return r;
         if (!present)
                 return 0;
         json_error_t je;
-        json_t *root = json_loadb(text, len, 0, &je);
+        json_t *root = json_loadb(text, len, JSON_ALLOW_NUL, &je); /* "\u0000" in journals of pvfio before base64 for NULs */
         const char *why = NULL;
         if (!root)
                 why = je.text;
@@ -598,7 +612,20 @@ static int journal_load(const struct pv_host *h, struct journal *j, struct pv_er
                                 f->uid = (long)json_integer_value(json_object_get(o, "uid"));
                                 f->gid = (long)json_integer_value(json_object_get(o, "gid"));
                         }
-                        if (json_object_get(o, "written") || json_object_get(o, "written_base64")) {
+                        const char *wsha = json_string_value(json_object_get(o, "written_sha256"));
+                        if (wsha) {
+                                if (!pv_sha256_hex_valid(wsha)) {
+                                        why = "bad written_sha256";
+                                        break;
+                                }
+                                f->has_written = f->written_present = true;
+                                f->written_sha256 = strdup(wsha);
+                                if (!f->written_sha256) {
+                                        json_decref(root);
+                                        journal_done(j);
+                                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                                }
+                        } else if (json_object_get(o, "written") || json_object_get(o, "written_base64")) {
                                 f->has_written = true;
                                 if (json_bytes(o, "written", "written_base64", &f->written, &f->written_len,
                                                &f->written_present) < 0) {
@@ -634,7 +661,7 @@ static int journal_load(const struct pv_host *h, struct journal *j, struct pv_er
 /* -------------------------------------------------- owed refreshes */
 
 static bool is_file_action(enum pv_action_kind k) {
-        return k == PV_ACT_WRITE_FILE || k == PV_ACT_EDIT_FILE || k == PV_ACT_REMOVE_FILE;
+        return k == PV_ACT_WRITE_FILE || k == PV_ACT_EDIT_FILE || k == PV_ACT_REMOVE_FILE || k == PV_ACT_INSTALL_FILE;
 }
 
 static const struct {
@@ -894,6 +921,15 @@ static bool same_bytes(bool a_present, const char *a, size_t alen, const char *b
         return alen == strlen(b) && memcmp(a, b, alen) == 0;
 }
 
+/* The file (present, cur, len) has the SHA-256 `sha` (NULL: the file must be absent). */
+static bool same_digest(bool present, const char *cur, size_t len, const char *sha) {
+        if (!present || !sha)
+                return !present && !sha;
+        char got[PV_SHA256_HEX];
+        pv_sha256_hex(cur, len, got);
+        return strcasecmp(got, sha) == 0;
+}
+
 static void fail(struct pv_action *a, struct pv_error *e) {
         a->status = PV_ACT_FAILED;
         free(a->error);
@@ -908,7 +944,11 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
         int r = read_rel(h, a->target, &present, &cur, &len, NULL, e);
         if (r < 0)
                 return r;
-        if (!same_bytes(present, cur, len, a->before))
+        const struct pv_file_payload *fp = pv_action_file(a);
+        bool bytes = a->kind == PV_ACT_INSTALL_FILE;
+        if (bytes && (!fp || !fp->data))
+                return pv_error_set(e, PV_EINVAL, "install-file action for '%s' without its bytes", a->target);
+        if (bytes ? !same_digest(present, cur, len, fp->before_sha256) : !same_bytes(present, cur, len, a->before))
                 return pv_error_set(e, PV_ECONFLICT,
                                     "'%s' under '%s' changed since the plan was made; run the plan again", a->target,
                                     root_name(h));
@@ -929,6 +969,8 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
                 return r;
         if (a->kind == PV_ACT_REMOVE_FILE)
                 r = remove_rel(h, a->target, e);
+        else if (bytes)
+                r = write_atomic(h, a->target, fp->data, fp->len, fp->mode ? fp->mode : 0644, -1, -1, -1, NULL, e);
         else
                 r = write_atomic(h, a->target, a->after, strlen(a->after), 0644, -1, -1, -1, NULL, e);
         if (r < 0)
@@ -936,9 +978,15 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
         if (f) {
                 free(f->written);
                 f->written = NULL;
+                free(f->written_sha256);
+                f->written_sha256 = NULL;
                 f->has_written = true;
                 f->written_present = a->kind != PV_ACT_REMOVE_FILE;
-                if (f->written_present) {
+                if (bytes) {
+                        f->written_sha256 = strdup(fp->sha256);
+                        if (!f->written_sha256)
+                                return pv_error_set(e, PV_ENOMEM, "out of memory");
+                } else if (f->written_present) {
                         f->written = strdup(a->after);
                         f->written_len = strlen(a->after);
                         if (!f->written)
@@ -1135,6 +1183,7 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
                 case PV_ACT_WRITE_FILE:
                 case PV_ACT_EDIT_FILE:
                 case PV_ACT_REMOVE_FILE:
+                case PV_ACT_INSTALL_FILE:
                         rr = do_file(h, &j, a, &e);
                         if (rr == 0)
                                 changed = true;
@@ -1292,7 +1341,9 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                 struct pv_error e = PV_ERROR_INIT;
                 int rr = read_rel(h, f->path, &present, &cur, &len, &st, &e);
                 if (rr == 0 && f->has_written &&
-                    !same_bytes(present, cur, len, f->written_present ? (f->written ? f->written : "") : NULL))
+                    (f->written_sha256 ? !same_digest(present, cur, len, f->written_sha256)
+                                       : !same_bytes(present, cur, len,
+                                                     f->written_present ? (f->written ? f->written : "") : NULL)))
                         r = note(&rep.warnings, err, "'%s' changed since pvfio wrote it; restoring the pre-pvfio "
                                                      "content anyway",
                                  f->path);

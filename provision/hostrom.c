@@ -80,9 +80,11 @@ static int plan_one(const char *node, const struct pv_romfile *rf, const struct 
                 .after = rf->data ? pv_bytes_summary(rf->len, rf->sha256) : NULL,
         };
         if (!rf->data)
-                a.blocked = pv_xasprintf("%s; copy it there or load the profile from a file on %s",
-                                         rf->problem ? rf->problem : "the ROM source is not readable",
-                                         node ? node : "this node");
+                a.blocked = pv_xasprintf("%s on node %s (a profile read from stdin, as over SSH, resolves it "
+                                         "against the working directory): put the image there or use an "
+                                         "absolute source path that exists on every node",
+                                         rf->problem ? rf->problem : "the ROM source cannot be read",
+                                         node ? node : "?");
         else if (f && f->problem)
                 a.blocked = pv_xasprintf("%s: pvfio replaces only a regular file of at most %u MiB", f->problem,
                                          PV_ROMFILE_MAX_BYTES >> 20);

@@ -122,7 +122,7 @@ static void type_source(struct pvp_ctx *c, const struct ynode *v, struct pv_romf
                         : e == EINVAL ? pv_xstrdup("is not a regular file")
                                       : pv_xasprintf("cannot be read: %s", strerror(e));
                 if (deferred)
-                        rf->problem = pv_xasprintf("the ROM source '%s' %s on this node", v->text, why);
+                        rf->problem = pv_xasprintf("the ROM source '%s' %s", v->text, why);
                 else
                         XERR(c, v, "'%s' %s; give the path of a ROM image (e.g. from 'pvfio host rom dump'), "
                                    "relative to the profile's directory",
@@ -132,7 +132,7 @@ static void type_source(struct pvp_ctx *c, const struct ynode *v, struct pv_romf
         struct pv_rom_info ri;
         pv_rom_parse(data, len, &ri, NULL);
         if (ri.n_images == 0) {
-                XERR(c, v, "'%s' is not a PCI option ROM: %s", path, ri.problem ? ri.problem : "no image");
+                XERR(c, v, "'%s': %s", path, ri.problem ? ri.problem : "not a PCI option ROM");
                 pv_rom_info_done(&ri);
                 free(data);
                 return;
