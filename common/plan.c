@@ -182,6 +182,7 @@ static const struct pv_action_kind_info kinds[_PV_ACT_MAX] = {
         { PV_ACT_RUN_COMMAND, "run-command", PV_SCOPE_HOST, PV_PAYLOAD_COMMAND, NULL },
         { PV_ACT_REBIND_DEVICE, "rebind-device", PV_SCOPE_HOST, PV_PAYLOAD_REBIND, NULL },
         { PV_ACT_SET_SRIOV, "set-sriov", PV_SCOPE_HOST, PV_PAYLOAD_SRIOV, NULL },
+        { PV_ACT_INSTALL_FILE, "install-file", PV_SCOPE_HOST, PV_PAYLOAD_FILE, NULL },
         { PV_ACT_CREATE_MAPPING, "create-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "create" },
         { PV_ACT_UPDATE_MAPPING, "update-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "update" },
         { PV_ACT_DELETE_MAPPING, "delete-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "delete" },
@@ -191,7 +192,6 @@ static const struct pv_action_kind_info kinds[_PV_ACT_MAX] = {
         { PV_ACT_START_VM, "start-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "start" },
         { PV_ACT_STOP_VM, "stop-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "stop" },
         { PV_ACT_RESTART_VM, "restart-vm", PV_SCOPE_CLUSTER, PV_PAYLOAD_VM, "restart" },
-        { PV_ACT_INSTALL_FILE, "install-file", PV_SCOPE_HOST, PV_PAYLOAD_FILE, NULL },
 };
 
 const struct pv_action_kind_info *pv_action_kind_info(enum pv_action_kind k) {

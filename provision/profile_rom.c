@@ -179,7 +179,7 @@ static void type_romfile(struct pvp_ctx *c, const struct ynode *m, struct pv_rom
         if ((v = pvp_enter(c, m, "name", &s))) {
                 if (!scalar(v) || !pv_romfile_name_ok(v->text))
                         XERR(c, v, "must be a file name for /usr/share/kvm (letters, digits, '.', '_', '+', '-'; "
-                                   "no '/', ',' or ';'; not starting with '.'), got %s%s%s",
+                                   "no '/', ',' or ';'; not starting with '.' or '-'), got %s%s%s",
                              scalar(v) ? "'" : "", shown(v), scalar(v) ? "'" : "");
                 else
                         rf->name = pv_xstrdup(v->text);

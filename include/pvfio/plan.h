@@ -31,6 +31,9 @@ enum pv_action_kind {
         PV_ACT_RUN_COMMAND,       /* update-initramfs, proxmox-boot-tool refresh, update-grub */
         PV_ACT_REBIND_DEVICE,     /* live driver_override + unbind + probe */
         PV_ACT_SET_SRIOV,         /* write sriov_numvfs now */
+        /* host, binary content (provision/hostrom.c): the bytes are in the file payload, before/after
+         * only describe them ("131072 bytes, sha256 …") */
+        PV_ACT_INSTALL_FILE,      /* create or replace a file with bytes (a ROM image in usr/share/kvm) */
         /* cluster (executed through the API, api/) */
         PV_ACT_CREATE_MAPPING,
         PV_ACT_UPDATE_MAPPING,
@@ -41,9 +44,6 @@ enum pv_action_kind {
         PV_ACT_START_VM,
         PV_ACT_STOP_VM,
         PV_ACT_RESTART_VM,        /* shutdown (timeout → stop) + start, for pending hostpci changes */
-        /* host, binary content (provision/hostrom.c): the bytes are in the file payload, before/after
-         * only describe them ("131072 bytes, sha256 …") */
-        PV_ACT_INSTALL_FILE,      /* create or replace a file with bytes (a ROM image in usr/share/kvm) */
         _PV_ACT_MAX,
 };
 
