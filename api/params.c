@@ -11,24 +11,17 @@
 #include "internal.h"
 #include "pvfio/buf.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 int pv_api_params_add(struct pv_api_params *p, const char *key, const char *value, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         if (p->n == p->alloc) {
                 size_t n = p->alloc ? p->alloc * 2 : 8;
-                struct pv_api_param *v = realloc(p->v, n * sizeof *v);
-                if (!v)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                p->v = v;
+                p->v = pv_xreallocarray(p->v, n, sizeof *p->v);
                 p->alloc = n;
         }
-        char *k = strdup(key), *val = strdup(value ? value : "");
-        if (!k || !val) {
-                free(k);
-                free(val);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        p->v[p->n].key = k;
-        p->v[p->n].value = val;
+        p->v[p->n].key = pv_xstrdup(key);
+        p->v[p->n].value = pv_xstrdup(value ? value : "");
         p->n++;
         return 0;
 }

@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "commands.h"
+#include "pvfio/xalloc.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/hostplan.h"
@@ -714,10 +715,8 @@ static int nodes_from_yaml(const char *buf, size_t len, struct pv_strv *sv, stru
                         const char *v = (const char *)ev.data.scalar.value;
                         if (depth >= 0 && st[depth].mapping && st[depth].want_key) {
                                 free(st[depth].key);
-                                st[depth].key = strdup(v);
+                                st[depth].key = pv_xstrdup(v);
                                 st[depth].want_key = false;
-                                if (!st[depth].key)
-                                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
                                 yaml_event_delete(&ev);
                                 continue;
                         }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Observed cluster state: destructors, lookups, UPID parsing. */
 #include "pvfio/cluster.h"
+#include "pvfio/xalloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -195,28 +196,21 @@ const struct pv_node_version *pv_observed_version(const struct pv_observed *o, c
         return NULL;
 }
 
-static int dup_opt(const char *s, char **ret) {
-        *ret = s ? strdup(s) : NULL;
-        return s && !*ret ? -1 : 0;
-}
-
 int pv_observed_copy_versions(struct pv_observed *dst, const struct pv_observed *src, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         dst->tag_style = src->tag_style;
         dst->have_tag_style = src->have_tag_style;
-        if (dup_opt(src->api_version, &dst->api_version) < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        dst->api_version = pv_xstrdup(src->api_version);
         if (!src->n_versions)
                 return 0;
-        dst->versions = calloc(src->n_versions, sizeof *dst->versions);
-        if (!dst->versions)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        dst->versions = pv_xcalloc(src->n_versions, sizeof *dst->versions);
         for (size_t i = 0; i < src->n_versions; i++) {
                 const struct pv_node_version *s = &src->versions[i];
                 struct pv_node_version *d = &dst->versions[dst->n_versions++];
-                if (dup_opt(s->node, &d->node) < 0 || dup_opt(s->pve, &d->pve) < 0 ||
-                    dup_opt(s->qemu_server, &d->qemu_server) < 0 ||
-                    dup_opt(s->qemu_server_unknown, &d->qemu_server_unknown) < 0)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                d->node = pv_xstrdup(s->node);
+                d->pve = pv_xstrdup(s->pve);
+                d->qemu_server = pv_xstrdup(s->qemu_server);
+                d->qemu_server_unknown = pv_xstrdup(s->qemu_server_unknown);
         }
         return 0;
 }

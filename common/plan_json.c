@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The JSON plan document → struct pv_plan (the inverse of cmd/render.c's pv_render_plan_json). */
+/* The JSON plan document: struct pv_plan → JSON (pv_plan_to_json) and back (pv_plan_from_json). */
 #include "pvfio/planjson.h"
 
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "pvfio/bytes.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 #define MAX_NOTES 100000u
 
@@ -72,8 +73,8 @@ static int opt_str(const json_t *o, const char *key, const char *where, size_t i
                         return pv_error_set(err, PV_EINVAL, "%s[%zu].%s: contains a NUL character", where, idx, key);
                 return pv_error_set(err, PV_EINVAL, "%s: contains a NUL character", key);
         }
-        *ret = strndup(s, n);
-        return *ret ? 0 : pv_error_set(err, PV_ENOMEM, "out of memory");
+        *ret = pv_xstrndup(s, n);
+        return 0;
 }
 
 static int opt_bool(const json_t *o, const char *key, size_t idx, bool *ret, struct pv_error *err) {
@@ -217,6 +218,67 @@ json_t *pv_plan_reboots_json(const struct pv_plan *plan) {
         return a;
 }
 
+static json_t *strv_json(char **v, size_t n) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+static json_t *action_json(const struct pv_action *a) {
+        json_t *o = json_object();
+        json_object_set_new(o, "kind", json_string(pv_action_kind_to_string(a->kind)));
+        json_object_set_new(o, "group", json_string(pv_action_group(a)));
+        json_object_set_new(o, "target", str_or_null(a->target));
+        json_object_set_new(o, "node", str_or_null(a->node));
+        json_object_set_new(o, "vmid", a->vmid ? json_integer(a->vmid) : json_null());
+        json_object_set_new(o, "reason", str_or_null(a->reason));
+        json_object_set_new(o, "before", str_or_null(a->before));
+        json_object_set_new(o, "after", str_or_null(a->after));
+        json_t *keys = json_array();
+        for (size_t k = 0; k < a->n_keys; k++)
+                json_array_append_new(keys, json_pack("{s:s, s:o, s:o, s:b}", "key", a->keys[k].key, "before",
+                                                      str_or_null(a->keys[k].before), "after",
+                                                      str_or_null(a->keys[k].after), "pending_until_restart",
+                                                      a->keys[k].pending_until_restart));
+        json_object_set_new(o, "keys", keys);
+        json_object_set_new(o, "needs_reboot", json_boolean(a->needs_reboot));
+        json_object_set_new(o, "pending_until_restart", json_boolean(a->pending_until_restart));
+        json_object_set_new(o, "unsafe", json_boolean(a->unsafe));
+        json_object_set_new(o, "blocked", str_or_null(a->blocked));
+        json_object_set_new(o, "depends_on", a->depends_on > 0 ? json_integer(a->depends_on - 1) : json_null());
+        json_object_set_new(o, "status", json_string(pv_action_status_to_string(a->status)));
+        json_object_set_new(o, "error", str_or_null(a->error));
+        /* format_version 2: the stable key and the payload of the kind */
+        json_object_set_new(o, "key", str_or_null(a->key));
+        json_object_set_new(o, "payload", pv_action_payload_json(a));
+        return o;
+}
+
+json_t *pv_plan_to_json(const struct pv_plan *plan) {
+        json_t *actions = json_array();
+        json_t *pending = json_array();
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct pv_action *a = &plan->actions[i];
+                json_array_append_new(actions, action_json(a));
+                if (a->pending_until_restart && a->target)
+                        json_array_append_new(pending, json_string(a->target));
+        }
+        struct pv_plan_counts c;
+        pv_plan_counts(plan, &c);
+        json_t *doc = json_pack("{s:i, s:o, s:o, s:b, s:o, s:o, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "format_version",
+                                PV_PLAN_FORMAT_VERSION, "actions", actions, "drift", strv_json(plan->drift, plan->n_drift),
+                                "reboot_required", plan->n_reboot_reasons > 0, "reboot_reasons",
+                                strv_json(plan->reboot_reasons, plan->n_reboot_reasons), "pending_restart", pending,
+                                "warnings", strv_json(plan->warnings, plan->n_warnings), "summary", "add",
+                                (json_int_t)c.add, "change", (json_int_t)c.change, "remove", (json_int_t)c.del,
+                                "blocked", (json_int_t)c.blocked, "done", (json_int_t)c.done, "failed",
+                                (json_int_t)c.failed);
+        if (doc)
+                json_object_set_new(doc, "reboots", pv_plan_reboots_json(plan));
+        return doc;
+}
+
 /* A list of strings → NULL-terminated vector (owned) and its length. */
 static int decode_vec(const json_t *o, const char *key, size_t idx, char ***ret, size_t *ret_n, struct pv_error *err) {
         const json_t *v = json_object_get(o, key);
@@ -226,9 +288,7 @@ static int decode_vec(const json_t *o, const char *key, size_t idx, char ***ret,
                 return 0;
         if (!json_is_array(v) || json_array_size(v) > MAX_NOTES)
                 return pv_error_set(err, PV_EINVAL, "actions[%zu].payload.%s: not a list", idx, key);
-        char **vec = calloc(json_array_size(v) + 1, sizeof *vec);
-        if (!vec)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        char **vec = pv_xcalloc(json_array_size(v) + 1, sizeof *vec);
         size_t i;
         const json_t *e;
         json_array_foreach(v, i, e) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/cleanup.h"
 #include "profile_int.h"
 
@@ -326,14 +327,8 @@ int pv_profile_parse_mem_with_vms(const char *buf, size_t len, const char *name,
         struct pv_diags local = { 0 };
         struct pv_diags *d = diags ? diags : &local;
         size_t first = d->n, errors_before = d->n_errors;
-        struct pv_profile *p = calloc(1, sizeof(*p));
-        if (!p)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        p->file = strdup(name);
-        if (!p->file) {
-                free(p);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        struct pv_profile *p = pv_xcalloc(1, sizeof(*p));
+        p->file = pv_xstrdup(name);
         struct pvp_ctx c = { .diags = d, .p = p, .path = PV_BUF_INIT_CAP(64 * 1024), .diag_first = first };
         struct ynode *root = NULL;
         int loaded = pvp_yaml_load(&c, buf ? buf : "", buf ? len : 0, &root);

@@ -152,7 +152,7 @@ struct pv_plan {
 
 #define PV_PLAN_INIT { 0 }
 
-/* Append an action (the plan takes ownership of every string in *a even on failure); returns its index or <0. */
+/* Append an action (the plan takes ownership of every string in *a); returns its index (it does not fail). */
 int pv_plan_add(struct pv_plan *p, struct pv_action *a, struct pv_error *err);
 /* Append a key change to action `idx` (takes the strings). */
 int pv_plan_add_key(struct pv_plan *p, size_t idx, char *key, char *before, char *after, bool pending,
@@ -224,5 +224,16 @@ void pv_action_payload_done(struct pv_action *a);
 int pv_plan_add_reboot(struct pv_plan *p, const char *node, const char *text, struct pv_error *err);
 /* The first action of p whose node and key equal (node, key), or NULL. */
 struct pv_action *pv_plan_find_key(struct pv_plan *p, const char *node, const char *key);
+
+/* What an action does to its target, as the plan shows it: PV_CHANGE_ADD ('+'), PV_CHANGE_REMOVE ('-')
+ * or PV_CHANGE_MODIFY ('~'). */
+enum pv_change pv_action_change(const struct pv_action *a);
+/* The part of the plan an action belongs to: "host", "mapping" or "vm". */
+const char *pv_action_group(const struct pv_action *a);
+/* A plan's actions counted by change (blocked ones only as blocked) and by status. */
+struct pv_plan_counts {
+        size_t add, change, del, blocked, pending_restart, done, failed;
+};
+void pv_plan_counts(const struct pv_plan *plan, struct pv_plan_counts *ret);
 
 #endif

@@ -25,7 +25,6 @@
 #include "pvfio/hostrom.h"
 #include "pvfio/planjson.h"
 #include "pvfio/profile.h"
-#include "render.h"
 
 /* ------------------------------------------------------------- helpers */
 
@@ -425,7 +424,7 @@ static void test_json_roundtrip(void **state) {
         assert_int_equal(pv_action_set_file_bytes(&plan.actions[0], "usr/share/kvm/gpu.rom", 0644, rom, n, sha_before,
                                                   NULL),
                          0);
-        json_t *doc = pv_render_plan_json(&plan);
+        json_t *doc = pv_plan_to_json(&plan);
         char *text = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
         /* binary never appears as text: base64 only */
