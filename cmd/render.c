@@ -175,6 +175,13 @@ static void print_action(struct pv_ctx *ctx, const struct pv_action *a, bool app
         case PV_ACT_REMOVE_FILE:
                 print_diff(ctx, a->target ? a->target : "?", a->before, a->kind == PV_ACT_REMOVE_FILE ? NULL : a->after);
                 break;
+        case PV_ACT_INSTALL_FILE:
+                /* binary content: its size and SHA-256, never the bytes */
+                if (a->before)
+                        fprintf(f, "      %s- %s%s\n", pv_c(ctx, f, PV_C_RED), a->before, rst);
+                if (a->after)
+                        fprintf(f, "      %s+ %s%s\n", pv_c(ctx, f, PV_C_GREEN), a->after, rst);
+                break;
         case PV_ACT_RUN_COMMAND:
         case PV_ACT_REBIND_DEVICE:
         case PV_ACT_SET_SRIOV:

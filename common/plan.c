@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pvfio/bytes.h"
 #include "pvfio/util.h"
 
 static int grow_strs(char ***v, size_t *n, char *s, struct pv_error *err) {
@@ -149,6 +150,7 @@ static const struct pv_action_kind_info kinds[_PV_ACT_MAX] = {
         { PV_ACT_RUN_COMMAND, "run-command", PV_SCOPE_HOST, PV_PAYLOAD_COMMAND, NULL },
         { PV_ACT_REBIND_DEVICE, "rebind-device", PV_SCOPE_HOST, PV_PAYLOAD_REBIND, NULL },
         { PV_ACT_SET_SRIOV, "set-sriov", PV_SCOPE_HOST, PV_PAYLOAD_SRIOV, NULL },
+        { PV_ACT_INSTALL_FILE, "install-file", PV_SCOPE_HOST, PV_PAYLOAD_FILE, NULL },
         { PV_ACT_CREATE_MAPPING, "create-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "create" },
         { PV_ACT_UPDATE_MAPPING, "update-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "update" },
         { PV_ACT_DELETE_MAPPING, "delete-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "delete" },
@@ -197,6 +199,9 @@ void pv_action_payload_done(struct pv_action *a) {
         switch (a->payload_kind) {
         case PV_PAYLOAD_FILE:
                 free(a->payload.file.path);
+                free(a->payload.file.data);
+                free(a->payload.file.sha256);
+                free(a->payload.file.before_sha256);
                 break;
         case PV_PAYLOAD_COMMAND:
                 free_vec(a->payload.command.argv);
@@ -245,6 +250,24 @@ int pv_action_set_file(struct pv_action *a, const char *path, unsigned mode, str
         (void)err;
         struct pv_file_payload f = { .path = pv_xstrdup(path ? path : ""), .mode = mode };
         return install(a, PV_PAYLOAD_FILE, &f, sizeof f, pv_xasprintf("file:%s", f.path));
+}
+
+int pv_action_set_file_bytes(struct pv_action *a, const char *path, unsigned mode, const void *data, size_t len,
+                             const char *before_sha256, struct pv_error *err) {
+        (void)err;
+        struct pv_file_payload f = { .path = pv_xstrdup(path ? path : ""), .mode = mode, .len = len,
+                                     .before_sha256 = pv_xstrdup(before_sha256) };
+        f.data = pv_xmalloc(len + 1);
+        if (len)
+                memcpy(f.data, data, len);
+        f.data[len] = '\0';
+        f.sha256 = pv_xmalloc(PV_SHA256_HEX);
+        pv_sha256_hex(f.data, len, f.sha256);
+        return install(a, PV_PAYLOAD_FILE, &f, sizeof f, pv_xasprintf("file:%s", f.path));
+}
+
+char *pv_bytes_summary(size_t len, const char *sha256) {
+        return pv_xasprintf("%zu bytes, sha256 %s", len, sha256 ? sha256 : "?");
 }
 
 int pv_action_set_command(struct pv_action *a, const char *const *argv, struct pv_error *err) {
@@ -373,6 +396,7 @@ enum pv_change pv_action_change(const struct pv_action *a) {
         case PV_ACT_REMOVE_FILE:
                 return PV_CHANGE_REMOVE;
         case PV_ACT_WRITE_FILE:
+        case PV_ACT_INSTALL_FILE:
                 return a->before ? PV_CHANGE_MODIFY : PV_CHANGE_ADD;
         default:
                 return PV_CHANGE_MODIFY;

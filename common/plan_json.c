@@ -4,7 +4,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "pvfio/bytes.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/strv_json.h"
 #include "pvfio/util.h"
@@ -156,10 +158,24 @@ static json_t *str_or_null(const char *s) {
         return s ? json_string(s) : json_null();
 }
 
+/* A file payload; install-file's bytes as base64 with their size and SHA-256 (checked on reading). */
+static json_t *file_payload_json(const struct pv_file_payload *f) {
+        json_t *o = json_pack("{s:s, s:I}", "path", f->path, "mode", (json_int_t)f->mode);
+        if (!o || !f->data)
+                return o;
+        json_object_set_new(o, "size", json_integer((json_int_t)f->len));
+        json_object_set_new(o, "sha256", json_string(f->sha256));
+        json_object_set_new(o, "before_sha256", str_or_null(f->before_sha256));
+        char *b64 = pv_base64_encode(f->data, f->len);
+        json_object_set_new(o, "data_base64", json_string_nocheck(b64));
+        free(b64);
+        return o;
+}
+
 json_t *pv_action_payload_json(const struct pv_action *a) {
         switch (a->payload_kind) {
         case PV_PAYLOAD_FILE:
-                return json_pack("{s:s, s:I}", "path", a->payload.file.path, "mode", (json_int_t)a->payload.file.mode);
+                return file_payload_json(&a->payload.file);
         case PV_PAYLOAD_COMMAND:
                 return json_pack("{s:o}", "argv", pv_json_string_vec(a->payload.command.argv));
         case PV_PAYLOAD_REBIND:
@@ -297,6 +313,33 @@ static int opt_uint(const json_t *o, const char *key, size_t idx, unsigned *ret,
         return 0;
 }
 
+/* install-file: the bytes (base64), checked against the size and SHA-256 written beside them. */
+static int decode_file_bytes(const json_t *pl, size_t idx, struct pv_action *a, const char *path, unsigned mode,
+                             struct pv_error *err) {
+        const json_t *d = json_object_get(pl, "data_base64"), *sz = json_object_get(pl, "size");
+        const char *sha = json_string_value(json_object_get(pl, "sha256"));
+        const json_t *bs = json_object_get(pl, "before_sha256");
+        if (!json_is_string(d) || !json_is_integer(sz) || !sha)
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].payload: install-file needs data_base64, size and "
+                                                    "sha256", idx);
+        if (bs && !json_is_null(bs) && !pv_sha256_hex_valid(json_string_value(bs)))
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].payload.before_sha256: not a SHA-256", idx);
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        if (pv_base64_decode(json_string_value(d), json_string_length(d), &bytes, &len) < 0)
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].payload.data_base64: not base64", idx);
+        char got[PV_SHA256_HEX];
+        pv_sha256_hex(bytes, len, got);
+        int r = 0;
+        if ((json_int_t)len != json_integer_value(sz) || strcasecmp(got, sha) != 0)
+                r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload: the bytes do not match their size and "
+                                                 "sha256 (damaged in transit)", idx);
+        else
+                r = pv_action_set_file_bytes(a, path, mode, bytes, len, json_string_value(bs), err);
+        free(bytes);
+        return r;
+}
+
 /* The payload member of a version 2 action; the payload type comes from the kind table. */
 static int decode_payload(const json_t *o, size_t idx, struct pv_action *a, struct pv_error *err) {
         const json_t *pl = json_object_get(o, "payload");
@@ -317,6 +360,8 @@ static int decode_payload(const json_t *o, size_t idx, struct pv_action *a, stru
                         r = opt_uint(pl, "mode", idx, &u, err);
                 if (r == 0 && !s1)
                         r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload.path: missing", idx);
+                if (r == 0 && a->kind == PV_ACT_INSTALL_FILE)
+                        return decode_file_bytes(pl, idx, a, s1, u, err);
                 return r < 0 ? r : pv_action_set_file(a, s1, u, err);
         case PV_PAYLOAD_COMMAND:
                 r = decode_vec(pl, "argv", idx, &vec, &n, err);

@@ -257,6 +257,7 @@ static void host_done(struct pv_host_spec *h) {
         pv_strv_done(&h->softdeps);
         pv_strv_done(&h->blacklist);
         free(h->sriov);
+        pvp_host_romfiles_done(h);
 }
 
 static void mapping_done(struct pv_mapping *m) {

@@ -185,4 +185,13 @@ struct pvp_scope {
 const struct ynode *pvp_enter(struct pvp_ctx *c, const struct ynode *m, const char *key, struct pvp_scope *s);
 void pvp_leave(struct pvp_ctx *c, const struct pvp_scope *s);
 
+/* ----------------------------- profile_rom.c (host `romfiles`) */
+
+/* Keys of one romfiles entry (schema /definitions/romfile). */
+extern const char *const pvp_romfile_keys[];
+/* Type the host's `romfiles` list of mapping m into h, reading each source (called by pvp_type_host_extras). */
+void pvp_type_host_romfiles(struct pvp_ctx *c, const struct ynode *m, struct pv_host_spec *h);
+/* Free what pvp_type_host_romfiles allocated. */
+void pvp_host_romfiles_done(struct pv_host_spec *h);
+
 #endif

@@ -636,5 +636,6 @@ const struct pv_profile_keyset pv_profile_keysets[] = {
         { "/definitions/disk", disk_keys },
         { "/definitions/network", net_keys },
         { "/definitions/pciDevice", pci_keys },
+        { "/definitions/romfile", pvp_romfile_keys },
         { NULL, NULL },
 };

@@ -168,7 +168,33 @@ struct pv_host_spec {
         /* the rest of a passthrough setup (provision/profile_extras.c, provision/hostextras.c) */
         unsigned hugepages_margin;      /* 1 GiB pages reserved beyond the node's hugepages: 1G VMs */
         bool vendor_reset;              /* load vendor-reset, reset_method=device_specific for AMD reset-bug GPUs */
+        /* ROM images installed into usr/share/kvm for `romfile:` (provision/profile_rom.c, provision/hostrom.c) */
+        struct pv_romfile *romfiles;
+        size_t n_romfiles;
 };
+
+/*
+ * One `romfiles:` entry: a PCI option ROM image the host plan installs as usr/share/kvm/NAME.
+ * `source` is read when the profile is loaded (relative to the profile file's directory; a
+ * profile read from stdin: to the working directory). A profile loaded from a file refuses a
+ * source it cannot read; one from stdin (what a remote node gets over SSH) keeps the reason in
+ * `problem` and the host plan of that node blocks the install.
+ */
+#define PV_ROMFILE_MAX_BYTES (4u << 20)  /* a GPU vBIOS is 64 KiB-1 MiB; keeps journal and JSON plan small */
+#define PV_ROMFILE_DIR "usr/share/kvm"  /* where QEMU looks for romfile=NAME (root-relative) */
+struct pv_romfile {
+        char *name;                     /* file name under /usr/share/kvm (no '/', ',', ';') */
+        char *source;                   /* as written in the profile */
+        uint8_t *data;                  /* the image, len bytes; NULL when unreadable (see problem) */
+        size_t len;
+        char *sha256;                   /* of data (hex), NULL when unreadable */
+        bool has_efi;                   /* the image carries an EFI (UEFI) image */
+        char *problem;                  /* why the source could not be read (stdin profiles), or NULL */
+        struct pv_loc loc;
+};
+
+/* A romfiles name: letters, digits, '.', '_', '+', '-', not starting with '.' or '-', ≤ 128 characters. */
+bool pv_romfile_name_ok(const char *s);
 
 /* --------------------------------------------------------------- mappings */
 
@@ -402,6 +428,8 @@ const struct pv_vm *pv_profile_find_vm(const struct pv_profile *p, const char *n
 const struct pv_usb_mapping *pv_profile_find_usb_mapping(const struct pv_profile *p, const char *id);
 /* The host spec that applies to `node` (first match; `all` matches every node), or NULL. */
 const struct pv_host_spec *pv_profile_host_for_node(const struct pv_profile *p, const char *node);
+/* The romfiles entry NAME of the host section that applies to `node`, or NULL. */
+const struct pv_romfile *pv_profile_romfile_for_node(const struct pv_profile *p, const char *node, const char *name);
 /* cluster.ssh.nodes entry of `node`, or NULL. */
 const struct pv_ssh_node *pv_profile_ssh_node(const struct pv_profile *p, const char *node);
 

@@ -21,7 +21,7 @@ static void test_kind_table(void **state) {
                 assert_non_null(ki->name);
                 assert_int_equal(pv_action_kind_from_string(ki->name), k);
                 assert_true(ki->payload != PV_PAYLOAD_NONE);
-                bool host = k <= PV_ACT_SET_SRIOV;
+                bool host = k < PV_ACT_CREATE_MAPPING; /* host kinds first */
                 assert_int_equal(pv_action_is_host((enum pv_action_kind)k), host);
                 assert_int_equal(ki->scope, host ? PV_SCOPE_HOST : PV_SCOPE_CLUSTER);
                 assert_true(host ? ki->verb == NULL : ki->verb != NULL);
