@@ -48,11 +48,7 @@ void pv_api_params_done(struct pv_api_params *p) {
                 return;
         for (size_t i = 0; i < p->n; i++) {
                 free(p->v[i].key);
-                if (p->v[i].value) {
-                        /* values may carry secrets (the login password) */
-                        explicit_bzero(p->v[i].value, strlen(p->v[i].value));
-                        free(p->v[i].value);
-                }
+                pv_secret_free(p->v[i].value); /* values may carry secrets (the login password) */
         }
         free(p->v);
         memset(p, 0, sizeof *p);

@@ -60,10 +60,7 @@ struct conn {
 
 static void conn_done(struct conn *c) {
         pv_profile_free(c->profile);
-        if (c->secret) {
-                explicit_bzero(c->secret, strlen(c->secret));
-                free(c->secret);
-        }
+        pv_secret_free(c->secret);
         free(c->secret_source);
         memset(c, 0, sizeof *c);
 }

@@ -49,6 +49,10 @@ static void print_summary(struct pv_ctx *ctx, const struct pv_profile *p) {
                 const struct pv_mapping *m = &p->mappings[i];
                 fprintf(f, "  %smapping%s %s: %zu path(s)%s\n", b, r, m->id, m->n_map, m->mdev ? ", mdev" : "");
         }
+        for (size_t i = 0; i < p->n_usb_mappings; i++) {
+                const struct pv_usb_mapping *m = &p->usb_mappings[i];
+                fprintf(f, "  %susb mapping%s %s: %zu node entr%s\n", b, r, m->id, m->n_map, m->n_map == 1 ? "y" : "ies");
+        }
         for (size_t i = 0; i < p->n_vms; i++) {
                 const struct pv_vm *v = &p->vms[i];
                 fprintf(f, "  %svm%s %s on %s", b, r, v->name, v->node);

@@ -52,10 +52,7 @@ void pv_cli_conn_done(struct pv_cli_conn *c) {
         if (!c)
                 return;
         pv_api_unref(c->api);
-        if (c->secret) {
-                explicit_bzero(c->secret, strlen(c->secret));
-                free(c->secret);
-        }
+        pv_secret_free(c->secret);
         free(c->secret_source);
         memset(c, 0, sizeof *c);
 }

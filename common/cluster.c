@@ -113,6 +113,8 @@ void pv_observe_want_done(struct pv_observe_want *w) {
         pv_strv_done(&w->vm_names);
         pv_strv_done(&w->version_nodes);
         pv_strv_done(&w->qemu_server_nodes);
+        pv_strv_done(&w->usb_check_nodes);
+        pv_strv_done(&w->usb_hw_nodes);
         *w = (struct pv_observe_want){ 0 };
 }
 
@@ -151,6 +153,12 @@ void pv_observed_done(struct pv_observed *o) {
         for (size_t i = 0; i < o->n_hw; i++)
                 pv_node_hw_done(&o->hw[i]);
         free(o->hw);
+        for (size_t i = 0; i < o->n_usb_mappings; i++)
+                pv_obs_mapping_done(&o->usb_mappings[i]);
+        free(o->usb_mappings);
+        for (size_t i = 0; i < o->n_usb_hw; i++)
+                pv_node_usb_done(&o->usb_hw[i]);
+        free(o->usb_hw);
         memset(o, 0, sizeof *o);
 }
 
@@ -285,4 +293,41 @@ int pv_upid_parse(const char *s, struct pv_upid *ret, struct pv_error *err) {
         return 0;
 bad:
         return pv_error_set(err, PV_EINVAL, "unable to parse task id '%s'", s ? s : "");
+}
+
+/* ------------------------------------------------------------- USB (issue 14) */
+
+void pv_hw_usb_done(struct pv_hw_usb *d) {
+        if (!d)
+                return;
+        free(d->usbpath);
+        free(d->vendid);
+        free(d->prodid);
+        free(d->product);
+        free(d->manufacturer);
+        memset(d, 0, sizeof *d);
+}
+
+void pv_node_usb_done(struct pv_node_usb *n) {
+        if (!n)
+                return;
+        for (size_t i = 0; i < n->n_devs; i++)
+                pv_hw_usb_done(&n->devs[i]);
+        free(n->devs);
+        free(n->node);
+        memset(n, 0, sizeof *n);
+}
+
+const struct pv_obs_mapping *pv_observed_usb_mapping(const struct pv_observed *o, const char *id) {
+        for (size_t i = 0; o && id && i < o->n_usb_mappings; i++)
+                if (strcmp(o->usb_mappings[i].id, id) == 0)
+                        return &o->usb_mappings[i];
+        return NULL;
+}
+
+const struct pv_node_usb *pv_observed_usb_hw(const struct pv_observed *o, const char *node) {
+        for (size_t i = 0; o && node && i < o->n_usb_hw; i++)
+                if (strcmp(o->usb_hw[i].node, node) == 0)
+                        return &o->usb_hw[i];
+        return NULL;
 }

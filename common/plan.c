@@ -324,6 +324,19 @@ int pv_action_set_mapping(struct pv_action *a, const char *id, char *const *entr
         return install(a, PV_PAYLOAD_MAPPING, &m, sizeof m, pv_xasprintf("mapping:%s:%s", id ? id : "", verb_of(a)));
 }
 
+int pv_action_set_usb_mapping(struct pv_action *a, const char *id, char *const *entries, size_t n_entries,
+                              const char *description, struct pv_error *err) {
+        (void)err;
+        struct pv_mapping_payload m = {
+                .id = pv_xstrdup(id ? id : ""),
+                .entries = dup_vec((const char *const *)entries, n_entries),
+                .n_entries = n_entries,
+                .description = pv_xstrdup(description),
+                .usb = true,
+        };
+        return install(a, PV_PAYLOAD_MAPPING, &m, sizeof m, pv_xasprintf("usb-mapping:%s:%s", id ? id : "", verb_of(a)));
+}
+
 int pv_action_set_key(struct pv_action *a, const char *key, struct pv_error *err) {
         (void)err;
         char *k = pv_xstrdup(key ? key : "");

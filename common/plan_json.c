@@ -194,6 +194,9 @@ json_t *pv_action_payload_json(const struct pv_action *a) {
                                  a->payload.vm.vmid ? json_integer(a->payload.vm.vmid) : json_null());
         case PV_PAYLOAD_MAPPING: {
                 const struct pv_mapping_payload *m = &a->payload.mapping;
+                if (m->usb) /* a USB mapping: its own type, no mdev/live-migration flags */
+                        return json_pack("{s:s, s:s, s:o, s:o}", "type", "usb", "id", m->id, "entries",
+                                         vec_json(m->entries), "description", str_or_null(m->description));
                 return json_pack("{s:s, s:o, s:o, s:b, s:b}", "id", m->id, "entries", vec_json(m->entries),
                                  "description", str_or_null(m->description), "mdev", m->mdev,
                                  "live_migration_capable", m->live_migration_capable);
@@ -412,7 +415,13 @@ static int decode_payload(const json_t *o, size_t idx, struct pv_action *a, stru
                 if (r == 0)
                         r = decode_vec(pl, "entries", idx, &vec, &n, err);
                 if (r == 0)
-                        r = pv_action_set_mapping(a, s1, vec, n, s3, b1, b2, err);
+                        r = opt_str(pl, "type", w, idx, &s2, err);
+                if (r == 0 && s2 && strcmp(s2, "usb") != 0)
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload.type: '%s' is not a mapping type (usb)",
+                                         idx, s2);
+                if (r == 0)
+                        r = s2 ? pv_action_set_usb_mapping(a, s1, vec, n, s3, err)
+                               : pv_action_set_mapping(a, s1, vec, n, s3, b1, b2, err);
                 free_vec(vec);
                 return r;
         case PV_PAYLOAD_NONE:

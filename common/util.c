@@ -123,3 +123,13 @@ void pv_strv_done(struct pv_strv *sv) {
         free(sv->v);
         *sv = (struct pv_strv)PV_STRV_INIT;
 }
+
+void pv_secret_wipe(char *s) {
+        if (s)
+                explicit_bzero(s, strlen(s));
+}
+
+void pv_secret_free(char *s) {
+        pv_secret_wipe(s);
+        free(s);
+}

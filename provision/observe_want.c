@@ -143,6 +143,7 @@ int pv_observe_want_from_profile(const struct pv_profile *profile, struct pv_obs
         int r = collect_hw_nodes(profile, &w, err);
         r = r < 0 ? r : collect_check_nodes(profile, &w.check_nodes, err);
         r = r < 0 ? r : collect_version_nodes(profile, &w.version_nodes, &w.qemu_server_nodes, err);
+        r = r < 0 ? r : pv_usb_observe_want(profile, &w, err);
         for (size_t i = 0; i < profile->n_vms && r >= 0; i++)
                 if (profile->vms[i].name)
                         r = strv_add_unique(&w.vm_names, profile->vms[i].name, err);

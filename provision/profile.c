@@ -293,6 +293,7 @@ void pv_profile_free(struct pv_profile *p) {
         for (size_t i = 0; i < p->n_vms; i++)
                 pvp_vm_done(&p->vms[i]);
         free(p->vms);
+        pvp_usb_mappings_free(p);
         free(p->file);
         free(p);
 }
@@ -306,6 +307,7 @@ static void ctx_done(struct pvp_ctx *c) {
         free(c->vm_src);
         free(c->mapping_src);
         free(c->host_src);
+        free(c->usb_mapping_src);
         pvp_yaml_arena_free(&c->arena);
         pv_buf_release(&c->path);
 }

@@ -55,7 +55,7 @@ static const struct {
 };
 
 /* "net12" → 12 when the prefix matches and the index is canonical decimal in range, else -1. */
-int key_index(const char *key, const char *prefix, int max) {
+int pvc_key_index(const char *key, const char *prefix, int max) {
         size_t n = strlen(prefix);
         if (strncmp(key, prefix, n) != 0)
                 return -1;
@@ -74,7 +74,7 @@ static const struct keydef *keydef_of(const char *key) {
                 if (strcmp(plain_keys[i].name, key) == 0)
                         return &plain_keys[i];
         for (size_t i = 0; i < PV_ELEMENTSOF(indexed_keys); i++)
-                if (key_index(key, indexed_keys[i].prefix, indexed_keys[i].max) >= 0)
+                if (pvc_key_index(key, indexed_keys[i].prefix, indexed_keys[i].max) >= 0)
                         return &indexed_keys[i].def;
         return NULL;
 }
@@ -115,7 +115,7 @@ int pv_vmconfig_key_cmp(const char *a, const char *b) {
 
 /* ------------------------------------------------------------ comparison */
 
-bool str_eq(const char *a, const char *b) {
+bool pvc_str_eq(const char *a, const char *b) {
         return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
@@ -139,7 +139,7 @@ static bool rest_equal(const struct pv_props *a, const struct pv_props *b, const
                         bool skipped = !k;
                         for (size_t s = 0; !skipped && skip[s]; s++)
                                 skipped = strcmp(skip[s], k) == 0;
-                        if (!skipped && !str_eq(x->v[i].value, pv_props_get(y, k)))
+                        if (!skipped && !pvc_str_eq(x->v[i].value, pv_props_get(y, k)))
                                 return false;
                 }
         }
@@ -293,7 +293,7 @@ static bool is_net_model(const char *s) {
 }
 
 
-int net_parse(const char *s, struct net_val *ret) {
+int pvc_net_parse(const char *s, struct net_val *ret) {
         struct net_val n = { 0 };
         if (pv_props_parse(s, true, &n.props, NULL) < 0)
                 return -1;
@@ -316,7 +316,7 @@ int net_parse(const char *s, struct net_val *ret) {
         return 0;
 }
 
-bool net_subkey_skipped(const char *k) {
+bool pvc_net_subkey_skipped(const char *k) {
         return !k || strcmp(k, "model") == 0 || strcmp(k, "macaddr") == 0 || strcmp(k, "bridge") == 0 ||
                strcmp(k, "firewall") == 0 || strcmp(k, "tag") == 0 || strcmp(k, "link_down") == 0 ||
                is_net_model(k);
@@ -326,13 +326,14 @@ static bool net_rest_equal(const struct pv_props *a, const struct pv_props *b) {
         for (int pass = 0; pass < 2; pass++) {
                 const struct pv_props *x = pass ? b : a, *y = pass ? a : b;
                 for (size_t i = 0; i < x->n; i++)
-                        if (!net_subkey_skipped(x->v[i].key) && !str_eq(x->v[i].value, pv_props_get(y, x->v[i].key)))
+                        if (!pvc_net_subkey_skipped(x->v[i].key) &&
+                            !pvc_str_eq(x->v[i].value, pv_props_get(y, x->v[i].key)))
                                 return false;
         }
         return true;
 }
 
-int bool_or(const char *s, int def) {
+int pvc_bool_or(const char *s, int def) {
         int v = s ? pv_parse_bool(s) : def;
         return v < 0 ? def : v;
 }
@@ -340,18 +341,20 @@ int bool_or(const char *s, int def) {
 /* want = desired (may omit the MAC: Proxmox generates one), have = observed. */
 static bool net_equal(const char *want, const char *have) {
         struct net_val a, b;
-        if (net_parse(want, &a) < 0)
+        if (pvc_net_parse(want, &a) < 0)
                 return strcmp(want, have) == 0;
-        if (net_parse(have, &b) < 0) {
+        if (pvc_net_parse(have, &b) < 0) {
                 pv_props_done(&a.props);
                 return false;
         }
         long long ta = -1, tb = -1;
         const char *sa = pv_props_get(&a.props, "tag"), *sb = pv_props_get(&b.props, "tag");
         bool eq = strcmp(a.model, b.model) == 0 && (!a.mac || (b.mac && strcasecmp(a.mac, b.mac) == 0)) &&
-                  str_eq(pv_props_get(&a.props, "bridge"), pv_props_get(&b.props, "bridge")) &&
-                  bool_or(pv_props_get(&a.props, "firewall"), 0) == bool_or(pv_props_get(&b.props, "firewall"), 0) &&
-                  bool_or(pv_props_get(&a.props, "link_down"), 0) == bool_or(pv_props_get(&b.props, "link_down"), 0) &&
+                  pvc_str_eq(pv_props_get(&a.props, "bridge"), pv_props_get(&b.props, "bridge")) &&
+                  pvc_bool_or(pv_props_get(&a.props, "firewall"), 0) ==
+                          pvc_bool_or(pv_props_get(&b.props, "firewall"), 0) &&
+                  pvc_bool_or(pv_props_get(&a.props, "link_down"), 0) ==
+                          pvc_bool_or(pv_props_get(&b.props, "link_down"), 0) &&
                   (!sa || parse_ll(sa, &ta) == 0) && (!sb || parse_ll(sb, &tb) == 0) && ta == tb &&
                   net_rest_equal(&a.props, &b.props);
         pv_props_done(&a.props);
@@ -381,7 +384,7 @@ bool pv_vmconfig_value_equal(const char *key, const char *want, const char *have
                 return pvx_value_equal(key, want, have);
         const struct keydef *d = key ? keydef_of(key) : NULL;
         if (!d)
-                return str_eq(want, have);
+                return pvc_str_eq(want, have);
         if (!want)
                 want = d->def;
         if (!have)
@@ -443,8 +446,8 @@ void pv_claims_free(struct pv_claims *c) {
         free(c);
 }
 
-int claim_add(struct pv_claims *c, const char *node, const struct pv_pci_addr *a, const char *mdev,
-              struct pv_error *err) {
+int pvc_claim_add(struct pv_claims *c, const char *node, const struct pv_pci_addr *a, const char *mdev,
+                  struct pv_error *err) {
         if (!c)
                 return 0;
         struct pv_claim *v = realloc(c->v, (c->n + 1) * sizeof *v);
@@ -461,10 +464,10 @@ int claim_add(struct pv_claims *c, const char *node, const struct pv_pci_addr *a
         return 0;
 }
 
-int claim_count(const struct pv_claims *c, const char *node, const struct pv_pci_addr *a, const char *mdev) {
+int pvc_claim_count(const struct pv_claims *c, const char *node, const struct pv_pci_addr *a, const char *mdev) {
         int n = 0;
         for (size_t i = 0; c && i < c->n; i++)
-                if (pv_pci_addr_equal(&c->v[i].addr, a) && str_eq(c->v[i].mdev, mdev) && strcmp(c->v[i].node, node) == 0)
+                if (pv_pci_addr_equal(&c->v[i].addr, a) && pvc_str_eq(c->v[i].mdev, mdev) && strcmp(c->v[i].node, node) == 0)
                         n++;
         return n;
 }

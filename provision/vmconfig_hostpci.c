@@ -32,7 +32,7 @@ static bool addr_matches(const struct pv_pci_addr *fact, const struct pv_pci_add
 }
 
 /* Index every host= address of the observed configs (once per plan and observed state). */
-int index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_error *err) {
+int pvc_index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_error *err) {
         if (!c || !o || c->indexed == o)
                 return 0;
         free(c->used);
@@ -42,7 +42,7 @@ int index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_error
         for (size_t i = 0; i < o->n_configs; i++) {
                 const struct pv_vm_config *cfg = &o->configs[i];
                 for (size_t k = 0; cfg->node && k < cfg->n; k++) {
-                        if (key_index(cfg->kv[k].key, "hostpci", 15) < 0)
+                        if (pvc_key_index(cfg->kv[k].key, "hostpci", 15) < 0)
                                 continue;
                         struct pv_hostpci h = PV_HOSTPCI_INIT;
                         if (pv_hostpci_parse(cfg->kv[k].value, &h, NULL) < 0)
@@ -84,7 +84,7 @@ static bool used_by_other_vm(const struct xlate *x, const char *node, const stru
                 if (c->vmid == x->ctx->vmid || !c->node || strcmp(c->node, node) != 0)
                         continue;
                 for (size_t k = 0; k < c->n; k++) {
-                        if (key_index(c->kv[k].key, "hostpci", 15) < 0)
+                        if (pvc_key_index(c->kv[k].key, "hostpci", 15) < 0)
                                 continue;
                         struct pv_hostpci h = PV_HOSTPCI_INIT;
                         if (pv_hostpci_parse(c->kv[k].value, &h, NULL) < 0)
@@ -121,12 +121,12 @@ static bool is_vf_of(const struct pv_node_hw *hw, const struct pv_pci_addr *a, c
 static bool held_by_this_vm(const struct xlate *x, const struct pv_hostpci *h) {
         const struct pv_vm_config *c = x->ctx->current;
         for (size_t k = 0; c && k < c->n; k++) {
-                if (key_index(c->kv[k].key, "hostpci", 15) < 0)
+                if (pvc_key_index(c->kv[k].key, "hostpci", 15) < 0)
                         continue;
                 struct pv_hostpci o = PV_HOSTPCI_INIT;
                 if (pv_hostpci_parse(c->kv[k].value, &o, NULL) < 0)
                         continue;
-                bool same = pv_hostpci_same_device(&o, h) && str_eq(o.mdev, h->mdev);
+                bool same = pv_hostpci_same_device(&o, h) && pvc_str_eq(o.mdev, h->mdev);
                 pv_hostpci_done(&o);
                 if (same)
                         return true;
@@ -137,7 +137,7 @@ static bool held_by_this_vm(const struct xlate *x, const struct pv_hostpci *h) {
 /* Map entries of mapping `id` for `node`: profile first, else the observed mapping (parsed into *owned). */
 static int mapping_entries(const struct xlate *x, const char *id, const char *node, const struct pv_map_entry ***ret,
                            size_t *ret_n, struct pv_map_entry **owned, size_t *n_owned, bool *found,
-                           struct pv_error *err) {
+                               struct pv_error *err) {
         const struct pv_profile *p = x->ctx->profile;
         const struct pv_mapping *pm = NULL;
         *ret = NULL;
@@ -205,7 +205,7 @@ static const char *not_ready(const struct xlate *x, const struct pv_pci_addr *ad
 }
 
 static int check_ready(struct xlate *x, struct slotted *s, const struct pv_pci_addr *addrs, size_t n,
-                       struct pv_error *err) {
+                           struct pv_error *err) {
         const struct pv_pcidev *d = s->dev;
         bool binding = !d->mdev && d->driver != PV_DRIVER_KEEP;
         const struct pv_pci_addr *which = NULL;
@@ -219,7 +219,7 @@ static int check_ready(struct xlate *x, struct slotted *s, const struct pv_pci_a
 
 /* mdev type present with an instance free (or held by this VM already); claims one. */
 static int check_mdev(struct xlate *x, struct slotted *s, const struct pv_pci_addr *cands, size_t n,
-                      struct pv_error *err) {
+                          struct pv_error *err) {
         const char *type = s->dev->mdev;
         const char *node = x->vm->node;
         if (!type)
@@ -243,8 +243,8 @@ static int check_mdev(struct xlate *x, struct slotted *s, const struct pv_pci_ad
                         return WARN(x, err, "hostpci%d: free instances of mdev type '%s' on %s on '%s' are unknown; not checked",
                                     s->slot, type, u, node);
                 }
-                if (t->available - claim_count(x->ctx->claims, node, &cands[i], type) >= 1)
-                        return claim_add(x->ctx->claims, node, &cands[i], type, err);
+                if (t->available - pvc_claim_count(x->ctx->claims, node, &cands[i], type) >= 1)
+                        return pvc_claim_add(x->ctx->claims, node, &cands[i], type, err);
         }
         char a[PV_PCI_ADDR_MAX];
         pv_pci_addr_format(&cands[0], a);
@@ -373,7 +373,8 @@ static bool held_through_mapping(const struct xlate *x, const char *node, const 
                 const struct pv_vm_config *c = pv_observed_config(o, v->vmid);
                 for (size_t k = 0; c && k < c->n; k++) {
                         struct pv_hostpci h = PV_HOSTPCI_INIT;
-                        if (key_index(c->kv[k].key, "hostpci", 15) < 0 || pv_hostpci_parse(c->kv[k].value, &h, NULL) < 0)
+                        if (pvc_key_index(c->kv[k].key, "hostpci", 15) < 0 ||
+                            pv_hostpci_parse(c->kv[k].value, &h, NULL) < 0)
                                 continue;
                         const struct pv_obs_mapping *om = h.mapping ? pv_observed_mapping(o, h.mapping) : NULL;
                         bool hit = false;
@@ -398,7 +399,7 @@ static bool vf_free(const struct xlate *x, const struct slotted *all, size_t n_a
         uint32_t who;
         if (used_by_other_vm(x, x->vm->node, a, &who) || held_through_mapping(x, x->vm->node, a))
                 return false;
-        if (claim_count(x->ctx->claims, x->vm->node, a, NULL) > 0)
+        if (pvc_claim_count(x->ctx->claims, x->vm->node, a, NULL) > 0)
                 return false;
         for (size_t i = 0; i < n_all; i++) {
                 if (&all[i] == self || !all[i].ok)
@@ -415,7 +416,7 @@ static bool vf_mdev_ok(const struct xlate *x, const struct pv_pci_addr *a, const
         if (!type)
                 return true;
         const struct pv_mdev_type *t = mdev_type(x->hw, a, type, &known);
-        return t && (t->available < 0 || t->available - claim_count(x->ctx->claims, x->vm->node, a, type) >= 1);
+        return t && (t->available < 0 || t->available - pvc_claim_count(x->ctx->claims, x->vm->node, a, type) >= 1);
 }
 
 static int set_host(struct pv_hostpci *h, const struct pv_pci_addr *a, struct pv_error *err) {
@@ -450,7 +451,7 @@ static int resolve_vf(struct xlate *x, struct slotted *all, size_t n_all, struct
         if (keep) {
                 int r = set_host(&s->hp, keep, err);
                 if (r == 0)
-                        r = claim_add(x->ctx->claims, x->vm->node, keep, NULL, err);
+                        r = pvc_claim_add(x->ctx->claims, x->vm->node, keep, NULL, err);
                 if (r == 0 && d->mdev)
                         r = check_mdev(x, s, keep, 1, err);
                 if (r == 0)
@@ -467,7 +468,7 @@ static int resolve_vf(struct xlate *x, struct slotted *all, size_t n_all, struct
                         continue;
                 int r = set_host(&s->hp, &h->addr, err);
                 if (r == 0)
-                        r = claim_add(x->ctx->claims, x->vm->node, &h->addr, NULL, err);
+                        r = pvc_claim_add(x->ctx->claims, x->vm->node, &h->addr, NULL, err);
                 if (r == 0 && d->mdev)
                         r = check_mdev(x, s, &h->addr, 1, err);
                 if (r == 0)
@@ -519,7 +520,7 @@ static bool same_identity(const struct xlate *x, const struct pv_pcidev *d, cons
         return pv_hostpci_same_device(want, o);
 }
 
-int xl_hostpci(struct xlate *x, struct pv_error *err) {
+int pvc_xl_hostpci(struct xlate *x, struct pv_error *err) {
         const struct pv_vm *vm = x->vm;
         struct pv_hostpci obs[PV_MAX_HOSTPCI];
         bool obs_ok[PV_MAX_HOSTPCI] = { false }, taken[PV_MAX_HOSTPCI] = { false };
@@ -532,7 +533,7 @@ int xl_hostpci(struct xlate *x, struct pv_error *err) {
                 char key[16];
                 snprintf(key, sizeof key, "hostpci%d", i);
                 obs[i] = (struct pv_hostpci)PV_HOSTPCI_INIT;
-                const char *v = cur(x, key);
+                const char *v = pvc_cur(x, key);
                 obs_ok[i] = v && pv_hostpci_parse(v, &obs[i], NULL) == 0;
         }
         struct slotted *s = calloc(vm->n_pci, sizeof *s);
@@ -608,7 +609,7 @@ int xl_hostpci(struct xlate *x, struct pv_error *err) {
                         char key[16], *v = NULL;
                         snprintf(key, sizeof key, "hostpci%d", k);
                         if ((r = pv_hostpci_format(&s[i].hp, &v, err)) == 0)
-                                r = kvb_take(&x->kv, key, v, err);
+                                r = pvc_kvb_take(&x->kv, key, v, err);
                 }
 out:
         for (size_t i = 0; s && i < vm->n_pci; i++)

@@ -19,20 +19,20 @@
 /* ------------------------------------------------- vmconfig.c: key classes */
 
 /* "net12" → 12 when the prefix matches and the index is canonical decimal in range, else -1. */
-int key_index(const char *key, const char *prefix, int max);
+int pvc_key_index(const char *key, const char *prefix, int max);
 
 /* ---------------------------------------------------- vmconfig.c: comparison */
 
-bool str_eq(const char *a, const char *b);
-int bool_or(const char *s, int def);
+bool pvc_str_eq(const char *a, const char *b);
+int pvc_bool_or(const char *s, int def);
 
 /* A parsed netN value: model and MAC (aliases resolved), the other parts in props. */
 struct net_val {
         const char *model, *mac;
         struct pv_props props;
 };
-int net_parse(const char *s, struct net_val *ret);
-bool net_subkey_skipped(const char *k);
+int pvc_net_parse(const char *s, struct net_val *ret);
+bool pvc_net_subkey_skipped(const char *k);
 
 /* -------------------------------------------------------- vmconfig.c: claims */
 
@@ -57,9 +57,9 @@ struct pv_claims {
         size_t n_used;
 };
 
-int claim_add(struct pv_claims *c, const char *node, const struct pv_pci_addr *a, const char *mdev,
-              struct pv_error *err);
-int claim_count(const struct pv_claims *c, const char *node, const struct pv_pci_addr *a, const char *mdev);
+int pvc_claim_add(struct pv_claims *c, const char *node, const struct pv_pci_addr *a, const char *mdev,
+                  struct pv_error *err);
+int pvc_claim_count(const struct pv_claims *c, const char *node, const struct pv_pci_addr *a, const char *mdev);
 
 /* --------------------------------------- vmconfig_translate.c: kv builder */
 
@@ -69,7 +69,7 @@ struct kvb {
 };
 
 /* Add key (copied) = value (taken). */
-int kvb_take(struct kvb *b, const char *key, char *value, struct pv_error *err);
+int pvc_kvb_take(struct kvb *b, const char *key, char *value, struct pv_error *err);
 
 /* -------------------------------------- vmconfig_translate.c: translation */
 
@@ -82,17 +82,17 @@ struct xlate {
         const struct pv_node_hw *hw;
 };
 
-const char *cur(const struct xlate *x, const char *key);
-int note(struct xlate *x, struct pv_strv *where, struct pv_error *err, const char *fmt, ...) PV_PRINTF(4, 5);
+const char *pvc_cur(const struct xlate *x, const char *key);
+int pvc_note(struct xlate *x, struct pv_strv *where, struct pv_error *err, const char *fmt, ...) PV_PRINTF(4, 5);
 
-#define DRIFT(x, err, ...) note((x), &(x)->out.drift, (err), __VA_ARGS__)
-#define WARN(x, err, ...) note((x), &(x)->out.warnings, (err), __VA_ARGS__)
-#define BLOCK(x, err, ...) note((x), &(x)->blocked, (err), __VA_ARGS__)
+#define DRIFT(x, err, ...) pvc_note((x), &(x)->out.drift, (err), __VA_ARGS__)
+#define WARN(x, err, ...) pvc_note((x), &(x)->out.warnings, (err), __VA_ARGS__)
+#define BLOCK(x, err, ...) pvc_note((x), &(x)->blocked, (err), __VA_ARGS__)
 
 /* ------------------------------------------ vmconfig_hostpci.c: hostpciN */
 
 /* Index every host= address of the observed configs (once per plan and observed state). */
-int index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_error *err);
-int xl_hostpci(struct xlate *x, struct pv_error *err);
+int pvc_index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_error *err);
+int pvc_xl_hostpci(struct xlate *x, struct pv_error *err);
 
 #endif

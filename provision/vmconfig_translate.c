@@ -33,7 +33,7 @@ static void kvb_done(struct kvb *b) {
 }
 
 /* Add key (copied) = value (taken). */
-int kvb_take(struct kvb *b, const char *key, char *value, struct pv_error *err) {
+int pvc_kvb_take(struct kvb *b, const char *key, char *value, struct pv_error *err) {
         if (!value)
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         struct pv_kv *v = realloc(b->v, (b->n + 1) * sizeof *v);
@@ -51,7 +51,7 @@ int kvb_take(struct kvb *b, const char *key, char *value, struct pv_error *err) 
 }
 
 static int kvb_set(struct kvb *b, const char *key, const char *value, struct pv_error *err) {
-        return kvb_take(b, key, strdup(value), err);
+        return pvc_kvb_take(b, key, strdup(value), err);
 }
 
 static int kv_cmp(const void *a, const void *b) {
@@ -61,11 +61,11 @@ static int kv_cmp(const void *a, const void *b) {
 /* --------------------------------------------------------- translation */
 
 
-const char *cur(const struct xlate *x, const char *key) {
+const char *pvc_cur(const struct xlate *x, const char *key) {
         return x->ctx->current ? pv_vm_config_get(x->ctx->current, key) : NULL;
 }
 
-int note(struct xlate *x, struct pv_strv *where, struct pv_error *err, const char *fmt, ...) {
+int pvc_note(struct xlate *x, struct pv_strv *where, struct pv_error *err, const char *fmt, ...) {
         _cleanup_buf_ struct pv_buf b = PV_BUF_INIT;
         va_list ap;
         int r = 0;
@@ -102,12 +102,12 @@ static int xl_tags(struct xlate *x, struct pv_error *err) {
         char *norm = NULL;
         if (r == 0)
                 r = pv_tags_normalize(all.buf, st, &norm, err);
-        return r < 0 ? r : kvb_take(&x->kv, "tags", norm, err);
+        return r < 0 ? r : pvc_kvb_take(&x->kv, "tags", norm, err);
 }
 
 /* Append ",k=v" for every part of the observed value `have` not in `skip` (sorted by key). */
 static int carry_over(struct pv_buf *b, const char *have, const char *const *skip, bool (*skipfn)(const char *),
-                      struct pv_error *err) {
+                          struct pv_error *err) {
         struct pv_props p;
         if (!have || pv_props_parse(have, true, &p, NULL) < 0)
                 return 0;
@@ -147,7 +147,7 @@ static int xl_machine(struct xlate *x, struct pv_error *err) {
         if (r < 0)
                 return r;
         size_t type_len = b.len;
-        if ((r = carry_over(&b, cur(x, "machine"), skip, NULL, err)) < 0)
+        if ((r = carry_over(&b, pvc_cur(x, "machine"), skip, NULL, err)) < 0)
                 return r;
         if (b.len == 0)
                 return 0;
@@ -183,7 +183,7 @@ static int xl_cpu(struct xlate *x, struct pv_error *err) {
         /* carried: everything but cputype, flags, hidden; merged in key order */
         static const char *const skip2[] = { "cputype", "flags", "hidden", NULL };
         _cleanup_buf_ struct pv_buf carried = PV_BUF_INIT;
-        if ((r = carry_over(&carried, cur(x, "cpu"), skip2, NULL, err)) < 0)
+        if ((r = carry_over(&carried, pvc_cur(x, "cpu"), skip2, NULL, err)) < 0)
                 return r;
         _cleanup_buf_ struct pv_buf merged = PV_BUF_INIT;
         if (rest.len && (r = pv_buf_adds(&merged, rest.buf, err)) < 0)
@@ -216,13 +216,13 @@ static int xl_scalar(struct xlate *x, struct pv_error *err) {
         if (vm->bios != PV_BIOS_UNSET)
                 r = kvb_set(&x->kv, "bios", vm->bios == PV_BIOS_OVMF ? "ovmf" : "seabios", err);
         if (r == 0 && vm->cores)
-                r = kvb_take(&x->kv, "cores", pv_asprintf(NULL, "%u", vm->cores), err);
+                r = pvc_kvb_take(&x->kv, "cores", pv_asprintf(NULL, "%u", vm->cores), err);
         if (r == 0 && vm->sockets)
-                r = kvb_take(&x->kv, "sockets", pv_asprintf(NULL, "%u", vm->sockets), err);
+                r = pvc_kvb_take(&x->kv, "sockets", pv_asprintf(NULL, "%u", vm->sockets), err);
         if (r == 0 && vm->memory_mib)
-                r = kvb_take(&x->kv, "memory", pv_asprintf(NULL, "%" PRIu64, vm->memory_mib), err);
+                r = pvc_kvb_take(&x->kv, "memory", pv_asprintf(NULL, "%" PRIu64, vm->memory_mib), err);
         if (r == 0 && vm->balloon_mib >= 0)
-                r = kvb_take(&x->kv, "balloon", pv_asprintf(NULL, "%" PRId64, vm->balloon_mib), err);
+                r = pvc_kvb_take(&x->kv, "balloon", pv_asprintf(NULL, "%" PRId64, vm->balloon_mib), err);
         if (r == 0 && vm->hugepages)
                 r = kvb_set(&x->kv, "hugepages", vm->hugepages, err);
         if (r == 0 && vm->numa >= 0)
@@ -238,7 +238,7 @@ static int xl_scalar(struct xlate *x, struct pv_error *err) {
                 static const char *const skip[] = { "type", NULL };
                 r = pv_buf_adds(&b, vm->vga, err);
                 if (r == 0)
-                        r = carry_over(&b, cur(x, "vga"), skip, NULL, err);
+                        r = carry_over(&b, pvc_cur(x, "vga"), skip, NULL, err);
                 if (r == 0)
                         r = kvb_set(&x->kv, "vga", b.buf, err);
         }
@@ -293,7 +293,7 @@ static char *fmt_gib(uint64_t bytes) {
 
 /* Compare an existing disk (presence, storage, media, size) and report differences as drift. */
 static int check_disk(struct xlate *x, const char *key, const char *have, const char *storage, uint64_t size,
-                      struct pv_error *err) {
+                          struct pv_error *err) {
         struct pv_props p;
         if (pv_props_parse(have, true, &p, NULL) < 0)
                 return DRIFT(x, err, "%s '%s' cannot be parsed; pvfio leaves the disk alone", key, have);
@@ -378,7 +378,7 @@ static int xl_disks(struct xlate *x, struct pv_error *err) {
                 }
                 char key[32];
                 snprintf(key, sizeof key, "%s%d", bus_prefix(d->bus), idx[i]);
-                const char *have = cur(x, key);
+                const char *have = pvc_cur(x, key);
                 if (have) {
                         r = check_disk(x, key, have, d->storage, d->size_bytes, err);
                         if (r == 0)
@@ -386,11 +386,11 @@ static int xl_disks(struct xlate *x, struct pv_error *err) {
                         continue;
                 }
                 _cleanup_free_ char *gib = fmt_gib(d->size_bytes);
-                r = kvb_take(&x->kv, key,
-                             gib ? pv_asprintf(NULL, "%s:%s%s%s", d->storage, gib, d->options ? "," : "",
-                                               d->options ? d->options : "")
-                                 : NULL,
-                             err);
+                r = pvc_kvb_take(&x->kv, key,
+                                 gib ? pv_asprintf(NULL, "%s:%s%s%s", d->storage, gib, d->options ? "," : "",
+                                                   d->options ? d->options : "")
+                                     : NULL,
+                                 err);
         }
         free(idx);
         return r;
@@ -400,17 +400,17 @@ static int xl_efidisk(struct xlate *x, struct pv_error *err) {
         const struct pv_vm *vm = x->vm;
         if (vm->bios != PV_BIOS_OVMF || !vm->efidisk_storage)
                 return 0;
-        const char *have = cur(x, "efidisk0");
+        const char *have = pvc_cur(x, "efidisk0");
         if (!have)
-                return kvb_take(&x->kv, "efidisk0",
-                                pv_asprintf(NULL, "%s:1,efitype=4m%s", vm->efidisk_storage,
-                                            vm->efidisk_pre_enrolled_keys ? ",pre-enrolled-keys=1" : ""),
-                                err);
+                return pvc_kvb_take(&x->kv, "efidisk0",
+                                    pv_asprintf(NULL, "%s:1,efitype=4m%s", vm->efidisk_storage,
+                                                vm->efidisk_pre_enrolled_keys ? ",pre-enrolled-keys=1" : ""),
+                                    err);
         int r = check_disk(x, "efidisk0", have, vm->efidisk_storage, 0, err);
         struct pv_props p;
         if (r == 0 && pv_props_parse(have, true, &p, NULL) == 0) {
                 const char *t = pv_props_get(&p, "efitype");
-                int keys = bool_or(pv_props_get(&p, "pre-enrolled-keys"), 0);
+                int keys = pvc_bool_or(pv_props_get(&p, "pre-enrolled-keys"), 0);
                 if (!t || strcmp(t, "4m") != 0)
                         r = DRIFT(x, err, "efidisk0 uses efitype %s, pvfio creates 4m; pvfio does not recreate the EFI disk",
                                   t ? t : "2m");
@@ -452,9 +452,9 @@ static int xl_nets(struct xlate *x, struct pv_error *err) {
                 }
                 char key[16];
                 snprintf(key, sizeof key, "net%d", idx[i]);
-                const char *have = cur(x, key);
+                const char *have = pvc_cur(x, key);
                 struct net_val obs = { 0 };
-                bool have_ok = have && net_parse(have, &obs) == 0;
+                bool have_ok = have && pvc_net_parse(have, &obs) == 0;
                 const char *mac = n->macaddr ? n->macaddr : (have_ok ? obs.mac : NULL);
                 _cleanup_buf_ struct pv_buf b = PV_BUF_INIT;
                 r = pv_buf_adds(&b, n->model ? n->model : "virtio", err);
@@ -477,7 +477,7 @@ static int xl_nets(struct xlate *x, struct pv_error *err) {
                                 r = pv_buf_addf(&rest, err, "%slink_down=1", rest.len ? "," : "");
                 }
                 if (r == 0 && have_ok)
-                        r = carry_over(&rest, have, NULL, net_subkey_skipped, err);
+                        r = carry_over(&rest, have, NULL, pvc_net_subkey_skipped, err);
                 if (have_ok)
                         pv_props_done(&obs.props);
                 if (r < 0)
@@ -509,7 +509,7 @@ static int xl_extras(struct xlate *x, struct pv_error *err) {
         if (r < 0)
                 return r;
         for (size_t i = 0; r == 0 && i < o.n; i++) {
-                r = kvb_take(&x->kv, o.kv[i].key, o.kv[i].value, err);
+                r = pvc_kvb_take(&x->kv, o.kv[i].key, o.kv[i].value, err);
                 o.kv[i].value = NULL;
         }
         for (size_t i = 0; r == 0 && i < o.drift.n; i++)
@@ -545,13 +545,13 @@ const char *pv_vm_desired_get(const struct pv_vm_desired *d, const char *key) {
 }
 
 int pv_vm_translate(const struct pv_vm *vm, const struct pv_vm_xlate_ctx *ctx, struct pv_vm_desired *ret,
-                    struct pv_error *err) {
+                        struct pv_error *err) {
         struct xlate x = { .vm = vm, .ctx = ctx };
         x.hw = ctx->obs && vm->node ? pv_observed_hw(ctx->obs, vm->node) : NULL;
         int r = 0;
         for (size_t i = 0; i < vm->n_pci && r == 0; i++)
                 if (vm->pci[i].kind == PV_PCIDEV_VF_POOL)
-                        r = index_used(ctx->claims, ctx->obs, err);
+                        r = pvc_index_used(ctx->claims, ctx->obs, err);
         if (r < 0)
                 return r;
         r = kvb_set(&x.kv, "name", vm->name, err);
@@ -570,7 +570,7 @@ int pv_vm_translate(const struct pv_vm *vm, const struct pv_vm_xlate_ctx *ctx, s
         if (r == 0)
                 r = xl_nets(&x, err);
         if (r == 0)
-                r = xl_hostpci(&x, err);
+                r = pvc_xl_hostpci(&x, err);
         if (r == 0)
                 r = xl_extras(&x, err);
         if (r == 0 && x.blocked.n) {

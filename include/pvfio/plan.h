@@ -93,6 +93,7 @@ struct pv_mapping_payload {
         char *description;        /* desired description (with pvfio's marker), or NULL */
         bool mdev;
         bool live_migration_capable;
+        bool usb;                 /* a cluster USB mapping (/cluster/mapping/usb), else PCI */
 };
 
 /* A reboot reason: the node that must reboot and why (without the node prefix). */
@@ -199,6 +200,9 @@ int pv_action_set_sriov(struct pv_action *a, const char *pf, unsigned numvfs, st
 int pv_action_set_vm(struct pv_action *a, const char *name, uint32_t vmid, struct pv_error *err);
 int pv_action_set_mapping(struct pv_action *a, const char *id, char *const *entries, size_t n_entries,
                           const char *description, bool mdev, bool live_migration_capable, struct pv_error *err);
+/* A USB mapping payload (usb = true, key "usb-mapping:ID:VERB"): the desired map lines and description. */
+int pv_action_set_usb_mapping(struct pv_action *a, const char *id, char *const *entries, size_t n_entries,
+                              const char *description, struct pv_error *err);
 /*
  * The install-file payload: path, mode of a new file, the bytes (copied) and the SHA-256 of the
  * file's bytes when planned (NULL: absent). The key is "file:PATH", as for the text file kinds.

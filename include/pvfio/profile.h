@@ -220,6 +220,30 @@ struct pv_mapping {
         struct pv_loc loc;
 };
 
+/* ----------------------------------------------------------- USB mappings */
+
+/*
+ * One node's entry of a cluster USB mapping (pve-guest-common PVE/Mapping/USB.pm $map_fmt):
+ * a device by vendor:product anywhere on the node, or whatever sits at a port (path), where
+ * the id is what Proxmox expects there ("only used for detecting hardware changes").
+ */
+struct pv_usb_map_entry {
+        char *node;
+        char *id;                       /* "vvvv:pppp" lower-case hex; NULL = filled from the node's hardware (path given) */
+        char *path;                     /* "BUS-PORT[.PORT…]" or NULL */
+        char *description;
+        struct pv_loc loc;
+};
+
+/* A cluster USB resource mapping (`usb_mappings:`, /cluster/mapping/usb). */
+struct pv_usb_mapping {
+        char *id;                       /* pve-configid */
+        char *description;
+        struct pv_usb_map_entry *map;   /* at most one entry per node (Proxmox refuses more at VM start) */
+        size_t n_map;
+        struct pv_loc loc;
+};
+
 /* -------------------------------------------------------------------- VMs */
 
 enum pv_vm_state { PV_STATE_PRESENT = 0, PV_STATE_RUNNING, PV_STATE_STOPPED, PV_STATE_ABSENT };
@@ -355,6 +379,8 @@ struct pv_profile {
         size_t n_mappings;
         struct pv_vm *vms;
         size_t n_vms;
+        struct pv_usb_mapping *usb_mappings; /* `usb_mappings:` (provision/profile_usbmap.c) */
+        size_t n_usb_mappings;
 };
 
 /* One problem found while loading (all are collected, not just the first). */
@@ -399,6 +425,7 @@ void pv_diags_done(struct pv_diags *d);
 /* Lookups (borrowed results, NULL when absent). */
 const struct pv_mapping *pv_profile_find_mapping(const struct pv_profile *p, const char *id);
 const struct pv_vm *pv_profile_find_vm(const struct pv_profile *p, const char *name);
+const struct pv_usb_mapping *pv_profile_find_usb_mapping(const struct pv_profile *p, const char *id);
 /* The host spec that applies to `node` (first match; `all` matches every node), or NULL. */
 const struct pv_host_spec *pv_profile_host_for_node(const struct pv_profile *p, const char *node);
 /* The romfiles entry NAME of the host section that applies to `node`, or NULL. */

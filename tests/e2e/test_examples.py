@@ -248,6 +248,10 @@ class Examples(e2elib.E2E):
         self.assertRegex(c["tpmstate0"], r"^local-lvm:vm-200-disk-\d+,size=4M,version=v2.0$")
         self.assertEqual((c["hugepages"], c["affinity"]), ("1024", "4-11"))
         self.assertEqual((c["usb0"], c["usb1"]), ("host=046d:c52b", "mapping=headset"))
+        # the USB mapping is pvfio's now: the headset's id read from the node at port 1-3.4
+        usb = {m["id"]: m for m in self.api.get("/cluster/mapping/usb")}
+        self.assertEqual(usb["headset"]["map"], ["node=pve-gaming,path=1-3.4,id=0d8c:0014"])
+        self.assertEqual(usb["headset"]["description"], "USB headset on the desk [pvfio]")
         self.assertEqual(c["args"],
                          "-device ivshmem-plain,memdev=ivshmem,bus=pcie.0 -object memory-backend-file,id=ivshmem,"
                          "share=on,mem-path=/dev/shm/looking-glass,size=64M "
