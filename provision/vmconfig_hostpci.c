@@ -84,9 +84,7 @@ static bool used_by_other_vm(const struct xlate *x, const char *node, const stru
                         struct pv_hostpci h = PV_HOSTPCI_INIT;
                         if (pv_hostpci_parse(c->kv[k].value, &h, NULL) < 0)
                                 continue;
-                        bool hit = false;
-                        for (size_t j = 0; j < h.n_host && !hit; j++)
-                                hit = pv_pci_addr_overlap(&h.host[j], a);
+                        bool hit = pv_pci_addrs_overlap(h.host, h.n_host, a, 1) != NULL;
                         pv_hostpci_done(&h);
                         if (hit) {
                                 *who = c->vmid;
@@ -399,9 +397,8 @@ static bool vf_free(const struct xlate *x, const struct slotted *all, size_t n_a
         for (size_t i = 0; i < n_all; i++) {
                 if (&all[i] == self || !all[i].ok)
                         continue;
-                for (size_t k = 0; k < all[i].hp.n_host; k++)
-                        if (pv_pci_addr_overlap(&all[i].hp.host[k], a))
-                                return false;
+                if (pv_pci_addrs_overlap(all[i].hp.host, all[i].hp.n_host, a, 1))
+                        return false;
         }
         return true;
 }
