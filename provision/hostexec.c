@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,12 +38,12 @@ const char *root_name(const struct pv_host *h) {
 
 /* Read a root-relative regular file (confined to the root, never blocking on a FIFO).
  * Absent: *ret_present false, no error. */
-int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
-                    struct stat *ret_st, struct pv_error *err) {
+int read_rel_cap(const struct pv_host *h, const char *path, size_t cap, bool *ret_present, char **ret,
+                 size_t *ret_len, struct stat *ret_st, struct pv_error *err) {
         char *out = NULL;
         size_t len = 0;
         struct stat st;
-        int r = pv_fs_read_regular(h->dirfd, path, O_NOFOLLOW, FILE_MAX_BYTES, &out, &len, &st);
+        int r = pv_fs_read_regular(h->dirfd, path, O_NOFOLLOW, cap, &out, &len, &st);
         if (r == -ENOENT) {
                 *ret_present = false;
                 *ret = NULL;
@@ -53,8 +54,8 @@ int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char 
         if (r == -EINVAL || r == -ELOOP)
                 return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, root_name(h));
         if (r == -EFBIG)
-                return pv_error_set(err, PV_ETOOBIG, "'%s' under '%s' is larger than %u bytes", path, root_name(h),
-                                    FILE_MAX_BYTES);
+                return pv_error_set(err, PV_ETOOBIG, "'%s' under '%s' is larger than %zu bytes", path, root_name(h),
+                                    cap);
         if (r < 0)
                 return pv_error_set_errno(err, -r, "cannot read '%s' under '%s'", path, root_name(h));
         *ret_present = true;
@@ -64,6 +65,11 @@ int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char 
         if (ret_st)
                 *ret_st = st;
         return 0;
+}
+
+int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
+             struct stat *ret_st, struct pv_error *err) {
+        return read_rel_cap(h, path, FILE_MAX_BYTES, ret_present, ret, ret_len, ret_st, err);
 }
 
 /* mkdirat/unlinkat/readlinkat of a root-relative path: the parent is opened confined first. */
@@ -471,6 +477,14 @@ bool same_bytes(bool a_present, const char *a, size_t alen, const char *b) {
         return alen == strlen(b) && memcmp(a, b, alen) == 0;
 }
 
+bool same_digest(bool present, const char *cur, size_t len, const char *sha) {
+        if (!present || !sha)
+                return !present && !sha;
+        char got[PV_SHA256_HEX];
+        pv_sha256_hex(cur, len, got);
+        return strcasecmp(got, sha) == 0;
+}
+
 static void fail(struct pv_action *a, struct pv_error *e) {
         a->status = PV_ACT_FAILED;
         free(a->error);
@@ -489,7 +503,10 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
         int r = read_rel(h, path, &present, &cur, &len, NULL, e);
         if (r < 0)
                 return r;
-        if (!same_bytes(present, cur, len, a->before))
+        bool bytes = a->kind == PV_ACT_INSTALL_FILE;
+        if (bytes && !fp->data)
+                return pv_error_set(e, PV_EINVAL, "install-file action for '%s' without its bytes", path);
+        if (bytes ? !same_digest(present, cur, len, fp->before_sha256) : !same_bytes(present, cur, len, a->before))
                 return pv_error_set(e, PV_ECONFLICT,
                                     "'%s' under '%s' changed since the plan was made; run the plan again", path,
                                     root_name(h));
@@ -510,6 +527,8 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
                 return r;
         if (a->kind == PV_ACT_REMOVE_FILE)
                 r = remove_rel(h, path, e);
+        else if (bytes)
+                r = write_atomic(h, path, fp->data, fp->len, fp->mode ? fp->mode : 0644, -1, -1, -1, NULL, e);
         else   /* mode 0: keep an existing file's; a new one gets 0644 */
                 r = write_atomic(h, path, a->after, strlen(a->after), fp->mode ? fp->mode : 0644, -1, -1, -1, NULL, e);
         if (r < 0)
@@ -517,9 +536,13 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
         if (f) {
                 free(f->written);
                 f->written = NULL;
+                free(f->written_sha256);
+                f->written_sha256 = NULL;
                 f->has_written = true;
                 f->written_present = a->kind != PV_ACT_REMOVE_FILE;
-                if (f->written_present) {
+                if (bytes) {
+                        f->written_sha256 = pv_xstrdup(fp->sha256);
+                } else if (f->written_present) {
                         f->written = strdup(a->after);
                         f->written_len = strlen(a->after);
                         if (!f->written)
@@ -756,6 +779,7 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
                 case PV_ACT_WRITE_FILE:
                 case PV_ACT_EDIT_FILE:
                 case PV_ACT_REMOVE_FILE:
+                case PV_ACT_INSTALL_FILE:
                         rr = do_file(h, &j, a, &e);
                         if (rr == 0)
                                 changed = true;

@@ -14,9 +14,10 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "pvfio/bytes.h"
 #include "pvfio/hostplan.h"
 
-#define JOURNAL_MAX_BYTES (16u * 1024 * 1024)
+#define JOURNAL_MAX_BYTES (64u * 1024 * 1024) /* previous bytes of every file, ROM images (≤ 4 MiB each) included */
 #define FILE_MAX_BYTES (4u * 1024 * 1024)
 
 struct jfile {
@@ -29,6 +30,7 @@ struct jfile {
         bool written_present;
         char *written;
         size_t written_len;
+        char *written_sha256;    /* install-file: the digest of what pvfio wrote, instead of `written` */
         struct pv_strv owned;
 };
 
@@ -54,6 +56,9 @@ extern const struct refresh_step refresh_steps[PV_REFRESH_STEPS];
 const char *root_name(const struct pv_host *h);
 int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
              struct stat *ret_st, struct pv_error *err);
+/* read_rel with another cap than FILE_MAX_BYTES (the journal's). */
+int read_rel_cap(const struct pv_host *h, const char *path, size_t cap, bool *ret_present, char **ret,
+                 size_t *ret_len, struct stat *ret_st, struct pv_error *err);
 int at_parent(const struct pv_host *h, const char *path, int (*op)(int dfd, const char *base, void *ud),
               void *ud);
 int op_rmdir(int dfd, const char *base, void *ud);
@@ -63,6 +68,8 @@ int write_atomic(const struct pv_host *h, const char *path, const void *data, si
 int remove_rel(const struct pv_host *h, const char *path, struct pv_error *err);
 int run_line(const struct pv_runner *runner, const char *line, struct pv_error *err);
 bool same_bytes(bool a_present, const char *a, size_t alen, const char *b);
+/* The file (present, cur, len) has the SHA-256 `sha` (NULL: the file must be absent). */
+bool same_digest(bool present, const char *cur, size_t len, const char *sha);
 
 /* hostexec_journal.c */
 void journal_done(struct journal *j);

@@ -19,7 +19,9 @@
  *                                                                   the command succeeded; planned again)
  *     "rollback_started": true }                                   (a rollback began: refresh_owed is what
  *                                                                   its restores need)
- * Content that is not valid UTF-8 is stored as "content_base64" / "written_base64".
+ * Content that is not valid UTF-8 or holds NUL bytes is stored as "content_base64" / "written_base64".
+ * What pvfio wrote with an install-file action (a ROM image) is journalled as its digest,
+ * "written_sha256": only the previous bytes are needed to restore, and the journal stays small.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,6 +41,7 @@
 #include "pvfio/hostfs.h"
 #include "pvfio/hostlock.h"
 #include "pvfio/hostplan.h"
+#include "pvfio/xalloc.h"
 
 #include "hostexec_int.h"
 
@@ -102,6 +105,7 @@ void journal_done(struct journal *j) {
                 free(j->f[i].path);
                 free(j->f[i].content);
                 free(j->f[i].written);
+                free(j->f[i].written_sha256);
                 pv_strv_done(&j->f[i].owned);
         }
         free(j->f);
@@ -138,7 +142,8 @@ struct jfile *journal_add(struct journal *j, const char *path, struct pv_error *
 }
 
 static json_t *bytes_json(const char *s, size_t len, bool *ret_b64) {
-        json_t *v = json_stringn(s, len);
+        /* a NUL byte is valid UTF-8, but a journal with "\u0000" needs JSON_ALLOW_NUL to be read: base64 */
+        json_t *v = memchr(s, '\0', len) ? NULL : json_stringn(s, len);
         *ret_b64 = false;
         if (v)
                 return v;
@@ -180,7 +185,9 @@ int journal_save(const struct pv_host *h, const struct journal *j, struct pv_err
                         bad |= json_object_set_new(o, "gid", json_integer(f->gid)) < 0;
                 }
                 if (f->has_written) {
-                        if (f->written_present) {
+                        if (f->written_present && f->written_sha256) {
+                                bad |= json_object_set_new(o, "written_sha256", json_string(f->written_sha256)) < 0;
+                        } else if (f->written_present) {
                                 bool is64;
                                 json_t *c = bytes_json(f->written ? f->written : "", f->written_len, &is64);
                                 bad |= !c || json_object_set_new(o, is64 ? "written_base64" : "written", c) < 0;
@@ -279,13 +286,13 @@ int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *er
         bool present;
         _cleanup_free_ char *text = NULL;
         size_t len;
-        int r = read_rel(h, PV_HOSTPLAN_JOURNAL, &present, &text, &len, NULL, err);
+        int r = read_rel_cap(h, PV_HOSTPLAN_JOURNAL, JOURNAL_MAX_BYTES, &present, &text, &len, NULL, err);
         if (r < 0)
                 return r;
         if (!present)
                 return 0;
         json_error_t je;
-        json_t *root = json_loadb(text, len, 0, &je);
+        json_t *root = json_loadb(text, len, JSON_ALLOW_NUL, &je); /* "\u0000" in journals of pvfio before base64 for NULs */
         const char *why = NULL;
         if (!root)
                 why = je.text;
@@ -320,7 +327,15 @@ int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *er
                                 f->uid = (long)json_integer_value(json_object_get(o, "uid"));
                                 f->gid = (long)json_integer_value(json_object_get(o, "gid"));
                         }
-                        if (json_object_get(o, "written") || json_object_get(o, "written_base64")) {
+                        const char *wsha = json_string_value(json_object_get(o, "written_sha256"));
+                        if (wsha) {
+                                if (!pv_sha256_hex_valid(wsha)) {
+                                        why = "bad written_sha256";
+                                        break;
+                                }
+                                f->has_written = f->written_present = true;
+                                f->written_sha256 = pv_xstrdup(wsha);
+                        } else if (json_object_get(o, "written") || json_object_get(o, "written_base64")) {
                                 f->has_written = true;
                                 if (json_bytes(o, "written", "written_base64", &f->written, &f->written_len,
                                                &f->written_present) < 0) {
@@ -356,7 +371,7 @@ int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *er
 /* -------------------------------------------------- owed refreshes */
 
 bool is_file_action(enum pv_action_kind k) {
-        return k == PV_ACT_WRITE_FILE || k == PV_ACT_EDIT_FILE || k == PV_ACT_REMOVE_FILE;
+        return k == PV_ACT_WRITE_FILE || k == PV_ACT_EDIT_FILE || k == PV_ACT_REMOVE_FILE || k == PV_ACT_INSTALL_FILE;
 }
 
 /* The root-relative path of a file action: its file payload's, NULL for other actions or without one. */

@@ -128,7 +128,9 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                 struct pv_error e = PV_ERROR_INIT;
                 int rr = read_rel(h, f->path, &present, &cur, &len, &st, &e);
                 if (rr == 0 && f->has_written &&
-                    !same_bytes(present, cur, len, f->written_present ? (f->written ? f->written : "") : NULL))
+                    (f->written_sha256 ? !same_digest(present, cur, len, f->written_sha256)
+                                       : !same_bytes(present, cur, len,
+                                                     f->written_present ? (f->written ? f->written : "") : NULL)))
                         r = note(&rep.warnings, err, "'%s' changed since pvfio wrote it; restoring the pre-pvfio "
                                                      "content anyway",
                                  f->path);
