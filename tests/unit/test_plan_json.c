@@ -28,7 +28,16 @@ static void set_payload(struct pv_action *a, size_t i) {
         snprintf(name, sizeof name, "gpu-%02zu", i);
         switch (pv_action_kind_info(a->kind)->payload) {
         case PV_PAYLOAD_FILE:
-                assert_int_equal(pv_action_set_file(a, "etc/modprobe.d/pvfio.conf", 0640, NULL), 0);
+                if (a->kind == PV_ACT_INSTALL_FILE) { /* binary: NUL and high bytes survive the base64 */
+                        static const unsigned char rom[] = { 0x55, 0xaa, 0x00, 0x40, 0xff, 0x00, 0x7f, 0x80 };
+                        assert_int_equal(pv_action_set_file_bytes(a, "usr/share/kvm/gpu.rom", 0644, rom, sizeof rom,
+                                                                  i % 2 ? NULL : "0123456789abcdef0123456789abcdef"
+                                                                                 "0123456789abcdef0123456789abcdef",
+                                                                  NULL),
+                                         0);
+                } else {
+                        assert_int_equal(pv_action_set_file(a, "etc/modprobe.d/pvfio.conf", 0640, NULL), 0);
+                }
                 break;
         case PV_PAYLOAD_COMMAND:
                 assert_int_equal(pv_action_set_command(a, argv, NULL), 0);
@@ -134,6 +143,12 @@ static void test_every_kind_roundtrip(void **state) {
                 assert_same_str(b->error, a->error);
                 assert_same_str(b->key, a->key);
                 assert_int_equal(b->payload_kind, a->payload_kind);
+                if (a->kind == PV_ACT_INSTALL_FILE) {
+                        assert_int_equal(b->payload.file.len, a->payload.file.len);
+                        assert_memory_equal(b->payload.file.data, a->payload.file.data, a->payload.file.len);
+                        assert_same_str(b->payload.file.sha256, a->payload.file.sha256);
+                        assert_same_str(b->payload.file.before_sha256, a->payload.file.before_sha256);
+                }
                 assert_int_equal(b->n_keys, a->n_keys);
                 for (size_t k = 0; k < a->n_keys; k++) {
                         assert_same_str(b->keys[k].key, a->keys[k].key);
