@@ -95,4 +95,8 @@ int pv_api_url_normalize(const char *in, char **ret, struct pv_error *err);
 /* Path-segment escaping (keeps RFC 3986 pchar characters). */
 int pv_api_escape_segment(struct pv_buf *out, const char *s, struct pv_error *err);
 
+/* GET …/config as Proxmox answers it by default, rebuilt from GET …/pending (observe.c); NULL when data is not
+ * a list. A new reference. */
+json_t *pv_api_config_from_pending(const json_t *data);
+
 #endif
