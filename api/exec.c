@@ -638,9 +638,20 @@ static int preallocate_vmids(struct sched *s, struct pv_api *api, struct pv_erro
         struct pv_vm_info *vms = NULL;
         size_t n = 0;
         uint32_t next = 0;
-        int r = pv_api_nextid(api, 0, &next, err);
-        if (r >= 0)
-                r = pv_api_cluster_resources(api, NULL, NULL, &vms, &n, err);
+        /* both in one round (two concurrent GETs): the listing does not depend on the answer of nextid */
+        struct pv_api_get q[2] = {
+                { .path = "/cluster/nextid", .err = PV_ERROR_INIT },
+                { .path = "/cluster/resources", .err = PV_ERROR_INIT },
+        };
+        int r = pv_api_get_many(api, q, 2, err);
+        if (r >= 0 && (r = pv_api_decode_nextid(q[0].data, &next, err)) < 0)
+                pv_error_wrap(err, "GET %s", q[0].path);
+        if (r >= 0 && (r = pv_api_decode_resources(q[1].data, NULL, NULL, &vms, &n, err)) < 0)
+                pv_error_wrap(err, "GET %s", q[1].path);
+        for (size_t i = 0; i < 2; i++) {
+                json_decref(q[i].data);
+                pv_error_done(&q[i].err);
+        }
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
