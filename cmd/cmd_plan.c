@@ -1061,7 +1061,10 @@ const struct pv_cmd pv_cmd_apply = {
         .name = "apply",
         .summary = "apply a profile: host configuration of every node, mappings and VMs",
         .usage = "PROFILE",
-        .description = "Plans like 'pvfio plan', shows the plan, asks for confirmation (or --yes), then\n"
+        .description = "Plans like 'pvfio plan', shows the plan, asks for confirmation (or --yes). A plan\n"
+                       "that writes through the API then takes the cluster-wide lock, reads again what it\n"
+                       "depends on and plans again: a changed plan is shown (and asked for again without\n"
+                       "--yes); a plan with nothing to write takes no lock. Then it\n"
                        "applies host changes first (this node in-process, the others with 'pvfio host\n"
                        "apply' over SSH, in parallel) and cluster changes through the API, waits for\n"
                        "tasks and verifies by reading the state again. With --reboot the nodes that\n"
