@@ -31,6 +31,7 @@ struct worker {
         uint32_t prealloc;              /* CREATE_VM with vmid 0: the id reserved for it, 0 = none */
         unsigned long writes;           /* write requests sent */
         unsigned long tasks, polls;     /* tasks waited for, status polls */
+        struct pv_task_board *board;    /* shared by the workers (parallel runs), or NULL */
 };
 
 /* Mapping actions are built by the local planner only (a remote node's plan holds host actions only),
@@ -229,6 +230,7 @@ static int wait_task(struct pv_api *api, struct worker *w, const char *upid, boo
                 .timeout_ms = timeout_ms,
                 .progress = count_poll,
                 .userdata = w,
+                .board = w->board,
         };
         w->tasks++;
         return pv_api_task_wait(api, upid, &tw, NULL, err);
@@ -554,6 +556,7 @@ struct sched {
         bool stop;
         struct vmid_pool pool;
         bool enomem;
+        struct pv_task_board *board;    /* the tasks the workers wait for (parallel runs) */
 };
 
 static bool same_target(const struct pv_action *a, const struct pv_action *b) {
@@ -673,7 +676,7 @@ static int preallocate_vmids(struct sched *s, struct pv_api *api, struct pv_erro
 
 /* Run one job on a worker's session (no lock held). */
 static void run_job(struct sched *s, struct pv_api *api, struct job *j) {
-        struct worker w = { .api = api, .o = s->o, .pool = &s->pool, .prealloc = j->prealloc };
+        struct worker w = { .api = api, .o = s->o, .pool = &s->pool, .prealloc = j->prealloc, .board = s->board };
         struct pv_action *a = &s->plan->actions[j->idx];
         j->rc = run_one(api, a, &w, &j->err);
         j->writes = w.writes;
@@ -964,6 +967,7 @@ int pv_api_execute(struct pv_api *api, struct pv_plan *plan, const struct pv_api
                         pv_log_debug(api->log, "executor: vmids not reserved ahead: %s", pv_error_message(&e));
                         pv_error_done(&e);
                 }
+                s.board = pv_task_board_new();
                 wts = calloc(parallel, sizeof *wts);
                 if (!wts) {
                         r = pv_error_set(err, PV_ENOMEM, "out of memory");
@@ -985,6 +989,8 @@ int pv_api_execute(struct pv_api *api, struct pv_plan *plan, const struct pv_api
         }
         r = schedule(&s, n_threads ? NULL : api, n_threads ? n_threads : 1, &res, err);
         res.workers = n_threads ? n_threads : 1;
+        if (s.board) /* the requests the waits cost (a wait that a list settled polls no status of its own) */
+                pv_task_board_counts(s.board, &res.task_lists, &res.polls);
 out:
         if (wts) {
                 pthread_mutex_lock(&s.mu);
@@ -1000,6 +1006,7 @@ out:
                 }
                 free(wts);
         }
+        pv_task_board_free(s.board);
         sched_done(&s);
         if (r >= 0 && result)
                 *result = res;

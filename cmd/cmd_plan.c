@@ -509,10 +509,10 @@ static void print_timings(struct plan_state *s) {
         if (s->exec.workers)
                 fprintf(ctx->err,
                         "timings: apply %.3f s; %zu done, %zu failed, %zu skipped; %lu writes; %u in parallel; "
-                        "%lu tasks, %lu status polls (%.1f per task)\n",
+                        "%lu tasks, %lu status polls (%.1f per task), %lu task-list polls\n",
                         (double)s->t.exec / 1e9, s->exec.done, s->exec.failed, s->exec.skipped, s->exec.writes,
                         s->exec.workers, s->exec.tasks, s->exec.polls,
-                        s->exec.tasks ? (double)s->exec.polls / (double)s->exec.tasks : 0.0);
+                        s->exec.tasks ? (double)s->exec.polls / (double)s->exec.tasks : 0.0, s->exec.task_lists);
 }
 
 static bool has_remote(const struct pv_hosts *h) {
@@ -632,6 +632,7 @@ static int execute(struct plan_state *s, struct pv_plan *plan, unsigned shutdown
         s->exec.writes += res.writes;
         s->exec.tasks += res.tasks;
         s->exec.polls += res.polls;
+        s->exec.task_lists += res.task_lists;
         if (res.workers > s->exec.workers)
                 s->exec.workers = res.workers;
         return r;
