@@ -115,6 +115,35 @@ class OptimisticLock(e2elib.Lab):
         conf = self.api.config(node, vmid)
         self.assertEqual((str(conf["memory"]), conf.get("description")), ("2048", "set by someone else"), conf)
 
+    def test_on_a_terminal_a_changed_plan_is_asked_for_again(self):
+        import os
+        import subprocess
+        prof = self.lab_profile(VM)
+        self.apply_ok(prof)
+        vmid, node, _, _ = self.vm_config("opt-a")
+        prof2 = self.lab_profile(VM.replace("memory: 1G", "memory: 2G"), name="p2.yaml")
+
+        def change():
+            self.api.put("/nodes/%s/qemu/%d/config" % (node, vmid), memory=3072)
+
+        t, done, errors = self.change_after_first_read(r"/qemu/%d/(config|pending)$" % vmid, change)
+        master, slave = os.openpty()
+        os.write(master, b"y\nn\n")   # yes to the plan shown first, no to the one read under the lock
+        env = dict(os.environ, NO_COLOR="1", LC_ALL="C", **self.secrets)
+        env = {k: v for k, v in env.items() if not k.startswith("PVFIO_")}
+        p = subprocess.run([e2elib.PVFIO, "apply", prof2], stdin=slave, capture_output=True, text=True, env=env,
+                           timeout=120)
+        os.close(slave)
+        os.close(master)
+        done.wait(30)
+        self.assertEqual(errors, [])
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(p.stderr.count("Apply these changes? [y/N]"), 2, p.stderr)
+        self.assertIn("planned again under the apply lock", p.stderr)
+        self.assertIn("Nothing applied.", p.stderr)
+        self.assertKeyChange(p.stdout.split("read again under the apply lock:")[1], "memory", "3072", "2048")
+        self.assertEqual(str(self.api.config(node, vmid)["memory"]), "3072")   # the other client's value stays
+
     def test_vm_add_rechecks_under_the_lock(self):
         prof = self.lab_profile(VM)
 
