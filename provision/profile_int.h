@@ -7,7 +7,8 @@
  *      anchors/aliases shared, `<<:` merges resolved, duplicate keys, tags,
  *      depth and alias-expansion limits checked;
  *   2. profile_parse.c – the tree → the typed model (struct pv_profile), with
- *      defaults/templates merged on the nodes before typing;
+ *      defaults/templates merged on the nodes before typing (the pieces it
+ *      shares with profile_parse_{values,cluster,host}.c: profile_parse_int.h);
  *   3. profile_check.c – the semantic rules that span several values.
  * Every problem becomes a struct pv_diag through pvp_diag*().
  */
@@ -158,7 +159,7 @@ void pvp_check_profile(struct pvp_ctx *c);
 void pvp_vm_done(struct pv_vm *vm);
 void pvp_vm_src_done(struct pvp_vm_src *s);
 
-/* A key pushed on the path while its value is typed (profile_parse.c). */
+/* A key pushed on the path while its value is typed (profile_parse_values.c). */
 struct pvp_scope {
         size_t mark;
         bool quiet;
