@@ -166,7 +166,10 @@ static int task_wait(struct pv_api *api, const char *upid, const struct pv_upid 
                 }
                 delay = next_poll_delay(delay, max_delay, elapsed);
                 unsigned left = (unsigned)(limit - elapsed);
-                sleep_ms(delay < left ? delay : left);
+                if (o->board)
+                        pv_task_board_sleep(o->board, upid, delay < left ? delay : left);
+                else
+                        sleep_ms(delay < left ? delay : left);
         }
         const char *exit = st.exitstatus ? st.exitstatus : "unexpected status";
         if (strcmp(exit, "OK") == 0) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "pvfio/xalloc.h"
@@ -35,6 +36,7 @@ struct board_task {
 
 struct pv_task_board {
         pthread_mutex_t mu;
+        pthread_cond_t settled;         /* a list answer settled some tasks: their waiters wake up at once */
         struct board_task *v;
         size_t n;
         struct board_node {
@@ -49,6 +51,11 @@ struct pv_task_board {
 struct pv_task_board *pv_task_board_new(void) {
         struct pv_task_board *b = pv_xcalloc(1, sizeof *b);
         pthread_mutex_init(&b->mu, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&b->settled, &ca);
+        pthread_condattr_destroy(&ca);
         return b;
 }
 
@@ -64,6 +71,7 @@ void pv_task_board_free(struct pv_task_board *b) {
                 free(b->nodes[i].node);
         free(b->v);
         free(b->nodes);
+        pthread_cond_destroy(&b->settled);
         pthread_mutex_destroy(&b->mu);
         free(b);
 }
@@ -188,6 +196,26 @@ static json_t *read_list(struct pv_api *api, const char *node, uint32_t since) {
         return d;
 }
 
+void pv_task_board_sleep(struct pv_task_board *b, const char *upid, unsigned ms) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += ms / 1000u;
+        until.tv_nsec += (long)(ms % 1000u) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&b->mu);
+        for (;;) {
+                const struct board_task *t = find_task(b, upid);
+                if (!t || t->done || t->own)
+                        break;
+                if (pthread_cond_timedwait(&b->settled, &b->mu, &until) != 0)
+                        break; /* the time is up (or an error: poll now) */
+        }
+        pthread_mutex_unlock(&b->mu);
+}
+
 int pv_task_board_poll(struct pv_task_board *b, struct pv_api *api, const char *upid, unsigned fresh_ms,
                        struct pv_task_status *ret, struct pv_error *err) {
         pthread_mutex_lock(&b->mu);
@@ -227,6 +255,7 @@ int pv_task_board_poll(struct pv_task_board *b, struct pv_api *api, const char *
                         for (size_t i = 0; i < b->n; i++)
                                 if (strcmp(b->v[i].node, node) == 0)
                                         b->v[i].own = true;
+                pthread_cond_broadcast(&b->settled);
                 json_decref(list);
                 free(node);
                 t = find_task(b, upid);

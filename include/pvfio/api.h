@@ -311,6 +311,8 @@ void pv_task_board_leave(struct pv_task_board *b, const char *upid);
  * (or in flight) says, or read by a list or status request now. */
 int pv_task_board_poll(struct pv_task_board *b, struct pv_api *api, const char *upid, unsigned fresh_ms,
                        struct pv_task_status *ret, struct pv_error *err);
+/* Sleep up to ms, waking as soon as a list answer settles upid (or tells it to poll its own status). */
+void pv_task_board_sleep(struct pv_task_board *b, const char *upid, unsigned ms);
 /* Requests made so far: task-list reads and status reads. */
 void pv_task_board_counts(struct pv_task_board *b, unsigned long *ret_list_polls, unsigned long *ret_status_polls);
 /* How long to wait for a task: base for most, scaled by memory for starts, ×4 with PCI devices. */

@@ -144,6 +144,30 @@ class OptimisticLock(e2elib.Lab):
         self.assertKeyChange(p.stdout.split("read again under the apply lock:")[1], "memory", "3072", "2048")
         self.assertEqual(str(self.api.config(node, vmid)["memory"]), "3072")   # the other client's value stays
 
+    def test_a_running_vm_is_read_again_through_its_pending_list(self):
+        # a running VM's config comes from its pending list under the lock too (the digest with it)
+        prof = self.lab_profile(VM.replace("state: present", "state: running"))
+        self.apply_ok(prof)
+        vmid, node, status, _ = self.vm_config("opt-a")
+        self.assertEqual(status, "running")
+        prof2 = self.lab_profile(VM.replace("state: present", "state: running")
+                                 .replace("memory: 1G", "memory: 1G\n    cores: 2"), name="p2.yaml")
+
+        def change():
+            self.api.put("/nodes/%s/qemu/%d/config" % (node, vmid), description="note while running")
+
+        t, done, errors = self.change_after_first_read(r"/qemu/%d/(config|pending)$" % vmid, change)
+        mark = self.sim.mark()
+        r = self.expect(self.pvfio("apply", "--yes", prof2), 0)
+        done.wait(30)
+        self.assertEqual(errors, [])
+        self.assertNotIn("planned again", r.err, r)
+        reqs = self.sim.requests(mark)
+        lock_at = next(i for i, e in enumerate(reqs) if e2elib.is_apply_lock(e) and e["method"] == "POST")
+        self.assertTrue([e for e in reqs[lock_at:] if e["path"].endswith("/qemu/%d/pending" % vmid)], reqs)
+        conf = self.api.config(node, vmid)
+        self.assertEqual((str(conf.get("cores")), conf.get("description")), ("2", "note while running"), conf)
+
     def test_vm_add_rechecks_under_the_lock(self):
         prof = self.lab_profile(VM)
 
