@@ -151,6 +151,8 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
         struct vm_reads got = { 0 };
         struct pv_api_get *reqs = NULL;
         size_t *which = NULL, n_reqs = 0;
+        ssize_t *kept = NULL;           /* pairs (config, pending or -1) of *obs kept as they are */
+        size_t n_kept = 0;
         char **paths = NULL;
         int r = 0;
 
@@ -204,9 +206,10 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
                 ssize_t p = find_pending(obs, v->vmid);
                 if (old && c >= 0 && !listing_changed(old, v) && (!running || p >= 0) &&
                     !listed(reread, n_reread, v->vmid)) {
-                        push_config(&got, &obs->configs[c]);
-                        if (p >= 0)
-                                push_pending(&got, &obs->pending[p]);
+                        kept = pv_xreallocarray(kept, 2 * (n_kept + 1), sizeof *kept);
+                        kept[2 * n_kept] = c;
+                        kept[2 * n_kept + 1] = p;
+                        n_kept++;
                         continue;
                 }
                 char id[16];
@@ -245,6 +248,12 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
         if (r < 0)
                 goto out;
 
+        /* all read: move the kept configs over (only now, so that a failure leaves *obs as it was) */
+        for (size_t k = 0; k < n_kept; k++) {
+                push_config(&got, &obs->configs[kept[2 * k]]);
+                if (kept[2 * k + 1] >= 0)
+                        push_pending(&got, &obs->pending[kept[2 * k + 1]]);
+        }
         /* the new listing, configs and pending lists replace the old; hardware, versions, options stay */
         for (size_t i = 0; i < obs->n_nodes; i++)
                 pv_node_info_done(&obs->nodes[i]);
@@ -281,6 +290,7 @@ out:
         free(reqs);
         free(which);
         free(paths);
+        free(kept);
         vm_reads_done(&got);
         for (size_t i = 0; i < nn; i++)
                 pv_node_info_done(&nodes[i]);
