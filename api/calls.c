@@ -374,7 +374,13 @@ int pv_api_mappings(struct pv_api *api, const char *check_node, struct pv_obs_ma
 }
 
 int pv_api_mapping_get(struct pv_api *api, const char *id, struct pv_obs_mapping *ret, struct pv_error *err) {
-        _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", "pci", id, NULL);
+        return pv_api_mapping_get_typed(api, "pci", id, ret, err);
+}
+
+/* GET /cluster/mapping/{type}/{id}: type "pci" or "usb" (the USB object has no mdev flags: false). */
+int pv_api_mapping_get_typed(struct pv_api *api, const char *type, const char *id, struct pv_obs_mapping *ret,
+                             struct pv_error *err) {
+        _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, id, NULL);
         if (!path)
                 return -PV_ENOMEM;
         json_t *d = NULL;
@@ -386,6 +392,7 @@ int pv_api_mapping_get(struct pv_api *api, const char *id, struct pv_obs_mapping
 }
 
 struct map_check {
+        const char *type;               /* "pci" | "usb" */
         const struct pv_obs_mapping *m;
         const char *old_digest;
         bool deleted;
@@ -405,7 +412,7 @@ static int verify_mapping(struct pv_api *api, void *userdata, json_t **ret_data,
         struct map_check *c = userdata;
         struct pv_obs_mapping now;
         struct pv_error e = PV_ERROR_INIT;
-        int r = pv_api_mapping_get(api, c->m->id, &now, &e);
+        int r = pv_api_mapping_get_typed(api, c->type, c->m->id, &now, &e);
         if (r < 0) {
                 if (e.code == PV_ENOTFOUND) {
                         pv_error_done(&e);
@@ -422,7 +429,8 @@ static int verify_mapping(struct pv_api *api, void *userdata, json_t **ret_data,
         return applied;
 }
 
-static int mapping_params(const struct pv_obs_mapping *m, bool update, struct pv_api_params *p, struct pv_error *err) {
+static int mapping_params(const struct pv_obs_mapping *m, bool update, bool usb, struct pv_api_params *p,
+                          struct pv_error *err) {
         int r = 0;
         struct pv_buf del = PV_BUF_INIT;
         if (!update)
@@ -431,11 +439,15 @@ static int mapping_params(const struct pv_obs_mapping *m, bool update, struct pv
                 r = pv_api_params_add(p, "description", m->description, err);
         else if (r >= 0 && update)
                 r = pv_buf_adds(&del, "description", err);
-        if (r >= 0 && m->mdev)
+        if (usb) /* PVE::Mapping::USB has neither mdev nor live-migration-capable */
+                ;
+        else if (r >= 0 && m->mdev)
                 r = pv_api_params_add_bool(p, "mdev", true, err);
         else if (r >= 0 && update)
                 r = pv_buf_adds(&del, del.len ? ",mdev" : "mdev", err);
-        if (r >= 0 && m->live_migration_capable)
+        if (usb)
+                ;
+        else if (r >= 0 && m->live_migration_capable)
                 r = pv_api_params_add_bool(p, "live-migration-capable", true, err);
         else if (r >= 0 && update)
                 r = pv_buf_adds(&del, del.len ? ",live-migration-capable" : "live-migration-capable", err);
@@ -448,37 +460,56 @@ static int mapping_params(const struct pv_obs_mapping *m, bool update, struct pv
 }
 
 int pv_api_mapping_create(struct pv_api *api, const struct pv_obs_mapping *m, struct pv_error *err) {
-        struct pv_api_params p = PV_API_PARAMS_INIT;
-        int r = mapping_params(m, false, &p, err);
-        struct map_check c = { .m = m };
-        if (r >= 0)
-                r = pv_api_call_verified(api, PV_API_POST, "/cluster/mapping/pci", &p, verify_mapping, &c, NULL, err);
-        pv_api_params_done(&p);
-        return r;
+        return pv_api_mapping_create_typed(api, "pci", m, err);
 }
 
 int pv_api_mapping_update(struct pv_api *api, const struct pv_obs_mapping *m, const char *digest,
                           struct pv_error *err) {
-        _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", "pci", m->id, NULL);
+        return pv_api_mapping_update_typed(api, "pci", m, digest, err);
+}
+
+int pv_api_mapping_delete(struct pv_api *api, const char *id, struct pv_error *err) {
+        return pv_api_mapping_delete_typed(api, "pci", id, err);
+}
+
+/* POST /cluster/mapping/{type} (a lost answer is verified by reading the mapping back). */
+int pv_api_mapping_create_typed(struct pv_api *api, const char *type, const struct pv_obs_mapping *m,
+                                struct pv_error *err) {
+        _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, NULL);
         if (!path)
                 return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
-        int r = mapping_params(m, true, &p, err);
+        int r = mapping_params(m, false, strcmp(type, "usb") == 0, &p, err);
+        struct map_check c = { .type = type, .m = m };
+        if (r >= 0)
+                r = pv_api_call_verified(api, PV_API_POST, path, &p, verify_mapping, &c, NULL, err);
+        pv_api_params_done(&p);
+        return r;
+}
+
+/* PUT /cluster/mapping/{type}/{id}: the whole object (map is required), with the digest. */
+int pv_api_mapping_update_typed(struct pv_api *api, const char *type, const struct pv_obs_mapping *m,
+                                const char *digest, struct pv_error *err) {
+        _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, m->id, NULL);
+        if (!path)
+                return -PV_ENOMEM;
+        struct pv_api_params p = PV_API_PARAMS_INIT;
+        int r = mapping_params(m, true, strcmp(type, "usb") == 0, &p, err);
         if (r >= 0 && digest)
                 r = pv_api_params_add(&p, "digest", digest, err);
-        struct map_check c = { .m = m, .old_digest = digest };
+        struct map_check c = { .type = type, .m = m, .old_digest = digest };
         if (r >= 0)
                 r = pv_api_call_verified(api, PV_API_PUT, path, &p, verify_mapping, &c, NULL, err);
         pv_api_params_done(&p);
         return r;
 }
 
-int pv_api_mapping_delete(struct pv_api *api, const char *id, struct pv_error *err) {
-        _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", "pci", id, NULL);
+int pv_api_mapping_delete_typed(struct pv_api *api, const char *type, const char *id, struct pv_error *err) {
+        _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, id, NULL);
         if (!path)
                 return -PV_ENOMEM;
         struct pv_obs_mapping only = { .id = (char *)id };
-        struct map_check c = { .m = &only, .deleted = true };
+        struct map_check c = { .type = type, .m = &only, .deleted = true };
         return pv_api_call_verified(api, PV_API_DELETE, path, NULL, verify_mapping, &c, NULL, err);
 }
 

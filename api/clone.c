@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "pvfio/apiexec.h"
+#include "pvfio/xalloc.h"
 
 int pv_api_clone(struct pv_api *api, struct pv_api **ret, struct pv_error *err) {
         /* every configured value of the session (a new field of struct pv_api_config goes here too) */
@@ -40,12 +41,8 @@ int pv_api_clone(struct pv_api *api, struct pv_api **ret, struct pv_error *err) 
                 return r;
         c->max_attempts = api->max_attempts;
         if (api->ticket) {
-                c->ticket = strdup(api->ticket);
-                c->csrf = api->csrf ? strdup(api->csrf) : NULL;
-                if (!c->ticket || (api->csrf && !c->csrf)) {
-                        pv_api_unref(c);
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
+                c->ticket = pv_xstrdup(api->ticket);
+                c->csrf = pv_xstrdup(api->csrf);
                 c->ticket_ms = api->ticket_ms;
         }
         c->pin_mismatch = api->pin_mismatch;

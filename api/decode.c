@@ -16,36 +16,26 @@
 
 #include "pvfio/api.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 #define BAD(err, ...) pv_error_set((err), PV_EINVAL, "unexpected answer: " __VA_ARGS__)
 
-static int nomem(struct pv_error *err) {
-        return pv_error_set(err, PV_ENOMEM, "out of memory");
-}
-
 char *pv_api_scalar_text(const json_t *v) {
-        char *s = NULL;
         switch (json_typeof(v)) {
         case JSON_STRING:
-                return strndup(json_string_value(v), json_string_length(v));
+                return pv_xstrndup(json_string_value(v), json_string_length(v));
         case JSON_INTEGER:
-                if (asprintf(&s, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
-                        return NULL;
-                return s;
+                return pv_xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
         case JSON_REAL: {
                 double d = json_real_value(v);
-                if (isfinite(d) && d == floor(d) && fabs(d) < 9e15) {
-                        if (asprintf(&s, "%.0f", d) < 0)
-                                return NULL;
-                } else if (asprintf(&s, "%.15g", d) < 0) {
-                        return NULL;
-                }
-                return s;
+                if (isfinite(d) && d == floor(d) && fabs(d) < 9e15)
+                        return pv_xasprintf("%.0f", d);
+                return pv_xasprintf("%.15g", d);
         }
         case JSON_TRUE:
-                return strdup("1");
+                return pv_xstrdup("1");
         case JSON_FALSE:
-                return strdup("0");
+                return pv_xstrdup("0");
         default:
                 return NULL;
         }
@@ -145,16 +135,16 @@ static int opt_text(const json_t *o, const char *key, char **ret, struct pv_erro
                 return 0;
         if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v))
                 return BAD(err, "'%s' is not a string", key);
-        *ret = pv_api_scalar_text(v);
-        return *ret ? 0 : nomem(err);
+        *ret = pv_api_scalar_text(v);   /* a scalar: never NULL */
+        return 0;
 }
 
 static int req_text(const json_t *o, const char *key, const char *what, char **ret, struct pv_error *err) {
         const json_t *v = json_object_get(o, key);
         if (!json_is_string(v) || json_string_length(v) == 0)
                 return BAD(err, "%s without a '%s'", what, key);
-        *ret = strndup(json_string_value(v), json_string_length(v));
-        return *ret ? 0 : nomem(err);
+        *ret = pv_xstrndup(json_string_value(v), json_string_length(v));
+        return 0;
 }
 
 static bool opt_bool(const json_t *o, const char *key, bool def) {
@@ -213,8 +203,8 @@ static int decode_node(const json_t *o, struct pv_node_info *n, struct pv_error 
         int r = req_text(o, "node", "a node entry", &n->node, err);
         if (r >= 0)
                 r = opt_text(o, "status", &n->status, err);
-        if (r >= 0 && !n->status && !(n->status = strdup("unknown")))
-                r = nomem(err);
+        if (r >= 0 && !n->status)
+                n->status = pv_xstrdup("unknown");
         return r;
 }
 
@@ -229,9 +219,7 @@ int pv_api_decode_nodes(const json_t *data, struct pv_node_info **ret, size_t *r
         if (r < 0)
                 return r;
         size_t n = json_array_size(data);
-        struct pv_node_info *v = calloc(n ? n : 1, sizeof *v);
-        if (!v)
-                return nomem(err);
+        struct pv_node_info *v = pv_xcalloc(n ? n : 1, sizeof *v);
         for (size_t i = 0; i < n; i++) {
                 r = decode_node(json_array_get(data, i), &v[i], err);
                 if (r < 0) {
@@ -253,7 +241,7 @@ static int decode_vm(const json_t *o, const char *node, struct pv_vm_info *vm, s
                 return BAD(err, "a VM entry without a valid 'vmid'");
         int r = 0;
         if (node)
-                r = (vm->node = strdup(node)) ? 0 : nomem(err);
+                vm->node = pv_xstrdup(node);
         else
                 r = req_text(o, "node", "a VM entry", &vm->node, err);
         if (r >= 0)
@@ -268,8 +256,8 @@ static int decode_vm(const json_t *o, const char *node, struct pv_vm_info *vm, s
                 free(vm->lock);
                 vm->lock = NULL;
         }
-        if (r >= 0 && !vm->status && !(vm->status = strdup("unknown")))
-                r = nomem(err);
+        if (r >= 0 && !vm->status)
+                vm->status = pv_xstrdup("unknown");
         vm->is_template = opt_bool(o, "template", false);
         if (r < 0)
                 return pv_error_wrap(err, "VM %" PRIu32, vm->vmid);
@@ -288,13 +276,8 @@ int pv_api_decode_resources(const json_t *data, struct pv_node_info **ret_nodes,
         if (r < 0)
                 return r;
         size_t n = json_array_size(data), nn = 0, nv = 0;
-        struct pv_node_info *nodes = calloc(n ? n : 1, sizeof *nodes);
-        struct pv_vm_info *vms = calloc(n ? n : 1, sizeof *vms);
-        if (!nodes || !vms) {
-                free(nodes);
-                free(vms);
-                return nomem(err);
-        }
+        struct pv_node_info *nodes = pv_xcalloc(n ? n : 1, sizeof *nodes);
+        struct pv_vm_info *vms = pv_xcalloc(n ? n : 1, sizeof *vms);
         for (size_t i = 0; i < n && r >= 0; i++) {
                 const json_t *o = json_array_get(data, i);
                 if (!json_is_object(o)) {
@@ -343,9 +326,7 @@ int pv_api_decode_vm_list(const json_t *data, const char *node, struct pv_vm_inf
         if (r < 0)
                 return r;
         size_t n = json_array_size(data);
-        struct pv_vm_info *v = calloc(n ? n : 1, sizeof *v);
-        if (!v)
-                return nomem(err);
+        struct pv_vm_info *v = pv_xcalloc(n ? n : 1, sizeof *v);
         for (size_t i = 0; i < n; i++) {
                 r = decode_vm(json_array_get(data, i), node, &v[i], err);
                 if (r < 0) {
@@ -369,11 +350,8 @@ int pv_api_decode_vm_config(const json_t *data, const char *node, uint32_t vmid,
                 return r;
         struct pv_vm_config c = { .vmid = vmid };
         size_t n = json_object_size(data);
-        c.kv = calloc(n ? n : 1, sizeof *c.kv);
-        if (!c.kv || (node && !(c.node = strdup(node)))) {
-                pv_vm_config_done(&c);
-                return nomem(err);
-        }
+        c.kv = pv_xcalloc(n ? n : 1, sizeof *c.kv);
+        c.node = pv_xstrdup(node);
         const char *key;
         json_t *v;
         json_object_foreach((json_t *)data, key, v) {
@@ -383,29 +361,16 @@ int pv_api_decode_vm_config(const json_t *data, const char *node, uint32_t vmid,
                                 break;
                         }
                         free(c.digest);
-                        if (!(c.digest = strdup(json_string_value(v)))) {
-                                r = nomem(err);
-                                break;
-                        }
+                        c.digest = pv_xstrdup(json_string_value(v));
                         continue;
                 }
                 if (!*key || c.n >= n)
                         continue;
                 char *text = pv_api_scalar_text(v);
-                if (!text) {
-                        if (json_is_string(v) || json_is_number(v) || json_is_boolean(v)) {
-                                r = nomem(err);
-                                break;
-                        }
+                if (!text)
                         continue; /* null, lists, objects: not config values */
-                }
-                c.kv[c.n].key = strdup(key);
+                c.kv[c.n].key = pv_xstrdup(key);
                 c.kv[c.n].value = text;
-                if (!c.kv[c.n].key) {
-                        c.n++;
-                        r = nomem(err);
-                        break;
-                }
                 c.n++;
         }
         if (r < 0) {
@@ -423,9 +388,7 @@ int pv_api_decode_vm_pending(const json_t *data, uint32_t vmid, struct pv_vm_pen
                 return r;
         struct pv_vm_pending p = { .vmid = vmid };
         size_t n = json_array_size(data);
-        p.v = calloc(n ? n : 1, sizeof *p.v);
-        if (!p.v)
-                return nomem(err);
+        p.v = pv_xcalloc(n ? n : 1, sizeof *p.v);
         for (size_t i = 0; i < n && r >= 0; i++) {
                 const json_t *o = json_array_get(data, i);
                 struct pv_pending *e = &p.v[p.n];
@@ -499,7 +462,7 @@ int pv_api_decode_mapping(const json_t *data, const char *id, struct pv_obs_mapp
         struct pv_obs_mapping m = { 0 };
         int r = want_object(data, "a PCI mapping", err);
         if (r >= 0 && id && !json_object_get(data, "id"))
-                r = (m.id = strdup(id)) ? 0 : nomem(err);
+                m.id = pv_xstrdup(id);
         else if (r >= 0)
                 r = req_text(data, "id", "a PCI mapping", &m.id, err);
         if (r >= 0)
@@ -514,18 +477,15 @@ int pv_api_decode_mapping(const json_t *data, const char *id, struct pv_obs_mapp
                 size_t n = json_is_array(map) ? json_array_size(map) : 1;
                 if (!json_is_array(map) && !json_is_string(map))
                         r = BAD(err, "the 'map' of mapping '%s' is not a list", m.id);
-                else if (!(m.map = calloc(n ? n : 1, sizeof *m.map)))
-                        r = nomem(err);
+                else
+                        m.map = pv_xcalloc(n ? n : 1, sizeof *m.map);
                 for (size_t i = 0; r >= 0 && i < n; i++) {
                         const json_t *e = json_is_array(map) ? json_array_get(map, i) : map;
                         if (!json_is_string(e)) {
                                 r = BAD(err, "an entry of mapping '%s' is not a string", m.id);
                                 break;
                         }
-                        if (!(m.map[m.n_map] = strdup(json_string_value(e))))
-                                r = nomem(err);
-                        else
-                                m.n_map++;
+                        m.map[m.n_map++] = pv_xstrdup(json_string_value(e));
                 }
         }
         const json_t *checks = json_object_get(data, "checks");
@@ -533,8 +493,8 @@ int pv_api_decode_mapping(const json_t *data, const char *id, struct pv_obs_mapp
                 size_t n = json_array_size(checks);
                 if (!json_is_array(checks))
                         r = BAD(err, "the 'checks' of mapping '%s' are not a list", m.id);
-                else if (!(m.checks = calloc(n ? n : 1, sizeof *m.checks)))
-                        r = nomem(err);
+                else
+                        m.checks = pv_xcalloc(n ? n : 1, sizeof *m.checks);
                 for (size_t i = 0; r >= 0 && i < n; i++) {
                         const json_t *c = json_array_get(checks, i);
                         struct pv_mapping_check *k = &m.checks[m.n_checks];
@@ -546,10 +506,10 @@ int pv_api_decode_mapping(const json_t *data, const char *id, struct pv_obs_mapp
                         r = opt_text(c, "severity", &k->severity, err);
                         if (r >= 0)
                                 r = opt_text(c, "message", &k->message, err);
-                        if (r >= 0 && !k->severity && !(k->severity = strdup("error")))
-                                r = nomem(err);
-                        if (r >= 0 && !k->message && !(k->message = strdup("")))
-                                r = nomem(err);
+                        if (r >= 0 && !k->severity)
+                                k->severity = pv_xstrdup("error");
+                        if (r >= 0 && !k->message)
+                                k->message = pv_xstrdup("");
                 }
         }
         if (r < 0) {
@@ -565,9 +525,7 @@ int pv_api_decode_mappings(const json_t *data, struct pv_obs_mapping **ret, size
         if (r < 0)
                 return r;
         size_t n = json_array_size(data);
-        struct pv_obs_mapping *v = calloc(n ? n : 1, sizeof *v);
-        if (!v)
-                return nomem(err);
+        struct pv_obs_mapping *v = pv_xcalloc(n ? n : 1, sizeof *v);
         for (size_t i = 0; i < n; i++) {
                 r = pv_api_decode_mapping(json_array_get(data, i), NULL, &v[i], err);
                 if (r < 0) {
@@ -652,9 +610,7 @@ int pv_api_decode_hw_pci(const json_t *data, struct pv_hw_pci **ret, size_t *ret
         if (r < 0)
                 return r;
         size_t n = json_array_size(data);
-        struct pv_hw_pci *v = calloc(n ? n : 1, sizeof *v);
-        if (!v)
-                return nomem(err);
+        struct pv_hw_pci *v = pv_xcalloc(n ? n : 1, sizeof *v);
         for (size_t i = 0; i < n; i++) {
                 r = decode_hw(json_array_get(data, i), &v[i], err);
                 if (r < 0) {
@@ -675,9 +631,7 @@ int pv_api_decode_mdev_types(const json_t *data, struct pv_mdev_type **ret, size
         if (r < 0)
                 return r;
         size_t n = json_array_size(data);
-        struct pv_mdev_type *v = calloc(n ? n : 1, sizeof *v);
-        if (!v)
-                return nomem(err);
+        struct pv_mdev_type *v = pv_xcalloc(n ? n : 1, sizeof *v);
         for (size_t i = 0; i < n && r >= 0; i++) {
                 const json_t *o = json_array_get(data, i);
                 if (!json_is_object(o)) {
@@ -724,8 +678,8 @@ int pv_api_decode_task_status(const json_t *data, struct pv_task_status *ret, st
                 r = opt_text(data, "type", &t.type, err);
         if (r >= 0 && !t.running)
                 r = opt_text(data, "exitstatus", &t.exitstatus, err);
-        if (r >= 0 && !t.running && !t.exitstatus && !(t.exitstatus = strdup("unexpected status")))
-                r = nomem(err);
+        if (r >= 0 && !t.running && !t.exitstatus)
+                t.exitstatus = pv_xstrdup("unexpected status");
         free(status);
         if (r < 0) {
                 pv_task_status_done(&t);
@@ -772,9 +726,7 @@ int pv_api_decode_node_uptimes(const json_t *data, struct pv_node_uptime **ret, 
         if (!json_is_array(data))
                 return BAD(err, "the resource list is not a list");
         size_t n = json_array_size(data), k = 0;
-        struct pv_node_uptime *v = calloc(n ? n : 1, sizeof *v);
-        if (!v)
-                return nomem(err);
+        struct pv_node_uptime *v = pv_xcalloc(n ? n : 1, sizeof *v);
         for (size_t i = 0; i < n; i++) {
                 const json_t *o = json_array_get(data, i);
                 const json_t *type = json_object_get(o, "type");
@@ -791,11 +743,7 @@ int pv_api_decode_node_uptimes(const json_t *data, struct pv_node_uptime **ret, 
                 const json_t *u = json_object_get(o, "uptime");
                 if (u && get_u64(u, UINT64_MAX / 2, &up))
                         v[k].uptime = up; /* informative: a missing or malformed uptime stays 0 */
-                if (!(v[k].node = strdup(json_string_value(node)))) {
-                        pv_node_uptimes_free(v, k);
-                        return nomem(err);
-                }
-                k++;
+                v[k++].node = pv_xstrdup(json_string_value(node));
         }
         *ret = v;
         *ret_n = k;
@@ -849,8 +797,7 @@ int pv_api_decode_pkg_version(const json_t *data, const char *pkg, char **ret, s
                         *ret = NULL;
                         return 0;
                 }
-                if (!(*ret = strdup(json_string_value(v))))
-                        return nomem(err);
+                *ret = pv_xstrdup(json_string_value(v));
                 return 0;
         }
         *ret = NULL;

@@ -6,6 +6,7 @@
 
 #include "pvfio/api.h"
 #include "pvfio/buf.h"
+#include "pvfio/xalloc.h"
 
 #define MAX_MESSAGE 2048        /* server text kept in one error line */
 
@@ -69,9 +70,7 @@ static int add_param_errors(struct pv_buf *b, json_t *errors, struct pv_error *e
         size_t n = json_object_size(errors);
         if (n == 0)
                 return 0;
-        const char **keys = calloc(n, sizeof *keys);
-        if (!keys)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        const char **keys = pv_xcalloc(n, sizeof *keys);
         size_t k = 0;
         const char *key;
         json_t *v;

@@ -124,8 +124,9 @@ static int update_mapping(struct pv_api *api, struct pv_action *a, struct worker
         if (!mp)
                 return -PV_EINVAL;
         const char *id = mp->id;
+        const char *type = mp->usb ? "usb" : "pci";
         struct pv_obs_mapping now;
-        int r = pv_api_mapping_get(api, id, &now, err);
+        int r = pv_api_mapping_get_typed(api, type, id, &now, err);
         if (r < 0)
                 return r;
         struct pv_error e = PV_ERROR_INIT;
@@ -164,7 +165,7 @@ static int update_mapping(struct pv_api *api, struct pv_action *a, struct worker
                 goto out;
         }
         w->writes++;
-        r = pv_api_mapping_update(api, &want, now.digest, err);
+        r = pv_api_mapping_update_typed(api, type, &want, now.digest, err);
 out:
         pv_obs_mapping_done(&now);
         return r;
@@ -188,7 +189,7 @@ static int create_mapping(struct pv_api *api, struct pv_action *a, struct worker
                         m.live_migration_capable = flag_of(k->after);
         }
         w->writes++;
-        return pv_api_mapping_create(api, &m, err);
+        return pv_api_mapping_create_typed(api, mp->usb ? "usb" : "pci", &m, err);
 }
 
 static int exec_mapping(struct pv_api *api, struct pv_action *a, struct worker *w, struct pv_error *err) {
@@ -198,7 +199,7 @@ static int exec_mapping(struct pv_api *api, struct pv_action *a, struct worker *
                 if (!mp)
                         return -PV_EINVAL;
                 w->writes++;
-                return pv_api_mapping_delete(api, mp->id, err);
+                return pv_api_mapping_delete_typed(api, mp->usb ? "usb" : "pci", mp->id, err);
         }
         case PV_ACT_CREATE_MAPPING:
                 return create_mapping(api, a, w, err);

@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "pvfio/apiexec.h"
+#include "pvfio/xalloc.h"
 
 #define SETTLE_FIRST_MS 50u
 #define SETTLE_MAX_MS 1000u
@@ -33,8 +34,8 @@ static unsigned next_delay(unsigned d) {
 /* Running tasks of one VM on its node (GET /nodes/{node}/tasks?source=active&vmid=N). */
 static int active_tasks(struct pv_api *api, const char *node, uint32_t vmid, size_t *ret_n, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "tasks", NULL);
-        if (!path)
-                return -PV_ENOMEM;
+        if (!path)      /* a node name that is no path segment: err says why */
+                return pv_error_set(err, PV_EINVAL, "invalid node name");
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = pv_api_params_add(&p, "source", "active", err);
         if (r >= 0)
@@ -123,9 +124,11 @@ int pv_api_busy_vms(struct pv_api *api, pv_vm_filter_fn maybe_ours, const void *
                 }
                 creating += create;
                 bool named = !create && v->name;
-                char *s = pv_asprintf(err, "VM %" PRIu32 " on '%s' (lock: %s%s%s)", v->vmid, v->node ? v->node : "?",
-                                      v->lock, named ? ", name " : "", named ? v->name : "");
-                r = s ? pv_strv_push_take(ret_busy, s, err) : -PV_ENOMEM;
+                r = pv_strv_push_take(ret_busy,
+                                      pv_xasprintf("VM %" PRIu32 " on '%s' (lock: %s%s%s)", v->vmid,
+                                                   v->node ? v->node : "?", v->lock, named ? ", name " : "",
+                                                   named ? v->name : ""),
+                                      err);
         }
         if (ret_creating)
                 *ret_creating = creating;

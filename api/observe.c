@@ -438,6 +438,9 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 }
         }
         batch_done(&b);
+        /* cluster USB mappings and the USB devices their port-only entries need (api/usbmap.c) */
+        if ((r = pv_api_observe_usb(api, want, &o, warnings, err)) < 0)
+                goto fail;
 
         /* round 2 */
         for (size_t i = 0; i < o.n_vms; i++) {

@@ -11,24 +11,17 @@
 #include "internal.h"
 #include "pvfio/buf.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 int pv_api_params_add(struct pv_api_params *p, const char *key, const char *value, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         if (p->n == p->alloc) {
                 size_t n = p->alloc ? p->alloc * 2 : 8;
-                struct pv_api_param *v = realloc(p->v, n * sizeof *v);
-                if (!v)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                p->v = v;
+                p->v = pv_xreallocarray(p->v, n, sizeof *p->v);
                 p->alloc = n;
         }
-        char *k = strdup(key), *val = strdup(value ? value : "");
-        if (!k || !val) {
-                free(k);
-                free(val);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        p->v[p->n].key = k;
-        p->v[p->n].value = val;
+        p->v[p->n].key = pv_xstrdup(key);
+        p->v[p->n].value = pv_xstrdup(value ? value : "");
         p->n++;
         return 0;
 }
@@ -55,11 +48,7 @@ void pv_api_params_done(struct pv_api_params *p) {
                 return;
         for (size_t i = 0; i < p->n; i++) {
                 free(p->v[i].key);
-                if (p->v[i].value) {
-                        /* values may carry secrets (the login password) */
-                        explicit_bzero(p->v[i].value, strlen(p->v[i].value));
-                        free(p->v[i].value);
-                }
+                pv_secret_free(p->v[i].value); /* values may carry secrets (the login password) */
         }
         free(p->v);
         memset(p, 0, sizeof *p);

@@ -24,6 +24,7 @@
 
 #include "internal.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 static void format_fp(const unsigned char md[32], char out[static PV_API_FP_LEN]) {
         static const char hex[] = "0123456789ABCDEF";
@@ -259,11 +260,7 @@ int pv_api_fetch_fingerprint(const char *url, unsigned timeout_ms, const struct 
                                  *errbuf ? errbuf : curl_easy_strerror(c));
                 goto out;
         }
-        char *fp = strdup(cap.fp);
-        if (!fp) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto out;
-        }
+        char *fp = pv_xstrdup(cap.fp);
         *ret = (struct pv_api_cert_info){
                 .fingerprint = fp,
                 .subject = TAKE_PTR(cap.subject),

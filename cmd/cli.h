@@ -34,6 +34,26 @@ extern const struct pv_exit_doc pv_exit_docs[];
 
 enum pv_color_mode { PV_COLOR_AUTO, PV_COLOR_ALWAYS, PV_COLOR_NEVER };
 
+struct pv_profile;
+struct pv_cli_conn;
+
+/*
+ * What the dispatcher prepared for the running command from its table flags
+ * (PV_CMD_NEEDS_PROFILE …), released by the dispatcher after the command ran.
+ * A command may take a member over (TAKE_PTR) when it outlives the run.
+ */
+struct pv_cmd_env {
+        const char *profile_file;  /* the profile as named ("-" = stdin); a check hook may set it */
+        struct pv_profile *profile;/* PV_CMD_NEEDS_PROFILE (NULL when PV_CMD_PROFILE_OPTION was not given) */
+        char *profile_text;        /* PV_CMD_KEEPS_PROFILE_TEXT: the profile's bytes (sent to other nodes) */
+        size_t profile_len;
+        char *vms_yaml;            /* set by a check hook: replaces the profile's `vms` list (vm add) */
+        size_t vms_len;
+        unsigned parallel;         /* set by a check hook: --parallel for PV_CMD_NEEDS_API (0 = the profile's) */
+        struct pv_cli_conn *conn;  /* PV_CMD_NEEDS_API: the session to the profile's cluster */
+        bool yes;                  /* PV_CMD_CONFIRMS: --yes was given (pv_cli_confirm does not ask) */
+};
+
 /* Settings shared by every command (the only mutable run state; owned by main). */
 struct pv_ctx {
         const char *prog;        /* "pvfio" */
@@ -46,6 +66,7 @@ struct pv_ctx {
         FILE *out, *err;         /* stdout / stderr (tests may redirect) */
         unsigned api_retry_s;    /* --retry-time of the running command; 0 = the profile's, else 30 s */
         struct pv_engine_events events; /* filled by pv_cli_events() */
+        struct pv_cmd_env env;   /* what the dispatcher prepared for the running command */
 };
 
 enum pv_opt_type {
@@ -79,6 +100,33 @@ struct pv_args {
 struct pv_cmd;
 typedef int (*pv_cmd_fn)(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args);
 
+/*
+ * What the dispatcher does before it calls a command's run (pv_cmd.flags), in
+ * this order: the check hook (usage errors come before anything is read), the
+ * profile, the API session, the confirmation setting.
+ */
+enum {
+        /* Load the profile named by the first argument (PV_CMD_PROFILE_OPTION: by --profile, optional;
+         * a check hook may name it in env.profile_file) into ctx->env.profile, reporting its
+         * diagnostics as cmd->profile_report says. An invalid profile ends the run (exit 1). */
+        PV_CMD_NEEDS_PROFILE = 1 << 0,
+        PV_CMD_KEEPS_PROFILE_TEXT = 1 << 1, /* also keep the bytes in ctx->env.profile_text */
+        PV_CMD_PROFILE_OPTION = 1 << 2,     /* the profile comes from --profile FILE and may be absent */
+        /* Open a session to the profile's cluster (ctx->env.conn) with --parallel as the check hook set it. */
+        PV_CMD_NEEDS_API = 1 << 3,
+        /* The command asks before it changes something: ctx->env.yes = --yes, pv_cli_confirm() asks. */
+        PV_CMD_CONFIRMS = 1 << 4,
+};
+
+/* How the dispatcher reports a profile that does not load: each command keeps the wording it always had. */
+enum pv_profile_report {
+        PV_PROFILE_REPORT_PLAN,   /* every diagnostic on stderr; "the profile 'F' is not valid (N errors)" */
+        PV_PROFILE_REPORT_HOST,   /* warnings only when it fails; "F is not a valid profile ('pvfio validate' …)" */
+        PV_PROFILE_REPORT_TERSE,  /* no diagnostics; "profile 'F' is not valid: run 'pvfio validate F'" */
+        PV_PROFILE_REPORT_KEYS,   /* errors as "pvfio: error: KEY: MESSAGE" (a regular file only) */
+        PV_PROFILE_REPORT_NONE,   /* nothing printed: the caller reports the diagnostics (validate) */
+};
+
 /* One command. A command with `subcmds` dispatches on its first argument. */
 struct pv_cmd {
         const char *name;
@@ -91,6 +139,10 @@ struct pv_cmd {
         const struct pv_cmd *const *subcmds; /* NULL-terminated table of subcommands */
         bool json;               /* the command produces data and accepts --json */
         const char *parent;      /* "host" for "host scan" (set by the table) */
+        unsigned flags;          /* PV_CMD_*: what the dispatcher prepares before run */
+        enum pv_profile_report profile_report; /* with PV_CMD_NEEDS_PROFILE */
+        /* Usage checks that come before the profile is read (exit code, 0 = go on); may fill ctx->env. */
+        pv_cmd_fn check;
 };
 
 /* Option lookups by long name (aborts on a name not in the table: a programming error). */
@@ -108,6 +160,14 @@ int pv_cli_parse(struct pv_ctx *ctx, const struct pv_cmd *cmd, int argc, char **
                  bool *ret_help);
 /* Print the help of a command (or of the program when cmd is NULL) to ctx->out. */
 void pv_cli_help(struct pv_ctx *ctx, const struct pv_cmd *cmd);
+/* Run cmd as the table says: its check hook, the profile, the API session, then cmd->run; releases
+ * ctx->env afterwards. Returns the exit code. */
+int pv_cli_run(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args);
+/* Release what the dispatcher prepared (ctx->env). */
+void pv_cmd_env_done(struct pv_cmd_env *env);
+/* PV_CMD_CONFIRMS: 0 to go on (--yes, or 'y' on the terminal), else PV_EXIT_ERROR after saying why:
+ * "PROG: <refusal>" when standard input is not a terminal, <declined> when the answer was not yes. */
+int pv_cli_confirm(struct pv_ctx *ctx, const char *question, const char *refusal, const char *declined);
 /* Print "pvfio CMD: MESSAGE" + a usage hint to stderr; returns PV_EXIT_USAGE. */
 int pv_cli_usage_error(struct pv_ctx *ctx, const struct pv_cmd *cmd, const char *fmt, ...) PV_PRINTF(3, 4);
 /* The command table (main.c), NULL-terminated. */

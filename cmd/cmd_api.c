@@ -21,6 +21,7 @@
 #include "pvfio/cleanup.h"
 #include "pvfio/profile.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 
 static const struct pv_opt call_opts[] = {
@@ -59,10 +60,7 @@ struct conn {
 
 static void conn_done(struct conn *c) {
         pv_profile_free(c->profile);
-        if (c->secret) {
-                explicit_bzero(c->secret, strlen(c->secret));
-                free(c->secret);
-        }
+        pv_secret_free(c->secret);
         free(c->secret_source);
         memset(c, 0, sizeof *c);
 }
@@ -75,19 +73,10 @@ static int read_secret(const char *env, const char *file, struct conn *c, struct
 static int conn_setup(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *a, struct conn *c) {
         struct pv_error err = PV_ERROR_INIT;
         const struct pv_cluster *cl = NULL;
-        const char *pf = pv_args_value(a, "profile");
+        const char *pf = ctx->env.profile_file;
         if (pf) {
-                struct pv_diags diags = { 0 };
-                int r = pv_profile_load(pf, &c->profile, &diags, &err);
-                pv_diags_done(&diags);
-                if (r < 0) {
-                        if (!err.code)
-                                pv_error_set(&err, PV_EINVAL, "profile '%s' is not valid: run 'pvfio validate %s'", pf,
-                                             pf);
-                        r = pv_report_error(ctx, &err);
-                        pv_error_done(&err);
-                        return r;
-                }
+                /* --profile was loaded by the dispatcher (PV_CMD_NEEDS_PROFILE | PV_CMD_PROFILE_OPTION) */
+                c->profile = TAKE_PTR(ctx->env.profile);
                 cl = &c->profile->cluster;
                 if (!cl->present)
                         return pv_cli_usage_error(ctx, cmd, "profile '%s' has no cluster section", pf);
@@ -199,32 +188,33 @@ static int wait_task(struct pv_ctx *ctx, struct pv_api *api, const char *upid) {
         return r;
 }
 
+/* PATH and KEY=VALUE, checked before --profile is read. */
+static int check_call(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
+        const char *path = args->pos[0];
+        if (path[0] != '/')
+                return pv_cli_usage_error(ctx, cmd, "PATH '%s' must start with '/' (e.g. /nodes)", path);
+        for (int i = 1; i < args->npos; i++) {
+                const char *kv = args->pos[i];
+                const char *eq = strchr(kv, '=');
+                if (!eq || eq == kv)
+                        return pv_cli_usage_error(ctx, cmd, "expected KEY=VALUE, got '%s'", kv);
+        }
+        return PV_EXIT_OK;
+}
+
 static int run_call(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
         enum pv_api_method m = strcmp(cmd->name, "get") == 0      ? PV_API_GET
                                : strcmp(cmd->name, "set") == 0    ? PV_API_PUT
                                : strcmp(cmd->name, "create") == 0 ? PV_API_POST
                                                                   : PV_API_DELETE;
         const char *path = args->pos[0];
-        if (path[0] != '/')
-                return pv_cli_usage_error(ctx, cmd, "PATH '%s' must start with '/' (e.g. /nodes)", path);
         struct pv_error err = PV_ERROR_INIT;
         struct pv_api_params params = PV_API_PARAMS_INIT;
-        for (int i = 1; i < args->npos; i++) {
+        for (int i = 1; i < args->npos; i++) {   /* KEY=VALUE each (check_call) */
                 const char *kv = args->pos[i];
                 const char *eq = strchr(kv, '=');
-                if (!eq || eq == kv) {
-                        pv_api_params_done(&params);
-                        return pv_cli_usage_error(ctx, cmd, "expected KEY=VALUE, got '%s'", kv);
-                }
-                _cleanup_free_ char *key = strndup(kv, (size_t)(eq - kv));
-                if (!key)
-                        pv_error_set(&err, PV_ENOMEM, "out of memory");
-                if (!key || pv_api_params_add(&params, key, eq + 1, &err) < 0) {
-                        int r = pv_report_error(ctx, &err);
-                        pv_error_done(&err);
-                        pv_api_params_done(&params);
-                        return r;
-                }
+                _cleanup_free_ char *key = pv_xstrndup(kv, (size_t)(eq - kv));
+                pv_api_params_add(&params, key, eq + 1, NULL);  /* does not fail (pvfio/xalloc.h) */
         }
         struct conn c = { 0 };
         int rc = conn_setup(ctx, cmd, args, &c);
@@ -304,6 +294,9 @@ static const struct pv_cmd api_get = {
         .run = run_call,
         .json = true,
         .parent = "api",
+        .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_PROFILE_OPTION,
+        .profile_report = PV_PROFILE_REPORT_TERSE,
+        .check = check_call,
 };
 
 static const struct pv_cmd api_set = {
@@ -317,6 +310,9 @@ static const struct pv_cmd api_set = {
         .run = run_call,
         .json = true,
         .parent = "api",
+        .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_PROFILE_OPTION,
+        .profile_report = PV_PROFILE_REPORT_TERSE,
+        .check = check_call,
 };
 
 static const struct pv_cmd api_create = {
@@ -330,6 +326,9 @@ static const struct pv_cmd api_create = {
         .run = run_call,
         .json = true,
         .parent = "api",
+        .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_PROFILE_OPTION,
+        .profile_report = PV_PROFILE_REPORT_TERSE,
+        .check = check_call,
 };
 
 static const struct pv_cmd api_delete = {
@@ -343,6 +342,9 @@ static const struct pv_cmd api_delete = {
         .run = run_call,
         .json = true,
         .parent = "api",
+        .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_PROFILE_OPTION,
+        .profile_report = PV_PROFILE_REPORT_TERSE,
+        .check = check_call,
 };
 
 static const struct pv_cmd api_fingerprint = {

@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "commands.h"
+#include "pvfio/xalloc.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/hostplan.h"
@@ -328,7 +329,7 @@ int pv_doc_man(FILE *f, const char *date) {
                 "described in", 0);
         fputs("\n.BR pvfio-profile (5),\n", f);
         roff(f, "says how each node is prepared (IOMMU, kernel arguments, vfio-pci binding,\n"
-                "softdeps, SR-IOV, vGPU), which cluster PCI resource mappings exist, and which VMs\n"
+                "softdeps, SR-IOV, vGPU), which cluster PCI and USB resource mappings exist, and which VMs\n"
                 "use raw devices, mappings or vGPUs.\n", 0);
         fputs(".PP\n", f);
         roff(f, "'pvfio plan' shows the exact difference between the profile and reality; 'pvfio\n"
@@ -670,7 +671,7 @@ static int add_node(struct pv_strv *sv, const char *name, struct pv_error *err) 
         return pv_strv_push(sv, name, err);
 }
 
-/* Names from a valid profile: hosts[].nodes, vms[].node, mappings[].map[].node. */
+/* Names from a valid profile: hosts[].nodes, vms[].node, mappings[].map[].node, usb_mappings[].map[].node. */
 static int nodes_from_profile(const struct pv_profile *p, struct pv_strv *sv, struct pv_error *err) {
         for (size_t i = 0; i < p->n_hosts; i++)
                 for (size_t k = 0; k < p->hosts[i].nodes.n; k++)
@@ -682,6 +683,10 @@ static int nodes_from_profile(const struct pv_profile *p, struct pv_strv *sv, st
         for (size_t i = 0; i < p->n_mappings; i++)
                 for (size_t k = 0; k < p->mappings[i].n_map; k++)
                         if (add_node(sv, p->mappings[i].map[k].node, err) < 0)
+                                return -1;
+        for (size_t i = 0; i < p->n_usb_mappings; i++)
+                for (size_t k = 0; k < p->usb_mappings[i].n_map; k++)
+                        if (add_node(sv, p->usb_mappings[i].map[k].node, err) < 0)
                                 return -1;
         return 0;
 }
@@ -714,10 +719,8 @@ static int nodes_from_yaml(const char *buf, size_t len, struct pv_strv *sv, stru
                         const char *v = (const char *)ev.data.scalar.value;
                         if (depth >= 0 && st[depth].mapping && st[depth].want_key) {
                                 free(st[depth].key);
-                                st[depth].key = strdup(v);
+                                st[depth].key = pv_xstrdup(v);
                                 st[depth].want_key = false;
-                                if (!st[depth].key)
-                                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
                                 yaml_event_delete(&ev);
                                 continue;
                         }
@@ -887,8 +890,9 @@ static const struct pv_cmd cmd_nodes = {
         .name = "__nodes",
         .summary = "print the node names a profile declares, one per line (for the completion)",
         .usage = "PROFILE",
-        .description = "Reads hosts[].nodes, vms[].node and mappings[].map[].node. A profile that does\n"
-                       "not validate is scanned for those keys up to its first YAML syntax error.",
+        .description = "Reads hosts[].nodes, vms[].node and the map[].node of mappings and usb_mappings.\n"
+                       "A profile that does not validate is scanned for those keys up to its first YAML\n"
+                       "syntax error.",
         .min_args = 1,
         .max_args = 1,
         .run = run_nodes,

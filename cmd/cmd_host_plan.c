@@ -111,38 +111,11 @@ static int take_lock(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct 
         return 0;
 }
 
-static int load_profile(struct pv_ctx *ctx, const char *file, struct pv_profile **ret) {
-        struct pv_diags diags = { 0 };
-        struct pv_error err = PV_ERROR_INIT;
-        int r = pv_profile_load(file, ret, &diags, &err);
-        const char *shown = strcmp(file, "-") == 0 ? "<stdin>" : file;
-        for (size_t i = 0; i < diags.n; i++) {
-                const struct pv_diag *d = &diags.v[i];
-                if (d->warning && (ctx->quiet || r == 0))
-                        continue;
-                fprintf(ctx->err, "%s:%u:%u: %s%s:%s %s\n", shown, d->line, d->col,
-                        pv_c(ctx, ctx->err, d->warning ? PV_C_YELLOW : PV_C_RED), d->warning ? "warning" : "error",
-                        pv_c(ctx, ctx->err, PV_C_RESET), d->message);
-        }
-        size_t n_err = diags.n_errors;
-        pv_diags_done(&diags);
-        if (r < 0) {
-                if (n_err == 0)
-                        return fail(ctx, &err);
-                pv_error_done(&err);
-                fprintf(ctx->err, "%s: %s is not a valid profile ('%s validate' shows every problem)\n", ctx->prog,
-                        shown, ctx->prog);
-                return PV_EXIT_ERROR;
-        }
-        return 0;
-}
-
-/* Profile → lock → node → scan → plan. Returns 0 or an exit code. */
+/* Profile (loaded by the dispatcher) → lock → node → scan → plan. Returns 0 or an exit code. */
 static int prepare(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args, bool rebind,
                    bool exclusive, struct session *s) {
-        int rc = load_profile(ctx, args->pos[0], &s->profile);
-        if (rc)
-                return rc;
+        s->profile = TAKE_PTR(ctx->env.profile);
+        int rc;
         struct pv_error err = PV_ERROR_INIT;
         const char *root = pv_args_value(args, "root");
         if (pv_host_open(root, &ctx->log, &s->lock_root, &err) < 0)
@@ -172,7 +145,7 @@ static void print_notes(struct pv_ctx *ctx, const struct pv_plan *p) {
 
 static int print_nothing(struct pv_ctx *ctx, struct session *s, const char *profile) {
         if (ctx->json) {
-                json_t *doc = pv_render_plan_json(&s->plan);
+                json_t *doc = pv_plan_to_json(&s->plan);
                 json_object_set_new(doc, "pvfio_version", json_string(PVFIO_VERSION));
                 json_object_set_new(doc, "node", json_string(s->lh.node));
                 json_object_set_new(doc, "host_section", json_boolean(s->lh.spec != NULL));
@@ -197,7 +170,7 @@ static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
                 rc = print_nothing(ctx, &s, args->pos[0]);
         else if (rc == 0) {
                 if (ctx->json) {
-                        json_t *doc = pv_render_plan_json(&s.plan);
+                        json_t *doc = pv_plan_to_json(&s.plan);
                         json_object_set_new(doc, "pvfio_version", json_string(PVFIO_VERSION));
                         json_object_set_new(doc, "node", json_string(s.lh.node));
                         json_object_set_new(doc, "host_section", json_true());
@@ -213,23 +186,11 @@ static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
 
 /* ------------------------------------------------------------- apply */
 
-/* Ask on the terminal; refuse when stdin is not one. Returns 0 to go on, or an exit code. */
-static int confirm(struct pv_ctx *ctx, const struct pv_args *args, const char *question) {
-        if (pv_args_flag(args, "yes"))
-                return 0;
-        if (!isatty(STDIN_FILENO)) {
-                fprintf(ctx->err, "%s: error: standard input is not a terminal; pass --yes to proceed without asking\n",
-                        ctx->prog);
-                return PV_EXIT_ERROR;
-        }
-        fprintf(ctx->err, "%s [y/N] ", question);
-        fflush(ctx->err);
-        char line[16] = { 0 };
-        if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
-                fprintf(ctx->err, "Nothing changed.\n");
-                return PV_EXIT_ERROR;
-        }
-        return 0;
+/* Ask on the terminal (PV_CMD_CONFIRMS: --yes skips it); refuse when stdin is not one. Returns 0 to go on,
+ * or an exit code. */
+static int confirm(struct pv_ctx *ctx, const char *question) {
+        return pv_cli_confirm(ctx, question, "error: standard input is not a terminal; pass --yes to proceed without "
+                                             "asking", "Nothing changed.");
 }
 
 
@@ -322,7 +283,7 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
         if (rc == 0) {
                 char q[128];
                 snprintf(q, sizeof q, "Apply these %zu changes to node '%s'?", s.plan.n, s.lh.node);
-                rc = confirm(ctx, args, q);
+                rc = confirm(ctx, q);
         }
         if (rc == 0) {
                 struct pv_error err = PV_ERROR_INIT;
@@ -337,7 +298,7 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                                 partial |= s.plan.actions[i].status == PV_ACT_FAILED ||
                                            s.plan.actions[i].status == PV_ACT_SKIPPED;
                         if (ctx->json) {
-                                json_t *doc = pv_render_plan_json(&s.plan);
+                                json_t *doc = pv_plan_to_json(&s.plan);
                                 json_object_set_new(doc, "pvfio_version", json_string(PVFIO_VERSION));
                         json_object_set_new(doc, "node", json_string(s.lh.node));
                                 json_object_set_new(doc, "host_section", json_true());
@@ -375,7 +336,7 @@ static int run_rollback(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_
         if (rc == 0) {
                 char q[4200];
                 snprintf(q, sizeof q, "Restore every file pvfio changed under '%s' to its pre-pvfio content?", h->root);
-                rc = confirm(ctx, args, q);
+                rc = confirm(ctx, q);
         }
         if (rc) {
                 pv_host_lock_release(lock);
@@ -441,6 +402,8 @@ const struct pv_cmd pv_cmd_host_plan = {
         .run = run_plan,
         .json = true,
         .parent = "host",
+        .flags = PV_CMD_NEEDS_PROFILE,
+        .profile_report = PV_PROFILE_REPORT_HOST,
 };
 
 const struct pv_cmd pv_cmd_host_apply = {
@@ -460,6 +423,8 @@ const struct pv_cmd pv_cmd_host_apply = {
         .run = run_apply,
         .json = true,
         .parent = "host",
+        .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_CONFIRMS,
+        .profile_report = PV_PROFILE_REPORT_HOST,
 };
 
 const struct pv_cmd pv_cmd_host_rollback = {
@@ -476,4 +441,5 @@ const struct pv_cmd pv_cmd_host_rollback = {
         .run = run_rollback,
         .json = true,
         .parent = "host",
+        .flags = PV_CMD_CONFIRMS,
 };

@@ -173,7 +173,8 @@ const struct pv_cmd pv_cmd_host_rom = {
                        "images (x86 BIOS, EFI, …) and says whether it has an EFI image, which OVMF\n"
                        "needs to show anything before the guest driver loads. On the real root the ROM\n"
                        "is enabled for the read and disabled after it. dump: writes --device's ROM to\n"
-                       "--output, for use as a VM's romfile. A boot GPU's ROM often cannot be read.",
+                       "--output, for use as a VM's romfile (a host section's romfiles installs it\n"
+                       "into /usr/share/kvm). A boot GPU's ROM often cannot be read.",
         .opts = rom_opts,
         .run = run_rom,
         .json = true,

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "pvfio/xalloc.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/extras.h"
 #include "pvfio/host.h"
@@ -369,12 +370,8 @@ static int run_check(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
         size_t n_iommu = 0;
         while (iommu_args[n_iommu])
                 n_iommu++;
-        _cleanup_free_ const char **want = calloc(n_iommu + n_arg + 1, sizeof(char *));
+        _cleanup_free_ const char **want = pv_xcalloc(n_iommu + n_arg + 1, sizeof(char *));
         struct pv_check_list l = PV_CHECK_LIST_INIT;
-        if (!want && rc == 0) {
-                pv_error_set(&err, PV_ENOMEM, "out of memory");
-                rc = pv_report_error(ctx, &err);
-        }
         if (rc == 0) {
                 size_t nw = 0;
                 for (size_t i = 0; i < n_iommu; i++)

@@ -25,6 +25,7 @@
 #include "reboot.h"
 #include "render_nodes.h"
 #include "render.h"
+#include "pvfio/xalloc.h"
 #include "pvfio/apiexec.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
@@ -123,60 +124,6 @@ static void plan_state_done(struct plan_state *s) {
         memset(s, 0, sizeof *s);
 }
 
-static void print_diags(struct pv_ctx *ctx, const char *file, const struct pv_diags *diags) {
-        const char *shown = strcmp(file, "-") == 0 ? "<stdin>" : file;
-        for (size_t i = 0; i < diags->n; i++) {
-                const struct pv_diag *d = &diags->v[i];
-                if (d->warning && ctx->quiet)
-                        continue;
-                fprintf(ctx->err, "%s:%u:%u: %s%s:%s %s\n", shown, d->line, d->col,
-                        pv_c(ctx, ctx->err, d->warning ? PV_C_YELLOW : PV_C_RED), d->warning ? "warning" : "error",
-                        pv_c(ctx, ctx->err, PV_C_RESET), d->message);
-        }
-}
-
-/* Print a profile's diagnostics (stderr) and return whether it loaded. */
-int pv_cli_load_profile(struct pv_ctx *ctx, const char *file, struct pv_profile **ret) {
-        struct pv_diags diags = { 0 };
-        struct pv_error err = PV_ERROR_INIT;
-        int r = pv_profile_load(file, ret, &diags, &err);
-        print_diags(ctx, file, &diags);
-        if (r < 0 && diags.n_errors == 0)
-                pv_report_error(ctx, &err);
-        else if (r < 0)
-                fprintf(ctx->err, "%s: the profile '%s' is not valid (%zu error%s)\n", ctx->prog, file, diags.n_errors,
-                        diags.n_errors == 1 ? "" : "s");
-        pv_diags_done(&diags);
-        pv_error_done(&err);
-        return r;
-}
-
-/* Like pv_cli_load_profile, keeping the bytes (they are sent to the other nodes). */
-static int load_profile_text(struct pv_ctx *ctx, const char *file, struct plan_state *s) {
-        struct pv_buf b = PV_BUF_INIT_CAP(PV_PROFILE_MAX_BYTES);
-        struct pv_diags diags = { 0 };
-        struct pv_error err = PV_ERROR_INIT;
-        bool is_stdin = strcmp(file, "-") == 0;
-        int r = is_stdin ? pv_buf_read_fd(&b, STDIN_FILENO, &err) : pv_buf_read_file_at(&b, AT_FDCWD, file, &err);
-        if (r < 0)
-                pv_error_wrap(&err, "cannot read the profile");
-        if (r == 0)
-                r = pv_profile_parse_mem(b.buf, b.len, is_stdin ? "<stdin>" : file, &s->profile, &diags, &err);
-        print_diags(ctx, file, &diags);
-        if (r < 0 && diags.n_errors == 0)
-                pv_report_error(ctx, &err);
-        else if (r < 0)
-                fprintf(ctx->err, "%s: the profile '%s' is not valid (%zu error%s)\n", ctx->prog, file, diags.n_errors,
-                        diags.n_errors == 1 ? "" : "s");
-        if (r == 0 && pv_buf_detach(&b, &s->text, &s->text_len, &err) < 0)
-                r = pv_report_error(ctx, &err);
-        pv_buf_release(&b);
-        pv_diags_done(&diags);
-        pv_error_done(&err);
-        return r;
-}
-
-
 static bool wants_cluster(const struct pv_profile *p) {
         return p->n_vms > 0 || p->n_mappings > 0;
 }
@@ -267,16 +214,14 @@ static int block_creates(const struct pv_strv *creating, struct pv_plan *plan, s
         if (!creating->n)
                 return 0;
         _cleanup_free_ char *list = pv_strv_join(creating, ", ", err);
-        if (!list)
-                return -PV_ENOMEM;
+        if (!list)      /* past the buffer's cap: err says so */
+                return pv_error_set(err, PV_ETOOBIG, "too many VMs in progress to name");
         for (size_t i = 0; i < plan->n; i++) {
                 struct pv_action *a = &plan->actions[i];
                 if (a->kind != PV_ACT_CREATE_VM || a->blocked)
                         continue;
-                a->blocked = pv_asprintf(err, "%s is being created and has no name yet: it may be this VM "
-                                              "(run again when its create task finished)", list);
-                if (!a->blocked)
-                        return -PV_ENOMEM;
+                a->blocked = pv_xasprintf("%s is being created and has no name yet: it may be this VM "
+                                          "(run again when its create task finished)", list);
         }
         return 0;
 }
@@ -320,7 +265,7 @@ static int lock_and_recheck(struct pv_ctx *ctx, struct pv_apply_lock *lock, stru
         return r;
 }
 
-int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned parallel,
+int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p,
                         const struct pv_vm_plan_opts *vo, struct pv_cli_conn *conn, struct pv_observed *obs,
                         struct pv_plan *plan, struct pv_apply_lock *lock) {
         struct pv_error err = PV_ERROR_INIT;
@@ -330,8 +275,7 @@ int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p, unsigned
         size_t first = plan->n, drift = plan->n_drift, n_warn = plan->n_warnings;
         bool changed = false;
         /* read without the lock; a write takes it and checks the plan again under it (recheck.h) */
-        if (pv_cli_connect(ctx, &p->cluster, parallel, conn, &err) < 0 ||
-            pv_cli_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
+        if (pv_cli_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
             /* a write waits for VMs in progress, as apply does: no second create */
             (lock && (rc_ctx.api = conn->api,
                       wait_in_progress(ctx, conn->api, p, obs, PV_API_DEFAULT_BUSY_WAIT_S, reobserve_cluster, &rc_ctx,
@@ -371,6 +315,16 @@ static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error 
         return r;
 }
 
+/* The options of plan/diff/apply that are checked before the profile is read; <0 after a usage error. */
+static int plan_usage(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args, unsigned *parallel,
+                      unsigned *ssh_timeout) {
+        if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, parallel) < 0 ||
+            pv_args_uint(ctx, cmd, args, "ssh-timeout", 1, 86400, 0, ssh_timeout) < 0 ||
+            pv_cli_parse_retry(ctx, cmd, args) < 0)
+                return -1;
+        return 0;
+}
+
 /* Build the plan: host sections of every node, then mappings and VMs. Returns an exit code. */
 static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args, struct plan_state *s,
                  bool rebind) {
@@ -382,12 +336,12 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
         s->ctx = ctx;
         s->args = args;
         s->t.start = pv_now_ns();
-        if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, &s->parallel) < 0 ||
-            pv_args_uint(ctx, cmd, args, "ssh-timeout", 1, 86400, 0, &s->ssh_timeout) < 0 ||
-            pv_cli_parse_retry(ctx, cmd, args) < 0)
+        if (plan_usage(ctx, cmd, args, &s->parallel, &s->ssh_timeout) < 0)
                 return PV_EXIT_USAGE;
-        if (load_profile_text(ctx, args->pos[0], s) < 0)
-                return PV_EXIT_ERROR;
+        /* the dispatcher loaded the profile with its bytes (PV_CMD_NEEDS_PROFILE | PV_CMD_KEEPS_PROFILE_TEXT) */
+        s->profile = TAKE_PTR(ctx->env.profile);
+        s->text = TAKE_PTR(ctx->env.profile_text);
+        s->text_len = ctx->env.profile_len;
         const struct pv_profile *p = s->profile;
         bool hosts_wanted = !pv_args_flag(args, "no-host") && p->n_hosts > 0;
         if (wants_cluster(p) && !p->cluster.present) {
@@ -523,7 +477,7 @@ static bool has_remote(const struct pv_hosts *h) {
 }
 
 static json_t *plan_doc(struct plan_state *s, const struct pv_plan *plan) {
-        json_t *doc = pv_render_plan_json(plan);
+        json_t *doc = pv_plan_to_json(plan);
         json_object_set_new(doc, "pvfio_version", json_string(PVFIO_VERSION));
         json_object_set_new(doc, "nodes", pv_hosts_json(&s->hosts));
         return doc;
@@ -589,17 +543,6 @@ static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args
         print_timings(&s);
         plan_state_done(&s);
         return rc;
-}
-
-static bool confirm(struct pv_ctx *ctx) {
-        if (!isatty(STDIN_FILENO))
-                return false;
-        fprintf(ctx->err, "Apply these changes? [y/N] ");
-        fflush(ctx->err);
-        char line[16];
-        if (!fgets(line, sizeof line, stdin))
-                return false;
-        return line[0] == 'y' || line[0] == 'Y';
 }
 
 /* Writes in flight at once: --parallel, else the profile's cluster.parallel, else the default. */
@@ -788,21 +731,14 @@ static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
                 pv_plan_done(&fplan);
                 return 0;
         }
-        struct pv_plan *v = realloc(s->followups, (s->n_followups + 1) * sizeof *v);
+        s->followups = pv_xreallocarray(s->followups, s->n_followups + 1, sizeof *s->followups);
         struct pv_buf names = PV_BUF_INIT_CAP(64 * 1024);
         for (size_t i = 0; i < rebooted->n; i++)
                 pv_buf_addf(&names, NULL, "%s%s", i ? ", " : "", rebooted->v[i]);
         char *label = NULL;
-        if (!v || pv_buf_detach(&names, &label, NULL, NULL) < 0 ||
-            pv_strv_push_take(&s->followup_nodes, label, NULL) < 0) {
-                if (v)
-                        s->followups = v;
-                pv_buf_release(&names);
-                pv_plan_done(&fplan);
-                return -PV_ENOMEM;
-        }
-        s->followups = v;
-        struct pv_plan *fp = &v[s->n_followups++];
+        pv_buf_detach(&names, &label, NULL, NULL);      /* allocation does not fail (pvfio/xalloc.h) */
+        pv_strv_push_take(&s->followup_nodes, label, NULL);
+        struct pv_plan *fp = &s->followups[s->n_followups++];
         *fp = fplan;
         unsigned shutdown_s = 0;
         const char *st = pv_args_value(s->args, "shutdown-timeout");
@@ -832,7 +768,8 @@ static int replan_state(void *userdata, const struct pv_observed *obs, const str
  * in between) replaces it and is shown: with --yes it is applied, on a terminal the user is asked
  * again. Returns an exit code.
  */
-static int recheck_apply(struct pv_ctx *ctx, struct plan_state *s, bool yes) {
+static int recheck_apply(struct pv_ctx *ctx, struct plan_state *s) {
+        bool yes = ctx->env.yes;
         struct pv_error err = PV_ERROR_INIT;
         struct pv_recheck chk = { .api = s->conn.api, .profile = s->profile, .obs = &s->obs, .replan = replan_state,
                                   .userdata = s };
@@ -856,13 +793,46 @@ static int recheck_apply(struct pv_ctx *ctx, struct plan_state *s, bool yes) {
                         pv_c(ctx, ctx->out, PV_C_RESET));
                 pv_render_plan_text(ctx, &s->plan, false);
         }
-        if (yes)
-                return PV_EXIT_OK;
-        if (!confirm(ctx)) {
-                fprintf(ctx->err, "Nothing applied.\n");
-                return PV_EXIT_ERROR;
-        }
+        return pv_cli_confirm(ctx, "Apply these changes?",
+                              "refusing to apply without --yes when standard input is not a terminal",
+                              "Nothing applied.");
+}
+
+struct apply_opts {
+        unsigned shutdown_s, reboot_parallel, reboot_timeout;
+};
+
+/* apply's options, checked before the profile is read (then plan's); returns an exit code. */
+static int apply_usage(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args, struct apply_opts *o,
+                       struct plan_state *s) {
+        if (pv_args_uint(ctx, cmd, args, "shutdown-timeout", 1, 86400, 180, &o->shutdown_s) < 0 ||
+            pv_args_uint(ctx, cmd, args, "reboot-parallel", 1, 64, 1, &o->reboot_parallel) < 0 ||
+            pv_args_uint(ctx, cmd, args, "reboot-timeout", 1, 86400, PV_REBOOT_DEFAULT_TIMEOUT_S, &o->reboot_timeout) < 0)
+                return PV_EXIT_USAGE;
+        bool reboot = pv_args_flag(args, "reboot");
+        if (!reboot && (pv_args_flag(args, "reboot-self") || pv_args_flag(args, "force") ||
+                        pv_args_value(args, "reboot-parallel") || pv_args_value(args, "reboot-timeout")))
+                return pv_cli_usage_error(ctx, cmd, "--reboot-self, --force, --reboot-parallel and --reboot-timeout "
+                                                    "go with --reboot");
+        if (pv_args_uint(ctx, cmd, args, "busy-timeout", 0, 86400, PV_API_DEFAULT_BUSY_WAIT_S, &s->busy_timeout_s) < 0)
+                return PV_EXIT_USAGE;
+        if (pv_cli_lock_parse(ctx, cmd, args, &s->lock) < 0)
+                return PV_EXIT_USAGE;
+        if (plan_usage(ctx, cmd, args, &s->parallel, &s->ssh_timeout) < 0)
+                return PV_EXIT_USAGE;
         return PV_EXIT_OK;
+}
+
+static int check_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
+        struct plan_state s;
+        struct apply_opts o;
+        memset(&s, 0, sizeof s);
+        return apply_usage(ctx, cmd, args, &o, &s);
+}
+
+static int check_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
+        unsigned parallel, ssh_timeout;
+        return plan_usage(ctx, cmd, args, &parallel, &ssh_timeout) < 0 ? PV_EXIT_USAGE : PV_EXIT_OK;
 }
 
 static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
@@ -870,22 +840,16 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
         memset(&s, 0, sizeof s);
         struct pv_error err = PV_ERROR_INIT;
         struct pv_reboot_report rep = { 0 };
-        unsigned shutdown_s = 0, reboot_parallel = 1, reboot_timeout = PV_REBOOT_DEFAULT_TIMEOUT_S;
-        if (pv_args_uint(ctx, cmd, args, "shutdown-timeout", 1, 86400, 180, &shutdown_s) < 0 ||
-            pv_args_uint(ctx, cmd, args, "reboot-parallel", 1, 64, 1, &reboot_parallel) < 0 ||
-            pv_args_uint(ctx, cmd, args, "reboot-timeout", 1, 86400, PV_REBOOT_DEFAULT_TIMEOUT_S, &reboot_timeout) < 0)
-                return PV_EXIT_USAGE;
+        struct apply_opts o;
+        int rc = apply_usage(ctx, cmd, args, &o, &s);   /* checked already (check_apply): fills s and o */
+        if (rc != PV_EXIT_OK) {
+                plan_state_done(&s);
+                return rc;
+        }
+        unsigned shutdown_s = o.shutdown_s, reboot_parallel = o.reboot_parallel, reboot_timeout = o.reboot_timeout;
         bool reboot = pv_args_flag(args, "reboot");
-        if (!reboot && (pv_args_flag(args, "reboot-self") || pv_args_flag(args, "force") ||
-                        pv_args_value(args, "reboot-parallel") || pv_args_value(args, "reboot-timeout")))
-                return pv_cli_usage_error(ctx, cmd, "--reboot-self, --force, --reboot-parallel and --reboot-timeout "
-                                                    "go with --reboot");
-        if (pv_args_uint(ctx, cmd, args, "busy-timeout", 0, 86400, PV_API_DEFAULT_BUSY_WAIT_S, &s.busy_timeout_s) < 0)
-                return PV_EXIT_USAGE;
         bool rebind = pv_args_flag(args, "rebind");
-        if (pv_cli_lock_parse(ctx, cmd, args, &s.lock) < 0)
-                return PV_EXIT_USAGE;
-        int rc = build(ctx, cmd, args, &s, rebind);
+        rc = build(ctx, cmd, args, &s, rebind);
         if (rc != PV_EXIT_OK)
                 goto out;
         bool reboot_due = false;
@@ -915,23 +879,14 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
         }
         if (!ctx->json)
                 pv_render_plan_text(ctx, &s.plan, false);
-        if (!pv_args_flag(args, "yes")) {
-                if (!isatty(STDIN_FILENO)) {
-                        fprintf(ctx->err, "%s: refusing to apply without --yes when standard input is not a terminal\n",
-                                ctx->prog);
-                        rc = PV_EXIT_ERROR;
-                        goto out;
-                }
-                if (!confirm(ctx)) {
-                        fprintf(ctx->err, "Nothing applied.\n");
-                        rc = PV_EXIT_ERROR;
-                        goto out;
-                }
-        }
+        rc = pv_cli_confirm(ctx, "Apply these changes?",
+                            "refusing to apply without --yes when standard input is not a terminal", "Nothing applied.");
+        if (rc != PV_EXIT_OK)
+                goto out;
         /* the cluster is written (or nodes rebooted through the API): take the apply lock now and plan again */
         if (s.conn.api && wants_cluster(s.profile) &&
             (pv_plan_writes_cluster(&s.plan, s.cluster_first) || (reboot && reboot_due))) {
-                rc = recheck_apply(ctx, &s, pv_args_flag(args, "yes"));
+                rc = recheck_apply(ctx, &s);
                 if (rc != PV_EXIT_OK)
                         goto out;
         }
@@ -989,7 +944,7 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                         json_object_set_new(doc, "reboots", pv_reboot_report_json(&rep));
                         json_t *fu = json_array();
                         for (size_t i = 0; i < s.n_followups; i++) {
-                                json_t *d = pv_render_plan_json(&s.followups[i]);
+                                json_t *d = pv_plan_to_json(&s.followups[i]);
                                 json_object_set_new(d, "after_reboot_of", json_string(s.followup_nodes.v[i]));
                                 json_array_append_new(fu, d);
                         }
@@ -1044,6 +999,9 @@ const struct pv_cmd pv_cmd_plan = {
         .max_args = 1,
         .run = run_plan,
         .json = true,
+        .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_KEEPS_PROFILE_TEXT,
+        .profile_report = PV_PROFILE_REPORT_PLAN,
+        .check = check_plan,
 };
 
 const struct pv_cmd pv_cmd_diff = {
@@ -1056,6 +1014,9 @@ const struct pv_cmd pv_cmd_diff = {
         .max_args = 1,
         .run = run_plan,
         .json = true,
+        .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_KEEPS_PROFILE_TEXT,
+        .profile_report = PV_PROFILE_REPORT_PLAN,
+        .check = check_plan,
 };
 
 const struct pv_cmd pv_cmd_apply = {
@@ -1079,4 +1040,7 @@ const struct pv_cmd pv_cmd_apply = {
         .max_args = 1,
         .run = run_apply,
         .json = true,
+        .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_KEEPS_PROFILE_TEXT | PV_CMD_CONFIRMS,
+        .profile_report = PV_PROFILE_REPORT_PLAN,
+        .check = check_apply,
 };

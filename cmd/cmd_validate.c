@@ -49,6 +49,10 @@ static void print_summary(struct pv_ctx *ctx, const struct pv_profile *p) {
                 const struct pv_mapping *m = &p->mappings[i];
                 fprintf(f, "  %smapping%s %s: %zu path(s)%s\n", b, r, m->id, m->n_map, m->mdev ? ", mdev" : "");
         }
+        for (size_t i = 0; i < p->n_usb_mappings; i++) {
+                const struct pv_usb_mapping *m = &p->usb_mappings[i];
+                fprintf(f, "  %susb mapping%s %s: %zu node entr%s\n", b, r, m->id, m->n_map, m->n_map == 1 ? "y" : "ies");
+        }
         for (size_t i = 0; i < p->n_vms; i++) {
                 const struct pv_vm *v = &p->vms[i];
                 fprintf(f, "  %svm%s %s on %s", b, r, v->name, v->node);
@@ -65,10 +69,13 @@ static int run_validate(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_
         json_t *list = ctx->json ? json_array() : NULL;
         for (int i = 0; i < args->npos; i++) {
                 const char *file = args->pos[i];
-                struct pv_profile *p = NULL;
-                struct pv_diags diags = { 0 };
-                struct pv_error err = PV_ERROR_INIT;
-                int r = pv_profile_load(file, &p, &diags, &err);
+                /* the dispatcher's loader, reporting nothing: validate prints every problem itself */
+                struct pv_cli_profile_req req = { .file = file, .report = PV_PROFILE_REPORT_NONE };
+                struct pv_cli_profile l;
+                int r = pv_cli_profile_load(ctx, &req, &l) == PV_EXIT_OK ? 0 : -1;
+                const struct pv_profile *p = l.profile;
+                const struct pv_diags diags = l.diags;
+                const struct pv_error err = l.err;
                 const char *shown = strcmp(file, "-") == 0 ? "<stdin>" : file;
                 if (ctx->json) {
                         json_t *problems = json_array();
@@ -103,9 +110,7 @@ static int run_validate(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_
                 }
                 if (r < 0)
                         rc = PV_EXIT_ERROR;
-                pv_profile_free(p);
-                pv_diags_done(&diags);
-                pv_error_done(&err);
+                pv_cli_profile_done(&l);
         }
         if (list)
                 pv_print_json(ctx, list);

@@ -10,6 +10,7 @@
 #include "connect.h"
 #include "lock.h"
 #include "render.h"
+#include "pvfio/xalloc.h"
 #include "pvfio/apiexec.h"
 #include "pvfio/buf.h"
 #include "pvfio/vmplan.h"
@@ -73,9 +74,7 @@ static int pci_item(struct pv_ctx *ctx, const struct pv_cmd *cmd, const char *sp
         static const char *const bool_keys[] = { "pcie", "primary", "rombar", "legacy_igd", NULL };
         static const char *const str_keys[] = { "mapping", "address", "vf_of", "mdev", "romfile", "driver",
                                                 "vendor_id", "device_id", "sub_vendor_id", "sub_device_id", NULL };
-        char *copy = strdup(spec);
-        if (!copy)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        char *copy = pv_xstrdup(spec);
         int r = pv_buf_adds(b, "    - ", err);
         bool first = true;
         char *save = NULL;
@@ -205,7 +204,11 @@ static uint32_t vmid_of(const struct pv_plan *plan, const struct pv_observed *ob
         return 0;
 }
 
-static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
+/*
+ * Before the profile is read: the options, and the one-VM `vms` document they make, which the
+ * dispatcher's loader puts in place of the profile's (ctx->env.vms_yaml). Returns an exit code.
+ */
+static int check_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
         const char *file = pv_args_value(args, "profile");
         if (!file)
                 file = getenv("PVFIO_PROFILE");
@@ -218,32 +221,34 @@ static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_ar
         struct pv_apply_lock lock;
         if (pv_cli_lock_parse(ctx, cmd, args, &lock) < 0)
                 return PV_EXIT_USAGE;
-        struct pv_buf yaml = PV_BUF_INIT_CAP(64 * 1024), text = PV_BUF_INIT_CAP(PV_PROFILE_MAX_BYTES);
+        _cleanup_buf_ struct pv_buf yaml = PV_BUF_INIT_CAP(64 * 1024);
+        int rc = vm_yaml(ctx, cmd, args, &yaml);
+        if (rc != PV_EXIT_OK)
+                return rc;
         struct pv_error err = PV_ERROR_INIT;
-        struct pv_diags diags = { 0 };
-        struct pv_profile *p = NULL;
-        struct pv_cli_conn conn = { 0 };
+        if (pv_buf_detach(&yaml, &ctx->env.vms_yaml, &ctx->env.vms_len, &err) < 0) {
+                rc = pv_report_error(ctx, &err);
+                pv_error_done(&err);
+                return rc;
+        }
+        ctx->env.profile_file = file;
+        ctx->env.parallel = parallel;
+        return PV_EXIT_OK;
+}
+
+static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
+        struct pv_apply_lock lock;
+        if (pv_cli_lock_parse(ctx, cmd, args, &lock) < 0)   /* checked already (check_vm_add) */
+                return PV_EXIT_USAGE;
+        struct pv_error err = PV_ERROR_INIT;
+        /* loaded with the options' VM and connected by the dispatcher (PV_CMD_NEEDS_PROFILE | PV_CMD_NEEDS_API) */
+        const struct pv_profile *p = ctx->env.profile;
+        struct pv_cli_conn *conn = ctx->env.conn;
         struct pv_observed obs;
         memset(&obs, 0, sizeof obs);
         struct pv_plan plan = PV_PLAN_INIT;
-        int rc = vm_yaml(ctx, cmd, args, &yaml);
-        if (rc != PV_EXIT_OK)
-                goto out;
-        if (pv_buf_read_file_at(&text, AT_FDCWD, file, &err) < 0 ||
-            pv_profile_parse_mem_with_vms(text.buf, text.len, file, yaml.buf, yaml.len, &p, &diags, &err) < 0) {
-                for (size_t i = 0; i < diags.n; i++)
-                        if (!diags.v[i].warning)
-                                fprintf(ctx->err, "%s: error: %s%s%s\n", ctx->prog,
-                                        diags.v[i].key ? diags.v[i].key : "", diags.v[i].key ? ": " : "",
-                                        diags.v[i].message);
-                if (diags.n_errors == 0)
-                        pv_report_error(ctx, &err);
-                rc = PV_EXIT_ERROR;
-                goto out;
-        }
         struct pv_vm_plan_opts vo = { .skip_mappings = true };
-        rc = pv_cli_plan_cluster(ctx, p, parallel, &vo, &conn, &obs, &plan,
-                                 pv_args_flag(args, "dry-run") ? NULL : &lock);
+        int rc = pv_cli_plan_cluster(ctx, p, &vo, conn, &obs, &plan, pv_args_flag(args, "dry-run") ? NULL : &lock);
         if (rc != PV_EXIT_OK)
                 goto out;
         for (size_t i = 0; i < plan.n; i++)
@@ -262,7 +267,7 @@ static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_ar
                 goto out;
         }
         struct pv_api_exec_result res = { 0 };
-        if (plan.n && pv_api_execute(conn.api, &plan, NULL, &res, &err) < 0) {
+        if (plan.n && pv_api_execute(conn->api, &plan, NULL, &res, &err) < 0) {
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
@@ -275,7 +280,7 @@ static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_ar
         if (ctx->json) {
                 json_t *doc = json_pack("{s:s, s:s, s:o, s:b, s:o}", "name", name, "node", pv_args_value(args, "node"),
                                         "vmid", vmid ? json_integer(vmid) : json_null(), "changed", plan.n > 0,
-                                        "plan", pv_render_plan_json(&plan));
+                                        "plan", pv_plan_to_json(&plan));
                 pv_print_json(ctx, doc);
         } else if (vmid) {
                 fprintf(ctx->out, "%u\n", vmid);
@@ -285,12 +290,7 @@ out:
         pv_apply_lock_release(pv_cli_events(ctx), &lock);
         pv_plan_done(&plan);
         pv_observed_done(&obs);
-        pv_cli_conn_done(&conn);
-        pv_profile_free(p);
-        pv_diags_done(&diags);
         pv_error_done(&err);
-        pv_buf_release(&yaml);
-        pv_buf_release(&text);
         return rc;
 }
 
@@ -311,6 +311,9 @@ static const struct pv_cmd pv_cmd_vm_add = {
         .run = run_vm_add,
         .json = true,
         .parent = "vm",
+        .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_NEEDS_API,
+        .profile_report = PV_PROFILE_REPORT_KEYS,
+        .check = check_vm_add,
 };
 
 static const struct pv_cmd *const vm_subcmds[] = {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pvfio/buf.h"
+#include "pvfio/xalloc.h"
 
 #define SECRET_MAX 4096
 
@@ -18,8 +19,8 @@ int pv_cli_read_secret(const char *env, const char *file, char **ret_secret, cha
                 if (!v || !*v)
                         return pv_error_set(err, PV_EAUTH, "the environment variable '%s' that should hold the secret is %s",
                                             env, v ? "empty" : "not set");
-                secret = pv_strdup(v, err);
-                source = pv_asprintf(err, "environment variable '%s'", env);
+                secret = pv_xstrdup(v);
+                source = pv_xasprintf("environment variable '%s'", env);
         } else if (file) {
                 struct pv_buf b = PV_BUF_INIT_CAP(SECRET_MAX);
                 int r = pv_buf_read_file_at(&b, AT_FDCWD, file, err);
@@ -34,20 +35,13 @@ int pv_cli_read_secret(const char *env, const char *file, char **ret_secret, cha
                         pv_buf_release(&b);
                         return pv_error_set(err, PV_EAUTH, "the secret file '%s' is empty", file);
                 }
-                secret = pv_strdup(b.buf, err);
+                secret = pv_xstrdup(b.buf);
                 if (b.alloc)
                         explicit_bzero(b.buf, b.alloc);
                 pv_buf_release(&b);
-                source = pv_asprintf(err, "file '%s'", file);
+                source = pv_xasprintf("file '%s'", file);
         } else {
                 return pv_error_set(err, PV_EAUTH, "no secret source: set secret_env/secret_file (or password_env/password_file)");
-        }
-        if (!secret || !source) {
-                if (secret)
-                        explicit_bzero(secret, strlen(secret));
-                free(secret);
-                free(source);
-                return -PV_ENOMEM;
         }
         *ret_secret = secret;
         *ret_source = source;
@@ -58,10 +52,7 @@ void pv_cli_conn_done(struct pv_cli_conn *c) {
         if (!c)
                 return;
         pv_api_unref(c->api);
-        if (c->secret) {
-                explicit_bzero(c->secret, strlen(c->secret));
-                free(c->secret);
-        }
+        pv_secret_free(c->secret);
         free(c->secret_source);
         memset(c, 0, sizeof *c);
 }

@@ -79,7 +79,7 @@ static int dispatch(struct pv_ctx *ctx, const struct pv_cmd *cmd, int argc, char
                 free(args.pos);
                 return PV_EXIT_OK;
         }
-        r = cmd->run(ctx, cmd, &args);
+        r = pv_cli_run(ctx, cmd, &args);   /* the check hook, profile, API and --yes its flags ask for */
         free(args.pos);
         return r;
 }

@@ -142,27 +142,7 @@ out:
 }
 
 static char marker(const struct pv_action *a) {
-        switch (a->kind) {
-        case PV_ACT_CREATE_MAPPING:
-        case PV_ACT_CREATE_VM:
-                return '+';
-        case PV_ACT_DELETE_MAPPING:
-        case PV_ACT_DELETE_VM:
-        case PV_ACT_REMOVE_FILE:
-                return '-';
-        case PV_ACT_WRITE_FILE:
-                return a->before ? '~' : '+';
-        default:
-                return '~';
-        }
-}
-
-static const char *group_of(const struct pv_action *a) {
-        if (pv_action_is_host(a->kind))
-                return "host";
-        if (a->kind >= PV_ACT_CREATE_MAPPING && a->kind <= PV_ACT_DELETE_MAPPING)
-                return "mapping";
-        return "vm";
+        return (char)pv_action_change(a);
 }
 
 static void print_action(struct pv_ctx *ctx, const struct pv_action *a, bool apply_view) {
@@ -195,6 +175,13 @@ static void print_action(struct pv_ctx *ctx, const struct pv_action *a, bool app
         case PV_ACT_REMOVE_FILE:
                 print_diff(ctx, a->target ? a->target : "?", a->before, a->kind == PV_ACT_REMOVE_FILE ? NULL : a->after);
                 break;
+        case PV_ACT_INSTALL_FILE:
+                /* binary content: its size and SHA-256, never the bytes */
+                if (a->before)
+                        fprintf(f, "      %s- %s%s\n", pv_c(ctx, f, PV_C_RED), a->before, rst);
+                if (a->after)
+                        fprintf(f, "      %s+ %s%s\n", pv_c(ctx, f, PV_C_GREEN), a->after, rst);
+                break;
         case PV_ACT_RUN_COMMAND:
         case PV_ACT_REBIND_DEVICE:
         case PV_ACT_SET_SRIOV:
@@ -216,30 +203,6 @@ static void print_action(struct pv_ctx *ctx, const struct pv_action *a, bool app
                 if (k->pending_until_restart)
                         fprintf(f, "  %s(pending until the VM is restarted)%s", pv_c(ctx, f, PV_C_YELLOW), rst);
                 fputc('\n', f);
-        }
-}
-
-void pv_plan_counts(const struct pv_plan *plan, struct pv_plan_counts *c) {
-        memset(c, 0, sizeof *c);
-        for (size_t i = 0; i < plan->n; i++) {
-                const struct pv_action *a = &plan->actions[i];
-                if (a->blocked) {
-                        c->blocked++;
-                        continue;
-                }
-                char m = marker(a);
-                if (m == '+')
-                        c->add++;
-                else if (m == '-')
-                        c->del++;
-                else
-                        c->change++;
-                if (a->pending_until_restart)
-                        c->pending_restart++;
-                if (a->status == PV_ACT_FAILED)
-                        c->failed++;
-                if (a->status == PV_ACT_DONE)
-                        c->done++;
         }
 }
 
@@ -277,7 +240,7 @@ void pv_render_plan_text(struct pv_ctx *ctx, const struct pv_plan *plan, bool ap
                 bool any = false;
                 for (size_t i = 0; i < plan->n; i++) {
                         const struct pv_action *a = &plan->actions[i];
-                        if (strcmp(group_of(a), groups[g]) != 0)
+                        if (strcmp(pv_action_group(a), groups[g]) != 0)
                                 continue;
                         if (!any) {
                                 fprintf(f, "%s%s%s:\n", pv_c(ctx, f, PV_C_BOLD), titles[g], pv_c(ctx, f, PV_C_RESET));
@@ -310,64 +273,4 @@ void pv_render_plan_text(struct pv_ctx *ctx, const struct pv_plan *plan, bool ap
         else
                 fprintf(f, "Plan: %zu to add, %zu to change, %zu to remove%s%zu blocked%s.\n", c.add, c.change, c.del,
                         ", ", c.blocked, c.pending_restart ? ", PCI changes pending a VM restart" : "");
-}
-
-static json_t *str_or_null(const char *s) {
-        return s ? json_string(s) : json_null();
-}
-
-static json_t *strv_json(char **v, size_t n) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(a, json_string(v[i]));
-        return a;
-}
-
-json_t *pv_render_plan_json(const struct pv_plan *plan) {
-        json_t *actions = json_array();
-        json_t *pending = json_array();
-        for (size_t i = 0; i < plan->n; i++) {
-                const struct pv_action *a = &plan->actions[i];
-                json_t *o = json_object();
-                json_object_set_new(o, "kind", json_string(pv_action_kind_to_string(a->kind)));
-                json_object_set_new(o, "group", json_string(group_of(a)));
-                json_object_set_new(o, "target", str_or_null(a->target));
-                json_object_set_new(o, "node", str_or_null(a->node));
-                json_object_set_new(o, "vmid", a->vmid ? json_integer(a->vmid) : json_null());
-                json_object_set_new(o, "reason", str_or_null(a->reason));
-                json_object_set_new(o, "before", str_or_null(a->before));
-                json_object_set_new(o, "after", str_or_null(a->after));
-                json_t *keys = json_array();
-                for (size_t k = 0; k < a->n_keys; k++)
-                        json_array_append_new(keys, json_pack("{s:s, s:o, s:o, s:b}", "key", a->keys[k].key,
-                                                              "before", str_or_null(a->keys[k].before), "after",
-                                                              str_or_null(a->keys[k].after), "pending_until_restart",
-                                                              a->keys[k].pending_until_restart));
-                json_object_set_new(o, "keys", keys);
-                json_object_set_new(o, "needs_reboot", json_boolean(a->needs_reboot));
-                json_object_set_new(o, "pending_until_restart", json_boolean(a->pending_until_restart));
-                json_object_set_new(o, "unsafe", json_boolean(a->unsafe));
-                json_object_set_new(o, "blocked", str_or_null(a->blocked));
-                json_object_set_new(o, "depends_on", a->depends_on > 0 ? json_integer(a->depends_on - 1) : json_null());
-                json_object_set_new(o, "status", json_string(pv_action_status_to_string(a->status)));
-                json_object_set_new(o, "error", str_or_null(a->error));
-                /* format_version 2: the stable key and the payload of the kind */
-                json_object_set_new(o, "key", str_or_null(a->key));
-                json_object_set_new(o, "payload", pv_action_payload_json(a));
-                json_array_append_new(actions, o);
-                if (a->pending_until_restart && a->target)
-                        json_array_append_new(pending, json_string(a->target));
-        }
-        struct pv_plan_counts c;
-        pv_plan_counts(plan, &c);
-        json_t *doc = json_pack("{s:i, s:o, s:o, s:b, s:o, s:o, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "format_version",
-                         PV_PLAN_FORMAT_VERSION, "actions", actions, "drift", strv_json(plan->drift, plan->n_drift),
-                         "reboot_required", plan->n_reboot_reasons > 0, "reboot_reasons",
-                         strv_json(plan->reboot_reasons, plan->n_reboot_reasons), "pending_restart", pending,
-                         "warnings", strv_json(plan->warnings, plan->n_warnings), "summary", "add", (json_int_t)c.add,
-                         "change", (json_int_t)c.change, "remove", (json_int_t)c.del, "blocked",
-                         (json_int_t)c.blocked, "done", (json_int_t)c.done, "failed", (json_int_t)c.failed);
-        if (doc)
-                json_object_set_new(doc, "reboots", pv_plan_reboots_json(plan));
-        return doc;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "pvfio/buf.h"
+#include "pvfio/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +26,7 @@ int pv_buf_grow(struct pv_buf *b, size_t extra, struct pv_error *err) {
         size_t n = b->alloc ? b->alloc : 64;
         while (n < need)
                 n = n > SIZE_MAX / 2 ? need : n * 2;
-        char *p = realloc(b->alloc ? b->buf : NULL, n);
-        if (!p)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        char *p = pv_xrealloc(b->alloc ? b->buf : NULL, n);
         if (!b->alloc)
                 p[0] = '\0';
         b->buf = p;
@@ -99,11 +98,9 @@ void pv_buf_release(struct pv_buf *b) {
 }
 
 int pv_buf_detach(struct pv_buf *b, char **ret, size_t *ret_len, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         if (!b->alloc) {
-                char *p = strdup("");
-                if (!p)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                *ret = p;
+                *ret = pv_xstrdup("");
         } else {
                 *ret = b->buf;
         }

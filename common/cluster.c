@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Observed cluster state: destructors, lookups, UPID parsing. */
 #include "pvfio/cluster.h"
+#include "pvfio/xalloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -112,6 +113,8 @@ void pv_observe_want_done(struct pv_observe_want *w) {
         pv_strv_done(&w->vm_names);
         pv_strv_done(&w->version_nodes);
         pv_strv_done(&w->qemu_server_nodes);
+        pv_strv_done(&w->usb_check_nodes);
+        pv_strv_done(&w->usb_hw_nodes);
         *w = (struct pv_observe_want){ 0 };
 }
 
@@ -150,6 +153,12 @@ void pv_observed_done(struct pv_observed *o) {
         for (size_t i = 0; i < o->n_hw; i++)
                 pv_node_hw_done(&o->hw[i]);
         free(o->hw);
+        for (size_t i = 0; i < o->n_usb_mappings; i++)
+                pv_obs_mapping_done(&o->usb_mappings[i]);
+        free(o->usb_mappings);
+        for (size_t i = 0; i < o->n_usb_hw; i++)
+                pv_node_usb_done(&o->usb_hw[i]);
+        free(o->usb_hw);
         memset(o, 0, sizeof *o);
 }
 
@@ -195,28 +204,21 @@ const struct pv_node_version *pv_observed_version(const struct pv_observed *o, c
         return NULL;
 }
 
-static int dup_opt(const char *s, char **ret) {
-        *ret = s ? strdup(s) : NULL;
-        return s && !*ret ? -1 : 0;
-}
-
 int pv_observed_copy_versions(struct pv_observed *dst, const struct pv_observed *src, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         dst->tag_style = src->tag_style;
         dst->have_tag_style = src->have_tag_style;
-        if (dup_opt(src->api_version, &dst->api_version) < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        dst->api_version = pv_xstrdup(src->api_version);
         if (!src->n_versions)
                 return 0;
-        dst->versions = calloc(src->n_versions, sizeof *dst->versions);
-        if (!dst->versions)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        dst->versions = pv_xcalloc(src->n_versions, sizeof *dst->versions);
         for (size_t i = 0; i < src->n_versions; i++) {
                 const struct pv_node_version *s = &src->versions[i];
                 struct pv_node_version *d = &dst->versions[dst->n_versions++];
-                if (dup_opt(s->node, &d->node) < 0 || dup_opt(s->pve, &d->pve) < 0 ||
-                    dup_opt(s->qemu_server, &d->qemu_server) < 0 ||
-                    dup_opt(s->qemu_server_unknown, &d->qemu_server_unknown) < 0)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                d->node = pv_xstrdup(s->node);
+                d->pve = pv_xstrdup(s->pve);
+                d->qemu_server = pv_xstrdup(s->qemu_server);
+                d->qemu_server_unknown = pv_xstrdup(s->qemu_server_unknown);
         }
         return 0;
 }
@@ -291,4 +293,41 @@ int pv_upid_parse(const char *s, struct pv_upid *ret, struct pv_error *err) {
         return 0;
 bad:
         return pv_error_set(err, PV_EINVAL, "unable to parse task id '%s'", s ? s : "");
+}
+
+/* ------------------------------------------------------------- USB (issue 14) */
+
+void pv_hw_usb_done(struct pv_hw_usb *d) {
+        if (!d)
+                return;
+        free(d->usbpath);
+        free(d->vendid);
+        free(d->prodid);
+        free(d->product);
+        free(d->manufacturer);
+        memset(d, 0, sizeof *d);
+}
+
+void pv_node_usb_done(struct pv_node_usb *n) {
+        if (!n)
+                return;
+        for (size_t i = 0; i < n->n_devs; i++)
+                pv_hw_usb_done(&n->devs[i]);
+        free(n->devs);
+        free(n->node);
+        memset(n, 0, sizeof *n);
+}
+
+const struct pv_obs_mapping *pv_observed_usb_mapping(const struct pv_observed *o, const char *id) {
+        for (size_t i = 0; o && id && i < o->n_usb_mappings; i++)
+                if (strcmp(o->usb_mappings[i].id, id) == 0)
+                        return &o->usb_mappings[i];
+        return NULL;
+}
+
+const struct pv_node_usb *pv_observed_usb_hw(const struct pv_observed *o, const char *node) {
+        for (size_t i = 0; o && node && i < o->n_usb_hw; i++)
+                if (strcmp(o->usb_hw[i].node, node) == 0)
+                        return &o->usb_hw[i];
+        return NULL;
 }

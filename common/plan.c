@@ -7,16 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pvfio/bytes.h"
 #include "pvfio/util.h"
 
 static int grow_strs(char ***v, size_t *n, char *s, struct pv_error *err) {
         if (!s)
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
-        char **nv = realloc(*v, (*n + 2) * sizeof(char *));
-        if (!nv) {
-                free(s);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        char **nv = pv_xreallocarray(*v, *n + 2, sizeof(char *));
         nv[(*n)++] = s;
         nv[*n] = NULL;
         *v = nv;
@@ -45,14 +42,10 @@ void pv_action_done(struct pv_action *a) {
 }
 
 int pv_plan_add(struct pv_plan *p, struct pv_action *a, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         if (p->n == p->alloc) {
                 size_t n = p->alloc ? p->alloc * 2 : 16;
-                struct pv_action *v = realloc(p->actions, n * sizeof *v);
-                if (!v) {
-                        pv_action_done(a);
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
-                p->actions = v;
+                p->actions = pv_xreallocarray(p->actions, n, sizeof *p->actions);
                 p->alloc = n;
         }
         p->actions[p->n] = *a;
@@ -63,15 +56,12 @@ int pv_plan_add(struct pv_plan *p, struct pv_action *a, struct pv_error *err) {
 int pv_plan_add_key(struct pv_plan *p, size_t idx, char *key, char *before, char *after, bool pending,
                     struct pv_error *err) {
         struct pv_action *a = &p->actions[idx];
-        struct pv_key_change *v = realloc(a->keys, (a->n_keys + 1) * sizeof *v);
-        if (v)
-                a->keys = v;
-        if (!v || !key) {
-                free(key);
+        if (!key) {     /* the caller's allocation of the key failed */
                 free(before);
                 free(after);
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         }
+        struct pv_key_change *v = a->keys = pv_xreallocarray(a->keys, a->n_keys + 1, sizeof *v);
         v[a->n_keys++] = (struct pv_key_change){ key, before, after, pending };
         return 0;
 }
@@ -88,65 +78,44 @@ int pv_plan_add_warning(struct pv_plan *p, char *note, struct pv_error *err) {
         return grow_strs(&p->warnings, &p->n_warnings, note, err);
 }
 
-static int move_strs(char ***dv, size_t *dn, char ***sv, size_t *sn, struct pv_error *err) {
-        for (size_t i = 0; i < *sn; i++) {
-                int r = grow_strs(dv, dn, (*sv)[i], err);
-                (*sv)[i] = NULL;
-                if (r < 0) {
-                        for (size_t k = i + 1; k < *sn; k++)
-                                free((*sv)[k]);
-                        free(*sv);
-                        *sv = NULL;
-                        *sn = 0;
-                        return r;
-                }
+/* Move every string of *sv to the end of *dv (a plan's strings are never NULL). */
+static void move_strs(char ***dv, size_t *dn, char ***sv, size_t *sn) {
+        if (*sn) {
+                *dv = pv_xreallocarray(*dv, *dn + *sn + 1, sizeof **dv);
+                for (size_t i = 0; i < *sn; i++)
+                        (*dv)[(*dn)++] = (*sv)[i];
+                (*dv)[*dn] = NULL;
         }
         free(*sv);
         *sv = NULL;
         *sn = 0;
-        return 0;
 }
 
 int pv_plan_append(struct pv_plan *dst, struct pv_plan *src, struct pv_error *err) {
         size_t base = dst->n;
-        int r = 0;
         for (size_t i = 0; i < src->n; i++) {
                 struct pv_action *a = &src->actions[i];
                 if (a->depends_on > 0)
                         a->depends_on += (int)base;
-                if (r == 0)
-                        r = pv_plan_add(dst, a, err) < 0 ? -1 : 0;
-                else
-                        pv_action_done(a);
+                pv_plan_add(dst, a, err);
         }
         free(src->actions);
         src->actions = NULL;
         src->n = src->alloc = 0;
-        int r2 = move_strs(&dst->reboot_reasons, &dst->n_reboot_reasons, &src->reboot_reasons,
-                           &src->n_reboot_reasons, err);
-        int r3 = move_strs(&dst->drift, &dst->n_drift, &src->drift, &src->n_drift, err);
-        int r4 = move_strs(&dst->warnings, &dst->n_warnings, &src->warnings, &src->n_warnings, err);
+        move_strs(&dst->reboot_reasons, &dst->n_reboot_reasons, &src->reboot_reasons, &src->n_reboot_reasons);
+        move_strs(&dst->drift, &dst->n_drift, &src->drift, &src->n_drift);
+        move_strs(&dst->warnings, &dst->n_warnings, &src->warnings, &src->n_warnings);
         if (src->n_reboots) {
-                struct pv_reboot_reason *v = realloc(dst->reboots, (dst->n_reboots + src->n_reboots) * sizeof *v);
-                if (v) {
-                        memcpy(v + dst->n_reboots, src->reboots, src->n_reboots * sizeof *v);
-                        dst->reboots = v;
-                        dst->n_reboots += src->n_reboots;
-                } else {
-                        for (size_t i = 0; i < src->n_reboots; i++) {
-                                free(src->reboots[i].node);
-                                free(src->reboots[i].text);
-                        }
-                        r4 = pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
+                struct pv_reboot_reason *v = pv_xreallocarray(dst->reboots, dst->n_reboots + src->n_reboots, sizeof *v);
+                memcpy(v + dst->n_reboots, src->reboots, src->n_reboots * sizeof *v);
+                dst->reboots = v;
+                dst->n_reboots += src->n_reboots;
         }
         free(src->reboots);
         src->reboots = NULL;
         src->n_reboots = 0;
         dst->n_unread_nodes += src->n_unread_nodes;
         src->n_unread_nodes = 0;
-        if (r < 0 || r2 < 0 || r3 < 0 || r4 < 0)
-                return -PV_ENOMEM;
         return 0;
 }
 
@@ -181,6 +150,7 @@ static const struct pv_action_kind_info kinds[_PV_ACT_MAX] = {
         { PV_ACT_RUN_COMMAND, "run-command", PV_SCOPE_HOST, PV_PAYLOAD_COMMAND, NULL },
         { PV_ACT_REBIND_DEVICE, "rebind-device", PV_SCOPE_HOST, PV_PAYLOAD_REBIND, NULL },
         { PV_ACT_SET_SRIOV, "set-sriov", PV_SCOPE_HOST, PV_PAYLOAD_SRIOV, NULL },
+        { PV_ACT_INSTALL_FILE, "install-file", PV_SCOPE_HOST, PV_PAYLOAD_FILE, NULL },
         { PV_ACT_CREATE_MAPPING, "create-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "create" },
         { PV_ACT_UPDATE_MAPPING, "update-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "update" },
         { PV_ACT_DELETE_MAPPING, "delete-mapping", PV_SCOPE_CLUSTER, PV_PAYLOAD_MAPPING, "delete" },
@@ -229,6 +199,9 @@ void pv_action_payload_done(struct pv_action *a) {
         switch (a->payload_kind) {
         case PV_PAYLOAD_FILE:
                 free(a->payload.file.path);
+                free(a->payload.file.data);
+                free(a->payload.file.sha256);
+                free(a->payload.file.before_sha256);
                 break;
         case PV_PAYLOAD_COMMAND:
                 free_vec(a->payload.command.argv);
@@ -277,6 +250,24 @@ int pv_action_set_file(struct pv_action *a, const char *path, unsigned mode, str
         (void)err;
         struct pv_file_payload f = { .path = pv_xstrdup(path ? path : ""), .mode = mode };
         return install(a, PV_PAYLOAD_FILE, &f, sizeof f, pv_xasprintf("file:%s", f.path));
+}
+
+int pv_action_set_file_bytes(struct pv_action *a, const char *path, unsigned mode, const void *data, size_t len,
+                             const char *before_sha256, struct pv_error *err) {
+        (void)err;
+        struct pv_file_payload f = { .path = pv_xstrdup(path ? path : ""), .mode = mode, .len = len,
+                                     .before_sha256 = pv_xstrdup(before_sha256) };
+        f.data = pv_xmalloc(len + 1);
+        if (len)
+                memcpy(f.data, data, len);
+        f.data[len] = '\0';
+        f.sha256 = pv_xmalloc(PV_SHA256_HEX);
+        pv_sha256_hex(f.data, len, f.sha256);
+        return install(a, PV_PAYLOAD_FILE, &f, sizeof f, pv_xasprintf("file:%s", f.path));
+}
+
+char *pv_bytes_summary(size_t len, const char *sha256) {
+        return pv_xasprintf("%zu bytes, sha256 %s", len, sha256 ? sha256 : "?");
 }
 
 int pv_action_set_command(struct pv_action *a, const char *const *argv, struct pv_error *err) {
@@ -333,6 +324,19 @@ int pv_action_set_mapping(struct pv_action *a, const char *id, char *const *entr
         return install(a, PV_PAYLOAD_MAPPING, &m, sizeof m, pv_xasprintf("mapping:%s:%s", id ? id : "", verb_of(a)));
 }
 
+int pv_action_set_usb_mapping(struct pv_action *a, const char *id, char *const *entries, size_t n_entries,
+                              const char *description, struct pv_error *err) {
+        (void)err;
+        struct pv_mapping_payload m = {
+                .id = pv_xstrdup(id ? id : ""),
+                .entries = dup_vec((const char *const *)entries, n_entries),
+                .n_entries = n_entries,
+                .description = pv_xstrdup(description),
+                .usb = true,
+        };
+        return install(a, PV_PAYLOAD_MAPPING, &m, sizeof m, pv_xasprintf("usb-mapping:%s:%s", id ? id : "", verb_of(a)));
+}
+
 int pv_action_set_key(struct pv_action *a, const char *key, struct pv_error *err) {
         (void)err;
         char *k = pv_xstrdup(key ? key : "");
@@ -378,4 +382,55 @@ struct pv_action *pv_plan_find_key(struct pv_plan *p, const char *node, const ch
                         return a;
         }
         return NULL;
+}
+
+/* ------------------------------------------------------------ change markers and counts */
+
+enum pv_change pv_action_change(const struct pv_action *a) {
+        switch (a->kind) {
+        case PV_ACT_CREATE_MAPPING:
+        case PV_ACT_CREATE_VM:
+                return PV_CHANGE_ADD;
+        case PV_ACT_DELETE_MAPPING:
+        case PV_ACT_DELETE_VM:
+        case PV_ACT_REMOVE_FILE:
+                return PV_CHANGE_REMOVE;
+        case PV_ACT_WRITE_FILE:
+        case PV_ACT_INSTALL_FILE:
+                return a->before ? PV_CHANGE_MODIFY : PV_CHANGE_ADD;
+        default:
+                return PV_CHANGE_MODIFY;
+        }
+}
+
+const char *pv_action_group(const struct pv_action *a) {
+        if (pv_action_is_host(a->kind))
+                return "host";
+        if (a->kind >= PV_ACT_CREATE_MAPPING && a->kind <= PV_ACT_DELETE_MAPPING)
+                return "mapping";
+        return "vm";
+}
+
+void pv_plan_counts(const struct pv_plan *plan, struct pv_plan_counts *c) {
+        memset(c, 0, sizeof *c);
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct pv_action *a = &plan->actions[i];
+                if (a->blocked) {
+                        c->blocked++;
+                        continue;
+                }
+                enum pv_change m = pv_action_change(a);
+                if (m == PV_CHANGE_ADD)
+                        c->add++;
+                else if (m == PV_CHANGE_REMOVE)
+                        c->del++;
+                else
+                        c->change++;
+                if (a->pending_until_restart)
+                        c->pending_restart++;
+                if (a->status == PV_ACT_FAILED)
+                        c->failed++;
+                if (a->status == PV_ACT_DONE)
+                        c->done++;
+        }
 }

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The JSON plan document → struct pv_plan (the inverse of cmd/render.c's pv_render_plan_json). */
+/* The JSON plan document: struct pv_plan → JSON (pv_plan_to_json) and back (pv_plan_from_json). */
 #include "pvfio/planjson.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "pvfio/bytes.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 #define MAX_NOTES 100000u
 
@@ -70,8 +73,8 @@ static int opt_str(const json_t *o, const char *key, const char *where, size_t i
                         return pv_error_set(err, PV_EINVAL, "%s[%zu].%s: contains a NUL character", where, idx, key);
                 return pv_error_set(err, PV_EINVAL, "%s: contains a NUL character", key);
         }
-        *ret = strndup(s, n);
-        return *ret ? 0 : pv_error_set(err, PV_ENOMEM, "out of memory");
+        *ret = pv_xstrndup(s, n);
+        return 0;
 }
 
 static int opt_bool(const json_t *o, const char *key, size_t idx, bool *ret, struct pv_error *err) {
@@ -161,10 +164,24 @@ static json_t *vec_json(char *const *v) {
         return a;
 }
 
+/* A file payload; install-file's bytes as base64 with their size and SHA-256 (checked on reading). */
+static json_t *file_payload_json(const struct pv_file_payload *f) {
+        json_t *o = json_pack("{s:s, s:I}", "path", f->path, "mode", (json_int_t)f->mode);
+        if (!o || !f->data)
+                return o;
+        json_object_set_new(o, "size", json_integer((json_int_t)f->len));
+        json_object_set_new(o, "sha256", json_string(f->sha256));
+        json_object_set_new(o, "before_sha256", str_or_null(f->before_sha256));
+        char *b64 = pv_base64_encode(f->data, f->len);
+        json_object_set_new(o, "data_base64", json_string_nocheck(b64));
+        free(b64);
+        return o;
+}
+
 json_t *pv_action_payload_json(const struct pv_action *a) {
         switch (a->payload_kind) {
         case PV_PAYLOAD_FILE:
-                return json_pack("{s:s, s:I}", "path", a->payload.file.path, "mode", (json_int_t)a->payload.file.mode);
+                return file_payload_json(&a->payload.file);
         case PV_PAYLOAD_COMMAND:
                 return json_pack("{s:o}", "argv", vec_json(a->payload.command.argv));
         case PV_PAYLOAD_REBIND:
@@ -177,6 +194,9 @@ json_t *pv_action_payload_json(const struct pv_action *a) {
                                  a->payload.vm.vmid ? json_integer(a->payload.vm.vmid) : json_null());
         case PV_PAYLOAD_MAPPING: {
                 const struct pv_mapping_payload *m = &a->payload.mapping;
+                if (m->usb) /* a USB mapping: its own type, no mdev/live-migration flags */
+                        return json_pack("{s:s, s:s, s:o, s:o}", "type", "usb", "id", m->id, "entries",
+                                         vec_json(m->entries), "description", str_or_null(m->description));
                 return json_pack("{s:s, s:o, s:o, s:b, s:b}", "id", m->id, "entries", vec_json(m->entries),
                                  "description", str_or_null(m->description), "mdev", m->mdev,
                                  "live_migration_capable", m->live_migration_capable);
@@ -201,6 +221,67 @@ json_t *pv_plan_reboots_json(const struct pv_plan *plan) {
         return a;
 }
 
+static json_t *strv_json(char **v, size_t n) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+static json_t *action_json(const struct pv_action *a) {
+        json_t *o = json_object();
+        json_object_set_new(o, "kind", json_string(pv_action_kind_to_string(a->kind)));
+        json_object_set_new(o, "group", json_string(pv_action_group(a)));
+        json_object_set_new(o, "target", str_or_null(a->target));
+        json_object_set_new(o, "node", str_or_null(a->node));
+        json_object_set_new(o, "vmid", a->vmid ? json_integer(a->vmid) : json_null());
+        json_object_set_new(o, "reason", str_or_null(a->reason));
+        json_object_set_new(o, "before", str_or_null(a->before));
+        json_object_set_new(o, "after", str_or_null(a->after));
+        json_t *keys = json_array();
+        for (size_t k = 0; k < a->n_keys; k++)
+                json_array_append_new(keys, json_pack("{s:s, s:o, s:o, s:b}", "key", a->keys[k].key, "before",
+                                                      str_or_null(a->keys[k].before), "after",
+                                                      str_or_null(a->keys[k].after), "pending_until_restart",
+                                                      a->keys[k].pending_until_restart));
+        json_object_set_new(o, "keys", keys);
+        json_object_set_new(o, "needs_reboot", json_boolean(a->needs_reboot));
+        json_object_set_new(o, "pending_until_restart", json_boolean(a->pending_until_restart));
+        json_object_set_new(o, "unsafe", json_boolean(a->unsafe));
+        json_object_set_new(o, "blocked", str_or_null(a->blocked));
+        json_object_set_new(o, "depends_on", a->depends_on > 0 ? json_integer(a->depends_on - 1) : json_null());
+        json_object_set_new(o, "status", json_string(pv_action_status_to_string(a->status)));
+        json_object_set_new(o, "error", str_or_null(a->error));
+        /* format_version 2: the stable key and the payload of the kind */
+        json_object_set_new(o, "key", str_or_null(a->key));
+        json_object_set_new(o, "payload", pv_action_payload_json(a));
+        return o;
+}
+
+json_t *pv_plan_to_json(const struct pv_plan *plan) {
+        json_t *actions = json_array();
+        json_t *pending = json_array();
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct pv_action *a = &plan->actions[i];
+                json_array_append_new(actions, action_json(a));
+                if (a->pending_until_restart && a->target)
+                        json_array_append_new(pending, json_string(a->target));
+        }
+        struct pv_plan_counts c;
+        pv_plan_counts(plan, &c);
+        json_t *doc = json_pack("{s:i, s:o, s:o, s:b, s:o, s:o, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "format_version",
+                                PV_PLAN_FORMAT_VERSION, "actions", actions, "drift", strv_json(plan->drift, plan->n_drift),
+                                "reboot_required", plan->n_reboot_reasons > 0, "reboot_reasons",
+                                strv_json(plan->reboot_reasons, plan->n_reboot_reasons), "pending_restart", pending,
+                                "warnings", strv_json(plan->warnings, plan->n_warnings), "summary", "add",
+                                (json_int_t)c.add, "change", (json_int_t)c.change, "remove", (json_int_t)c.del,
+                                "blocked", (json_int_t)c.blocked, "done", (json_int_t)c.done, "failed",
+                                (json_int_t)c.failed);
+        if (doc)
+                json_object_set_new(doc, "reboots", pv_plan_reboots_json(plan));
+        return doc;
+}
+
 /* A list of strings → NULL-terminated vector (owned) and its length. */
 static int decode_vec(const json_t *o, const char *key, size_t idx, char ***ret, size_t *ret_n, struct pv_error *err) {
         const json_t *v = json_object_get(o, key);
@@ -210,9 +291,7 @@ static int decode_vec(const json_t *o, const char *key, size_t idx, char ***ret,
                 return 0;
         if (!json_is_array(v) || json_array_size(v) > MAX_NOTES)
                 return pv_error_set(err, PV_EINVAL, "actions[%zu].payload.%s: not a list", idx, key);
-        char **vec = calloc(json_array_size(v) + 1, sizeof *vec);
-        if (!vec)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        char **vec = pv_xcalloc(json_array_size(v) + 1, sizeof *vec);
         size_t i;
         const json_t *e;
         json_array_foreach(v, i, e) {
@@ -246,6 +325,33 @@ static int opt_uint(const json_t *o, const char *key, size_t idx, unsigned *ret,
         return 0;
 }
 
+/* install-file: the bytes (base64), checked against the size and SHA-256 written beside them. */
+static int decode_file_bytes(const json_t *pl, size_t idx, struct pv_action *a, const char *path, unsigned mode,
+                             struct pv_error *err) {
+        const json_t *d = json_object_get(pl, "data_base64"), *sz = json_object_get(pl, "size");
+        const char *sha = json_string_value(json_object_get(pl, "sha256"));
+        const json_t *bs = json_object_get(pl, "before_sha256");
+        if (!json_is_string(d) || !json_is_integer(sz) || !sha)
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].payload: install-file needs data_base64, size and "
+                                                    "sha256", idx);
+        if (bs && !json_is_null(bs) && !pv_sha256_hex_valid(json_string_value(bs)))
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].payload.before_sha256: not a SHA-256", idx);
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        if (pv_base64_decode(json_string_value(d), json_string_length(d), &bytes, &len) < 0)
+                return pv_error_set(err, PV_EINVAL, "actions[%zu].payload.data_base64: not base64", idx);
+        char got[PV_SHA256_HEX];
+        pv_sha256_hex(bytes, len, got);
+        int r = 0;
+        if ((json_int_t)len != json_integer_value(sz) || strcasecmp(got, sha) != 0)
+                r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload: the bytes do not match their size and "
+                                                 "sha256 (damaged in transit)", idx);
+        else
+                r = pv_action_set_file_bytes(a, path, mode, bytes, len, json_string_value(bs), err);
+        free(bytes);
+        return r;
+}
+
 /* The payload member of a version 2 action; the payload type comes from the kind table. */
 static int decode_payload(const json_t *o, size_t idx, struct pv_action *a, struct pv_error *err) {
         const json_t *pl = json_object_get(o, "payload");
@@ -266,6 +372,8 @@ static int decode_payload(const json_t *o, size_t idx, struct pv_action *a, stru
                         r = opt_uint(pl, "mode", idx, &u, err);
                 if (r == 0 && !s1)
                         r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload.path: missing", idx);
+                if (r == 0 && a->kind == PV_ACT_INSTALL_FILE)
+                        return decode_file_bytes(pl, idx, a, s1, u, err);
                 return r < 0 ? r : pv_action_set_file(a, s1, u, err);
         case PV_PAYLOAD_COMMAND:
                 r = decode_vec(pl, "argv", idx, &vec, &n, err);
@@ -307,7 +415,13 @@ static int decode_payload(const json_t *o, size_t idx, struct pv_action *a, stru
                 if (r == 0)
                         r = decode_vec(pl, "entries", idx, &vec, &n, err);
                 if (r == 0)
-                        r = pv_action_set_mapping(a, s1, vec, n, s3, b1, b2, err);
+                        r = opt_str(pl, "type", w, idx, &s2, err);
+                if (r == 0 && s2 && strcmp(s2, "usb") != 0)
+                        r = pv_error_set(err, PV_EINVAL, "actions[%zu].payload.type: '%s' is not a mapping type (usb)",
+                                         idx, s2);
+                if (r == 0)
+                        r = s2 ? pv_action_set_usb_mapping(a, s1, vec, n, s3, err)
+                               : pv_action_set_mapping(a, s1, vec, n, s3, b1, b2, err);
                 free_vec(vec);
                 return r;
         case PV_PAYLOAD_NONE:

@@ -55,7 +55,7 @@ int pv_tags_normalize(const char *tags, const struct pv_tag_style *style, char *
         pv_strv_done(&v);
         char *s = NULL;
         if (r == 0)
-                r = b.buf ? pv_buf_detach(&b, &s, NULL, err) : ((s = strdup("")) ? 0 : pv_error_set(err, PV_ENOMEM, "out of memory"));
+                r = pv_buf_detach(&b, &s, NULL, err);
         pv_buf_release(&b);
         if (r < 0)
                 return r;

@@ -2,6 +2,7 @@
 #include "pvfio/util.h"
 
 #include "pvfio/buf.h"
+#include "pvfio/xalloc.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -10,22 +11,19 @@
 #include <string.h>
 
 char *pv_strdup(const char *s, struct pv_error *err) {
-        char *p = strdup(s ? s : "");
-        if (!p)
-                pv_error_set(err, PV_ENOMEM, "out of memory");
-        return p;
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
+        return pv_xstrdup(s ? s : "");
 }
 
 char *pv_asprintf(struct pv_error *err, const char *fmt, ...) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         va_list ap;
         char *s = NULL;
         va_start(ap, fmt);
         int r = vasprintf(&s, fmt, ap);
         va_end(ap);
-        if (r < 0) {
-                pv_error_set(err, PV_ENOMEM, "out of memory");
-                return NULL;
-        }
+        if (r < 0)
+                pv_oom(strlen(fmt));
         return s;
 }
 
@@ -85,12 +83,7 @@ int pv_strv_push_take(struct pv_strv *sv, char *s, struct pv_error *err) {
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         if (sv->n + 2 > sv->alloc) {
                 size_t n = sv->alloc ? sv->alloc * 2 : 8;
-                char **v = realloc(sv->v, n * sizeof(*v));
-                if (!v) {
-                        free(s);
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
-                sv->v = v;
+                sv->v = pv_xreallocarray(sv->v, n, sizeof *sv->v);
                 sv->alloc = n;
         }
         sv->v[sv->n++] = s;
@@ -129,4 +122,14 @@ void pv_strv_done(struct pv_strv *sv) {
                 free(sv->v[i]);
         free(sv->v);
         *sv = (struct pv_strv)PV_STRV_INIT;
+}
+
+void pv_secret_wipe(char *s) {
+        if (s)
+                explicit_bzero(s, strlen(s));
+}
+
+void pv_secret_free(char *s) {
+        pv_secret_wipe(s);
+        free(s);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/util.h"
 
 /* ------------------------------------------------------------ selection */
@@ -29,8 +30,7 @@ int pv_hosts_select(const struct pv_engine_events *ev, const struct pv_profile *
         memset(&h, 0, sizeof h);
         struct pv_strv cand = PV_STRV_INIT;
         int r = 0;
-        if (!(h.local_node = pv_strdup(local_node, err)))
-                return -PV_ENOMEM;
+        h.local_node = pv_xstrdup(local_node);
         bool member = !cluster_nodes || pv_strv_contains(cluster_nodes, local_node);
         if (explicit_local && !member)
                 pv_engine_warn(ev, "node '%s' (--node) is not a node of the cluster: no host section is planned for it",
@@ -55,8 +55,8 @@ int pv_hosts_select(const struct pv_engine_events *ev, const struct pv_profile *
         }
         if (r == 0 && member && !pv_strv_contains(&cand, local_node))
                 r = pv_strv_push(&cand, local_node, err);
-        if (r == 0 && cand.n && !(h.v = calloc(cand.n, sizeof *h.v)))
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
+        if (r == 0 && cand.n)
+                h.v = pv_xcalloc(cand.n, sizeof *h.v);
         for (size_t i = 0; r == 0 && i < cand.n; i++) {
                 const char *n = cand.v[i];
                 bool local = member && !strcmp(n, local_node);
@@ -66,10 +66,7 @@ int pv_hosts_select(const struct pv_engine_events *ev, const struct pv_profile *
                 if (!cluster_nodes && !local && !spec_names(p, n))
                         continue;
                 struct pv_host_node *hn = &h.v[h.n];
-                if (!(hn->node = pv_strdup(n, err))) {
-                        r = -PV_ENOMEM;
-                        break;
-                }
+                hn->node = pv_xstrdup(n);
                 hn->local = local;
                 h.have_local |= local;
                 h.n++;
@@ -114,13 +111,11 @@ int pv_hosts_start_remote(struct pv_hosts *h, const struct pv_profile *p, const 
         if (h->thread_running)
                 return pv_error_set(err, PV_EINVAL, "an SSH round is still running");
         free(h->round);
-        h->round = calloc(h->n ? h->n : 1, sizeof *h->round);
+        h->round = pv_xcalloc(h->n ? h->n : 1, sizeof *h->round);
         h->n_round = 0;
         h->round_rc = 0;
         h->round_ns = 0;
         pv_error_done(&h->round_err);
-        if (!h->round)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
         for (size_t i = 0; i < h->n; i++) {
                 struct pv_host_node *hn = &h->v[i];
                 if (hn->local || hn->failed || (only && !pv_strv_contains(only, hn->node)))
@@ -130,9 +125,7 @@ int pv_hosts_start_remote(struct pv_hosts *h, const struct pv_profile *p, const 
                         free(hn->remote);
                         hn->remote = NULL;
                 }
-                struct pv_remote *r = calloc(1, sizeof *r);
-                if (!r)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                struct pv_remote *r = pv_xcalloc(1, sizeof *r);
                 struct pv_error e = PV_ERROR_INIT;
                 if (pv_remote_prepare(r, p, hn->node, o, profile_text, profile_len, timeout_s, &e) < 0) {
                         /* a bad address in the profile fails this node, not the run */
@@ -196,8 +189,7 @@ int pv_host_node_set_reasons(struct pv_host_node *hn, char *const *reasons, size
                 const char *why = reasons[i];
                 if (!strncmp(why, hn->node, nl) && !strncmp(why + nl, ": ", 2))
                         why += nl + 2;
-                if (pv_strv_push(&hn->reboot_reasons, why, err) < 0)
-                        return -PV_ENOMEM;
+                pv_strv_push(&hn->reboot_reasons, why, err);   /* does not fail (pvfio/xalloc.h) */
         }
         return 0;
 }
@@ -209,9 +201,8 @@ int pv_host_node_set_reboots(struct pv_host_node *hn, const struct pv_plan *src,
         for (size_t i = 0; i < src->n_reboots; i++) {
                 const struct pv_reboot_reason *rr = &src->reboots[i];
                 bool other = rr->node && strcmp(rr->node, hn->node);
-                char *why = other ? pv_asprintf(err, "%s: %s", rr->node, rr->text) : strdup(rr->text);
-                if (!why || pv_strv_push_take(&hn->reboot_reasons, why, err) < 0)
-                        return -PV_ENOMEM;
+                pv_strv_push_take(&hn->reboot_reasons,
+                                  other ? pv_xasprintf("%s: %s", rr->node, rr->text) : pv_xstrdup(rr->text), err);
         }
         return 0;
 }
@@ -224,16 +215,12 @@ int pv_hosts_merge(struct pv_hosts *h, struct pv_plan *local, struct pv_plan *pl
                 hn->count = 0;
                 if (!src)
                         continue;
-                if (pv_host_node_set_reboots(hn, src, err) < 0)
-                        return -PV_ENOMEM;
+                pv_host_node_set_reboots(hn, src, err);         /* these do not fail (pvfio/xalloc.h) */
                 if (!hn->local)
-                        for (size_t k = 0; k < hn->remote->remote_warnings.n; k++) {
-                                char *w = pv_asprintf(err, "%s: %s", hn->node, hn->remote->remote_warnings.v[k]);
-                                if (!w || pv_plan_add_warning(src, w, err) < 0)
-                                        return -PV_ENOMEM;
-                        }
-                if (pv_plan_append(plan, src, err) < 0)
-                        return -PV_ENOMEM;
+                        for (size_t k = 0; k < hn->remote->remote_warnings.n; k++)
+                                pv_plan_add_warning(src, pv_xasprintf("%s: %s", hn->node, hn->remote->remote_warnings.v[k]),
+                                                    err);
+                pv_plan_append(plan, src, err);
                 hn->count = plan->n - hn->first;
         }
         return 0;
@@ -299,13 +286,13 @@ void pv_hosts_take_apply_results(struct pv_hosts *h, struct pv_plan *plan) {
 /* ------------------------------------------------------------ readiness */
 
 int pv_hosts_readiness(struct pv_hosts *h, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         free(h->ready);
         h->ready = NULL;
         h->n_ready = 0;
         if (!h->n)
                 return 0;
-        if (!(h->ready = calloc(h->n, sizeof *h->ready)))
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        h->ready = pv_xcalloc(h->n, sizeof *h->ready);
         for (size_t i = 0; i < h->n; i++) {
                 struct pv_host_node *hn = &h->v[i];
                 free(hn->not_ready);
@@ -315,12 +302,10 @@ int pv_hosts_readiness(struct pv_hosts *h, struct pv_error *err) {
                         continue;
                 }
                 if (hn->failed)
-                        hn->not_ready = pv_asprintf(err, "its host configuration could not be checked (%s)",
-                                                    hn->error ? hn->error : "failed");
+                        hn->not_ready = pv_xasprintf("its host configuration could not be checked (%s)",
+                                                     hn->error ? hn->error : "failed");
                 else if (hn->reboot_reasons.n)
-                        hn->not_ready = pv_asprintf(err, "must reboot first: %s", hn->reboot_reasons.v[0]);
-                if ((hn->failed || hn->reboot_reasons.n) && !hn->not_ready)
-                        return -PV_ENOMEM;
+                        hn->not_ready = pv_xasprintf("must reboot first: %s", hn->reboot_reasons.v[0]);
                 h->ready[h->n_ready++] = (struct pv_node_readiness){ .node = hn->node, .all_devices = hn->not_ready };
         }
         return 0;

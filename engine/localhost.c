@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/extras.h"
@@ -54,9 +55,9 @@ static char *node_name(const char *root, struct pv_error *err) {
 }
 
 int pv_local_node_name(const char *root, const char *node, char **ret, struct pv_error *err) {
-        char *n = node ? pv_strdup(node, err) : node_name(root, err);
-        if (!n)
-                return err && err->code ? -err->code : -PV_ENOMEM;
+        char *n = node ? pv_xstrdup(node) : node_name(root, err);
+        if (!n)         /* err says why (an allocation does not fail: pvfio/xalloc.h) */
+                return pv_error_set(err, PV_EIO, "cannot tell the name of this node");
         *ret = n;
         return 0;
 }
@@ -66,9 +67,7 @@ static int cmp_name(const void *a, const void *b) {
 }
 
 int pv_local_cluster_nodes(const char *root, struct pv_strv *ret, struct pv_error *err) {
-        _cleanup_free_ char *path = pv_asprintf(err, "%s/etc/pve/nodes", root && strcmp(root, "/") != 0 ? root : "");
-        if (!path)
-                return -PV_ENOMEM;
+        _cleanup_free_ char *path = pv_xasprintf("%s/etc/pve/nodes", root && strcmp(root, "/") != 0 ? root : "");
         DIR *d = opendir(path);
         if (!d)
                 return 0;
@@ -103,9 +102,9 @@ int pv_local_host_open(const struct pv_engine_events *ev, const struct pv_profil
                        struct pv_local_host *ret, struct pv_error *err) {
         struct pv_local_host lh;
         memset(&lh, 0, sizeof lh);
-        lh.node = node ? pv_strdup(node, err) : node_name(root, err);
-        if (!lh.node)
-                return err && err->code ? -err->code : -PV_ENOMEM;
+        lh.node = node ? pv_xstrdup(node) : node_name(root, err);
+        if (!lh.node)   /* err says why (an allocation does not fail: pvfio/xalloc.h) */
+                return pv_error_set(err, PV_EIO, "cannot tell the name of this node");
         lh.spec = pv_profile_host_for_node(p, lh.node);
         lh.profile = p;
         if (lh.spec) {
@@ -124,17 +123,10 @@ int pv_local_host_open(const struct pv_engine_events *ev, const struct pv_profil
         return 0;
 }
 
-static int add_reason(struct pv_local_host *lh, char *s, struct pv_error *err) {
-        if (!s)
-                return -PV_ENOMEM;
-        char **v = realloc(lh->reasons, (lh->n_reasons + 1) * sizeof *v);
-        if (!v) {
-                free(s);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        lh->reasons = v;
-        v[lh->n_reasons++] = s;
-        return 0;
+/* Keep s (taken) as a reason the node's VMs wait for. */
+static void add_reason(struct pv_local_host *lh, char *s) {
+        lh->reasons = pv_xreallocarray(lh->reasons, lh->n_reasons + 1, sizeof *lh->reasons);
+        lh->reasons[lh->n_reasons++] = s;
 }
 
 /* The host side of the node's VMs (TPM, affinity, … see pvfio/extras.h). */
@@ -163,8 +155,7 @@ int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *pl
         if (r == 0)
                 r = pv_host_hugepages_args(lh->profile, lh->node, lh->spec, &kargs, plan, err);
         if (r == 0 && kargs.n > lh->spec->kernel_args.n) {
-                if (!(locs = calloc(kargs.n, sizeof *locs)))
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                locs = pv_xcalloc(kargs.n, sizeof *locs);
                 for (size_t i = 0; r == 0 && i < kargs.n; i++)
                         locs[i] = i < lh->spec->kernel_args.n && lh->spec->kernel_arg_locs ? lh->spec->kernel_arg_locs[i]
                                                                                            : lh->spec->loc;
@@ -177,8 +168,7 @@ int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *pl
         lh->readiness.node = lh->node;
         if (r == -PV_EUNSAFE) {
                 /* the node's devices cannot be handed over safely: VMs there are blocked, the error is shown */
-                if (add_reason(lh, pv_asprintf(NULL, "host configuration refused: %s", pv_error_message(err)), err) < 0)
-                        return -PV_ENOMEM;
+                add_reason(lh, pv_xasprintf("host configuration refused: %s", pv_error_message(err)));
                 lh->readiness.all_devices = lh->reasons[lh->n_reasons - 1];
                 return r;
         }
@@ -189,8 +179,7 @@ int pv_local_host_plan(struct pv_local_host *lh, bool rebind, struct pv_plan *pl
         if (plan->n_reboots > before_reboots) {
                 /* the structured reason: the text without the node (the planner adds both lists) */
                 const char *why = plan->reboots[before_reboots].text;
-                if (add_reason(lh, pv_asprintf(NULL, "must reboot first: %s", why), err) < 0)
-                        return -PV_ENOMEM;
+                add_reason(lh, pv_xasprintf("must reboot first: %s", why));
                 lh->readiness.all_devices = lh->reasons[lh->n_reasons - 1];
         }
         return 0;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/util.h"
 
 extern char **environ;
@@ -176,13 +177,8 @@ static bool finish(struct pv_proc *p, uint64_t now) {
 
 int pv_proc_run_all(struct pv_proc *const *procs, size_t n, unsigned parallel, struct pv_error *err) {
         size_t next = 0, active = 0, cap_fds = 3 * (n ? n : 1);
-        struct pollfd *fds = calloc(cap_fds, sizeof *fds);
-        struct pv_proc **owner = calloc(cap_fds, sizeof *owner);
-        if (!fds || !owner) {
-                free(fds);
-                free(owner);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        struct pollfd *fds = pv_xcalloc(cap_fds, sizeof *fds);
+        struct pv_proc **owner = pv_xcalloc(cap_fds, sizeof *owner);
         for (size_t i = 0; i < n; i++) {
                 procs[i]->pid = 0;
                 procs[i]->in_fd = procs[i]->out_fd = procs[i]->err_fd = -1;

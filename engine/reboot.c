@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/buf.h"
 #include "pvfio/util.h"
 
@@ -34,17 +35,9 @@ void pv_reboot_report_done(struct pv_reboot_report *r) {
 /* Record a node's outcome (takes msg). */
 static int add_result(struct pv_reboot_report *r, const char *node, enum pv_reboot_status st, char *msg,
                       double seconds, struct pv_error *err) {
-        struct pv_reboot_result *v = realloc(r->v, (r->n + 1) * sizeof *v);
-        char *n = strdup(node);
-        if (!v || !n) {
-                if (v)
-                        r->v = v;
-                free(n);
-                free(msg);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        r->v = v;
-        v[r->n++] = (struct pv_reboot_result){ .node = n, .status = st, .message = msg, .seconds = seconds };
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
+        struct pv_reboot_result *v = r->v = pv_xreallocarray(r->v, r->n + 1, sizeof *v);
+        v[r->n++] = (struct pv_reboot_result){ .node = pv_xstrdup(node), .status = st, .message = msg, .seconds = seconds };
         r->failed += st == PV_REBOOT_FAILED;
         r->refused += st == PV_REBOOT_REFUSED;
         return 0;
@@ -156,10 +149,7 @@ static int host_check(const struct pv_engine_events *ev, const struct pv_profile
                 struct pv_strv only = PV_STRV_INIT;
                 for (size_t i = 0; i < n; i++)
                         if (pv[i].back && !pv[i].checked) {
-                                if (pv_strv_push(&only, pv[i].hn->node, err) < 0) {
-                                        pv_strv_done(&only);
-                                        return -PV_ENOMEM;
-                                }
+                                pv_strv_push(&only, pv[i].hn->node, err); /* does not fail (pvfio/xalloc.h) */
                                 pv[i].hn->failed = false; /* a failed attempt (sshd not up yet) is retried */
                                 free(pv[i].hn->error);
                                 pv[i].hn->error = NULL;
@@ -189,8 +179,7 @@ static int host_check(const struct pv_engine_events *ev, const struct pv_profile
                                 continue;
                         }
                         struct pv_plan *rp = &hn->remote->plan;
-                        if (pv_host_node_set_reboots(hn, rp, err) < 0)
-                                return -PV_ENOMEM;
+                        pv_host_node_set_reboots(hn, rp, err);    /* does not fail (pvfio/xalloc.h) */
                         if (hn->reboot_reasons.n) {
                                 x->error = pv_asprintf(NULL, "back online, but it still needs a reboot: %s",
                                                        hn->reboot_reasons.v[0]);
@@ -214,17 +203,13 @@ int pv_rolling_reboot(const struct pv_engine_events *ev, struct pv_api *api, con
                           const struct pv_plan *plan, const struct pv_reboot_opts *o, struct pv_reboot_report *ret,
                           struct pv_error *err) {
         struct pv_reboot_report rep = { 0 };
-        struct pv_host_node **queue = calloc(h->n ? h->n : 1, sizeof *queue);
-        struct pending *pv = calloc(h->n ? h->n : 1, sizeof *pv);
+        struct pv_host_node **queue = pv_xcalloc(h->n ? h->n : 1, sizeof *queue);
+        struct pending *pv = pv_xcalloc(h->n ? h->n : 1, sizeof *pv);
         struct pv_node_info *nodes = NULL;
         struct pv_vm_info *vms = NULL;
         size_t nq = 0, nn = 0, nv = 0;
         struct pv_host_node *self = NULL;
         int r = 0;
-        if (!queue || !pv) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto out;
-        }
         /* which nodes may be rebooted */
         bool have_candidates = false;
         for (size_t i = 0; i < h->n; i++)

@@ -126,12 +126,8 @@ int pv_remote_prepare(struct pv_remote *r, const struct pv_profile *p, const cha
         r->plan = (struct pv_plan)PV_PLAN_INIT;
         r->remote_warnings = (struct pv_strv)PV_STRV_INIT;
         const struct pv_ssh_node *sn = pv_profile_ssh_node(p, node);
-        r->node = pv_strdup(node, err);
-        r->host = pv_strdup(sn && sn->host ? sn->host : node, err);
-        if (!r->node || !r->host) {
-                pv_remote_done(r);
-                return -PV_ENOMEM;
-        }
+        r->node = pv_xstrdup(node);
+        r->host = pv_xstrdup(sn && sn->host ? sn->host : node);
         int rr = pv_remote_argv(p, node, o, &r->argv, err);
         if (rr < 0) {
                 pv_remote_done(r);
@@ -147,9 +143,7 @@ int pv_remote_prepare(struct pv_remote *r, const struct pv_profile *p, const cha
 }
 
 int pv_remote_run(struct pv_remote *const *v, size_t n, unsigned parallel, struct pv_error *err) {
-        struct pv_proc **procs = calloc(n ? n : 1, sizeof *procs);
-        if (!procs)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        struct pv_proc **procs = pv_xcalloc(n ? n : 1, sizeof *procs);
         for (size_t i = 0; i < n; i++)
                 procs[i] = &v[i]->proc;
         int r = pv_proc_run_all(procs, n, parallel, err);
@@ -226,16 +220,14 @@ static char *node_prefixed(const char *node, char *s) {
         size_t nl = strlen(node);
         if (!s || (!strncmp(s, node, nl) && !strncmp(s + nl, ": ", 2)))
                 return s;
-        char *d = pv_asprintf(NULL, "%s: %s", node, s);
+        char *d = pv_xasprintf("%s: %s", node, s);
         free(s);
         return d;
 }
 
-static int prefix_all(const char *node, char **v, size_t n) {
+static void prefix_all(const char *node, char **v, size_t n) {
         for (size_t i = 0; i < n; i++)
-                if (!(v[i] = node_prefixed(node, v[i])))
-                        return -PV_ENOMEM;
-        return 0;
+                v[i] = node_prefixed(node, v[i]);
 }
 
 /* The decoded plan must only hold host actions of the node asked for. */
@@ -247,15 +239,14 @@ static int check_plan(struct pv_remote *r, struct pv_error *err) {
                                             pv_action_kind_to_string(a->kind));
                 if (a->node && strcmp(a->node, r->node))
                         return pv_error_set(err, PV_EINVAL, "its plan is for node '%s'", a->node);
-                if (!a->node && !(a->node = strdup(r->node)))
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                if (!a->node)
+                        a->node = pv_xstrdup(r->node);
         }
         if (r->info.node && strcmp(r->info.node, r->node))
                 return pv_error_set(err, PV_EINVAL, "it answered for node '%s'", r->info.node);
-        if (prefix_all(r->node, r->plan.reboot_reasons, r->plan.n_reboot_reasons) < 0 ||
-            prefix_all(r->node, r->plan.warnings, r->plan.n_warnings) < 0 ||
-            prefix_all(r->node, r->plan.drift, r->plan.n_drift) < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        prefix_all(r->node, r->plan.reboot_reasons, r->plan.n_reboot_reasons);
+        prefix_all(r->node, r->plan.warnings, r->plan.n_warnings);
+        prefix_all(r->node, r->plan.drift, r->plan.n_drift);
         return 0;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The boot configuration parser (see pvfio/bootcfg.h). Pure: works on file contents in a pv_host_state. */
+#include "pvfio/xalloc.h"
 #include "pvfio/bootcfg.h"
 
 #include <ctype.h>
@@ -42,17 +43,8 @@ static int var_set(struct sheval *e, const char *name, size_t len, char *value_o
                         e->v[i].value = value_owned;
                         return 0;
                 }
-        struct shvar *nv = realloc(e->v, (e->n + 1) * sizeof *nv);
-        char *nm = strndup(name, len);
-        if (!nv || !nm) {
-                if (nv)
-                        e->v = nv;
-                free(nm);
-                free(value_owned);
-                return pv_error_set(e->err, PV_ENOMEM, "out of memory");
-        }
-        e->v = nv;
-        e->v[e->n++] = (struct shvar){ nm, value_owned };
+        e->v = pv_xreallocarray(e->v, e->n + 1, sizeof *e->v);
+        e->v[e->n++] = (struct shvar){ pv_xstrndup(name, len), value_owned };
         return 0;
 }
 
@@ -180,20 +172,12 @@ static int parse_word(struct sheval *e, const char **pp, unsigned *line, const c
 static int record_assign(struct sheval *e, unsigned line, bool is_default, bool self_ref, bool unknown,
                          const char *value) {
         struct pv_grub_eval *o = e->out;
-        struct pv_grub_assign *nv = realloc(o->assigns, (o->n_assigns + 1) * sizeof *nv);
-        if (!nv)
-                return pv_error_set(e->err, PV_ENOMEM, "out of memory");
-        o->assigns = nv;
+        o->assigns = pv_xreallocarray(o->assigns, o->n_assigns + 1, sizeof *o->assigns);
         struct pv_grub_assign *a = &o->assigns[o->n_assigns];
         *a = (struct pv_grub_assign){ .line = line, .is_default = is_default, .keeps_previous = self_ref,
                                       .unknown = unknown };
-        a->path = strdup(e->path);
-        a->value = strdup(value);
-        if (!a->path || !a->value) {
-                free(a->path);
-                free(a->value);
-                return pv_error_set(e->err, PV_ENOMEM, "out of memory");
-        }
+        a->path = pv_xstrdup(e->path);
+        a->value = pv_xstrdup(value);
         o->n_assigns++;
         return 0;
 }
@@ -241,9 +225,7 @@ static int eval_file(struct sheval *e, const char *content) {
                 }
                 const char *name = p;
                 p += nl + 1;
-                _cleanup_free_ char *self = strndup(name, nl);
-                if (!self)
-                        return pv_error_set(e->err, PV_ENOMEM, "out of memory");
+                _cleanup_free_ char *self = pv_xstrndup(name, nl);
                 unsigned at = line;
                 bool self_ref = false, unknown = false;
                 char *val = NULL;
@@ -292,12 +274,7 @@ int pv_grub_eval_state(const struct pv_host_state *s, const char *replace_path, 
         /* the file list in update-grub's order, with the replacement in its place */
         const struct pv_boot_info *b = &s->boot;
         size_t n = 1 + b->n_grub_d + 1;
-        const char **paths = calloc(n, sizeof *paths), **texts = calloc(n, sizeof *texts);
-        if (!paths || !texts) {
-                free(paths);
-                free(texts);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        const char **paths = pv_xcalloc(n, sizeof *paths), **texts = pv_xcalloc(n, sizeof *texts);
         size_t k = 0;
         bool replaced = false;
         paths[k] = GRUB_DEFAULT;
@@ -333,10 +310,8 @@ int pv_grub_eval_state(const struct pv_host_state *s, const char *replace_path, 
         if (r == 0) {
                 const char *l = var_get(&e, "GRUB_CMDLINE_LINUX", strlen("GRUB_CMDLINE_LINUX"));
                 const char *d = var_get(&e, "GRUB_CMDLINE_LINUX_DEFAULT", strlen("GRUB_CMDLINE_LINUX_DEFAULT"));
-                ret->cmdline_linux = strdup(l ? l : "");
-                ret->cmdline_linux_default = strdup(d ? d : "");
-                if (!ret->cmdline_linux || !ret->cmdline_linux_default)
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                ret->cmdline_linux = pv_xstrdup(l ? l : "");
+                ret->cmdline_linux_default = pv_xstrdup(d ? d : "");
         }
         for (size_t i = 0; i < e.n; i++) {
                 free(e.v[i].name);
@@ -379,9 +354,7 @@ int pv_bootcfg_configured_args(const struct pv_host_state *s, struct pv_strv *ou
                 const char *c = content_of(&s->boot.etc_kernel_cmdline);
                 if (!c)
                         return 0;
-                _cleanup_free_ char *first = strndup(c, strcspn(c, "\n"));
-                if (!first)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                _cleanup_free_ char *first = pv_xstrndup(c, strcspn(c, "\n"));
                 return pv_host_cmdline_tokens(first, out, err);
         }
         *ret_where = "GRUB_CMDLINE_LINUX_DEFAULT (etc/default/grub, etc/default/grub.d)";
@@ -467,13 +440,7 @@ int pv_modprobe_parse(const char *content, struct pv_modprobe_line **ret, size_t
                         pv_strv_done(&w);
                         break;
                 }
-                struct pv_modprobe_line *nv = realloc(v, (n + 1) * sizeof *nv);
-                if (!nv) {
-                        pv_strv_done(&w);
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        break;
-                }
-                v = nv;
+                v = pv_xreallocarray(v, n + 1, sizeof *v);
                 struct pv_modprobe_line *l = &v[n++];
                 *l = (struct pv_modprobe_line){ .line = first, .n_lines = span, .words = PV_STRV_INIT };
                 const char *cmd = w.v[0];
@@ -482,9 +449,7 @@ int pv_modprobe_parse(const char *content, struct pv_modprobe_line **ret, size_t
                           : !strcmp(cmd, "softdep")   ? PV_MODPROBE_SOFTDEP
                                                       : PV_MODPROBE_OTHER;
                 if (l->kind != PV_MODPROBE_OTHER && w.n >= 2) {
-                        l->module = strdup(w.v[1]);
-                        if (!l->module)
-                                r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                        l->module = pv_xstrdup(w.v[1]);
                         for (size_t i = 2; r == 0 && i < w.n; i++)
                                 r = pv_strv_push(&l->words, w.v[i], err);
                 } else {
@@ -542,28 +507,17 @@ struct blist {
 
 static struct pv_vfio_binding *blist_add(struct blist *l, enum pv_binding_source src, const char *path,
                                          unsigned line, const char *text, size_t text_len) {
-        struct pv_vfio_binding *nv = realloc(l->v, (l->n + 1) * sizeof *nv);
-        if (!nv) {
-                pv_error_set(l->err, PV_ENOMEM, "out of memory");
-                return NULL;
-        }
-        l->v = nv;
+        l->v = pv_xreallocarray(l->v, l->n + 1, sizeof *l->v);
         struct pv_vfio_binding *b = &l->v[l->n];
         *b = (struct pv_vfio_binding){ .source = src, .line = line, .effective = true };
-        b->path = strdup(path);
-        b->text = strndup(text, text_len);
-        if (!b->path || !b->text) {
-                free(b->path);
-                free(b->text);
-                pv_error_set(l->err, PV_ENOMEM, "out of memory");
-                return NULL;
-        }
+        b->path = pv_xstrdup(path);
+        b->text = pv_xstrndup(text, text_len);
         l->n++;
         return b;
 }
 
 /* "10de:1db4,10DE:10f0" → ids (hex, case-insensitive); unparsable entries are skipped. */
-static int parse_ids(const char *list, struct pv_vfio_binding *b, struct pv_error *err) {
+static void parse_ids(const char *list, struct pv_vfio_binding *b) {
         const char *p = list;
         while (*p) {
                 size_t n = strcspn(p, ",");
@@ -580,17 +534,13 @@ static int parse_ids(const char *list, struct pv_vfio_binding *b, struct pv_erro
                                 if (end2 && end2 != end + 1 && (!*end2 || *end2 == ':') && dv <= 0xffff) {
                                         id.vendor = (uint16_t)v;
                                         id.device = (uint16_t)dv;
-                                        struct pv_pci_id *nv = realloc(b->ids, (b->n_ids + 1) * sizeof *nv);
-                                        if (!nv)
-                                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                                        b->ids = nv;
+                                        b->ids = pv_xreallocarray(b->ids, b->n_ids + 1, sizeof *b->ids);
                                         b->ids[b->n_ids++] = id;
                                 }
                         }
                 }
                 p += n + (p[n] == ',');
         }
-        return 0;
 }
 
 static bool is_ids_token(const char *t) {
@@ -606,12 +556,8 @@ static int cmdline_bindings(struct blist *l, enum pv_binding_source src, const c
                 if (!is_ids_token(w.v[i]))
                         continue;
                 struct pv_vfio_binding *b = blist_add(l, src, path, line, w.v[i], strlen(w.v[i]));
-                if (!b) {
-                        r = -PV_ENOMEM;
-                        break;
-                }
                 b->effective = effective;
-                r = parse_ids(w.v[i] + strlen("vfio-pci.ids="), b, l->err);
+                parse_ids(w.v[i] + strlen("vfio-pci.ids="), b);
         }
         pv_strv_done(&w);
         return r;
@@ -680,15 +626,13 @@ static int modprobe_bindings(struct blist *l, const struct pv_host_file *f, enum
                         }
                         if (!ls)
                                 continue;
-                        _cleanup_free_ char *one = strndup(ls, strcspn(ls, "\n"));
-                        r = one ? split_words(one, &w, l->err) : pv_error_set(l->err, PV_ENOMEM, "out of memory");
+                        _cleanup_free_ char *one = pv_xstrndup(ls, strcspn(ls, "\n"));
+                        r = split_words(one, &w, l->err);
                         if (r == 0 && w.n >= 1) {
                                 v[i].kind = PV_MODPROBE_OPTIONS;
-                                v[i].module = strdup(w.v[0]);
+                                v[i].module = pv_xstrdup(w.v[0]);
                                 for (size_t j = 1; r == 0 && j < w.n; j++)
                                         r = pv_strv_push(&v[i].words, w.v[j], l->err);
-                                if (!v[i].module && r == 0)
-                                        r = pv_error_set(l->err, PV_ENOMEM, "out of memory");
                         }
                         pv_strv_done(&w);
                 }
@@ -708,11 +652,7 @@ static int modprobe_bindings(struct blist *l, const struct pv_host_file *f, enum
                         }
                         struct pv_vfio_binding *b =
                                 blist_add(l, src, f->path, v[i].line, ls ? ls : w, ls ? strcspn(ls, "\n") : strlen(w));
-                        if (!b) {
-                                r = -PV_ENOMEM;
-                                break;
-                        }
-                        r = parse_ids(w + 4, b, l->err);
+                        parse_ids(w + 4, b);
                 }
         }
         pv_modprobe_lines_free(v, n);
@@ -732,8 +672,6 @@ static int driverctl_bindings(struct blist *l, const struct pv_host_state *s) {
                 if (n != strlen("vfio-pci") || strncmp(c, "vfio-pci", n) != 0)
                         continue;
                 struct pv_vfio_binding *b = blist_add(l, PV_BINDSRC_DRIVERCTL, f->path, 0, c, n);
-                if (!b)
-                        return -PV_ENOMEM;
                 b->has_addr = true;
                 b->addr = a;
         }
@@ -788,8 +726,6 @@ static int udev_bindings(struct blist *l, const struct pv_host_state *s) {
                                 buf[kl] = '\0';
                                 if (pv_pci_addr_parse(buf, &a, NULL) == 0 && a.func != PV_PCI_FUNC_ALL) {
                                         struct pv_vfio_binding *b = blist_add(l, PV_BINDSRC_UDEV, f->path, line, p, len);
-                                        if (!b)
-                                                return -PV_ENOMEM;
                                         b->has_addr = true;
                                         b->addr = a;
                                 }
@@ -808,10 +744,8 @@ int pv_bootcfg_vfio_bindings(const struct pv_host_state *s, struct pv_vfio_bindi
                 r = cmdline_bindings(&l, PV_BINDSRC_CMDLINE_ACTIVE, "proc/cmdline", 0, s->cmdline, false);
         if (r == 0 && s->boot.loader == PV_BOOTLOADER_SYSTEMD_BOOT) {
                 const char *c = content_of(&s->boot.etc_kernel_cmdline);
-                _cleanup_free_ char *first = c ? strndup(c, strcspn(c, "\n")) : NULL;
-                if (c && !first)
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                else if (first)
+                _cleanup_free_ char *first = c ? pv_xstrndup(c, strcspn(c, "\n")) : NULL;
+                if (first)
                         r = cmdline_bindings(&l, PV_BINDSRC_KERNEL_CMDLINE, "etc/kernel/cmdline", 1, first, true);
         } else if (r == 0) {
                 r = grub_bindings(&l, s);
@@ -911,9 +845,7 @@ int pv_bootcfg_remove_binding(const char *content, const struct pv_vfio_binding 
         size_t start, len;
         if (!line_span(c, b->line ? b->line : 1, &start, &len))
                 return pv_error_set(err, PV_ENOTFOUND, "%s has no line %u", b->path, b->line);
-        _cleanup_free_ char *line = strndup(c + start, len);
-        if (!line)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        _cleanup_free_ char *line = pv_xstrndup(c + start, len);
         switch (b->source) {
         case PV_BINDSRC_UDEV:
                 return splice(c, start, len, NULL, ret, err);
@@ -925,11 +857,9 @@ int pv_bootcfg_remove_binding(const char *content, const struct pv_vfio_binding 
                         w = strstr(w + 1, "ids=");
                 if (!w)
                         return pv_error_set(err, PV_ENOTFOUND, "%s:%u has no ids= option", b->path, b->line);
-                _cleanup_free_ char *word = strndup(w, strcspn(w, " \t"));
+                _cleanup_free_ char *word = pv_xstrndup(w, strcspn(w, " \t"));
                 _cleanup_free_ char *nl = NULL;
                 bool empty = false;
-                if (!word)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
                 /* modprobe: "options vfio-pci" alone is empty; initramfs: "vfio_pci" keeps loading the module */
                 int r = line_without_word(line, len, word, &nl, &empty, b->source == PV_BINDSRC_MODPROBE ? 2 : 0, err);
                 if (r < 0)

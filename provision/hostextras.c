@@ -71,6 +71,8 @@ struct load {
         const struct pv_host *h;
         const struct pv_host_state *s;
         struct pv_host_extras *x;
+        const struct pv_profile *p;
+        const char *node;
 };
 
 static bool have_dev(const struct pv_host_extras *x, const struct pv_pci_addr *a) {
@@ -106,6 +108,15 @@ static int rom_has_efi(const struct pv_host *h, const struct pv_host_dev *d, con
         return efi;
 }
 
+/* The same, but a romfile the host section installs on this node is judged by the profile's bytes
+ * (what the apply will put there), not by the file the node has now. */
+static int rom_efi_of(const struct load *l, const struct pv_host_dev *d, const char *romfile) {
+        const struct pv_romfile *rf = pv_profile_romfile_for_node(l->p, l->node, romfile);
+        if (rf)
+                return rf->data ? rf->has_efi : -1;
+        return rom_has_efi(l->h, d, romfile);
+}
+
 static int load_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd, const struct pv_pci_addr *sel,
                     struct pv_error *err) {
         struct load *l = ud;
@@ -117,7 +128,7 @@ static int load_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd
                         for (size_t k = 0; k < l->x->n_devs; k++)
                                 if (vm->bios == PV_BIOS_OVMF && pv_host_dev_is_display(d) &&
                                     pv_pci_addr_cmp(&l->x->devs[k].addr, &d->addr) == 0 && l->x->devs[k].rom_efi == -2)
-                                        l->x->devs[k].rom_efi = rom_has_efi(l->h, d, pd->romfile);
+                                        l->x->devs[k].rom_efi = rom_efi_of(l, d, pd->romfile);
                         continue;
                 }
                 struct pv_host_extra_dev *v = realloc(l->x->devs, (l->x->n_devs + 1) * sizeof *v);
@@ -128,7 +139,7 @@ static int load_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd
                 *e = (struct pv_host_extra_dev){ .addr = d->addr, .rom_efi = -2 };
                 /* only GPUs of UEFI VMs: their ROM must carry an EFI image (or the romfile must) */
                 if (vm->bios == PV_BIOS_OVMF && pv_host_dev_is_display(d))
-                        e->rom_efi = rom_has_efi(l->h, d, pd->romfile);
+                        e->rom_efi = rom_efi_of(l, d, pd->romfile);
                 _cleanup_free_ char *rel = pv_asprintf(err, "sys/bus/pci/devices/%s/local_cpulist", d->name);
                 if (!rel)
                         return -PV_ENOMEM;
@@ -168,7 +179,7 @@ static int read_optional(const struct pv_host *h, const char *rel, char **ret, s
 int pv_host_extras_load(const struct pv_host *h, const struct pv_profile *p, const char *node,
                         const struct pv_host_state *s, struct pv_host_extras *ret, struct pv_error *err) {
         struct pv_host_extras x = { 0 };
-        struct load l = { h, s, &x };
+        struct load l = { h, s, &x, p, node };
         int r = node ? each_vm_device(p, node, load_one, &l, err) : 0;
         if (r == 0)
                 r = read_optional(h, PV_LG_TMPFILES, &x.lg_tmpfiles, err);
@@ -177,6 +188,8 @@ int pv_host_extras_load(const struct pv_host *h, const struct pv_profile *p, con
         if (r == 0)
                 r = read_optional(h, PV_VENDOR_RESET_UDEV, &x.vr_udev, err);
         x.vr_installed = s && pv_vendor_reset_installed(h, s);
+        if (r == 0)
+                r = pv_host_roms_load(h, p, node, &x.roms, err);
         if (r < 0) {
                 pv_host_extras_done(&x);
                 return r;
@@ -194,6 +207,7 @@ void pv_host_extras_done(struct pv_host_extras *x) {
         free(x->lg_tmpfiles);
         free(x->vr_modules);
         free(x->vr_udev);
+        pv_host_roms_done(&x->roms);
         memset(x, 0, sizeof *x);
 }
 
@@ -472,6 +486,8 @@ int pv_host_extras_plan(const struct pv_profile *p, const char *node, const stru
                 r = plan_looking_glass(p, node, x, plan, err);
         if (r == 0)
                 r = plan_vendor_reset(p, node, s, x, plan, err);
+        if (r == 0)
+                r = pv_host_roms_plan(p, node, x ? &x->roms : NULL, plan, err);
         return r;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host lock (flock on run/pvfio-host.lock under the root) and stale temporary files. */
+#include "pvfio/xalloc.h"
 #include "pvfio/hostlock.h"
 
 #include <dirent.h>
@@ -115,9 +116,7 @@ static int take_on_root(struct pv_host_lock *l, bool exclusive, long long deadli
 
 int pv_host_lock_take(const struct pv_host *h, bool exclusive, unsigned timeout_s, const char *command,
                       struct pv_host_lock **ret, struct pv_error *err) {
-        struct pv_host_lock *l = calloc(1, sizeof *l);
-        if (!l)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        struct pv_host_lock *l = pv_xcalloc(1, sizeof *l);
         l->h = h;
         l->fd = -1;
         l->exclusive = exclusive;

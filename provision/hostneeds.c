@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "pvfio/buf.h"
+#include "pvfio/xalloc.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/host.h"
 
@@ -45,12 +46,7 @@ static int read_small(const struct pv_host *h, const char *rel, char **ret) {
                 pv_buf_release(&b);
                 return r;
         }
-        char *out = NULL;
-        r = pv_buf_detach(&b, &out, NULL, NULL);
-        pv_buf_release(&b);
-        if (r < 0 || !out)
-                return -PV_ENOMEM;
-        *ret = out;
+        pv_buf_detach(&b, ret, NULL, NULL);     /* does not fail (pvfio/xalloc.h) */
         return 0;
 }
 
@@ -145,19 +141,14 @@ static long pci_of_path(const struct pv_host_state *s, const char *path) {
 }
 
 static int add_need(struct pv_host_state *s, long dev, enum pv_need_kind kind, const char *why, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         if (dev < 0)
                 return 0;
         for (size_t i = 0; i < s->n_needs; i++)
                 if (s->needs[i].dev == (size_t)dev && s->needs[i].kind == kind)
                         return 0;   /* first reason wins */
-        struct pv_host_need *nv = realloc(s->needs, (s->n_needs + 1) * sizeof *nv);
-        if (!nv)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        s->needs = nv;
-        char *w = strdup(why);
-        if (!w)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        s->needs[s->n_needs++] = (struct pv_host_need){ (size_t)dev, kind, w };
+        s->needs = pv_xreallocarray(s->needs, s->n_needs + 1, sizeof *s->needs);
+        s->needs[s->n_needs++] = (struct pv_host_need){ (size_t)dev, kind, pv_xstrdup(why) };
         return 0;
 }
 
@@ -199,9 +190,9 @@ static int block_leaves(const struct pv_host *h, const char *name, int depth, st
                 }
                 return 0;
         }
-        _cleanup_free_ char *sl = pv_asprintf(NULL, "%s/slaves", real);
+        _cleanup_free_ char *sl = pv_xasprintf("%s/slaves", real);
         struct pv_strv slaves = PV_STRV_INIT;
-        int r = sl ? list_names(h, sl, &slaves) : -PV_ENOMEM;
+        int r = list_names(h, sl, &slaves);
         for (size_t i = 0; r == 0 && i < slaves.n; i++)
                 r = block_leaves(h, slaves.v[i], depth + 1, out);
         if (r == 0 && slaves.n == 0 && !pv_strv_contains(out, name))
@@ -254,12 +245,9 @@ static int storage_need(const struct pv_host *h, struct pv_host_state *s, const 
                 if (!real)
                         continue;
                 _cleanup_free_ char *why = strcmp(disks.v[i], name) == 0
-                                                   ? pv_asprintf(NULL, "holds %s (%s, disk %s)", what, src, disks.v[i])
-                                                   : pv_asprintf(NULL, "holds %s (%s on disk %s)", what, src, disks.v[i]);
-                if (!why)
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                else
-                        r = add_need(s, pci_of_path(s, real), PV_NEED_STORAGE, why, err);
+                                                   ? pv_xasprintf("holds %s (%s, disk %s)", what, src, disks.v[i])
+                                                   : pv_xasprintf("holds %s (%s on disk %s)", what, src, disks.v[i]);
+                r = add_need(s, pci_of_path(s, real), PV_NEED_STORAGE, why, err);
         }
         pv_strv_done(&disks);
         return r;
@@ -306,20 +294,17 @@ static int net_leaves(const struct pv_host *h, struct pv_host_state *s, const ch
                       int depth, struct pv_error *err) {
         if (depth > MAX_DEPTH || strchr(ifname, '/') || !strcmp(ifname, ".."))
                 return 0;
-        _cleanup_free_ char *dev = pv_asprintf(NULL, "sys/class/net/%s/device", ifname);
-        _cleanup_free_ char *real = dev ? resolve(h, dev) : NULL;
+        _cleanup_free_ char *dev = pv_xasprintf("sys/class/net/%s/device", ifname);
+        _cleanup_free_ char *real = resolve(h, dev);
         int r = 0;
         if (real) {
-                _cleanup_free_ char *w = pv_asprintf(NULL, "%s, interface %s", why, ifname);
-                return w ? add_need(s, pci_of_path(s, real), PV_NEED_NETWORK, w, err)
-                         : pv_error_set(err, PV_ENOMEM, "out of memory");
+                _cleanup_free_ char *w = pv_xasprintf("%s, interface %s", why, ifname);
+                return add_need(s, pci_of_path(s, real), PV_NEED_NETWORK, w, err);
         }
         struct pv_strv lower = PV_STRV_INIT, names = PV_STRV_INIT;
-        _cleanup_free_ char *brif = pv_asprintf(NULL, "sys/class/net/%s/brif", ifname);
-        _cleanup_free_ char *base = pv_asprintf(NULL, "sys/class/net/%s", ifname);
-        _cleanup_free_ char *slaves = pv_asprintf(NULL, "sys/class/net/%s/bonding/slaves", ifname);
-        if (!brif || !base || !slaves)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        _cleanup_free_ char *brif = pv_xasprintf("sys/class/net/%s/brif", ifname);
+        _cleanup_free_ char *base = pv_xasprintf("sys/class/net/%s", ifname);
+        _cleanup_free_ char *slaves = pv_xasprintf("sys/class/net/%s/bonding/slaves", ifname);
         r = list_names(h, brif, &lower);
         if (r == 0)
                 r = list_names(h, base, &names);
@@ -353,8 +338,8 @@ static int scan_network(const struct pv_host *h, struct pv_host_state *s, struct
                                 continue;
                         if (strcmp(dst, "00000000") != 0 || !(flags & 1u))
                                 continue;   /* not a default route that is up */
-                        _cleanup_free_ char *why = pv_asprintf(NULL, "carries the default route (%s)", ifn);
-                        r = why ? net_leaves(h, s, ifn, why, 0, err) : pv_error_set(err, PV_ENOMEM, "out of memory");
+                        _cleanup_free_ char *why = pv_xasprintf("carries the default route (%s)", ifn);
+                        r = net_leaves(h, s, ifn, why, 0, err);
                 }
         }
         if (r == 0 && faccessat(h->dirfd, "sys/class/net/vmbr0", F_OK, 0) == 0)
@@ -412,19 +397,20 @@ static int scan_keyboards(const struct pv_host *h, struct pv_host_state *s, stru
         }
         if (only < 0)
                 return 0;
-        _cleanup_free_ char *why = pv_asprintf(NULL, "has the host's only keyboard (%s)", kb_name);
-        return why ? add_need(s, only, PV_NEED_KEYBOARD, why, err) : pv_error_set(err, PV_ENOMEM, "out of memory");
+        _cleanup_free_ char *why = pv_xasprintf("has the host's only keyboard (%s)", kb_name);
+        return add_need(s, only, PV_NEED_KEYBOARD, why, err);
 }
 
 /* ------------------------------------------------------------ identity */
 
 static int scan_identity(const struct pv_host *h, struct pv_host_state *s, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         _cleanup_free_ char *hn = NULL;
         if (read_small(h, "etc/hostname", &hn) == 0) {
                 size_t n = strcspn(hn, ".\r\n \t");
                 hn[n] = '\0';
-                if (n && !(s->hostname = strdup(hn)))
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                if (n)
+                        s->hostname = pv_xstrdup(hn);
         }
         static const char *const evidence[] = { "etc/pve", "var/lib/dpkg/info/pve-manager.list",
                                                 "var/lib/dpkg/info/qemu-server.list" };
@@ -432,14 +418,10 @@ static int scan_identity(const struct pv_host *h, struct pv_host_state *s, struc
                 struct stat st;
                 if (fstatat(h->dirfd, evidence[i], &st, 0) == 0 && (i > 0 || S_ISDIR(st.st_mode))) {
                         s->pve_node = true;
-                        if (!(s->pve_evidence = strdup(evidence[i])))
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                        s->pve_evidence = pv_xstrdup(evidence[i]);
                 }
         }
-        int r = list_names(h, "etc/pve/nodes", &s->cluster_nodes);
-        if (r < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        return 0;
+        return list_names(h, "etc/pve/nodes", &s->cluster_nodes);
 }
 
 static int cmp_strp(const void *a, const void *b) {

@@ -33,7 +33,7 @@ int add_note(struct planner *c, int kind, struct pv_error *err, const char *fmt,
         int r = vasprintf(&msg, fmt, ap);
         va_end(ap);
         if (r < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                pv_oom(strlen(fmt));    /* allocation does not fail (pvfio/xalloc.h) */
         if (kind == 'r') {
                 r = pv_plan_add_reboot(&c->p, c->node, msg, err);
                 free(msg);
@@ -191,10 +191,8 @@ static int add_target(struct planner *c, size_t dev, const struct pv_devsel *sel
                       struct pv_error *err) {
         if (find_target(c, dev))
                 return 0;
-        struct target *v = realloc(c->t, (c->n_t + 1) * sizeof *v);
-        if (!v)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        c->t = v;
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
+        c->t = pv_xreallocarray(c->t, c->n_t + 1, sizeof *c->t);
         c->t[c->n_t++] = (struct target){ dev, sel, companion };
         return 0;
 }
@@ -363,8 +361,8 @@ static int resolve_targets(struct planner *c, struct pv_error *err) {
                 }
                 if (matched == 0) {
                         _cleanup_free_ char *what = sel_describe(s, err);
-                        if (!what)
-                                return -PV_ENOMEM;
+                        if (!what)      /* past the buffer's cap: err says so */
+                                return pv_error_set(err, PV_ETOOBIG, "a device selector too long to describe");
                         if (bridges)
                                 return pv_error_set_loc(err, PV_EINVAL, &s->loc,
                                                         "vfio device %s on node '%s' only matches PCI bridges, which "
@@ -381,10 +379,13 @@ static int resolve_targets(struct planner *c, struct pv_error *err) {
                 }
                 if (bridges) {
                         _cleanup_free_ char *what = sel_describe(s, err);
-                        if (!what || warnf(c, err, "vfio device %s also matches %zu PCI bridge(s); bridges stay with "
-                                                   "the host (they do not need vfio-pci)",
-                                           what, bridges) < 0)
-                                return -PV_ENOMEM;
+                        if (!what)      /* past the buffer's cap: err says so */
+                                return pv_error_set(err, PV_ETOOBIG, "a device selector too long to describe");
+                        int r = warnf(c, err, "vfio device %s also matches %zu PCI bridge(s); bridges stay with the "
+                                              "host (they do not need vfio-pci)",
+                                      what, bridges);
+                        if (r < 0)
+                                return r;
                 }
                 /* companions: what each newly selected device cannot be separated from (not for VFs) */
                 size_t end = c->n_t;
@@ -399,8 +400,6 @@ static int resolve_targets(struct planner *c, struct pv_error *err) {
                                         continue;
                                 const char *role = companion_role(d, o);
                                 _cleanup_free_ char *lo = dev_label(o, err);
-                                if (!lo)
-                                        return -PV_ENOMEM;
                                 int r;
                                 if (!role)
                                         r = warnf(c, err,
@@ -464,11 +463,13 @@ static int check_groups(struct planner *c, struct pv_error *err) {
         for (size_t k = 0; k < c->n_t; k++) {
                 const struct pv_host_dev *d = &st->devs[c->t[k].dev];
                 if (d->iommu_group < 0) {
-                        if (!warned_no_groups && warnf(c, err,
-                                                       "%s has no IOMMU group (the IOMMU is not active yet); group "
-                                                       "safety is checked again after the reboot by 'pvfio host check'",
-                                                       d->name) < 0)
-                                return -PV_ENOMEM;
+                        int r = warned_no_groups ? 0
+                                                 : warnf(c, err,
+                                                         "%s has no IOMMU group (the IOMMU is not active yet); group "
+                                                         "safety is checked again after the reboot by 'pvfio host check'",
+                                                         d->name);
+                        if (r < 0)
+                                return r;
                         warned_no_groups = true;
                         continue;
                 }
@@ -489,10 +490,6 @@ static int check_groups(struct planner *c, struct pv_error *err) {
                         if (find_target(c, idx) || o->is_bridge)
                                 continue;
                         _cleanup_free_ char *lo = dev_label(o, err);
-                        if (!lo) {
-                                r = -PV_ENOMEM;
-                                break;
-                        }
                         if (dev_is_vfio_or_free(o)) {
                                 r = warnf(c, err, "IOMMU group %d of %s also holds %s; it is usable while that "
                                                   "device stays without a host driver",
@@ -538,10 +535,11 @@ static int check_ids_twins(struct planner *c, struct pv_error *err) {
                         if (o->vendor != d->vendor || o->device != d->device || find_target(c, i) || o->is_bridge)
                                 continue;
                         if (dev_is_vfio_or_free(o)) {
-                                if (warnf(c, err, "'options vfio-pci ids=%04x:%04x' also binds %s at boot (same "
-                                                  "vendor:device, not selected)",
-                                          d->vendor, d->device, o->name) < 0)
-                                        return -PV_ENOMEM;
+                                int r = warnf(c, err, "'options vfio-pci ids=%04x:%04x' also binds %s at boot (same "
+                                                      "vendor:device, not selected)",
+                                              d->vendor, d->device, o->name);
+                                if (r < 0)
+                                        return r;
                                 continue;
                         }
                         return pv_error_set_loc(err, PV_EUNSAFE, &c->t[k].sel->loc,

@@ -191,10 +191,8 @@ int plan_grub(struct planner *c, bool active, struct pv_error *err) {
                 if (!(active && pv_strv_contains(&c->kargs, old.v[i])) && !pv_strv_contains(&removed, old.v[i]))
                         r = pv_strv_push(&removed, old.v[i], err);
         if (r == 0 && n_new)
-                after = pv_asprintf(err, "%sGRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT%s\"\n",
-                                    grub_header, line.buf);
-        if (r == 0 && n_new && !after)
-                r = -PV_ENOMEM;
+                after = pv_xasprintf("%sGRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT%s\"\n", grub_header,
+                                     line.buf);
         if (r == 0 && active && c->kargs.n)
                 r = check_grub_order(c, after, err);
         if (r == 0) {
@@ -231,7 +229,7 @@ int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
         int r = 0;
         if (before) {
                 const char *nl = strchr(before, '\n');
-                first = strndup(before, nl ? (size_t)(nl - before) : strlen(before));
+                first = pv_xstrndup(before, nl ? (size_t)(nl - before) : strlen(before));
                 rest = nl ? nl : "";
         } else {
                 if (!active || c->kargs.n == 0)
@@ -255,8 +253,6 @@ int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
                 rest = "\n";
                 created = true;
         }
-        if (!first)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
         struct pv_strv old = PV_STRV_INIT, nw = PV_STRV_INIT, removed = PV_STRV_INIT;
         r = pv_cmdline_split(first, &old, err);
         for (size_t i = 0; r == 0 && i < owned->n; i++)
@@ -278,22 +274,14 @@ int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
                                          PV_HOSTPLAN_KERNEL_CMDLINE, c->node,
                                          created ? " and neither has /proc/cmdline" : "");
                 } else {
-                        after = pv_asprintf(err, "%s%s", newline, rest);
-                        char *reason = after ? pv_asprintf(err, created ? "create the systemd-boot kernel command "
-                                                                          "line from /proc/cmdline with the "
-                                                                          "passthrough arguments"
-                                                                        : "kernel arguments for passthrough on the "
-                                                                          "systemd-boot command line (other "
-                                                                          "arguments kept)")
-                                             : NULL;
+                        after = pv_xasprintf("%s%s", newline, rest);
+                        char *reason = pv_xstrdup(created ? "create the systemd-boot kernel command line from "
+                                                            "/proc/cmdline with the passthrough arguments"
+                                                          : "kernel arguments for passthrough on the systemd-boot "
+                                                            "command line (other arguments kept)");
                         int idx = 0;
-                        if (!after || !reason) {
-                                free(reason);
-                                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        } else {
-                                r = plan_file(c, PV_ACT_EDIT_FILE, PV_HOSTPLAN_KERNEL_CMDLINE, before, after, true,
-                                              reason, &idx, err);
-                        }
+                        r = plan_file(c, PV_ACT_EDIT_FILE, PV_HOSTPLAN_KERNEL_CMDLINE, before, after, true, reason,
+                                      &idx, err);
                         /* one key per changed token: the journal learns which tokens pvfio owns */
                         for (size_t i = 0; r == 0 && idx && i < old.n; i++) {
                                 if (pv_cmdline_has(&nw, old.v[i]))
@@ -307,9 +295,8 @@ int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
                                         if (pv_cmdline_key_equal(old.v[i], kl, nw.v[j], k2) && !pv_cmdline_has(&old, nw.v[j]))
                                                 repl = nw.v[j];
                                 }
-                                _cleanup_free_ char *key = strndup(old.v[i], kl);
-                                r = key ? add_key(c, idx, key, old.v[i], repl, err)
-                                        : pv_error_set(err, PV_ENOMEM, "out of memory");
+                                _cleanup_free_ char *key = pv_xstrndup(old.v[i], kl);
+                                r = add_key(c, idx, key, old.v[i], repl, err);
                         }
                         for (size_t j = 0; r == 0 && idx && j < nw.n; j++) {
                                 if (pv_cmdline_has(&old, nw.v[j]))
@@ -325,9 +312,8 @@ int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
                                 }
                                 if (paired)
                                         continue;
-                                _cleanup_free_ char *key = strndup(nw.v[j], k2);
-                                r = key ? add_key(c, idx, key, NULL, nw.v[j], err)
-                                        : pv_error_set(err, PV_ENOMEM, "out of memory");
+                                _cleanup_free_ char *key = pv_xstrndup(nw.v[j], k2);
+                                r = add_key(c, idx, key, NULL, nw.v[j], err);
                         }
                 }
         }

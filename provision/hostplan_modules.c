@@ -109,9 +109,7 @@ static int existing_softdeps(const char *content, struct pv_strv *out, struct pv
                 if (len > 8 && pv_startswith(p, "softdep ")) {
                         const char *m = p + 8, *sp = memchr(m, ' ', len - 8);
                         if (sp && (size_t)(p + len - sp) == sizeof tail - 1 && memcmp(sp, tail, sizeof tail - 1) == 0) {
-                                _cleanup_free_ char *mod = strndup(m, (size_t)(sp - m));
-                                if (!mod)
-                                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                                _cleanup_free_ char *mod = pv_xstrndup(m, (size_t)(sp - m));
                                 if (module_name_ok(mod)) {
                                         int r = strv_add_unique(out, mod, err);
                                         if (r < 0)
@@ -404,8 +402,9 @@ int plan_nvidia_sriov(struct planner *c, struct pv_error *err) {
         int idx = add_action(c, PV_ACT_RUN_COMMAND, "systemctl", "systemctl disable " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT,
                              "systemctl enable " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT, reason, false, 0, err);
         static const char *const enable[] = { "systemctl", "enable", PV_HOSTPLAN_NVIDIA_SRIOV_UNIT, NULL };
-        if (idx < 0 || set_argv(c, idx, enable, err) < 0)
-                return idx < 0 ? idx : -PV_ENOMEM;
+        int r = set_argv(c, idx, enable, err);  /* passes a failed add_action on */
+        if (r < 0)
+                return r;
         if (c->opts->rebind) {
                 reason = pv_asprintf(err, "create the NVIDIA vGPU virtual functions now");
                 idx = add_action(c, PV_ACT_RUN_COMMAND, "systemctl", NULL, "systemctl start " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT,

@@ -49,14 +49,11 @@ int plan_refresh(struct planner *c, struct pv_error *err) {
                 if (prev > dep)
                         dep = prev;
                 const char *sp = strchr(steps[i].cmd, ' ');
-                _cleanup_free_ char *prog = strndup(steps[i].cmd, sp ? (size_t)(sp - steps[i].cmd) : strlen(steps[i].cmd));
-                if (!prog) {
-                        free(reason);
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
+                _cleanup_free_ char *prog = pv_xstrndup(steps[i].cmd, sp ? (size_t)(sp - steps[i].cmd) : strlen(steps[i].cmd));
                 int idx = add_action(c, PV_ACT_RUN_COMMAND, prog, NULL, steps[i].cmd, reason, false, dep, err);
-                if (idx < 0 || set_argv(c, idx, steps[i].argv, err) < 0)
-                        return idx < 0 ? idx : -PV_ENOMEM;
+                int r = set_argv(c, idx, steps[i].argv, err);
+                if (r < 0)
+                        return r;
                 prev = idx;
         }
         return 0;
@@ -104,8 +101,9 @@ int plan_live_and_reboot(struct planner *c, struct pv_error *err) {
                         modprobe_idx = add_action(c, PV_ACT_RUN_COMMAND, "modprobe", NULL, "modprobe vfio-pci", reason,
                                                   false, 0, err);
                         static const char *const modprobe[] = { "modprobe", "vfio-pci", NULL };
-                        if (modprobe_idx < 0 || set_argv(c, modprobe_idx, modprobe, err) < 0)
-                                return modprobe_idx < 0 ? modprobe_idx : -PV_ENOMEM;
+                        int ra = set_argv(c, modprobe_idx, modprobe, err); /* passes a failed add_action on */
+                        if (ra < 0)
+                                return ra;
                 }
                 char *reason = pv_asprintf(err, "hand %s to vfio-pci now (driver_override, unbind, probe)", d->name);
                 int idx = add_action(c, PV_ACT_REBIND_DEVICE, d->name, NULL, NULL, reason, false, modprobe_idx, err);
@@ -151,8 +149,8 @@ static int refuse_critical(struct planner *c, const struct target *t, const char
         const struct pv_host_dev *d = &c->st->devs[t->dev];
         _cleanup_free_ char *lo = dev_label(d, err);
         _cleanup_free_ char *sel = sel_describe(t->sel, err);
-        if (!lo || !sel)
-                return -PV_ENOMEM;
+        if (!sel)       /* past the buffer's cap: err says so */
+                return pv_error_set(err, PV_ETOOBIG, "a device selector too long to describe");
         return pv_error_set_loc(err, PV_EUNSAFE, &t->sel->loc,
                                 "refusing to give %s to vfio-pci on node '%s': the host needs it (it %s); it was "
                                 "chosen by the selector %s%s. Set 'host_critical_ok: true' on that selector if the "
@@ -224,8 +222,6 @@ int check_blacklist(struct planner *c, struct pv_error *err) {
                         if (!mod || !pv_module_name_equal(mod, m))
                                 continue;
                         _cleanup_free_ char *lo = dev_label(d, err);
-                        if (!lo)
-                                return -PV_ENOMEM;
                         return pv_error_set_loc(err, PV_EUNSAFE, &c->spec->loc,
                                                 "blacklisting '%s' on node '%s' would leave %s without its driver: "
                                                 "the host still uses it and it is not passed through. Remove '%s' "
@@ -249,7 +245,7 @@ static int binding_devices(struct planner *c, const struct pv_vfio_binding *b, s
                 r = pv_buf_addf(names, err, "%s%s", names->len ? ", " : "", d->name);
                 if (r == 0 && !find_target(c, i)) {
                         _cleanup_free_ char *lo = dev_label(d, err);
-                        r = lo ? pv_buf_addf(kept, err, "%s%s", kept->len ? ", " : "", lo) : -PV_ENOMEM;
+                        r = pv_buf_addf(kept, err, "%s%s", kept->len ? ", " : "", lo);
                         (*n_kept)++;
                 }
         }
@@ -279,11 +275,7 @@ int plan_existing_bindings(struct planner *c, struct pv_error *err) {
         if (r < 0)
                 return r;
         /* first decide for every binding; the take-over edits come per file */
-        bool *take = calloc(n ? n : 1, sizeof *take);
-        if (!take) {
-                pv_vfio_bindings_free(v, n);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        bool *take = pv_xcalloc(n ? n : 1, sizeof *take);
         for (size_t i = 0; r == 0 && i < n; i++) {
                 const struct pv_vfio_binding *b = &v[i];
                 struct pv_buf names = PV_BUF_INIT, kept = PV_BUF_INIT;
@@ -329,11 +321,7 @@ int plan_existing_bindings(struct planner *c, struct pv_error *err) {
                 }
                 const struct pv_host_file *f = state_file(c->st, v[i].path);
                 const char *before = file_content(f);
-                _cleanup_free_ char *cur = before ? strdup(before) : NULL;
-                if (before && !cur) {
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        break;
-                }
+                _cleanup_free_ char *cur = pv_xstrdup(before);
                 struct pv_buf texts = PV_BUF_INIT;
                 bool gone = false;
                 /* bindings of the same file, from the last line up so line numbers stay valid */
@@ -364,10 +352,9 @@ int plan_existing_bindings(struct planner *c, struct pv_error *err) {
                         char *reason = pv_asprintf(err, "take over the existing vfio-pci binding %s (%s): pvfio's "
                                                         "own files bind the same devices",
                                                    texts.buf, pv_binding_source_to_string(v[i].source));
-                        r = reason ? plan_file(c, cur ? PV_ACT_EDIT_FILE : PV_ACT_REMOVE_FILE, v[i].path, before, cur,
-                                               v[i].source != PV_BINDSRC_DRIVERCTL && v[i].source != PV_BINDSRC_UDEV,
-                                               reason, NULL, err)
-                                   : -PV_ENOMEM;
+                        r = plan_file(c, cur ? PV_ACT_EDIT_FILE : PV_ACT_REMOVE_FILE, v[i].path, before, cur,
+                                      v[i].source != PV_BINDSRC_DRIVERCTL && v[i].source != PV_BINDSRC_UDEV, reason,
+                                      NULL, err);
                 }
                 pv_buf_release(&texts);
         }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/hostplan.h"
@@ -13,7 +14,7 @@ struct span {
 };
 
 /* Token spans, kernel style: whitespace separates, a double quote toggles "inside quotes". */
-static int split_spans(const char *s, struct span **ret, size_t *ret_n, struct pv_error *err) {
+static void split_spans(const char *s, struct span **ret, size_t *ret_n) {
         size_t n = 0, alloc = 0;
         struct span *v = NULL;
         size_t i = 0;
@@ -31,35 +32,21 @@ static int split_spans(const char *s, struct span **ret, size_t *ret_n, struct p
                 }
                 if (n == alloc) {
                         alloc = alloc ? alloc * 2 : 16;
-                        struct span *nv = realloc(v, alloc * sizeof *nv);
-                        if (!nv) {
-                                free(v);
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        }
-                        v = nv;
+                        v = pv_xreallocarray(v, alloc, sizeof *v);
                 }
                 v[n++] = (struct span){ start, i };
         }
         *ret = v;
         *ret_n = n;
-        return 0;
 }
 
 int pv_cmdline_split(const char *line, struct pv_strv *ret, struct pv_error *err) {
         struct span *sp = NULL;
         size_t n = 0;
-        int r = split_spans(line ? line : "", &sp, &n, err);
-        if (r < 0)
-                return r;
+        split_spans(line ? line : "", &sp, &n);
         struct pv_strv out = PV_STRV_INIT;
-        for (size_t i = 0; i < n; i++) {
-                r = pv_strv_push_take(&out, strndup(line + sp[i].start, sp[i].end - sp[i].start), err);
-                if (r < 0) {
-                        free(sp);
-                        pv_strv_done(&out);
-                        return r;
-                }
-        }
+        for (size_t i = 0; i < n; i++)
+                pv_strv_push_take(&out, pv_xstrndup(line + sp[i].start, sp[i].end - sp[i].start), err);
         free(sp);
         *ret = out;
         return 0;
@@ -129,14 +116,10 @@ int pv_cmdline_edit(const char *line, const char *const *add, size_t n_add, cons
                 line = "";
         _cleanup_free_ struct span *sp = NULL;
         size_t n = 0;
-        int r = split_spans(line, &sp, &n, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ int *state = calloc(n + 1, sizeof *state);
-        _cleanup_free_ const char **repl = calloc(n + 1, sizeof *repl);
-        _cleanup_free_ const char **extra = calloc(n_add + 1, sizeof *extra);
-        if (!state || !repl || !extra)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        split_spans(line, &sp, &n);
+        _cleanup_free_ int *state = pv_xcalloc(n + 1, sizeof *state);
+        _cleanup_free_ const char **repl = pv_xcalloc(n + 1, sizeof *repl);
+        _cleanup_free_ const char **extra = pv_xcalloc(n_add + 1, sizeof *extra);
         size_t n_extra = 0;
 
         for (size_t k = 0; k < n_remove; k++) {
@@ -199,7 +182,7 @@ int pv_cmdline_edit(const char *line, const char *const *add, size_t n_add, cons
         /* leading whitespace of a line without tokens is kept as is */
         if (!n)
                 lead = strlen(line);
-        r = pv_buf_add(&b, line, lead, err);
+        int r = pv_buf_add(&b, line, lead, err);
         bool first = true;
         for (size_t i = 0; i < n && r == 0; i++) {
                 if (state[i] == TOK_DROP)

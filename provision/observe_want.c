@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/vmplan.h"
 
 static int strv_add_unique(struct pv_strv *sv, const char *s, struct pv_error *err) {
@@ -31,8 +32,8 @@ static int collect_hw_nodes(const struct pv_profile *p, struct pv_observe_want *
 }
 
 /* Addresses whose mdev types the plan needs on the VM's node, from the profile and the hardware read. */
-static int mdev_addrs_for_vm(const struct pv_profile *p, const struct pv_observed *o, const struct pv_vm *v,
-                             struct pv_pci_addr **addrs, size_t *n, struct pv_error *err) {
+static void mdev_addrs_for_vm(const struct pv_profile *p, const struct pv_observed *o, const struct pv_vm *v,
+                              struct pv_pci_addr **addrs, size_t *n) {
         const struct pv_node_hw *hw = pv_observed_hw(o, v->node);
         for (size_t k = 0; k < v->n_pci; k++) {
                 const struct pv_pcidev *d = &v->pci[k];
@@ -61,51 +62,38 @@ static int mdev_addrs_for_vm(const struct pv_profile *p, const struct pv_observe
                                 dup = dup || pv_pci_addr_equal(&(*addrs)[i], &cand[c]);
                         if (dup)
                                 continue;
-                        struct pv_pci_addr *na = realloc(*addrs, (*n + 1) * sizeof *na);
-                        if (!na)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        *addrs = na;
+                        struct pv_pci_addr *na = *addrs = pv_xreallocarray(*addrs, *n + 1, sizeof *na);
                         na[(*n)++] = cand[c];
                 }
         }
-        return 0;
 }
 
 /* The mdev types round: the devices the profile uses with `mdev:`, per node whose hardware was read. */
 static int collect_mdev_wants(const void *ctx, const struct pv_observed *o, struct pv_mdev_want **ret,
                               size_t *ret_n, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         const struct pv_profile *profile = ctx;
         struct pv_mdev_want *mreqs = NULL;
         size_t n_mreqs = 0;
-        int r = 0;
-        for (size_t i = 0; i < profile->n_vms && r >= 0; i++) {
+        for (size_t i = 0; i < profile->n_vms; i++) {
                 const struct pv_vm *v = &profile->vms[i];
                 const struct pv_node_hw *hw = pv_observed_hw(o, v->node);
                 if (!hw)
                         continue;
                 struct pv_pci_addr *addrs = NULL;
                 size_t na = 0;
-                r = mdev_addrs_for_vm(profile, o, v, &addrs, &na, err);
-                for (size_t k = 0; r >= 0 && k < na; k++) {
+                mdev_addrs_for_vm(profile, o, v, &addrs, &na);
+                for (size_t k = 0; k < na; k++) {
                         size_t h = (size_t)(hw - o->hw);
                         bool dup = false;
                         for (size_t q = 0; q < n_mreqs; q++)
                                 dup = dup || (mreqs[q].hw == h && pv_pci_addr_equal(&mreqs[q].addr, &addrs[k]));
                         if (dup)
                                 continue;
-                        struct pv_mdev_want *nm = realloc(mreqs, (n_mreqs + 1) * sizeof *nm);
-                        if (!nm) {
-                                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                                break;
-                        }
-                        mreqs = nm;
+                        mreqs = pv_xreallocarray(mreqs, n_mreqs + 1, sizeof *mreqs);
                         mreqs[n_mreqs++] = (struct pv_mdev_want){ h, addrs[k] };
                 }
                 free(addrs);
-        }
-        if (r < 0) {
-                free(mreqs);
-                return r;
         }
         *ret = mreqs;
         *ret_n = n_mreqs;
@@ -155,6 +143,7 @@ int pv_observe_want_from_profile(const struct pv_profile *profile, struct pv_obs
         int r = collect_hw_nodes(profile, &w, err);
         r = r < 0 ? r : collect_check_nodes(profile, &w.check_nodes, err);
         r = r < 0 ? r : collect_version_nodes(profile, &w.version_nodes, &w.qemu_server_nodes, err);
+        r = r < 0 ? r : pv_usb_observe_want(profile, &w, err);
         for (size_t i = 0; i < profile->n_vms && r >= 0; i++)
                 if (profile->vms[i].name)
                         r = strv_add_unique(&w.vm_names, profile->vms[i].name, err);

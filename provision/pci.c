@@ -99,17 +99,11 @@ static int pcilib_usable(const struct pv_pcilib *p, struct pv_error *err) {
 
 int pv_pcilib_open(const char *sysfs_bus_pci, const char *ids_path, const struct pv_log *log,
                    struct pv_pcilib **ret, struct pv_error *err) {
-        struct pv_pcilib *p = calloc(1, sizeof(*p));
-        if (!p)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        struct pv_pcilib *p = pv_xcalloc(1, sizeof(*p));
         p->log = log;
-        p->sysfs = strdup(sysfs_bus_pci);
-        if (!p->sysfs) {
-                free(p);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        p->sysfs = pv_xstrdup(sysfs_bus_pci);
         p->a = pci_alloc();
-        if (!p->a) {
+        if (!p->a) {    /* libpci could not set up its access structure */
                 pv_pcilib_close(p);
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
         }
@@ -133,12 +127,7 @@ int pv_pcilib_open(const char *sysfs_bus_pci, const char *ids_path, const struct
                                                           "parameter");
         }
         if (ids_path) {
-                char *copy = strdup(ids_path);
-                if (!copy) {
-                        pcilib_current = NULL;
-                        pv_pcilib_close(p);
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
+                char *copy = pv_xstrdup(ids_path);
                 pci_set_name_list_path(p->a, copy, 1);
         }
         pci_init(p->a);
@@ -179,11 +168,9 @@ int pv_pcilib_names(struct pv_pcilib *p, uint16_t vendor, uint16_t device, bool 
         int r = pcilib_usable(p, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *bv = malloc(PCILIB_NAME_MAX), *bd = malloc(PCILIB_NAME_MAX),
-                            *bsv = malloc(PCILIB_NAME_MAX), *bsd = malloc(PCILIB_NAME_MAX),
-                            *bc = malloc(PCILIB_NAME_MAX);
-        if (!bv || !bd || !bsv || !bsd || !bc)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        _cleanup_free_ char *bv = pv_xmalloc(PCILIB_NAME_MAX), *bd = pv_xmalloc(PCILIB_NAME_MAX),
+                            *bsv = pv_xmalloc(PCILIB_NAME_MAX), *bsd = pv_xmalloc(PCILIB_NAME_MAX),
+                            *bc = pv_xmalloc(PCILIB_NAME_MAX);
         /* volatile: assigned between setjmp and a possible longjmp */
         char *volatile v = NULL, *volatile d = NULL, *volatile sv = NULL, *volatile sd = NULL, *volatile c = NULL;
 
@@ -239,9 +226,7 @@ int pv_pcilib_caps(struct pv_pcilib *p, const struct pv_pci_addr *addr, struct p
         struct pv_pci_caps caps = { .pcie_type = -1 };
         char name[PV_PCI_ADDR_MAX];
         pv_pci_addr_format(addr, name);
-        _cleanup_free_ char *cfg = pv_asprintf(err, "%s/devices/%s/config", p->sysfs, name);
-        if (!cfg)
-                return -PV_ENOMEM;
+        _cleanup_free_ char *cfg = pv_xasprintf("%s/devices/%s/config", p->sysfs, name);
         struct stat st;
         if (stat(cfg, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 256 || !config_readable(cfg)) {
                 /* no capability area readable (unprivileged reads of a real sysfs config stop at 64 bytes) */
@@ -304,9 +289,7 @@ int pv_pcilib_scan(struct pv_pcilib *p, struct pv_pci_addr **ret, size_t *ret_n,
         size_t n = 0;
         for (struct pci_dev *d = p->a->devices; d; d = d->next)
                 n++;
-        struct pv_pci_addr *v = calloc(n ? n : 1, sizeof(*v));
-        if (!v)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        struct pv_pci_addr *v = pv_xcalloc(n ? n : 1, sizeof(*v));
         size_t i = 0;
         for (struct pci_dev *d = p->a->devices; d; d = d->next, i++)
                 v[i] = (struct pv_pci_addr){ .domain = (uint32_t)d->domain, .bus = d->bus, .dev = d->dev,

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/cleanup.h"
 #include "profile_int.h"
 
@@ -256,6 +257,7 @@ static void host_done(struct pv_host_spec *h) {
         pv_strv_done(&h->softdeps);
         pv_strv_done(&h->blacklist);
         free(h->sriov);
+        pvp_host_romfiles_done(h);
 }
 
 static void mapping_done(struct pv_mapping *m) {
@@ -291,6 +293,7 @@ void pv_profile_free(struct pv_profile *p) {
         for (size_t i = 0; i < p->n_vms; i++)
                 pvp_vm_done(&p->vms[i]);
         free(p->vms);
+        pvp_usb_mappings_free(p);
         free(p->file);
         free(p);
 }
@@ -304,6 +307,7 @@ static void ctx_done(struct pvp_ctx *c) {
         free(c->vm_src);
         free(c->mapping_src);
         free(c->host_src);
+        free(c->usb_mapping_src);
         pvp_yaml_arena_free(&c->arena);
         pv_buf_release(&c->path);
 }
@@ -325,14 +329,8 @@ int pv_profile_parse_mem_with_vms(const char *buf, size_t len, const char *name,
         struct pv_diags local = { 0 };
         struct pv_diags *d = diags ? diags : &local;
         size_t first = d->n, errors_before = d->n_errors;
-        struct pv_profile *p = calloc(1, sizeof(*p));
-        if (!p)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        p->file = strdup(name);
-        if (!p->file) {
-                free(p);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        struct pv_profile *p = pv_xcalloc(1, sizeof(*p));
+        p->file = pv_xstrdup(name);
         struct pvp_ctx c = { .diags = d, .p = p, .path = PV_BUF_INIT_CAP(64 * 1024), .diag_first = first };
         struct ynode *root = NULL;
         int loaded = pvp_yaml_load(&c, buf ? buf : "", buf ? len : 0, &root);

@@ -582,5 +582,6 @@ void pvp_check_profile(struct pvp_ctx *c) {
         for (size_t i = 0; i < c->p->n_vms && !c->stop; i++)
                 check_vm(c, i);
         pvp_check_vm_extras(c);
+        pvp_check_usb_mappings(c);
         pv_buf_reset(&c->path);
 }

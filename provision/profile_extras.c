@@ -616,6 +616,7 @@ void pvp_type_host_extras(struct pvp_ctx *c, const struct ynode *m, struct pv_ho
                 pvp_leave(c, &s);
         }
         flag(c, m, "vendor_reset", &h->vendor_reset);
+        pvp_type_host_romfiles(c, m, h);
 }
 
 void pvp_vm_extras_done(struct pv_vm *vm) {

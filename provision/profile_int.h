@@ -85,6 +85,7 @@ struct pvp_ctx {
         struct pvp_item_src *mapping_src;   /* p->n_mappings entries */
         struct pvp_item_src *host_src;      /* p->n_hosts entries */
         const struct ynode *cluster_src;    /* `cluster:` mapping or NULL */
+        struct pvp_item_src *usb_mapping_src; /* p->n_usb_mappings entries (profile_usbmap.c) */
 };
 
 /* Where a typed list item came from: its mapping node and its index in the YAML list. */
@@ -149,6 +150,21 @@ void pvp_check_vm_extras(struct pvp_ctx *c);
 /* Free what pvp_type_vm_extras allocated. */
 void pvp_vm_extras_done(struct pv_vm *vm);
 
+/* ------------------------------------ profile_usbmap.c (`usb_mappings:`) */
+
+extern const char *const pvp_usb_mapping_keys[];
+extern const char *const pvp_usb_map_entry_keys[];
+/* Type the `usb_mappings` list v into c->p (called by pvp_type_profile). */
+void pvp_type_usb_mappings(struct pvp_ctx *c, const struct ynode *v);
+/* Duplicate ids, one entry per node, VMs' `usb: - mapping:` references (called by pvp_check_profile). */
+void pvp_check_usb_mappings(struct pvp_ctx *c);
+/* Free p->usb_mappings (called by pv_profile_free). */
+void pvp_usb_mappings_free(struct pv_profile *p);
+/* Value checks shared with the VM `usb` entries. */
+bool pvp_usb_configid_ok(const char *s);
+bool pvp_usb_path_ok(const char *s);
+char *pvp_usb_id_canon(const char *s);
+
 /* ------------------------------------------- profile_check.c (semantics) */
 
 void pvp_check_profile(struct pvp_ctx *c);
@@ -168,5 +184,14 @@ struct pvp_scope {
  * (templates, defaults) are typed quietly. Pair with pvp_leave(). */
 const struct ynode *pvp_enter(struct pvp_ctx *c, const struct ynode *m, const char *key, struct pvp_scope *s);
 void pvp_leave(struct pvp_ctx *c, const struct pvp_scope *s);
+
+/* ----------------------------- profile_rom.c (host `romfiles`) */
+
+/* Keys of one romfiles entry (schema /definitions/romfile). */
+extern const char *const pvp_romfile_keys[];
+/* Type the host's `romfiles` list of mapping m into h, reading each source (called by pvp_type_host_extras). */
+void pvp_type_host_romfiles(struct pvp_ctx *c, const struct ynode *m, struct pv_host_spec *h);
+/* Free what pvp_type_host_romfiles allocated. */
+void pvp_host_romfiles_done(struct pv_host_spec *h);
 
 #endif

@@ -507,7 +507,7 @@ static const struct ynode *merge_vm(struct parse *P, const struct ynode *vm) {
 /* ---------------------------------------------------------------- profile */
 
 static const char *const top_keys[] = { "version", "cluster", "defaults", "templates", "hosts", "mappings", "vms",
-                                        NULL };
+                                        "usb_mappings", NULL };
 
 void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
         struct pv_profile *p = c->p;
@@ -584,6 +584,10 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
                 }
                 pvp_leave(c, &s);
         }
+        if ((v = pvp_enter(c, root, "usb_mappings", &s))) {
+                pvp_type_usb_mappings(c, v); /* profile_usbmap.c */
+                pvp_leave(c, &s);
+        }
         if ((v = pvp_enter(c, root, "vms", &s))) {
                 if (pvp_is_seq(c, v) && v->n_items) {
                         p->vms = calloc(v->n_items, sizeof(*p->vms));
@@ -623,6 +627,8 @@ const struct pv_profile_keyset pv_profile_keysets[] = {
         { "/definitions/vfioSelector/properties/match", pvp_match_keys },
         { "/definitions/sriov", pvp_sriov_keys },
         { "/definitions/mapping", pvp_mapping_keys },
+        { "/definitions/usbMapping", pvp_usb_mapping_keys },
+        { "/definitions/usbMapEntry", pvp_usb_map_entry_keys },
         { "/definitions/mapEntry", pvp_map_entry_keys },
         { "/definitions/vm", vm_keys },
         { "/definitions/efidisk", efidisk_keys },
@@ -630,5 +636,6 @@ const struct pv_profile_keyset pv_profile_keysets[] = {
         { "/definitions/disk", disk_keys },
         { "/definitions/network", net_keys },
         { "/definitions/pciDevice", pci_keys },
+        { "/definitions/romfile", pvp_romfile_keys },
         { NULL, NULL },
 };

@@ -17,7 +17,9 @@ const char *const pvp_host_keys[] = { "nodes", "iommu", "iommu_pt", "kernel_args
                                       "softdeps", "blacklist", "disable_vga", "sriov", "vgpu",
                                       "accept_shared_groups",
                                       /* typed in profile_extras.c */
-                                      "hugepages_margin", "vendor_reset", NULL };
+                                      "hugepages_margin", "vendor_reset",
+                                      /* typed in profile_rom.c */
+                                      "romfiles", NULL };
 const char *const pvp_devsel_keys[] = { "id", "address", "match", "companions", "host_critical_ok", NULL };
 const char *const pvp_match_keys[] = { "vendor", "device", "class", "name", NULL };
 const char *const pvp_sriov_keys[] = { "pf", "vfs", NULL };

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/usb.h"
 
@@ -62,11 +63,8 @@ static int cmp_names(const void *a, const void *b) {
 static int add_dev(struct pv_usb_list *l, struct pv_usb_dev *d, struct pv_error *err) {
         if (l->n >= MAX_USB_DEVICES)
                 return pv_error_set(err, PV_ETOOBIG, "more than %d USB devices under sys/bus/usb", MAX_USB_DEVICES);
-        struct pv_usb_dev *v = realloc(l->v, (l->n + 1) * sizeof *v);
-        if (!v)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        l->v = v;
-        v[l->n++] = *d;
+        l->v = pv_xreallocarray(l->v, l->n + 1, sizeof *l->v);
+        l->v[l->n++] = *d;
         return 0;
 }
 
@@ -102,10 +100,10 @@ static int scan_dev(struct pv_usb_list *l, int dfd, const char *name, unsigned l
                 free(d.product_name);
                 d.product_name = NULL;
         }
-        d.name = strdup(name);
+        d.name = pv_xstrdup(name);
         if (level) {
                 const char *dash = strchr(name, '-');
-                d.usbpath = strdup(dash + 1);
+                d.usbpath = pv_xstrdup(dash + 1);
                 const char *last = strrchr(name, '.');
                 last = last ? last + 1 : dash + 1;
                 unsigned long p = strtoul(last, NULL, 10);
@@ -114,10 +112,6 @@ static int scan_dev(struct pv_usb_list *l, int dfd, const char *name, unsigned l
         if (root) {
                 d.has_controller = root->has_controller;
                 d.controller = root->controller;
-        }
-        if (!d.name || (level && !d.usbpath)) {
-                dev_done(&d);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
         }
         int r = add_dev(l, &d, err);
         if (r < 0) {
@@ -143,14 +137,8 @@ static int scan_dev(struct pv_usb_list *l, int dfd, const char *name, unsigned l
         while (r == 0 && (e = readdir(dir))) {
                 if (!is_child_name(e->d_name, busnum))
                         continue;
-                char **k = realloc(kids, (n_kids + 1) * sizeof *k);
-                if (!k || !(k[n_kids] = strdup(e->d_name))) {
-                        kids = k ? k : kids;
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        break;
-                }
-                kids = k;
-                n_kids++;
+                kids = pv_xreallocarray(kids, n_kids + 1, sizeof *kids);
+                kids[n_kids++] = pv_xstrdup(e->d_name);
         }
         closedir(dir);
         if (n_kids)
@@ -210,14 +198,8 @@ int pv_host_usb_scan(const struct pv_host *h, struct pv_usb_list *ret, struct pv
         while ((e = readdir(dir))) {
                 if (strncmp(e->d_name, "usb", 3) != 0)
                         continue;
-                char **v = realloc(hubs, (n_hubs + 1) * sizeof *v);
-                if (!v || !(v[n_hubs] = strdup(e->d_name))) {
-                        hubs = v ? v : hubs;
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        break;
-                }
-                hubs = v;
-                n_hubs++;
+                hubs = pv_xreallocarray(hubs, n_hubs + 1, sizeof *hubs);
+                hubs[n_hubs++] = pv_xstrdup(e->d_name);
         }
         closedir(dir);
         if (n_hubs)

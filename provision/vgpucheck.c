@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vGPU sanity checks before a host plan (see pvfio/vgpucheck.h; issue 10 item 10). */
+#include "pvfio/xalloc.h"
 #include "pvfio/vgpucheck.h"
 
 #include <stdarg.h>
@@ -45,7 +46,7 @@ static int warn(struct pv_plan *plan, struct pv_error *err, const char *fmt, ...
         int n = vasprintf(&msg, fmt, ap);
         va_end(ap);
         if (n < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                pv_oom(strlen(fmt));    /* allocation does not fail (pvfio/xalloc.h) */
         return pv_plan_add_warning(plan, msg, err);
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/extras.h"
@@ -198,20 +199,11 @@ static const char *cur(const struct ctx *c, const char *key) {
         return c->x->current ? pv_vm_config_get(c->x->current, key) : NULL;
 }
 
+/* Set key to value (taken) in the translated config. */
 static int add(struct ctx *c, const char *key, char *value, struct pv_error *err) {
-        if (!value)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        struct pv_kv *v = realloc(c->out->kv, (c->out->n + 1) * sizeof *v);
-        char *k = strdup(key);
-        if (!v || !k) {
-                if (v)
-                        c->out->kv = v;
-                free(k);
-                free(value);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        c->out->kv = v;
-        v[c->out->n++] = (struct pv_kv){ k, value };
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
+        c->out->kv = pv_xreallocarray(c->out->kv, c->out->n + 1, sizeof *c->out->kv);
+        c->out->kv[c->out->n++] = (struct pv_kv){ pv_xstrdup(key), value };
         return 0;
 }
 
@@ -239,7 +231,7 @@ static int xl_tpm(struct ctx *c, struct pv_error *err) {
                 return 0;
         const char *have = cur(c, "tpmstate0");
         if (!have)
-                return add(c, "tpmstate0", pv_asprintf(NULL, "%s:1,version=%s", vm->tpm_storage, vm->tpm_version), err);
+                return add(c, "tpmstate0", pv_xasprintf("%s:1,version=%s", vm->tpm_storage, vm->tpm_version), err);
         struct pv_props p;
         int r = 0;
         if (pv_props_parse(have, true, &p, NULL) < 0) {
@@ -265,7 +257,7 @@ static int xl_tpm(struct ctx *c, struct pv_error *err) {
                                  ver, vm->tpm_version);
                 pv_props_done(&p);
         }
-        return r < 0 ? r : add(c, "tpmstate0", strdup(have), err);
+        return r < 0 ? r : add(c, "tpmstate0", pv_xstrdup(have), err);
 }
 
 /* ----------------------------------------------------------------- args */
@@ -303,11 +295,7 @@ static int split_words(const char *s, struct word **ret, size_t *ret_n) {
                         break;
                 const char *start = p;
                 size_t cap = strlen(p) + 1, k = 0;
-                char *t = malloc(cap);
-                if (!t) {
-                        words_done(v, n);
-                        return -PV_ENOMEM;
-                }
+                char *t = pv_xmalloc(cap);
                 char q = 0;
                 while (*p && (q || (*p != ' ' && *p != '\t' && *p != '\n'))) {
                         if (q) {
@@ -327,13 +315,7 @@ static int split_words(const char *s, struct word **ret, size_t *ret_n) {
                         p++;
                 }
                 t[k] = '\0';
-                struct word *nv = realloc(v, (n + 1) * sizeof *nv);
-                if (!nv) {
-                        free(t);
-                        words_done(v, n);
-                        return -PV_ENOMEM;
-                }
-                v = nv;
+                v = pv_xreallocarray(v, n + 1, sizeof *v);
                 v[n++] = (struct word){ start, (size_t)(p - start), t };
         }
         *ret = v;
@@ -419,7 +401,7 @@ static int xl_args(struct ctx *c, struct pv_error *err) {
                             "args '%s' cannot be split into words (an unclosed quote?); pvfio leaves it alone", have);
         if (!*user && !ours.len)
                 return 0; /* only pvfio's arguments were there: the key goes */
-        return add(c, "args", pv_asprintf(NULL, "%s%s%s", user, *user && ours.len ? " " : "", ours.buf), err);
+        return add(c, "args", pv_xasprintf("%s%s%s", user, *user && ours.len ? " " : "", ours.buf), err);
 }
 
 /*
@@ -458,8 +440,8 @@ static int xl_usb(struct ctx *c, struct pv_error *err) {
                 char key[8];
                 snprintf(key, sizeof key, "usb%d", slot[i]);
                 r = add(c, key,
-                        pv_asprintf(NULL, "%s=%s%s", u->host ? "host" : "mapping", u->host ? u->host : u->mapping,
-                                    u->usb3 < 0 ? "" : u->usb3 ? ",usb3=1" : ",usb3=0"),
+                        pv_xasprintf("%s=%s%s", u->host ? "host" : "mapping", u->host ? u->host : u->mapping,
+                                     u->usb3 < 0 ? "" : u->usb3 ? ",usb3=1" : ",usb3=0"),
                         err);
         }
         return r;
@@ -471,9 +453,9 @@ int pvx_translate(const struct pv_vm *vm, const struct pv_vm_xlate_ctx *ctx, str
         memset(out, 0, sizeof *out);
         int r = xl_tpm(&c, err);
         if (r == 0 && vm->affinity)
-                r = add(&c, "affinity", strdup(vm->affinity), err);
+                r = add(&c, "affinity", pv_xstrdup(vm->affinity), err);
         if (r == 0 && vm->hookscript)
-                r = add(&c, "hookscript", strdup(vm->hookscript), err);
+                r = add(&c, "hookscript", pv_xstrdup(vm->hookscript), err);
         if (r == 0)
                 r = xl_usb(&c, err);
         if (r == 0)

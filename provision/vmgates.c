@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pvfio/xalloc.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/version.h"
 #include "pvfio/vmplan.h"
@@ -38,6 +39,7 @@ const struct pv_version_gate *pv_version_gate(const char *key) {
 
 int pv_version_gate_check(const struct pv_version_gate *g, const char *node, const struct pv_node_version *nv,
                           const char *api_version, const char *used, char **ret, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         const char *pve = nv ? nv->pve : api_version;
         const char *qs = nv ? nv->qemu_server : NULL;
         bool old;
@@ -66,10 +68,8 @@ int pv_version_gate_check(const struct pv_version_gate *g, const char *node, con
                 snprintf(who, sizeof who, "node '%s'", node);
         else
                 snprintf(who, sizeof who, "the node answering the API");
-        if (asprintf(ret, "%s needs %s or newer, but %s runs %s; Proxmox refuses it there (%s): upgrade the node or drop it from the profile",
-                     used, need, who, runs, g->refusal) < 0) {
-                *ret = NULL;
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        *ret = pv_xasprintf("%s needs %s or newer, but %s runs %s; Proxmox refuses it there (%s): upgrade the node or "
+                            "drop it from the profile",
+                            used, need, who, runs, g->refusal);
         return 0;
 }

@@ -6,6 +6,7 @@
  * This file holds the action helpers, the VM pass and pv_vm_plan_build; the
  * mapping pass is in vmplan_mappings.c (shared: vmplan_int.h).
  */
+#include "pvfio/xalloc.h"
 #include "pvfio/vmplan.h"
 
 #include <inttypes.h>
@@ -21,11 +22,10 @@
 #include "vmplan_int.h"
 
 static char *vasp(struct pv_error *err, const char *fmt, va_list ap) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         char *s = NULL;
-        if (vasprintf(&s, fmt, ap) < 0) {
-                pv_error_set(err, PV_ENOMEM, "out of memory");
-                return NULL;
-        }
+        if (vasprintf(&s, fmt, ap) < 0)
+                pv_oom(strlen(fmt));
         return s;
 }
 
@@ -37,19 +37,11 @@ char *pvm_asp(struct pv_error *err, const char *fmt, ...) {
         return s;
 }
 
-static char *xdup(const char *s) {
-        return s ? strdup(s) : NULL;
-}
-
 /* Append an action; returns its 1-based local index or <0. target/reason are taken. */
 int pvm_act(struct planner *pl, enum pv_action_kind kind, const char *node, uint32_t vmid, char *target,
             char *reason, struct pv_error *err) {
         struct pv_action a = { .kind = kind, .vmid = vmid, .target = target, .reason = reason };
-        a.node = xdup(node);
-        if (!target || !reason || (node && !a.node)) {
-                pv_action_done(&a);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        a.node = pv_xstrdup(node);
         int r = pv_plan_add(&pl->plan, &a, err);
         return r < 0 ? r : r + 1;
 }
@@ -79,19 +71,14 @@ int pvm_set_blocked(struct planner *pl, int idx, const char *why, struct pv_erro
         struct pv_action *a = pvm_A(pl, idx);
         if (!why || a->blocked)
                 return 0;
-        a->blocked = strdup(why);
-        return a->blocked ? 0 : pv_error_set(err, PV_ENOMEM, "out of memory");
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
+        a->blocked = pv_xstrdup(why);
+        return 0;
 }
 
 int pvm_add_key(struct planner *pl, int idx, const char *key, const char *before, const char *after, bool pending,
                 struct pv_error *err) {
-        char *k = strdup(key), *b = xdup(before), *a = xdup(after);
-        if (!k || (before && !b) || (after && !a)) {
-                free(k);
-                free(b);
-                free(a);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        char *k = pv_xstrdup(key), *b = pv_xstrdup(before), *a = pv_xstrdup(after);
         return pv_plan_add_key(&pl->plan, (size_t)idx - 1, k, b, a, pending, err);
 }
 
@@ -167,7 +154,7 @@ static char *raw_problem(const struct planner *pl, const struct pv_vm *vm, const
         if (h.n_host)
                 pv_pci_addr_format(&h.host[0], a);
         bool raw = h.n_host > 0, rom = h.romfile != NULL;
-        _cleanup_free_ char *rom_name = xdup(h.romfile);
+        _cleanup_free_ char *rom_name = pv_xstrdup(h.romfile);
         pv_hostpci_done(&h);
         if (!raw && !rom)
                 return NULL;
@@ -205,10 +192,10 @@ static int plan_delete(struct planner *pl, const struct pv_vm_info *v, const cha
                 dep = vm_payload(pl, dep, v->name, v->vmid, err);
                 if (dep < 0)
                         return dep;
-                if (lock && pvm_set_blocked(pl, dep, lock, err) < 0)
-                        return -PV_ENOMEM;
+                if (lock)
+                        pvm_set_blocked(pl, dep, lock, err);   /* does not fail (pvfio/xalloc.h) */
         }
-        int idx = pvm_act(pl, PV_ACT_DELETE_VM, v->node, v->vmid, pvm_asp(err, "vm %s", v->name ? v->name : ""), strdup(why), err);
+        int idx = pvm_act(pl, PV_ACT_DELETE_VM, v->node, v->vmid, pvm_asp(err, "vm %s", v->name ? v->name : ""), pv_xstrdup(why), err);
         idx = vm_payload(pl, idx, v->name, v->vmid, err);
         if (idx < 0)
                 return idx;
@@ -232,12 +219,10 @@ static bool value_equal(const struct planner *pl, const char *key, const char *w
 }
 
 /* Key-by-key differences between the desired keys and an observed config. */
-static int diff_config(const struct planner *pl, const struct pv_vm_desired *d, const struct pv_vm_config *c,
-                       struct change **ret, size_t *ret_n, struct pv_error *err) {
-        struct change *v = calloc(d->n + c->n + 1, sizeof *v);
+static void diff_config(const struct planner *pl, const struct pv_vm_desired *d, const struct pv_vm_config *c,
+                        struct change **ret, size_t *ret_n) {
+        struct change *v = pv_xcalloc(d->n + c->n + 1, sizeof *v);
         size_t n = 0;
-        if (!v)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
         for (size_t i = 0; i < d->n; i++) {
                 const char *have = pv_vm_config_get(c, d->kv[i].key);
                 if (!value_equal(pl, d->kv[i].key, d->kv[i].value, have))
@@ -253,7 +238,6 @@ static int diff_config(const struct planner *pl, const struct pv_vm_desired *d, 
         qsort(v, n, sizeof *v, cmp_change);
         *ret = v;
         *ret_n = n;
-        return 0;
 }
 
 /* Pending keys that already hold the desired value (sent before, waiting for a restart). */
@@ -311,7 +295,7 @@ static int match_vm(struct planner *pl, const struct pv_vm *vm, struct vm_match 
                         pv_buf_addf(&ids, NULL, "%s%" PRIu32, i ? ", " : "", cands[i]->vmid);
                 m->conflict = pvm_asp(err, PV_VMPLAN_DUPLICATE_NAME " '%s' (vmids %s); pvfio cannot tell which one is meant: rename the others",
                                       vm->name, ids.buf);
-                return m->conflict ? 0 : -PV_ENOMEM;
+                return 0;
         }
         m->info = cands[0];
         if (cands[0]->is_template)
@@ -321,9 +305,7 @@ static int match_vm(struct planner *pl, const struct pv_vm *vm, struct vm_match 
                 m->conflict = pvm_asp(err,
                                       "a VM named '%s' already exists (vmid %" PRIu32 " on '%s') but is not managed by pvfio (no '%s' tag); pvfio leaves it alone: rename one of them, or adopt it with --adopt",
                                       vm->name, cands[0]->vmid, cands[0]->node ? cands[0]->node : "?", pl->tag);
-        else
-                return 0;
-        return m->conflict ? 0 : -PV_ENOMEM;
+        return 0;
 }
 
 static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *err) {
@@ -412,7 +394,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                                 r = pv_strv_push_take(&blocked, rp, err);
                 }
                 if (r < 0 || (blocked.n && !(why = pv_strv_join(&blocked, "; ", NULL)))) {
-                        r = r < 0 ? r : pv_error_set(err, PV_ENOMEM, "out of memory");
+                        r = r < 0 ? r : pv_error_set(err, PV_ETOOBIG, "the reasons vm '%s' is blocked are too long to list", vm->name);
                         goto out;
                 }
                 int idx = pvm_act(pl, PV_ACT_CREATE_VM, vm->node, vm->vmid, pvm_asp(err, "vm %s", vm->name),
@@ -429,7 +411,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                         r = pvm_set_blocked(pl, idx, why, err);
                 if (r == 0 && vm->state == PV_STATE_RUNNING) {
                         int s = pvm_act(pl, PV_ACT_START_VM, vm->node, vm->vmid, pvm_asp(err, "vm %s", vm->name),
-                                        strdup("state: running"), err);
+                                        pv_xstrdup("state: running"), err);
                         s = vm_payload(pl, s, vm->name, vm->vmid, err);
                         if (s < 0)
                                 r = s;
@@ -442,8 +424,8 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
         /* ---------------------------------------------------------- update */
         bool running = is_running(info);
         bool want_stopped = vm->state == PV_STATE_STOPPED;
-        if (cfg && (r = diff_config(pl, &d, cfg, &ch, &n_ch, err)) < 0)
-                goto out;
+        if (cfg)
+                diff_config(pl, &d, cfg, &ch, &n_ch);
         for (size_t i = 0; r == 0 && i < n_ch; i++) {
                 r = pvm_key_gates(pl, info->node ? info->node : vm->node, ch[i].key, ch[i].after, &blocked, err);
                 if (r < 0 || strncmp(ch[i].key, "hostpci", 7) != 0)
@@ -457,13 +439,13 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
         if (r == 0 && running && !want_stopped && cfg)
                 r = pending_matches(pl, &d, info->vmid, &pend, err);
         if (r < 0 || (blocked.n && !(why = pv_strv_join(&blocked, "; ", NULL)))) {
-                r = r < 0 ? r : pv_error_set(err, PV_ENOMEM, "out of memory");
+                r = r < 0 ? r : pv_error_set(err, PV_ETOOBIG, "the reasons vm '%s' is blocked are too long to list", vm->name);
                 goto out;
         }
         int dep = 0, upd = 0;
         bool upd_pending = false;
         if (want_stopped && running) {
-                dep = pvm_act(pl, PV_ACT_STOP_VM, info->node, vmid, pvm_asp(err, "vm %s", vm->name), strdup("state: stopped"), err);
+                dep = pvm_act(pl, PV_ACT_STOP_VM, info->node, vmid, pvm_asp(err, "vm %s", vm->name), pv_xstrdup("state: stopped"), err);
                 dep = vm_payload(pl, dep, vm->name, vmid, err);
                 if (dep < 0) {
                         r = dep;
@@ -476,7 +458,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
         if (n_ch || (why && !cfg)) {
                 upd = pvm_act(pl, PV_ACT_UPDATE_VM, info->node, vmid, pvm_asp(err, "vm %s", vm->name),
                               n_ch ? pvm_asp(err, "%zu key%s differ%s from the profile", n_ch, n_ch == 1 ? "" : "s", n_ch == 1 ? "s" : "")
-                               : strdup("vm cannot be reconciled"),
+                               : pv_xstrdup("vm cannot be reconciled"),
                           err);
                 upd = vm_payload(pl, upd, vm->name, vmid, err);
                 if (upd < 0) {
@@ -485,10 +467,8 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                 }
                 struct pv_action *a = pvm_A(pl, upd);
                 a->depends_on = dep ? dep : mapping_dependency(pl, &d);
-                if (cfg && cfg->digest && !(a->digest = strdup(cfg->digest))) {
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        goto out;
-                }
+                if (cfg && cfg->digest)
+                        a->digest = pv_xstrdup(cfg->digest);
                 for (size_t i = 0; r == 0 && i < n_ch; i++) {
                         bool p = running && !pv_vmconfig_key_hotpluggable(ch[i].key);
                         upd_pending |= p;
@@ -501,7 +481,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                         goto out;
         }
         if (vm->state == PV_STATE_RUNNING && !running) {
-                int s = pvm_act(pl, PV_ACT_START_VM, info->node, vmid, pvm_asp(err, "vm %s", vm->name), strdup("state: running"), err);
+                int s = pvm_act(pl, PV_ACT_START_VM, info->node, vmid, pvm_asp(err, "vm %s", vm->name), pv_xstrdup("state: running"), err);
                 s = vm_payload(pl, s, vm->name, vmid, err);
                 if (s < 0) {
                         r = s;
@@ -521,8 +501,8 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                                 r = pv_strv_push(&keys, pvm_A(pl, upd)->keys[i].key, err);
                 _cleanup_free_ char *list = r == 0 ? pv_strv_join(&keys, ", ", NULL) : NULL;
                 pv_strv_done(&keys);
-                if (r == 0 && !list)
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                if (r == 0 && !list)    /* past the buffer's cap */
+                        r = pv_error_set(err, PV_ETOOBIG, "the keys pending on vm '%s' are too many to list", vm->name);
                 if (r == 0 && pl->opts->restart) {
                         int s = pvm_act(pl, PV_ACT_RESTART_VM, info->node, vmid, pvm_asp(err, "vm %s", vm->name),
                                         pvm_asp(err, "apply changes pending until restart: %s", list), err);
@@ -539,7 +519,8 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                         r = pl_list ? pvm_drift(pl, err,
                                                 "vm '%s' (%" PRIu32 "): %s already changed, pending until the VM is restarted (--restart applies it)",
                                                 vm->name, vmid, pl_list)
-                                    : pv_error_set(err, PV_ENOMEM, "out of memory");
+                                    : pv_error_set(err, PV_ETOOBIG, "the keys pending on vm '%s' are too many to list",
+                                                   vm->name);
                 }
         }
 out:
@@ -557,11 +538,9 @@ static int cmp_info(const void *a, const void *b) {
 }
 
 static int prune_vms(struct planner *pl, struct pv_error *err) {
-        const struct pv_vm_info **v = calloc(pl->obs->n_vms ? pl->obs->n_vms : 1, sizeof *v);
+        const struct pv_vm_info **v = pv_xcalloc(pl->obs->n_vms ? pl->obs->n_vms : 1, sizeof *v);
         size_t n = 0;
         int r = 0;
-        if (!v)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
         for (size_t i = 0; i < pl->obs->n_vms; i++) {
                 const struct pv_vm_info *info = &pl->obs->vms[i];
                 if (!info->is_template && !pvm_profile_vm(pl->p, info->name) && pvm_vm_info_managed(pl, info))
@@ -580,17 +559,16 @@ static int prune_vms(struct planner *pl, struct pv_error *err) {
 }
 
 /* An action that depends on a blocked one is blocked too (same reason). */
-static int propagate_blocked(struct planner *pl, struct pv_error *err) {
+static void propagate_blocked(struct planner *pl) {
         for (size_t i = 0; i < pl->plan.n; i++) {
                 struct pv_action *a = &pl->plan.actions[i];
                 int dep = a->depends_on;
                 if (a->blocked || dep <= 0 || (size_t)dep > i)
                         continue;
                 const struct pv_action *d = &pl->plan.actions[dep - 1];
-                if (d->blocked && !(a->blocked = strdup(d->blocked)))
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                if (d->blocked)
+                        a->blocked = pv_xstrdup(d->blocked);
         }
-        return 0;
 }
 
 /* Two VMs that should both run and pass the same raw device: Proxmox starts only one of them. */
@@ -635,10 +613,10 @@ int pv_vm_plan_build(const struct pv_profile *profile, const struct pv_observed 
                 .p = profile, .obs = obs ? obs : &no_obs, .opts = opts ? opts : &no_opts, .plan = PV_PLAN_INIT,
         };
         pl.tag = pl.opts->tag ? pl.opts->tag : PV_MANAGED_TAG;
-        const struct pv_mapping **maps = calloc(profile->n_mappings + 1, sizeof *maps);
-        const struct pv_vm **vms = calloc(profile->n_vms + 1, sizeof *vms);
-        pl.maps = calloc(profile->n_mappings + 1, sizeof *pl.maps);
-        int r = maps && vms && pl.maps ? pv_claims_new(&pl.claims, err) : pv_error_set(err, PV_ENOMEM, "out of memory");
+        const struct pv_mapping **maps = pv_xcalloc(profile->n_mappings + 1, sizeof *maps);
+        const struct pv_vm **vms = pv_xcalloc(profile->n_vms + 1, sizeof *vms);
+        pl.maps = pv_xcalloc(profile->n_mappings + 1, sizeof *pl.maps);
+        int r = pv_claims_new(&pl.claims, err);
         if (r < 0)
                 goto out;
         for (size_t i = 0; i < profile->n_mappings; i++)
@@ -650,6 +628,8 @@ int pv_vm_plan_build(const struct pv_profile *profile, const struct pv_observed 
 
         for (size_t i = 0; r == 0 && !pl.opts->skip_mappings && i < profile->n_mappings; i++)
                 r = pvm_plan_mapping(&pl, maps[i], err);
+        if (r == 0)
+                r = pv_usb_mapping_plan(profile, pl.obs, pl.opts, &pl.plan, err); /* usbmap.c */
         for (size_t i = 0; r == 0 && i < profile->n_vms; i++) {
                 r = plan_vm(&pl, vms[i], err);
                 if (r < 0)
@@ -662,7 +642,9 @@ int pv_vm_plan_build(const struct pv_profile *profile, const struct pv_observed 
         if (r == 0 && !pl.opts->skip_mappings)
                 r = pvm_prune_mappings(&pl, err);
         if (r == 0)
-                r = propagate_blocked(&pl, err);
+                pv_usb_mapping_link(profile, &pl.plan, 0);
+        if (r == 0)
+                propagate_blocked(&pl);
         if (r == 0)
                 r = pv_plan_append(plan, &pl.plan, err);
 out:

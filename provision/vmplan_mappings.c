@@ -6,6 +6,7 @@
  * the profile are reported or pruned (after the VM pass, which records the
  * ids the desired VMs keep using).
  */
+#include "pvfio/xalloc.h"
 #include "pvfio/vmplan.h"
 
 #include <inttypes.h>
@@ -101,8 +102,6 @@ static int joined_path_problem(const struct pv_mapping *m, const struct pv_map_e
                                 ? pvm_asp(err, "'%s' does not match for '%s' (%s != %s)", what, m->id, ii, i0)
                         : d->has_subsystem ? pvm_asp(err, "missing expected property 'subsystem-id' for device '%s'", ai)
                                            : pvm_asp(err, "unexpected property 'subsystem-id' configured for device '%s'", ai);
-                if (!says)
-                        return -PV_ENOMEM;
                 return pv_strv_push_take(
                         blocked,
                         pvm_asp(err, "the path of its entry for '%s' joins devices with different %s (%s is %s, %s is %s), but Proxmox checks every device of a path against the entry's one %s: check-node reports \"Invalid configuration: %s\" and a VM using it does not start (\"PCI device mapping invalid (hardware probably changed)\"); %s%s%s",
@@ -255,24 +254,25 @@ int pvm_key_gates(const struct planner *pl, const char *node, const char *key, c
                 if (pv_props_parse(value, true, &pr, NULL) < 0)
                         return 0;
                 const char *mp = pv_props_get(&pr, "mapping");
-                if (mp && (used = pvm_asp(err, "%s: 'mapping=%s'", key, mp)))
+                if (mp) {
+                        used = pvm_asp(err, "%s: 'mapping=%s'", key, mp);
                         r = gate("usbN mapping", node, nv, NULL, used, blocked, err);
-                else if (mp)
-                        r = -PV_ENOMEM;
+                }
                 pv_props_done(&pr);
                 return r;
         }
         struct pv_hostpci h = PV_HOSTPCI_INIT;
         if (strncmp(key, "hostpci", 7) != 0 || pv_hostpci_parse(value, &h, NULL) < 0)
                 return 0;
-        if (h.mapping)
-                r = (used = pvm_asp(err, "%s: 'mapping=%s'", key, h.mapping))
-                            ? gate("hostpciN mapping", node, nv, NULL, used, blocked, err)
-                            : -PV_ENOMEM;
+        if (h.mapping) {
+                used = pvm_asp(err, "%s: 'mapping=%s'", key, h.mapping);
+                r = gate("hostpciN mapping", node, nv, NULL, used, blocked, err);
+        }
         free(TAKE_PTR(used));
-        if (r == 0 && h.driver == PV_DRIVER_KEEP)
-                r = (used = pvm_asp(err, "%s: 'driver=keep'", key)) ? gate("hostpciN driver", node, nv, NULL, used, blocked, err)
-                                                                : -PV_ENOMEM;
+        if (r == 0 && h.driver == PV_DRIVER_KEEP) {
+                used = pvm_asp(err, "%s: 'driver=keep'", key);
+                r = gate("hostpciN driver", node, nv, NULL, used, blocked, err);
+        }
         pv_hostpci_done(&h);
         return r;
 }
@@ -340,14 +340,12 @@ static int report_checks(struct planner *pl, const struct pv_mapping *m, const s
 
 int pvm_plan_mapping(struct planner *pl, const struct pv_mapping *m, struct pv_error *err) {
         struct pv_strv blocked = PV_STRV_INIT, lines = PV_STRV_INIT;
-        struct pv_map_entry *want = calloc(m->n_map ? m->n_map : 1, sizeof *want);
+        struct pv_map_entry *want = pv_xcalloc(m->n_map ? m->n_map : 1, sizeof *want);
         _cleanup_free_ char *target = NULL, *desc = NULL, *why = NULL, *mk = NULL;
         int r = 0, idx = 0;
         struct map_state *ms = &pl->maps[pl->n_maps++];
         ms->id = m->id;
         ms->create_act = 0;
-        if (!want)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
         for (size_t i = 0; r == 0 && i < m->n_map; i++) {
                 want[i] = m->map[i]; /* shallow: strings and paths stay the profile's */
                 r = fill_entry(pl, m, &want[i], &blocked, err);
@@ -367,19 +365,15 @@ int pvm_plan_mapping(struct planner *pl, const struct pv_mapping *m, struct pv_e
         if (r < 0)
                 goto out;
         mk = marker(pl, err);
-        desc = mk ? (m->description && *m->description ? pvm_asp(err, "%s %s", m->description, mk) : strdup(mk)) : NULL;
+        desc = m->description && *m->description ? pvm_asp(err, "%s %s", m->description, mk) : pv_xstrdup(mk);
         target = pvm_asp(err, "mapping %s", m->id);
-        if (!desc || !target) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto out;
-        }
         const struct pv_obs_mapping *om = pv_observed_mapping(pl->obs, m->id);
         if (!om || !om->live_migration_capable)
                 r = mapping_gates(pl, m, &blocked, err);
         if (r < 0)
                 goto out;
-        if (blocked.n && !(why = pv_strv_join(&blocked, "; ", NULL))) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
+        if (blocked.n && !(why = pv_strv_join(&blocked, "; ", NULL))) {  /* past the buffer's cap */
+                r = pv_error_set(err, PV_ETOOBIG, "the reasons mapping '%s' is blocked are too long to list", m->id);
                 goto out;
         }
         if (!om) {
@@ -402,7 +396,7 @@ int pvm_plan_mapping(struct planner *pl, const struct pv_mapping *m, struct pv_e
                         r = pvm_add_key(pl, idx, key, NULL, lines.v[i], false, err);
                 }
                 if (r == 0 && lines.n && !(pvm_A(pl, idx)->after = join_lines(lines.v, lines.n)))
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                        r = pv_error_set(err, PV_ETOOBIG, "mapping '%s' has too many entries to show", m->id);
                 if (r == 0)
                         r = pvm_set_blocked(pl, idx, why ? why : NULL, err);
                 if (r == 0 && why)
@@ -425,10 +419,8 @@ int pvm_plan_mapping(struct planner *pl, const struct pv_mapping *m, struct pv_e
                 r = idx;
                 goto out;
         }
-        if (om->digest && !(pvm_A(pl, idx)->digest = strdup(om->digest))) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto out;
-        }
+        if (om->digest)
+                pvm_A(pl, idx)->digest = pv_xstrdup(om->digest);
         if (!desc_eq)
                 r = pvm_add_key(pl, idx, "description", om->description, desc, false, err);
         if (r == 0 && om->mdev != m->mdev)
@@ -454,9 +446,9 @@ int pvm_plan_mapping(struct planner *pl, const struct pv_mapping *m, struct pv_e
                         r = pvm_add_key(pl, idx, key, b, a, false, err);
                 }
                 if (r == 0 && !(pvm_A(pl, idx)->after = join_lines(lines.v, lines.n)))
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                        r = pv_error_set(err, PV_ETOOBIG, "mapping '%s' has too many entries to show", m->id);
                 if (r == 0 && om->n_map && !(pvm_A(pl, idx)->before = join_lines(om->map, om->n_map)))
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                        r = pv_error_set(err, PV_ETOOBIG, "mapping '%s' has too many entries to show", m->id);
         }
         if (r == 0 && why)
                 r = pvm_set_blocked(pl, idx, why, err);
@@ -464,7 +456,7 @@ int pvm_plan_mapping(struct planner *pl, const struct pv_mapping *m, struct pv_e
                 _cleanup_free_ char *w = pvm_asp(err,
                                                  "mapping '%s' exists but pvfio did not create it (its description does not end in '%s'); pvfio leaves it alone: rename one of them, or adopt it with --adopt",
                                                  m->id, mk);
-                r = w ? pvm_set_blocked(pl, idx, w, err) : -PV_ENOMEM;
+                r = pvm_set_blocked(pl, idx, w, err);
         }
 out:
         free(want);
@@ -507,11 +499,9 @@ static int cmp_obs_mapping(const void *a, const void *b) {
 }
 
 int pvm_prune_mappings(struct planner *pl, struct pv_error *err) {
-        const struct pv_obs_mapping **v = calloc(pl->obs->n_mappings ? pl->obs->n_mappings : 1, sizeof *v);
+        const struct pv_obs_mapping **v = pv_xcalloc(pl->obs->n_mappings ? pl->obs->n_mappings : 1, sizeof *v);
         size_t n = 0;
         int r = 0;
-        if (!v)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
         for (size_t i = 0; i < pl->obs->n_mappings; i++) {
                 const struct pv_obs_mapping *om = &pl->obs->mappings[i];
                 bool in_profile = false;
@@ -556,7 +546,7 @@ int pvm_prune_mappings(struct planner *pl, struct pv_error *err) {
                 if (user) {
                         _cleanup_free_ char *w = user_id ? pvm_asp(err, "mapping '%s' is still used by vmid %" PRIu32, om->id, user_id)
                                                          : pvm_asp(err, "mapping '%s' is still used by %s", om->id, user);
-                        r = w ? pvm_set_blocked(pl, idx, w, err) : -PV_ENOMEM;
+                        r = pvm_set_blocked(pl, idx, w, err);
                 }
         }
         free(v);

@@ -253,6 +253,23 @@ int pv_api_decode_node_uptimes(const json_t *data, struct pv_node_uptime **ret, 
  * Needs Sys.PowerMgmt on /nodes/{node}. Never re-sent blindly: a lost answer is PV_EUNCERTAIN. */
 int pv_api_node_reboot(struct pv_api *api, const char *node, struct pv_error *err);
 
+/*
+ * The same calls for a mapping type: "pci" or "usb" (/cluster/mapping/usb, pve-manager
+ * PVE/API2/Cluster/Mapping/USB.pm: no mdev / live-migration-capable keys).
+ */
+int pv_api_mapping_get_typed(struct pv_api *api, const char *type, const char *id, struct pv_obs_mapping *ret,
+                             struct pv_error *err);
+int pv_api_mapping_create_typed(struct pv_api *api, const char *type, const struct pv_obs_mapping *m,
+                                struct pv_error *err);
+int pv_api_mapping_update_typed(struct pv_api *api, const char *type, const struct pv_obs_mapping *m,
+                                const char *digest, struct pv_error *err);
+int pv_api_mapping_delete_typed(struct pv_api *api, const char *type, const char *id, struct pv_error *err);
+/* GET /cluster/mapping/usb[?check-node=N]: Proxmox's `errors` become the mappings' checks. */
+int pv_api_usb_mappings(struct pv_api *api, const char *check_node, struct pv_obs_mapping **ret, size_t *ret_n,
+                        struct pv_error *err);
+/* GET /nodes/{node}/hardware/usb (needs Sys.Modify on /). */
+int pv_api_node_usb(struct pv_api *api, const char *node, struct pv_hw_usb **ret, size_t *ret_n, struct pv_error *err);
+
 /* GET /cluster/mapping/pci[?check-node=N] */
 int pv_api_mappings(struct pv_api *api, const char *check_node, struct pv_obs_mapping **ret, size_t *ret_n,
                     struct pv_error *err);

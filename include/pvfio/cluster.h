@@ -118,6 +118,21 @@ struct pv_obs_mapping {
         size_t n_checks;
 };
 
+/* One device of GET /nodes/{node}/hardware/usb (pve-common SysFSTools::scan_usb). */
+struct pv_hw_usb {
+        unsigned busnum;
+        char *usbpath;                  /* "3.4" below the root hub; NULL for a root hub */
+        char *vendid, *prodid;          /* sysfs idVendor/idProduct text ("0d8c", lower-case hex) */
+        char *product, *manufacturer;   /* may be NULL */
+};
+
+/* The USB devices of one node. */
+struct pv_node_usb {
+        char *node;
+        struct pv_hw_usb *devs;
+        size_t n_devs;
+};
+
 /*
  * What runs on one node (GET /nodes/{node}/version, and GET
  * /nodes/{node}/apt/versions where a feature depends on qemu-server).
@@ -150,6 +165,11 @@ struct pv_observed {
         char *api_version;              /* pve-manager version, e.g. "9.1.9"; NULL when not read */
         struct pv_node_version *versions;
         size_t n_versions;
+        /* cluster USB mappings (GET /cluster/mapping/usb; checks from check-node, Proxmox's `errors`) */
+        struct pv_obs_mapping *usb_mappings;
+        size_t n_usb_mappings;
+        struct pv_node_usb *usb_hw;     /* for nodes whose USB entries name only a port */
+        size_t n_usb_hw;
 };
 
 /* Task status (GET /nodes/{node}/tasks/{upid}/status). */
@@ -182,6 +202,8 @@ void pv_obs_mapping_done(struct pv_obs_mapping *m);
 void pv_task_status_done(struct pv_task_status *t);
 void pv_node_version_done(struct pv_node_version *v);
 void pv_observed_done(struct pv_observed *o);
+void pv_hw_usb_done(struct pv_hw_usb *d);
+void pv_node_usb_done(struct pv_node_usb *n);
 
 /*
  * What a plan needs observed. provision/ decides it from the profile
@@ -205,6 +227,10 @@ struct pv_observe_want {
         int (*mdev_wants)(const void *ctx, const struct pv_observed *o, struct pv_mdev_want **ret,
                           size_t *ret_n, struct pv_error *err);
         const void *ctx;
+        /* cluster USB mappings: read the listing, check it on usb_check_nodes, read usb_hw_nodes' USB devices */
+        bool usb_mappings;
+        struct pv_strv usb_check_nodes;
+        struct pv_strv usb_hw_nodes;
 };
 
 void pv_observe_want_done(struct pv_observe_want *w);
@@ -218,6 +244,8 @@ const struct pv_node_hw *pv_observed_hw(const struct pv_observed *o, const char 
 const struct pv_hw_pci *pv_node_hw_find(const struct pv_node_hw *h, const struct pv_pci_addr *addr);
 const struct pv_node_mdev *pv_node_hw_mdev(const struct pv_node_hw *h, const struct pv_pci_addr *addr);
 const struct pv_node_version *pv_observed_version(const struct pv_observed *o, const char *node);
+const struct pv_obs_mapping *pv_observed_usb_mapping(const struct pv_observed *o, const char *id);
+const struct pv_node_usb *pv_observed_usb_hw(const struct pv_observed *o, const char *node);
 /* Copy the versions and the datacenter tag-style of src into dst (which has none yet). */
 int pv_observed_copy_versions(struct pv_observed *dst, const struct pv_observed *src, struct pv_error *err);
 

@@ -18,6 +18,7 @@
 
 #include "pvfio/error.h"
 #include "pvfio/host.h"
+#include "pvfio/hostrom.h"
 #include "pvfio/plan.h"
 #include "pvfio/profile.h"
 
@@ -62,6 +63,7 @@ struct pv_host_extras {
         char *lg_tmpfiles;               /* PV_LG_TMPFILES as read, NULL when absent */
         char *vr_modules, *vr_udev;      /* PV_VENDOR_RESET_MODULES / _UDEV as read, NULL when absent */
         bool vr_installed;               /* pv_vendor_reset_installed() */
+        struct pv_host_roms roms;        /* the romfiles targets as read (hostrom.c) */
 };
 
 /*

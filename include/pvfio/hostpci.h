@@ -2,7 +2,7 @@
 /*
  * Proxmox property strings pvfio reads and writes: the generic
  * `key=value,…` tokenizer, the `hostpciN` value (format pve-qm-hostpci) and
- * the cluster PCI mapping `map` entry.
+ * the cluster PCI mapping `map` entry (provision/pci_propstr.c).
  *
  * Parsing follows PVE::JSONSchema::parse_property_string: the value is split
  * on ',' only, blank parts are skipped, `k=v` needs a non-empty key and

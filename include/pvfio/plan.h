@@ -31,6 +31,9 @@ enum pv_action_kind {
         PV_ACT_RUN_COMMAND,       /* update-initramfs, proxmox-boot-tool refresh, update-grub */
         PV_ACT_REBIND_DEVICE,     /* live driver_override + unbind + probe */
         PV_ACT_SET_SRIOV,         /* write sriov_numvfs now */
+        /* host, binary content (provision/hostrom.c): the bytes are in the file payload, before/after
+         * only describe them ("131072 bytes, sha256 …") */
+        PV_ACT_INSTALL_FILE,      /* create or replace a file with bytes (a ROM image in usr/share/kvm) */
         /* cluster (executed through the API, api/) */
         PV_ACT_CREATE_MAPPING,
         PV_ACT_UPDATE_MAPPING,
@@ -62,6 +65,11 @@ enum pv_payload_kind { PV_PAYLOAD_NONE = 0, PV_PAYLOAD_FILE, PV_PAYLOAD_COMMAND,
 struct pv_file_payload {
         char *path;               /* relative to the host root, e.g. "etc/modprobe.d/pvfio.conf" */
         unsigned mode;            /* mode of a new file; 0 = keep the existing file's */
+        /* install-file only (pv_action_set_file_bytes): the bytes to write, binary-safe */
+        uint8_t *data;            /* len bytes (NUL-terminated beyond len), or NULL */
+        size_t len;
+        char *sha256;             /* SHA-256 of data (hex), or NULL */
+        char *before_sha256;      /* SHA-256 of the file when planned, NULL = it did not exist */
 };
 struct pv_command_payload {
         char **argv;              /* NULL-terminated */
@@ -85,6 +93,7 @@ struct pv_mapping_payload {
         char *description;        /* desired description (with pvfio's marker), or NULL */
         bool mdev;
         bool live_migration_capable;
+        bool usb;                 /* a cluster USB mapping (/cluster/mapping/usb), else PCI */
 };
 
 /* A reboot reason: the node that must reboot and why (without the node prefix). */
@@ -144,7 +153,7 @@ struct pv_plan {
 
 #define PV_PLAN_INIT { 0 }
 
-/* Append an action (the plan takes ownership of every string in *a even on failure); returns its index or <0. */
+/* Append an action (the plan takes ownership of every string in *a); returns its index (it does not fail). */
 int pv_plan_add(struct pv_plan *p, struct pv_action *a, struct pv_error *err);
 /* Append a key change to action `idx` (takes the strings). */
 int pv_plan_add_key(struct pv_plan *p, size_t idx, char *key, char *before, char *after, bool pending,
@@ -191,6 +200,17 @@ int pv_action_set_sriov(struct pv_action *a, const char *pf, unsigned numvfs, st
 int pv_action_set_vm(struct pv_action *a, const char *name, uint32_t vmid, struct pv_error *err);
 int pv_action_set_mapping(struct pv_action *a, const char *id, char *const *entries, size_t n_entries,
                           const char *description, bool mdev, bool live_migration_capable, struct pv_error *err);
+/* A USB mapping payload (usb = true, key "usb-mapping:ID:VERB"): the desired map lines and description. */
+int pv_action_set_usb_mapping(struct pv_action *a, const char *id, char *const *entries, size_t n_entries,
+                              const char *description, struct pv_error *err);
+/*
+ * The install-file payload: path, mode of a new file, the bytes (copied) and the SHA-256 of the
+ * file's bytes when planned (NULL: absent). The key is "file:PATH", as for the text file kinds.
+ */
+int pv_action_set_file_bytes(struct pv_action *a, const char *path, unsigned mode, const void *data, size_t len,
+                             const char *before_sha256, struct pv_error *err);
+/* "N bytes, sha256 HEX" (malloc()ed): how plans show binary content instead of the bytes. */
+char *pv_bytes_summary(size_t len, const char *sha256);
 /* Set the stable key (copied) of an action whose payload does not name it; used by the JSON reader. */
 int pv_action_set_key(struct pv_action *a, const char *key, struct pv_error *err);
 /* The payload of the kind's type, or NULL (no payload: a format_version 1 plan). */
@@ -208,5 +228,16 @@ void pv_action_payload_done(struct pv_action *a);
 int pv_plan_add_reboot(struct pv_plan *p, const char *node, const char *text, struct pv_error *err);
 /* The first action of p whose node and key equal (node, key), or NULL. */
 struct pv_action *pv_plan_find_key(struct pv_plan *p, const char *node, const char *key);
+
+/* What an action does to its target, as the plan shows it: PV_CHANGE_ADD ('+'), PV_CHANGE_REMOVE ('-')
+ * or PV_CHANGE_MODIFY ('~'). */
+enum pv_change pv_action_change(const struct pv_action *a);
+/* The part of the plan an action belongs to: "host", "mapping" or "vm". */
+const char *pv_action_group(const struct pv_action *a);
+/* A plan's actions counted by change (blocked ones only as blocked) and by status. */
+struct pv_plan_counts {
+        size_t add, change, del, blocked, pending_restart, done, failed;
+};
+void pv_plan_counts(const struct pv_plan *plan, struct pv_plan_counts *ret);
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Decoding the JSON plan document (the one `pvfio … --json` prints, written by
- * cmd/render.c, format_version PV_PLAN_FORMAT_VERSION) back into a struct
- * pv_plan. Used to merge the host plans other nodes send over SSH.
+ * The JSON plan document (the one `pvfio … --json` prints, format_version
+ * PV_PLAN_FORMAT_VERSION): written from a struct pv_plan by pv_plan_to_json and
+ * decoded back into one by pv_plan_from_json (to merge the host plans other
+ * nodes send over SSH).
  *
  * The document is untrusted input: every known key is type-checked, action
  * kinds and statuses must be known names, depends_on must point at an earlier
@@ -51,6 +52,13 @@ int pv_plan_from_json(const json_t *doc, struct pv_plan *ret, struct pv_error *e
 
 /* Name → enum (the inverse of pv_action_kind_to_string / pv_action_status_to_string); -1 if unknown. */
 int pv_action_kind_from_string(const char *s);
+
+/*
+ * The plan document (new reference): actions with their key changes, statuses, errors, stable keys
+ * and payloads, drift, reboot reasons, pending restarts, warnings, the summary counts and the
+ * reboots. A pure function of the plan; cmd/ adds its own keys (pvfio_version, node, …) and prints it.
+ */
+json_t *pv_plan_to_json(const struct pv_plan *plan);
 
 /* Writer side of the typed part (format_version 2): an action's "payload" object, the plan's "reboots" list. */
 json_t *pv_action_payload_json(const struct pv_action *a);

@@ -168,7 +168,33 @@ struct pv_host_spec {
         /* the rest of a passthrough setup (provision/profile_extras.c, provision/hostextras.c) */
         unsigned hugepages_margin;      /* 1 GiB pages reserved beyond the node's hugepages: 1G VMs */
         bool vendor_reset;              /* load vendor-reset, reset_method=device_specific for AMD reset-bug GPUs */
+        /* ROM images installed into usr/share/kvm for `romfile:` (provision/profile_rom.c, provision/hostrom.c) */
+        struct pv_romfile *romfiles;
+        size_t n_romfiles;
 };
+
+/*
+ * One `romfiles:` entry: a PCI option ROM image the host plan installs as usr/share/kvm/NAME.
+ * `source` is read when the profile is loaded (relative to the profile file's directory; a
+ * profile read from stdin: to the working directory). A profile loaded from a file refuses a
+ * source it cannot read; one from stdin (what a remote node gets over SSH) keeps the reason in
+ * `problem` and the host plan of that node blocks the install.
+ */
+#define PV_ROMFILE_MAX_BYTES (4u << 20)  /* a GPU vBIOS is 64 KiB-1 MiB; keeps journal and JSON plan small */
+#define PV_ROMFILE_DIR "usr/share/kvm"  /* where QEMU looks for romfile=NAME (root-relative) */
+struct pv_romfile {
+        char *name;                     /* file name under /usr/share/kvm (no '/', ',', ';') */
+        char *source;                   /* as written in the profile */
+        uint8_t *data;                  /* the image, len bytes; NULL when unreadable (see problem) */
+        size_t len;
+        char *sha256;                   /* of data (hex), NULL when unreadable */
+        bool has_efi;                   /* the image carries an EFI (UEFI) image */
+        char *problem;                  /* why the source could not be read (stdin profiles), or NULL */
+        struct pv_loc loc;
+};
+
+/* A romfiles name: letters, digits, '.', '_', '+', '-', not starting with '.' or '-', ≤ 128 characters. */
+bool pv_romfile_name_ok(const char *s);
 
 /* --------------------------------------------------------------- mappings */
 
@@ -190,6 +216,30 @@ struct pv_mapping {
         bool mdev;                      /* devices are mdev/vGPU capable (default false) */
         bool live_migration_capable;    /* default false */
         struct pv_map_entry *map;       /* several entries per node = alternatives (pool) */
+        size_t n_map;
+        struct pv_loc loc;
+};
+
+/* ----------------------------------------------------------- USB mappings */
+
+/*
+ * One node's entry of a cluster USB mapping (pve-guest-common PVE/Mapping/USB.pm $map_fmt):
+ * a device by vendor:product anywhere on the node, or whatever sits at a port (path), where
+ * the id is what Proxmox expects there ("only used for detecting hardware changes").
+ */
+struct pv_usb_map_entry {
+        char *node;
+        char *id;                       /* "vvvv:pppp" lower-case hex; NULL = filled from the node's hardware (path given) */
+        char *path;                     /* "BUS-PORT[.PORT…]" or NULL */
+        char *description;
+        struct pv_loc loc;
+};
+
+/* A cluster USB resource mapping (`usb_mappings:`, /cluster/mapping/usb). */
+struct pv_usb_mapping {
+        char *id;                       /* pve-configid */
+        char *description;
+        struct pv_usb_map_entry *map;   /* at most one entry per node (Proxmox refuses more at VM start) */
         size_t n_map;
         struct pv_loc loc;
 };
@@ -329,6 +379,8 @@ struct pv_profile {
         size_t n_mappings;
         struct pv_vm *vms;
         size_t n_vms;
+        struct pv_usb_mapping *usb_mappings; /* `usb_mappings:` (provision/profile_usbmap.c) */
+        size_t n_usb_mappings;
 };
 
 /* One problem found while loading (all are collected, not just the first). */
@@ -373,8 +425,11 @@ void pv_diags_done(struct pv_diags *d);
 /* Lookups (borrowed results, NULL when absent). */
 const struct pv_mapping *pv_profile_find_mapping(const struct pv_profile *p, const char *id);
 const struct pv_vm *pv_profile_find_vm(const struct pv_profile *p, const char *name);
+const struct pv_usb_mapping *pv_profile_find_usb_mapping(const struct pv_profile *p, const char *id);
 /* The host spec that applies to `node` (first match; `all` matches every node), or NULL. */
 const struct pv_host_spec *pv_profile_host_for_node(const struct pv_profile *p, const char *node);
+/* The romfiles entry NAME of the host section that applies to `node`, or NULL. */
+const struct pv_romfile *pv_profile_romfile_for_node(const struct pv_profile *p, const char *node, const char *name);
 /* cluster.ssh.nodes entry of `node`, or NULL. */
 const struct pv_ssh_node *pv_profile_ssh_node(const struct pv_profile *p, const char *node);
 

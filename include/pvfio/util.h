@@ -20,6 +20,10 @@ unsigned pv_edit_distance(const char *a, const char *b, unsigned cap);
 bool pv_tags_contain(const char *tags, const char *tag);
 /* Strip trailing whitespace in place; returns s. */
 char *pv_strip_trailing(char *s);
+/* Overwrite a secret string with zero bytes (explicit_bzero, not optimised away); NULL-safe. */
+void pv_secret_wipe(char *s);
+/* pv_secret_wipe, then free (passwords, tokens, tickets); NULL-safe. */
+void pv_secret_free(char *s);
 
 /* A NULL-terminated, growable vector of owned strings. */
 struct pv_strv {

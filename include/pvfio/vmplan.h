@@ -99,6 +99,20 @@ struct pv_vm_plan_opts {
 int pv_vm_plan_build(const struct pv_profile *profile, const struct pv_observed *obs,
                      const struct pv_vm_plan_opts *opts, struct pv_plan *plan, struct pv_error *err);
 
+/*
+ * The cluster USB mappings of the profile (`usb_mappings:`, provision/usbmap.c): create,
+ * update (whole object, digest) and, with opts->prune, delete actions with a USB mapping
+ * payload appended to *plan; Proxmox's check-node errors as drift or warnings.
+ * pv_vm_plan_build calls both; pv_usb_mapping_link makes the first action of a VM that
+ * uses a USB mapping created in plan[first..] depend on that create.
+ */
+int pv_usb_mapping_plan(const struct pv_profile *profile, const struct pv_observed *obs,
+                        const struct pv_vm_plan_opts *opts, struct pv_plan *plan, struct pv_error *err);
+void pv_usb_mapping_link(const struct pv_profile *profile, struct pv_plan *plan, size_t first);
+/* What the USB mappings need observed (called by pv_observe_want_from_profile): the listing when the
+ * profile declares or uses one, checked on their nodes, and the USB devices of nodes with port-only entries. */
+int pv_usb_observe_want(const struct pv_profile *profile, struct pv_observe_want *w, struct pv_error *err);
+
 /* ----------------------------------------- translation (one VM, provision/vmconfig.c) */
 
 /*

@@ -10,7 +10,8 @@ unlinkat) is a boundary; PVFIO_FAULT_AT=N kills the process (SIGKILL) just befor
 (PVFIO_FAULT_MODE=fail: that call fails with EIO instead). The release binary has no such code.
 
 For each case (a profile of tests/hostplan/cases on its machine from tests/machines, built with
-tests/mkroot/mkroot.py), on a fresh copy of the root each time:
+tests/mkroot/mkroot.py; laptop-grub+romfiles adds two binary ROM installs to laptop-grub), on a fresh
+copy of the root each time:
   apply-kill   N = 1..count: apply killed at N, then plain re-applies until `host plan` exits 0
                (at most 2), then rollback
   apply-fail   the same with the N-th call failing (a failed write, a failed refresh command);
@@ -40,7 +41,12 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
-CASES = ["workstation-sdboot", "laptop-grub", "nvidia-l4-vgpu"]
+# laptop-grub+romfiles: laptop-grub with two `romfiles` (binary install-file actions): one new file in
+# usr/share/kvm (a directory pvfio creates) and one that replaces a file the node already has; the
+# ROM images are synthetic (tests/mkroot/mkrom.py), built at test time.
+ROM_CASE = "laptop-grub+romfiles"
+CASES = ["workstation-sdboot", "laptop-grub", "nvidia-l4-vgpu", ROM_CASE]
+OLD_ROM = b"\x55\xaa\x00old\xff\xfe\x00 rom of the node\n"
 LOG = "var/lib/pvfio/commands.log"
 JOURNAL = "var/lib/pvfio/journal.json"
 TEMP = re.compile(r"^\..+\.pvfio-\d+-[0-9a-f]+$")
@@ -219,8 +225,31 @@ def concurrent(args, profile, pristine, orig, tmp, case):
         after_apply(args.pvfio, profile, r, orig, what)
 
 
+def rom_case_profile(tmp):
+    """The ROM case's profile in tmp (with its synthetic images beside it)."""
+    sys.path.insert(0, os.path.join(TOP, "tests", "mkroot"))
+    import mkrom
+    os.makedirs(os.path.join(tmp, "roms"), exist_ok=True)
+    with open(os.path.join(tmp, "roms", "new.rom"), "wb") as f:
+        f.write(mkrom.build_rom(0x10de, 0x25a0, efi=True))
+    with open(os.path.join(tmp, "roms", "replace.rom"), "wb") as f:
+        f.write(mkrom.build_rom(0x10de, 0x25a0, efi=False))
+    with open(os.path.join(TOP, "tests/hostplan/cases/laptop-grub.yaml")) as f:
+        text = f.read()
+    text += ("    romfiles:\n"
+             "      - {name: pvfio-new.rom, source: roms/new.rom}\n"
+             "      - {name: replaced.rom, source: roms/replace.rom}\n")
+    profile = os.path.join(tmp, ROM_CASE + ".yaml")
+    with open(profile, "w") as f:
+        f.write(text)
+    return profile
+
+
 def chaos_case(args, case, tmp):
-    profile = os.path.join(TOP, "tests/hostplan/cases", case + ".yaml")
+    if case == ROM_CASE:
+        profile = rom_case_profile(tmp)
+    else:
+        profile = os.path.join(TOP, "tests/hostplan/cases", case + ".yaml")
     with open(profile) as f:
         machine = re.search(r"^# machine: (\S+)", f.read(), re.M).group(1)
     pristine = os.path.join(tmp, "pristine")
@@ -229,6 +258,12 @@ def chaos_case(args, case, tmp):
     subprocess.run([sys.executable, os.path.join(TOP, "tests/mkroot/mkroot.py"),
                     os.path.join(TOP, "tests/machines", machine + ".json"), pristine], check=True,
                    stdout=subprocess.DEVNULL)
+    if case == ROM_CASE:
+        # the file the second entry replaces: rollback must put these bytes (NULs, not UTF-8) back
+        os.makedirs(os.path.join(pristine, "usr/share/kvm"), exist_ok=True)
+        with open(os.path.join(pristine, "usr/share/kvm/replaced.rom"), "wb") as f:
+            f.write(OLD_ROM)
+        os.chmod(os.path.join(pristine, "usr/share/kvm/replaced.rom"), 0o600)
     orig = snapshot(pristine)
     apply_args = ["host", "apply", "--yes", profile]
 

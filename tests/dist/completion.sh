@@ -68,6 +68,10 @@ mappings:
   - id: gpu
     map:
       - { node: pve3, path: 0000:01:00, id: 10de:2507 }
+usb_mappings:
+  - id: headset
+    map:
+      - { node: pve5, path: 1-3.4 }
 vms:
   - name: ws1
     node: pve4
@@ -123,17 +127,17 @@ expect "" plan a.yaml ''
 expect_has "a.yaml b.yml" validate a.yaml ''
 
 # node names from the profile on the command line
-expect "pve1 pve2 pve3 pve4" plan cluster.yaml --node ''
-CWORD=3 expect "pve1 pve2 pve3 pve4" plan -n '' cluster.yaml
+expect "pve1 pve2 pve3 pve4 pve5" plan cluster.yaml --node ''
+CWORD=3 expect "pve1 pve2 pve3 pve4 pve5" plan -n '' cluster.yaml
 CWORD=2 expect "--no-host --node" plan --no cluster.yaml
-CWORD=4 expect "pve1 pve2 pve3 pve4" vm add --node '' --profile cluster.yaml
-expect "pve1 pve2 pve3 pve4" host plan --root roots/laptop cluster.yaml --node pve
+CWORD=4 expect "pve1 pve2 pve3 pve4 pve5" vm add --node '' --profile cluster.yaml
+expect "pve1 pve2 pve3 pve4 pve5" host plan --root roots/laptop cluster.yaml --node pve
 expect "--node=pve2" host apply cluster.yaml --node=pve2
-expect "pve1 pve2 pve3 pve4" host apply cluster.yaml --node = ''
+expect "pve1 pve2 pve3 pve4 pve5" host apply cluster.yaml --node = ''
 expect "edge-1 edge-2 edge-3" plan broken.yaml --node ''
 expect "" plan missing.yaml --node ''
 expect "" plan --node ''
-expect "pve1 pve2 pve3 pve4" vm add --profile cluster.yaml --node ''
+expect "pve1 pve2 pve3 pve4 pve5" vm add --profile cluster.yaml --node ''
 PVFIO_PROFILE=cluster.yaml expect "pve1" vm add --node pve1
 
 # help COMMAND

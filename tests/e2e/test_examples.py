@@ -19,6 +19,7 @@ plus what the cluster holds afterwards (VM configs, devices, power state).
 """
 import os
 import re
+import sys
 import unittest
 
 import e2elib
@@ -89,6 +90,9 @@ class Examples(e2elib.E2E):
         sub(r"^(\s*(?:secret|password)_file:\s*)\S+", lambda m: m.group(1) + secret_file)
         if has_cluster:
             self.assertEqual(n_subs, 3 if not env else 2, "api, tls and secret adapted")
+        # romfiles sources are relative to the example's directory, the copy lives elsewhere
+        text = re.sub(r"(?m)^(\s*source:\s*)(roms/\S+)",
+                      lambda m: m.group(1) + os.path.join(EXAMPLES_DIR, m.group(2)), text)
         path = os.path.join(self.tmp, name + ".yaml")
         with open(path, "w") as f:
             f.write(text)
@@ -186,10 +190,19 @@ class Examples(e2elib.E2E):
             self.assertEqual(c["hostpci0"], "mapping=igpu,mdev=%s" % mdev)
 
     def test_laptop_single_gpu(self):
-        self.run_example("laptop-single-gpu")
+        root = self.run_example("laptop-single-gpu")
         vmid, c = self.vm("win11-gpu", "pve-laptop", "stopped")
         self.assertEqual(vmid, 100)
-        self.assertEqual(c["hostpci0"], "0000:01:00,pcie=1,x-vga=1")
+        self.assertEqual(c["hostpci0"], "0000:01:00,pcie=1,romfile=ga107m-uefi.rom,x-vga=1")
+        # the ROM image, byte for byte, installed for romfile=; the example's image is the synthetic one
+        with open(os.path.join(EXAMPLES_DIR, "roms", "ga107m-uefi.rom"), "rb") as f:
+            image = f.read()
+        with open(os.path.join(root, "usr/share/kvm/ga107m-uefi.rom"), "rb") as f:
+            self.assertEqual(f.read(), image)
+        sys.path.insert(0, os.path.join(e2elib.TOP, "tests", "mkroot"))
+        import mkrom
+        self.assertEqual(image, mkrom._image(0x10de, 0x25a0, 0, False, 1) +
+                         mkrom._image(0x10de, 0x25a0, 3, True, 1, efi_header=True), "not the synthetic image")
         self.assertEqual((c["vga"], c["cpu"], c["balloon"]), ("none", "host,hidden=1", 0))
 
     def test_nvidia_sriov_vgpu(self):
@@ -235,6 +248,10 @@ class Examples(e2elib.E2E):
         self.assertRegex(c["tpmstate0"], r"^local-lvm:vm-200-disk-\d+,size=4M,version=v2.0$")
         self.assertEqual((c["hugepages"], c["affinity"]), ("1024", "4-11"))
         self.assertEqual((c["usb0"], c["usb1"]), ("host=046d:c52b", "mapping=headset"))
+        # the USB mapping is pvfio's now: the headset's id read from the node at port 1-3.4
+        usb = {m["id"]: m for m in self.api.get("/cluster/mapping/usb")}
+        self.assertEqual(usb["headset"]["map"], ["node=pve-gaming,path=1-3.4,id=0d8c:0014"])
+        self.assertEqual(usb["headset"]["description"], "USB headset on the desk [pvfio]")
         self.assertEqual(c["args"],
                          "-device ivshmem-plain,memdev=ivshmem,bus=pcie.0 -object memory-backend-file,id=ivshmem,"
                          "share=on,mem-path=/dev/shm/looking-glass,size=64M "

@@ -18,6 +18,14 @@
 #   parse_hostpci  qemu-server PVE::QemuServer::PCI::parse_hostpci -> {ok, ids} | {error}
 #   propstr        pve-common PVE::JSONSchema::parse_property_string(FORMAT, VALUE, PATH)
 #                  -> {ok} | {error}
+#   usb_scan       pve-common PVE::SysFSTools::__scan_usb_device over SYSFS/usb* (a sysfs tree the
+#                  caller built, in scan_usb's glob order) -> {list}
+#   usb_assert_valid  pve-guest-common PVE::Mapping::USB::assert_valid, scan_usb over SYSFS
+#                  -> {ok} | {error}
+#   usb_parse_device  qemu-server PVE::QemuServer::USB::parse_usb_device(undef, MAPPING) on node
+#                  NODE with mapping/usb.cfg given as text -> {ok, res} | {error}
+#   hookscript     pve-guest-common PVE::GuestHelpers::check_hookscript with storage.cfg given as
+#                  text, dir storages' paths replaced by real folders (`paths`) -> {ok} | {error}
 # Nothing of Proxmox is copied here: the code is loaded from SANDBOX at run time.
 use strict;
 use warnings;
@@ -79,6 +87,10 @@ our %FILES; # pmxcfs files of the current case: name -> parsed content
     require PVE::API2::Cluster::Mapping::PCI;
     require PVE::API2::Qemu;
     require PVE::Exception;
+    require PVE::SysFSTools;
+    require PVE::Mapping::USB;
+    require PVE::QemuServer::USB;
+    require PVE::Storage;
 }
 
 {
@@ -96,6 +108,7 @@ our %FILES; # pmxcfs files of the current case: name -> parsed content
         return $res;
     };
     *PVE::Mapping::PCI::cfs_lock_file = \&PVE::Cluster::cfs_lock_file;
+    *PVE::Mapping::USB::cfs_read_file = \&PVE::Cluster::cfs_read_file;
     *PVE::INotify::nodename = sub { return $main::NODE // 'pve1' };
 }
 
@@ -230,6 +243,54 @@ $KIND{parse_hostpci} = sub {
 $KIND{propstr} = sub {
     my ($c) = @_;
     eval { PVE::JSONSchema::parse_property_string($c->{format}, $c->{value}, $c->{path}) };
+    return { error => err_text($@) } if $@;
+    return { ok => 1 };
+};
+
+# USB: scan_usb's loop (its glob) over the caller's sysfs folder, the rest is Proxmox's code
+our $SYSFS;
+sub usb_list {
+    my $list = [];
+    PVE::SysFSTools::__scan_usb_device($list, $_, 0, 0) for glob("$SYSFS/usb*");
+    return $list;
+}
+{
+    no warnings qw(redefine once);
+    *PVE::SysFSTools::scan_usb = \&usb_list;
+}
+
+$KIND{usb_scan} = sub {
+    my ($c) = @_;
+    local $SYSFS = $c->{sysfs};
+    return { list => usb_list() };
+};
+
+$KIND{usb_assert_valid} = sub {
+    my ($c) = @_;
+    local $SYSFS = $c->{sysfs};
+    my $entry = PVE::JSONSchema::parse_property_string(
+        PVE::Mapping::USB->private()->{propertyList}->{map}->{items}->{format}, $c->{map});
+    eval { PVE::Mapping::USB::assert_valid($c->{name}, $entry) };
+    return { error => err_text($@) } if $@;
+    return { ok => 1 };
+};
+
+$KIND{usb_parse_device} = sub {
+    my ($c) = @_;
+    local $SYSFS = $c->{sysfs};
+    local $NODE = $c->{node};
+    %FILES = ('mapping/usb.cfg' => PVE::Mapping::USB->parse_config('mapping/usb.cfg', $c->{cfg}));
+    my $res = eval { PVE::QemuServer::USB::parse_usb_device(undef, $c->{mapping}) };
+    return { error => err_text($@) } if $@;
+    return { ok => 1, res => $res };
+};
+
+$KIND{hookscript} = sub {
+    my ($c) = @_;
+    my $cfg = PVE::Storage::Plugin->parse_config('storage.cfg', $c->{storage_cfg});
+    # host access: parse_config pins 'local' to /var/lib/vz; its files live in the case's folder
+    $cfg->{ids}->{$_}->{path} = $c->{paths}->{$_} for keys %{ $c->{paths} // {} };
+    eval { PVE::GuestHelpers::check_hookscript($c->{volid}, $cfg) };
     return { error => err_text($@) } if $@;
     return { ok => 1 };
 };

@@ -12,6 +12,8 @@ Exit status 77 (CTest: skipped) when sshd or the ssh client is missing.
 """
 
 import argparse
+import base64
+import hashlib
 import os
 import re
 import sys
@@ -134,6 +136,43 @@ class HostsOverSsh(Base):
             self.assertUntouched(n, before[n])
             self.assertEqual(node.commands(), commands[n], "%s ran a command" % n)
         self.assertEqual(writes(self.lab.sim.api_requests(mark)), [])
+
+    def test_romfiles_over_ssh(self):
+        """A ROM image reaches another node as base64 in its JSON plan and is installed byte for byte;
+        a relative source, which that node resolves against its own working directory, is blocked there."""
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mkroot"))
+        import mkrom
+        image = mkrom.build_rom(0x10de, 0x25a0, efi=True)
+        os.makedirs(os.path.join(self.lab.dir, "roms"), exist_ok=True)
+        absolute = os.path.join(self.lab.dir, "roms", "gpu.rom")
+        with open(absolute, "wb") as f:
+            f.write(image)
+        hosts = HOSTS.replace("  - nodes: pve2\n", "    romfiles:\n      - {name: gpu.rom, source: %s}\n"
+                              "  - nodes: pve2\n" % absolute)
+        prof = self.lab.profile(hosts)
+        doc = self.run_pvfio("plan", "--json", prof, rc=2).json()
+        rom = [a for a in doc["actions"] if a["kind"] == "install-file"]
+        self.assertEqual([(a["node"], a["target"], a["blocked"]) for a in rom], [("pve1", "usr/share/kvm/gpu.rom", None)])
+        self.assertEqual(base64.b64decode(rom[0]["payload"]["data_base64"]), image)
+        self.assertEqual(rom[0]["payload"]["sha256"], hashlib.sha256(image).hexdigest())
+        self.assertEqual(rom[0]["after"], "%d bytes, sha256 %s" % (len(image), hashlib.sha256(image).hexdigest()))
+        r = self.run_pvfio("plan", prof, rc=2)
+        self.assertIn("+ install-file usr/share/kvm/gpu.rom", r.out)
+        self.assertNotIn("\x00", r.out)
+        r = self.run_pvfio("apply", "--yes", prof, rc=0)
+        self.assertRegex(r.out, r"(?m)^  \+ install-file usr/share/kvm/gpu\.rom \[done\]$")
+        with open(os.path.join(self.lab.nodes["pve1"].root, "usr/share/kvm/gpu.rom"), "rb") as f:
+            self.assertEqual(f.read(), image)
+        r = self.run_pvfio("plan", prof, rc=0)
+        self.assertNotIn("install-file", r.out)
+        # relative: fine here (beside the profile), not on the node, which reads the profile from stdin
+        prof = self.lab.profile(HOSTS.replace("  - nodes: pve2\n", "    romfiles:\n      - {name: rel.rom, source: "
+                                              "roms/gpu.rom}\n  - nodes: pve2\n"), name="relative.yaml")
+        doc = self.run_pvfio("plan", "--json", prof, rc=2).json()
+        rom = [a for a in doc["actions"] if a["kind"] == "install-file"]
+        self.assertEqual(len(rom), 1)
+        self.assertIn("the ROM source 'roms/gpu.rom' cannot be read", rom[0]["blocked"])
+        self.assertIn("on node pve1", rom[0]["blocked"])
 
     def test_one_node_unreachable(self):
         prof = self.lab.profile(HOSTS)

@@ -202,6 +202,18 @@ static void test_strings(void **state) {
         assert_string_equal(pv_strip_trailing(t), "x");
 }
 
+/* A secret is zeroed over its whole length before it is freed. */
+static void test_secret_wipe(void **state) {
+        (void)state;
+        char s[] = "hunter2";
+        pv_secret_wipe(s);
+        for (size_t i = 0; i < sizeof s; i++)
+                assert_int_equal(s[i], 0);
+        pv_secret_wipe(NULL);
+        pv_secret_free(NULL);
+        pv_secret_free(pv_xstrdup("ticket")); /* ASan: freed, not leaked */
+}
+
 static char *norm(const char *tags, bool case_sensitive, bool ordering_config) {
         struct pv_tag_style st = { .case_sensitive = case_sensitive, .ordering_config = ordering_config };
         char *s = NULL;
@@ -279,7 +291,7 @@ int main(void) {
                 cmocka_unit_test(test_buf_read_file_cap), cmocka_unit_test(test_pci_addr),
                 cmocka_unit_test(test_pci_id), cmocka_unit_test(test_strings),
                 cmocka_unit_test(test_tags_normalize), cmocka_unit_test(test_tag_style_parse),
-                cmocka_unit_test(test_version_cmp),
+                cmocka_unit_test(test_version_cmp), cmocka_unit_test(test_secret_wipe),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

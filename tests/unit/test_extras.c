@@ -267,7 +267,11 @@ static void test_usb_profile_errors(void **state) {
              "      - host: 1-.2\n"                    /* 13 */
              "      - {mapping: kbd, index: 14}\n"     /* 14 */
              "      - {mapping: m2, index: 3, usb3: 1}\n" /* 15 */
-             "      - {mapping: m3, index: 3}\n",      /* 16 */
+             "      - {mapping: m3, index: 3}\n"       /* 16 */
+             "usb_mappings:\n"
+             "  - {id: kbd, map: [{node: pve1, id: 046d:c52b}]}\n"
+             "  - {id: m2, map: [{node: pve1, path: 1-2}]}\n"
+             "  - {id: m3, map: [{node: pve1, path: 1-3}]}\n",
              &d, -PV_EINVAL);
         const struct pv_diag *x = diag_at(&d, 9, 9, "only root can set 'usbN' config for real devices");
         assert_string_equal(x->key, "vms[0].usb[0].host");
@@ -291,7 +295,9 @@ static void test_usb_translate(void **state) {
                                     "    usb:\n"
                                     "      - host: 0x046D:C52B\n"
                                     "      - {mapping: kbd, usb3: true}\n"
-                                    "      - {host: 1-2.3, index: 0}\n",
+                                    "      - {host: 1-2.3, index: 0}\n"
+                                    "usb_mappings:\n"
+                                    "  - {id: kbd, map: [{node: pve1, id: 046d:c52b}]}\n",
                                     &d, 0);
         struct pv_vm_xlate_ctx ctx = { .profile = p };
         struct pv_vm_desired out;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests for provision/hostpci.c: property strings, hostpciN values, mapping map entries. */
+/* Unit tests for provision/pci_propstr.c (pvfio/hostpci.h): property strings, hostpciN values, mapping map entries. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -73,7 +73,7 @@ static void test_new_file_and_keys(void **state) {
         assert_non_null(strstr(s, "reboot required: pve1: kernel command line changed"));
         free(s);
 
-        json_t *j = pv_render_plan_json(&p);
+        json_t *j = pv_plan_to_json(&p);
         assert_int_equal(json_integer_value(json_object_get(j, "format_version")), PV_PLAN_FORMAT_VERSION);
         assert_true(json_is_true(json_object_get(j, "reboot_required")));
         json_t *acts = json_object_get(j, "actions");

@@ -243,7 +243,7 @@ static void test_planjson_roundtrip(void **state) {
         pv_plan_add_warning(&p, strdup("pve2: heads up"), NULL);
         pv_plan_add_drift(&p, strdup("disk size differs"), NULL);
 
-        json_t *doc = pv_render_plan_json(&p);
+        json_t *doc = pv_plan_to_json(&p);
         char *text = json_dumps(doc, 0);
         json_t *parsed = NULL;
         assert_int_equal(pv_plan_json_parse(text, strlen(text), &parsed, NULL), 0);
@@ -260,7 +260,7 @@ static void test_planjson_roundtrip(void **state) {
         assert_int_equal(back.actions[4].vmid, 4242);
         assert_true(back.actions[4].keys[0].pending_until_restart);
         assert_string_equal(back.reboot_reasons[0], "pve2: kernel arguments not active yet");
-        json_t *again = pv_render_plan_json(&back);
+        json_t *again = pv_plan_to_json(&back);
         assert_true(json_equal(doc, again)); /* everything the document carries survives */
         json_decref(again);
         json_decref(parsed);

@@ -13,6 +13,7 @@ import uuid
 
 from . import formats
 from . import hardware
+from . import snippets
 from .datacenter import get_unique_tags
 from .errors import ApiError, die, param_error, perm_error
 from .formats import perl_str
@@ -526,6 +527,13 @@ class Qemu:
                 values[opt] = self.print_net(opt, values[opt], vmid)
             elif opt == "vmgenid" and values[opt] == "1":
                 values[opt] = str(uuid.uuid4())
+            elif opt == "hookscript":
+                # qemu-server API2/Qemu.pm update_vm: PVE::GuestHelpers::check_hookscript, a
+                # parameter error before the permission checks (pvesim/snippets.py)
+                try:
+                    snippets.check_hookscript(st["nodes"][node]["storage"], values[opt])
+                except ValueError as e:
+                    raise param_error({opt: str(e)})
         self.check_modify_config_perm(env, vmid, None, delete)
         self.check_modify_config_perm(env, vmid, None, list(values))
         self.check_storage_access(env, st, node, vmid, values, None)
@@ -743,6 +751,39 @@ class Qemu:
             res["ids"].append(ids)
         return res
 
+    def usb_start_checks(self, st, node, conf):
+        """config_to_command's USB part: get_usb_devices → print_usbdevice_full → parse_usb_device.
+
+        qemu-server src/PVE/QemuServer/USB.pm parse_usb_device (after print_hostpci_devices in
+        QemuServer.pm config_to_command): a mapping needs exactly one entry for the node that
+        passes PVE::Mapping::USB::assert_valid; both host and mapping → "no usb id or path given".
+        """
+        from . import usb  # late import: usb registers API routes
+        for i in range(usb.MAX_USB_DEVICES):
+            key = "usb%d" % i
+            if not conf.get(key):
+                continue
+            try:
+                d = parse_property_string(self.confdesc[key]["format"], conf[key], key, self.nf)
+            except Exception:
+                continue  # get_usb_devices: `eval { parse_property_string } or next`
+            host, mapping = d.get("host"), d.get("mapping")
+            if host and re.match(r"^spice$", host):
+                continue
+            if host and mapping:
+                raise TaskError("no usb id or path given\n")
+            if not mapping:
+                continue
+            entries = usb.node_mapping(self.sim, st, mapping, node)
+            if not entries:
+                raise TaskError("USB device mapping not found for '%s'\n" % mapping)
+            if len(entries) > 1:
+                raise TaskError("More than one USB mapping per host not supported\n")
+            try:
+                usb.assert_valid(mapping, entries[0], usb.scan_usb(self.sim.hw(st, node).machine))
+            except ValueError as e:
+                raise TaskError("USB Mapping invalid (hardware probably changed): %s\n" % e)
+
     def start_checks(self, st, vmid, node, conf, tlog):
         """config_to_command's hostpci part plus reservations; returns usage."""
         q35 = self.is_q35(conf)
@@ -837,6 +878,7 @@ class Qemu:
                 break
             if not found:
                 raise TaskError("could not find a free device for '%s'\n" % key)
+        self.usb_start_checks(st, node, conf)
         # reserve everything that is not an mdev, then create the mdevs
         for key in sorted(chosen):
             d = devices[key]
@@ -891,6 +933,13 @@ class Qemu:
             raise TaskError("VM %s already running\n" % vmid)
         if vm["pending"] or vm["pending_delete"]:
             self.apply_pending(vm)
+        if vm["conf"].get("hookscript"):
+            # qemu-server QemuServer.pm vm_start_nolock: exec_hookscript($conf, $vmid, 'pre-start', 1)
+            # (pve-guest-common GuestHelpers.pm): check_hookscript's die, wrapped
+            try:
+                snippets.check_hookscript(st["nodes"][node]["storage"], vm["conf"]["hookscript"])
+            except ValueError as e:
+                raise TaskError("hookscript error for %s on pre-start: %s\n" % (vmid, e))
         usage = self.start_checks(st, vmid, node, vm["conf"], tlog)
         st["counters"]["pid"] += 1
         vm["status"] = "running"

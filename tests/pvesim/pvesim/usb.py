@@ -30,6 +30,8 @@ from .errors import die
 from .formats import perl_str
 from .propstr import parse_property_string
 
+MAX_USB_DEVICES = 14  # qemu-server QemuServer/USB.pm $MAX_USB_DEVICES
+
 # The `usb` buses are checked with the rest of the machine description (tests/machines/machine.py).
 
 
@@ -85,10 +87,11 @@ def cfg_text(st):
     for mid in sorted(_mappings(st)):
         rec = _mappings(st)[mid]
         lines = [mid]
-        if rec.get("description") is not None:
-            lines.append("\tdescription %s" % perl_str(rec["description"]))
+        # SectionConfig::write_config: the required options first (map), then the optional ones
         for m in rec.get("map") or []:
             lines.append("\tmap %s" % m)
+        if rec.get("description") not in (None, ""):
+            lines.append("\tdescription %s" % perl_str(rec["description"]))
         out.append("\n".join(lines) + "\n")
     return "\n".join(out)
 

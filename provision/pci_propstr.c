@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Proxmox property strings: tokenizer, hostpciN values, mapping `map` entries. */
+/*
+ * PCI property strings as Proxmox writes them: the property-string tokenizer,
+ * the codec of VM `hostpciN` values and of PCI mapping `map` entries
+ * (`pvfio/hostpci.h`). Which hostpciN a VM should have is vmconfig_hostpci.c.
+ */
 #include "pvfio/hostpci.h"
 
 #include <ctype.h>

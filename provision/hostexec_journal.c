@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Host executor, journal: base64, the journal of pre-pvfio bytes and the owed refreshes.
+ *
+ * Journal (var/lib/pvfio/journal.json under the root), written atomically
+ * BEFORE the first change of any file it lists:
+ *   { "format_version": 1,
+ *     "files": [ { "path": "etc/modprobe.d/pvfio.conf", "existed": false },
+ *                { "path": "etc/kernel/cmdline", "existed": true, "content": "root=… boot=zfs\n",
+ *                  "mode": 420, "uid": 0, "gid": 0,
+ *                  "written": "root=… boot=zfs iommu=pt\n",      (what pvfio last left there; null = removed)
+ *                  "owned_args": ["iommu=pt"] } ],                 (tokens pvfio added to a command line)
+ *     "dirs": ["etc/modules-load.d", …],                           (directories pvfio created, outermost first)
+ *     "undo": ["systemctl disable pve-nvidia-sriov@ALL.service"],  (commands rollback runs, last first;
+ *                                                                   journalled before the command runs)
+ *     "refresh_owed": ["update-initramfs -u -k all"],           (refresh commands whose inputs changed and
+ *                                                                   that have not succeeded since: journalled
+ *                                                                   before the files are written, cleared after
+ *                                                                   the command succeeded; planned again)
+ *     "rollback_started": true }                                   (a rollback began: refresh_owed is what
+ *                                                                   its restores need)
+ * Content that is not valid UTF-8 or holds NUL bytes is stored as "content_base64" / "written_base64".
+ * What pvfio wrote with an install-file action (a ROM image) is journalled as its digest,
+ * "written_sha256": only the previous bytes are needed to restore, and the journal stays small.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "pvfio/buf.h"
+#include "pvfio/cleanup.h"
+#include "pvfio/hostfs.h"
+#include "pvfio/hostlock.h"
+#include "pvfio/hostplan.h"
+#include "pvfio/xalloc.h"
+
+#include "hostexec_int.h"
+
+/* --------------------------------------------------------------- base64 */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *b64_encode(const unsigned char *in, size_t len) {
+        char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < len; i += 3) {
+                unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) |
+                             (i + 2 < len ? in[i + 2] : 0);
+                *o++ = b64[v >> 18 & 63];
+                *o++ = b64[v >> 12 & 63];
+                *o++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
+                *o++ = i + 2 < len ? b64[v & 63] : '=';
+        }
+        *o = '\0';
+        return out;
+}
+
+static int b64_decode(const char *in, char **ret, size_t *ret_len) {
+        size_t n = strlen(in);
+        if (n % 4)
+                return -1;
+        char *out = malloc(n / 4 * 3 + 1);
+        if (!out)
+                return -1;
+        size_t o = 0;
+        for (size_t i = 0; i < n; i += 4) {
+                unsigned v = 0;
+                int pad = 0;
+                for (int k = 0; k < 4; k++) {
+                        const char *p = in[i + k] == '=' ? NULL : strchr(b64, in[i + k]);
+                        if (in[i + k] == '=')
+                                pad++;
+                        else if (!p || !in[i + k] || pad) {
+                                free(out);
+                                return -1;
+                        }
+                        v = v << 6 | (p ? (unsigned)(p - b64) : 0);
+                }
+                out[o++] = (char)(v >> 16);
+                if (pad < 2)
+                        out[o++] = (char)(v >> 8 & 0xff);
+                if (pad < 1)
+                        out[o++] = (char)(v & 0xff);
+        }
+        out[o] = '\0';
+        *ret = out;
+        *ret_len = o;
+        return 0;
+}
+
+/* -------------------------------------------------------------- journal */
+
+void journal_done(struct journal *j) {
+        for (size_t i = 0; i < j->n; i++) {
+                free(j->f[i].path);
+                free(j->f[i].content);
+                free(j->f[i].written);
+                free(j->f[i].written_sha256);
+                pv_strv_done(&j->f[i].owned);
+        }
+        free(j->f);
+        pv_strv_done(&j->dirs);
+        pv_strv_done(&j->undo);
+        pv_strv_done(&j->owed);
+        memset(j, 0, sizeof *j);
+}
+
+struct jfile *journal_find(struct journal *j, const char *path) {
+        for (size_t i = 0; i < j->n; i++)
+                if (strcmp(j->f[i].path, path) == 0)
+                        return &j->f[i];
+        return NULL;
+}
+
+struct jfile *journal_add(struct journal *j, const char *path, struct pv_error *err) {
+        struct jfile *v = realloc(j->f, (j->n + 1) * sizeof *v);
+        if (!v) {
+                pv_error_set(err, PV_ENOMEM, "out of memory");
+                return NULL;
+        }
+        j->f = v;
+        struct jfile *f = &v[j->n];
+        memset(f, 0, sizeof *f);
+        f->mode = f->uid = f->gid = -1;
+        f->path = strdup(path);
+        if (!f->path) {
+                pv_error_set(err, PV_ENOMEM, "out of memory");
+                return NULL;
+        }
+        j->n++;
+        return f;
+}
+
+static json_t *bytes_json(const char *s, size_t len, bool *ret_b64) {
+        /* a NUL byte is valid UTF-8, but a journal with "\u0000" needs JSON_ALLOW_NUL to be read: base64 */
+        json_t *v = memchr(s, '\0', len) ? NULL : json_stringn(s, len);
+        *ret_b64 = false;
+        if (v)
+                return v;
+        _cleanup_free_ char *e = b64_encode((const unsigned char *)s, len);
+        *ret_b64 = true;
+        return e ? json_string(e) : NULL;
+}
+
+static int strv_to_json(const struct pv_strv *v, json_t **ret) {
+        json_t *a = json_array();
+        if (!a)
+                return -1;
+        for (size_t i = 0; i < v->n; i++)
+                if (json_array_append_new(a, json_string(v->v[i])) < 0) {
+                        json_decref(a);
+                        return -1;
+                }
+        *ret = a;
+        return 0;
+}
+
+int journal_save(const struct pv_host *h, const struct journal *j, struct pv_error *err) {
+        json_t *root = json_object(), *files = json_array(), *dirs = NULL, *undo = NULL, *owed = NULL;
+        int bad = !root || !files;
+        for (size_t i = 0; !bad && i < j->n; i++) {
+                const struct jfile *f = &j->f[i];
+                json_t *o = json_object();
+                bad = !o || json_array_append_new(files, o) < 0;
+                if (bad)
+                        break;
+                bad |= json_object_set_new(o, "path", json_string(f->path)) < 0;
+                bad |= json_object_set_new(o, "existed", json_boolean(f->existed)) < 0;
+                if (f->existed) {
+                        bool is64;
+                        json_t *c = bytes_json(f->content ? f->content : "", f->len, &is64);
+                        bad |= !c || json_object_set_new(o, is64 ? "content_base64" : "content", c) < 0;
+                        bad |= json_object_set_new(o, "mode", json_integer(f->mode)) < 0;
+                        bad |= json_object_set_new(o, "uid", json_integer(f->uid)) < 0;
+                        bad |= json_object_set_new(o, "gid", json_integer(f->gid)) < 0;
+                }
+                if (f->has_written) {
+                        if (f->written_present && f->written_sha256) {
+                                bad |= json_object_set_new(o, "written_sha256", json_string(f->written_sha256)) < 0;
+                        } else if (f->written_present) {
+                                bool is64;
+                                json_t *c = bytes_json(f->written ? f->written : "", f->written_len, &is64);
+                                bad |= !c || json_object_set_new(o, is64 ? "written_base64" : "written", c) < 0;
+                        } else {
+                                bad |= json_object_set_new(o, "written", json_null()) < 0;
+                        }
+                }
+                if (f->owned.n) {
+                        json_t *a = NULL;
+                        bad |= strv_to_json(&f->owned, &a) < 0 || json_object_set_new(o, "owned_args", a) < 0;
+                }
+        }
+        bad = bad || strv_to_json(&j->dirs, &dirs) < 0 || strv_to_json(&j->undo, &undo) < 0 ||
+              strv_to_json(&j->owed, &owed) < 0;
+        if (!bad) {
+                bad |= json_object_set_new(root, "format_version", json_integer(1)) < 0;
+                bad |= json_object_set_new(root, "files", files) < 0;
+                files = NULL;
+                bad |= json_object_set_new(root, "dirs", dirs) < 0;
+                dirs = NULL;
+                bad |= json_object_set_new(root, "undo", undo) < 0;
+                undo = NULL;
+                bad |= json_object_set_new(root, "refresh_owed", owed) < 0;
+                owed = NULL;
+                if (j->rolling_back)
+                        bad |= json_object_set_new(root, "rollback_started", json_true()) < 0;
+        }
+        char *text = bad ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(root);
+        json_decref(files);
+        json_decref(dirs);
+        json_decref(undo);
+        json_decref(owed);
+        if (!text)
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        size_t len = strlen(text);
+        text[len] = '\0';
+        struct pv_buf b = PV_BUF_INIT;
+        int r = pv_buf_add(&b, text, len, err);
+        if (r == 0)
+                r = pv_buf_addch(&b, '\n', err);
+        free(text);
+        if (r == 0)
+                r = write_atomic(h, PV_HOSTPLAN_JOURNAL, b.buf, b.len, 0600, -1, -1, -1, NULL, err);
+        pv_buf_release(&b);
+        if (r < 0)
+                return pv_error_wrap(err, "cannot write the journal");
+        return 0;
+}
+
+static int json_bytes(json_t *o, const char *key, const char *key64, char **ret, size_t *ret_len, bool *ret_present) {
+        json_t *v = json_object_get(o, key);
+        *ret = NULL;
+        *ret_len = 0;
+        *ret_present = false;
+        if (v && json_is_string(v)) {
+                size_t n = json_string_length(v);
+                char *s = malloc(n + 1);
+                if (!s)
+                        return -1;
+                memcpy(s, json_string_value(v), n);
+                s[n] = '\0';
+                *ret = s;
+                *ret_len = n;
+                *ret_present = true;
+                return 0;
+        }
+        v = json_object_get(o, key64);
+        if (v && json_is_string(v)) {
+                if (b64_decode(json_string_value(v), ret, ret_len) < 0)
+                        return -1;
+                *ret_present = true;
+        }
+        return 0;
+}
+
+static int strv_from_json(json_t *a, struct pv_strv *out, struct pv_error *err) {
+        if (!a)
+                return 0;
+        if (!json_is_array(a))
+                return -1;
+        size_t i;
+        json_t *v;
+        json_array_foreach(a, i, v) {
+                if (!json_is_string(v))
+                        return -1;
+                int r = pv_strv_push(out, json_string_value(v), err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *err) {
+        memset(j, 0, sizeof *j);
+        bool present;
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r = read_rel_cap(h, PV_HOSTPLAN_JOURNAL, JOURNAL_MAX_BYTES, &present, &text, &len, NULL, err);
+        if (r < 0)
+                return r;
+        if (!present)
+                return 0;
+        json_error_t je;
+        json_t *root = json_loadb(text, len, JSON_ALLOW_NUL, &je); /* "\u0000" in journals of pvfio before base64 for NULs */
+        const char *why = NULL;
+        if (!root)
+                why = je.text;
+        else if (!json_is_object(root) || json_integer_value(json_object_get(root, "format_version")) != 1)
+                why = "unknown format";
+        json_t *files = root ? json_object_get(root, "files") : NULL;
+        if (!why && !json_is_array(files))
+                why = "no 'files' list";
+        size_t i;
+        json_t *o;
+        if (!why) {
+                json_array_foreach(files, i, o) {
+                        const char *path = json_string_value(json_object_get(o, "path"));
+                        if (!path || strstr(path, "..") || path[0] == '/') {
+                                why = "bad path";
+                                break;
+                        }
+                        struct jfile *f = journal_add(j, path, err);
+                        if (!f) {
+                                json_decref(root);
+                                journal_done(j);
+                                return -PV_ENOMEM;
+                        }
+                        f->existed = json_is_true(json_object_get(o, "existed"));
+                        bool p;
+                        if (f->existed) {
+                                if (json_bytes(o, "content", "content_base64", &f->content, &f->len, &p) < 0 || !p) {
+                                        why = "bad content";
+                                        break;
+                                }
+                                f->mode = (long)json_integer_value(json_object_get(o, "mode"));
+                                f->uid = (long)json_integer_value(json_object_get(o, "uid"));
+                                f->gid = (long)json_integer_value(json_object_get(o, "gid"));
+                        }
+                        const char *wsha = json_string_value(json_object_get(o, "written_sha256"));
+                        if (wsha) {
+                                if (!pv_sha256_hex_valid(wsha)) {
+                                        why = "bad written_sha256";
+                                        break;
+                                }
+                                f->has_written = f->written_present = true;
+                                f->written_sha256 = pv_xstrdup(wsha);
+                        } else if (json_object_get(o, "written") || json_object_get(o, "written_base64")) {
+                                f->has_written = true;
+                                if (json_bytes(o, "written", "written_base64", &f->written, &f->written_len,
+                                               &f->written_present) < 0) {
+                                        why = "bad written content";
+                                        break;
+                                }
+                        }
+                        if (strv_from_json(json_object_get(o, "owned_args"), &f->owned, err) < 0) {
+                                why = "bad owned_args";
+                                break;
+                        }
+                }
+        }
+        if (!why && (strv_from_json(json_object_get(root, "dirs"), &j->dirs, err) < 0 ||
+                     strv_from_json(json_object_get(root, "undo"), &j->undo, err) < 0 ||
+                     strv_from_json(json_object_get(root, "refresh_owed"), &j->owed, err) < 0))
+                why = "bad dirs or undo list";
+        for (size_t k = 0; !why && k < j->dirs.n; k++)
+                if (strstr(j->dirs.v[k], "..") || j->dirs.v[k][0] == '/')
+                        why = "bad directory";
+        j->rolling_back = root && json_is_true(json_object_get(root, "rollback_started"));
+        json_decref(root);
+        if (why) {
+                journal_done(j);
+                return pv_error_set(err, PV_EINVAL,
+                                    "journal '%s' under '%s' is unreadable (%s); restore or remove it before applying",
+                                    PV_HOSTPLAN_JOURNAL, root_name(h), why);
+        }
+        j->loaded = true;
+        return 0;
+}
+
+/* -------------------------------------------------- owed refreshes */
+
+bool is_file_action(enum pv_action_kind k) {
+        return k == PV_ACT_WRITE_FILE || k == PV_ACT_EDIT_FILE || k == PV_ACT_REMOVE_FILE || k == PV_ACT_INSTALL_FILE;
+}
+
+const struct refresh_step refresh_steps[PV_REFRESH_STEPS] = { { PV_REFRESH_INITRAMFS, PV_CMD_UPDATE_INITRAMFS },
+                      { PV_REFRESH_GRUB, PV_CMD_UPDATE_GRUB },
+                      { PV_REFRESH_PBT, PV_CMD_PBT_REFRESH } };
+
+unsigned refresh_flags(const struct pv_strv *cmds) {
+        unsigned f = 0;
+        for (size_t i = 0; i < PV_ELEMENTSOF(refresh_steps); i++)
+                if (pv_strv_contains(cmds, refresh_steps[i].cmd))
+                        f |= refresh_steps[i].flag;
+        return f;
+}
+
+bool is_refresh_command(const char *line) {
+        for (size_t i = 0; line && i < PV_ELEMENTSOF(refresh_steps); i++)
+                if (strcmp(line, refresh_steps[i].cmd) == 0)
+                        return true;
+        return false;
+}
+
+/* Add the refresh commands of `flags` to the owed list (in refresh order); *dirty when one was added. */
+int owe(struct pv_strv *owed, unsigned flags, bool *dirty, struct pv_error *err) {
+        for (size_t i = 0; i < PV_ELEMENTSOF(refresh_steps); i++) {
+                if (!(flags & refresh_steps[i].flag) || pv_strv_contains(owed, refresh_steps[i].cmd))
+                        continue;
+                int r = pv_strv_push(owed, refresh_steps[i].cmd, err);
+                if (r < 0)
+                        return r;
+                *dirty = true;
+        }
+        return 0;
+}
+
+bool strv_remove(struct pv_strv *v, const char *s) {
+        for (size_t i = 0; i < v->n; i++)
+                if (strcmp(v->v[i], s) == 0) {
+                        free(v->v[i]);
+                        memmove(&v->v[i], &v->v[i + 1], (v->n - i) * sizeof(char *));
+                        v->n--;
+                        return true;
+                }
+        return false;
+}
+
+/* The directories whose stale temporary files a run cleans: those of every journalled or planned file. */
+int temp_dirs(const struct journal *j, const struct pv_plan *plan, struct pv_strv *out, struct pv_error *err) {
+        int r = 0;
+        size_t nplan = plan ? plan->n : 0;
+        for (size_t i = 0; r == 0 && i < j->n + nplan + 1; i++) {
+                const char *path = i < j->n ? j->f[i].path
+                                   : i < j->n + nplan ? plan->actions[i - j->n].target
+                                                      : PV_HOSTPLAN_JOURNAL;
+                if (i >= j->n && i < j->n + nplan && !is_file_action(plan->actions[i - j->n].kind))
+                        continue;
+                if (!path)
+                        continue;
+                const char *slash = strrchr(path, '/');
+                _cleanup_free_ char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+                if (!dir)
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                if (!pv_strv_contains(out, dir))
+                        r = pv_strv_push(out, dir, err);
+        }
+        return r;
+}
