@@ -46,12 +46,12 @@ static bool same_nodes(const struct pv_observed *o, const struct pv_node_info *n
         return true;
 }
 
-/* The mapping file is unchanged: its digest (one for the whole file) and the ids are the same. */
-static bool same_mappings(const struct pv_observed *o, const struct pv_obs_mapping *m, size_t nm) {
-        if (o->n_mappings != nm)
+/* A mapping file is unchanged: its digest (one for the whole file) and the ids are the same. */
+static bool same_mappings(const struct pv_obs_mapping *old, size_t n_old, const struct pv_obs_mapping *m, size_t nm) {
+        if (n_old != nm)
                 return false;
         for (size_t i = 0; i < nm; i++)
-                if (!streq(o->mappings[i].id, m[i].id) || !streq(o->mappings[i].digest, m[i].digest))
+                if (!streq(old[i].id, m[i].id) || !streq(old[i].digest, m[i].digest))
                         return false;
         return true;
 }
@@ -140,14 +140,16 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
                      const uint32_t *reread, size_t n_reread, struct pv_observed *obs, struct pv_strv *warnings,
                      struct pv_observe_stats *stats, struct pv_error *err) {
         const char *tag = opts && opts->tag ? opts->tag : DEFAULT_TAG;
-        struct pv_api_get round1[2] = {
+        struct pv_api_get round1[3] = {
                 { .path = "/cluster/resources", .err = PV_ERROR_INIT },
                 { .path = "/cluster/mapping/pci", .err = PV_ERROR_INIT },
+                { .path = "/cluster/mapping/usb", .err = PV_ERROR_INIT },
         };
+        size_t n1 = want->usb_mappings ? 3 : 2;  /* the USB mapping file when the profile declares USB mappings */
         struct pv_node_info *nodes = NULL;
         struct pv_vm_info *vms = NULL;
-        struct pv_obs_mapping *maps = NULL;
-        size_t nn = 0, nv = 0, nm = 0;
+        struct pv_obs_mapping *maps = NULL, *usb = NULL;
+        size_t nn = 0, nv = 0, nm = 0, nu = 0;
         struct vm_reads got = { 0 };
         struct pv_api_get *reqs = NULL;
         size_t *which = NULL, n_reqs = 0;
@@ -158,19 +160,21 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
 
         if (stats) {
                 stats->rounds++;
-                stats->requests += 2;
+                stats->requests += n1;
         }
         struct pv_error ignored = PV_ERROR_INIT;
-        pv_api_get_many(api, round1, 2, &ignored);
+        pv_api_get_many(api, round1, n1, &ignored);
         pv_error_done(&ignored);
-        for (size_t i = 0; i < 2 && r == 0; i++) {
+        for (size_t i = 0; i < n1 && r == 0; i++) {
                 if (round1[i].err.code) {
                         pv_error_move(err, &round1[i].err);
                         r = -err->code;
                 } else if (i == 0) {
                         r = pv_api_decode_resources(round1[i].data, &nodes, &nn, &vms, &nv, err);
-                } else {
+                } else if (i == 1) {
                         r = pv_api_decode_mappings(round1[i].data, &maps, &nm, err);
+                } else {
+                        r = pv_api_decode_mappings(round1[i].data, &usb, &nu, err);
                 }
                 if (r < 0)
                         pv_error_wrap(err, "GET %s", round1[i].path);
@@ -178,7 +182,8 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
         if (r < 0)
                 goto out;
 
-        if (!same_nodes(obs, nodes, nn) || !same_mappings(obs, maps, nm)) {
+        if (!same_nodes(obs, nodes, nn) || !same_mappings(obs->mappings, obs->n_mappings, maps, nm) ||
+            (want->usb_mappings && !same_mappings(obs->usb_mappings, obs->n_usb_mappings, usb, nu))) {
                 /* nodes came or went, or the mapping file changed: what was read for them may not hold, read all */
                 struct pv_observe_opts o = opts ? *opts : (struct pv_observe_opts){ 0 };
                 o.known = obs;
@@ -278,7 +283,7 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
         memset(&got, 0, sizeof got);
         nn = nv = 0;
 out:
-        for (size_t i = 0; i < 2; i++) {
+        for (size_t i = 0; i < 3; i++) {
                 json_decref(round1[i].data);
                 pv_error_done(&round1[i].err);
         }
@@ -298,8 +303,11 @@ out:
                 pv_vm_info_done(&vms[i]);
         for (size_t i = 0; i < nm; i++)
                 pv_obs_mapping_done(&maps[i]);
+        for (size_t i = 0; i < nu; i++)
+                pv_obs_mapping_done(&usb[i]);
         free(nodes);
         free(vms);
         free(maps);
+        free(usb);
         return r;
 }

@@ -125,7 +125,7 @@ static void plan_state_done(struct plan_state *s) {
 }
 
 static bool wants_cluster(const struct pv_profile *p) {
-        return p->n_vms > 0 || p->n_mappings > 0;
+        return p->n_vms > 0 || p->n_mappings > 0 || p->n_usb_mappings > 0;
 }
 
 /* Observe the cluster and plan mappings/VMs into *plan with the hosts' readiness. */

@@ -168,6 +168,31 @@ class OptimisticLock(e2elib.Lab):
         conf = self.api.config(node, vmid)
         self.assertEqual((str(conf.get("cores")), conf.get("description")), ("2", "note while running"), conf)
 
+    def test_a_usb_mapping_changed_between_plan_and_lock_is_seen(self):
+        body = """
+usb_mappings:
+  - id: receiver
+    description: {desc}
+    map:
+      - {{ node: pve1, path: 1-1 }}
+"""
+        prof = self.lab_profile(body.format(desc="Logitech receiver"), auth="root")
+        self.apply_ok(prof)
+        prof2 = self.lab_profile(body.format(desc="the receiver"), auth="root", name="p2.yaml")
+
+        def change():   # another admin moves the mapping to the keyboard's port
+            self.api.put("/cluster/mapping/usb/receiver", map="node=pve1,path=1-2,id=04d9:0169",
+                         description="Logitech receiver [pvfio]")
+
+        t, done, errors = self.change_after_first_read(r"/cluster/mapping/usb$", change)
+        r = self.pvfio("apply", "--yes", prof2)
+        done.wait(30)
+        self.assertEqual(errors, [])
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("planned again under the apply lock", r.err, r)
+        m = [m for m in self.api.get("/cluster/mapping/usb") if m["id"] == "receiver"][0]
+        self.assertEqual((m["map"], m["description"]), (["node=pve1,path=1-1,id=046d:c52b"], "the receiver [pvfio]"))
+
     def test_vm_add_rechecks_under_the_lock(self):
         prof = self.lab_profile(VM)
 
