@@ -345,6 +345,12 @@ bool is_file_action(enum pv_action_kind k) {
         return k == PV_ACT_WRITE_FILE || k == PV_ACT_EDIT_FILE || k == PV_ACT_REMOVE_FILE || k == PV_ACT_INSTALL_FILE;
 }
 
+/* The root-relative path of a file action: its file payload's, NULL for other actions or without one. */
+const char *file_action_path(const struct pv_action *a) {
+        const struct pv_file_payload *f = is_file_action(a->kind) ? pv_action_file(a) : NULL;
+        return f ? f->path : NULL;
+}
+
 const struct refresh_step refresh_steps[PV_REFRESH_STEPS] = { { PV_REFRESH_INITRAMFS, PV_CMD_UPDATE_INITRAMFS },
                       { PV_REFRESH_GRUB, PV_CMD_UPDATE_GRUB },
                       { PV_REFRESH_PBT, PV_CMD_PBT_REFRESH } };
@@ -394,7 +400,7 @@ int temp_dirs(const struct journal *j, const struct pv_plan *plan, struct pv_str
         size_t nplan = plan ? plan->n : 0;
         for (size_t i = 0; r == 0 && i < j->n + nplan + 1; i++) {
                 const char *path = i < j->n ? j->f[i].path
-                                   : i < j->n + nplan ? plan->actions[i - j->n].target
+                                   : i < j->n + nplan ? file_action_path(&plan->actions[i - j->n])
                                                       : PV_HOSTPLAN_JOURNAL;
                 if (i >= j->n && i < j->n + nplan && !is_file_action(plan->actions[i - j->n].kind))
                         continue;
