@@ -460,6 +460,9 @@ static void print_timings(struct plan_state *s) {
                 (double)(pv_now_ns() - s->t.start) / 1e9, (double)s->t.ssh / 1e9, n_ssh, n_ssh == 1 ? "" : "s",
                 slowest ? slowest : "-", (double)slow_ns / 1e9, (double)s->t.api / 1e9, st.requests,
                 (double)s->t.local / 1e9, (double)s->t.planning / 1e9);
+        if (s->lock.held || s->recheck_requests)
+                fprintf(ctx->err, "timings: apply lock taken after planning; %lu reads to check the plan under it\n",
+                        s->recheck_requests);
         if (s->exec.workers)
                 fprintf(ctx->err,
                         "timings: apply %.3f s; %zu done, %zu failed, %zu skipped; %lu writes; %u in parallel; "
