@@ -23,6 +23,7 @@
 
 #include "pvfio/bytes.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/profilebundle.h"
 #include "pvfio/rom.h"
 #include "pvfio/xalloc.h"
 #include "profile_int.h"
@@ -104,12 +105,36 @@ static int read_source(const char *path, uint8_t **ret, size_t *ret_len) {
         return 0;
 }
 
+static void take_image(struct pvp_ctx *c, const struct ynode *v, const char *path, uint8_t *data, size_t len,
+                       struct pv_romfile *rf);
+
+/* A profile that came in a bundle (over SSH): the source's bytes are the controller's, from the bundle
+ * (checked for size and SHA-256 when it was read); one the bundle lacks is this node's problem. */
+static void from_bundle(struct pvp_ctx *c, const struct ynode *v, struct pv_romfile *rf) {
+        const struct pv_bundle_file *f = pv_profile_bundle_find(c->bundle, v->text);
+        rf->from_bundle = true;
+        if (!f) {
+                rf->problem = pv_xasprintf("the ROM source '%s' is not in the profile bundle the controller sent",
+                                           v->text);
+                return;
+        }
+        uint8_t *data = pv_xmalloc(f->len + 1);
+        memcpy(data, f->data, f->len);
+        data[f->len] = '\0';
+        _cleanup_free_ char *shown = pv_xasprintf("%s (from the profile bundle)", v->text);
+        take_image(c, v, shown, data, f->len, rf);
+}
+
 static void type_source(struct pvp_ctx *c, const struct ynode *v, struct pv_romfile *rf) {
         if (!scalar(v)) {
                 XERR(c, v, "must be the path of a ROM image file (relative to the profile), got %s", shown(v));
                 return;
         }
         rf->source = pv_xstrdup(v->text);
+        if (c->bundle) {
+                from_bundle(c, v, rf);
+                return;
+        }
         bool deferred = !c->p->file || c->p->file[0] == '<';
         _cleanup_free_ char *path = source_path(c->p, v->text);
         uint8_t *data = NULL;
@@ -129,6 +154,12 @@ static void type_source(struct pvp_ctx *c, const struct ynode *v, struct pv_romf
                              path, why);
                 return;
         }
+        take_image(c, v, path, data, len, rf);
+}
+
+/* Walk the image read from `path` (shown in messages) and keep it in rf (takes data). */
+static void take_image(struct pvp_ctx *c, const struct ynode *v, const char *path, uint8_t *data, size_t len,
+                       struct pv_romfile *rf) {
         struct pv_rom_info ri;
         pv_rom_parse(data, len, &ri, NULL);
         if (ri.n_images == 0) {

@@ -191,6 +191,8 @@ struct pv_romfile {
         bool has_efi;                   /* the image carries an EFI (UEFI) image */
         char *problem;                  /* why the source could not be read (stdin profiles), or NULL */
         struct pv_loc loc;
+        bool from_bundle;               /* the profile came in a profile bundle (pvfio/profilebundle.h): the
+                                         * bytes, or their absence, are the controller's */
 };
 
 /* A romfiles name: letters, digits, '.', '_', '+', '-', not starting with '.' or '-', ≤ 128 characters. */
