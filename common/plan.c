@@ -361,6 +361,14 @@ const struct pv_vm_payload *pv_action_vm(const struct pv_action *a) {
         return a->payload_kind == PV_PAYLOAD_VM ? &a->payload.vm : NULL;
 }
 
+const struct pv_rebind_payload *pv_action_rebind(const struct pv_action *a) {
+        return a->payload_kind == PV_PAYLOAD_REBIND ? &a->payload.rebind : NULL;
+}
+
+const struct pv_sriov_payload *pv_action_sriov(const struct pv_action *a) {
+        return a->payload_kind == PV_PAYLOAD_SRIOV ? &a->payload.sriov : NULL;
+}
+
 int pv_plan_add_reboot(struct pv_plan *p, const char *node, const char *text, struct pv_error *err) {
         struct pv_reboot_reason rr = { .node = pv_xstrdup(node), .text = pv_xstrdup(text ? text : "") };
         p->reboots = pv_xreallocarray(p->reboots, p->n_reboots + 1, sizeof *p->reboots);

@@ -425,12 +425,12 @@ int run_line(const struct pv_runner *runner, const char *line, struct pv_error *
         return r;
 }
 
-/* A run-command action: its argv payload; an action without payload (a plan assembled by hand, or
- * read from a format_version 1 document of an older pvfio) still splits its command line. */
+/* A run-command action: its argv payload, never its display text (pv_host_apply refuses an action
+ * without payload before anything changes). */
 static int run_action(const struct pv_runner *runner, const struct pv_action *a, struct pv_error *err) {
         const struct pv_command_payload *c = pv_action_command(a);
         if (!c)
-                return run_line(runner, a->after, err);
+                return pv_error_set(err, PV_EINVAL, "run-command action without its command payload");
         if (!runner || !runner->run)
                 return pv_error_set(err, PV_EUNSUPPORTED, "no command runner to run '%s'",
                                     a->after ? a->after : c->argv[0]);
@@ -493,21 +493,24 @@ static void fail(struct pv_action *a, struct pv_error *e) {
 }
 
 static int do_file(const struct pv_host *h, struct journal *j, struct pv_action *a, struct pv_error *e) {
+        const struct pv_file_payload *fp = pv_action_file(a);
+        if (!fp)
+                return pv_error_set(e, PV_EINVAL, "%s action without its file payload", pv_action_kind_to_string(a->kind));
+        const char *path = fp->path;
         bool present;
         _cleanup_free_ char *cur = NULL;
         size_t len;
-        int r = read_rel(h, a->target, &present, &cur, &len, NULL, e);
+        int r = read_rel(h, path, &present, &cur, &len, NULL, e);
         if (r < 0)
                 return r;
-        const struct pv_file_payload *fp = pv_action_file(a);
         bool bytes = a->kind == PV_ACT_INSTALL_FILE;
-        if (bytes && (!fp || !fp->data))
-                return pv_error_set(e, PV_EINVAL, "install-file action for '%s' without its bytes", a->target);
+        if (bytes && !fp->data)
+                return pv_error_set(e, PV_EINVAL, "install-file action for '%s' without its bytes", path);
         if (bytes ? !same_digest(present, cur, len, fp->before_sha256) : !same_bytes(present, cur, len, a->before))
                 return pv_error_set(e, PV_ECONFLICT,
-                                    "'%s' under '%s' changed since the plan was made; run the plan again", a->target,
+                                    "'%s' under '%s' changed since the plan was made; run the plan again", path,
                                     root_name(h));
-        struct jfile *f = journal_find(j, a->target);
+        struct jfile *f = journal_find(j, path);
         /* command-line tokens pvfio is about to add are journalled before the write, so a kill right after
          * it cannot leave a token pvfio added that the journal does not call pvfio's */
         bool added = false;
@@ -523,11 +526,11 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
         if (added && (r = journal_save(h, j, e)) < 0)
                 return r;
         if (a->kind == PV_ACT_REMOVE_FILE)
-                r = remove_rel(h, a->target, e);
+                r = remove_rel(h, path, e);
         else if (bytes)
-                r = write_atomic(h, a->target, fp->data, fp->len, fp->mode ? fp->mode : 0644, -1, -1, -1, NULL, e);
-        else
-                r = write_atomic(h, a->target, a->after, strlen(a->after), 0644, -1, -1, -1, NULL, e);
+                r = write_atomic(h, path, fp->data, fp->len, fp->mode ? fp->mode : 0644, -1, -1, -1, NULL, e);
+        else   /* mode 0: keep an existing file's; a new one gets 0644 */
+                r = write_atomic(h, path, a->after, strlen(a->after), fp->mode ? fp->mode : 0644, -1, -1, -1, NULL, e);
         if (r < 0)
                 return r;
         if (f) {
@@ -571,10 +574,11 @@ static const char *key_after(const struct pv_action *a, const char *key, const c
 }
 
 static int do_rebind(const struct pv_host *h, const struct pv_action *a, struct pv_error *e) {
-        const char *bdf = a->target;
+        const struct pv_rebind_payload *b = pv_action_rebind(a);
+        const char *bdf = b ? b->addr : NULL;
         if (!valid_bdf(bdf))
                 return pv_error_set(e, PV_EINVAL, "'%s' is not a PCI function address", bdf ? bdf : "");
-        const char *drv = key_after(a, "driver", NULL);
+        const char *drv = b->driver;
         if (!drv)
                 drv = "vfio-pci";
         _cleanup_free_ char *ov = pv_asprintf(e, "sys/bus/pci/devices/%s/driver_override", bdf);
@@ -613,10 +617,15 @@ static int do_rebind(const struct pv_host *h, const struct pv_action *a, struct 
 }
 
 static int do_sriov(const struct pv_host *h, const struct pv_action *a, struct pv_error *e) {
-        const char *before = NULL, *after = key_after(a, "sriov_numvfs", &before);
-        if (!valid_bdf(a->target) || !after || strspn(after, "0123456789") != strlen(after) || !*after)
-                return pv_error_set(e, PV_EINVAL, "malformed set-sriov action for '%s'", a->target ? a->target : "");
-        _cleanup_free_ char *path = pv_asprintf(e, "sys/bus/pci/devices/%s/sriov_numvfs", a->target);
+        const struct pv_sriov_payload *s = pv_action_sriov(a);
+        if (!s || !valid_bdf(s->pf))
+                return pv_error_set(e, PV_EINVAL, "malformed set-sriov action for '%s'", s && s->pf ? s->pf : "");
+        /* the count the plan saw (its key), to step through 0 below */
+        const char *before = NULL;
+        (void)key_after(a, "sriov_numvfs", &before);
+        char after[16];
+        snprintf(after, sizeof after, "%u", s->numvfs);
+        _cleanup_free_ char *path = pv_asprintf(e, "sys/bus/pci/devices/%s/sriov_numvfs", s->pf);
         if (!path)
                 return -PV_ENOMEM;
         /* the kernel refuses to change a non-zero count to another non-zero count */
@@ -637,19 +646,20 @@ static int journal_prepare(const struct pv_host *h, struct journal *j, const str
                 const struct pv_action *a = &plan->actions[i];
                 if (a->kind == PV_ACT_RUN_COMMAND && a->before && !a->blocked)
                         dirty = true;     /* its undo will be journalled: the journal's directories count */
-                if (!is_file_action(a->kind) || a->blocked || !a->target)
+                const char *path = file_action_path(a);
+                if (!is_file_action(a->kind) || a->blocked || !path)
                         continue;
-                if (strstr(a->target, "..") || a->target[0] == '/')
-                        return pv_error_set(err, PV_EINVAL, "refusing file action outside the root: '%s'", a->target);
-                if (!journal_find(j, a->target)) {
+                if (strstr(path, "..") || path[0] == '/')
+                        return pv_error_set(err, PV_EINVAL, "refusing file action outside the root: '%s'", path);
+                if (!journal_find(j, path)) {
                         struct stat st;
                         bool present;
                         char *cur = NULL;
                         size_t len;
-                        r = read_rel(h, a->target, &present, &cur, &len, &st, err);
+                        r = read_rel(h, path, &present, &cur, &len, &st, err);
                         if (r < 0)
                                 break;
-                        struct jfile *f = journal_add(j, a->target, err);
+                        struct jfile *f = journal_add(j, path, err);
                         if (!f) {
                                 free(cur);
                                 return -PV_ENOMEM;
@@ -665,14 +675,14 @@ static int journal_prepare(const struct pv_host *h, struct journal *j, const str
                         dirty = true;
                 }
                 /* the refreshes this file needs are owed from now until they succeed */
-                r = owe(&j->owed, pv_hostplan_refresh_for_path(a->target), &dirty, err);
+                r = owe(&j->owed, pv_hostplan_refresh_for_path(path), &dirty, err);
                 if (r < 0)
                         break;
                 if (a->kind != PV_ACT_REMOVE_FILE) {
                         _cleanup_free_ char *dir = NULL;
                         const char *base;
                         size_t before = j->dirs.n;
-                        r = split_path(a->target, &dir, &base, err);
+                        r = split_path(path, &dir, &base, err);
                         if (r == 0)
                                 r = missing_dirs(h, dir, &j->dirs, err);
                         dirty |= j->dirs.n != before;
@@ -690,10 +700,43 @@ static int journal_prepare(const struct pv_host *h, struct journal *j, const str
         return r;
 }
 
+/* The executors read only the typed payloads: every host action must carry its kind's. A plan from an
+ * older pvfio (format_version 1) or assembled without them is refused before anything changes. */
+static int check_payloads(const struct pv_plan *plan, struct pv_error *err) {
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct pv_action *a = &plan->actions[i];
+                const struct pv_action_kind_info *k = pv_action_kind_info(a->kind);
+                if (!pv_action_is_host(a->kind) || (k && a->payload_kind == k->payload))
+                        continue;
+                return pv_error_set(err, PV_EINVAL,
+                                    "host action %zu (%s '%s') has no typed payload: it comes from an older pvfio "
+                                    "or was assembled by hand; make the plan again with this pvfio",
+                                    i + 1, pv_action_kind_to_string(a->kind), a->target ? a->target : "");
+        }
+        return 0;
+}
+
+/* The command line of a run-command action's argv payload (new string), or NULL. */
+static char *payload_line(const struct pv_action *a) {
+        const struct pv_command_payload *c = pv_action_command(a);
+        if (!c)
+                return NULL;
+        struct pv_strv words = { .v = c->argv };
+        while (c->argv[words.n])
+                words.n++;
+        char *line = pv_strv_join(&words, " ", NULL);
+        if (!line)
+                pv_oom(0);
+        return line;
+}
+
 int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv_runner *runner,
                   struct pv_error *err) {
+        int r = check_payloads(plan, err);
+        if (r < 0)
+                return pv_error_wrap(err, "nothing was changed");
         struct journal j;
-        int r = journal_load(h, &j, err);
+        r = journal_load(h, &j, err);
         if (r < 0)
                 return pv_error_wrap(err, "nothing was changed");
         /* temporary files a killed run left next to the files this one touches */
@@ -761,8 +804,11 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
                         if (rr == 0)
                                 rr = run_action(runner, a, &e);
                         /* a refresh is owed until it succeeded */
-                        if (rr == 0 && is_refresh_command(a->after) && strv_remove(&j.owed, a->after))
-                                rr = journal_save(h, &j, &e);
+                        if (rr == 0) {
+                                _cleanup_free_ char *line = payload_line(a);
+                                if (line && is_refresh_command(line) && strv_remove(&j.owed, line))
+                                        rr = journal_save(h, &j, &e);
+                        }
                         break;
                 case PV_ACT_REBIND_DEVICE:
                         rr = do_rebind(h, a, &e);

@@ -78,6 +78,7 @@ struct jfile *journal_add(struct journal *j, const char *path, struct pv_error *
 int journal_save(const struct pv_host *h, const struct journal *j, struct pv_error *err);
 int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *err);
 bool is_file_action(enum pv_action_kind k);
+const char *file_action_path(const struct pv_action *a);
 unsigned refresh_flags(const struct pv_strv *cmds);
 bool is_refresh_command(const char *line);
 int owe(struct pv_strv *owed, unsigned flags, bool *dirty, struct pv_error *err);

@@ -218,6 +218,8 @@ const struct pv_file_payload *pv_action_file(const struct pv_action *a);
 const struct pv_command_payload *pv_action_command(const struct pv_action *a);
 const struct pv_mapping_payload *pv_action_mapping(const struct pv_action *a);
 const struct pv_vm_payload *pv_action_vm(const struct pv_action *a);
+const struct pv_rebind_payload *pv_action_rebind(const struct pv_action *a);
+const struct pv_sriov_payload *pv_action_sriov(const struct pv_action *a);
 /* Release the payload and key of an action (pv_action_done does it too). */
 void pv_action_payload_done(struct pv_action *a);
 

@@ -23,6 +23,8 @@
 
 #include "pvfio/hostplan.h"
 
+#include "../unit/host_actions.h"
+
 enum fault { F_NONE, F_WRITE_SHORT, F_FSYNC, F_RENAME };
 static enum fault fault;      /* test-only switches (this binary is single-threaded) */
 static unsigned hits;
@@ -190,10 +192,12 @@ static void test_apply_reports_and_skips(void **state) {
                 a.before = strdup(old_content);
                 a.after = strdup(new_content);
                 assert_int_equal(pv_plan_add(&p, &a, NULL), 0);
+                assert_int_equal(test_host_payload(&p.actions[0]), 0);
                 struct pv_action c = { .kind = PV_ACT_RUN_COMMAND, .depends_on = 1 };
                 c.target = strdup("update-initramfs");
                 c.after = strdup(PV_CMD_UPDATE_INITRAMFS);
                 assert_int_equal(pv_plan_add(&p, &c, NULL), 1);
+                assert_int_equal(test_host_payload(&p.actions[1]), 0);
                 unsigned ran = 0;
                 struct pv_runner runner = { rec_run, &ran };
                 struct pv_error e = PV_ERROR_INIT;

@@ -25,6 +25,8 @@
 #include "pvfio/hostlock.h"
 #include "pvfio/hostplan.h"
 
+#include "host_actions.h"
+
 /* ------------------------------------------------------------- helpers */
 
 struct root {
@@ -103,6 +105,7 @@ static void add(struct pv_plan *p, enum pv_action_kind kind, const char *target,
         a.after = after ? strdup(after) : NULL;
         a.reason = strdup("test");
         assert_true(pv_plan_add(p, &a, NULL) >= 0);
+        assert_int_equal(test_host_payload(&p->actions[p->n - 1]), 0);   /* what the planner gives it */
 }
 
 /* A recorder: fail_on makes that command fail; `check` runs before each command. */

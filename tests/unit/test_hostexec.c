@@ -17,6 +17,8 @@
 
 #include "pvfio/hostplan.h"
 
+#include "host_actions.h"
+
 /* ------------------------------------------------------------- helpers */
 
 struct root {
@@ -118,6 +120,7 @@ static void add(struct pv_plan *p, enum pv_action_kind kind, const char *target,
         a.after = after ? strdup(after) : NULL;
         a.reason = strdup("test");
         assert_true(pv_plan_add(p, &a, NULL) >= 0);
+        assert_int_equal(test_host_payload(&p->actions[p->n - 1]), 0);   /* what the planner gives it */
 }
 
 static void add_key(struct pv_plan *p, const char *key, const char *before, const char *after) {
@@ -423,6 +426,7 @@ static void test_rebind_and_sriov_sysfs(void **state) {
         add_key(&p, "driver", "nvidia", "vfio-pci");
         add(&p, PV_ACT_SET_SRIOV, "0000:00:02.0", NULL, NULL, 0);
         add_key(&p, "sriov_numvfs", "3", "7");
+        assert_int_equal(test_host_sriov(&p.actions[p.n - 1], 7), 0);
         add(&p, PV_ACT_REBIND_DEVICE, "0000:02:00.1", NULL, NULL, 0);
         add_key(&p, "driver", NULL, "vfio-pci");
         add(&p, PV_ACT_REBIND_DEVICE, "../../etc", NULL, NULL, 0);
@@ -449,6 +453,7 @@ static void test_rebind_and_sriov_sysfs(void **state) {
         /* a missing attribute is a failure, not a created file */
         add(&p, PV_ACT_SET_SRIOV, "0000:00:03.0", NULL, NULL, 0);
         add_key(&p, "sriov_numvfs", "0", "2");
+        assert_int_equal(test_host_sriov(&p.actions[p.n - 1], 2), 0);
         assert_int_equal(pv_host_apply(&r.h, &p, NULL, &e), 0);
         assert_int_equal(p.actions[0].status, PV_ACT_FAILED);
         assert_non_null(strstr(p.actions[0].error, "sriov_numvfs"));
@@ -482,6 +487,65 @@ static void test_commands(void **state) {
         add(&p, PV_ACT_RUN_COMMAND, "update-grub", NULL, PV_CMD_UPDATE_GRUB, 0);
         assert_int_equal(pv_host_apply(&r.h, &p, NULL, &e), 0);
         assert_int_equal(p.actions[0].status, PV_ACT_FAILED);
+        pv_plan_done(&p);
+        root_free(&r);
+}
+
+/* The executors read only typed payloads: an action without one (a plan from an older pvfio, or
+ * assembled by hand) is refused before anything changes; its command line is never split. */
+static void test_apply_needs_payloads(void **state) {
+        (void)state;
+        struct root r;
+        root_make(&r);
+        struct rec rec = { 0 };
+        struct pv_runner runner = { rec_run, &rec };
+        struct pv_error e = PV_ERROR_INIT;
+        struct pv_plan p = PV_PLAN_INIT;
+        add(&p, PV_ACT_WRITE_FILE, PV_HOSTPLAN_MODULES, NULL, "vfio\n", 0);   /* with its payload */
+        struct pv_action a = { .kind = PV_ACT_RUN_COMMAND };             /* without: after is only text */
+        a.target = strdup("update-initramfs");
+        a.after = strdup(PV_CMD_UPDATE_INITRAMFS);
+        a.reason = strdup("test");
+        assert_true(pv_plan_add(&p, &a, NULL) >= 0);
+        assert_int_equal(pv_host_apply(&r.h, &p, &runner, &e), -PV_EINVAL);
+        assert_non_null(strstr(pv_error_message(&e), "host action 2 (run-command 'update-initramfs') has no typed "
+                                                      "payload"));
+        assert_non_null(strstr(pv_error_message(&e), "nothing was changed"));
+        pv_error_done(&e);
+        assert_int_equal(rec.n, 0);                       /* the command line was not split and run */
+        assert_false(exists(&r, PV_HOSTPLAN_MODULES));    /* the earlier file action did not run either */
+        assert_false(exists(&r, "var"));                  /* no journal */
+        assert_int_equal(p.actions[0].status, PV_ACT_PLANNED);
+        assert_int_equal(p.actions[1].status, PV_ACT_PLANNED);
+        pv_plan_done(&p);
+
+        /* a file action without payload: refused too, even though its target names a path */
+        struct pv_action f = { .kind = PV_ACT_WRITE_FILE };
+        f.target = strdup(PV_HOSTPLAN_MODPROBE);
+        f.after = strdup("x\n");
+        f.reason = strdup("test");
+        assert_true(pv_plan_add(&p, &f, NULL) >= 0);
+        assert_int_equal(pv_host_apply(&r.h, &p, &runner, &e), -PV_EINVAL);
+        assert_non_null(strstr(pv_error_message(&e), "host action 1 (write-file 'etc/modprobe.d/pvfio.conf') has no "
+                                                      "typed payload"));
+        pv_error_done(&e);
+        assert_false(exists(&r, PV_HOSTPLAN_MODPROBE));
+        pv_plan_done(&p);
+
+        /* with payloads, the display text is only text: the payload's path and argv are what run */
+        add(&p, PV_ACT_WRITE_FILE, PV_HOSTPLAN_MODPROBE, NULL, "y\n", 0);
+        free(p.actions[0].target);
+        p.actions[0].target = strdup("display/only");
+        static const char *const grub[] = { "update-grub", NULL };
+        add(&p, PV_ACT_RUN_COMMAND, "update-grub", NULL, "not this command", 0);
+        assert_int_equal(pv_action_set_command(&p.actions[1], grub, &e), 0);
+        assert_int_equal(pv_host_apply(&r.h, &p, &runner, &e), 0);
+        assert_int_equal(p.actions[0].status, PV_ACT_DONE);
+        assert_int_equal(p.actions[1].status, PV_ACT_DONE);
+        assert_true(exists(&r, PV_HOSTPLAN_MODPROBE));
+        assert_false(exists(&r, "display"));
+        assert_int_equal(rec.n, 1);
+        assert_string_equal(rec.lines[0], "update-grub");
         pv_plan_done(&p);
         root_free(&r);
 }
@@ -527,6 +591,7 @@ int main(void) {
                 cmocka_unit_test(test_binary_original_roundtrip),
                 cmocka_unit_test(test_rebind_and_sriov_sysfs),
                 cmocka_unit_test(test_commands),
+                cmocka_unit_test(test_apply_needs_payloads),
                 cmocka_unit_test(test_inputs_and_node_name),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
