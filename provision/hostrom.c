@@ -84,8 +84,8 @@ static int plan_one(const char *node, const struct pv_romfile *rf, const struct 
                                          "the plan from a controller that can read that source",
                                          rf->problem ? rf->problem : "the ROM image is missing", node ? node : "?");
         else if (!rf->data)
-                a.blocked = pv_xasprintf("%s on node %s (a profile read from stdin, as over SSH, resolves it "
-                                         "against the working directory): put the image there or use an "
+                a.blocked = pv_xasprintf("%s on node %s (a profile read from stdin resolves it against the "
+                                         "working directory): put the image there or use an "
                                          "absolute source path that exists on every node",
                                          rf->problem ? rf->problem : "the ROM source cannot be read",
                                          node ? node : "?");

@@ -10,9 +10,10 @@
  * The source is read here, once: a regular file of at most PV_ROMFILE_MAX_BYTES that walks as a
  * PCI expansion ROM (pvfio/rom.h). No image at all (no 55 AA at 0) is an error; a walk that
  * stops later (a cut-off dump, a last image not marked last) is a warning: QEMU hands the bytes
- * to the guest as they are. A profile read from stdin (a remote node's copy) resolves the source
- * against the working directory and keeps an unreadable one as pv_romfile.problem instead of an
- * error, so only the node that installs it is affected (its host plan blocks the install).
+ * to the guest as they are. A profile read from stdin resolves the source against the working
+ * directory and keeps an unreadable one as pv_romfile.problem instead of an error, so only the node
+ * that installs it is affected (its host plan blocks the install). A profile from a profile bundle
+ * (what a node reached over SSH gets, pvfio/profilebundle.h) takes the bytes from the bundle.
  */
 #include <errno.h>
 #include <fcntl.h>
