@@ -219,7 +219,15 @@ int pv_profile_bundle_for_node(const struct pv_profile *p, const char *node, con
         json_decref(doc);
         if (!s)
                 pv_oom(PV_PROFILE_BUNDLE_MAX_BYTES);
+        size_t n = strlen(s);
+        if (n > PV_PROFILE_BUNDLE_MAX_BYTES) { /* many small images: their JSON around them adds up */
+                free(s);
+                return pv_error_set(err, PV_ETOOBIG,
+                                    "the profile and the ROM images of node '%s' are %zu bytes as a profile bundle, more "
+                                    "than the %u bytes a node reads: install some of them on the node by hand",
+                                    node, n, PV_PROFILE_BUNDLE_MAX_BYTES);
+        }
         *ret = s;       /* jansson's default allocator: malloc(), released with free() */
-        *ret_len = strlen(s);
+        *ret_len = n;
         return 0;
 }

@@ -274,11 +274,48 @@ static void test_missing_image_blocks_with_reason(void **state) {
         pv_profile_bundle_done(&b);
 }
 
+/* A node's images are capped together (PV_PROFILE_BUNDLE_MAX_IMAGES): five of the largest size are refused
+ * on the controller, naming the node, before anything is sent. */
+static void test_writer_caps_a_nodes_images(void **state) {
+        (void)state;
+        size_t n = PV_ROMFILE_MAX_BYTES;
+        uint8_t *big = calloc(1, n);
+        assert_non_null(big);
+        rom_build(big, 0xc3);
+        char text[1024] = "version: 1\nhosts:\n  - nodes: [n1]\n    romfiles:\n";
+        for (int i = 0; i < 5; i++) {
+                char rel[32];
+                snprintf(rel, sizeof rel, "roms/big%d.rom", i);
+                big[0x200] = (uint8_t)i; /* five different images */
+                put(rel, big, n);
+                snprintf(text + strlen(text), sizeof text - strlen(text), "      - {name: big%d.rom, source: %s}\n", i,
+                         rel);
+        }
+        free(big);
+        put("profile.yaml", text, strlen(text));
+        char path[256];
+        snprintf(path, sizeof path, "%s/profile.yaml", dir);
+        struct pv_profile *p = NULL;
+        struct pv_diags d = { 0 };
+        assert_int_equal(pv_profile_load(path, &p, &d, NULL), 0);
+        char *doc = NULL;
+        size_t len = 0;
+        struct pv_error err = PV_ERROR_INIT;
+        assert_int_equal(pv_profile_bundle_for_node(p, "n1", text, strlen(text), &doc, &len, &err), -PV_ETOOBIG);
+        assert_null(doc);
+        assert_non_null(strstr(pv_error_message(&err), "the ROM images of node 'n1' are 20971520 bytes together, more "
+                                                       "than the 16 MiB pvfio sends over SSH"));
+        pv_error_done(&err);
+        pv_profile_free(p);
+        pv_diags_done(&d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_node_gets_its_images_byte_for_byte, setup, teardown),
                 cmocka_unit_test(test_reader_refuses),
                 cmocka_unit_test(test_missing_image_blocks_with_reason),
+                cmocka_unit_test_setup_teardown(test_writer_caps_a_nodes_images, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
