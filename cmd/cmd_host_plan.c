@@ -30,6 +30,8 @@ static const struct pv_opt plan_opts[] = {
           false },
         { "lock-timeout", 0, PV_OPT_VALUE, "SECONDS", "wait this long for another pvfio holding the host lock (default 10)",
           false },
+        { "profile-bundle", 0, PV_OPT_FLAG, NULL,
+          "PROFILE is a profile bundle (JSON: the profile and its ROM images; what pvfio sends over SSH)", false },
         { NULL, 0, 0, NULL, NULL, false },
 };
 
@@ -43,6 +45,8 @@ static const struct pv_opt apply_opts[] = {
         { "force", 0, PV_OPT_FLAG, NULL, "apply to a root that does not look like a Proxmox VE node", false },
         { "lock-timeout", 0, PV_OPT_VALUE, "SECONDS", "wait this long for another pvfio holding the host lock (default 10)",
           false },
+        { "profile-bundle", 0, PV_OPT_FLAG, NULL,
+          "PROFILE is a profile bundle (JSON: the profile and its ROM images; what pvfio sends over SSH)", false },
         { NULL, 0, 0, NULL, NULL, false },
 };
 

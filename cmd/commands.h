@@ -42,6 +42,7 @@ struct pv_cli_profile_req {
         bool keep_text;
         const char *vms_yaml;           /* NULL = the profile's own `vms` */
         size_t vms_len;
+        bool bundle;                    /* the file is a profile bundle (--profile-bundle, pvfio/profilebundle.h) */
 };
 struct pv_cli_profile {
         struct pv_profile *profile;

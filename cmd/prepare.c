@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "connect.h"
 #include "pvfio/buf.h"
+#include "pvfio/profilebundle.h"
 #include "pvfio/xalloc.h"
 
 /* ---------------------------------------------------------------- the profile */
@@ -92,13 +93,32 @@ static int report_profile(struct pv_ctx *ctx, const struct pv_cli_profile_req *r
         return r < 0 ? PV_EXIT_ERROR : PV_EXIT_OK;
 }
 
+/* A profile bundle (what the controller sends over SSH): its profile, with the romfiles images it carries. */
+static int parse_bundle(const struct pv_cli_profile_req *req, const char *name, struct pv_buf *b,
+                        struct pv_cli_profile *ret) {
+        struct pv_profile_bundle pb;
+        int r = pv_profile_bundle_parse(b->buf, b->len, name, &pb, &ret->err);
+        if (r < 0)
+                return r;
+        r = pv_profile_parse_bundle(&pb, name, &ret->profile, &ret->diags, &ret->err);
+        if (r >= 0 && req->keep_text) {
+                /* the text kept is the profile's, not the bundle's */
+                pv_buf_reset(b);
+                r = pv_buf_add(b, pb.profile, pb.profile_len, &ret->err);
+        }
+        pv_profile_bundle_done(&pb);
+        return r;
+}
+
 int pv_cli_profile_load(struct pv_ctx *ctx, const struct pv_cli_profile_req *req, struct pv_cli_profile *ret) {
-        struct pv_buf b = PV_BUF_INIT_CAP(PV_PROFILE_MAX_BYTES);
+        struct pv_buf b = PV_BUF_INIT_CAP(req->bundle ? PV_PROFILE_BUNDLE_MAX_BYTES : PV_PROFILE_MAX_BYTES);
         memset(ret, 0, sizeof *ret);
         ret->err = (struct pv_error)PV_ERROR_INIT;
         const char *name = strcmp(req->file, "-") == 0 && req->report != PV_PROFILE_REPORT_KEYS ? "<stdin>" : req->file;
         int r = read_profile(req, &b, &ret->err);
-        if (r >= 0)
+        if (r >= 0 && req->bundle)
+                r = parse_bundle(req, name, &b, ret);
+        else if (r >= 0)
                 r = pv_profile_parse_mem_with_vms(b.buf, b.len, name, req->vms_yaml, req->vms_len, &ret->profile,
                                                   &ret->diags, &ret->err);
         int rc = report_profile(ctx, req, r, ret);
@@ -130,6 +150,13 @@ static const char *profile_file(const struct pv_cmd *cmd, const struct pv_args *
         return args->npos > 0 ? args->pos[0] : NULL;
 }
 
+static bool has_opt(const struct pv_args *args, const char *name) {
+        for (size_t i = 0; args->opts && args->opts[i].name; i++)
+                if (!strcmp(args->opts[i].name, name))
+                        return true;
+        return false;
+}
+
 static int load_env_profile(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args) {
         struct pv_cmd_env *env = &ctx->env;
         env->profile_file = profile_file(cmd, args, env);
@@ -143,6 +170,7 @@ static int load_env_profile(struct pv_ctx *ctx, const struct pv_cmd *cmd, const 
                 .keep_text = cmd->flags & PV_CMD_KEEPS_PROFILE_TEXT,
                 .vms_yaml = env->vms_yaml,
                 .vms_len = env->vms_len,
+                .bundle = has_opt(args, "profile-bundle") && pv_args_flag(args, "profile-bundle"),
         };
         struct pv_cli_profile l;
         int rc = pv_cli_profile_load(ctx, &req, &l);

@@ -8,6 +8,7 @@
 
 #include "pvfio/cleanup.h"
 #include "pvfio/hostplan.h"
+#include "pvfio/profilebundle.h"
 #include "pvfio/util.h"
 #include "pvfio/xalloc.h"
 
@@ -107,6 +108,8 @@ int pv_remote_argv(const struct pv_profile *p, const char *node, const struct pv
                 add(&b, "--yes");
         if (o->rebind)
                 add(&b, "--rebind");
+        if (o->profile_bundle)
+                add(&b, "--profile-bundle");
         add(&b, "-");
         if (bad) {
                 pv_argv_free(b.v);
@@ -128,7 +131,11 @@ int pv_remote_prepare(struct pv_remote *r, const struct pv_profile *p, const cha
         const struct pv_ssh_node *sn = pv_profile_ssh_node(p, node);
         r->node = pv_xstrdup(node);
         r->host = pv_xstrdup(sn && sn->host ? sn->host : node);
-        int rr = pv_remote_argv(p, node, o, &r->argv, err);
+        int rr = pv_profile_bundle_for_node(p, node, input, input_len, &r->bundle, &r->bundle_len, err);
+        struct pv_remote_opts ro = *o;
+        ro.profile_bundle = r->bundle != NULL;
+        if (rr == 0)
+                rr = pv_remote_argv(p, node, &ro, &r->argv, err);
         if (rr < 0) {
                 pv_remote_done(r);
                 return rr;
@@ -136,8 +143,8 @@ int pv_remote_prepare(struct pv_remote *r, const struct pv_profile *p, const cha
         if (!timeout_s)
                 timeout_s = p->cluster.ssh.timeout_s ? p->cluster.ssh.timeout_s : PV_SSH_DEFAULT_TIMEOUT_S;
         r->proc.argv = r->argv;
-        r->proc.input = input;
-        r->proc.input_len = input_len;
+        r->proc.input = r->bundle ? r->bundle : input;
+        r->proc.input_len = r->bundle ? r->bundle_len : input_len;
         r->proc.timeout_ms = timeout_s * 1000u;
         return 0;
 }
@@ -193,6 +200,18 @@ static char *stderr_reason(const char *text) {
                 return clean_line(first_err, first_len);
         if (last)
                 return clean_line(last, last_len);
+        return NULL;
+}
+
+/* A usage error (exit 64) says what it did not understand on its first line ("Try … --help" follows). */
+static char *first_line(const char *text) {
+        for (const char *p = text; *p;) {
+                size_t n = strcspn(p, "\n");
+                for (size_t i = 0; i < n; i++)
+                        if (!isspace((unsigned char)p[i]))
+                                return clean_line(p, n);
+                p += n + (p[n] == '\n');
+        }
         return NULL;
 }
 
@@ -332,6 +351,16 @@ void pv_remote_collect(struct pv_remote *r, enum pv_remote_op op) {
                 return;
         }
         pv_error_done(&err);
+        if (code == 64 && r->bundle) {
+                free(why);
+                why = first_line(p->err.buf);
+                fail(r, pv_asprintf(NULL, "node '%s': the remote pvfio does not understand 'host %s --json "
+                                          "--profile-bundle' (%s), which sends it the ROM images of the node's romfiles: "
+                                          "install pvfio %s on %s",
+                                    r->node, op == PV_REMOTE_APPLY ? "apply" : "plan", why ? why : "usage error",
+                                    PVFIO_VERSION, r->node));
+                return;
+        }
         if (code == 64) {
                 fail(r, pv_asprintf(NULL, "node '%s': the remote pvfio does not understand 'host %s --json' (%s): "
                                           "install pvfio %s on %s",
@@ -360,5 +389,6 @@ void pv_remote_done(struct pv_remote *r) {
         pv_plan_done(&r->plan);
         pv_plan_doc_info_done(&r->info);
         pv_strv_done(&r->remote_warnings);
+        free(r->bundle);
         memset(r, 0, sizeof *r);
 }

@@ -4,9 +4,10 @@
  *
  *   ssh [cluster.ssh.options as -o …] -o BatchMode=yes -o StrictHostKeyChecking=yes
  *       [-o UserKnownHostsFile=F] [-i KEY -o IdentitiesOnly=yes] [-p PORT] -l USER -T -- HOST
- *       PVFIO host plan|apply --json --node NODE [--yes] [--rebind] -
+ *       PVFIO host plan|apply --json --node NODE [--yes] [--rebind] [--profile-bundle] -
  *
- * with the profile on stdin, collects the JSON plan document the remote pvfio
+ * with the profile on stdin (a profile bundle with the node's ROM images when its host section has
+ * `romfiles:`, pvfio/profilebundle.h; the plain profile otherwise), collects the JSON plan document the remote pvfio
  * prints, checks its format version, and decodes it into plan actions for the
  * merged plan. Every argument is a separate argv element (posix_spawnp, no local
  * shell); the remote words reach the node's login shell, so each is checked
@@ -29,6 +30,7 @@ enum pv_remote_op { PV_REMOTE_PLAN, PV_REMOTE_APPLY };
 struct pv_remote_opts {
         enum pv_remote_op op;
         bool rebind;                    /* pass --rebind */
+        bool profile_bundle;            /* pass --profile-bundle: stdin is a profile bundle (pvfio/profilebundle.h) */
 };
 
 /* One node reached over SSH. */
@@ -43,12 +45,16 @@ struct pv_remote {
         struct pv_plan plan;            /* its actions (all host actions of `node`), notes and statuses */
         struct pv_plan_doc_info info;
         struct pv_strv remote_warnings; /* "pvfio: warning: …" lines of its stderr */
+        char *bundle;                   /* the profile bundle sent on stdin (owned), NULL = the plain profile */
+        size_t bundle_len;
 };
 
 /* The ssh argv for one node (new NULL-terminated array; free with pv_argv_free). */
 int pv_remote_argv(const struct pv_profile *p, const char *node, const struct pv_remote_opts *o, char ***ret,
                    struct pv_error *err);
-/* Prepare r for node: argv and the input (borrowed, must outlive the run); timeout 0 = profile/default. */
+/* Prepare r for node: argv and the input (the profile's text, borrowed, must outlive the run; when node's
+ * romfiles need images, r sends its own bundle of that text and the images instead); timeout 0 =
+ * profile/default. */
 int pv_remote_prepare(struct pv_remote *r, const struct pv_profile *p, const char *node,
                       const struct pv_remote_opts *o, const char *input, size_t input_len, unsigned timeout_s,
                       struct pv_error *err);

@@ -79,9 +79,13 @@ static int plan_one(const char *node, const struct pv_romfile *rf, const struct 
                 .before = present ? pv_bytes_summary(f->len, f->sha256) : NULL,
                 .after = rf->data ? pv_bytes_summary(rf->len, rf->sha256) : NULL,
         };
-        if (!rf->data)
-                a.blocked = pv_xasprintf("%s on node %s (a profile read from stdin, as over SSH, resolves it "
-                                         "against the working directory): put the image there or use an "
+        if (!rf->data && rf->from_bundle)
+                a.blocked = pv_xasprintf("%s for node %s: the controller sends the images its profile names; run "
+                                         "the plan from a controller that can read that source",
+                                         rf->problem ? rf->problem : "the ROM image is missing", node ? node : "?");
+        else if (!rf->data)
+                a.blocked = pv_xasprintf("%s on node %s (a profile read from stdin resolves it against the "
+                                         "working directory): put the image there or use an "
                                          "absolute source path that exists on every node",
                                          rf->problem ? rf->problem : "the ROM source cannot be read",
                                          node ? node : "?");

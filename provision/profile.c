@@ -14,6 +14,7 @@
 
 #include "pvfio/xalloc.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/profilebundle.h"
 #include "profile_int.h"
 
 /* ------------------------------------------------------------ diagnostics */
@@ -317,9 +318,24 @@ int pv_profile_parse_mem(const char *buf, size_t len, const char *name, struct p
         return pv_profile_parse_mem_with_vms(buf, len, name, NULL, 0, ret, diags, err);
 }
 
+static int parse_mem(const char *buf, size_t len, const char *name, const char *vms_yaml, size_t vms_len,
+                     const struct pv_profile_bundle *bundle, struct pv_profile **ret, struct pv_diags *diags,
+                     struct pv_error *err);
+
 int pv_profile_parse_mem_with_vms(const char *buf, size_t len, const char *name, const char *vms_yaml,
                                   size_t vms_len, struct pv_profile **ret, struct pv_diags *diags,
                                   struct pv_error *err) {
+        return parse_mem(buf, len, name, vms_yaml, vms_len, NULL, ret, diags, err);
+}
+
+int pv_profile_parse_bundle(const struct pv_profile_bundle *b, const char *name, struct pv_profile **ret,
+                            struct pv_diags *diags, struct pv_error *err) {
+        return parse_mem(b->profile, b->profile_len, name, NULL, 0, b, ret, diags, err);
+}
+
+static int parse_mem(const char *buf, size_t len, const char *name, const char *vms_yaml, size_t vms_len,
+                     const struct pv_profile_bundle *bundle, struct pv_profile **ret, struct pv_diags *diags,
+                     struct pv_error *err) {
         if (!name)
                 name = "<profile>";
         if (len > PV_PROFILE_MAX_BYTES)
@@ -331,7 +347,8 @@ int pv_profile_parse_mem_with_vms(const char *buf, size_t len, const char *name,
         size_t first = d->n, errors_before = d->n_errors;
         struct pv_profile *p = pv_xcalloc(1, sizeof(*p));
         p->file = pv_xstrdup(name);
-        struct pvp_ctx c = { .diags = d, .p = p, .path = PV_BUF_INIT_CAP(64 * 1024), .diag_first = first };
+        struct pvp_ctx c = { .diags = d, .p = p, .path = PV_BUF_INIT_CAP(64 * 1024), .diag_first = first,
+                             .bundle = bundle };
         struct ynode *root = NULL;
         int loaded = pvp_yaml_load(&c, buf ? buf : "", buf ? len : 0, &root);
         if (loaded == 0 && !c.fatal && vms_yaml && root && root->kind == Y_MAP) {

@@ -22,6 +22,8 @@
 #include "pvfio/buf.h"
 #include "pvfio/profile.h"
 
+struct pv_profile_bundle;
+
 #define PVP_MAX_DIAGS 1000            /* stop collecting after this many problems */
 #define PVP_MAX_TEMPLATE_CHAIN 8
 
@@ -86,6 +88,7 @@ struct pvp_ctx {
         struct pvp_item_src *host_src;      /* p->n_hosts entries */
         const struct ynode *cluster_src;    /* `cluster:` mapping or NULL */
         struct pvp_item_src *usb_mapping_src; /* p->n_usb_mappings entries (profile_usbmap.c) */
+        const struct pv_profile_bundle *bundle; /* romfiles sources come from here, not the filesystem (profile_rom.c) */
 };
 
 /* Where a typed list item came from: its mapping node and its index in the YAML list. */

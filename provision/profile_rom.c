@@ -10,9 +10,10 @@
  * The source is read here, once: a regular file of at most PV_ROMFILE_MAX_BYTES that walks as a
  * PCI expansion ROM (pvfio/rom.h). No image at all (no 55 AA at 0) is an error; a walk that
  * stops later (a cut-off dump, a last image not marked last) is a warning: QEMU hands the bytes
- * to the guest as they are. A profile read from stdin (a remote node's copy) resolves the source
- * against the working directory and keeps an unreadable one as pv_romfile.problem instead of an
- * error, so only the node that installs it is affected (its host plan blocks the install).
+ * to the guest as they are. A profile read from stdin resolves the source against the working
+ * directory and keeps an unreadable one as pv_romfile.problem instead of an error, so only the node
+ * that installs it is affected (its host plan blocks the install). A profile from a profile bundle
+ * (what a node reached over SSH gets, pvfio/profilebundle.h) takes the bytes from the bundle.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 
 #include "pvfio/bytes.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/profilebundle.h"
 #include "pvfio/rom.h"
 #include "pvfio/xalloc.h"
 #include "profile_int.h"
@@ -104,12 +106,36 @@ static int read_source(const char *path, uint8_t **ret, size_t *ret_len) {
         return 0;
 }
 
+static void take_image(struct pvp_ctx *c, const struct ynode *v, const char *path, uint8_t *data, size_t len,
+                       struct pv_romfile *rf);
+
+/* A profile that came in a bundle (over SSH): the source's bytes are the controller's, from the bundle
+ * (checked for size and SHA-256 when it was read); one the bundle lacks is this node's problem. */
+static void from_bundle(struct pvp_ctx *c, const struct ynode *v, struct pv_romfile *rf) {
+        const struct pv_bundle_file *f = pv_profile_bundle_find(c->bundle, v->text);
+        rf->from_bundle = true;
+        if (!f) {
+                rf->problem = pv_xasprintf("the ROM source '%s' is not in the profile bundle the controller sent",
+                                           v->text);
+                return;
+        }
+        uint8_t *data = pv_xmalloc(f->len + 1);
+        memcpy(data, f->data, f->len);
+        data[f->len] = '\0';
+        _cleanup_free_ char *shown = pv_xasprintf("%s (from the profile bundle)", v->text);
+        take_image(c, v, shown, data, f->len, rf);
+}
+
 static void type_source(struct pvp_ctx *c, const struct ynode *v, struct pv_romfile *rf) {
         if (!scalar(v)) {
                 XERR(c, v, "must be the path of a ROM image file (relative to the profile), got %s", shown(v));
                 return;
         }
         rf->source = pv_xstrdup(v->text);
+        if (c->bundle) {
+                from_bundle(c, v, rf);
+                return;
+        }
         bool deferred = !c->p->file || c->p->file[0] == '<';
         _cleanup_free_ char *path = source_path(c->p, v->text);
         uint8_t *data = NULL;
@@ -129,6 +155,12 @@ static void type_source(struct pvp_ctx *c, const struct ynode *v, struct pv_romf
                              path, why);
                 return;
         }
+        take_image(c, v, path, data, len, rf);
+}
+
+/* Walk the image read from `path` (shown in messages) and keep it in rf (takes data). */
+static void take_image(struct pvp_ctx *c, const struct ynode *v, const char *path, uint8_t *data, size_t len,
+                       struct pv_romfile *rf) {
         struct pv_rom_info ri;
         pv_rom_parse(data, len, &ri, NULL);
         if (ri.n_images == 0) {

@@ -177,8 +177,9 @@ struct pv_host_spec {
  * One `romfiles:` entry: a PCI option ROM image the host plan installs as usr/share/kvm/NAME.
  * `source` is read when the profile is loaded (relative to the profile file's directory; a
  * profile read from stdin: to the working directory). A profile loaded from a file refuses a
- * source it cannot read; one from stdin (what a remote node gets over SSH) keeps the reason in
- * `problem` and the host plan of that node blocks the install.
+ * source it cannot read; one from stdin keeps the reason in `problem` and the host plan of that
+ * node blocks the install. A node reached over SSH gets a profile bundle (pvfio/profilebundle.h):
+ * its sources come from the bundle, never from that node's disk (`from_bundle`).
  */
 #define PV_ROMFILE_MAX_BYTES (4u << 20)  /* a GPU vBIOS is 64 KiB-1 MiB; keeps journal and JSON plan small */
 #define PV_ROMFILE_DIR "usr/share/kvm"  /* where QEMU looks for romfile=NAME (root-relative) */
@@ -191,6 +192,8 @@ struct pv_romfile {
         bool has_efi;                   /* the image carries an EFI (UEFI) image */
         char *problem;                  /* why the source could not be read (stdin profiles), or NULL */
         struct pv_loc loc;
+        bool from_bundle;               /* the profile came in a profile bundle (pvfio/profilebundle.h): the
+                                         * bytes, or their absence, are the controller's */
 };
 
 /* A romfiles name: letters, digits, '.', '_', '+', '-', not starting with '.' or '-', ≤ 128 characters. */

@@ -118,6 +118,16 @@ class Node:
             "printf '%%s\\n' \"$out\" | sed -e 's/\"format_version\": 2,/\"format_version\": 99,/' "
             "-e 's/\"pvfio_version\": \"[^\"]*\"/\"pvfio_version\": \"9.9.9\"/'\n"
             "exit $rc\n" % (lab.pvfio, self.root))
+        # one that damages the profile bundle on its way in: a wrong SHA-256 for every image
+        self.pvfio_bad_bundle = self.wrapper(
+            "pvfio-bad-bundle",
+            "sed -e 's/\"sha256\":\"[0-9a-f]*\"/\"sha256\":\"%s\"/g' | %s \"$@\" --root %s\n"
+            % ("0" * 64, lab.pvfio, self.root))
+        # an older pvfio that does not know --profile-bundle: the real binary, the flag renamed to one it lacks
+        self.pvfio_no_bundle = self.wrapper(
+            "pvfio-no-bundle",
+            "for a do shift; [ \"$a\" = --profile-bundle ] && a=--profile-bundle-unknown; set -- \"$@\" \"$a\"; done\n"
+            "exec %s \"$@\" --root %s\n" % (lab.pvfio, self.root))
         # one that never answers (for timeouts)
         self.pvfio_hang = self.wrapper("pvfio-hang", "exec sleep 600\n")
 

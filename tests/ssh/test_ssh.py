@@ -165,14 +165,50 @@ class HostsOverSsh(Base):
             self.assertEqual(f.read(), image)
         r = self.run_pvfio("plan", prof, rc=0)
         self.assertNotIn("install-file", r.out)
-        # relative: fine here (beside the profile), not on the node, which reads the profile from stdin
+        # relative to the profile here: the controller sends the image in the profile bundle, the node
+        # installs the same bytes (NULs and all) though it cannot read the controller's file
+        self.assertIn(b"\x00", image)
         prof = self.lab.profile(HOSTS.replace("  - nodes: pve2\n", "    romfiles:\n      - {name: rel.rom, source: "
                                               "roms/gpu.rom}\n  - nodes: pve2\n"), name="relative.yaml")
         doc = self.run_pvfio("plan", "--json", prof, rc=2).json()
         rom = [a for a in doc["actions"] if a["kind"] == "install-file"]
-        self.assertEqual(len(rom), 1)
-        self.assertIn("the ROM source 'roms/gpu.rom' cannot be read", rom[0]["blocked"])
-        self.assertIn("on node pve1", rom[0]["blocked"])
+        self.assertEqual([(a["node"], a["target"], a["blocked"]) for a in rom], [("pve1", "usr/share/kvm/rel.rom", None)])
+        self.assertEqual(base64.b64decode(rom[0]["payload"]["data_base64"]), image)
+        r = self.run_pvfio("apply", "--yes", prof, rc=0)
+        self.assertRegex(r.out, r"(?m)^  \+ install-file usr/share/kvm/rel\.rom \[done\]$")
+        with open(os.path.join(self.lab.nodes["pve1"].root, "usr/share/kvm/rel.rom"), "rb") as f:
+            self.assertEqual(f.read(), image)
+        self.assertEqual(self.run_pvfio("plan", "--json", prof, rc=0).json()["actions"], [])
+
+    def test_romfiles_bundle_damaged_or_not_understood(self):
+        """A bundle whose image does not match its SHA-256 is refused by the node; an older pvfio there,
+        which does not know --profile-bundle, fails that node with what to install."""
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mkroot"))
+        import mkrom
+        image = mkrom.build_rom(0x10de, 0x25a0, efi=False)
+        os.makedirs(os.path.join(self.lab.dir, "roms"), exist_ok=True)
+        with open(os.path.join(self.lab.dir, "roms", "gpu.rom"), "wb") as f:
+            f.write(image)
+        hosts = HOSTS.replace("  - nodes: pve2\n", "    romfiles:\n      - {name: gpu.rom, source: roms/gpu.rom}\n"
+                              "  - nodes: pve2\n")
+        pve1 = self.lab.nodes["pve1"]
+        before = sshlab.snapshot(pve1.root)
+        prof = self.lab.profile(hosts, ssh_nodes={"pve1": {"pvfio": pve1.pvfio_bad_bundle}})
+        r = self.run_pvfio("apply", "--yes", prof, rc=3)
+        self.assertRegex(r.err, r"node 'pve1': .*profile bundle '<stdin>': image 'roms/gpu\.rom' has SHA-256 "
+                                r"[0-9a-f]{64}, its 'sha256' says 0{64} \(the bundle was damaged on the way\)")
+        self.assertUntouched("pve1", before)
+        self.assertApplied("pve2", r)
+        prof = self.lab.profile(hosts, ssh_nodes={"pve1": {"pvfio": pve1.pvfio_no_bundle}})
+        r = self.run_pvfio("plan", prof, rc=3)
+        self.assertRegex(r.err, r"node 'pve1': the remote pvfio does not understand 'host plan --json "
+                                r"--profile-bundle' \(.*--profile-bundle-unknown.*\), which sends it the ROM images "
+                                r"of the node's romfiles: install pvfio \d+\.\d+\.\d+ on pve1")
+        self.assertUntouched("pve1", before)
+        # nodes without romfiles get the plain profile: the same older pvfio still serves pve3
+        prof = self.lab.profile(hosts, ssh_nodes={"pve3": {"pvfio": self.lab.nodes["pve3"].pvfio_no_bundle}})
+        self.run_pvfio("apply", "--yes", prof, rc=0)
+        self.assertApplied("pve3")
 
     def test_one_node_unreachable(self):
         prof = self.lab.profile(HOSTS)

@@ -148,6 +148,14 @@ static void test_argv_defaults(void **state) {
                                "pve2|pvfio|host|plan|--json|--node|pve2|-");
         free(s);
         pv_argv_free(argv);
+        /* a node whose romfiles need images: stdin is a profile bundle */
+        o.profile_bundle = true;
+        assert_int_equal(pv_remote_argv(p, "pve2", &o, &argv, NULL), 0);
+        s = joined(argv);
+        assert_string_equal(s, "ssh|-o|BatchMode=yes|-o|StrictHostKeyChecking=yes|-o|ConnectTimeout=10|-l|root|-T|--|"
+                               "pve2|pvfio|host|plan|--json|--node|pve2|--profile-bundle|-");
+        free(s);
+        pv_argv_free(argv);
         pv_profile_free(p);
         pv_diags_done(&d);
 }
@@ -494,6 +502,16 @@ static void test_remote_answers(void **state) {
         remote_with(&r, 64, "", "pvfio host plan: unknown option '--json'\n");
         pv_remote_collect(&r, PV_REMOTE_PLAN);
         assert_non_null(strstr(r.error, "does not understand 'host plan --json'"));
+        done(&r);
+
+        /* an older pvfio that does not know --profile-bundle (sent for a node with romfiles) */
+        remote_with(&r, 64, "", "pvfio host apply: unknown option '--profile-bundle'\n"
+                                "Try 'pvfio host apply --help' for more information.\n");
+        r.bundle = strdup("{}");
+        pv_remote_collect(&r, PV_REMOTE_APPLY);
+        assert_non_null(strstr(r.error, "node 'pve3': the remote pvfio does not understand 'host apply --json "
+                                        "--profile-bundle' (pvfio host apply: unknown option '--profile-bundle'), which "
+                                        "sends it the ROM images of the node's romfiles: install pvfio "));
         done(&r);
 
         remote_with(&r, 0, "", "");
