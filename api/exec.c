@@ -31,6 +31,7 @@ struct worker {
         uint32_t prealloc;              /* CREATE_VM with vmid 0: the id reserved for it, 0 = none */
         unsigned long writes;           /* write requests sent */
         unsigned long tasks, polls;     /* tasks waited for, status polls */
+        struct pv_task_board *board;    /* shared by the workers (parallel runs), or NULL */
 };
 
 /* Mapping actions are built by the local planner only (a remote node's plan holds host actions only),
@@ -230,6 +231,7 @@ static int wait_task(struct pv_api *api, struct worker *w, const char *upid, boo
                 .timeout_ms = timeout_ms,
                 .progress = count_poll,
                 .userdata = w,
+                .board = w->board,
         };
         w->tasks++;
         return pv_api_task_wait(api, upid, &tw, NULL, err);
@@ -555,6 +557,7 @@ struct sched {
         bool stop;
         struct vmid_pool pool;
         bool enomem;
+        struct pv_task_board *board;    /* the tasks the workers wait for (parallel runs) */
 };
 
 static bool same_target(const struct pv_action *a, const struct pv_action *b) {
@@ -639,9 +642,20 @@ static int preallocate_vmids(struct sched *s, struct pv_api *api, struct pv_erro
         struct pv_vm_info *vms = NULL;
         size_t n = 0;
         uint32_t next = 0;
-        int r = pv_api_nextid(api, 0, &next, err);
-        if (r >= 0)
-                r = pv_api_cluster_resources(api, NULL, NULL, &vms, &n, err);
+        /* both in one round (two concurrent GETs): the listing does not depend on the answer of nextid */
+        struct pv_api_get q[2] = {
+                { .path = "/cluster/nextid", .err = PV_ERROR_INIT },
+                { .path = "/cluster/resources", .err = PV_ERROR_INIT },
+        };
+        int r = pv_api_get_many(api, q, 2, err);
+        if (r >= 0 && (r = pv_api_decode_nextid(q[0].data, &next, err)) < 0)
+                pv_error_wrap(err, "GET %s", q[0].path);
+        if (r >= 0 && (r = pv_api_decode_resources(q[1].data, NULL, NULL, &vms, &n, err)) < 0)
+                pv_error_wrap(err, "GET %s", q[1].path);
+        for (size_t i = 0; i < 2; i++) {
+                json_decref(q[i].data);
+                pv_error_done(&q[i].err);
+        }
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
@@ -663,7 +677,7 @@ static int preallocate_vmids(struct sched *s, struct pv_api *api, struct pv_erro
 
 /* Run one job on a worker's session (no lock held). */
 static void run_job(struct sched *s, struct pv_api *api, struct job *j) {
-        struct worker w = { .api = api, .o = s->o, .pool = &s->pool, .prealloc = j->prealloc };
+        struct worker w = { .api = api, .o = s->o, .pool = &s->pool, .prealloc = j->prealloc, .board = s->board };
         struct pv_action *a = &s->plan->actions[j->idx];
         j->rc = run_one(api, a, &w, &j->err);
         j->writes = w.writes;
@@ -954,6 +968,7 @@ int pv_api_execute(struct pv_api *api, struct pv_plan *plan, const struct pv_api
                         pv_log_debug(api->log, "executor: vmids not reserved ahead: %s", pv_error_message(&e));
                         pv_error_done(&e);
                 }
+                s.board = pv_task_board_new();
                 wts = calloc(parallel, sizeof *wts);
                 if (!wts) {
                         r = pv_error_set(err, PV_ENOMEM, "out of memory");
@@ -975,6 +990,8 @@ int pv_api_execute(struct pv_api *api, struct pv_plan *plan, const struct pv_api
         }
         r = schedule(&s, n_threads ? NULL : api, n_threads ? n_threads : 1, &res, err);
         res.workers = n_threads ? n_threads : 1;
+        if (s.board) /* the requests the waits cost (a wait that a list settled polls no status of its own) */
+                pv_task_board_counts(s.board, &res.task_lists, &res.polls);
 out:
         if (wts) {
                 pthread_mutex_lock(&s.mu);
@@ -990,6 +1007,7 @@ out:
                 }
                 free(wts);
         }
+        pv_task_board_free(s.board);
         sched_done(&s);
         if (r >= 0 && result)
                 *result = res;

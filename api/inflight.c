@@ -45,8 +45,17 @@ static int active_tasks(struct pv_api *api, const char *node, uint32_t vmid, siz
                 r = pv_api_call(api, PV_API_GET, path, &p, &d, err);
         if (r >= 0 && !json_is_array(d))
                 r = pv_error_set(err, PV_EINVAL, "GET %s: unexpected answer: the task list is not a list", path);
-        if (r >= 0)
-                *ret_n = json_array_size(d);
+        if (r >= 0) {
+                /* source=active lists the tasks that ended but are not archived yet too, with their exit
+                 * status (pve-manager PVE/API2/Tasks.pm node_tasks): only 'RUNNING' ones still run */
+                size_t n = 0, i;
+                const json_t *e;
+                json_array_foreach(d, i, e) {
+                        const char *st = json_string_value(json_object_get(e, "status"));
+                        n += !st || strcmp(st, "RUNNING") == 0;
+                }
+                *ret_n = n;
+        }
         json_decref(d);
         pv_api_params_done(&p);
         return r;

@@ -95,6 +95,10 @@ int pv_api_url_normalize(const char *in, char **ret, struct pv_error *err);
 /* Path-segment escaping (keeps RFC 3986 pchar characters). */
 int pv_api_escape_segment(struct pv_buf *out, const char *s, struct pv_error *err);
 
+/* GET …/config as Proxmox answers it by default, rebuilt from GET …/pending (observe.c); NULL when data is not
+ * a list. A new reference. */
+json_t *pv_api_config_from_pending(const json_t *data);
+
 /* usbmap.c: GET …/hardware/usb decoded; the USB part of pv_api_observe (after round 1). */
 int pv_api_decode_hw_usb(const json_t *data, struct pv_hw_usb **ret, size_t *ret_n, struct pv_error *err);
 int pv_api_observe_usb(struct pv_api *api, const struct pv_observe_want *want, struct pv_observed *o,

@@ -261,7 +261,7 @@ static bool truthy_delete(const json_t *d) {
  * lists every key with its current and pending value (and the digest). So a
  * running VM costs one request instead of two. NULL when data is not a list.
  */
-static json_t *config_from_pending(const json_t *data) {
+json_t *pv_api_config_from_pending(const json_t *data) {
         if (!json_is_array(data))
                 return NULL;
         json_t *o = json_object();
@@ -506,7 +506,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                         r = pv_api_decode_vm_pending(q->data, v->vmid, &pd, err);
                         if (r >= 0)
                                 r = append_pending(&o, &pd, err);
-                        json_t *conf = r >= 0 ? config_from_pending(q->data) : NULL;
+                        json_t *conf = r >= 0 ? pv_api_config_from_pending(q->data) : NULL;
                         if (r >= 0 && !conf)
                                 r = pv_error_set(err, PV_ENOMEM, "out of memory");
                         struct pv_vm_config c;

@@ -129,14 +129,10 @@ char *pv_api_task_log_tail(const struct pv_strv *lines, unsigned n) {
         return s;
 }
 
-int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_wait *opts,
+static int task_wait(struct pv_api *api, const char *upid, const struct pv_upid *up, const struct pv_task_wait *o,
                      struct pv_task_status *ret, struct pv_error *err) {
-        static const struct pv_task_wait defaults = { 0 };
-        const struct pv_task_wait *o = opts ? opts : &defaults;
-        struct pv_upid u;
-        int r = pv_upid_parse(upid, &u, err);
-        if (r < 0)
-                return r;
+        const struct pv_upid u = *up;
+        int r;
         unsigned limit = o->timeout_ms ? o->timeout_ms
                                        : pv_api_task_timeout_ms(u.type, api->task_timeout_ms, o->memory_mib, o->has_pci);
         unsigned delay = o->poll_initial_ms ? o->poll_initial_ms : PV_TASK_POLL_FIRST_MS;
@@ -152,7 +148,8 @@ int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_
         sleep_ms(delay < limit ? delay : limit);
         for (;;) {
                 pv_task_status_done(&st);
-                r = pv_api_task_status(api, upid, &st, err);
+                r = o->board ? pv_task_board_poll(o->board, api, upid, delay, &st, err)
+                             : pv_api_task_status(api, upid, &st, err);
                 if (r < 0)
                         return pv_error_wrap(err, "while waiting for %s", what);
                 uint64_t elapsed = pv_api_now_ms() - t0;
@@ -169,7 +166,10 @@ int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_
                 }
                 delay = next_poll_delay(delay, max_delay, elapsed);
                 unsigned left = (unsigned)(limit - elapsed);
-                sleep_ms(delay < left ? delay : left);
+                if (o->board)
+                        pv_task_board_sleep(o->board, upid, delay < left ? delay : left);
+                else
+                        sleep_ms(delay < left ? delay : left);
         }
         const char *exit = st.exitstatus ? st.exitstatus : "unexpected status";
         if (strcmp(exit, "OK") == 0) {
@@ -205,5 +205,21 @@ int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_
                 *ret = st;
         else
                 pv_task_status_done(&st);
+        return r;
+}
+
+int pv_api_task_wait(struct pv_api *api, const char *upid, const struct pv_task_wait *opts,
+                     struct pv_task_status *ret, struct pv_error *err) {
+        static const struct pv_task_wait defaults = { 0 };
+        const struct pv_task_wait *o = opts ? opts : &defaults;
+        struct pv_upid u;
+        int r = pv_upid_parse(upid, &u, err);
+        if (r < 0)
+                return r;
+        if (o->board)
+                pv_task_board_join(o->board, upid, &u);
+        r = task_wait(api, upid, &u, o, ret, err);
+        if (o->board)
+                pv_task_board_leave(o->board, upid);
         return r;
 }

@@ -18,7 +18,8 @@ per VM). Phases, each run RUNS times from the same starting state (median):
   delete   `state: absent` (running VMs are stopped, then destroyed)
 
 For each phase: wall time of `pvfio apply --yes --parallel P`, its requests and
-writes (the simulator's request log), pvfio's task status polls (--timings),
+writes (the simulator's request log), pvfio's task status polls and task-list
+polls (GET /nodes/{node}/tasks for several tasks of a node at once; --timings),
 and the floor
 
     floor = ceil(VMS / P) × chain × (LATENCY + TASK)
@@ -120,9 +121,12 @@ class Bench:
         writes = self.sim.writes(mark)
         m = re.search(r"(\d+) tasks, (\d+) status polls", p.stderr)
         tasks, polls = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        m = re.search(r"(\d+) task-list polls", p.stderr)   # GET /nodes/{node}/tasks for many tasks at once
+        lists = int(m.group(1)) if m else 0
         if timed and os.environ.get("BENCH_VERBOSE"):
             sys.stderr.write(p.stderr)
-        return {"wall": wall, "requests": len(reqs), "writes": len(writes), "tasks": tasks, "polls": polls}
+        return {"wall": wall, "requests": len(reqs), "writes": len(writes), "tasks": tasks, "polls": polls,
+                "lists": lists}
 
     def reach(self, state, memory="1G"):
         """Bring the cluster to a state (not timed: no latency, instant tasks)."""
@@ -170,8 +174,8 @@ def main():
     ok = True
     print("pvfio apply, %d VMs on %d nodes, --parallel %d, tasks %d ms, latency %d ms, median of %d"
           % (a.vms, a.nodes, a.parallel, a.task_ms, a.latency_ms, a.runs))
-    print("%-7s %8s %8s %6s %9s %7s %6s %6s  %s" % ("phase", "seconds", "floor", "ratio", "requests", "writes",
-                                                    "tasks", "polls", "target"))
+    print("%-7s %8s %8s %6s %9s %7s %6s %6s %6s  %s" % ("phase", "seconds", "floor", "ratio", "requests", "writes",
+                                                         "tasks", "polls", "lists", "target"))
     try:
         for name, before, after, chain, target in phases:
             r = b.phase(name, before, after)
@@ -186,9 +190,9 @@ def main():
             else:
                 met, tgt = True, "-"
             ok &= met
-            print("%-7s %8.3f %8.3f %6s %9d %7d %6d %6d  %s" % (
+            print("%-7s %8.3f %8.3f %6s %9d %7d %6d %6d %6d  %s" % (
                 name, r["wall"], floor, "%.2f" % ratio if floor else "-", r["requests"], r["writes"], r["tasks"],
-                r["polls"], tgt))
+                r["polls"], r["lists"], tgt))
     finally:
         b.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -21,6 +21,7 @@
 #include "pvfio/hostlock.h"
 #include "pvfio/hostplan.h"
 #include "pvfio/profile.h"
+#include "pvfio/strv_json.h"
 
 static const struct pv_opt plan_opts[] = {
         { "node", 0, PV_OPT_VALUE, "NAME", "node whose host section applies (default: the root's etc/hostname)", false },
@@ -317,13 +318,6 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
 
 /* ------------------------------------------------------------- rollback */
 
-static json_t *strv_json(const struct pv_strv *v) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < v->n; i++)
-                json_array_append_new(a, json_string(v->v[i]));
-        return a;
-}
-
 static int run_rollback(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
         struct pv_host *h = NULL;
         struct pv_host_lock *lock = NULL;
@@ -355,9 +349,10 @@ static int run_rollback(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_
         bool recorded = !is_real_root(h);
         if (ctx->json) {
                 json_t *doc = json_pack("{s:b, s:o, s:o, s:o, s:b, s:o, s:o}", "had_journal", rep.had_journal,
-                                        "restored", strv_json(&rep.restored), "removed", strv_json(&rep.removed),
-                                        "commands", strv_json(&rep.commands), "commands_recorded", recorded,
-                                        "warnings", strv_json(&rep.warnings), "failed", strv_json(&rep.failed));
+                                        "restored", pv_strv_to_json(&rep.restored), "removed",
+                                        pv_strv_to_json(&rep.removed), "commands", pv_strv_to_json(&rep.commands),
+                                        "commands_recorded", recorded, "warnings", pv_strv_to_json(&rep.warnings),
+                                        "failed", pv_strv_to_json(&rep.failed));
                 pv_print_json(ctx, doc);
         } else if (!rep.had_journal) {
                 fprintf(ctx->out, "Nothing to roll back: no journal under '%s'.\n", h->root);

@@ -361,8 +361,7 @@ static int run_check(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
         /* config-space facts (FLR) for the devices to pass; unreadable config is not an error */
         for (unsigned i = 0; i < n_dev && rc == 0; i++)
                 for (size_t k = 0; k < s->n_devs; k++)
-                        if (pv_pci_addr_equal(&s->devs[k].addr, &addrs[i]) ||
-                            (addrs[i].func == PV_PCI_FUNC_ALL && pv_pci_addr_same_slot(&s->devs[k].addr, &addrs[i])))
+                        if (pv_pci_addr_covers(&addrs[i], &s->devs[k].addr))
                                 if (pv_host_read_caps(h, s, k, &err) < 0)
                                         rc = pv_report_error(ctx, &err);
         /* desired kernel arguments: what this host needs for its IOMMU, plus what was asked */

@@ -21,6 +21,7 @@
 #include "hosts.h"
 #include "localhost.h"
 #include "lock.h"
+#include "recheck.h"
 #include "reboot.h"
 #include "render_nodes.h"
 #include "render.h"
@@ -99,11 +100,15 @@ struct plan_state {
         struct pv_strv creating;        /* `lock: create` VMs still in progress after the wait */
         size_t dup_after;               /* verification: VMs that share a name after the apply */
         size_t blocked_after;           /* verification: actions blocked only after the apply */
-        struct pv_cli_lock lock;        /* apply: the cluster-wide lock, taken before the cluster is read */
+        struct pv_apply_lock lock;      /* apply: the cluster-wide lock, taken when the plan writes (recheck.h) */
+        /* where the cluster part of s->plan begins (it is planned again under the lock) */
+        size_t cluster_first, cluster_drift, cluster_warnings;
+        unsigned long recheck_requests; /* GETs made under the lock to check the plan again */
 };
 
 static void plan_state_done(struct plan_state *s) {
-        pv_cli_lock_release(s->ctx, &s->lock);
+        if (s->ctx)
+                pv_apply_lock_release(pv_cli_events(s->ctx), &s->lock);
         for (size_t i = 0; i < s->n_followups; i++)
                 pv_plan_done(&s->followups[i]);
         free(s->followups);
@@ -120,7 +125,7 @@ static void plan_state_done(struct plan_state *s) {
 }
 
 static bool wants_cluster(const struct pv_profile *p) {
-        return p->n_vms > 0 || p->n_mappings > 0;
+        return p->n_vms > 0 || p->n_mappings > 0 || p->n_usb_mappings > 0;
 }
 
 /* Observe the cluster and plan mappings/VMs into *plan with the hosts' readiness. */
@@ -225,6 +230,7 @@ struct plan_cluster_ctx {
         struct pv_api *api;
         const struct pv_profile *p;
         struct pv_observed *obs;
+        const struct pv_vm_plan_opts *vo;
 };
 
 static int reobserve_cluster(void *userdata, struct pv_error *err) {
@@ -233,21 +239,55 @@ static int reobserve_cluster(void *userdata, struct pv_error *err) {
         return pv_cli_observe(c->api, c->p, NULL, c->obs, NULL, NULL, err);
 }
 
+/* The cluster part planned again under the apply lock (recheck.h). */
+static int replan_cluster(void *userdata, const struct pv_observed *obs, const struct pv_strv *creating,
+                          struct pv_plan *into, struct pv_error *err) {
+        struct plan_cluster_ctx *c = userdata;
+        int r = pv_vm_plan_build(c->p, obs, c->vo, into, err);
+        return r < 0 ? r : block_creates(creating, into, err);
+}
+
+/* Take the apply lock when the plan writes, plan again under it; a changed plan replaces the cluster part
+ * (from the marks on) and is announced with a warning. */
+static int lock_and_recheck(struct pv_ctx *ctx, struct pv_apply_lock *lock, struct pv_recheck *rc,
+                            struct pv_plan *plan, size_t first, size_t drift, size_t warnings, bool *ret_changed,
+                            struct pv_error *err) {
+        struct pv_plan fresh = PV_PLAN_INIT;
+        bool same = true;
+        *ret_changed = false;
+        int r = pv_engine_recheck(pv_cli_events(ctx), lock, rc, plan, first, &fresh, &same, err);
+        if (r == 0 && !same) {
+                pv_plan_truncate(plan, first, drift, warnings);
+                r = pv_plan_append(plan, &fresh, err);
+                *ret_changed = true;
+        }
+        pv_plan_done(&fresh);
+        return r;
+}
+
 int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p,
                         const struct pv_vm_plan_opts *vo, struct pv_cli_conn *conn, struct pv_observed *obs,
-                        struct pv_plan *plan, struct pv_cli_lock *lock) {
+                        struct pv_plan *plan, struct pv_apply_lock *lock) {
         struct pv_error err = PV_ERROR_INIT;
         struct pv_strv warnings = PV_STRV_INIT, creating = PV_STRV_INIT;
         int rc = PV_EXIT_OK;
-        struct plan_cluster_ctx rc_ctx = { .p = p, .obs = obs };
-        if ((lock && pv_cli_lock_take(ctx, conn->api, lock, &err) < 0) ||
-            pv_cli_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
-            /* a write (lock taken) waits for VMs in progress, as apply does: no second create */
+        struct plan_cluster_ctx rc_ctx = { .p = p, .obs = obs, .vo = vo };
+        size_t first = plan->n, drift = plan->n_drift, n_warn = plan->n_warnings;
+        bool changed = false;
+        /* read without the lock; a write takes it and checks the plan again under it (recheck.h) */
+        if (pv_cli_observe(conn->api, p, NULL, obs, &warnings, NULL, &err) < 0 ||
+            /* a write waits for VMs in progress, as apply does: no second create */
             (lock && (rc_ctx.api = conn->api,
                       wait_in_progress(ctx, conn->api, p, obs, PV_API_DEFAULT_BUSY_WAIT_S, reobserve_cluster, &rc_ctx,
                                        &creating, NULL, &err) < 0)) ||
             pv_vm_plan_build(p, obs, vo, plan, &err) < 0 || block_creates(&creating, plan, &err) < 0)
                 rc = pv_report_error(ctx, &err);
+        struct pv_recheck chk = { .api = conn->api, .profile = p, .obs = obs, .replan = replan_cluster, .userdata = &rc_ctx };
+        if (rc == PV_EXIT_OK && lock && pv_plan_writes_cluster(plan, first) &&
+            lock_and_recheck(ctx, lock, &chk, plan, first, drift, n_warn, &changed, &err) < 0)
+                rc = pv_report_error(ctx, &err);
+        if (changed)
+                pv_warn(ctx, "the cluster changed after it was read: planned again under the apply lock");
         for (size_t i = 0; i < warnings.n; i++)
                 pv_plan_add_warning(plan, TAKE_PTR(warnings.v[i]), NULL);
         warnings.n = 0;
@@ -363,9 +403,8 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                         s->t.local += hn->plan_ns;
                 }
         }
-        /* apply: one pvfio at a time reads and writes the cluster (a no-op for plan/diff) */
-        if (wants_cluster(p) && (pv_cli_lock_take(ctx, s->conn.api, &s->lock, &err) < 0 || observe_cluster(s, &err) < 0 ||
-                                 wait_busy(s, &err) < 0)) {
+        /* read without the apply lock: run_apply takes it only when the plan writes, then checks again */
+        if (wants_cluster(p) && (observe_cluster(s, &err) < 0 || wait_busy(s, &err) < 0)) {
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
@@ -384,6 +423,9 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                         if (s->hosts.v[i].failed && !s->hosts.v[i].local)
                                 pv_report_error(ctx, &(struct pv_error){ .code = PV_EIO, .message = s->hosts.v[i].error });
         }
+        s->cluster_first = s->plan.n;
+        s->cluster_drift = s->plan.n_drift;
+        s->cluster_warnings = s->plan.n_warnings;
         if (wants_cluster(p) && plan_vms(s, &s->plan, &err) < 0)
                 rc = pv_report_error(ctx, &err);
 out:
@@ -421,10 +463,10 @@ static void print_timings(struct plan_state *s) {
         if (s->exec.workers)
                 fprintf(ctx->err,
                         "timings: apply %.3f s; %zu done, %zu failed, %zu skipped; %lu writes; %u in parallel; "
-                        "%lu tasks, %lu status polls (%.1f per task)\n",
+                        "%lu tasks, %lu status polls (%.1f per task), %lu task-list polls\n",
                         (double)s->t.exec / 1e9, s->exec.done, s->exec.failed, s->exec.skipped, s->exec.writes,
                         s->exec.workers, s->exec.tasks, s->exec.polls,
-                        s->exec.tasks ? (double)s->exec.polls / (double)s->exec.tasks : 0.0);
+                        s->exec.tasks ? (double)s->exec.polls / (double)s->exec.tasks : 0.0, s->exec.task_lists);
 }
 
 static bool has_remote(const struct pv_hosts *h) {
@@ -533,6 +575,7 @@ static int execute(struct plan_state *s, struct pv_plan *plan, unsigned shutdown
         s->exec.writes += res.writes;
         s->exec.tasks += res.tasks;
         s->exec.polls += res.polls;
+        s->exec.task_lists += res.task_lists;
         if (res.workers > s->exec.workers)
                 s->exec.workers = res.workers;
         return r;
@@ -708,6 +751,53 @@ static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
         return (int)count_failed(fp);
 }
 
+static int replan_state(void *userdata, const struct pv_observed *obs, const struct pv_strv *creating,
+                        struct pv_plan *into, struct pv_error *err) {
+        struct plan_state *s = userdata;
+        (void)obs; /* s->obs, updated in place */
+        pv_strv_done(&s->creating);
+        for (size_t i = 0; i < creating->n; i++)
+                if (pv_strv_push(&s->creating, creating->v[i], err) < 0)
+                        return -PV_ENOMEM;
+        return plan_vms(s, into, err);
+}
+
+/*
+ * The optimistic lock of apply: the plan shown was made without the cluster lock; take it now and
+ * plan the cluster part again. The same plan goes on; a different one (someone changed the cluster
+ * in between) replaces it and is shown: with --yes it is applied, on a terminal the user is asked
+ * again. Returns an exit code.
+ */
+static int recheck_apply(struct pv_ctx *ctx, struct plan_state *s) {
+        bool yes = ctx->env.yes;
+        struct pv_error err = PV_ERROR_INIT;
+        struct pv_recheck chk = { .api = s->conn.api, .profile = s->profile, .obs = &s->obs, .replan = replan_state,
+                                  .userdata = s };
+        bool changed = false;
+        uint64_t t0 = pv_now_ns();
+        int r = lock_and_recheck(ctx, &s->lock, &chk, &s->plan, s->cluster_first, s->cluster_drift,
+                                 s->cluster_warnings, &changed, &err);
+        s->t.api += pv_now_ns() - t0;
+        s->recheck_requests += chk.requests;
+        if (r < 0) {
+                r = pv_report_error(ctx, &err);
+                pv_error_done(&err);
+                return r;
+        }
+        if (!changed)
+                return PV_EXIT_OK;
+        pv_warn(ctx, "the cluster changed after it was read: planned again under the apply lock%s",
+                yes ? " (--yes: applying the new plan)" : "");
+        if (!ctx->json) {
+                fprintf(ctx->out, "\n%sThe plan, read again under the apply lock:%s\n", pv_c(ctx, ctx->out, PV_C_BOLD),
+                        pv_c(ctx, ctx->out, PV_C_RESET));
+                pv_render_plan_text(ctx, &s->plan, false);
+        }
+        return pv_cli_confirm(ctx, "Apply these changes?",
+                              "refusing to apply without --yes when standard input is not a terminal",
+                              "Nothing applied.");
+}
+
 struct apply_opts {
         unsigned shutdown_s, reboot_parallel, reboot_timeout;
 };
@@ -793,6 +883,13 @@ static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_arg
                             "refusing to apply without --yes when standard input is not a terminal", "Nothing applied.");
         if (rc != PV_EXIT_OK)
                 goto out;
+        /* the cluster is written (or nodes rebooted through the API): take the apply lock now and plan again */
+        if (s.conn.api && wants_cluster(s.profile) &&
+            (pv_plan_writes_cluster(&s.plan, s.cluster_first) || (reboot && reboot_due))) {
+                rc = recheck_apply(ctx, &s);
+                if (rc != PV_EXIT_OK)
+                        goto out;
+        }
         /* host first: VMs may depend on the host being configured */
         if (s.hosts.n && apply_hosts(ctx, &s, rebind, &err) < 0) {
                 rc = pv_report_error(ctx, &err);
@@ -926,7 +1023,10 @@ const struct pv_cmd pv_cmd_apply = {
         .name = "apply",
         .summary = "apply a profile: host configuration of every node, mappings and VMs",
         .usage = "PROFILE",
-        .description = "Plans like 'pvfio plan', shows the plan, asks for confirmation (or --yes), then\n"
+        .description = "Plans like 'pvfio plan', shows the plan, asks for confirmation (or --yes). A plan\n"
+                       "that writes through the API then takes the cluster-wide lock, reads again what it\n"
+                       "depends on and plans again: a changed plan is shown (and asked for again without\n"
+                       "--yes); a plan with nothing to write takes no lock. Then it\n"
                        "applies host changes first (this node in-process, the others with 'pvfio host\n"
                        "apply' over SSH, in parallel) and cluster changes through the API, waits for\n"
                        "tasks and verifies by reading the state again. With --reboot the nodes that\n"

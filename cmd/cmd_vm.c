@@ -218,7 +218,7 @@ static int check_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_
         if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, &parallel) < 0 ||
             pv_cli_parse_retry(ctx, cmd, args) < 0)
                 return PV_EXIT_USAGE;
-        struct pv_cli_lock lock;
+        struct pv_apply_lock lock;
         if (pv_cli_lock_parse(ctx, cmd, args, &lock) < 0)
                 return PV_EXIT_USAGE;
         _cleanup_buf_ struct pv_buf yaml = PV_BUF_INIT_CAP(64 * 1024);
@@ -237,7 +237,7 @@ static int check_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_
 }
 
 static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
-        struct pv_cli_lock lock;
+        struct pv_apply_lock lock;
         if (pv_cli_lock_parse(ctx, cmd, args, &lock) < 0)   /* checked already (check_vm_add) */
                 return PV_EXIT_USAGE;
         struct pv_error err = PV_ERROR_INIT;
@@ -287,7 +287,7 @@ static int run_vm_add(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_ar
         }
         rc = res.failed || res.skipped ? PV_EXIT_PARTIAL : PV_EXIT_OK;
 out:
-        pv_cli_lock_release(ctx, &lock);
+        pv_apply_lock_release(pv_cli_events(ctx), &lock);
         pv_plan_done(&plan);
         pv_observed_done(&obs);
         pv_error_done(&err);

@@ -59,11 +59,12 @@ struct pv_vm_plan_opts;
 struct pv_cli_conn;
 struct pv_observed;
 struct pv_plan;
-struct pv_cli_lock;
-/* lock: the cluster-wide apply lock to take before the cluster is read (NULL = none). */
+struct pv_apply_lock;
+/* lock: the cluster-wide apply lock, taken when the plan writes (then the plan is checked again under it;
+ * NULL = none, for a dry run). */
 int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p,
                         const struct pv_vm_plan_opts *vo, struct pv_cli_conn *conn, struct pv_observed *obs,
-                        struct pv_plan *plan, struct pv_cli_lock *lock);
+                        struct pv_plan *plan, struct pv_apply_lock *lock);
 
 /* pvfio vm add (cmd_vm.c) */
 extern const struct pv_cmd pv_cmd_vm;

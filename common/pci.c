@@ -92,6 +92,23 @@ bool pv_pci_addr_same_slot(const struct pv_pci_addr *a, const struct pv_pci_addr
         return a->domain == b->domain && a->bus == b->bus && a->dev == b->dev;
 }
 
+bool pv_pci_addr_covers(const struct pv_pci_addr *sel, const struct pv_pci_addr *dev) {
+        return pv_pci_addr_same_slot(sel, dev) && (sel->func == PV_PCI_FUNC_ALL || sel->func == dev->func);
+}
+
+bool pv_pci_addr_overlap(const struct pv_pci_addr *a, const struct pv_pci_addr *b) {
+        return pv_pci_addr_covers(a, b) || pv_pci_addr_covers(b, a);
+}
+
+const struct pv_pci_addr *pv_pci_addrs_overlap(const struct pv_pci_addr *a, size_t na, const struct pv_pci_addr *b,
+                                               size_t nb) {
+        for (size_t i = 0; i < na; i++)
+                for (size_t k = 0; k < nb; k++)
+                        if (pv_pci_addr_overlap(&a[i], &b[k]))
+                                return &a[i];
+        return NULL;
+}
+
 int pv_pci_addr_cmp(const struct pv_pci_addr *a, const struct pv_pci_addr *b) {
         if (a->domain != b->domain)
                 return a->domain < b->domain ? -1 : 1;

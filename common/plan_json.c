@@ -8,6 +8,7 @@
 
 #include "pvfio/bytes.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/strv_json.h"
 #include "pvfio/util.h"
 #include "pvfio/xalloc.h"
 
@@ -157,13 +158,6 @@ static json_t *str_or_null(const char *s) {
         return s ? json_string(s) : json_null();
 }
 
-static json_t *vec_json(char *const *v) {
-        json_t *a = json_array();
-        for (size_t i = 0; v && v[i]; i++)
-                json_array_append_new(a, json_string(v[i]));
-        return a;
-}
-
 /* A file payload; install-file's bytes as base64 with their size and SHA-256 (checked on reading). */
 static json_t *file_payload_json(const struct pv_file_payload *f) {
         json_t *o = json_pack("{s:s, s:I}", "path", f->path, "mode", (json_int_t)f->mode);
@@ -183,7 +177,7 @@ json_t *pv_action_payload_json(const struct pv_action *a) {
         case PV_PAYLOAD_FILE:
                 return file_payload_json(&a->payload.file);
         case PV_PAYLOAD_COMMAND:
-                return json_pack("{s:o}", "argv", vec_json(a->payload.command.argv));
+                return json_pack("{s:o}", "argv", pv_json_string_vec(a->payload.command.argv));
         case PV_PAYLOAD_REBIND:
                 return json_pack("{s:s, s:o}", "addr", a->payload.rebind.addr, "driver",
                                  str_or_null(a->payload.rebind.driver));
@@ -196,9 +190,9 @@ json_t *pv_action_payload_json(const struct pv_action *a) {
                 const struct pv_mapping_payload *m = &a->payload.mapping;
                 if (m->usb) /* a USB mapping: its own type, no mdev/live-migration flags */
                         return json_pack("{s:s, s:s, s:o, s:o}", "type", "usb", "id", m->id, "entries",
-                                         vec_json(m->entries), "description", str_or_null(m->description));
-                return json_pack("{s:s, s:o, s:o, s:b, s:b}", "id", m->id, "entries", vec_json(m->entries),
-                                 "description", str_or_null(m->description), "mdev", m->mdev,
+                                         pv_json_string_vec(m->entries), "description", str_or_null(m->description));
+                return json_pack("{s:s, s:o, s:o, s:b, s:b}", "id", m->id, "entries",
+                                 pv_json_string_vec(m->entries), "description", str_or_null(m->description), "mdev", m->mdev,
                                  "live_migration_capable", m->live_migration_capable);
         }
         case PV_PAYLOAD_NONE:
@@ -218,13 +212,6 @@ json_t *pv_plan_reboots_json(const struct pv_plan *plan) {
         for (size_t i = 0; i < plan->n_reboots; i++)
                 json_array_append_new(a, json_pack("{s:o, s:s}", "node", str_or_null(plan->reboots[i].node), "text",
                                                    plan->reboots[i].text));
-        return a;
-}
-
-static json_t *strv_json(char **v, size_t n) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(a, json_string(v[i]));
         return a;
 }
 
@@ -270,10 +257,11 @@ json_t *pv_plan_to_json(const struct pv_plan *plan) {
         struct pv_plan_counts c;
         pv_plan_counts(plan, &c);
         json_t *doc = json_pack("{s:i, s:o, s:o, s:b, s:o, s:o, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "format_version",
-                                PV_PLAN_FORMAT_VERSION, "actions", actions, "drift", strv_json(plan->drift, plan->n_drift),
-                                "reboot_required", plan->n_reboot_reasons > 0, "reboot_reasons",
-                                strv_json(plan->reboot_reasons, plan->n_reboot_reasons), "pending_restart", pending,
-                                "warnings", strv_json(plan->warnings, plan->n_warnings), "summary", "add",
+                                PV_PLAN_FORMAT_VERSION, "actions", actions, "drift",
+                                pv_json_string_array(plan->drift, plan->n_drift), "reboot_required",
+                                plan->n_reboot_reasons > 0, "reboot_reasons",
+                                pv_json_string_array(plan->reboot_reasons, plan->n_reboot_reasons), "pending_restart",
+                                pending, "warnings", pv_json_string_array(plan->warnings, plan->n_warnings), "summary", "add",
                                 (json_int_t)c.add, "change", (json_int_t)c.change, "remove", (json_int_t)c.del,
                                 "blocked", (json_int_t)c.blocked, "done", (json_int_t)c.done, "failed",
                                 (json_int_t)c.failed);

@@ -6,6 +6,7 @@
 
 #include "pvfio/xalloc.h"
 #include "pvfio/util.h"
+#include "pvfio/strv_json.h"
 
 /* ------------------------------------------------------------ selection */
 
@@ -317,9 +318,7 @@ json_t *pv_hosts_json(const struct pv_hosts *h) {
         json_t *a = json_array();
         for (size_t i = 0; i < h->n; i++) {
                 const struct pv_host_node *hn = &h->v[i];
-                json_t *reasons = json_array();
-                for (size_t k = 0; k < hn->reboot_reasons.n; k++)
-                        json_array_append_new(reasons, json_string(hn->reboot_reasons.v[k]));
+                json_t *reasons = pv_strv_to_json(&hn->reboot_reasons);
                 json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:I, s:b, s:o, s:f}", "node", hn->node, "via",
                                       hn->local ? "local" : "ssh", "status", hn->failed ? "failed" : "ok", "error",
                                       hn->error ? json_string(hn->error) : json_null(), "actions", (json_int_t)hn->count,

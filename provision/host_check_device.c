@@ -61,8 +61,7 @@ int check_vfio_loaded(struct check_ctx *c, const struct pv_strv *configured) {
 
 static bool input_has(const struct pv_check_input *in, const struct pv_pci_addr *a) {
         for (size_t i = 0; i < in->n_devices; i++)
-                if (pv_pci_addr_equal(&in->devices[i], a) ||
-                    (in->devices[i].func == PV_PCI_FUNC_ALL && pv_pci_addr_same_slot(&in->devices[i], a)))
+                if (pv_pci_addr_covers(&in->devices[i], a))
                         return true;
         return false;
 }

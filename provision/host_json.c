@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* JSON views of the host state and the check verdicts (stable key names). */
 #include "pvfio/host.h"
+#include "pvfio/strv_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +11,6 @@
 
 static json_t *str_or_null(const char *s) {
         return s ? json_string(s) : json_null();
-}
-
-static json_t *strv_json(const struct pv_strv *sv) {
-        json_t *a = json_array();
-        for (size_t i = 0; a && i < sv->n; i++)
-                json_array_append_new(a, json_string(sv->v[i]));
-        return a;
 }
 
 static json_t *addr_json(const struct pv_pci_addr *a) {
@@ -63,7 +57,7 @@ static json_t *dev_json(const struct pv_host_dev *d) {
         json_object_set_new(o, "driver", str_or_null(d->driver));
         json_object_set_new(o, "driver_override", str_or_null(d->driver_override));
         json_object_set_new(o, "boot_vga", d->boot_vga < 0 ? json_null() : json_boolean(d->boot_vga == 1));
-        json_object_set_new(o, "reset_method", d->has_reset_method ? strv_json(&d->reset_methods) : json_null());
+        json_object_set_new(o, "reset_method", d->has_reset_method ? pv_strv_to_json(&d->reset_methods) : json_null());
         json_object_set_new(o, "has_reset", json_boolean(d->has_reset));
         json_object_set_new(o, "numa_node", json_integer(d->numa_node));
         json_object_set_new(o, "is_bridge", json_boolean(d->is_bridge));
@@ -176,13 +170,13 @@ json_t *pv_host_state_to_json(const struct pv_host_state *s) {
                                                    str_or_null(s->cpu.vendor_id), "model_name",
                                                    str_or_null(s->cpu.model_name), "count", (json_int_t)s->cpu.count,
                                                    "vmx", s->cpu.vmx, "svm", s->cpu.svm, "flags",
-                                                   strv_json(&s->cpu.flags)));
+                                                   pv_strv_to_json(&s->cpu.flags)));
         json_object_set_new(root, "kernel", json_pack("{s:o, s:i, s:i, s:i}", "release", str_or_null(s->kernel_release),
                                                       "major", (json_int_t)s->kver.major, "minor",
                                                       (json_int_t)s->kver.minor, "patch", (json_int_t)s->kver.patch));
         json_object_set_new(root, "cmdline", json_pack("{s:o, s:o}", "raw", str_or_null(s->cmdline), "args",
-                                                       strv_json(&s->cmdline_args)));
-        json_object_set_new(root, "modules", strv_json(&s->modules));
+                                                       pv_strv_to_json(&s->cmdline_args)));
+        json_object_set_new(root, "modules", pv_strv_to_json(&s->modules));
 
         json_t *units = json_array();
         for (size_t i = 0; units && i < s->iommu.n_units; i++) {
@@ -204,8 +198,8 @@ json_t *pv_host_state_to_json(const struct pv_host_state *s) {
                                       units, "groups", (json_int_t)s->iommu.n_groups_sysfs, "dmar_table",
                                       s->iommu.dmar_table, "ivrs_table", s->iommu.ivrs_table, "dmar_flags",
                                       s->iommu.dmar_flags >= 0 ? json_integer(s->iommu.dmar_flags) : json_null(),
-                                      "interrupt_remapping", ir, "ir_chips", strv_json(&s->iommu.ir_chips),
-                                      "plain_chips", strv_json(&s->iommu.plain_msi_chips)));
+                                      "interrupt_remapping", ir, "ir_chips", pv_strv_to_json(&s->iommu.ir_chips),
+                                      "plain_chips", pv_strv_to_json(&s->iommu.plain_msi_chips)));
         json_t *fbs = json_array();
         for (size_t i = 0; fbs && i < s->n_fb_ranges; i++)
                 json_array_append_new(fbs, json_pack("{s:s, s:o, s:o}", "name", s->fb_ranges[i].name, "start",
@@ -217,7 +211,8 @@ json_t *pv_host_state_to_json(const struct pv_host_state *s) {
                             json_pack("{s:s, s:b, s:b, s:o, s:o, s:o, s:o, s:o}", "loader",
                                       pv_bootloader_to_string(b->loader), "efi", b->efi, "proxmox_boot_tool",
                                       b->proxmox_boot_tool, "loader_info", str_or_null(b->loader_info), "evidence",
-                                      strv_json(&b->evidence), "etc_kernel_cmdline", file_json(&b->etc_kernel_cmdline),
+                                      pv_strv_to_json(&b->evidence), "etc_kernel_cmdline",
+                                      file_json(&b->etc_kernel_cmdline),
                                       "etc_default_grub", file_json(&b->etc_default_grub), "grub_d",
                                       files_json(b->grub_d, b->n_grub_d)));
         json_object_set_new(root, "etc_modules", file_json(&s->etc_modules));

@@ -41,6 +41,7 @@
 #include "pvfio/hostfs.h"
 #include "pvfio/hostlock.h"
 #include "pvfio/hostplan.h"
+#include "pvfio/strv_json.h"
 #include "pvfio/xalloc.h"
 
 #include "hostexec_int.h"
@@ -152,19 +153,6 @@ static json_t *bytes_json(const char *s, size_t len, bool *ret_b64) {
         return e ? json_string(e) : NULL;
 }
 
-static int strv_to_json(const struct pv_strv *v, json_t **ret) {
-        json_t *a = json_array();
-        if (!a)
-                return -1;
-        for (size_t i = 0; i < v->n; i++)
-                if (json_array_append_new(a, json_string(v->v[i])) < 0) {
-                        json_decref(a);
-                        return -1;
-                }
-        *ret = a;
-        return 0;
-}
-
 int journal_save(const struct pv_host *h, const struct journal *j, struct pv_error *err) {
         json_t *root = json_object(), *files = json_array(), *dirs = NULL, *undo = NULL, *owed = NULL;
         int bad = !root || !files;
@@ -196,12 +184,12 @@ int journal_save(const struct pv_host *h, const struct journal *j, struct pv_err
                         }
                 }
                 if (f->owned.n) {
-                        json_t *a = NULL;
-                        bad |= strv_to_json(&f->owned, &a) < 0 || json_object_set_new(o, "owned_args", a) < 0;
+                        json_t *a = pv_strv_to_json(&f->owned);
+                        bad |= !a || json_object_set_new(o, "owned_args", a) < 0;
                 }
         }
-        bad = bad || strv_to_json(&j->dirs, &dirs) < 0 || strv_to_json(&j->undo, &undo) < 0 ||
-              strv_to_json(&j->owed, &owed) < 0;
+        bad = bad || !(dirs = pv_strv_to_json(&j->dirs)) || !(undo = pv_strv_to_json(&j->undo)) ||
+              !(owed = pv_strv_to_json(&j->owed));
         if (!bad) {
                 bad |= json_object_set_new(root, "format_version", json_integer(1)) < 0;
                 bad |= json_object_set_new(root, "files", files) < 0;
@@ -260,23 +248,6 @@ static int json_bytes(json_t *o, const char *key, const char *key64, char **ret,
                 if (b64_decode(json_string_value(v), ret, ret_len) < 0)
                         return -1;
                 *ret_present = true;
-        }
-        return 0;
-}
-
-static int strv_from_json(json_t *a, struct pv_strv *out, struct pv_error *err) {
-        if (!a)
-                return 0;
-        if (!json_is_array(a))
-                return -1;
-        size_t i;
-        json_t *v;
-        json_array_foreach(a, i, v) {
-                if (!json_is_string(v))
-                        return -1;
-                int r = pv_strv_push(out, json_string_value(v), err);
-                if (r < 0)
-                        return r;
         }
         return 0;
 }
@@ -343,15 +314,15 @@ int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *er
                                         break;
                                 }
                         }
-                        if (strv_from_json(json_object_get(o, "owned_args"), &f->owned, err) < 0) {
+                        if (pv_strv_from_json(json_object_get(o, "owned_args"), &f->owned, NULL) < 0) {
                                 why = "bad owned_args";
                                 break;
                         }
                 }
         }
-        if (!why && (strv_from_json(json_object_get(root, "dirs"), &j->dirs, err) < 0 ||
-                     strv_from_json(json_object_get(root, "undo"), &j->undo, err) < 0 ||
-                     strv_from_json(json_object_get(root, "refresh_owed"), &j->owed, err) < 0))
+        if (!why && (pv_strv_from_json(json_object_get(root, "dirs"), &j->dirs, NULL) < 0 ||
+                     pv_strv_from_json(json_object_get(root, "undo"), &j->undo, NULL) < 0 ||
+                     pv_strv_from_json(json_object_get(root, "refresh_owed"), &j->owed, NULL) < 0))
                 why = "bad dirs or undo list";
         for (size_t k = 0; !why && k < j->dirs.n; k++)
                 if (strstr(j->dirs.v[k], "..") || j->dirs.v[k][0] == '/')

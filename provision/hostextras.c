@@ -60,11 +60,6 @@ static int each_vm_device(const struct pv_profile *p, const char *node, dev_fn f
         return r;
 }
 
-static bool addr_covers(const struct pv_pci_addr *sel, const struct pv_pci_addr *dev) {
-        return sel->domain == dev->domain && sel->bus == dev->bus && sel->dev == dev->dev &&
-               (sel->func == PV_PCI_FUNC_ALL || sel->func == dev->func);
-}
-
 /* ------------------------------------------------------------------ load */
 
 struct load {
@@ -122,7 +117,7 @@ static int load_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd
         struct load *l = ud;
         for (size_t i = 0; i < l->s->n_devs; i++) {
                 const struct pv_host_dev *d = &l->s->devs[i];
-                if (!addr_covers(sel, &d->addr))
+                if (!pv_pci_addr_covers(sel, &d->addr))
                         continue;
                 if (have_dev(l->x, &d->addr)) {
                         for (size_t k = 0; k < l->x->n_devs; k++)
@@ -233,7 +228,7 @@ static int rom_one(struct numa *n, const struct pv_vm *vm, const struct pv_pcide
                 return 0;
         for (size_t i = 0; i < n->s->n_devs; i++) {
                 const struct pv_host_dev *d = &n->s->devs[i];
-                if (!addr_covers(sel, &d->addr) || !pv_host_dev_is_display(d))
+                if (!pv_pci_addr_covers(sel, &d->addr) || !pv_host_dev_is_display(d))
                         continue;
                 const struct pv_host_extra_dev *e = extra_dev(n->x, &d->addr);
                 if (!e || e->rom_efi != 0)
@@ -269,7 +264,7 @@ static int numa_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd
         for (size_t i = 0; i < n->s->n_devs; i++) {
                 const struct pv_host_dev *d = &n->s->devs[i];
                 /* GPUs (display class 03) only: one warning per GPU, not per audio function */
-                if (!addr_covers(sel, &d->addr) || (d->class_code >> 16) != 0x03 || d->numa_node < 0)
+                if (!pv_pci_addr_covers(sel, &d->addr) || (d->class_code >> 16) != 0x03 || d->numa_node < 0)
                         continue;
                 const struct pv_host_extra_dev *e = extra_dev(n->x, &d->addr);
                 if (!e || !e->local_cpulist)
@@ -666,7 +661,7 @@ int pv_host_check_vendor_reset(const struct pv_host *h, const struct pv_host_sta
                 const char *fam = pv_vendor_reset_family(d->vendor, d->device);
                 bool asked = false;
                 for (size_t k = 0; k < n; k++)
-                        asked |= addr_covers(&addrs[k], &d->addr);
+                        asked |= pv_pci_addr_covers(&addrs[k], &d->addr);
                 if (!fam || !asked)
                         continue;
                 bool installed = pv_vendor_reset_installed(h, s), loaded = pv_host_module_loaded(s, "vendor_reset");

@@ -275,9 +275,7 @@ static bool sel_matches(const struct pv_devsel *s, const struct pv_host_dev *d) 
         case PV_DEVSEL_ID:
                 return d->vendor == s->id.vendor && d->device == s->id.device;
         case PV_DEVSEL_ADDR:
-                if (s->addr.func == PV_PCI_FUNC_ALL)
-                        return pv_pci_addr_same_slot(&d->addr, &s->addr);
-                return pv_pci_addr_equal(&d->addr, &s->addr);
+                return pv_pci_addr_covers(&s->addr, &d->addr);
         case PV_DEVSEL_MATCH:
                 if (s->has_vendor && d->vendor != s->vendor)
                         return false;

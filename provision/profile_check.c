@@ -316,12 +316,6 @@ static bool addr_is_igd(const struct pv_pci_addr *a) {
         return a->dev == 2 && a->func == 0;
 }
 
-static bool addrs_overlap(const struct pv_pci_addr *a, const struct pv_pci_addr *b) {
-        if (!pv_pci_addr_same_slot(a, b))
-                return false;
-        return a->func == b->func || a->func == PV_PCI_FUNC_ALL || b->func == PV_PCI_FUNC_ALL;
-}
-
 static void check_legacy_igd(struct pvp_ctx *c, const struct pv_vm *vm, const struct pv_pcidev *d,
                              const struct ynode *pm) {
         const char *k = "legacy_igd";
@@ -516,7 +510,7 @@ static void check_vm(struct pvp_ctx *c, size_t i) {
                                         continue;
                                 for (size_t x = 0; x < d->n_addrs && !dup; x++)
                                         for (size_t y = 0; y < (k == j ? x : o->n_addrs) && !dup; y++)
-                                                if (addrs_overlap(&d->addrs[x], &o->addrs[y])) {
+                                                if (pv_pci_addr_overlap(&d->addrs[x], &o->addrs[y])) {
                                                         char a[PV_PCI_ADDR_MAX];
                                                         pv_pci_addr_format(&d->addrs[x], a);
                                                         if (k == j)

@@ -406,6 +406,9 @@ static int add_unique(struct pv_strv *v, const char *s, struct pv_error *err) {
 
 int pv_usb_observe_want(const struct pv_profile *profile, struct pv_observe_want *w, struct pv_error *err) {
         int r = 0;
+        /* The listing is read whenever the cluster is, as the PCI one: a managed mapping the profile
+         * dropped (all of them, even) is still seen, reported as drift and pruned. */
+        w->usb_mappings = true;
         for (size_t i = 0; r >= 0 && i < profile->n_usb_mappings; i++) {
                 const struct pv_usb_mapping *m = &profile->usb_mappings[i];
                 w->usb_mappings = true;

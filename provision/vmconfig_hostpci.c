@@ -26,11 +26,6 @@ struct slotted {
         bool ok;                        /* resolved; false = skipped (blocked) */
 };
 
-static bool addr_matches(const struct pv_pci_addr *fact, const struct pv_pci_addr *dev) {
-        return pv_pci_addr_same_slot(fact, dev) &&
-               (fact->func == PV_PCI_FUNC_ALL || dev->func == PV_PCI_FUNC_ALL || fact->func == dev->func);
-}
-
 /* Index every host= address of the observed configs (once per plan and observed state). */
 int pvc_index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_error *err) {
         if (!c || !o || c->indexed == o)
@@ -72,7 +67,7 @@ static bool used_by_other_vm(const struct xlate *x, const char *node, const stru
         const struct pv_claims *cl = x->ctx->claims;
         if (cl && o && cl->indexed == o) {
                 for (size_t i = 0; i < cl->n_used; i++)
-                        if (cl->used[i].vmid != x->ctx->vmid && addr_matches(&cl->used[i].addr, a) &&
+                        if (cl->used[i].vmid != x->ctx->vmid && pv_pci_addr_overlap(&cl->used[i].addr, a) &&
                             strcmp(cl->used[i].node, node) == 0) {
                                 *who = cl->used[i].vmid;
                                 return true;
@@ -91,7 +86,7 @@ static bool used_by_other_vm(const struct xlate *x, const char *node, const stru
                                 continue;
                         bool hit = false;
                         for (size_t j = 0; j < h.n_host && !hit; j++)
-                                hit = addr_matches(&h.host[j], a);
+                                hit = pv_pci_addr_overlap(&h.host[j], a);
                         pv_hostpci_done(&h);
                         if (hit) {
                                 *who = c->vmid;
@@ -196,7 +191,7 @@ static const char *not_ready(const struct xlate *x, const struct pv_pci_addr *ad
                         const struct pv_device_not_ready *d = &rd->devs[f];
                         if (d->kind == PV_NOT_READY_BINDING && !binding_matters)
                                 continue;
-                        if (addr_matches(&d->addr, &addrs[i])) {
+                        if (pv_pci_addr_overlap(&d->addr, &addrs[i])) {
                                 *which = &addrs[i];
                                 return d->reason ? d->reason : "not ready";
                         }
@@ -271,7 +266,7 @@ static int resolve_raw(struct xlate *x, struct slotted *s, struct pv_error *err)
                 for (size_t i = 0; r == 0 && i < d->n_addrs; i++) {
                         bool found = false;
                         for (size_t k = 0; k < x->hw->n_devs && !found; k++)
-                                found = addr_matches(&d->addrs[i], &x->hw->devs[k].addr);
+                                found = pv_pci_addr_overlap(&d->addrs[i], &x->hw->devs[k].addr);
                         if (!found) {
                                 char a[PV_PCI_ADDR_MAX];
                                 pv_pci_addr_format(&d->addrs[i], a);
@@ -383,7 +378,7 @@ static bool held_through_mapping(const struct xlate *x, const char *node, const 
                                 if (pv_mapentry_parse(om->map[e], &me, NULL) < 0)
                                         continue;
                                 for (size_t p = 0; me.node && strcmp(me.node, node) == 0 && !hit && p < me.n_paths; p++)
-                                        hit = addr_matches(&me.paths[p], a);
+                                        hit = pv_pci_addr_overlap(&me.paths[p], a);
                                 pv_mapentry_done(&me);
                         }
                         pv_hostpci_done(&h);
@@ -405,7 +400,7 @@ static bool vf_free(const struct xlate *x, const struct slotted *all, size_t n_a
                 if (&all[i] == self || !all[i].ok)
                         continue;
                 for (size_t k = 0; k < all[i].hp.n_host; k++)
-                        if (addr_matches(&all[i].hp.host[k], a))
+                        if (pv_pci_addr_overlap(&all[i].hp.host[k], a))
                                 return false;
         }
         return true;

@@ -105,6 +105,16 @@ static int xl_tags(struct xlate *x, struct pv_error *err) {
         return r < 0 ? r : pvc_kvb_take(&x->kv, "tags", norm, err);
 }
 
+/* Sort the parts of a property string by key (stable: Proxmox's print order). */
+static void props_sort_by_key(struct pv_props *p) {
+        for (size_t i = 1; i < p->n; i++)
+                for (size_t k = i; k > 0 && strcmp(p->v[k - 1].key, p->v[k].key) > 0; k--) {
+                        struct pv_prop t = p->v[k];
+                        p->v[k] = p->v[k - 1];
+                        p->v[k - 1] = t;
+                }
+}
+
 /* Append ",k=v" for every part of the observed value `have` not in `skip` (sorted by key). */
 static int carry_over(struct pv_buf *b, const char *have, const char *const *skip, bool (*skipfn)(const char *),
                           struct pv_error *err) {
@@ -195,12 +205,7 @@ static int xl_cpu(struct xlate *x, struct pv_error *err) {
                 struct pv_props p;
                 if (pv_props_parse(merged.buf, false, &p, err) < 0)
                         return -PV_ENOMEM;
-                for (size_t i = 1; i < p.n; i++)
-                        for (size_t k = i; k > 0 && strcmp(p.v[k - 1].key, p.v[k].key) > 0; k--) {
-                                struct pv_prop t = p.v[k];
-                                p.v[k] = p.v[k - 1];
-                                p.v[k - 1] = t;
-                        }
+                props_sort_by_key(&p);
                 for (size_t i = 0; r == 0 && i < p.n; i++)
                         r = pv_buf_addf(&b, err, "%s%s=%s", b.len ? "," : "", p.v[i].key, p.v[i].value);
                 pv_props_done(&p);
@@ -486,12 +491,7 @@ static int xl_nets(struct xlate *x, struct pv_error *err) {
                 struct pv_props p;
                 if ((r = pv_props_parse(rest.buf, false, &p, err)) < 0)
                         break;
-                for (size_t a = 1; a < p.n; a++)
-                        for (size_t k = a; k > 0 && strcmp(p.v[k - 1].key, p.v[k].key) > 0; k--) {
-                                struct pv_prop t = p.v[k];
-                                p.v[k] = p.v[k - 1];
-                                p.v[k - 1] = t;
-                        }
+                props_sort_by_key(&p);
                 for (size_t a = 0; r == 0 && a < p.n; a++)
                         r = pv_buf_addf(&b, err, ",%s=%s", p.v[a].key, p.v[a].value);
                 pv_props_done(&p);

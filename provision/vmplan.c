@@ -586,13 +586,7 @@ static int warn_shared_raw(struct planner *pl, const struct pv_vm **vms, size_t 
                                         const struct pv_pcidev *da = &a->pci[x], *db = &b->pci[y];
                                         if (da->kind != PV_PCIDEV_RAW || db->kind != PV_PCIDEV_RAW || da->mdev || db->mdev)
                                                 continue;
-                                        for (size_t u = 0; !hit && u < da->n_addrs; u++)
-                                                for (size_t v = 0; !hit && v < db->n_addrs; v++)
-                                                        if (pv_pci_addr_same_slot(&da->addrs[u], &db->addrs[v]) &&
-                                                            (da->addrs[u].func == db->addrs[v].func ||
-                                                             da->addrs[u].func == PV_PCI_FUNC_ALL ||
-                                                             db->addrs[v].func == PV_PCI_FUNC_ALL))
-                                                                hit = &da->addrs[u];
+                                        hit = pv_pci_addrs_overlap(da->addrs, da->n_addrs, db->addrs, db->n_addrs);
                                 }
                         if (hit) {
                                 char s[PV_PCI_ADDR_MAX];

@@ -309,7 +309,29 @@ struct pv_task_wait {
         /* called after every poll (cmd/ draws progress when stderr is a terminal); may be NULL */
         void (*progress)(void *userdata, const struct pv_task_status *st, unsigned elapsed_ms);
         void *userdata;
+        /* shared by the waiters of many tasks (the parallel executor): the tasks of one node are then
+         * polled with one GET /nodes/{node}/tasks while two or more wait there; may be NULL */
+        struct pv_task_board *board;
 };
+/*
+ * A task board (api/taskboard.c): the tasks several threads wait for, so that one request of the
+ * node's task list (GET /nodes/{node}/tasks?source=all&since=…) settles all of one node. Thread-safe.
+ * pv_api_task_wait joins and leaves it; pv_task_board_poll is its poll (a task alone on its node, one
+ * missing from the list or one that did not end "OK" is polled by its own status).
+ */
+struct pv_upid;
+struct pv_task_board *pv_task_board_new(void);
+void pv_task_board_free(struct pv_task_board *b);
+void pv_task_board_join(struct pv_task_board *b, const char *upid, const struct pv_upid *u);
+void pv_task_board_leave(struct pv_task_board *b, const char *upid);
+/* The status of upid: settled by a list (no request), or running as a list read less than fresh_ms ago
+ * (or in flight) says, or read by a list or status request now. */
+int pv_task_board_poll(struct pv_task_board *b, struct pv_api *api, const char *upid, unsigned fresh_ms,
+                       struct pv_task_status *ret, struct pv_error *err);
+/* Sleep up to ms, waking as soon as a list answer settles upid (or tells it to poll its own status). */
+void pv_task_board_sleep(struct pv_task_board *b, const char *upid, unsigned ms);
+/* Requests made so far: task-list reads and status reads. */
+void pv_task_board_counts(struct pv_task_board *b, unsigned long *ret_list_polls, unsigned long *ret_status_polls);
 /* How long to wait for a task: base for most, scaled by memory for starts, ×4 with PCI devices. */
 unsigned pv_api_task_timeout_ms(const char *type, unsigned base_ms, uint64_t memory_mib, bool has_pci);
 /*

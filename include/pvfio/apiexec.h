@@ -50,6 +50,7 @@ struct pv_api_exec_result {
         unsigned long writes;           /* write requests sent (POST/PUT/DELETE) */
         unsigned long tasks, polls;     /* tasks waited for and the status polls that cost */
         unsigned workers;               /* sessions that ran actions */
+        unsigned long task_lists;       /* GET /nodes/{node}/tasks reads that polled many tasks at once */
 };
 
 /*

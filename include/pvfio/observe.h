@@ -49,4 +49,18 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                    struct pv_observed *ret, struct pv_strv *warnings, struct pv_observe_stats *stats,
                    struct pv_error *err);
 
+/*
+ * Observe again what a plan made from *obs depends on (api/reobserve.c; the engine calls it under
+ * the apply lock): /cluster/resources and the mapping listings (PCI; USB when wanted) in one round,
+ * then the config (or pending list) of every VM in `reread` (the VMs the plan writes) and of every
+ * wanted VM whose listing changed (node, name, status, lock, tags) or that is new. The rest of *obs (other configs,
+ * hardware, mdev types, versions, options, mapping checks) is kept: it is what the plan was made
+ * from, and a VM the plan does not write cannot be overwritten. When the nodes or a mapping file
+ * changed, everything is read again (pv_api_observe with obs as `known`). *obs is updated in place
+ * only on success.
+ */
+int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, const struct pv_observe_opts *opts,
+                     const uint32_t *reread, size_t n_reread, struct pv_observed *obs, struct pv_strv *warnings,
+                     struct pv_observe_stats *stats, struct pv_error *err);
+
 #endif

@@ -52,6 +52,13 @@ void pv_pci_addr_format_short(const struct pv_pci_addr *a, char out[static PV_PC
 bool pv_pci_addr_equal(const struct pv_pci_addr *a, const struct pv_pci_addr *b);
 /* Same slot (domain, bus, dev), ignoring the function. */
 bool pv_pci_addr_same_slot(const struct pv_pci_addr *a, const struct pv_pci_addr *b);
+/* sel names dev: the same slot, and sel is the whole device (PV_PCI_FUNC_ALL) or dev's function. */
+bool pv_pci_addr_covers(const struct pv_pci_addr *sel, const struct pv_pci_addr *dev);
+/* a and b name at least one common function: the same slot, and the same function or either is the whole device. */
+bool pv_pci_addr_overlap(const struct pv_pci_addr *a, const struct pv_pci_addr *b);
+/* The first address of a[0..na) that overlaps one of b[0..nb) (pv_pci_addr_overlap), or NULL. */
+const struct pv_pci_addr *pv_pci_addrs_overlap(const struct pv_pci_addr *a, size_t na, const struct pv_pci_addr *b,
+                                               size_t nb);
 /* Order by domain, bus, dev, func (for qsort). */
 int pv_pci_addr_cmp(const struct pv_pci_addr *a, const struct pv_pci_addr *b);
 

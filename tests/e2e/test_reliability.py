@@ -288,8 +288,9 @@ class ApplyLock(e2elib.Lab):
         self.assertIn("taking over the stale cluster lock", r.err)
         self.assertIn("its process is gone", r.err)
         self.assertIsNone(self.lock_comment())
-        # a holder on another host, older than the stale age (6 h)
+        # a holder on another host, older than the stale age (6 h); the lock is taken only for a write
         self.hold("other-host", 4242, int(time.time()) - 7 * 3600)
+        prof = self.lab_profile(VM.replace("memory: 1G", "memory: 2G"), name="stale2.yaml")
         r = self.expect(self.pvfio("apply", "--yes", "--lock-timeout", "0", prof), 0)
         self.assertIn("it is older than the stale age", r.err)
 

@@ -89,6 +89,16 @@ class UsbMappings(e2elib.Lab):
         self.assertIn("map", puts[0]["params"])
         self.assertIdempotent(prof2)
 
+        # the profile drops every USB mapping (and the VM's device): the managed mapping is still
+        # read, is drift, and --prune deletes it
+        prof3 = self.lab_profile(BODY.split("vms:")[0].split("usb_mappings:")[0] +
+                                 "vms:\n  - name: usbvm\n    node: pve1\n    vmid: 230\n    state: running\n"
+                                 "    memory: 1G\n", auth="root", name="p3.yaml")
+        r = self.expect(self.pvfio("diff", prof3), 2)
+        self.assertIn("usb mapping 'receiver' is managed by pvfio but no longer in the profile", r.out + r.err)
+        self.apply_ok(prof3, "--prune")
+        self.assertIsNone(self.usb_mapping("receiver"))
+
     def test_token(self):
         body = BODY.format(desc="receiver").replace("{ node: pve1, path: 1-1 }", "{ node: pve1, path: 1-1, id: 046D:C52B }")
         prof = self.lab_profile(body)

@@ -22,13 +22,19 @@
 
 /* Set the payload the kind's executor reads (kind table), with values derived from i. */
 static void set_payload(struct pv_action *a, size_t i) {
+        static const char sha_abc[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         static const char *const argv[] = { "update-initramfs", "-u", "-k", "all", NULL };
         char *entries[] = { "node=pve1,path=0000:01:00.0,id=10de:2507", NULL };
         char name[32];
         snprintf(name, sizeof name, "gpu-%02zu", i);
         switch (pv_action_kind_info(a->kind)->payload) {
         case PV_PAYLOAD_FILE:
-                assert_int_equal(pv_action_set_file(a, "etc/modprobe.d/pvfio.conf", 0640, NULL), 0);
+                if (a->kind == PV_ACT_INSTALL_FILE) /* binary: bytes with NULs and non-UTF-8 */
+                        assert_int_equal(pv_action_set_file_bytes(a, "usr/share/kvm/gpu.rom", 0644, "\x55\xaa\0\xff", 4,
+                                                                  i % 2 ? NULL : sha_abc, NULL),
+                                         0);
+                else
+                        assert_int_equal(pv_action_set_file(a, "etc/modprobe.d/pvfio.conf", 0640, NULL), 0);
                 break;
         case PV_PAYLOAD_COMMAND:
                 assert_int_equal(pv_action_set_command(a, argv, NULL), 0);
@@ -134,6 +140,13 @@ static void test_every_kind_roundtrip(void **state) {
                 assert_same_str(b->error, a->error);
                 assert_same_str(b->key, a->key);
                 assert_int_equal(b->payload_kind, a->payload_kind);
+                if (pv_action_file(a) && pv_action_file(a)->data) {
+                        const struct pv_file_payload *fa = pv_action_file(a), *fb = pv_action_file(b);
+                        assert_int_equal(fb->len, fa->len);
+                        assert_memory_equal(fb->data, fa->data, fa->len);
+                        assert_same_str(fb->sha256, fa->sha256);
+                        assert_same_str(fb->before_sha256, fa->before_sha256);
+                }
                 assert_int_equal(b->n_keys, a->n_keys);
                 for (size_t k = 0; k < a->n_keys; k++) {
                         assert_same_str(b->keys[k].key, a->keys[k].key);

@@ -501,8 +501,26 @@ def _task_visible(ctx, rec):
     return ctx.env.check("/nodes/%s" % rec["node"], ["Sys.Audit"], noerr=True)
 
 
+def _status_type(status):
+    """pve-common PVE/UPID.pm normalize_status_type (a running task has no status yet: 'unknown')."""
+    if not status or status == "unexpected status":
+        return "unknown"
+    if status == "OK":
+        return "ok"
+    if re.match(r"^WARNINGS: \d+$", status):
+        return "warning"
+    return "error"
+
+
 @route("GET", "/nodes/{node}/tasks")
 def tasks_list(sim, ctx, st, p):
+    """pve-manager PVE/API2/Tasks.pm node_tasks: the active tasks first (source active|all; a running
+    task's status is 'RUNNING'), then the archive, newest first (source archive|all). Filters as
+    $filter_task applies them: userfilter (case-insensitive substring of the user, a token's user
+    part), visibility, typefilter, vmid, since/until (start time), the status type (statusfilter,
+    or errors: everything but ok), then start/limit; `total` counts every match. The simulator
+    archives a task as soon as it ends (pvedaemon does it a moment later: until then a real node
+    lists it among the active ones, with its status)."""
     node = p["node"]
     limit = int(p.get("limit", 50))
     start = int(p.get("start", 0))
@@ -510,32 +528,58 @@ def tasks_list(sim, ctx, st, p):
     source = p.get("source", "archive")
     errors_only = _bool(p.get("errors"))
     typefilter = p.get("typefilter")
+    userfilter = p.get("userfilter")
+    since = int(p["since"]) if p.get("since") is not None else None
+    until = int(p["until"]) if p.get("until") is not None else None
+    types = {"ok": True, "warning": True, "error": True, "unknown": True}
+    if p.get("statusfilter") is not None and not errors_only:
+        types = {k: False for k in types}
+        for f in formats.split_list(p["statusfilter"]):
+            types[f.lower()] = True
+    elif errors_only:
+        types["ok"] = False
+    count = 0
     res = []
-    for upid in reversed(st["task_order"]):
-        rec = st["tasks"].get(upid)
-        if rec is None or rec["node"] != node:
-            continue
-        if source == "active" and rec["status"] != "running":
-            continue
-        if source == "archive" and rec["status"] == "running":
-            continue
-        if vmid is not None and rec["id"] != perl_str(vmid):
-            continue
-        if typefilter and rec["type"] != typefilter:
-            continue
-        if errors_only and (rec["status"] != "stopped" or rec["exitstatus"] == "OK"
-                            or rec["exitstatus"].startswith("WARNINGS: ")):
-            continue
+
+    def keep(rec, status, archived):
+        nonlocal count
+        # $convert_token_task runs on archived entries only: an active one keeps "user@realm!token"
+        user = rec["user"].split("!", 1)[0] if archived else rec["user"]
+        if userfilter and userfilter.lower() not in user.lower():
+            return False
         if not _task_visible(ctx, rec):
-            continue
-        e = {"upid": upid, "node": node, "pid": rec["pid"], "pstart": rec["pstart"],
+            return False
+        if typefilter and rec["type"] != typefilter:
+            return False
+        if vmid and rec["id"] != perl_str(vmid):
+            return False
+        if since is not None and rec["starttime"] < since:
+            return False
+        if until is not None and rec["starttime"] > until:
+            return False
+        if not types.get(_status_type(status)):
+            return False
+        count += 1
+        return count > start and len(res) < limit
+
+    def entry(rec, archived):
+        e = {"upid": rec["upid"], "node": node, "pid": rec["pid"], "pstart": rec["pstart"],
              "starttime": rec["starttime"], "type": rec["type"], "id": rec["id"], "user": rec["user"]}
-        if rec["status"] == "stopped":
-            e["status"] = rec["exitstatus"]
-            e["endtime"] = rec["endtime"]
-        res.append(e)
-    total = len(res)
-    return Result(res[start:start + limit], total=total)
+        if archived and "!" in rec["user"]:
+            e["user"], e["tokenid"] = rec["user"].split("!", 1)
+        return e
+
+    recs = [st["tasks"][u] for u in reversed(st["task_order"]) if u in st["tasks"]]
+    recs = [r for r in recs if r["node"] == node]
+    if source in ("active", "all"):
+        for rec in recs:
+            if rec["status"] == "running" and keep(rec, None, False):
+                res.append(dict(entry(rec, False), status="RUNNING"))
+    if source != "active":
+        for rec in recs:
+            if rec["status"] == "stopped" and keep(rec, rec["exitstatus"], True):
+                res.append(dict(entry(rec, True), status=rec["exitstatus"], endtime=rec["endtime"]))
+    return Result(res, total=count)
 
 
 @route("GET", "/nodes/{node}/tasks/{upid}")
