@@ -3,7 +3,8 @@
  * Internals of the host executor (provision/hostexec*.c only): the journal model and the
  * helpers the pieces share.
  *
- *   hostexec.c           plain files (confined reads, atomic writes), inputs, commands, apply
+ *   hostexec.c           plain files (confined reads, atomic writes), commands, apply
+ *   hostexec_inputs.c    the planner's inputs from the host, the node name
  *   hostexec_journal.c   base64, the journal (load, save, record), owed refreshes
  *   hostexec_rollback.c  rollback
  */
