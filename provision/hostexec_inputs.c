@@ -40,7 +40,7 @@ static int load_host_file(const struct pv_host *h, const char *path, struct pv_h
         f->path = strdup(path);
         if (!f->path)
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
-        return read_rel(h, path, &f->present, &f->content, &f->len, NULL, err);
+        return hx_read_rel(h, path, &f->present, &f->content, &f->len, NULL, err);
 }
 
 static bool unit_enabled(const struct pv_host *h, const char *unit) {
@@ -76,14 +76,14 @@ int pv_hostplan_inputs_load(const struct pv_host *h, struct pv_hostplan_inputs *
         in.nvidia_sriov_enabled = unit_enabled(h, PV_HOSTPLAN_NVIDIA_SRIOV_UNIT);
         struct journal j;
         if (r == 0)
-                r = journal_load(h, &j, err);
+                r = hx_journal_load(h, &j, err);
         if (r == 0) {
                 in.have_journal = j.loaded;
-                struct jfile *f = journal_find(&j, PV_HOSTPLAN_KERNEL_CMDLINE);
+                struct jfile *f = hx_journal_find(&j, PV_HOSTPLAN_KERNEL_CMDLINE);
                 for (size_t i = 0; r == 0 && f && i < f->owned.n; i++)
                         r = pv_strv_push(&in.owned_args, f->owned.v[i], err);
-                in.refresh_owed = refresh_flags(&j.owed);
-                journal_done(&j);
+                in.refresh_owed = hx_refresh_flags(&j.owed);
+                hx_journal_done(&j);
         }
         if (r < 0) {
                 pv_hostplan_inputs_done(&in);
@@ -106,15 +106,15 @@ int pv_host_read_node_name(const struct pv_host *h, char **ret, struct pv_error 
         bool present;
         _cleanup_free_ char *txt = NULL;
         size_t len;
-        int r = read_rel(h, "etc/hostname", &present, &txt, &len, NULL, err);
+        int r = hx_read_rel(h, "etc/hostname", &present, &txt, &len, NULL, err);
         if (r < 0)
                 return r;
         if (!present)
-                return pv_error_set(err, PV_ENOTFOUND, "no etc/hostname under '%s'", root_name(h));
+                return pv_error_set(err, PV_ENOTFOUND, "no etc/hostname under '%s'", hx_root_name(h));
         size_t s = strspn(txt, " \t\r\n");
         size_t n = strcspn(txt + s, " \t\r\n.");
         if (n == 0)
-                return pv_error_set(err, PV_ENOTFOUND, "etc/hostname under '%s' is empty", root_name(h));
+                return pv_error_set(err, PV_ENOTFOUND, "etc/hostname under '%s' is empty", hx_root_name(h));
         char *name = strndup(txt + s, n);
         if (!name)
                 return pv_error_set(err, PV_ENOMEM, "out of memory");
