@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Host executor, journal: base64, the journal of pre-pvfio bytes and the owed refreshes.
+ * Host executor, journal: the journal of pre-pvfio bytes and the owed refreshes.
  *
  * Journal (var/lib/pvfio/journal.json under the root), written atomically
  * BEFORE the first change of any file it lists:
@@ -42,62 +42,10 @@
 #include "pvfio/hostlock.h"
 #include "pvfio/hostplan.h"
 #include "pvfio/strv_json.h"
+#include "pvfio/bytes.h"
 #include "pvfio/xalloc.h"
 
 #include "hostexec_int.h"
-
-/* --------------------------------------------------------------- base64 */
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const unsigned char *in, size_t len) {
-        char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < len; i += 3) {
-                unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) |
-                             (i + 2 < len ? in[i + 2] : 0);
-                *o++ = b64[v >> 18 & 63];
-                *o++ = b64[v >> 12 & 63];
-                *o++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
-                *o++ = i + 2 < len ? b64[v & 63] : '=';
-        }
-        *o = '\0';
-        return out;
-}
-
-static int b64_decode(const char *in, char **ret, size_t *ret_len) {
-        size_t n = strlen(in);
-        if (n % 4)
-                return -1;
-        char *out = malloc(n / 4 * 3 + 1);
-        if (!out)
-                return -1;
-        size_t o = 0;
-        for (size_t i = 0; i < n; i += 4) {
-                unsigned v = 0;
-                int pad = 0;
-                for (int k = 0; k < 4; k++) {
-                        const char *p = in[i + k] == '=' ? NULL : strchr(b64, in[i + k]);
-                        if (in[i + k] == '=')
-                                pad++;
-                        else if (!p || !in[i + k] || pad) {
-                                free(out);
-                                return -1;
-                        }
-                        v = v << 6 | (p ? (unsigned)(p - b64) : 0);
-                }
-                out[o++] = (char)(v >> 16);
-                if (pad < 2)
-                        out[o++] = (char)(v >> 8 & 0xff);
-                if (pad < 1)
-                        out[o++] = (char)(v & 0xff);
-        }
-        out[o] = '\0';
-        *ret = out;
-        *ret_len = o;
-        return 0;
-}
 
 /* -------------------------------------------------------------- journal */
 
@@ -148,9 +96,9 @@ static json_t *bytes_json(const char *s, size_t len, bool *ret_b64) {
         *ret_b64 = false;
         if (v)
                 return v;
-        _cleanup_free_ char *e = b64_encode((const unsigned char *)s, len);
+        _cleanup_free_ char *e = pv_base64_encode(s, len);
         *ret_b64 = true;
-        return e ? json_string(e) : NULL;
+        return json_string(e);
 }
 
 int hx_journal_save(const struct pv_host *h, const struct journal *j, struct pv_error *err) {
@@ -245,8 +193,10 @@ static int json_bytes(json_t *o, const char *key, const char *key64, char **ret,
         }
         v = json_object_get(o, key64);
         if (v && json_is_string(v)) {
-                if (b64_decode(json_string_value(v), ret, ret_len) < 0)
+                uint8_t *bytes = NULL;
+                if (pv_base64_decode(json_string_value(v), json_string_length(v), &bytes, ret_len) < 0)
                         return -1;
+                *ret = (char *)bytes;
                 *ret_present = true;
         }
         return 0;
