@@ -180,19 +180,13 @@ int pv_host_open(const char *root, const struct pv_log *log, struct pv_host **re
         } else {
                 abs = pv_strdup(root, err);
         }
-        if (!abs)
-                return -PV_ENOMEM;
         size_t n = strlen(abs);
         while (n > 1 && abs[n - 1] == '/')
                 abs[--n] = '\0';
         int fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return pv_error_set_errno(err, errno, "cannot open host root '%s'", abs);
-        struct pv_host *h = calloc(1, sizeof(*h));
-        if (!h) {
-                close(fd);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        struct pv_host *h = pv_xcalloc(1, sizeof(*h));
         h->root = TAKE_PTR(abs);
         h->dirfd = fd;
         h->log = log;
@@ -201,9 +195,8 @@ int pv_host_open(const char *root, const struct pv_log *log, struct pv_host **re
 }
 
 int pv_host_set_pci_ids(struct pv_host *h, const char *path, struct pv_error *err) {
-        char *copy = NULL;
-        if (path && !(copy = pv_strdup(path, err)))
-                return -PV_ENOMEM;
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
+        char *copy = pv_xstrdup(path);
         free(h->pci_ids);
         h->pci_ids = copy;
         return 0;
@@ -310,8 +303,7 @@ void pv_host_state_free(struct pv_host_state *s) {
 
 int pvs_read_host_file(struct pv_host *h, const char *rel, struct pv_host_file *f, struct pv_error *err) {
         memset(f, 0, sizeof(*f));
-        if (!(f->path = pv_strdup(rel, err)))
-                return -PV_ENOMEM;
+        f->path = pv_xstrdup(rel);
         int r = pvs_read_whole(h->dirfd, rel, ETC_FILE_CAP, &f->content, &f->len);
         if (r == -ENOENT || r == -ENOTDIR)
                 return 0;
@@ -365,18 +357,10 @@ int pvs_read_dir_files(struct pv_host *h, const char *rel, const char *suffix, s
         int r = pvs_list_dir(h, rel, suffix, &names, err);
         if (r < 0)
                 return r;
-        struct pv_host_file *v = calloc(names.n ? names.n : 1, sizeof(*v));
-        if (!v) {
-                pv_strv_done(&names);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        struct pv_host_file *v = pv_xcalloc(names.n ? names.n : 1, sizeof(*v));
         size_t n = 0;
         for (size_t i = 0; i < names.n; i++) {
-                _cleanup_free_ char *p = pv_asprintf(err, "%s/%s", rel, names.v[i]);
-                if (!p) {
-                        r = -PV_ENOMEM;
-                        break;
-                }
+                _cleanup_free_ char *p = pv_xasprintf("%s/%s", rel, names.v[i]);
                 if ((r = pvs_read_host_file(h, p, &v[n], err)) < 0) {
                         host_file_done(&v[n]);
                         break;
@@ -399,14 +383,14 @@ int pvs_read_dir_files(struct pv_host *h, const char *rel, const char *suffix, s
 /* ------------------------------------------------------------------ scan */
 
 int pv_host_scan(struct pv_host *h, unsigned flags, struct pv_host_state **ret, struct pv_error *err) {
-        struct pv_host_state *s = calloc(1, sizeof(*s));
-        if (!s)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        struct pv_host_state *s = pv_xcalloc(1, sizeof(*s));
         struct scan_ctx c = { .h = h, .flags = flags, .devdir = -1 };
         struct pv_pcilib *lib = NULL;
         int r;
-        if ((r = pvs_scan_devices(&c, s, err)) < 0 || (r = pvs_build_groups(&c, s, err)) < 0 ||
-            (r = pvs_scan_cpu(h, s, err)) < 0 || (r = pvs_scan_kernel(h, s, err)) < 0 ||
+        if ((r = pvs_scan_devices(&c, s, err)) < 0)
+                goto fail;
+        pvs_build_groups(&c, s);
+        if ((r = pvs_scan_cpu(h, s, err)) < 0 || (r = pvs_scan_kernel(h, s, err)) < 0 ||
             (r = pvs_scan_iommu(h, s, err)) < 0 || (r = pvs_scan_iomem(h, s, err)) < 0 ||
             (r = pvs_scan_boot(h, s, err)) < 0 || (r = pvs_scan_etc(h, s, err)) < 0 ||
             (r = pv_host_scan_needs(h, s, err)) < 0)

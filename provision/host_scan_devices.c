@@ -156,15 +156,10 @@ static int read_vgpu_types(struct scan_ctx *c, int dfd, struct pv_host_dev *d, s
                 pv_strip_trailing(name);
                 if (d->n_vgpu_types == alloc) {
                         size_t na = alloc ? alloc * 2 : 8;
-                        struct pv_vgpu_type *nv = realloc(d->vgpu_types, na * sizeof(*nv));
-                        if (!nv)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        d->vgpu_types = nv;
+                        d->vgpu_types = pv_xreallocarray(d->vgpu_types, na, sizeof(*d->vgpu_types));
                         alloc = na;
                 }
-                char *nm = strdup(name);
-                if (!nm)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                char *nm = pv_xstrdup(name);
                 d->vgpu_types[d->n_vgpu_types++] = (struct pv_vgpu_type){ .id = (unsigned)id, .name = nm };
         }
         return 0;
@@ -191,10 +186,7 @@ static int read_resources(struct scan_ctx *c, int dfd, struct pv_host_dev *d, st
                         continue;
                 if (d->n_bars == alloc) {
                         size_t na = alloc ? alloc * 2 : 8;
-                        struct pv_bar *nv = realloc(d->bars, na * sizeof(*nv));
-                        if (!nv)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        d->bars = nv;
+                        d->bars = pv_xreallocarray(d->bars, na, sizeof(*d->bars));
                         alloc = na;
                 }
                 d->bars[d->n_bars++] = (struct pv_bar){ .index = idx, .start = s, .end = e, .flags = f };
@@ -218,11 +210,8 @@ static int read_sriov(struct scan_ctx *c, int dfd, struct pv_host_dev *d, struct
                         d->sriov_numvfs = (unsigned)v;
                 }
                 unsigned max = d->sriov_totalvfs > d->sriov_numvfs ? d->sriov_totalvfs : d->sriov_numvfs;
-                if (max) {
-                        d->vfs = calloc(max, sizeof(*d->vfs));
-                        if (!d->vfs)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
+                if (max)
+                        d->vfs = pv_xcalloc(max, sizeof(*d->vfs));
                 for (unsigned i = 0; i < max; i++) {
                         char name[32];
                         snprintf(name, sizeof(name), "virtfn%u", i);
@@ -397,9 +386,7 @@ static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev
                 }
         }
         /* from the root: the entry is a link like ../../../devices/…, resolved inside the root */
-        _cleanup_free_ char *entry_rel = pv_asprintf(err, "sys/bus/pci/devices/%s", entry);
-        if (!entry_rel)
-                return -PV_ENOMEM;
+        _cleanup_free_ char *entry_rel = pv_xasprintf("sys/bus/pci/devices/%s", entry);
         int dfd = pv_fs_open(c->h->dirfd, entry_rel, O_PATH | O_DIRECTORY, 0);
         if (dfd < 0) {
                 int e = -dfd;
@@ -447,8 +434,8 @@ static int scan_device(struct scan_ctx *c, const char *entry, struct pv_host_dev
 
         char buf[ATTR_MAX];
         ssize_t n = pvs_read_attr(fd, "driver_override", buf);
-        if (n > 0 && strcmp(buf, "(null)") != 0 && !(d->driver_override = strdup(buf)))
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        if (n > 0 && strcmp(buf, "(null)") != 0)
+                d->driver_override = pv_xstrdup(buf);
         if (pv_host_dev_is_display(d) && pvs_read_attr(fd, "boot_vga", buf) >= 0)
                 d->boot_vga = strcmp(buf, "1") == 0 ? 1 : 0;
         n = pvs_read_attr(fd, "reset_method", buf);
@@ -582,12 +569,7 @@ int pvs_scan_devices(struct scan_ctx *c, struct pv_host_state *s, struct pv_erro
                 }
                 if (s->n_devs == alloc) {
                         size_t na = alloc ? alloc * 2 : 64;
-                        struct pv_host_dev *nv = realloc(s->devs, na * sizeof(*nv));
-                        if (!nv) {
-                                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                                break;
-                        }
-                        s->devs = nv;
+                        s->devs = pv_xreallocarray(s->devs, na, sizeof(*s->devs));
                         alloc = na;
                 }
                 struct pv_host_dev *d = &s->devs[s->n_devs++];
@@ -614,10 +596,8 @@ static int cmp_int(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-int pvs_build_groups(struct scan_ctx *c, struct pv_host_state *s, struct pv_error *err) {
-        _cleanup_free_ int *ids = calloc(s->n_devs ? s->n_devs : 1, sizeof(int));
-        if (!ids)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+void pvs_build_groups(struct scan_ctx *c, struct pv_host_state *s) {
+        _cleanup_free_ int *ids = pv_xcalloc(s->n_devs ? s->n_devs : 1, sizeof(int));
         size_t n = 0;
         for (size_t i = 0; i < s->n_devs; i++)
                 if (s->devs[i].iommu_group >= 0)
@@ -627,27 +607,20 @@ int pvs_build_groups(struct scan_ctx *c, struct pv_host_state *s, struct pv_erro
         for (size_t i = 0; i < n; i++)
                 if (i == 0 || ids[i] != ids[i - 1])
                         ids[ng++] = ids[i];
-        s->groups = calloc(ng ? ng : 1, sizeof(*s->groups));
-        if (!s->groups)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        s->groups = pv_xcalloc(ng ? ng : 1, sizeof(*s->groups));
         s->n_groups = ng;
         for (size_t g = 0; g < ng; g++)
                 s->groups[g].id = ids[g];
         /* count, allocate, fill (devices are sorted, so members come out in address order) */
-        _cleanup_free_ size_t *counts = calloc(ng ? ng : 1, sizeof(size_t));
-        if (!counts)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        _cleanup_free_ size_t *counts = pv_xcalloc(ng ? ng : 1, sizeof(size_t));
         for (size_t i = 0; i < s->n_devs; i++) {
                 if (s->devs[i].iommu_group < 0)
                         continue;
                 int *hit = bsearch(&s->devs[i].iommu_group, ids, ng, sizeof(int), cmp_int);
                 counts[hit - ids]++;
         }
-        for (size_t g = 0; g < ng; g++) {
-                s->groups[g].members = calloc(counts[g], sizeof(size_t));
-                if (!s->groups[g].members)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        for (size_t g = 0; g < ng; g++)
+                s->groups[g].members = pv_xcalloc(counts[g], sizeof(size_t));
         for (size_t i = 0; i < s->n_devs; i++) {
                 if (s->devs[i].iommu_group < 0)
                         continue;
@@ -672,10 +645,9 @@ int pvs_build_groups(struct scan_ctx *c, struct pv_host_state *s, struct pv_erro
         for (size_t g = 0; g < ng; g++) {
                 char rel[64], buf[ATTR_MAX];
                 snprintf(rel, sizeof(rel), "sys/kernel/iommu_groups/%d/type", s->groups[g].id);
-                if (pvs_read_attr(c->h->dirfd, rel, buf) > 0 && !(s->groups[g].type = strdup(buf)))
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                if (pvs_read_attr(c->h->dirfd, rel, buf) > 0)
+                        s->groups[g].type = pv_xstrdup(buf);
         }
-        return 0;
 }
 
 int pvs_read_names(struct scan_ctx *c, struct pv_pcilib **lib, struct pv_host_state *s, struct pv_error *err) {
@@ -697,15 +669,10 @@ int pvs_read_names(struct scan_ctx *c, struct pv_pcilib **lib, struct pv_host_st
 
 int pvs_open_pcilib(struct pv_host *h, struct pv_pcilib **ret, struct pv_error *err) {
         _cleanup_free_ char *sysfs = pv_host_path(h, "sys/bus/pci", err);
-        if (!sysfs)
-                return -PV_ENOMEM;
         _cleanup_free_ char *ids = NULL;
-        if (h->pci_ids) {
-                if (!(ids = pv_strdup(h->pci_ids, err)))
-                        return -PV_ENOMEM;
-        } else if (pvs_exists_at(h->dirfd, "usr/share/misc/pci.ids")) {
-                if (!(ids = pv_host_path(h, "usr/share/misc/pci.ids", err)))
-                        return -PV_ENOMEM;
-        }
+        if (h->pci_ids)
+                ids = pv_xstrdup(h->pci_ids);
+        else if (pvs_exists_at(h->dirfd, "usr/share/misc/pci.ids"))
+                ids = pv_host_path(h, "usr/share/misc/pci.ids", err);
         return pv_pcilib_open(sysfs, ids, h->log, ret, err);
 }

@@ -54,7 +54,7 @@ int pvs_read_dir_files(struct pv_host *h, const char *rel, const char *suffix, s
 
 /* host_scan_devices.c */
 int pvs_scan_devices(struct scan_ctx *c, struct pv_host_state *s, struct pv_error *err);
-int pvs_build_groups(struct scan_ctx *c, struct pv_host_state *s, struct pv_error *err);
+void pvs_build_groups(struct scan_ctx *c, struct pv_host_state *s);
 int pvs_read_names(struct scan_ctx *c, struct pv_pcilib **lib, struct pv_host_state *s, struct pv_error *err);
 int pvs_open_pcilib(struct pv_host *h, struct pv_pcilib **ret, struct pv_error *err);
 

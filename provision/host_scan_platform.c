@@ -51,11 +51,9 @@ int pvs_scan_cpu(struct pv_host *h, struct pv_host_state *s, struct pv_error *er
                 if (strcmp(line, "processor") == 0) {
                         s->cpu.count++;
                 } else if (strcmp(line, "vendor_id") == 0 && !s->cpu.vendor_id) {
-                        if (!(s->cpu.vendor_id = pv_strdup(val, err)))
-                                return -PV_ENOMEM;
+                        s->cpu.vendor_id = pv_xstrdup(val);
                 } else if (strcmp(line, "model name") == 0 && !s->cpu.model_name) {
-                        if (!(s->cpu.model_name = pv_strdup(val, err)))
-                                return -PV_ENOMEM;
+                        s->cpu.model_name = pv_xstrdup(val);
                 } else if (strcmp(line, "flags") == 0 && !have_flags) {
                         have_flags = true;
                         char *save = NULL;
@@ -110,8 +108,7 @@ int pvs_scan_kernel(struct pv_host *h, struct pv_host_state *s, struct pv_error 
         char buf[ATTR_MAX];
         ssize_t n = pvs_read_attr(h->dirfd, "proc/sys/kernel/osrelease", buf);
         if (n > 0) {
-                if (!(s->kernel_release = pv_strdup(buf, err)))
-                        return -PV_ENOMEM;
+                s->kernel_release = pv_xstrdup(buf);
                 unsigned a = 0, b = 0, c = 0;
                 if (sscanf(buf, "%u.%u.%u", &a, &b, &c) >= 2)
                         s->kver = (struct pv_kver){ a, b, c };
@@ -153,11 +150,7 @@ int pvs_scan_iommu(struct pv_host *h, struct pv_host_state *s, struct pv_error *
         int r = pvs_list_dir(h, "sys/class/iommu", NULL, &names, err);
         if (r < 0)
                 return r;
-        s->iommu.units = calloc(names.n ? names.n : 1, sizeof(*s->iommu.units));
-        if (!s->iommu.units) {
-                pv_strv_done(&names);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        s->iommu.units = pv_xcalloc(names.n ? names.n : 1, sizeof(*s->iommu.units));
         for (size_t i = 0; i < names.n; i++) {
                 struct pv_iommu_unit *u = &s->iommu.units[s->iommu.n_units++];
                 u->name = TAKE_PTR(names.v[i]);
@@ -256,15 +249,10 @@ int pvs_scan_iomem(struct pv_host *h, struct pv_host_state *s, struct pv_error *
                         continue;
                 if (s->n_fb_ranges == alloc) {
                         size_t na = alloc ? alloc * 2 : 4;
-                        struct pv_iomem_range *nv = realloc(s->fb_ranges, na * sizeof(*nv));
-                        if (!nv)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        s->fb_ranges = nv;
+                        s->fb_ranges = pv_xreallocarray(s->fb_ranges, na, sizeof(*s->fb_ranges));
                         alloc = na;
                 }
-                char *nm = pv_strdup(name, err);
-                if (!nm)
-                        return -PV_ENOMEM;
+                char *nm = pv_xstrdup(name);
                 s->fb_ranges[s->n_fb_ranges++] = (struct pv_iomem_range){ .start = a, .end = b, .name = nm };
         }
         return 0;
@@ -278,7 +266,7 @@ static int add_evidence(struct pv_host_state *s, struct pv_error *err, const cha
         int n = vasprintf(&m, fmt, ap);
         va_end(ap);
         if (n < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                pv_oom(strlen(fmt));    /* allocation does not fail (pvfio/xalloc.h) */
         return pv_strv_push_take(&s->boot.evidence, m, err);
 }
 
@@ -374,23 +362,19 @@ int pvs_scan_boot(struct pv_host *h, struct pv_host_state *s, struct pv_error *e
 }
 
 /* The software vGPU modes need beside the hardware (issue 10 item 10; see pvfio/vgpucheck.h). */
-static int scan_vgpu_software(struct pv_host *h, struct pv_host_state *s, struct pv_error *err) {
+static void scan_vgpu_software(struct pv_host *h, struct pv_host_state *s) {
         s->nvidia_vgpu_helper = pvs_exists_at(h->dirfd, "var/lib/dpkg/info/pve-nvidia-vgpu-helper.list") ||
                                 pvs_exists_at(h->dirfd, "usr/bin/pve-nvidia-vgpu-helper");
         if (!s->kernel_release)
-                return 0;
+                return;
         static const char *const ext[] = { ".ko", ".ko.xz", ".ko.zst", ".ko.gz" };
         for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-                _cleanup_free_ char *rel =
-                        pv_asprintf(err, "lib/modules/%s/updates/dkms/i915%s", s->kernel_release, ext[i]);
-                if (!rel)
-                        return -PV_ENOMEM;
+                _cleanup_free_ char *rel = pv_xasprintf("lib/modules/%s/updates/dkms/i915%s", s->kernel_release, ext[i]);
                 if (pvs_exists_at(h->dirfd, rel)) {
                         s->i915_dkms = TAKE_PTR(rel);
-                        return 0;
+                        return;
                 }
         }
-        return 0;
 }
 
 int pvs_scan_etc(struct pv_host *h, struct pv_host_state *s, struct pv_error *err) {
@@ -404,5 +388,6 @@ int pvs_scan_etc(struct pv_host *h, struct pv_host_state *s, struct pv_error *er
             (r = pvs_read_dir_files(h, "etc/udev/rules.d", ".rules", &s->udev_rules, &s->n_udev_rules, err)) < 0)
                 return r;
         s->reboot_required_flag = pvs_exists_at(h->dirfd, "run/reboot-required");
-        return scan_vgpu_software(h, s, err);
+        scan_vgpu_software(h, s);
+        return 0;
 }
