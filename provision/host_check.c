@@ -74,24 +74,20 @@ void pv_group_assessment_done(struct pv_group_assessment *a) {
         memset(a, 0, sizeof(*a));
 }
 
-static int assess(const struct pv_host_state *s, size_t subject, struct pv_group_assessment *ret, struct pv_error *err) {
+static void assess(const struct pv_host_state *s, size_t subject, struct pv_group_assessment *ret) {
         const struct pv_host_dev *d = &s->devs[subject];
         struct pv_group_assessment a = { .verdict = PV_GROUP_NO_IOMMU, .group = -1 };
         size_t n = 0;
         const size_t *m = pv_host_group_members(s, d, &n);
         if (!m) {
                 *ret = a;
-                return 0;
+                return;
         }
         a.group = d->iommu_group;
-        a.companions = calloc(n, sizeof(size_t));
-        a.bridges = calloc(n, sizeof(size_t));
-        a.unrelated = calloc(n, sizeof(size_t));
-        a.platform = calloc(n, sizeof(size_t));
-        if (!a.companions || !a.bridges || !a.unrelated || !a.platform) {
-                pv_group_assessment_done(&a);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        a.companions = pv_xcalloc(n, sizeof(size_t));
+        a.bridges = pv_xcalloc(n, sizeof(size_t));
+        a.unrelated = pv_xcalloc(n, sizeof(size_t));
+        a.platform = pv_xcalloc(n, sizeof(size_t));
         for (size_t i = 0; i < n; i++) {
                 const struct pv_host_dev *o = &s->devs[m[i]];
                 if (pv_host_dev_platform_role(o))
@@ -108,14 +104,14 @@ static int assess(const struct pv_host_state *s, size_t subject, struct pv_group
         }
         a.verdict = a.n_unrelated ? PV_GROUP_SHARED : a.n_companions ? PV_GROUP_COMPANIONS : PV_GROUP_ALONE;
         *ret = a;
-        return 0;
 }
 
 int pv_host_assess_device(const struct pv_host_state *s, size_t dev_index, struct pv_group_assessment *ret,
                           struct pv_error *err) {
         if (dev_index >= s->n_devs)
                 return pv_error_set(err, PV_EINVAL, "no device with index %zu", dev_index);
-        return assess(s, dev_index, ret, err);
+        assess(s, dev_index, ret);
+        return 0;
 }
 
 int pv_host_assess_group(const struct pv_host_state *s, const struct pv_host_group *g,
@@ -139,7 +135,8 @@ int pv_host_assess_group(const struct pv_host_state *s, const struct pv_host_gro
                         subject = g->members[i];
                         found = true;
                 }
-        return assess(s, subject, ret, err);
+        assess(s, subject, ret);
+        return 0;
 }
 
 /* ---------------------------------------------------------- check list */
@@ -211,9 +208,7 @@ char *hc_join_list(const char *const *v, const char *sep) {
 static int collect_module_lines(const struct pv_host_file *f, struct pv_strv *out, struct pv_error *err) {
         if (!f->present || !f->content)
                 return 0;
-        _cleanup_free_ char *txt = pv_strdup(f->content, err);
-        if (!txt)
-                return -PV_ENOMEM;
+        _cleanup_free_ char *txt = pv_xstrdup(f->content);
         for (char *line = txt, *next; line && *line; line = next) {
                 next = strchr(line, '\n');
                 if (next)
@@ -312,11 +307,7 @@ static int vfio_ids_configured(const struct pv_host_state *s, struct pv_strv *ou
                         for (size_t w = 0; r == 0 && w < l[j].words.n; w++) {
                                 if (!pv_startswith(l[j].words.v[w], "ids="))
                                         continue;
-                                _cleanup_free_ char *ids = pv_strdup(l[j].words.v[w] + 4, err);
-                                if (!ids) {
-                                        r = -PV_ENOMEM;
-                                        break;
-                                }
+                                _cleanup_free_ char *ids = pv_xstrdup(l[j].words.v[w] + 4);
                                 char *save = NULL;
                                 for (char *id = strtok_r(ids, ",", &save); r == 0 && id; id = strtok_r(NULL, ",", &save)) {
                                         for (char *p = id; *p; p++)

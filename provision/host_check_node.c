@@ -252,9 +252,7 @@ int hc_check_bootloader(struct check_ctx *c) {
                 bool root = false;
                 if (f->present && f->content) {
                         struct pv_strv w = PV_STRV_INIT;
-                        _cleanup_free_ char *first = pv_strdup(f->content, c->err);
-                        if (!first)
-                                return -PV_ENOMEM;
+                        _cleanup_free_ char *first = pv_xstrdup(f->content);
                         char *nl = strchr(first, '\n');
                         if (nl)
                                 *nl = '\0';

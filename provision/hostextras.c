@@ -84,11 +84,11 @@ static int rom_has_efi(const struct pv_host *h, const struct pv_host_dev *d, con
         struct pv_error e = PV_ERROR_INIT;
         int r;
         if (romfile) {
-                _cleanup_free_ char *rel = pv_asprintf(NULL, "usr/share/kvm/%s", romfile);
+                _cleanup_free_ char *rel = pv_xasprintf("usr/share/kvm/%s", romfile);
                 struct pv_buf b = PV_BUF_INIT_CAP(PV_ROM_MAX_BYTES);
-                r = rel ? pv_buf_read_file_at(&b, h->dirfd, rel, &e) : -PV_ENOMEM;
-                if (r == 0 && pv_buf_detach(&b, (char **)&buf, &len, &e) < 0)
-                        r = -PV_ENOMEM;
+                r = pv_buf_read_file_at(&b, h->dirfd, rel, &e);
+                if (r == 0)
+                        pv_buf_detach(&b, (char **)&buf, &len, NULL);   /* does not fail (pvfio/xalloc.h) */
                 pv_buf_release(&b);
         } else {
                 r = pv_rom_read(h, &d->addr, &buf, &len, &e);
@@ -114,6 +114,7 @@ static int rom_efi_of(const struct load *l, const struct pv_host_dev *d, const c
 
 static int load_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd, const struct pv_pci_addr *sel,
                     struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         struct load *l = ud;
         for (size_t i = 0; i < l->s->n_devs; i++) {
                 const struct pv_host_dev *d = &l->s->devs[i];
@@ -126,26 +127,19 @@ static int load_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd
                                         l->x->devs[k].rom_efi = rom_efi_of(l, d, pd->romfile);
                         continue;
                 }
-                struct pv_host_extra_dev *v = realloc(l->x->devs, (l->x->n_devs + 1) * sizeof *v);
-                if (!v)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                l->x->devs = v;
-                struct pv_host_extra_dev *e = &v[l->x->n_devs++];
+                l->x->devs = pv_xreallocarray(l->x->devs, l->x->n_devs + 1, sizeof *l->x->devs);
+                struct pv_host_extra_dev *e = &l->x->devs[l->x->n_devs++];
                 *e = (struct pv_host_extra_dev){ .addr = d->addr, .rom_efi = -2 };
                 /* only GPUs of UEFI VMs: their ROM must carry an EFI image (or the romfile must) */
                 if (vm->bios == PV_BIOS_OVMF && pv_host_dev_is_display(d))
                         e->rom_efi = rom_efi_of(l, d, pd->romfile);
-                _cleanup_free_ char *rel = pv_asprintf(err, "sys/bus/pci/devices/%s/local_cpulist", d->name);
-                if (!rel)
-                        return -PV_ENOMEM;
+                _cleanup_free_ char *rel = pv_xasprintf("sys/bus/pci/devices/%s/local_cpulist", d->name);
                 struct pv_buf b = PV_BUF_INIT_CAP(4096);
                 struct pv_error ignore = PV_ERROR_INIT;
                 if (pv_buf_read_file_at(&b, l->h->dirfd, rel, &ignore) == 0) {
                         b.buf[strcspn(b.buf, "\r\n")] = '\0';
-                        if (b.buf[0] && !(e->local_cpulist = strdup(b.buf))) {
-                                pv_buf_release(&b);
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                        }
+                        if (b.buf[0])
+                                e->local_cpulist = pv_xstrdup(b.buf);
                 }
                 pv_error_done(&ignore);
                 pv_buf_release(&b);
@@ -165,8 +159,8 @@ static int read_optional(const struct pv_host *h, const char *rel, char **ret, s
                 return r;
         }
         pv_error_done(&e);
-        if (r == 0 && pv_buf_detach(&b, ret, NULL, err) < 0)
-                return -PV_ENOMEM;
+        if (r == 0)
+                pv_buf_detach(&b, ret, NULL, err);      /* does not fail (pvfio/xalloc.h) */
         pv_buf_release(&b);
         return 0;
 }
@@ -246,8 +240,6 @@ static int rom_one(struct numa *n, const struct pv_vm *vm, const struct pv_pcide
                                                 "the vendor, or a dump of a UEFI-capable card of the same model) in "
                                                 "/usr/share/kvm, or use bios: seabios",
                                                 n->node, vm->name, d->name, d->name);
-                if (!w)
-                        return -PV_ENOMEM;
                 int r = pv_plan_add_warning(n->plan, w, err);
                 if (r < 0)
                         return r;
@@ -278,8 +270,6 @@ static int numa_one(void *ud, const struct pv_vm *vm, const struct pv_pcidev *pd
                                       "to CPUs within %s (affinity) and enable numa",
                                       n->node, vm->name, vm->affinity, outside, d->numa_node, d->name,
                                       e->local_cpulist, e->local_cpulist);
-                if (!w)
-                        return -PV_ENOMEM;
                 int r = pv_plan_add_warning(n->plan, w, err);
                 if (r < 0)
                         return r;
@@ -299,10 +289,8 @@ static int cmp_vm_name(const void *a, const void *b) {
  * opens the file; the client runs as USER).
  */
 static int lg_content(const struct pv_profile *p, const char *node, char **ret, struct pv_error *err) {
-        const struct pv_vm **v = calloc(p->n_vms ? p->n_vms : 1, sizeof *v);
+        const struct pv_vm **v = pv_xcalloc(p->n_vms ? p->n_vms : 1, sizeof *v);
         size_t n = 0;
-        if (!v)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
         for (size_t i = 0; i < p->n_vms; i++)
                 if (p->vms[i].looking_glass && p->vms[i].node && !strcmp(p->vms[i].node, node) &&
                     p->vms[i].state != PV_STATE_ABSENT)
@@ -331,10 +319,6 @@ static int add_host_action(struct pv_plan *plan, enum pv_action_kind kind, const
         a.before = pv_xstrdup(before);
         a.after = pv_xstrdup(after);
         a.reason = reason;
-        if (!reason) {
-                pv_action_done(&a);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
         int idx = pv_plan_add(plan, &a, err);
         return idx < 0 ? idx : idx + 1;
 }
@@ -352,10 +336,10 @@ static int plan_looking_glass(const struct pv_profile *p, const char *node, cons
                                                           : "no Looking Glass VM left on %s",
                                               node),
                                   0, err);
-        if (idx >= 0 && pv_action_set_file(&plan->actions[idx - 1], PV_LG_TMPFILES, after ? 0644 : 0, err) < 0)
-                return -PV_ENOMEM;
-        if (idx < 0 || !after)
-                return idx < 0 ? idx : 0;
+        if (idx < 0)
+                return idx;
+        if ((r = pv_action_set_file(&plan->actions[idx - 1], PV_LG_TMPFILES, after ? 0644 : 0, err)) < 0 || !after)
+                return r;
         idx = add_host_action(plan, PV_ACT_RUN_COMMAND, node, "systemd-tmpfiles", NULL,
                               "systemd-tmpfiles --create /" PV_LG_TMPFILES,
                               pv_asprintf(NULL, "create the shared memory files now (at boot systemd does it)"), idx,
@@ -376,9 +360,9 @@ static int plan_file(struct pv_plan *plan, const char *node, const char *path, c
                                   reason, 0, err);
         if (idx > 0)
                 plan->actions[idx - 1].needs_reboot = reboot;
-        if (idx > 0 && pv_action_set_file(&plan->actions[idx - 1], path, after ? 0644 : 0, err) < 0)
-                return -PV_ENOMEM;
-        return idx < 0 ? idx : 0;
+        if (idx < 0)
+                return idx;
+        return pv_action_set_file(&plan->actions[idx - 1], path, after ? 0644 : 0, err);
 }
 
 /* Devices of the node vendor-reset handles (a Polaris/Vega/Navi 1x GPU, function 0). */
@@ -389,9 +373,7 @@ static int vr_devices(const struct pv_host_state *s, struct pv_strv *ids, struct
                 const char *fam = pv_vendor_reset_family(d->vendor, d->device);
                 if (!fam)
                         continue;
-                _cleanup_free_ char *id = pv_asprintf(err, "%04x:%04x", d->vendor, d->device);
-                if (!id)
-                        return -PV_ENOMEM;
+                _cleanup_free_ char *id = pv_xasprintf("%04x:%04x", d->vendor, d->device);
                 if (!pv_strv_contains(ids, id))
                         r = pv_strv_push(ids, id, err);
                 if (r == 0)
@@ -609,16 +591,6 @@ void pv_host_hugepages_read(const struct pv_host *h, long *ret_total, long *ret_
         *ret_free = read_long(h, "sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages");
 }
 
-/* Append a check (takes evidence and fix); a NULL evidence is the out-of-memory of pv_asprintf. */
-static int push_check(struct pv_check_list *l, const char *id, enum pv_check_status st, const char *title,
-                      char *evidence, char *fix, struct pv_error *err) {
-        if (!evidence) {
-                free(fix);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        return pv_check_list_add(l, id, st, title, evidence, fix, err);
-}
-
 int pv_host_check_hugepages(const struct pv_host *h, unsigned long needed, struct pv_check_list *l,
                             struct pv_error *err) {
         long total, nfree;
@@ -648,7 +620,7 @@ int pv_host_check_hugepages(const struct pv_host *h, unsigned long needed, struc
                                                     needed);
                 }
         }
-        return push_check(l, "hugepages-1G", st, "1 GiB huge pages for the VMs", evidence, fix, err);
+        return pv_check_list_add(l, "hugepages-1G", st, "1 GiB huge pages for the VMs", evidence, fix, err);
 }
 
 
@@ -683,16 +655,15 @@ int pv_host_check_vendor_reset(const struct pv_host *h, const struct pv_host_sta
                 _cleanup_free_ char *methods = NULL;
                 if (need_method) {
                         struct pv_strv *m = (struct pv_strv *)&d->reset_methods;
-                        methods = m->n ? pv_strv_join(m, " ", NULL) : strdup("(empty)");
+                        methods = m->n ? pv_strv_join(m, " ", NULL) : pv_xstrdup("(empty)");
                 }
-                _cleanup_free_ char *id = pv_asprintf(NULL, "vendor-reset:%s", d->name);
+                _cleanup_free_ char *id = pv_xasprintf("vendor-reset:%s", d->name);
                 char *ev = pv_asprintf(NULL, "%s is an AMD %s (%04x:%04x) with the reset bug; vendor-reset %s%s%s%s",
                                        d->name, fam, d->vendor, d->device,
                                        !installed ? "is not installed" : loaded ? "is loaded" : "is installed, not loaded",
                                        need_method ? "; reset_method: " : "", need_method && methods ? methods : "",
                                        need_method && !dev_specific ? " (not device_specific)" : "");
-                r = id ? push_check(l, id, st, "vendor-reset for an AMD GPU with the reset bug", ev, fix, err)
-                       : pv_error_set(err, PV_ENOMEM, "out of memory");
+                r = pv_check_list_add(l, id, st, "vendor-reset for an AMD GPU with the reset bug", ev, fix, err);
         }
         return r;
 }

@@ -51,10 +51,6 @@ int hp_add_action(struct planner *c, enum pv_action_kind kind, const char *targe
         a.before = pv_xstrdup(before);
         a.after = pv_xstrdup(after);
         a.reason = reason_owned;
-        if (!reason_owned) {
-                pv_action_done(&a);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
         int idx = pv_plan_add(&c->p, &a, err);
         return idx < 0 ? idx : idx + 1;
 }
