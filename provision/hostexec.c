@@ -118,14 +118,10 @@ static int write_all(int fd, const void *data, size_t len) {
 }
 
 /* Split "a/b/c" into the directory ("a/b", or "." ) and the base name. */
-static int split_path(const char *path, char **ret_dir, const char **ret_base, struct pv_error *err) {
+static void split_path(const char *path, char **ret_dir, const char **ret_base) {
         const char *slash = strrchr(path, '/');
-        char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
-        if (!dir)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        *ret_dir = dir;
+        *ret_dir = slash ? pv_xstrndup(path, (size_t)(slash - path)) : pv_xstrdup(".");
         *ret_base = slash ? slash + 1 : path;
-        return 0;
 }
 
 /* Directories of `dir` (root-relative) that do not exist yet, outermost first. */
@@ -136,9 +132,7 @@ static int missing_dirs(const struct pv_host *h, const char *dir, struct pv_strv
         for (size_t i = 1; i <= len; i++) {
                 if (dir[i] != '/' && dir[i] != '\0')
                         continue;
-                _cleanup_free_ char *prefix = strndup(dir, i);
-                if (!prefix)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                _cleanup_free_ char *prefix = pv_xstrndup(dir, i);
                 struct stat st;
                 int sr = pv_fs_stat(h->dirfd, prefix, true, &st);
                 if (sr == 0) {
@@ -185,10 +179,8 @@ int hx_write_atomic(const struct pv_host *h, const char *path, const void *data,
                         struct pv_error *err) {
         _cleanup_free_ char *dir = NULL;
         const char *base = NULL;
-        int r = split_path(path, &dir, &base, err);
-        if (r < 0)
-                return r;
-        r = mkdirs(h, dir, created, err);
+        split_path(path, &dir, &base);
+        int r = mkdirs(h, dir, created, err);
         if (r < 0)
                 return r;
         _cleanup_close_ int dfd = pv_fs_open(h->dirfd, dir, O_RDONLY | O_DIRECTORY, 0);
@@ -208,10 +200,8 @@ int hx_write_atomic(const struct pv_host *h, const char *path, const void *data,
         clock_gettime(CLOCK_MONOTONIC, &ts);
         for (unsigned attempt = 0; attempt < 16 && fd < 0; attempt++) {
                 free(tmp);
-                tmp = pv_asprintf(err, ".%s.pvfio-%ld-%lx", base, (long)getpid(),
-                                  (unsigned long)(ts.tv_nsec + attempt * 7919));
-                if (!tmp)
-                        return -PV_ENOMEM;
+                tmp = pv_xasprintf(".%s.pvfio-%ld-%lx", base, (long)getpid(),
+                                   (unsigned long)(ts.tv_nsec + attempt * 7919));
                 fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0 && errno != EEXIST)
                         break;
@@ -255,9 +245,7 @@ int pv_host_write_file_atomic(const struct pv_host *h, const char *path, const v
 int hx_remove_rel(const struct pv_host *h, const char *path, struct pv_error *err) {
         _cleanup_free_ char *dir = NULL;
         const char *base = NULL;
-        int r = split_path(path, &dir, &base, err);
-        if (r < 0)
-                return r;
+        split_path(path, &dir, &base);
         _cleanup_close_ int dfd = pv_fs_open(h->dirfd, dir, O_RDONLY | O_DIRECTORY, 0);
         if (dfd < 0)
                 return dfd == -ENOENT ? 0
@@ -345,9 +333,8 @@ static int run_action(const struct pv_runner *runner, const struct pv_action *a,
 int pv_host_record_command(const struct pv_host *h, const char *const argv[], struct pv_error *err) {
         _cleanup_free_ char *dir = NULL;
         const char *base = NULL;
-        int r = split_path(PV_HOSTPLAN_COMMANDS_LOG, &dir, &base, err);
-        if (r == 0)
-                r = mkdirs(h, dir, NULL, err);
+        split_path(PV_HOSTPLAN_COMMANDS_LOG, &dir, &base);
+        int r = mkdirs(h, dir, NULL, err);
         if (r < 0)
                 return r;
         struct pv_buf b = PV_BUF_INIT;
@@ -448,10 +435,8 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
                 if (bytes) {
                         f->written_sha256 = pv_xstrdup(fp->sha256);
                 } else if (f->written_present) {
-                        f->written = strdup(a->after);
+                        f->written = pv_xstrdup(a->after);
                         f->written_len = strlen(a->after);
-                        if (!f->written)
-                                return pv_error_set(e, PV_ENOMEM, "out of memory");
                 }
                 /* tokens pvfio took away are no longer its own */
                 for (size_t k = 0; k < a->n_keys; k++) {
@@ -486,11 +471,9 @@ static int do_rebind(const struct pv_host *h, const struct pv_action *a, struct 
         const char *drv = b->driver;
         if (!drv)
                 drv = "vfio-pci";
-        _cleanup_free_ char *ov = pv_asprintf(e, "sys/bus/pci/devices/%s/driver_override", bdf);
-        _cleanup_free_ char *link = pv_asprintf(e, "sys/bus/pci/devices/%s/driver", bdf);
-        _cleanup_free_ char *unbind = pv_asprintf(e, "sys/bus/pci/devices/%s/driver/unbind", bdf);
-        if (!ov || !link || !unbind)
-                return -PV_ENOMEM;
+        _cleanup_free_ char *ov = pv_xasprintf("sys/bus/pci/devices/%s/driver_override", bdf);
+        _cleanup_free_ char *link = pv_xasprintf("sys/bus/pci/devices/%s/driver", bdf);
+        _cleanup_free_ char *unbind = pv_xasprintf("sys/bus/pci/devices/%s/driver/unbind", bdf);
         int r = write_attr(h, ov, drv, e);
         if (r < 0)
                 return r;
@@ -530,9 +513,7 @@ static int do_sriov(const struct pv_host *h, const struct pv_action *a, struct p
         (void)key_after(a, "sriov_numvfs", &before);
         char after[16];
         snprintf(after, sizeof after, "%u", s->numvfs);
-        _cleanup_free_ char *path = pv_asprintf(e, "sys/bus/pci/devices/%s/sriov_numvfs", s->pf);
-        if (!path)
-                return -PV_ENOMEM;
+        _cleanup_free_ char *path = pv_xasprintf("sys/bus/pci/devices/%s/sriov_numvfs", s->pf);
         /* the kernel refuses to change a non-zero count to another non-zero count */
         if (before && strcmp(before, "0") != 0 && strcmp(after, "0") != 0) {
                 int r = write_attr(h, path, "0", e);
@@ -564,11 +545,7 @@ static int journal_prepare(const struct pv_host *h, struct journal *j, const str
                         r = hx_read_rel(h, path, &present, &cur, &len, &st, err);
                         if (r < 0)
                                 break;
-                        struct jfile *f = hx_journal_add(j, path, err);
-                        if (!f) {
-                                free(cur);
-                                return -PV_ENOMEM;
-                        }
+                        struct jfile *f = hx_journal_add(j, path);
                         f->existed = present;
                         f->content = cur;
                         f->len = len;
@@ -587,9 +564,8 @@ static int journal_prepare(const struct pv_host *h, struct journal *j, const str
                         _cleanup_free_ char *dir = NULL;
                         const char *base;
                         size_t before = j->dirs.n;
-                        r = split_path(path, &dir, &base, err);
-                        if (r == 0)
-                                r = missing_dirs(h, dir, &j->dirs, err);
+                        split_path(path, &dir, &base);
+                        r = missing_dirs(h, dir, &j->dirs, err);
                         dirty |= j->dirs.n != before;
                 }
         }
@@ -597,9 +573,8 @@ static int journal_prepare(const struct pv_host *h, struct journal *j, const str
                 /* the journal's own directories too, so rollback leaves no trace */
                 _cleanup_free_ char *dir = NULL;
                 const char *base;
-                r = split_path(PV_HOSTPLAN_JOURNAL, &dir, &base, err);
-                if (r == 0)
-                        r = missing_dirs(h, dir, &j->dirs, err);
+                split_path(PV_HOSTPLAN_JOURNAL, &dir, &base);
+                r = missing_dirs(h, dir, &j->dirs, err);
         }
         *ret_dirty = dirty;
         return r;

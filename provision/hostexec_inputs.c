@@ -37,9 +37,7 @@ static void host_file_done(struct pv_host_file *f) {
 
 static int load_host_file(const struct pv_host *h, const char *path, struct pv_host_file *f, struct pv_error *err) {
         memset(f, 0, sizeof *f);
-        f->path = strdup(path);
-        if (!f->path)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        f->path = pv_xstrdup(path);
         return hx_read_rel(h, path, &f->present, &f->content, &f->len, NULL, err);
 }
 
@@ -115,9 +113,6 @@ int pv_host_read_node_name(const struct pv_host *h, char **ret, struct pv_error 
         size_t n = strcspn(txt + s, " \t\r\n.");
         if (n == 0)
                 return pv_error_set(err, PV_ENOTFOUND, "etc/hostname under '%s' is empty", hx_root_name(h));
-        char *name = strndup(txt + s, n);
-        if (!name)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        *ret = name;
+        *ret = pv_xstrndup(txt + s, n);
         return 0;
 }

@@ -75,7 +75,7 @@ bool hx_same_digest(bool present, const char *cur, size_t len, const char *sha);
 /* hostexec_journal.c */
 void hx_journal_done(struct journal *j);
 struct jfile *hx_journal_find(struct journal *j, const char *path);
-struct jfile *hx_journal_add(struct journal *j, const char *path, struct pv_error *err);
+struct jfile *hx_journal_add(struct journal *j, const char *path);  /* does not fail */
 int hx_journal_save(const struct pv_host *h, const struct journal *j, struct pv_error *err);
 int hx_journal_load(const struct pv_host *h, struct journal *j, struct pv_error *err);
 bool hx_is_file_action(enum pv_action_kind k);

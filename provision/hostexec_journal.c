@@ -71,21 +71,12 @@ struct jfile *hx_journal_find(struct journal *j, const char *path) {
         return NULL;
 }
 
-struct jfile *hx_journal_add(struct journal *j, const char *path, struct pv_error *err) {
-        struct jfile *v = realloc(j->f, (j->n + 1) * sizeof *v);
-        if (!v) {
-                pv_error_set(err, PV_ENOMEM, "out of memory");
-                return NULL;
-        }
-        j->f = v;
-        struct jfile *f = &v[j->n];
+struct jfile *hx_journal_add(struct journal *j, const char *path) {
+        j->f = pv_xreallocarray(j->f, j->n + 1, sizeof *j->f);
+        struct jfile *f = &j->f[j->n];
         memset(f, 0, sizeof *f);
         f->mode = f->uid = f->gid = -1;
-        f->path = strdup(path);
-        if (!f->path) {
-                pv_error_set(err, PV_ENOMEM, "out of memory");
-                return NULL;
-        }
+        f->path = pv_xstrdup(path);
         j->n++;
         return f;
 }
@@ -231,12 +222,7 @@ int hx_journal_load(const struct pv_host *h, struct journal *j, struct pv_error 
                                 why = "bad path";
                                 break;
                         }
-                        struct jfile *f = hx_journal_add(j, path, err);
-                        if (!f) {
-                                json_decref(root);
-                                hx_journal_done(j);
-                                return -PV_ENOMEM;
-                        }
+                        struct jfile *f = hx_journal_add(j, path);
                         f->existed = json_is_true(json_object_get(o, "existed"));
                         bool p;
                         if (f->existed) {
@@ -357,9 +343,7 @@ int hx_temp_dirs(const struct journal *j, const struct pv_plan *plan, struct pv_
                 if (!path)
                         continue;
                 const char *slash = strrchr(path, '/');
-                _cleanup_free_ char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
-                if (!dir)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                _cleanup_free_ char *dir = slash ? pv_xstrndup(path, (size_t)(slash - path)) : pv_xstrdup(".");
                 if (!pv_strv_contains(out, dir))
                         r = pv_strv_push(out, dir, err);
         }
