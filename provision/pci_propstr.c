@@ -15,6 +15,7 @@
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 /* ------------------------------------------------------ property strings */
 
@@ -37,18 +38,9 @@ static bool is_blank(const char *s, size_t n) {
         return true;
 }
 
-static int props_push(struct pv_props *p, char *key, char *value, struct pv_error *err) {
-        struct pv_prop *v = realloc(p->v, (p->n + 1) * sizeof *v);
-        if (!v || !value) {
-                free(key);
-                free(value);
-                if (v)
-                        p->v = v;
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        p->v = v;
+static void props_push(struct pv_props *p, char *key, char *value) {
+        p->v = pv_xreallocarray(p->v, p->n + 1, sizeof *p->v);
         p->v[p->n++] = (struct pv_prop){ key, value };
-        return 0;
 }
 
 int pv_props_parse(const char *s, bool has_default_key, struct pv_props *ret, struct pv_error *err) {
@@ -68,18 +60,13 @@ int pv_props_parse(const char *s, bool has_default_key, struct pv_props *ret, st
                                         r = pv_error_set(err, PV_EINVAL, "missing key or value in '%.*s'", (int)n, part);
                                         goto fail;
                                 }
-                                char *k = strndup(part, kl);
-                                if (k && pv_props_get(&p, k)) {
+                                char *k = pv_xstrndup(part, kl);
+                                if (pv_props_get(&p, k)) {
                                         r = pv_error_set(err, PV_EINVAL, "duplicate key '%s'", k);
                                         free(k);
                                         goto fail;
                                 }
-                                if (!k) {
-                                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                                        goto fail;
-                                }
-                                if ((r = props_push(&p, k, strndup(eq + 1, vl), err)) < 0)
-                                        goto fail;
+                                props_push(&p, k, pv_xstrndup(eq + 1, vl));
                         } else {
                                 if (!has_default_key) {
                                         r = pv_error_set(err, PV_EINVAL, "value '%.*s' without key", (int)n, part);
@@ -92,8 +79,7 @@ int pv_props_parse(const char *s, bool has_default_key, struct pv_props *ret, st
                                         r = pv_error_set(err, PV_EINVAL, "two values without key ('%.*s')", (int)n, part);
                                         goto fail;
                                 }
-                                if ((r = props_push(&p, NULL, strndup(part, n), err)) < 0)
-                                        goto fail;
+                                props_push(&p, NULL, pv_xstrndup(part, n));
                         }
                 }
                 if (!end)
@@ -203,9 +189,7 @@ static int parse_addr_list(const char *what, const char *s, bool need_domain, st
         size_t n = 1;
         for (const char *q = s; *q; q++)
                 n += *q == ';';
-        _cleanup_free_ struct pv_pci_addr *v = calloc(n, sizeof *v);
-        if (!v)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        _cleanup_free_ struct pv_pci_addr *v = pv_xcalloc(n, sizeof *v);
         const char *p = s;
         for (size_t i = 0; i < n; i++) {
                 const char *end = strchr(p, ';');
@@ -282,13 +266,6 @@ static int parse_hexid(const char *s, uint16_t *ret) {
         return 0;
 }
 
-static char *xstrdup(const char *s, int *r, struct pv_error *err) {
-        char *p = strdup(s);
-        if (!p)
-                *r = pv_error_set(err, PV_ENOMEM, "out of memory");
-        return p;
-}
-
 int pv_hostpci_parse(const char *s, struct pv_hostpci *ret, struct pv_error *err) {
         struct pv_props p = { 0 };
         struct pv_hostpci h = PV_HOSTPCI_INIT;
@@ -312,21 +289,21 @@ int pv_hostpci_parse(const char *s, struct pv_hostpci *ret, struct pv_error *err
                         if (!configid_ok(v))
                                 r = pv_error_set(err, PV_EINVAL, "mapping '%s' is not a valid mapping id", v);
                         else
-                                h.mapping = xstrdup(v, &r, err);
+                                h.mapping = pv_xstrdup(v);
                         continue;
                 }
                 if (strcmp(k, "mdev") == 0) {
                         if (strpbrk(v, "/.:"))
                                 r = pv_error_set(err, PV_EINVAL, "mdev type '%s' must not contain '/', '.' or ':'", v);
                         else
-                                h.mdev = xstrdup(v, &r, err);
+                                h.mdev = pv_xstrdup(v);
                         continue;
                 }
                 if (strcmp(k, "romfile") == 0) {
                         if (strchr(v, ';'))
                                 r = pv_error_set(err, PV_EINVAL, "romfile '%s' must not contain ';'", v);
                         else
-                                h.romfile = xstrdup(v, &r, err);
+                                h.romfile = pv_xstrdup(v);
                         continue;
                 }
                 if (strcmp(k, "driver") == 0) {
@@ -541,7 +518,7 @@ int pv_mapentry_parse(const char *s, struct pv_map_entry *ret, struct pv_error *
                         if (!node_ok(v))
                                 r = pv_error_set(err, PV_EINVAL, "node '%s' is not a valid node name", v);
                         else
-                                e.node = xstrdup(v, &r, err);
+                                e.node = pv_xstrdup(v);
                 } else if (strcmp(k, "path") == 0) {
                         r = parse_addr_list("path", v, true, &e.paths, &e.n_paths, err);
                 } else if (strcmp(k, "id") == 0) {
@@ -560,7 +537,7 @@ int pv_mapentry_parse(const char *s, struct pv_map_entry *ret, struct pv_error *
                         if (strlen(v) > 4096)
                                 r = pv_error_set(err, PV_EINVAL, "description is longer than 4096 characters");
                         else
-                                e.description = xstrdup(v, &r, err);
+                                e.description = pv_xstrdup(v);
                 } else {
                         r = pv_error_set(err, PV_EINVAL, "unknown key '%s'", k);
                 }

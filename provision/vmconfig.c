@@ -18,6 +18,7 @@
 #include "pvfio/cleanup.h"
 #include "pvfio/hostpci.h"
 #include "pvfio/tags.h"
+#include "pvfio/xalloc.h"
 #include "vmconfig_int.h"
 
 /* ---------------------------------------------------------- key classes */
@@ -427,10 +428,8 @@ bool pv_vmconfig_value_equal(const char *key, const char *want, const char *have
 
 
 int pv_claims_new(struct pv_claims **ret, struct pv_error *err) {
-        struct pv_claims *c = calloc(1, sizeof *c);
-        if (!c)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        *ret = c;
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
+        *ret = pv_xcalloc(1, sizeof **ret);
         return 0;
 }
 
@@ -448,19 +447,11 @@ void pv_claims_free(struct pv_claims *c) {
 
 int pvc_claim_add(struct pv_claims *c, const char *node, const struct pv_pci_addr *a, const char *mdev,
                   struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         if (!c)
                 return 0;
-        struct pv_claim *v = realloc(c->v, (c->n + 1) * sizeof *v);
-        if (!v)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        c->v = v;
-        char *n = strdup(node), *m = mdev ? strdup(mdev) : NULL;
-        if (!n || (mdev && !m)) {
-                free(n);
-                free(m);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        c->v[c->n++] = (struct pv_claim){ n, *a, m };
+        c->v = pv_xreallocarray(c->v, c->n + 1, sizeof *c->v);
+        c->v[c->n++] = (struct pv_claim){ pv_xstrdup(node), *a, pv_xstrdup(mdev) };
         return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/hostpci.h"
+#include "pvfio/xalloc.h"
 #include "vmconfig_int.h"
 
 /* ------------------------------------------------------------- hostpci */
@@ -27,9 +28,9 @@ struct slotted {
 };
 
 /* Index every host= address of the observed configs (once per plan and observed state). */
-int pvc_index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_error *err) {
+void pvc_index_used(struct pv_claims *c, const struct pv_observed *o) {
         if (!c || !o || c->indexed == o)
-                return 0;
+                return;
         free(c->used);
         c->used = NULL;
         c->n_used = 0;
@@ -45,12 +46,7 @@ int pvc_index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_e
                         for (size_t j = 0; j < h.n_host; j++) {
                                 if (c->n_used == alloc) {
                                         alloc = alloc ? alloc * 2 : 64;
-                                        struct pv_used *v = realloc(c->used, alloc * sizeof *v);
-                                        if (!v) {
-                                                pv_hostpci_done(&h);
-                                                return pv_error_set(err, PV_ENOMEM, "out of memory");
-                                        }
-                                        c->used = v;
+                                        c->used = pv_xreallocarray(c->used, alloc, sizeof *c->used);
                                 }
                                 c->used[c->n_used++] = (struct pv_used){ cfg->node, h.host[j], cfg->vmid };
                         }
@@ -58,7 +54,6 @@ int pvc_index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_e
                 }
         }
         c->indexed = o;
-        return 0;
 }
 
 /* Is `a` passed (host=) by another VM on `node`? Fills *who with its vmid. */
@@ -128,9 +123,8 @@ static bool held_by_this_vm(const struct xlate *x, const struct pv_hostpci *h) {
 }
 
 /* Map entries of mapping `id` for `node`: profile first, else the observed mapping (parsed into *owned). */
-static int mapping_entries(const struct xlate *x, const char *id, const char *node, const struct pv_map_entry ***ret,
-                           size_t *ret_n, struct pv_map_entry **owned, size_t *n_owned, bool *found,
-                               struct pv_error *err) {
+static void mapping_entries(const struct xlate *x, const char *id, const char *node, const struct pv_map_entry ***ret,
+                            size_t *ret_n, struct pv_map_entry **owned, size_t *n_owned, bool *found) {
         const struct pv_profile *p = x->ctx->profile;
         const struct pv_mapping *pm = NULL;
         *ret = NULL;
@@ -143,16 +137,11 @@ static int mapping_entries(const struct xlate *x, const char *id, const char *no
                         pm = &p->mappings[i];
         const struct pv_obs_mapping *om = pm || !x->ctx->obs ? NULL : pv_observed_mapping(x->ctx->obs, id);
         if (!pm && !om)
-                return 0;
+                return;
         *found = true;
         size_t n = pm ? pm->n_map : om->n_map;
-        const struct pv_map_entry **v = calloc(n ? n : 1, sizeof *v);
-        struct pv_map_entry *own = om ? calloc(n ? n : 1, sizeof *own) : NULL;
-        if (!v || (om && !own)) {
-                free(v);
-                free(own);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        const struct pv_map_entry **v = pv_xcalloc(n ? n : 1, sizeof *v);
+        struct pv_map_entry *own = om ? pv_xcalloc(n ? n : 1, sizeof *own) : NULL;
         size_t k = 0, no = 0;
         for (size_t i = 0; i < n; i++) {
                 const struct pv_map_entry *e = NULL;
@@ -168,7 +157,6 @@ static int mapping_entries(const struct xlate *x, const char *id, const char *no
         *ret_n = k;
         *owned = own;
         *n_owned = no;
-        return 0;
 }
 
 static void free_owned(const struct pv_map_entry **v, struct pv_map_entry *own, size_t n_own) {
@@ -285,9 +273,8 @@ static int resolve_mapping(struct xlate *x, struct slotted *s, struct pv_error *
         struct pv_map_entry *own;
         size_t n, n_own;
         bool found;
-        int r = mapping_entries(x, s->dev->mapping, x->vm->node, &v, &n, &own, &n_own, &found, err);
-        if (r < 0)
-                return r;
+        int r;
+        mapping_entries(x, s->dev->mapping, x->vm->node, &v, &n, &own, &n_own, &found);
         if (!found) {
                 r = BLOCK(x, err, "hostpci%d: mapping '%s' does not exist in the profile or on the cluster", s->slot,
                           s->dev->mapping);
@@ -304,12 +291,8 @@ static int resolve_mapping(struct xlate *x, struct slotted *s, struct pv_error *
         }
         if (s->dev->mdev) {
                 /* candidates: single-device entries (Proxmox skips ';' paths for mdev) */
-                struct pv_pci_addr *c = calloc(n, sizeof *c);
+                struct pv_pci_addr *c = pv_xcalloc(n, sizeof *c);
                 size_t nc = 0;
-                if (!c) {
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        goto out;
-                }
                 for (size_t i = 0; i < n; i++)
                         if (v[i]->n_paths == 1)
                                 c[nc++] = v[i]->paths[0];
@@ -411,16 +394,11 @@ static bool vf_mdev_ok(const struct xlate *x, const struct pv_pci_addr *a, const
         return t && (t->available < 0 || t->available - pvc_claim_count(x->ctx->claims, x->vm->node, a, type) >= 1);
 }
 
-static int set_host(struct pv_hostpci *h, const struct pv_pci_addr *a, struct pv_error *err) {
+static void set_host(struct pv_hostpci *h, const struct pv_pci_addr *a) {
         free(h->host);
-        h->host = malloc(sizeof *h->host);
-        if (!h->host) {
-                h->n_host = 0;
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        h->host = pv_xmalloc(sizeof *h->host);
         h->host[0] = *a;
         h->n_host = 1;
-        return 0;
 }
 
 static int resolve_vf(struct xlate *x, struct slotted *all, size_t n_all, struct slotted *s,
@@ -441,9 +419,8 @@ static int resolve_vf(struct xlate *x, struct slotted *all, size_t n_all, struct
                                 keep = &obs[k].host[0];
                 }
         if (keep) {
-                int r = set_host(&s->hp, keep, err);
-                if (r == 0)
-                        r = pvc_claim_add(x->ctx->claims, x->vm->node, keep, NULL, err);
+                set_host(&s->hp, keep);
+                int r = pvc_claim_add(x->ctx->claims, x->vm->node, keep, NULL, err);
                 if (r == 0 && d->mdev)
                         r = check_mdev(x, s, keep, 1, err);
                 if (r == 0)
@@ -458,9 +435,8 @@ static int resolve_vf(struct xlate *x, struct slotted *all, size_t n_all, struct
                 n_vfs++;
                 if (!vf_free(x, all, n_all, s, &h->addr) || !vf_mdev_ok(x, &h->addr, d->mdev))
                         continue;
-                int r = set_host(&s->hp, &h->addr, err);
-                if (r == 0)
-                        r = pvc_claim_add(x->ctx->claims, x->vm->node, &h->addr, NULL, err);
+                set_host(&s->hp, &h->addr);
+                int r = pvc_claim_add(x->ctx->claims, x->vm->node, &h->addr, NULL, err);
                 if (r == 0 && d->mdev)
                         r = check_mdev(x, s, &h->addr, 1, err);
                 if (r == 0)
@@ -478,20 +454,17 @@ static int resolve_vf(struct xlate *x, struct slotted *all, size_t n_all, struct
                      x->vm->node);
 }
 
-static int build_hostpci(const struct pv_pcidev *d, struct pv_hostpci *h, struct pv_error *err) {
+static void build_hostpci(const struct pv_pcidev *d, struct pv_hostpci *h) {
         *h = (struct pv_hostpci)PV_HOSTPCI_INIT;
         if (d->kind == PV_PCIDEV_RAW && d->n_addrs) {
-                h->host = calloc(d->n_addrs, sizeof *h->host);
-                if (!h->host)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                h->host = pv_xcalloc(d->n_addrs, sizeof *h->host);
                 memcpy(h->host, d->addrs, d->n_addrs * sizeof *h->host);
                 h->n_host = d->n_addrs;
         }
-        if ((d->kind == PV_PCIDEV_MAPPING && d->mapping && !(h->mapping = strdup(d->mapping))) ||
-            (d->mdev && !(h->mdev = strdup(d->mdev))) || (d->romfile && !(h->romfile = strdup(d->romfile)))) {
-                pv_hostpci_done(h);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        if (d->kind == PV_PCIDEV_MAPPING)
+                h->mapping = pv_xstrdup(d->mapping);
+        h->mdev = pv_xstrdup(d->mdev);
+        h->romfile = pv_xstrdup(d->romfile);
         h->pcie = d->pcie;
         h->x_vga = d->primary;
         h->rombar = d->rombar;
@@ -501,7 +474,6 @@ static int build_hostpci(const struct pv_pcidev *d, struct pv_hostpci *h, struct
         h->has_device_id = d->has_device_id, h->device_id = d->device_id;
         h->has_sub_vendor_id = d->has_sub_vendor_id, h->sub_vendor_id = d->sub_vendor_id;
         h->has_sub_device_id = d->has_sub_device_id, h->sub_device_id = d->sub_device_id;
-        return 0;
 }
 
 /* Does observed entry `o` identify the device of profile entry `d`? */
@@ -528,17 +500,12 @@ int pvc_xl_hostpci(struct xlate *x, struct pv_error *err) {
                 const char *v = pvc_cur(x, key);
                 obs_ok[i] = v && pv_hostpci_parse(v, &obs[i], NULL) == 0;
         }
-        struct slotted *s = calloc(vm->n_pci, sizeof *s);
-        if (!s) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto out;
-        }
+        struct slotted *s = pv_xcalloc(vm->n_pci, sizeof *s);
         for (size_t i = 0; i < vm->n_pci; i++) {
                 s[i].dev = &vm->pci[i];
                 s[i].slot = -1;
                 s[i].ok = true;
-                if ((r = build_hostpci(&vm->pci[i], &s[i].hp, err)) < 0)
-                        goto out;
+                build_hostpci(&vm->pci[i], &s[i].hp);
         }
         /* 1. explicit slots */
         for (size_t i = 0; r == 0 && i < vm->n_pci; i++) {
@@ -603,8 +570,7 @@ int pvc_xl_hostpci(struct xlate *x, struct pv_error *err) {
                         if ((r = pv_hostpci_format(&s[i].hp, &v, err)) == 0)
                                 r = pvc_kvb_take(&x->kv, key, v, err);
                 }
-out:
-        for (size_t i = 0; s && i < vm->n_pci; i++)
+        for (size_t i = 0; i < vm->n_pci; i++)
                 pv_hostpci_done(&s[i].hp);
         free(s);
         for (int i = 0; i < PV_MAX_HOSTPCI; i++)

@@ -92,7 +92,7 @@ int pvc_note(struct xlate *x, struct pv_strv *where, struct pv_error *err, const
 /* ------------------------------------------ vmconfig_hostpci.c: hostpciN */
 
 /* Index every host= address of the observed configs (once per plan and observed state). */
-int pvc_index_used(struct pv_claims *c, const struct pv_observed *o, struct pv_error *err);
+void pvc_index_used(struct pv_claims *c, const struct pv_observed *o);
 int pvc_xl_hostpci(struct xlate *x, struct pv_error *err);
 
 #endif

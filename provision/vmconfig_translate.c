@@ -18,6 +18,7 @@
 #include "pvfio/buf.h"
 #include "pvfio/cleanup.h"
 #include "pvfio/tags.h"
+#include "pvfio/xalloc.h"
 #include "vmconfig_int.h"
 
 /* ------------------------------------------------------------ kv builder */
@@ -34,24 +35,14 @@ static void kvb_done(struct kvb *b) {
 
 /* Add key (copied) = value (taken). */
 int pvc_kvb_take(struct kvb *b, const char *key, char *value, struct pv_error *err) {
-        if (!value)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        struct pv_kv *v = realloc(b->v, (b->n + 1) * sizeof *v);
-        char *k = strdup(key);
-        if (!v || !k) {
-                if (v)
-                        b->v = v;
-                free(k);
-                free(value);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        b->v = v;
-        b->v[b->n++] = (struct pv_kv){ k, value };
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
+        b->v = pv_xreallocarray(b->v, b->n + 1, sizeof *b->v);
+        b->v[b->n++] = (struct pv_kv){ pv_xstrdup(key), value };
         return 0;
 }
 
 static int kvb_set(struct kvb *b, const char *key, const char *value, struct pv_error *err) {
-        return pvc_kvb_take(b, key, strdup(value), err);
+        return pvc_kvb_take(b, key, pv_xstrdup(value), err);
 }
 
 static int kv_cmp(const void *a, const void *b) {
@@ -203,8 +194,8 @@ static int xl_cpu(struct xlate *x, struct pv_error *err) {
         if (merged.len) {
                 /* re-sort the merged parts by key */
                 struct pv_props p;
-                if (pv_props_parse(merged.buf, false, &p, err) < 0)
-                        return -PV_ENOMEM;
+                if ((r = pv_props_parse(merged.buf, false, &p, err)) < 0)
+                        return r;
                 props_sort_by_key(&p);
                 for (size_t i = 0; r == 0 && i < p.n; i++)
                         r = pv_buf_addf(&b, err, "%s%s=%s", b.len ? "," : "", p.v[i].key, p.v[i].value);
@@ -352,10 +343,8 @@ static int bus_max(enum pv_disk_bus b) {
 static int xl_disks(struct xlate *x, struct pv_error *err) {
         const struct pv_vm *vm = x->vm;
         bool used[4][32] = { { false } };
-        int *idx = calloc(vm->n_disks ? vm->n_disks : 1, sizeof *idx);
+        int *idx = pv_xcalloc(vm->n_disks ? vm->n_disks : 1, sizeof *idx);
         int r = 0;
-        if (!idx)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
         for (size_t i = 0; i < vm->n_disks; i++) {
                 idx[i] = vm->disks[i].index;
                 if (idx[i] >= 0 && idx[i] <= bus_max(vm->disks[i].bus)) {
@@ -433,9 +422,7 @@ static int xl_nets(struct xlate *x, struct pv_error *err) {
         const struct pv_vm *vm = x->vm;
         bool used[32] = { false };
         int r = 0;
-        int *idx = calloc(vm->n_nets ? vm->n_nets : 1, sizeof *idx);
-        if (!idx)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        int *idx = pv_xcalloc(vm->n_nets ? vm->n_nets : 1, sizeof *idx);
         for (size_t i = 0; i < vm->n_nets; i++) {
                 idx[i] = vm->nets[i].index;
                 if (idx[i] >= 0 && idx[i] < 32) {
@@ -548,13 +535,10 @@ int pv_vm_translate(const struct pv_vm *vm, const struct pv_vm_xlate_ctx *ctx, s
                         struct pv_error *err) {
         struct xlate x = { .vm = vm, .ctx = ctx };
         x.hw = ctx->obs && vm->node ? pv_observed_hw(ctx->obs, vm->node) : NULL;
-        int r = 0;
-        for (size_t i = 0; i < vm->n_pci && r == 0; i++)
+        for (size_t i = 0; i < vm->n_pci; i++)
                 if (vm->pci[i].kind == PV_PCIDEV_VF_POOL)
-                        r = pvc_index_used(ctx->claims, ctx->obs, err);
-        if (r < 0)
-                return r;
-        r = kvb_set(&x.kv, "name", vm->name, err);
+                        pvc_index_used(ctx->claims, ctx->obs);
+        int r = kvb_set(&x.kv, "name", vm->name, err);
         if (r == 0)
                 r = xl_tags(&x, err);
         if (r == 0)
