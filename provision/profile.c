@@ -360,10 +360,8 @@ static int parse_mem(const char *buf, size_t len, const char *name, const char *
                         pvp_diag_at(&c, false, 1, 1, "vms", "the VM description has no 'vms' list");
                         loaded = -PV_EINVAL;
                 }
-                if (loaded == 0 && pvp_ymap_set(root, vp->key, vp->value, false) < 0) {
-                        pvp_oom(&c);
-                        loaded = -PV_ENOMEM;
-                }
+                if (loaded == 0)
+                        pvp_ymap_set(root, vp->key, vp->value, false);
         }
         if (loaded == 0 && !c.fatal) {
                 pvp_type_profile(&c, root);

@@ -131,7 +131,7 @@ void pvp_yaml_arena_free(struct yarena *a);
 /* A new empty mapping node in the arena (for merged VM mappings); NULL on ENOMEM. */
 struct ynode *pvp_ynode_new_map(struct yarena *a, unsigned line, unsigned col);
 /* Set key → value in a mapping: replaces the pair with the same key text, else appends. */
-int pvp_ymap_set(struct ynode *m, struct ynode *key, struct ynode *value, bool inherited);
+void pvp_ymap_set(struct ynode *m, struct ynode *key, struct ynode *value, bool inherited);
 /* The pair whose key text equals `key`, or NULL. */
 const struct ypair *pvp_ymap_find(const struct ynode *m, const char *key);
 /* "a mapping", "a list", "'text'" or "an empty value" — for messages. */

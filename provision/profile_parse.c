@@ -453,25 +453,19 @@ static bool vm_key_inheritable(const char *k) {
                strcmp(k, "template");
 }
 
-static int overlay(struct ynode *dst, const struct ynode *src, bool inherited) {
+static void overlay(struct ynode *dst, const struct ynode *src, bool inherited) {
         for (size_t i = 0; i < src->n_pairs; i++) {
                 const struct ypair *p = &src->pairs[i];
                 if (inherited && !vm_key_inheritable(p->key->text))
                         continue;
-                if (pvp_ymap_set(dst, p->key, p->value, inherited) < 0)
-                        return -PV_ENOMEM;
+                pvp_ymap_set(dst, p->key, p->value, inherited);
         }
-        return 0;
 }
 
 /* defaults < template chain (base first) < the VM itself, per top-level key. */
 static const struct ynode *merge_vm(struct parse *P, const struct ynode *vm) {
         struct pvp_ctx *c = P->c;
         struct ynode *m = pvp_ynode_new_map(&c->arena, vm->line, vm->col);
-        if (!m) {
-                pvp_oom(c);
-                return vm;
-        }
         const struct tmpl *chain[PVP_MAX_TEMPLATE_CHAIN];
         size_t n = 0;
         const struct ypair *tp = pvp_ymap_find(vm, "template");
@@ -492,15 +486,11 @@ static const struct ynode *merge_vm(struct parse *P, const struct ynode *vm) {
                         t = find_tmpl(P, t->base);
                 }
         }
-        int r = 0;
         if (P->defaults)
-                r = overlay(m, P->defaults, true);
-        for (size_t i = n; i > 0 && r == 0; i--)
-                r = overlay(m, chain[i - 1]->map, true);
-        if (r == 0)
-                r = overlay(m, vm, false);
-        if (r < 0)
-                pvp_oom(c);
+                overlay(m, P->defaults, true);
+        for (size_t i = n; i > 0; i--)
+                overlay(m, chain[i - 1]->map, true);
+        overlay(m, vm, false);
         return m;
 }
 

@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "pvfio/cleanup.h"
+#include "pvfio/xalloc.h"
 #include "profile_int.h"
 
 #define CORE_TAG "tag:yaml.org,2002:"
@@ -45,9 +46,7 @@ struct builder {
 /* ------------------------------------------------------------- arena */
 
 static struct ynode *node_new(struct yarena *a, enum ykind kind, unsigned line, unsigned col) {
-        struct ynode *n = calloc(1, sizeof(*n));
-        if (!n)
-                return NULL;
+        struct ynode *n = pv_xcalloc(1, sizeof(*n));
         n->kind = kind;
         n->line = line;
         n->col = col;
@@ -74,30 +73,22 @@ struct ynode *pvp_ynode_new_map(struct yarena *a, unsigned line, unsigned col) {
         return node_new(a, Y_MAP, line, col);
 }
 
-static int pairs_reserve(struct ynode *m, size_t extra) {
+static void pairs_reserve(struct ynode *m, size_t extra) {
         if (m->n_pairs + extra <= m->alloc_pairs)
-                return 0;
+                return;
         size_t n = m->alloc_pairs ? m->alloc_pairs : 8;
         while (n < m->n_pairs + extra)
                 n *= 2;
-        struct ypair *p = realloc(m->pairs, n * sizeof(*p));
-        if (!p)
-                return -PV_ENOMEM;
-        m->pairs = p;
+        m->pairs = pv_xreallocarray(m->pairs, n, sizeof(*m->pairs));
         m->alloc_pairs = n;
-        return 0;
 }
 
-static int items_reserve(struct ynode *s) {
+static void items_reserve(struct ynode *s) {
         if (s->n_items < s->alloc_items)
-                return 0;
+                return;
         size_t n = s->alloc_items ? s->alloc_items * 2 : 8;
-        struct ynode **v = realloc(s->items, n * sizeof(*v));
-        if (!v)
-                return -PV_ENOMEM;
-        s->items = v;
+        s->items = pv_xreallocarray(s->items, n, sizeof(*s->items));
         s->alloc_items = n;
-        return 0;
 }
 
 static int key_cmp(const struct ynode *a, const struct ynode *b) {
@@ -120,17 +111,15 @@ const struct ypair *pvp_ymap_find(const struct ynode *m, const char *key) {
         return NULL;
 }
 
-int pvp_ymap_set(struct ynode *m, struct ynode *key, struct ynode *value, bool inherited) {
+void pvp_ymap_set(struct ynode *m, struct ynode *key, struct ynode *value, bool inherited) {
         for (size_t i = 0; i < m->n_pairs; i++)
                 if (key_cmp(m->pairs[i].key, key) == 0) {
                         m->pairs[i] = (struct ypair){ key, value, 0, i, inherited };
-                        return 0;
+                        return;
                 }
-        if (pairs_reserve(m, 1) < 0)
-                return -PV_ENOMEM;
+        pairs_reserve(m, 1);
         m->pairs[m->n_pairs] = (struct ypair){ key, value, 0, m->n_pairs, inherited };
         m->n_pairs++;
-        return 0;
 }
 
 const char *pvp_ykind_name(const struct ynode *n) {
@@ -333,20 +322,13 @@ static void bnerr(struct builder *b, const struct ynode *at, unsigned n, const c
         pvp_diag_at(b->c, false, at->line, at->col, key, "%s", msg);
 }
 
-static int add_anchor(struct builder *b, const char *name, struct ynode *n) {
+static void add_anchor(struct builder *b, const char *name, struct ynode *n) {
         if (b->n_anchors == b->alloc_anchors) {
                 size_t k = b->alloc_anchors ? b->alloc_anchors * 2 : 16;
-                struct anchor *v = realloc(b->anchors, k * sizeof(*v));
-                if (!v)
-                        return -PV_ENOMEM;
-                b->anchors = v;
+                b->anchors = pv_xreallocarray(b->anchors, k, sizeof(*b->anchors));
                 b->alloc_anchors = k;
         }
-        char *s = strdup(name);
-        if (!s)
-                return -PV_ENOMEM;
-        b->anchors[b->n_anchors++] = (struct anchor){ s, n };
-        return 0;
+        b->anchors[b->n_anchors++] = (struct anchor){ pv_xstrdup(name), n };
 }
 
 static struct ynode *find_anchor(struct builder *b, const char *name) {
@@ -407,8 +389,7 @@ static int attach(struct builder *b, struct ynode *child, yaml_mark_t m, const c
                 return -PV_EINVAL;
         }
         if (parent->kind == Y_SEQ) {
-                if (items_reserve(parent) < 0)
-                        return -PV_ENOMEM;
+                items_reserve(parent);
                 parent->items[parent->n_items++] = child;
                 return 0;
         }
@@ -438,8 +419,7 @@ static int attach(struct builder *b, struct ynode *child, yaml_mark_t m, const c
                 f->bad_key = false;
                 return 0;
         }
-        if (pairs_reserve(parent, 1) < 0)
-                return -PV_ENOMEM;
+        pairs_reserve(parent, 1);
         parent->pairs[parent->n_pairs] = (struct ypair){ f->pending_key, child, 0, parent->n_pairs, false };
         parent->n_pairs++;
         f->pending_key = NULL;
@@ -465,15 +445,12 @@ static int cmp_pair_idx(const void *a, const void *b) {
         return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static int append_source(struct ypair **v, size_t *n, size_t *alloc, const struct ynode *src, unsigned prio) {
+static void append_source(struct ypair **v, size_t *n, size_t *alloc, const struct ynode *src, unsigned prio) {
         if (*n + src->n_pairs > *alloc) {
                 size_t k = *alloc ? *alloc : 16;
                 while (k < *n + src->n_pairs)
                         k *= 2;
-                struct ypair *p = realloc(*v, k * sizeof(*p));
-                if (!p)
-                        return -PV_ENOMEM;
-                *v = p;
+                *v = pv_xreallocarray(*v, k, sizeof(**v));
                 *alloc = k;
         }
         for (size_t i = 0; i < src->n_pairs; i++) {
@@ -482,7 +459,6 @@ static int append_source(struct ypair **v, size_t *n, size_t *alloc, const struc
                 (*v)[*n].idx = *n;
                 (*n)++;
         }
-        return 0;
 }
 
 /* Resolve `<<` merges and report duplicate keys; the mapping is then final. */
@@ -495,9 +471,7 @@ static int finish_map(struct builder *b, struct ynode *m) {
         if (!merges) {
                 if (m->n_pairs < 2)
                         return 0;
-                v = malloc(m->n_pairs * sizeof(*v));
-                if (!v)
-                        return -PV_ENOMEM;
+                v = pv_xmalloc(m->n_pairs * sizeof(*v));
                 memcpy(v, m->pairs, m->n_pairs * sizeof(*v));
                 n = m->n_pairs;
                 for (size_t i = 0; i < n; i++)
@@ -509,8 +483,7 @@ static int finish_map(struct builder *b, struct ynode *m) {
                 struct ynode written = { .kind = Y_MAP };
                 written.pairs = m->pairs;
                 written.n_pairs = m->n_pairs;
-                if (append_source(&v, &n, &alloc, &written, 0) < 0)
-                        return -PV_ENOMEM;
+                append_source(&v, &n, &alloc, &written, 0);
                 size_t w = 0;
                 for (size_t i = 0; i < n; i++)
                         if (!is_merge_key(v[i].key))
@@ -531,8 +504,7 @@ static int finish_map(struct builder *b, struct ynode *m) {
                         merge_at = pp->key;
                         const struct ynode *val = pp->value;
                         if (val->kind == Y_MAP) {
-                                if (append_source(&v, &n, &alloc, val, ++prio) < 0)
-                                        return -PV_ENOMEM;
+                                append_source(&v, &n, &alloc, val, ++prio);
                         } else if (val->kind == Y_SEQ) {
                                 for (size_t k = 0; k < val->n_items; k++) {
                                         const struct ynode *src = val->items[k];
@@ -542,8 +514,7 @@ static int finish_map(struct builder *b, struct ynode *m) {
                                                       pvp_ykind_name(src));
                                                 continue;
                                         }
-                                        if (append_source(&v, &n, &alloc, src, ++prio) < 0)
-                                                return -PV_ENOMEM;
+                                        append_source(&v, &n, &alloc, src, ++prio);
                                 }
                         } else {
                                 bnerr(b, val, b->depth + 1, "<<",
@@ -585,12 +556,8 @@ static const char *const map_tags[] = { "map", NULL };
 
 static int on_scalar(struct builder *b, yaml_event_t *ev) {
         struct ynode *n = node_new(&b->c->arena, Y_SCALAR, ln(ev->start_mark), cl(ev->start_mark));
-        if (!n)
-                return -PV_ENOMEM;
         n->len = ev->data.scalar.length;
-        n->text = malloc(n->len + 1);
-        if (!n->text)
-                return -PV_ENOMEM;
+        n->text = pv_xmalloc(n->len + 1);
         memcpy(n->text, ev->data.scalar.value, n->len);
         n->text[n->len] = '\0';
         if (memchr(n->text, '\0', n->len))
@@ -624,8 +591,8 @@ static int on_scalar(struct builder *b, yaml_event_t *ev) {
                         n->stype = YS_FLOAT;
                 }
         }
-        if (ev->data.scalar.anchor && add_anchor(b, (const char *)ev->data.scalar.anchor, n) < 0)
-                return -PV_ENOMEM;
+        if (ev->data.scalar.anchor)
+                add_anchor(b, (const char *)ev->data.scalar.anchor, n);
         return attach(b, n, ev->start_mark, NULL);
 }
 
@@ -636,8 +603,6 @@ static int on_start(struct builder *b, yaml_event_t *ev, enum ykind kind) {
                 return -PV_EINVAL;
         }
         struct ynode *n = node_new(&b->c->arena, kind, ln(ev->start_mark), cl(ev->start_mark));
-        if (!n)
-                return -PV_ENOMEM;
         n->open = true;
         n->height = 1;
         const char *core;
@@ -651,8 +616,8 @@ static int on_start(struct builder *b, yaml_event_t *ev, enum ykind kind) {
                 tag = ev->data.mapping_start.tag;
                 tag_ok(b, ev->start_mark, (const char *)tag, map_tags, &core);
         }
-        if (anchor && add_anchor(b, (const char *)anchor, n) < 0)
-                return -PV_ENOMEM;
+        if (anchor)
+                add_anchor(b, (const char *)anchor, n);
         b->stack[b->depth++] = (struct frame){ .node = n };
         return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "pvfio/cleanup.h"
 #include "pvfio/rom.h"
+#include "pvfio/xalloc.h"
 
 static uint16_t le16(const uint8_t *p) {
         return (uint16_t)(p[0] | (p[1] << 8));
@@ -46,26 +47,28 @@ const char *pv_rom_machine_name(uint16_t m, char buf[8]) {
         }
 }
 
-static int stop(struct pv_rom_info *r, struct pv_error *err, const char *fmt, size_t off) {
+/* Record why the parse stopped; a problem of the ROM is no error (returns 0). */
+static int stop(struct pv_rom_info *r, const char *fmt, size_t off) {
         r->problem = pv_asprintf(NULL, fmt, off);
-        return r->problem ? 0 : pv_error_set(err, PV_ENOMEM, "out of memory");
+        return 0;
 }
 
 int pv_rom_parse(const uint8_t *buf, size_t len, struct pv_rom_info *ret, struct pv_error *err) {
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         memset(ret, 0, sizeof *ret);
         size_t off = 0;
         if (len == 0)
-                return stop(ret, err, "the ROM is empty%.0zu", (size_t)0);
+                return stop(ret, "the ROM is empty%.0zu", (size_t)0);
         while (ret->n_images < PV_ROM_MAX_IMAGES) {
                 if (off + 0x1a > len)
-                        return stop(ret, err, "the image at offset 0x%zx is cut off", off);
+                        return stop(ret, "the image at offset 0x%zx is cut off", off);
                 if (buf[off] != 0x55 || buf[off + 1] != 0xaa)
-                        return stop(ret, err, "no 55 AA signature at offset 0x%zx: not a PCI option ROM (or an "
+                        return stop(ret, "no 55 AA signature at offset 0x%zx: not a PCI option ROM (or an "
                                               "unreadable copy)",
                                     off);
                 size_t pcir = off + le16(buf + off + 0x18);
                 if (pcir + 0x18 > len || memcmp(buf + pcir, "PCIR", 4) != 0)
-                        return stop(ret, err, "the image at offset 0x%zx has no PCI data structure (PCIR)", off);
+                        return stop(ret, "the image at offset 0x%zx has no PCI data structure (PCIR)", off);
                 struct pv_rom_image *im = &ret->images[ret->n_images++];
                 im->offset = off;
                 im->vendor = le16(buf + pcir + 4);
@@ -83,12 +86,12 @@ int pv_rom_parse(const uint8_t *buf, size_t len, struct pv_rom_info *ret, struct
                 if (im->last)
                         return 0;
                 if (im->length == 0)
-                        return stop(ret, err, "the image at offset 0x%zx has length 0 but is not marked last", off);
+                        return stop(ret, "the image at offset 0x%zx has length 0 but is not marked last", off);
                 off += im->length;
                 if (off >= len)
-                        return stop(ret, err, "the last image is not marked as last (the ROM ends at 0x%zx)", off);
+                        return stop(ret, "the last image is not marked as last (the ROM ends at 0x%zx)", off);
         }
-        return stop(ret, err, "more than 16 images (stopped at offset 0x%zx)", off);
+        return stop(ret, "more than 16 images (stopped at offset 0x%zx)", off);
 }
 
 void pv_rom_info_done(struct pv_rom_info *r) {
@@ -112,10 +115,8 @@ int pv_rom_read(const struct pv_host *h, const struct pv_pci_addr *addr, uint8_t
                 struct pv_error *err) {
         char a[PV_PCI_ADDR_MAX];
         pv_pci_addr_format(addr, a);
-        _cleanup_free_ char *dev = pv_asprintf(err, "sys/bus/pci/devices/%s", a);
-        _cleanup_free_ char *rel = pv_asprintf(err, "sys/bus/pci/devices/%s/rom", a);
-        if (!dev || !rel)
-                return -PV_ENOMEM;
+        _cleanup_free_ char *dev = pv_xasprintf("sys/bus/pci/devices/%s", a);
+        _cleanup_free_ char *rel = pv_xasprintf("sys/bus/pci/devices/%s/rom", a);
         if (faccessat(h->dirfd, dev, F_OK, 0) < 0)
                 return pv_error_set(err, PV_ENOTFOUND, "no PCI device %s on this host (see 'pvfio host scan')", a);
         if (faccessat(h->dirfd, rel, F_OK, 0) < 0)
@@ -139,12 +140,11 @@ int pv_rom_read(const struct pv_host *h, const struct pv_pci_addr *addr, uint8_t
                 for (;;) {
                         if (len == cap) {
                                 size_t nc = cap ? cap * 2 : 65536;
-                                uint8_t *nb = nc <= PV_ROM_MAX_BYTES ? realloc(buf, nc) : NULL;
-                                if (!nb) {
-                                        e = nc > PV_ROM_MAX_BYTES ? EFBIG : ENOMEM;
+                                if (nc > PV_ROM_MAX_BYTES) {
+                                        e = EFBIG;
                                         break;
                                 }
-                                buf = nb;
+                                buf = pv_xrealloc(buf, nc);
                                 cap = nc;
                         }
                         ssize_t n = read(fd, buf + len, cap - len);
@@ -164,7 +164,7 @@ int pv_rom_read(const struct pv_host *h, const struct pv_pci_addr *addr, uint8_t
                 (void)write_flag(h->dirfd, rel, "0"); /* always switch the ROM BAR off again */
         if (e || len == 0) {
                 free(buf);
-                if (e == ENOMEM)
+                if (e == ENOMEM)        /* read(2) said so */
                         return pv_error_set(err, PV_ENOMEM, "out of memory");
                 if (e == EFBIG)
                         return pv_error_set(err, PV_ETOOBIG, "the ROM of %s is larger than 16 MiB", a);
