@@ -21,10 +21,6 @@
 
 static void diag_add(struct pvp_ctx *c, bool warning, unsigned line, unsigned col, const char *key, char *msg) {
         struct pv_diags *d = c->diags;
-        if (!msg) {
-                pvp_oom(c);
-                return;
-        }
         if (c->quiet || c->stop) {
                 free(msg);
                 return;
@@ -37,36 +33,17 @@ static void diag_add(struct pvp_ctx *c, bool warning, unsigned line, unsigned co
                 }
         if (d->n - c->diag_first >= PVP_MAX_DIAGS) {
                 free(msg);
-                msg = pv_asprintf(NULL, "too many problems (more than %u); fix these and run again",
-                                  PVP_MAX_DIAGS);
-                if (!msg) {
-                        pvp_oom(c);
-                        return;
-                }
+                msg = pv_xasprintf("too many problems (more than %u); fix these and run again", PVP_MAX_DIAGS);
                 warning = false;
                 key = NULL;
                 c->stop = true;
         }
         if (d->n == d->alloc) {
                 size_t n = d->alloc ? d->alloc * 2 : 16;
-                struct pv_diag *v = realloc(d->v, n * sizeof(*v));
-                if (!v) {
-                        free(msg);
-                        pvp_oom(c);
-                        return;
-                }
-                d->v = v;
+                d->v = pv_xreallocarray(d->v, n, sizeof(*d->v));
                 d->alloc = n;
         }
-        char *k = NULL;
-        if (key && *key) {
-                k = strdup(key);
-                if (!k) {
-                        free(msg);
-                        pvp_oom(c);
-                        return;
-                }
-        }
+        char *k = key && *key ? pv_xstrdup(key) : NULL;
         d->v[d->n++] = (struct pv_diag){ .warning = warning, .message = msg, .key = k, .line = line, .col = col };
         if (!warning)
                 d->n_errors++;
@@ -77,7 +54,7 @@ void pvp_diag(struct pvp_ctx *c, bool warning, const struct ynode *at, const cha
         char *msg = NULL;
         va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+                pv_oom(strlen(fmt));    /* allocation does not fail (pvfio/xalloc.h) */
         va_end(ap);
         diag_add(c, warning, at ? at->line : 1, at ? at->col : 1, c->path.buf, msg);
 }
@@ -88,7 +65,7 @@ void pvp_diag_at(struct pvp_ctx *c, bool warning, unsigned line, unsigned col, c
         char *msg = NULL;
         va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+                pv_oom(strlen(fmt));    /* allocation does not fail (pvfio/xalloc.h) */
         va_end(ap);
         diag_add(c, warning, line, col, key, msg);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pvfio/cleanup.h"
+#include "pvfio/xalloc.h"
 #include "profile_int.h"
 
 /* Reset the key path to a formatted base ("vms[3].pci[1]"). */
@@ -33,12 +34,8 @@ static void at_key(struct pvp_ctx *c, bool warning, const struct ynode *m, const
         char *msg = NULL;
         va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+                pv_oom(strlen(fmt));    /* allocation does not fail (pvfio/xalloc.h) */
         va_end(ap);
-        if (!msg) {
-                pvp_oom(c);
-                return;
-        }
         size_t mk = pvp_path_key(c, key);
         pvp_diag(c, warning, p ? p->key : m, "%s", msg);
         pvp_path_pop(c, mk);
@@ -76,11 +73,7 @@ static void check_duplicates(struct pvp_ctx *c) {
         size_t n = p->n_vms > p->n_mappings ? p->n_vms : p->n_mappings;
         if (!n)
                 return;
-        _cleanup_free_ struct ent *e = calloc(n, sizeof(*e));
-        if (!e) {
-                pvp_oom(c);
-                return;
-        }
+        _cleanup_free_ struct ent *e = pv_xcalloc(n, sizeof(*e));
         size_t k = 0;
         for (size_t i = 0; i < p->n_vms; i++)
                 if (p->vms[i].name)
@@ -263,11 +256,7 @@ static void check_hosts(struct pvp_ctx *c) {
         }
         if (!total)
                 return;
-        _cleanup_free_ struct ent *e = calloc(total, sizeof(*e));
-        if (!e) {
-                pvp_oom(c);
-                return;
-        }
+        _cleanup_free_ struct ent *e = pv_xcalloc(total, sizeof(*e));
         size_t k = 0;
         for (size_t i = 0; i < p->n_hosts; i++)
                 for (size_t j = 0; j < p->hosts[i].nodes.n; j++)

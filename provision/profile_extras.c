@@ -13,6 +13,7 @@
 
 #include "pvfio/cleanup.h"
 #include "pvfio/extras.h"
+#include "pvfio/xalloc.h"
 #include "profile_int.h"
 
 /* ------------------------------------------------------------- helpers */
@@ -28,12 +29,6 @@ static const char *shown(const struct ynode *v) {
         return scalar(v) ? v->text : pvp_ykind_name(v);
 }
 
-static char *xdup(struct pvp_ctx *c, const char *s) {
-        char *d = strdup(s);
-        if (!d)
-                pvp_oom(c);
-        return d;
-}
 
 static bool storage_ok(const char *s) {
         /* Proxmox pve-storage-id: [a-z][a-z0-9\-\_\.]*[a-z0-9] (case-insensitive) */
@@ -79,7 +74,7 @@ static void type_tpm(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *vm)
         char *storage = NULL, *version = NULL;
         if ((x = pvp_enter(c, v, "storage", &s))) {
                 if (scalar(x) && storage_ok(x->text))
-                        storage = xdup(c, x->text);
+                        storage = pv_xstrdup(x->text);
                 else
                         XERR(c, x, "must be a storage id such as local-lvm, got %s%s%s", scalar(x) ? "'" : "",
                              shown(x), scalar(x) ? "'" : "");
@@ -92,15 +87,15 @@ static void type_tpm(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *vm)
                 /* YAML reads `2.0` as a number: accept it, and `v2.0` / `v1.2` as Proxmox spells them */
                 const char *t = scalar(x) ? x->text : "";
                 if (!strcmp(t, "v2.0") || !strcmp(t, "2.0"))
-                        version = xdup(c, "v2.0");
+                        version = pv_xstrdup("v2.0");
                 else if (!strcmp(t, "v1.2") || !strcmp(t, "1.2"))
-                        version = xdup(c, "v1.2");
+                        version = pv_xstrdup("v1.2");
                 else
                         XERR(c, x, "must be v2.0 or v1.2, got %s%s%s", scalar(x) ? "'" : "", shown(x),
                              scalar(x) ? "'" : "");
                 pvp_leave(c, &s);
         } else {
-                version = xdup(c, "v2.0");
+                version = pv_xstrdup("v2.0");
         }
         if (storage && version) {
                 free(vm->tpm_storage);
@@ -124,10 +119,7 @@ static void type_affinity(struct pvp_ctx *c, const struct ynode *v, struct pv_vm
         struct pv_error e = PV_ERROR_INIT;
         char *canon = NULL;
         if (pv_cpuset_normalize(v->text, &canon, &e) < 0) {
-                if (e.code == PV_ENOMEM)
-                        pvp_oom(c);
-                else
-                        XERR(c, v, "must be a host CPU list such as \"0-7\" or \"0-3,8-11\": %s", pv_error_message(&e));
+                XERR(c, v, "must be a host CPU list such as \"0-7\" or \"0-3,8-11\": %s", pv_error_message(&e));
                 pv_error_done(&e);
                 return;
         }
@@ -162,7 +154,7 @@ static void type_hookscript(struct pvp_ctx *c, const struct ynode *v, struct pv_
                 return;
         }
         free(vm->hookscript);
-        vm->hookscript = xdup(c, v->text);
+        vm->hookscript = pv_xstrdup(v->text);
 }
 
 /* ------------------------------------------------------------------ usb */
@@ -272,7 +264,7 @@ static void type_usbdev(struct pvp_ctx *c, const struct ynode *m, struct pv_usbd
                         XERR(c, v, "must be a mapping id (a letter, then letters, digits, '_', '-'), got %s%s%s",
                              scalar(v) ? "'" : "", shown(v), scalar(v) ? "'" : "");
                 else if (!has_host)
-                        u->mapping = xdup(c, t);
+                        u->mapping = pv_xstrdup(t);
                 pvp_leave(c, &s);
         }
         if ((v = pvp_enter(c, m, "usb3", &s))) {
@@ -309,10 +301,7 @@ static void type_usb(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *vm)
         vm->n_usb = 0;
         if (!v->n_items)
                 return;
-        if (!(vm->usb = calloc(v->n_items, sizeof *vm->usb))) {
-                pvp_oom(c);
-                return;
-        }
+        vm->usb = pv_xcalloc(v->n_items, sizeof *vm->usb);
         for (size_t i = 0; i < v->n_items && !c->stop; i++) {
                 size_t mk = pvp_path_idx(c, i);
                 type_usbdev(c, v->items[i], &vm->usb[vm->n_usb++]);
@@ -450,7 +439,7 @@ static void type_looking_glass(struct pvp_ctx *c, const struct ynode *v, struct 
         char *owner = NULL, *path = NULL;
         if ((x = pvp_enter(c, v, "owner", &s))) {
                 if (scalar(x) && user_ok(x->text))
-                        owner = xdup(c, x->text);
+                        owner = pv_xstrdup(x->text);
                 else {
                         XERR(c, x, "must be the user name the Looking Glass client runs as, got %s%s%s", GOTX(x));
                         ok = false;
@@ -459,7 +448,7 @@ static void type_looking_glass(struct pvp_ctx *c, const struct ynode *v, struct 
         }
         if ((x = pvp_enter(c, v, "path", &s))) {
                 if (scalar(x) && qemu_path_ok(x->text, "/dev/shm/"))
-                        path = xdup(c, x->text);
+                        path = pv_xstrdup(x->text);
                 else {
                         XERR(c, x, "must be a file under /dev/shm/ without ',', quotes or blanks, got %s%s%s",
                              GOTX(x));
@@ -477,7 +466,7 @@ static void type_looking_glass(struct pvp_ctx *c, const struct ynode *v, struct 
         vm->looking_glass = true;
         vm->lg_size_mib = sz ? mib : pv_lg_size_mib((unsigned)wv, (unsigned)hv);
         vm->lg_owner = owner;
-        vm->lg_path = path ? path : xdup(c, PV_LG_DEFAULT_PATH);
+        vm->lg_path = path ? path : pv_xstrdup(PV_LG_DEFAULT_PATH);
         vm->lg_loc = (struct pv_loc){ c->p->file, v->line, v->col };
 }
 
@@ -565,10 +554,7 @@ static void type_evdev(struct pvp_ctx *c, const struct ynode *v, struct pv_vm *v
         free_evdev(vm);
         if (!v->n_items)
                 return;
-        if (!(vm->evdev = calloc(v->n_items, sizeof *vm->evdev))) {
-                pvp_oom(c);
-                return;
-        }
+        vm->evdev = pv_xcalloc(v->n_items, sizeof *vm->evdev);
         for (size_t i = 0; i < v->n_items && !c->stop; i++) {
                 size_t mk = pvp_path_idx(c, i);
                 struct pv_evdev e = { 0 };
@@ -651,14 +637,9 @@ static void at(struct pvp_ctx *c, bool warning, size_t idx, const struct ynode *
         char *msg = NULL;
         va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+                pv_oom(strlen(fmt));    /* allocation does not fail (pvfio/xalloc.h) */
         va_end(ap);
-        _cleanup_free_ char *path = NULL;
-        if (!msg || asprintf(&path, "vms[%zu].%s", idx, key) < 0) {
-                free(msg);
-                pvp_oom(c);
-                return;
-        }
+        _cleanup_free_ char *path = pv_xasprintf("vms[%zu].%s", idx, key);
         const struct ynode *n = p ? p->key : m;
         pvp_diag_at(c, warning, n ? n->line : 1, n ? n->col : 1, path, "%s", msg);
         free(msg);
@@ -695,11 +676,7 @@ void pvp_check_vm_extras(struct pvp_ctx *c) {
                         const struct pv_usbdev *u = &vm->usb[k];
                         if (!u->host || !strcmp(u->host, "spice") || root_session(&p->cluster))
                                 continue;
-                        _cleanup_free_ char *path = NULL;
-                        if (asprintf(&path, "vms[%zu].usb[%zu].host", src->idx, k) < 0) {
-                                pvp_oom(c);
-                                return;
-                        }
+                        _cleanup_free_ char *path = pv_xasprintf("vms[%zu].usb[%zu].host", src->idx, k);
                         /* qemu-server API2/Qemu.pm check_usb_perm */
                         pvp_diag_at(c, false, u->loc.line, u->loc.col, path,
                                     "raw USB device '%s' needs a root@pam password session: Proxmox refuses it to "
