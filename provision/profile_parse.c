@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "pvfio/cleanup.h"
+#include "pvfio/xalloc.h"
 #include "profile_parse_int.h"
 
 /* --------------------------------------------------------------------- VMs */
@@ -206,11 +207,9 @@ static void type_pcidev(struct pvp_ctx *c, const struct ynode *m, struct pv_pcid
                 if (!v_)                                                                                  \
                         break;                                                                            \
                 if (pvp_is_seq((c), v_) && v_->n_items) {                                                     \
-                        (arr) = calloc(v_->n_items, sizeof(*(arr)));                                      \
+                        (arr) = pv_xcalloc(v_->n_items, sizeof(*(arr)));                                  \
                         if (srcarr)                                                                       \
-                                *(srcarr) = calloc(v_->n_items, sizeof(**(srcarr)));                      \
-                        if (!(arr) || ((srcarr) && !*(srcarr)))                                           \
-                                pvp_oom(c);                                                               \
+                                *(srcarr) = pv_xcalloc(v_->n_items, sizeof(**(srcarr)));                  \
                         for (size_t i_ = 0; (arr) && i_ < v_->n_items && !(c)->stop; i_++) {              \
                                 size_t mk_ = pvp_path_idx((c), i_);                                       \
                                 if ((srcarr) && *(srcarr))                                                \
@@ -390,12 +389,8 @@ static void type_templates(struct parse *P, const struct ynode *v) {
         struct pvp_ctx *c = P->c;
         if (!pvp_is_map(c, v) || !v->n_pairs)
                 return;
-        P->t = calloc(v->n_pairs, sizeof(*P->t));
-        P->names = calloc(v->n_pairs + 1, sizeof(*P->names));
-        if (!P->t || !P->names) {
-                pvp_oom(c);
-                return;
-        }
+        P->t = pv_xcalloc(v->n_pairs, sizeof(*P->t));
+        P->names = pv_xcalloc(v->n_pairs + 1, sizeof(*P->names));
         for (size_t i = 0; i < v->n_pairs && !c->stop; i++) {
                 const struct ypair *p = &v->pairs[i];
                 size_t mk = pvp_path_key(c, p->key->text);
@@ -542,10 +537,8 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
         }
         if ((v = pvp_enter(c, root, "hosts", &s))) {
                 if (pvp_is_seq(c, v) && v->n_items) {
-                        p->hosts = calloc(v->n_items, sizeof(*p->hosts));
-                        c->host_src = calloc(v->n_items, sizeof(*c->host_src));
-                        if (!p->hosts || !c->host_src)
-                                pvp_oom(c);
+                        p->hosts = pv_xcalloc(v->n_items, sizeof(*p->hosts));
+                        c->host_src = pv_xcalloc(v->n_items, sizeof(*c->host_src));
                         for (size_t i = 0; !c->stop && i < v->n_items; i++) {
                                 size_t mk = pvp_path_idx(c, i);
                                 if (pvp_is_map(c, v->items[i])) {
@@ -559,10 +552,8 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
         }
         if ((v = pvp_enter(c, root, "mappings", &s))) {
                 if (pvp_is_seq(c, v) && v->n_items) {
-                        p->mappings = calloc(v->n_items, sizeof(*p->mappings));
-                        c->mapping_src = calloc(v->n_items, sizeof(*c->mapping_src));
-                        if (!p->mappings || !c->mapping_src)
-                                pvp_oom(c);
+                        p->mappings = pv_xcalloc(v->n_items, sizeof(*p->mappings));
+                        c->mapping_src = pv_xcalloc(v->n_items, sizeof(*c->mapping_src));
                         for (size_t i = 0; !c->stop && i < v->n_items; i++) {
                                 size_t mk = pvp_path_idx(c, i);
                                 if (pvp_is_map(c, v->items[i])) {
@@ -580,10 +571,8 @@ void pvp_type_profile(struct pvp_ctx *c, const struct ynode *root) {
         }
         if ((v = pvp_enter(c, root, "vms", &s))) {
                 if (pvp_is_seq(c, v) && v->n_items) {
-                        p->vms = calloc(v->n_items, sizeof(*p->vms));
-                        c->vm_src = calloc(v->n_items, sizeof(*c->vm_src));
-                        if (!p->vms || !c->vm_src)
-                                pvp_oom(c);
+                        p->vms = pv_xcalloc(v->n_items, sizeof(*p->vms));
+                        c->vm_src = pv_xcalloc(v->n_items, sizeof(*c->vm_src));
                         for (size_t i = 0; !c->stop && i < v->n_items; i++) {
                                 const struct ynode *it = v->items[i];
                                 size_t mk = pvp_path_idx(c, i);

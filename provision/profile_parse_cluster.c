@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pvfio/cleanup.h"
+#include "pvfio/xalloc.h"
 #include "profile_parse_int.h"
 
 /* ---------------------------------------------------------------- cluster */
@@ -52,11 +53,7 @@ static void type_api_url(struct pvp_ctx *c, const struct ynode *v) {
                         return;
                 }
         }
-        host = strndup(h, (size_t)(e - h));
-        if (!host) {
-                pvp_oom(c);
-                return;
-        }
+        host = pv_xstrndup(h, (size_t)(e - h));
         for (char *p = host; *p; p++)
                 *p = (char)tolower((unsigned char)*p);
         long port = 8006;
@@ -79,11 +76,7 @@ static void type_api_url(struct pvp_ctx *c, const struct ynode *v) {
                 VERR(c, v, "must not contain a path, query or fragment (pvfio adds /api2/json), " GOT, GOTV(v));
                 return;
         }
-        char *url = pv_asprintf(NULL, "https://%s:%ld", host, port);
-        if (!url) {
-                pvp_oom(c);
-                return;
-        }
+        char *url = pv_xasprintf("https://%s:%ld", host, port);
         free(cl->api_url);
         cl->api_url = url;
         cl->api_url_loc = pvp_loc_of(c, v);
@@ -105,10 +98,8 @@ static void type_auth(struct pvp_ctx *c, const struct ynode *m) {
         if (pvp_is_text(c, v, token ? "an API token id USER@REALM!TOKENID" : "a user id USER@REALM")) {
                 const char *bang = strrchr(v->text, '!');
                 if (token) {
-                        _cleanup_free_ char *user = bang ? strndup(v->text, (size_t)(bang - v->text)) : NULL;
-                        if (bang && !user)
-                                pvp_oom(c);
-                        else if (!bang || !pvp_re_userid(user) || !pvp_re_realm(bang + 1))
+                        _cleanup_free_ char *user = bang ? pv_xstrndup(v->text, (size_t)(bang - v->text)) : NULL;
+                        if (!bang || !pvp_re_userid(user) || !pvp_re_realm(bang + 1))
                                 VERR(c, v, "must be an API token id USER@REALM!TOKENID (e.g. pvfio@pve!automation), " GOT,
                                      GOTV(v));
                         else if ((cl->token_id = pvp_sdup(c, v->text)))
@@ -137,11 +128,7 @@ static void type_auth(struct pvp_ctx *c, const struct ynode *m) {
                 pvp_path_pop(c, mk);
         }
         const char *src[] = { env, file, NULL };
-        _cleanup_free_ char *list = pv_asprintf(NULL, "'%s' or '%s'", env, file);
-        if (!list) {
-                pvp_oom(c);
-                return;
-        }
+        _cleanup_free_ char *list = pv_xasprintf("'%s' or '%s'", env, file);
         const char *which = pvp_one_of(c, m, src, list);
         if (!which)
                 return;
@@ -174,11 +161,7 @@ static void type_fingerprint(struct pvp_ctx *c, const struct ynode *v) {
                            "(AB:CD:…), " GOT, GOTV(v));
                 return;
         }
-        char *fp = malloc(32 * 3);
-        if (!fp) {
-                pvp_oom(c);
-                return;
-        }
+        char *fp = pv_xmalloc(32 * 3);
         for (size_t i = 0; i < 32; i++) {
                 fp[i * 3] = hex[i * 2];
                 fp[i * 3 + 1] = hex[i * 2 + 1];
@@ -331,9 +314,7 @@ static void type_ssh(struct pvp_ctx *c, const struct ynode *m) {
         struct pvp_scope s = { 0 };
         const struct ynode *v = pvp_enter(c, m, "nodes", &s);
         if (v && pvp_is_map(c, v) && v->n_pairs) {
-                ssh->nodes = calloc(v->n_pairs, sizeof(*ssh->nodes));
-                if (!ssh->nodes)
-                        pvp_oom(c);
+                ssh->nodes = pv_xcalloc(v->n_pairs, sizeof(*ssh->nodes));
                 for (size_t i = 0; ssh->nodes && i < v->n_pairs && !c->stop; i++) {
                         const struct ypair *p = &v->pairs[i];
                         size_t mk = pvp_path_key(c, p->key->text);

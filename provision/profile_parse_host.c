@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pvfio/cleanup.h"
+#include "pvfio/xalloc.h"
 #include "profile_parse_int.h"
 
 /* ------------------------------------------------------------------ hosts */
@@ -224,9 +225,7 @@ void pvp_type_host(struct pvp_ctx *c, const struct ynode *m, struct pv_host_spec
                 h->binding = (enum pv_binding)e;
         if ((v = pvp_enter(c, m, "vfio", &s))) {
                 if (pvp_is_seq(c, v) && v->n_items) {
-                        h->vfio = calloc(v->n_items, sizeof(*h->vfio));
-                        if (!h->vfio)
-                                pvp_oom(c);
+                        h->vfio = pv_xcalloc(v->n_items, sizeof(*h->vfio));
                         for (size_t i = 0; h->vfio && i < v->n_items && !c->stop; i++) {
                                 size_t mk = pvp_path_idx(c, i);
                                 type_devsel(c, v->items[i], &h->vfio[h->n_vfio++]);
@@ -253,9 +252,7 @@ softdeps_done:
         pvp_o_bool(c, m, "disable_vga", &h->disable_vga);
         if ((v = pvp_enter(c, m, "sriov", &s))) {
                 if (pvp_is_seq(c, v) && v->n_items) {
-                        h->sriov = calloc(v->n_items, sizeof(*h->sriov));
-                        if (!h->sriov)
-                                pvp_oom(c);
+                        h->sriov = pv_xcalloc(v->n_items, sizeof(*h->sriov));
                         for (size_t i = 0; h->sriov && i < v->n_items && !c->stop; i++) {
                                 size_t mk = pvp_path_idx(c, i);
                                 type_sriov(c, v->items[i], &h->sriov[h->n_sriov++]);
@@ -333,8 +330,8 @@ void pvp_type_mapping(struct pvp_ctx *c, const struct ynode *m, struct pv_mappin
                 if (pvp_is_seq(c, v)) {
                         if (!v->n_items)
                                 VERR(c, v, "is empty; a mapping needs at least one node entry");
-                        else if (!(mp->map = calloc(v->n_items, sizeof(*mp->map))))
-                                pvp_oom(c);
+                        else
+                                mp->map = pv_xcalloc(v->n_items, sizeof(*mp->map));
                         for (size_t i = 0; mp->map && i < v->n_items && !c->stop; i++) {
                                 size_t mk = pvp_path_idx(c, i);
                                 type_map_entry(c, v->items[i], &mp->map[mp->n_map++]);

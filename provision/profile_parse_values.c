@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pvfio/cleanup.h"
+#include "pvfio/xalloc.h"
 #include "profile_parse_int.h"
 
 /* ----------------------------------------------------------- key scopes */
@@ -54,10 +55,8 @@ struct pv_loc pvp_loc_of(struct pvp_ctx *c, const struct ynode *n) {
 }
 
 char *pvp_sdup(struct pvp_ctx *c, const char *s) {
-        char *r = strdup(s);
-        if (!r)
-                pvp_oom(c);
-        return r;
+        (void)c;        /* allocation does not fail (pvfio/xalloc.h) */
+        return pv_xstrdup(s);
 }
 
 bool pvp_in_list(const char *s, const char *const *list) {
@@ -80,13 +79,9 @@ void pvp_check_keys(struct pvp_ctx *c, const struct ynode *m, const char *const 
                         continue;
                 _cleanup_free_ char *where = NULL;
                 if (c->path.len)
-                        where = pv_asprintf(NULL, "in '%s'", c->path.buf);
+                        where = pv_xasprintf("in '%s'", c->path.buf);
                 else
-                        where = strdup("at the top level");
-                if (!where) {
-                        pvp_oom(c);
-                        return;
-                }
+                        where = pv_xstrdup("at the top level");
                 size_t mk = pvp_path_key(c, k);
                 if (is_secret_key(k)) {
                         pvp_diag(c, false, p->key,
@@ -428,9 +423,7 @@ int pvp_o_strlist(struct pvp_ctx *c, const struct ynode *m, const char *key, boo
         }
         struct pv_loc *locs = NULL;
         if (ret_locs && v->n_items) {
-                locs = calloc(v->n_items, sizeof(*locs));
-                if (!locs)
-                        pvp_oom(c);
+                locs = pv_xcalloc(v->n_items, sizeof(*locs));
         }
         pv_strv_done(out);
         for (size_t i = 0; i < v->n_items && !c->stop; i++) {
@@ -580,11 +573,7 @@ bool pvp_t_addr_list(struct pvp_ctx *c, const struct ynode *v, struct pv_pci_add
                         VERR(c, v, "is an empty list; expected one or more PCI addresses");
                         return false;
                 }
-                addrs = calloc(v->n_items, sizeof(*addrs));
-                if (!addrs) {
-                        pvp_oom(c);
-                        return false;
-                }
+                addrs = pv_xcalloc(v->n_items, sizeof(*addrs));
                 for (size_t i = 0; i < v->n_items && !c->stop; i++) {
                         size_t mk = pvp_path_idx(c, i);
                         const struct ynode *it = v->items[i];
@@ -600,13 +589,8 @@ bool pvp_t_addr_list(struct pvp_ctx *c, const struct ynode *v, struct pv_pci_add
                 size_t parts = 1;
                 for (const char *p = v->text; *p; p++)
                         parts += *p == ';';
-                addrs = calloc(parts, sizeof(*addrs));
-                _cleanup_free_ char *copy = pvp_sdup(c, v->text);
-                if (!addrs || !copy) {
-                        free(addrs);
-                        pvp_oom(c);
-                        return false;
-                }
+                addrs = pv_xcalloc(parts, sizeof(*addrs));
+                _cleanup_free_ char *copy = pv_xstrdup(v->text);
                 char *save = NULL;
                 size_t seen = 0;
                 for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
