@@ -180,7 +180,7 @@ int pv_check_list_add(struct pv_check_list *l, const char *id, enum pv_check_sta
 }
 
 /* asprintf that cannot fail (pvfio/xalloc.h) */
-char *fmt(const char *f, ...) {
+char *hc_fmt(const char *f, ...) {
         va_list ap;
         va_start(ap, f);
         char *s = NULL;
@@ -191,18 +191,18 @@ char *fmt(const char *f, ...) {
 }
 
 /* The strings joined with sep (new string, "" when none). */
-char *join_strv(const struct pv_strv *sv, const char *sep) {
+char *hc_join_strv(const struct pv_strv *sv, const char *sep) {
         char *r = pv_strv_join(sv, sep, NULL);
         if (!r)
                 pv_oom(0);
         return r;
 }
 
-char *join_list(const char *const *v, const char *sep) {
+char *hc_join_list(const char *const *v, const char *sep) {
         struct pv_strv sv = { .v = (char **)v };
         while (v[sv.n])
                 sv.n++;
-        return join_strv(&sv, sep);
+        return hc_join_strv(&sv, sep);
 }
 
 /* ---------------------------------------------------- config file parsing */
@@ -243,7 +243,7 @@ static int configured_modules(const struct pv_host_state *s, struct pv_strv *out
         return r;
 }
 
-bool strv_has_mod(const struct pv_strv *sv, const char *mod) {
+bool hc_strv_has_mod(const struct pv_strv *sv, const char *mod) {
         for (size_t i = 0; i < sv->n; i++) {
                 const char *a = sv->v[i], *b = mod;
                 for (; *a && *b; a++, b++)
@@ -258,7 +258,7 @@ bool strv_has_mod(const struct pv_strv *sv, const char *mod) {
 
 /* The kernel arguments the boot configuration will pass on the next boot (pvfio/bootcfg.h: the same
  * parser the planner uses). */
-int configured_kernel_args(const struct pv_host_state *s, struct pv_strv *out, const char **ret_where,
+int hc_configured_kernel_args(const struct pv_host_state *s, struct pv_strv *out, const char **ret_where,
                                   struct pv_error *err) {
         return pv_bootcfg_configured_args(s, out, ret_where, err);
 }
@@ -269,7 +269,7 @@ static size_t arg_key_len(const char *a) {
         return eq ? (size_t)(eq - a) : strlen(a);
 }
 
-const char *find_arg(const struct pv_strv *args, const char *want, const char **ret_same_key) {
+const char *hc_find_arg(const struct pv_strv *args, const char *want, const char **ret_same_key) {
         size_t kl = arg_key_len(want);
         const char *same = NULL;
         for (size_t i = 0; i < args->n; i++) {
@@ -331,7 +331,7 @@ static int vfio_ids_configured(const struct pv_host_state *s, struct pv_strv *ou
         return r;
 }
 
-bool modprobe_has(const struct pv_host_state *s, const char *needle) {
+bool hc_modprobe_has(const struct pv_host_state *s, const char *needle) {
         for (size_t i = 0; i < s->n_modprobe_d; i++)
                 if (s->modprobe_d[i].content && strstr(s->modprobe_d[i].content, needle))
                         return true;
@@ -340,30 +340,30 @@ bool modprobe_has(const struct pv_host_state *s, const char *needle) {
 
 /* -------------------------------------------------------------- checks */
 
-int reboot_reason(struct check_ctx *c, char *reason) {
+int hc_reboot_reason(struct check_ctx *c, char *reason) {
         return pv_strv_push_take(&c->reboot, reason, c->err);
 }
 
 static int check_reboot(struct check_ctx *c) {
         const struct pv_host_state *s = c->s;
         if (s->reboot_required_flag) {
-                int r = reboot_reason(c, fmt("run/reboot-required exists (a package update asked for it)"));
+                int r = hc_reboot_reason(c, hc_fmt("run/reboot-required exists (a package update asked for it)"));
                 if (r < 0)
                         return r;
         }
         if (!c->reboot.n) {
                 ADD(c, "reboot", PV_CHECK_PASS, "no reboot needed",
-                    fmt("the running kernel, its command line and the loaded modules match the configuration"),
+                    hc_fmt("the running kernel, its command line and the loaded modules match the configuration"),
                     NULL);
                 return 0;
         }
-        _cleanup_free_ char *why = join_strv(&c->reboot, "; ");
+        _cleanup_free_ char *why = hc_join_strv(&c->reboot, "; ");
         ADD(c, "reboot", PV_CHECK_WARN, "reboot needed", TAKE_PTR(why),
-            firmware_iommu_off(s)
-                    ? fmt("reboot the node to activate the configuration, and enable %s in the firmware "
+            hc_firmware_iommu_off(s)
+                    ? hc_fmt("reboot the node to activate the configuration, and enable %s in the firmware "
                                    "setup during that reboot: without it the IOMMU stays off",
-                          firmware_iommu_name(s))
-                    : fmt("reboot the node to activate the configuration"));
+                          hc_firmware_iommu_name(s))
+                    : hc_fmt("reboot the node to activate the configuration"));
         return 0;
 }
 
@@ -385,27 +385,27 @@ int pv_host_check(const struct pv_host_state *s, const struct pv_check_input *in
         if (r == 0)
                 r = vfio_ids_configured(s, &ids, err);
         if (r == 0)
-                r = check_cpu(&c);
+                r = hc_check_cpu(&c);
         if (r == 0)
-                r = check_iommu(&c);
+                r = hc_check_iommu(&c);
         if (r == 0)
-                r = check_firmware(&c);
+                r = hc_check_firmware(&c);
         if (r == 0)
-                r = check_ir(&c);
+                r = hc_check_ir(&c);
         if (r == 0)
-                r = check_overrides(&c);
+                r = hc_check_overrides(&c);
         if (r == 0)
-                r = check_kernel(&c, &configured);
+                r = hc_check_kernel(&c, &configured);
         if (r == 0)
-                r = check_bootloader(&c);
+                r = hc_check_bootloader(&c);
         if (r == 0)
-                r = check_kernel_args(&c, &want);
+                r = hc_check_kernel_args(&c, &want);
         if (r == 0)
-                r = check_pending_args(&c, &want);
+                r = hc_check_pending_args(&c, &want);
         if (r == 0)
-                r = check_vfio_loaded(&c, &configured);
+                r = hc_check_vfio_loaded(&c, &configured);
         if (r == 0)
-                r = check_framebuffer(&c);
+                r = hc_check_framebuffer(&c);
         for (size_t i = 0; r == 0 && i < in->n_devices; i++) {
                 if (in->devices[i].func == PV_PCI_FUNC_ALL) {
                         /* every function of the slot */
@@ -413,15 +413,15 @@ int pv_host_check(const struct pv_host_state *s, const struct pv_check_input *in
                         for (size_t k = 0; r == 0 && k < s->n_devs; k++)
                                 if (pv_pci_addr_same_slot(&s->devs[k].addr, &in->devices[i])) {
                                         any = true;
-                                        r = check_device(&c, &s->devs[k].addr, &ids);
+                                        r = hc_check_device(&c, &s->devs[k].addr, &ids);
                                 }
                         if (!any && r == 0)
-                                r = check_device(&c, &(struct pv_pci_addr){ .domain = in->devices[i].domain,
+                                r = hc_check_device(&c, &(struct pv_pci_addr){ .domain = in->devices[i].domain,
                                                                              .bus = in->devices[i].bus,
                                                                              .dev = in->devices[i].dev },
                                                  &ids);
                 } else {
-                        r = check_device(&c, &in->devices[i], &ids);
+                        r = hc_check_device(&c, &in->devices[i], &ids);
                 }
         }
         if (r == 0)

@@ -21,7 +21,7 @@
 
 #include "host_check_int.h"
 
-int check_vfio_loaded(struct check_ctx *c, const struct pv_strv *configured) {
+int hc_check_vfio_loaded(struct check_ctx *c, const struct pv_strv *configured) {
         const struct pv_host_state *s = c->s;
         const char *const *mods = pv_host_vfio_modules(s);
         struct pv_strv missing = PV_STRV_INIT;
@@ -35,27 +35,27 @@ int check_vfio_loaded(struct check_ctx *c, const struct pv_strv *configured) {
                 pv_strv_done(&missing);
                 return r;
         }
-        _cleanup_free_ char *miss = join_strv(&missing, ", ");
-        _cleanup_free_ char *miss_sp = join_strv(&missing, " ");
-        _cleanup_free_ char *all = join_list(mods, ", ");
+        _cleanup_free_ char *miss = hc_join_strv(&missing, ", ");
+        _cleanup_free_ char *miss_sp = hc_join_strv(&missing, " ");
+        _cleanup_free_ char *all = hc_join_list(mods, ", ");
         bool all_configured = true;
         for (size_t i = 0; i < missing.n; i++)
-                all_configured &= strv_has_mod(configured, missing.v[i]);
+                all_configured &= hc_strv_has_mod(configured, missing.v[i]);
         if (missing.n && all_configured)
-                r = reboot_reason(c, fmt("module(s) %s are configured to load at boot but are not loaded",
+                r = hc_reboot_reason(c, hc_fmt("module(s) %s are configured to load at boot but are not loaded",
                                          miss ? miss : ""));
         pv_strv_done(&missing);
         if (r < 0)
                 return r;
         if (miss && *miss)
                 ADD(c, "vfio-loaded", PV_CHECK_WARN, "VFIO modules not loaded",
-                    fmt("proc/modules and sys/module lack: %s", miss),
-                    fmt("'modprobe -a %s' now, and list them in etc/modules-load.d for the next boot "
+                    hc_fmt("proc/modules and sys/module lack: %s", miss),
+                    hc_fmt("'modprobe -a %s' now, and list them in etc/modules-load.d for the next boot "
                                  "('pvfio host apply')",
                         miss_sp ? miss_sp : ""));
         else
                 ADD(c, "vfio-loaded", PV_CHECK_PASS, "VFIO modules loaded",
-                    fmt("loaded or built in: %s%s", all ? all : "", c->in->gvtg ? ", kvmgt" : ""), NULL);
+                    hc_fmt("loaded or built in: %s%s", all ? all : "", c->in->gvtg ? ", kvmgt" : ""), NULL);
         return 0;
 }
 
@@ -66,7 +66,7 @@ static bool input_has(const struct pv_check_input *in, const struct pv_pci_addr 
         return false;
 }
 
-int check_framebuffer(struct check_ctx *c) {
+int hc_check_framebuffer(struct check_ctx *c) {
         const struct pv_host_state *s = c->s;
         int added = 0;
         for (size_t i = 0; i < s->n_devs; i++) {
@@ -81,13 +81,13 @@ int check_framebuffer(struct check_ctx *c) {
                                 bool passed = input_has(c->in, &d->addr);
                                 enum pv_check_status st = passed ? PV_CHECK_FAIL
                                                           : c->in->n_devices ? PV_CHECK_PASS : PV_CHECK_WARN;
-                                char *ev = fmt("proc/iomem: %s [%#" PRIx64 "-%#" PRIx64 "] lies inside BAR %u "
+                                char *ev = hc_fmt("proc/iomem: %s [%#" PRIx64 "-%#" PRIx64 "] lies inside BAR %u "
                                                         "[%#" PRIx64 "-%#" PRIx64 "] of %s%s",
                                                fb->name, fb->start, fb->end, d->bars[b].index, d->bars[b].start,
                                                d->bars[b].end, d->name, d->boot_vga == 1 ? " (boot_vga=1)" : "");
                                 char *fix = st == PV_CHECK_PASS
                                                     ? NULL
-                                                    : fmt("add 'initcall_blacklist=sysfb_init' to the kernel "
+                                                    : hc_fmt("add 'initcall_blacklist=sysfb_init' to the kernel "
                                                                    "command line (with simpledrm built in, also "
                                                                    "'video=simplefb:off'), or make another GPU primary "
                                                                    "in the firmware; otherwise vfio-pci fails with "
@@ -113,20 +113,20 @@ int check_framebuffer(struct check_ctx *c) {
                         bool passed = input_has(c->in, &d->addr);
                         ADD(c, "boot-framebuffer", passed ? PV_CHECK_FAIL : PV_CHECK_WARN,
                             "boot GPU may be held by the framebuffer",
-                            fmt("proc/iomem has '%s' and %s has boot_vga=1 (its BARs are unknown)",
+                            hc_fmt("proc/iomem has '%s' and %s has boot_vga=1 (its BARs are unknown)",
                                 s->fb_ranges[0].name, d->name),
-                            fmt("add 'initcall_blacklist=sysfb_init' to the kernel command line if you pass "
+                            hc_fmt("add 'initcall_blacklist=sysfb_init' to the kernel command line if you pass "
                                          "%s", d->name));
                         return 0;
                 }
                 ADD(c, "boot-framebuffer", PV_CHECK_PASS, "boot framebuffer is not inside a PCI BAR",
-                    fmt("proc/iomem: '%s' at [%#" PRIx64 "-%#" PRIx64 "] is outside every known GPU BAR",
+                    hc_fmt("proc/iomem: '%s' at [%#" PRIx64 "-%#" PRIx64 "] is outside every known GPU BAR",
                         s->fb_ranges[0].name, s->fb_ranges[0].start, s->fb_ranges[0].end),
                     NULL);
                 return 0;
         }
         ADD(c, "boot-framebuffer", PV_CHECK_PASS, "no boot framebuffer holds a GPU",
-            fmt("no BOOTFB/simpledrm/efifb/vesafb range in proc/iomem"), NULL);
+            hc_fmt("no BOOTFB/simpledrm/efifb/vesafb range in proc/iomem"), NULL);
         return 0;
 }
 
@@ -135,7 +135,7 @@ static char *dev_label(const struct pv_host_state *s, size_t i) {
         _cleanup_free_ char *desc = pv_host_dev_describe(d, NULL);
         if (!desc)
                 pv_oom(0);
-        return fmt("%s %s (driver %s)", d->name, desc ? desc : "", d->driver ? d->driver : "none");
+        return hc_fmt("%s %s (driver %s)", d->name, desc ? desc : "", d->driver ? d->driver : "none");
 }
 
 /* A muxless (Optimus) dGPU has no display outputs: say what that means for passing it (issue 10 item 13). */
@@ -143,13 +143,13 @@ static int check_outputs(struct check_ctx *c, const struct pv_host_dev *d) {
         size_t igpu;
         if (!pv_host_dev_is_muxless_gpu(c->s, d, &igpu))
                 return 0;
-        _cleanup_free_ char *id = fmt("outputs:%s", d->name);
+        _cleanup_free_ char *id = hc_fmt("outputs:%s", d->name);
         const char *why = (d->class_code >> 8) == 0x0302 ? "class 0302 (3D controller): no display engine of its own"
                                                          : "its DRM card has no connector";
         ADD(c, id, PV_CHECK_WARN, "muxless dGPU: no display outputs",
-            fmt("%s: %s; the integrated GPU %s drives the screens (a muxless/Optimus laptop)", d->name, why,
+            hc_fmt("%s: %s; the integrated GPU %s drives the screens (a muxless/Optimus laptop)", d->name, why,
                 c->s->devs[igpu].name),
-            fmt("pass it as a secondary GPU: no 'x-vga', keep a virtual display; its video BIOS is part of the "
+            hc_fmt("pass it as a secondary GPU: no 'x-vga', keep a virtual display; its video BIOS is part of the "
                          "system firmware, so give the VM a ROM file ('romfile=', taken from the laptop's BIOS image); "
                          "see its output through Looking Glass or a remote display (RDP, Sunshine/Moonlight, Parsec)"));
         return 0;
@@ -174,12 +174,12 @@ static bool cmdline_binds_id(const struct pv_host_state *s, const char *id) {
 /* The node booted with vfio-pci.ids= naming the device, yet another driver holds it: a reboot will not
  * change that (issue 10 item 11). Told apart from "reboot needed". */
 static int check_bind_lost(struct check_ctx *c, const struct pv_host_dev *d, const char *id) {
-        _cleanup_free_ char *rid = fmt("bind:%s", d->name);
+        _cleanup_free_ char *rid = hc_fmt("bind:%s", d->name);
         ADD(c, rid, PV_CHECK_FAIL, "rebooted, but vfio-pci did not bind the device",
-            fmt("proc/cmdline gives %s to vfio-pci ('vfio-pci.ids=…%s…'), yet %s is bound to '%s': '%s' "
+            hc_fmt("proc/cmdline gives %s to vfio-pci ('vfio-pci.ids=…%s…'), yet %s is bound to '%s': '%s' "
                          "claimed it first",
                 id, id, d->name, d->driver, d->driver),
-            fmt("load vfio-pci before '%s' ('softdep %s pre: vfio-pci' in etc/modprobe.d, vfio_pci in the "
+            hc_fmt("load vfio-pci before '%s' ('softdep %s pre: vfio-pci' in etc/modprobe.d, vfio_pci in the "
                          "initramfs: 'update-initramfs -u -k all'), or blacklist '%s' if no other device needs it; then "
                          "reboot",
                 d->driver, d->driver, d->driver));
@@ -201,46 +201,46 @@ static int platform_evidence(struct check_ctx *c, const struct pv_host_state *s,
         return 0;
 }
 
-int check_device(struct check_ctx *c, const struct pv_pci_addr *want, struct pv_strv *vfio_ids) {
+int hc_check_device(struct check_ctx *c, const struct pv_pci_addr *want, struct pv_strv *vfio_ids) {
         const struct pv_host_state *s = c->s;
         char an[PV_PCI_ADDR_MAX];
         pv_pci_addr_format(want, an);
-        _cleanup_free_ char *rid = fmt("reset:%s", an), *gid = fmt("group:%s", an);
+        _cleanup_free_ char *rid = hc_fmt("reset:%s", an), *gid = hc_fmt("group:%s", an);
         long idx = pv_host_dev_index(s, want);
         if (idx < 0) {
                 ADD(c, gid, PV_CHECK_FAIL, "device not found",
-                    fmt("no '%s' in sys/bus/pci/devices", an),
-                    fmt("check the address with 'pvfio host scan'"));
+                    hc_fmt("no '%s' in sys/bus/pci/devices", an),
+                    hc_fmt("check the address with 'pvfio host scan'"));
                 return 0;
         }
         const struct pv_host_dev *d = &s->devs[idx];
 
         /* reset capability */
-        _cleanup_free_ char *methods = join_strv(&d->reset_methods, " ");
+        _cleanup_free_ char *methods = hc_join_strv(&d->reset_methods, " ");
         const char *capnote = d->caps.known ? (d->caps.flr ? "; config space: FLR capable" : "; config space: no FLR")
                                             : "";
         if (d->unknown & PV_HOST_UNKNOWN_RESET) {
                 ADD(c, rid, PV_CHECK_WARN, "reset method unknown",
-                    fmt("%s: this root was imported from a listing that does not show the kernel's reset "
+                    hc_fmt("%s: this root was imported from a listing that does not show the kernel's reset "
                                  "methods%s", d->name, capnote),
-                    fmt("read %s/reset_method on the node itself", d->name));
+                    hc_fmt("read %s/reset_method on the node itself", d->name));
         } else if (d->reset_methods.n) {
                 bool only_bus = d->reset_methods.n == 1 && strcmp(d->reset_methods.v[0], "bus") == 0;
                 ADD(c, rid, PV_CHECK_PASS, only_bus ? "resettable by secondary bus reset" : "function reset available",
-                    fmt("%s/reset_method: %s%s", d->name, methods ? methods : "", capnote),
+                    hc_fmt("%s/reset_method: %s%s", d->name, methods ? methods : "", capnote),
                     NULL);
         } else if (!d->has_reset_method && d->has_reset) {
                 ADD(c, rid, PV_CHECK_PASS, "function reset available",
-                    fmt("%s/reset exists (no reset_method file: kernel before 5.15)%s", d->name, capnote), NULL);
+                    hc_fmt("%s/reset exists (no reset_method file: kernel before 5.15)%s", d->name, capnote), NULL);
         } else {
                 bool amd_gpu = d->vendor == 0x1002 && pv_host_dev_is_display(d);
                 ADD(c, rid, PV_CHECK_WARN, "no reset method",
-                    fmt("%s has %s%s", d->name,
+                    hc_fmt("%s has %s%s", d->name,
                         d->has_reset_method ? "an empty reset_method" : "neither reset_method nor reset", capnote),
-                    amd_gpu ? fmt("the device may not reset between VM starts (AMD reset bug): use "
+                    amd_gpu ? hc_fmt("the device may not reset between VM starts (AMD reset bug): use "
                                            "vendor-reset and 'echo device_specific > reset_method', or never restart "
                                            "the VM without a host reboot")
-                            : fmt("the device may keep state between VM starts; pass it only to one VM and "
+                            : hc_fmt("the device may keep state between VM starts; pass it only to one VM and "
                                            "test stop/start"));
         }
 
@@ -282,41 +282,41 @@ int check_device(struct check_ctx *c, const struct pv_pci_addr *want, struct pv_
                 st = PV_CHECK_FAIL;
                 if (d->unknown & PV_HOST_UNKNOWN_GROUP) {
                         title = "IOMMU group unknown";
-                        ev = fmt("%s: this root was imported from a listing that does not show its IOMMU "
+                        ev = hc_fmt("%s: this root was imported from a listing that does not show its IOMMU "
                                           "group",
                                  d->name);
-                        fix = fmt("list the groups on the node itself ('pvfio host scan')");
+                        fix = hc_fmt("list the groups on the node itself ('pvfio host scan')");
                         break;
                 }
                 title = "device has no IOMMU group";
-                ev = fmt("%s has no iommu_group link", d->name);
-                fix = fmt("enable the IOMMU first (see the 'iommu' check)");
+                ev = hc_fmt("%s has no iommu_group link", d->name);
+                fix = hc_fmt("enable the IOMMU first (see the 'iommu' check)");
                 break;
         case PV_GROUP_ALONE:
                 title = "device is alone in its IOMMU group";
-                ev = fmt("IOMMU group %d: %s%s", a.group, d->name,
+                ev = hc_fmt("IOMMU group %d: %s%s", a.group, d->name,
                          a.n_bridges ? " (plus bridges, which may stay on pcieport)" : "");
                 break;
         case PV_GROUP_COMPANIONS:
                 st = comp_missing ? PV_CHECK_WARN : PV_CHECK_PASS;
                 title = comp_missing ? "group holds other functions of the device that are not passed"
                                      : "group holds only functions of the same device";
-                ev = fmt("IOMMU group %d: %s with %s", a.group, d->name, names.buf);
-                fix = comp_missing ? fmt("pass the whole device (%s, all functions); a group is usable only "
+                ev = hc_fmt("IOMMU group %d: %s with %s", a.group, d->name, names.buf);
+                fix = comp_missing ? hc_fmt("pass the whole device (%s, all functions); a group is usable only "
                                                   "when every endpoint in it is bound to vfio-pci",
                                          slot)
                                    : NULL;
                 break;
         case PV_GROUP_SHARED:
-                ev = fmt("IOMMU group %d also holds %s", a.group, names.buf);
+                ev = hc_fmt("IOMMU group %d also holds %s", a.group, names.buf);
                 if (all_passed) {
                         st = PV_CHECK_WARN;
                         title = "group shared with other devices that are passed too";
-                        fix = fmt("give every device of IOMMU group %d to the same VM", a.group);
+                        fix = hc_fmt("give every device of IOMMU group %d to the same VM", a.group);
                 } else {
                         st = PV_CHECK_FAIL;
                         title = "group shared with unrelated devices";
-                        fix = fmt("pass the whole group together (all of its devices leave the host), move the "
+                        fix = hc_fmt("pass the whole group together (all of its devices leave the host), move the "
                                            "card to a slot with its own group (a CPU root port, not behind a chipset "
                                            "or switch without ACS), or accept the risk explicitly in the profile "
                                            "(pcie_acs_override splits groups but gives up isolation)");
@@ -332,8 +332,8 @@ int check_device(struct check_ctx *c, const struct pv_pci_addr *want, struct pv_
                 r = platform_evidence(c, s, &a, &names);
                 st = PV_CHECK_FAIL;
                 title = "group holds the host platform's own functions";
-                ev = r < 0 ? NULL : fmt("IOMMU group %d holds %s", a.group, names.buf);
-                fix = fmt("do not pass this group: the host needs these functions (firmware flash, "
+                ev = r < 0 ? NULL : hc_fmt("IOMMU group %d holds %s", a.group, names.buf);
+                fix = hc_fmt("do not pass this group: the host needs these functions (firmware flash, "
                                    "sensors, the firmware TPM); choose a device in another group");
         }
         pv_buf_release(&names);
@@ -356,7 +356,7 @@ int check_device(struct check_ctx *c, const struct pv_pci_addr *want, struct pv_
         if ((by_ids || by_override) && (!d->driver || strcmp(d->driver, "vfio-pci") != 0) && d->driver) {
                 if (by_ids && cmdline_binds_id(s, idbuf))
                         return check_bind_lost(c, d, idbuf);
-                r = reboot_reason(c, fmt("%s is bound to '%s' although %s assigns it to vfio-pci "
+                r = hc_reboot_reason(c, hc_fmt("%s is bound to '%s' although %s assigns it to vfio-pci "
                                                   "(or rebind it live with 'pvfio host apply --rebind')",
                                          d->name, d->driver, by_override ? "driver_override" : "'vfio-pci ids='"));
                 if (r < 0)

@@ -33,32 +33,32 @@ struct check_ctx {
         } while (0)
 
 /* host_check.c */
-char *fmt(const char *f, ...) PV_PRINTF(1, 2);
-char *join_strv(const struct pv_strv *sv, const char *sep);
-char *join_list(const char *const *v, const char *sep);
-bool strv_has_mod(const struct pv_strv *sv, const char *mod);
-int configured_kernel_args(const struct pv_host_state *s, struct pv_strv *out, const char **ret_where,
+char *hc_fmt(const char *f, ...) PV_PRINTF(1, 2);
+char *hc_join_strv(const struct pv_strv *sv, const char *sep);
+char *hc_join_list(const char *const *v, const char *sep);
+bool hc_strv_has_mod(const struct pv_strv *sv, const char *mod);
+int hc_configured_kernel_args(const struct pv_host_state *s, struct pv_strv *out, const char **ret_where,
                            struct pv_error *err);
-const char *find_arg(const struct pv_strv *args, const char *want, const char **ret_same_key);
-bool modprobe_has(const struct pv_host_state *s, const char *needle);
-int reboot_reason(struct check_ctx *c, char *reason);
+const char *hc_find_arg(const struct pv_strv *args, const char *want, const char **ret_same_key);
+bool hc_modprobe_has(const struct pv_host_state *s, const char *needle);
+int hc_reboot_reason(struct check_ctx *c, char *reason);
 
 /* host_check_node.c */
-int check_cpu(struct check_ctx *c);
-int check_iommu(struct check_ctx *c);
-int check_firmware(struct check_ctx *c);
-int check_ir(struct check_ctx *c);
-int check_overrides(struct check_ctx *c);
-int check_kernel(struct check_ctx *c, const struct pv_strv *configured);
-int check_bootloader(struct check_ctx *c);
-bool firmware_iommu_off(const struct pv_host_state *s);
-const char *firmware_iommu_name(const struct pv_host_state *s);
-int check_pending_args(struct check_ctx *c, const struct pv_strv *want);
-int check_kernel_args(struct check_ctx *c, const struct pv_strv *want);
+int hc_check_cpu(struct check_ctx *c);
+int hc_check_iommu(struct check_ctx *c);
+int hc_check_firmware(struct check_ctx *c);
+int hc_check_ir(struct check_ctx *c);
+int hc_check_overrides(struct check_ctx *c);
+int hc_check_kernel(struct check_ctx *c, const struct pv_strv *configured);
+int hc_check_bootloader(struct check_ctx *c);
+bool hc_firmware_iommu_off(const struct pv_host_state *s);
+const char *hc_firmware_iommu_name(const struct pv_host_state *s);
+int hc_check_pending_args(struct check_ctx *c, const struct pv_strv *want);
+int hc_check_kernel_args(struct check_ctx *c, const struct pv_strv *want);
 
 /* host_check_device.c */
-int check_vfio_loaded(struct check_ctx *c, const struct pv_strv *configured);
-int check_framebuffer(struct check_ctx *c);
-int check_device(struct check_ctx *c, const struct pv_pci_addr *want, struct pv_strv *vfio_ids);
+int hc_check_vfio_loaded(struct check_ctx *c, const struct pv_strv *configured);
+int hc_check_framebuffer(struct check_ctx *c);
+int hc_check_device(struct check_ctx *c, const struct pv_pci_addr *want, struct pv_strv *vfio_ids);
 
 #endif

@@ -3,8 +3,8 @@
  * The host executor: runs exactly the host actions of a plan under a root,
  * with atomic file replacement, a journal of pre-pvfio bytes, and rollback.
  *
- * This file: plain files (confined reads, atomic writes), the planner's inputs,
- * commands and apply; the journal (its format is described in hostexec_journal.c)
+ * This file: plain files (confined reads, atomic writes), commands and apply; the
+ * planner's inputs, the journal (its format is described in hostexec_journal.c)
  * and rollback are in the other pieces listed in hostexec_int.h.
  */
 #include <dirent.h>
@@ -32,13 +32,13 @@
 
 /* ------------------------------------------------------------ plain files */
 
-const char *root_name(const struct pv_host *h) {
+const char *hx_root_name(const struct pv_host *h) {
         return h->root ? h->root : "/";
 }
 
 /* Read a root-relative regular file (confined to the root, never blocking on a FIFO).
  * Absent: *ret_present false, no error. */
-int read_rel_cap(const struct pv_host *h, const char *path, size_t cap, bool *ret_present, char **ret,
+int hx_read_rel_cap(const struct pv_host *h, const char *path, size_t cap, bool *ret_present, char **ret,
                  size_t *ret_len, struct stat *ret_st, struct pv_error *err) {
         char *out = NULL;
         size_t len = 0;
@@ -52,12 +52,12 @@ int read_rel_cap(const struct pv_host *h, const char *path, size_t cap, bool *re
                 return 0;
         }
         if (r == -EINVAL || r == -ELOOP)
-                return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, root_name(h));
+                return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, hx_root_name(h));
         if (r == -EFBIG)
-                return pv_error_set(err, PV_ETOOBIG, "'%s' under '%s' is larger than %zu bytes", path, root_name(h),
+                return pv_error_set(err, PV_ETOOBIG, "'%s' under '%s' is larger than %zu bytes", path, hx_root_name(h),
                                     cap);
         if (r < 0)
-                return pv_error_set_errno(err, -r, "cannot read '%s' under '%s'", path, root_name(h));
+                return pv_error_set_errno(err, -r, "cannot read '%s' under '%s'", path, hx_root_name(h));
         *ret_present = true;
         *ret = out;
         if (ret_len)
@@ -67,13 +67,13 @@ int read_rel_cap(const struct pv_host *h, const char *path, size_t cap, bool *re
         return 0;
 }
 
-int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
+int hx_read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
              struct stat *ret_st, struct pv_error *err) {
-        return read_rel_cap(h, path, FILE_MAX_BYTES, ret_present, ret, ret_len, ret_st, err);
+        return hx_read_rel_cap(h, path, FILE_MAX_BYTES, ret_present, ret, ret_len, ret_st, err);
 }
 
 /* mkdirat/unlinkat/readlinkat of a root-relative path: the parent is opened confined first. */
-int at_parent(const struct pv_host *h, const char *path, int (*op)(int dfd, const char *base, void *ud),
+int hx_at_parent(const struct pv_host *h, const char *path, int (*op)(int dfd, const char *base, void *ud),
                      void *ud) {
         const char *base = NULL;
         int pfd = pv_fs_open_parent(h->dirfd, path, &base);
@@ -95,7 +95,7 @@ static int op_mkdir(int dfd, const char *base, void *ud) {
         return fchmodat(dfd, base, 0755, 0);   /* 0755 whatever the umask */
 }
 
-int op_rmdir(int dfd, const char *base, void *ud) {
+int hx_op_rmdir(int dfd, const char *base, void *ud) {
         (void)ud;
         return unlinkat(dfd, base, AT_REMOVEDIR);
 }
@@ -144,11 +144,11 @@ static int missing_dirs(const struct pv_host *h, const char *dir, struct pv_strv
                 if (sr == 0) {
                         if (!S_ISDIR(st.st_mode))
                                 return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a directory", prefix,
-                                                    root_name(h));
+                                                    hx_root_name(h));
                         continue;
                 }
                 if (sr != -ENOENT)
-                        return pv_error_set_errno(err, -sr, "cannot stat '%s' under '%s'", prefix, root_name(h));
+                        return pv_error_set_errno(err, -sr, "cannot stat '%s' under '%s'", prefix, hx_root_name(h));
                 if (!pv_strv_contains(out, prefix)) {
                         int r = pv_strv_push(out, prefix, err);
                         if (r < 0)
@@ -162,11 +162,11 @@ static int mkdirs(const struct pv_host *h, const char *dir, struct pv_strv *crea
         struct pv_strv miss = PV_STRV_INIT;
         int r = missing_dirs(h, dir, &miss, err);
         for (size_t i = 0; r == 0 && i < miss.n; i++) {
-                if (at_parent(h, miss.v[i], op_mkdir, NULL) < 0) {
+                if (hx_at_parent(h, miss.v[i], op_mkdir, NULL) < 0) {
                         if (errno == EEXIST)
                                 continue;
                         r = pv_error_set_errno(err, errno, "cannot create directory '%s' under '%s'", miss.v[i],
-                                               root_name(h));
+                                               hx_root_name(h));
                         break;
                 }
                 if (created && !pv_strv_contains(created, miss.v[i]))
@@ -180,7 +180,7 @@ static int mkdirs(const struct pv_host *h, const char *dir, struct pv_strv *crea
  * The atomic replacement. mode/uid/gid < 0: keep the existing file's (or `new_mode` and the
  * caller's ids for a new file).
  */
-int write_atomic(const struct pv_host *h, const char *path, const void *data, size_t len, unsigned new_mode,
+int hx_write_atomic(const struct pv_host *h, const char *path, const void *data, size_t len, unsigned new_mode,
                         long force_mode, long force_uid, long force_gid, struct pv_strv *created,
                         struct pv_error *err) {
         _cleanup_free_ char *dir = NULL;
@@ -193,14 +193,14 @@ int write_atomic(const struct pv_host *h, const char *path, const void *data, si
                 return r;
         _cleanup_close_ int dfd = pv_fs_open(h->dirfd, dir, O_RDONLY | O_DIRECTORY, 0);
         if (dfd < 0)
-                return pv_error_set_errno(err, -dfd, "cannot open directory '%s' under '%s'", dir, root_name(h));
+                return pv_error_set_errno(err, -dfd, "cannot open directory '%s' under '%s'", dir, hx_root_name(h));
         struct stat old;
         bool have_old = fstatat(dfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0;
         if (!have_old && errno != ENOENT)
-                return pv_error_set_errno(err, errno, "cannot stat '%s' under '%s'", path, root_name(h));
+                return pv_error_set_errno(err, errno, "cannot stat '%s' under '%s'", path, hx_root_name(h));
         if (have_old && !S_ISREG(old.st_mode))
                 return pv_error_set(err, PV_EIO, "refusing to replace '%s' under '%s': not a regular file", path,
-                                    root_name(h));
+                                    hx_root_name(h));
         mode_t mode = force_mode >= 0 ? (mode_t)force_mode : have_old ? old.st_mode & 07777 : (mode_t)new_mode;
         _cleanup_free_ char *tmp = NULL;
         int fd = -1;
@@ -218,7 +218,7 @@ int write_atomic(const struct pv_host *h, const char *path, const void *data, si
         }
         if (fd < 0)
                 return pv_error_set_errno(err, errno, "cannot create a temporary file next to '%s' under '%s'", path,
-                                          root_name(h));
+                                          hx_root_name(h));
         int e = write_all(fd, data, len);
         const char *step = "write";
         if (!e && fchmod(fd, mode) < 0)
@@ -240,19 +240,19 @@ int write_atomic(const struct pv_host *h, const char *path, const void *data, si
         if (e) {
                 unlinkat(dfd, tmp, 0);
                 return pv_error_set_errno(err, -e, "cannot %s '%s' under '%s' (the old file is unchanged)", step, path,
-                                          root_name(h));
+                                          hx_root_name(h));
         }
         if (fsync(dfd) < 0)
-                return pv_error_set_errno(err, errno, "cannot sync directory of '%s' under '%s'", path, root_name(h));
+                return pv_error_set_errno(err, errno, "cannot sync directory of '%s' under '%s'", path, hx_root_name(h));
         return 0;
 }
 
 int pv_host_write_file_atomic(const struct pv_host *h, const char *path, const void *data, size_t len, unsigned mode,
                               struct pv_strv *ret_created, struct pv_error *err) {
-        return write_atomic(h, path, data, len, mode, -1, -1, -1, ret_created, err);
+        return hx_write_atomic(h, path, data, len, mode, -1, -1, -1, ret_created, err);
 }
 
-int remove_rel(const struct pv_host *h, const char *path, struct pv_error *err) {
+int hx_remove_rel(const struct pv_host *h, const char *path, struct pv_error *err) {
         _cleanup_free_ char *dir = NULL;
         const char *base = NULL;
         int r = split_path(path, &dir, &base, err);
@@ -262,11 +262,11 @@ int remove_rel(const struct pv_host *h, const char *path, struct pv_error *err) 
         if (dfd < 0)
                 return dfd == -ENOENT ? 0
                                       : pv_error_set_errno(err, -dfd, "cannot open directory '%s' under '%s'", dir,
-                                                           root_name(h));
+                                                           hx_root_name(h));
         if (unlinkat(dfd, base, 0) < 0 && errno != ENOENT)
-                return pv_error_set_errno(err, errno, "cannot remove '%s' under '%s'", path, root_name(h));
+                return pv_error_set_errno(err, errno, "cannot remove '%s' under '%s'", path, hx_root_name(h));
         if (fsync(dfd) < 0)
-                return pv_error_set_errno(err, errno, "cannot sync directory of '%s' under '%s'", path, root_name(h));
+                return pv_error_set_errno(err, errno, "cannot sync directory of '%s' under '%s'", path, hx_root_name(h));
         return 0;
 }
 
@@ -274,112 +274,17 @@ int remove_rel(const struct pv_host *h, const char *path, struct pv_error *err) 
 static int write_attr(const struct pv_host *h, const char *path, const char *value, struct pv_error *err) {
         int fd = pv_fs_open(h->dirfd, path, O_WRONLY | O_TRUNC | O_NOCTTY | O_NONBLOCK, 0);
         if (fd < 0)
-                return pv_error_set_errno(err, -fd, "cannot open '%s' under '%s'", path, root_name(h));
+                return pv_error_set_errno(err, -fd, "cannot open '%s' under '%s'", path, hx_root_name(h));
         struct stat st;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 close(fd);
-                return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, root_name(h));
+                return pv_error_set(err, PV_EIO, "'%s' under '%s' is not a regular file", path, hx_root_name(h));
         }
         int e = write_all(fd, value, strlen(value));
         if (close(fd) < 0 && !e)
                 e = -errno;
         if (e)
-                return pv_error_set_errno(err, -e, "cannot write '%s' to '%s' under '%s'", value, path, root_name(h));
-        return 0;
-}
-
-/* ------------------------------------------------------------- inputs */
-
-static void host_file_done(struct pv_host_file *f) {
-        free(f->path);
-        free(f->content);
-        memset(f, 0, sizeof *f);
-}
-
-static int load_host_file(const struct pv_host *h, const char *path, struct pv_host_file *f, struct pv_error *err) {
-        memset(f, 0, sizeof *f);
-        f->path = strdup(path);
-        if (!f->path)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        return read_rel(h, path, &f->present, &f->content, &f->len, NULL, err);
-}
-
-static bool unit_enabled(const struct pv_host *h, const char *unit) {
-        int fd = pv_fs_open(h->dirfd, "etc/systemd/system", O_RDONLY | O_DIRECTORY, 0);
-        if (fd < 0)
-                return false;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return false;
-        }
-        bool found = false;
-        struct dirent *e;
-        while (!found && (e = readdir(d))) {
-                size_t n = strlen(e->d_name);
-                if (n < 6 || strcmp(e->d_name + n - 6, ".wants") != 0)
-                        continue;
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", e->d_name, unit) < 0)
-                        break;
-                struct stat st;
-                found = fstatat(dirfd(d), p, &st, AT_SYMLINK_NOFOLLOW) == 0;
-        }
-        closedir(d);
-        return found;
-}
-
-int pv_hostplan_inputs_load(const struct pv_host *h, struct pv_hostplan_inputs *ret, struct pv_error *err) {
-        struct pv_hostplan_inputs in = { 0 };
-        int r = load_host_file(h, PV_HOSTPLAN_UDEV_VFIO, &in.udev_vfio, err);
-        if (r == 0)
-                r = load_host_file(h, PV_HOSTPLAN_UDEV_SRIOV, &in.udev_sriov, err);
-        in.nvidia_sriov_enabled = unit_enabled(h, PV_HOSTPLAN_NVIDIA_SRIOV_UNIT);
-        struct journal j;
-        if (r == 0)
-                r = journal_load(h, &j, err);
-        if (r == 0) {
-                in.have_journal = j.loaded;
-                struct jfile *f = journal_find(&j, PV_HOSTPLAN_KERNEL_CMDLINE);
-                for (size_t i = 0; r == 0 && f && i < f->owned.n; i++)
-                        r = pv_strv_push(&in.owned_args, f->owned.v[i], err);
-                in.refresh_owed = refresh_flags(&j.owed);
-                journal_done(&j);
-        }
-        if (r < 0) {
-                pv_hostplan_inputs_done(&in);
-                return r;
-        }
-        *ret = in;
-        return 0;
-}
-
-void pv_hostplan_inputs_done(struct pv_hostplan_inputs *in) {
-        if (!in)
-                return;
-        host_file_done(&in->udev_vfio);
-        host_file_done(&in->udev_sriov);
-        pv_strv_done(&in->owned_args);
-        memset(in, 0, sizeof *in);
-}
-
-int pv_host_read_node_name(const struct pv_host *h, char **ret, struct pv_error *err) {
-        bool present;
-        _cleanup_free_ char *txt = NULL;
-        size_t len;
-        int r = read_rel(h, "etc/hostname", &present, &txt, &len, NULL, err);
-        if (r < 0)
-                return r;
-        if (!present)
-                return pv_error_set(err, PV_ENOTFOUND, "no etc/hostname under '%s'", root_name(h));
-        size_t s = strspn(txt, " \t\r\n");
-        size_t n = strcspn(txt + s, " \t\r\n.");
-        if (n == 0)
-                return pv_error_set(err, PV_ENOTFOUND, "etc/hostname under '%s' is empty", root_name(h));
-        char *name = strndup(txt + s, n);
-        if (!name)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        *ret = name;
+                return pv_error_set_errno(err, -e, "cannot write '%s' to '%s' under '%s'", value, path, hx_root_name(h));
         return 0;
 }
 
@@ -413,7 +318,7 @@ void pv_argv_free(char **argv) {
         free(argv);
 }
 
-int run_line(const struct pv_runner *runner, const char *line, struct pv_error *err) {
+int hx_run_line(const struct pv_runner *runner, const char *line, struct pv_error *err) {
         if (!runner || !runner->run)
                 return pv_error_set(err, PV_EUNSUPPORTED, "no command runner to run '%s'", line);
         char **argv = NULL;
@@ -454,14 +359,14 @@ int pv_host_record_command(const struct pv_host *h, const char *const argv[], st
                 int fd = pv_fs_open(h->dirfd, PV_HOSTPLAN_COMMANDS_LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0644);
                 if (fd < 0) {
                         r = pv_error_set_errno(err, -fd, "cannot open '%s' under '%s'", PV_HOSTPLAN_COMMANDS_LOG,
-                                               root_name(h));
+                                               hx_root_name(h));
                 } else {
                         int e = write_all(fd, b.buf, b.len);
                         if (close(fd) < 0 && !e)
                                 e = -errno;
                         if (e)
                                 r = pv_error_set_errno(err, -e, "cannot write '%s' under '%s'", PV_HOSTPLAN_COMMANDS_LOG,
-                                                       root_name(h));
+                                                       hx_root_name(h));
                 }
         }
         pv_buf_release(&b);
@@ -471,13 +376,13 @@ int pv_host_record_command(const struct pv_host *h, const char *const argv[], st
 /* ---------------------------------------------------------------- apply */
 
 
-bool same_bytes(bool a_present, const char *a, size_t alen, const char *b) {
+bool hx_same_bytes(bool a_present, const char *a, size_t alen, const char *b) {
         if (!a_present || !b)
                 return !a_present && !b;
         return alen == strlen(b) && memcmp(a, b, alen) == 0;
 }
 
-bool same_digest(bool present, const char *cur, size_t len, const char *sha) {
+bool hx_same_digest(bool present, const char *cur, size_t len, const char *sha) {
         if (!present || !sha)
                 return !present && !sha;
         char got[PV_SHA256_HEX];
@@ -500,17 +405,17 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
         bool present;
         _cleanup_free_ char *cur = NULL;
         size_t len;
-        int r = read_rel(h, path, &present, &cur, &len, NULL, e);
+        int r = hx_read_rel(h, path, &present, &cur, &len, NULL, e);
         if (r < 0)
                 return r;
         bool bytes = a->kind == PV_ACT_INSTALL_FILE;
         if (bytes && !fp->data)
                 return pv_error_set(e, PV_EINVAL, "install-file action for '%s' without its bytes", path);
-        if (bytes ? !same_digest(present, cur, len, fp->before_sha256) : !same_bytes(present, cur, len, a->before))
+        if (bytes ? !hx_same_digest(present, cur, len, fp->before_sha256) : !hx_same_bytes(present, cur, len, a->before))
                 return pv_error_set(e, PV_ECONFLICT,
                                     "'%s' under '%s' changed since the plan was made; run the plan again", path,
-                                    root_name(h));
-        struct jfile *f = journal_find(j, path);
+                                    hx_root_name(h));
+        struct jfile *f = hx_journal_find(j, path);
         /* command-line tokens pvfio is about to add are journalled before the write, so a kill right after
          * it cannot leave a token pvfio added that the journal does not call pvfio's */
         bool added = false;
@@ -523,14 +428,14 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
                         added = true;
                 }
         }
-        if (added && (r = journal_save(h, j, e)) < 0)
+        if (added && (r = hx_journal_save(h, j, e)) < 0)
                 return r;
         if (a->kind == PV_ACT_REMOVE_FILE)
-                r = remove_rel(h, path, e);
+                r = hx_remove_rel(h, path, e);
         else if (bytes)
-                r = write_atomic(h, path, fp->data, fp->len, fp->mode ? fp->mode : 0644, -1, -1, -1, NULL, e);
+                r = hx_write_atomic(h, path, fp->data, fp->len, fp->mode ? fp->mode : 0644, -1, -1, -1, NULL, e);
         else   /* mode 0: keep an existing file's; a new one gets 0644 */
-                r = write_atomic(h, path, a->after, strlen(a->after), fp->mode ? fp->mode : 0644, -1, -1, -1, NULL, e);
+                r = hx_write_atomic(h, path, a->after, strlen(a->after), fp->mode ? fp->mode : 0644, -1, -1, -1, NULL, e);
         if (r < 0)
                 return r;
         if (f) {
@@ -552,7 +457,7 @@ static int do_file(const struct pv_host *h, struct journal *j, struct pv_action 
                 for (size_t k = 0; k < a->n_keys; k++) {
                         const struct pv_key_change *kc = &a->keys[k];
                         if (kc->before && (!kc->after || strcmp(kc->before, kc->after) != 0))
-                                strv_remove(&f->owned, kc->before);
+                                hx_strv_remove(&f->owned, kc->before);
                 }
         }
         return 0;
@@ -646,20 +551,20 @@ static int journal_prepare(const struct pv_host *h, struct journal *j, const str
                 const struct pv_action *a = &plan->actions[i];
                 if (a->kind == PV_ACT_RUN_COMMAND && a->before && !a->blocked)
                         dirty = true;     /* its undo will be journalled: the journal's directories count */
-                const char *path = file_action_path(a);
-                if (!is_file_action(a->kind) || a->blocked || !path)
+                const char *path = hx_file_action_path(a);
+                if (!hx_is_file_action(a->kind) || a->blocked || !path)
                         continue;
                 if (strstr(path, "..") || path[0] == '/')
                         return pv_error_set(err, PV_EINVAL, "refusing file action outside the root: '%s'", path);
-                if (!journal_find(j, path)) {
+                if (!hx_journal_find(j, path)) {
                         struct stat st;
                         bool present;
                         char *cur = NULL;
                         size_t len;
-                        r = read_rel(h, path, &present, &cur, &len, &st, err);
+                        r = hx_read_rel(h, path, &present, &cur, &len, &st, err);
                         if (r < 0)
                                 break;
-                        struct jfile *f = journal_add(j, path, err);
+                        struct jfile *f = hx_journal_add(j, path, err);
                         if (!f) {
                                 free(cur);
                                 return -PV_ENOMEM;
@@ -675,7 +580,7 @@ static int journal_prepare(const struct pv_host *h, struct journal *j, const str
                         dirty = true;
                 }
                 /* the refreshes this file needs are owed from now until they succeed */
-                r = owe(&j->owed, pv_hostplan_refresh_for_path(path), &dirty, err);
+                r = hx_owe(&j->owed, pv_hostplan_refresh_for_path(path), &dirty, err);
                 if (r < 0)
                         break;
                 if (a->kind != PV_ACT_REMOVE_FILE) {
@@ -736,25 +641,25 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
         if (r < 0)
                 return pv_error_wrap(err, "nothing was changed");
         struct journal j;
-        r = journal_load(h, &j, err);
+        r = hx_journal_load(h, &j, err);
         if (r < 0)
                 return pv_error_wrap(err, "nothing was changed");
         /* temporary files a killed run left next to the files this one touches */
         struct pv_strv tdirs = PV_STRV_INIT;
-        r = temp_dirs(&j, plan, &tdirs, err);
+        r = hx_temp_dirs(&j, plan, &tdirs, err);
         if (r == 0)
                 r = pv_host_clean_temps(h, &tdirs, NULL, NULL, err);
         pv_strv_done(&tdirs);
         if (r < 0) {
-                journal_done(&j);
+                hx_journal_done(&j);
                 return pv_error_wrap(err, "nothing was changed");
         }
         bool dirty = false;
         r = journal_prepare(h, &j, plan, &dirty, err);
         if (r == 0 && dirty)
-                r = journal_save(h, &j, err);
+                r = hx_journal_save(h, &j, err);
         if (r < 0) {
-                journal_done(&j);
+                hx_journal_done(&j);
                 return pv_error_wrap(err, "nothing was changed");
         }
         bool changed = false;
@@ -787,7 +692,7 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
                                 /* owned tokens must survive a crash later in the run; a failed save here
                                  * does not undo the write, the final save tries again */
                                 struct pv_error je = PV_ERROR_INIT;
-                                if (journal_save(h, &j, &je) == 0)
+                                if (hx_journal_save(h, &j, &je) == 0)
                                         changed = false;
                                 pv_error_done(&je);
                         }
@@ -799,15 +704,15 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
                         if (a->before && !pv_strv_contains(&j.undo, a->before)) {
                                 rr = pv_strv_push(&j.undo, a->before, &e);
                                 if (rr == 0)
-                                        rr = journal_save(h, &j, &e);
+                                        rr = hx_journal_save(h, &j, &e);
                         }
                         if (rr == 0)
                                 rr = run_action(runner, a, &e);
                         /* a refresh is owed until it succeeded */
                         if (rr == 0) {
                                 _cleanup_free_ char *line = payload_line(a);
-                                if (line && is_refresh_command(line) && strv_remove(&j.owed, line))
-                                        rr = journal_save(h, &j, &e);
+                                if (line && hx_is_refresh_command(line) && hx_strv_remove(&j.owed, line))
+                                        rr = hx_journal_save(h, &j, &e);
                         }
                         break;
                 case PV_ACT_REBIND_DEVICE:
@@ -829,9 +734,9 @@ int pv_host_apply(const struct pv_host *h, struct pv_plan *plan, const struct pv
         if (changed) {
                 struct pv_error e = PV_ERROR_INIT;
                 /* the files are written; a journal that lags behind only loses the 'written' notes */
-                if (journal_save(h, &j, &e) < 0)
+                if (hx_journal_save(h, &j, &e) < 0)
                         pv_error_done(&e);
         }
-        journal_done(&j);
+        hx_journal_done(&j);
         return r;
 }

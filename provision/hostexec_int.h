@@ -3,7 +3,8 @@
  * Internals of the host executor (provision/hostexec*.c only): the journal model and the
  * helpers the pieces share.
  *
- *   hostexec.c           plain files (confined reads, atomic writes), inputs, commands, apply
+ *   hostexec.c           plain files (confined reads, atomic writes), commands, apply
+ *   hostexec_inputs.c    the planner's inputs from the host, the node name
  *   hostexec_journal.c   base64, the journal (load, save, record), owed refreshes
  *   hostexec_rollback.c  rollback
  */
@@ -50,39 +51,39 @@ struct refresh_step {
         const char *cmd;
 };
 #define PV_REFRESH_STEPS 3
-extern const struct refresh_step refresh_steps[PV_REFRESH_STEPS];
+extern const struct refresh_step hx_refresh_steps[PV_REFRESH_STEPS];
 
 /* hostexec.c */
-const char *root_name(const struct pv_host *h);
-int read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
+const char *hx_root_name(const struct pv_host *h);
+int hx_read_rel(const struct pv_host *h, const char *path, bool *ret_present, char **ret, size_t *ret_len,
              struct stat *ret_st, struct pv_error *err);
 /* read_rel with another cap than FILE_MAX_BYTES (the journal's). */
-int read_rel_cap(const struct pv_host *h, const char *path, size_t cap, bool *ret_present, char **ret,
+int hx_read_rel_cap(const struct pv_host *h, const char *path, size_t cap, bool *ret_present, char **ret,
                  size_t *ret_len, struct stat *ret_st, struct pv_error *err);
-int at_parent(const struct pv_host *h, const char *path, int (*op)(int dfd, const char *base, void *ud),
+int hx_at_parent(const struct pv_host *h, const char *path, int (*op)(int dfd, const char *base, void *ud),
               void *ud);
-int op_rmdir(int dfd, const char *base, void *ud);
-int write_atomic(const struct pv_host *h, const char *path, const void *data, size_t len, unsigned new_mode,
+int hx_op_rmdir(int dfd, const char *base, void *ud);
+int hx_write_atomic(const struct pv_host *h, const char *path, const void *data, size_t len, unsigned new_mode,
                  long force_mode, long force_uid, long force_gid, struct pv_strv *created,
                  struct pv_error *err);
-int remove_rel(const struct pv_host *h, const char *path, struct pv_error *err);
-int run_line(const struct pv_runner *runner, const char *line, struct pv_error *err);
-bool same_bytes(bool a_present, const char *a, size_t alen, const char *b);
+int hx_remove_rel(const struct pv_host *h, const char *path, struct pv_error *err);
+int hx_run_line(const struct pv_runner *runner, const char *line, struct pv_error *err);
+bool hx_same_bytes(bool a_present, const char *a, size_t alen, const char *b);
 /* The file (present, cur, len) has the SHA-256 `sha` (NULL: the file must be absent). */
-bool same_digest(bool present, const char *cur, size_t len, const char *sha);
+bool hx_same_digest(bool present, const char *cur, size_t len, const char *sha);
 
 /* hostexec_journal.c */
-void journal_done(struct journal *j);
-struct jfile *journal_find(struct journal *j, const char *path);
-struct jfile *journal_add(struct journal *j, const char *path, struct pv_error *err);
-int journal_save(const struct pv_host *h, const struct journal *j, struct pv_error *err);
-int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *err);
-bool is_file_action(enum pv_action_kind k);
-const char *file_action_path(const struct pv_action *a);
-unsigned refresh_flags(const struct pv_strv *cmds);
-bool is_refresh_command(const char *line);
-int owe(struct pv_strv *owed, unsigned flags, bool *dirty, struct pv_error *err);
-bool strv_remove(struct pv_strv *v, const char *s);
-int temp_dirs(const struct journal *j, const struct pv_plan *plan, struct pv_strv *out, struct pv_error *err);
+void hx_journal_done(struct journal *j);
+struct jfile *hx_journal_find(struct journal *j, const char *path);
+struct jfile *hx_journal_add(struct journal *j, const char *path, struct pv_error *err);
+int hx_journal_save(const struct pv_host *h, const struct journal *j, struct pv_error *err);
+int hx_journal_load(const struct pv_host *h, struct journal *j, struct pv_error *err);
+bool hx_is_file_action(enum pv_action_kind k);
+const char *hx_file_action_path(const struct pv_action *a);
+unsigned hx_refresh_flags(const struct pv_strv *cmds);
+bool hx_is_refresh_command(const char *line);
+int hx_owe(struct pv_strv *owed, unsigned flags, bool *dirty, struct pv_error *err);
+bool hx_strv_remove(struct pv_strv *v, const char *s);
+int hx_temp_dirs(const struct journal *j, const struct pv_plan *plan, struct pv_strv *out, struct pv_error *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Host executor, journal: base64, the journal of pre-pvfio bytes and the owed refreshes.
+ * Host executor, journal: the journal of pre-pvfio bytes and the owed refreshes.
  *
  * Journal (var/lib/pvfio/journal.json under the root), written atomically
  * BEFORE the first change of any file it lists:
@@ -42,66 +42,14 @@
 #include "pvfio/hostlock.h"
 #include "pvfio/hostplan.h"
 #include "pvfio/strv_json.h"
+#include "pvfio/bytes.h"
 #include "pvfio/xalloc.h"
 
 #include "hostexec_int.h"
 
-/* --------------------------------------------------------------- base64 */
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const unsigned char *in, size_t len) {
-        char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < len; i += 3) {
-                unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) |
-                             (i + 2 < len ? in[i + 2] : 0);
-                *o++ = b64[v >> 18 & 63];
-                *o++ = b64[v >> 12 & 63];
-                *o++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
-                *o++ = i + 2 < len ? b64[v & 63] : '=';
-        }
-        *o = '\0';
-        return out;
-}
-
-static int b64_decode(const char *in, char **ret, size_t *ret_len) {
-        size_t n = strlen(in);
-        if (n % 4)
-                return -1;
-        char *out = malloc(n / 4 * 3 + 1);
-        if (!out)
-                return -1;
-        size_t o = 0;
-        for (size_t i = 0; i < n; i += 4) {
-                unsigned v = 0;
-                int pad = 0;
-                for (int k = 0; k < 4; k++) {
-                        const char *p = in[i + k] == '=' ? NULL : strchr(b64, in[i + k]);
-                        if (in[i + k] == '=')
-                                pad++;
-                        else if (!p || !in[i + k] || pad) {
-                                free(out);
-                                return -1;
-                        }
-                        v = v << 6 | (p ? (unsigned)(p - b64) : 0);
-                }
-                out[o++] = (char)(v >> 16);
-                if (pad < 2)
-                        out[o++] = (char)(v >> 8 & 0xff);
-                if (pad < 1)
-                        out[o++] = (char)(v & 0xff);
-        }
-        out[o] = '\0';
-        *ret = out;
-        *ret_len = o;
-        return 0;
-}
-
 /* -------------------------------------------------------------- journal */
 
-void journal_done(struct journal *j) {
+void hx_journal_done(struct journal *j) {
         for (size_t i = 0; i < j->n; i++) {
                 free(j->f[i].path);
                 free(j->f[i].content);
@@ -116,14 +64,14 @@ void journal_done(struct journal *j) {
         memset(j, 0, sizeof *j);
 }
 
-struct jfile *journal_find(struct journal *j, const char *path) {
+struct jfile *hx_journal_find(struct journal *j, const char *path) {
         for (size_t i = 0; i < j->n; i++)
                 if (strcmp(j->f[i].path, path) == 0)
                         return &j->f[i];
         return NULL;
 }
 
-struct jfile *journal_add(struct journal *j, const char *path, struct pv_error *err) {
+struct jfile *hx_journal_add(struct journal *j, const char *path, struct pv_error *err) {
         struct jfile *v = realloc(j->f, (j->n + 1) * sizeof *v);
         if (!v) {
                 pv_error_set(err, PV_ENOMEM, "out of memory");
@@ -148,12 +96,12 @@ static json_t *bytes_json(const char *s, size_t len, bool *ret_b64) {
         *ret_b64 = false;
         if (v)
                 return v;
-        _cleanup_free_ char *e = b64_encode((const unsigned char *)s, len);
+        _cleanup_free_ char *e = pv_base64_encode(s, len);
         *ret_b64 = true;
-        return e ? json_string(e) : NULL;
+        return json_string(e);
 }
 
-int journal_save(const struct pv_host *h, const struct journal *j, struct pv_error *err) {
+int hx_journal_save(const struct pv_host *h, const struct journal *j, struct pv_error *err) {
         json_t *root = json_object(), *files = json_array(), *dirs = NULL, *undo = NULL, *owed = NULL;
         int bad = !root || !files;
         for (size_t i = 0; !bad && i < j->n; i++) {
@@ -219,7 +167,7 @@ int journal_save(const struct pv_host *h, const struct journal *j, struct pv_err
                 r = pv_buf_addch(&b, '\n', err);
         free(text);
         if (r == 0)
-                r = write_atomic(h, PV_HOSTPLAN_JOURNAL, b.buf, b.len, 0600, -1, -1, -1, NULL, err);
+                r = hx_write_atomic(h, PV_HOSTPLAN_JOURNAL, b.buf, b.len, 0600, -1, -1, -1, NULL, err);
         pv_buf_release(&b);
         if (r < 0)
                 return pv_error_wrap(err, "cannot write the journal");
@@ -245,19 +193,21 @@ static int json_bytes(json_t *o, const char *key, const char *key64, char **ret,
         }
         v = json_object_get(o, key64);
         if (v && json_is_string(v)) {
-                if (b64_decode(json_string_value(v), ret, ret_len) < 0)
+                uint8_t *bytes = NULL;
+                if (pv_base64_decode(json_string_value(v), json_string_length(v), &bytes, ret_len) < 0)
                         return -1;
+                *ret = (char *)bytes;
                 *ret_present = true;
         }
         return 0;
 }
 
-int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *err) {
+int hx_journal_load(const struct pv_host *h, struct journal *j, struct pv_error *err) {
         memset(j, 0, sizeof *j);
         bool present;
         _cleanup_free_ char *text = NULL;
         size_t len;
-        int r = read_rel_cap(h, PV_HOSTPLAN_JOURNAL, JOURNAL_MAX_BYTES, &present, &text, &len, NULL, err);
+        int r = hx_read_rel_cap(h, PV_HOSTPLAN_JOURNAL, JOURNAL_MAX_BYTES, &present, &text, &len, NULL, err);
         if (r < 0)
                 return r;
         if (!present)
@@ -281,10 +231,10 @@ int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *er
                                 why = "bad path";
                                 break;
                         }
-                        struct jfile *f = journal_add(j, path, err);
+                        struct jfile *f = hx_journal_add(j, path, err);
                         if (!f) {
                                 json_decref(root);
-                                journal_done(j);
+                                hx_journal_done(j);
                                 return -PV_ENOMEM;
                         }
                         f->existed = json_is_true(json_object_get(o, "existed"));
@@ -330,10 +280,10 @@ int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *er
         j->rolling_back = root && json_is_true(json_object_get(root, "rollback_started"));
         json_decref(root);
         if (why) {
-                journal_done(j);
+                hx_journal_done(j);
                 return pv_error_set(err, PV_EINVAL,
                                     "journal '%s' under '%s' is unreadable (%s); restore or remove it before applying",
-                                    PV_HOSTPLAN_JOURNAL, root_name(h), why);
+                                    PV_HOSTPLAN_JOURNAL, hx_root_name(h), why);
         }
         j->loaded = true;
         return 0;
@@ -341,41 +291,41 @@ int journal_load(const struct pv_host *h, struct journal *j, struct pv_error *er
 
 /* -------------------------------------------------- owed refreshes */
 
-bool is_file_action(enum pv_action_kind k) {
+bool hx_is_file_action(enum pv_action_kind k) {
         return k == PV_ACT_WRITE_FILE || k == PV_ACT_EDIT_FILE || k == PV_ACT_REMOVE_FILE || k == PV_ACT_INSTALL_FILE;
 }
 
 /* The root-relative path of a file action: its file payload's, NULL for other actions or without one. */
-const char *file_action_path(const struct pv_action *a) {
-        const struct pv_file_payload *f = is_file_action(a->kind) ? pv_action_file(a) : NULL;
+const char *hx_file_action_path(const struct pv_action *a) {
+        const struct pv_file_payload *f = hx_is_file_action(a->kind) ? pv_action_file(a) : NULL;
         return f ? f->path : NULL;
 }
 
-const struct refresh_step refresh_steps[PV_REFRESH_STEPS] = { { PV_REFRESH_INITRAMFS, PV_CMD_UPDATE_INITRAMFS },
+const struct refresh_step hx_refresh_steps[PV_REFRESH_STEPS] = { { PV_REFRESH_INITRAMFS, PV_CMD_UPDATE_INITRAMFS },
                       { PV_REFRESH_GRUB, PV_CMD_UPDATE_GRUB },
                       { PV_REFRESH_PBT, PV_CMD_PBT_REFRESH } };
 
-unsigned refresh_flags(const struct pv_strv *cmds) {
+unsigned hx_refresh_flags(const struct pv_strv *cmds) {
         unsigned f = 0;
-        for (size_t i = 0; i < PV_ELEMENTSOF(refresh_steps); i++)
-                if (pv_strv_contains(cmds, refresh_steps[i].cmd))
-                        f |= refresh_steps[i].flag;
+        for (size_t i = 0; i < PV_ELEMENTSOF(hx_refresh_steps); i++)
+                if (pv_strv_contains(cmds, hx_refresh_steps[i].cmd))
+                        f |= hx_refresh_steps[i].flag;
         return f;
 }
 
-bool is_refresh_command(const char *line) {
-        for (size_t i = 0; line && i < PV_ELEMENTSOF(refresh_steps); i++)
-                if (strcmp(line, refresh_steps[i].cmd) == 0)
+bool hx_is_refresh_command(const char *line) {
+        for (size_t i = 0; line && i < PV_ELEMENTSOF(hx_refresh_steps); i++)
+                if (strcmp(line, hx_refresh_steps[i].cmd) == 0)
                         return true;
         return false;
 }
 
 /* Add the refresh commands of `flags` to the owed list (in refresh order); *dirty when one was added. */
-int owe(struct pv_strv *owed, unsigned flags, bool *dirty, struct pv_error *err) {
-        for (size_t i = 0; i < PV_ELEMENTSOF(refresh_steps); i++) {
-                if (!(flags & refresh_steps[i].flag) || pv_strv_contains(owed, refresh_steps[i].cmd))
+int hx_owe(struct pv_strv *owed, unsigned flags, bool *dirty, struct pv_error *err) {
+        for (size_t i = 0; i < PV_ELEMENTSOF(hx_refresh_steps); i++) {
+                if (!(flags & hx_refresh_steps[i].flag) || pv_strv_contains(owed, hx_refresh_steps[i].cmd))
                         continue;
-                int r = pv_strv_push(owed, refresh_steps[i].cmd, err);
+                int r = pv_strv_push(owed, hx_refresh_steps[i].cmd, err);
                 if (r < 0)
                         return r;
                 *dirty = true;
@@ -383,7 +333,7 @@ int owe(struct pv_strv *owed, unsigned flags, bool *dirty, struct pv_error *err)
         return 0;
 }
 
-bool strv_remove(struct pv_strv *v, const char *s) {
+bool hx_strv_remove(struct pv_strv *v, const char *s) {
         for (size_t i = 0; i < v->n; i++)
                 if (strcmp(v->v[i], s) == 0) {
                         free(v->v[i]);
@@ -395,14 +345,14 @@ bool strv_remove(struct pv_strv *v, const char *s) {
 }
 
 /* The directories whose stale temporary files a run cleans: those of every journalled or planned file. */
-int temp_dirs(const struct journal *j, const struct pv_plan *plan, struct pv_strv *out, struct pv_error *err) {
+int hx_temp_dirs(const struct journal *j, const struct pv_plan *plan, struct pv_strv *out, struct pv_error *err) {
         int r = 0;
         size_t nplan = plan ? plan->n : 0;
         for (size_t i = 0; r == 0 && i < j->n + nplan + 1; i++) {
                 const char *path = i < j->n ? j->f[i].path
-                                   : i < j->n + nplan ? file_action_path(&plan->actions[i - j->n])
+                                   : i < j->n + nplan ? hx_file_action_path(&plan->actions[i - j->n])
                                                       : PV_HOSTPLAN_JOURNAL;
-                if (i >= j->n && i < j->n + nplan && !is_file_action(plan->actions[i - j->n].kind))
+                if (i >= j->n && i < j->n + nplan && !hx_is_file_action(plan->actions[i - j->n].kind))
                         continue;
                 if (!path)
                         continue;

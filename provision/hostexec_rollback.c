@@ -78,13 +78,13 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                      struct pv_error *err) {
         struct pv_rollback_report rep = { 0 };
         struct journal j;
-        int r = journal_load(h, &j, err);
+        int r = hx_journal_load(h, &j, err);
         if (r < 0)
                 return r;
         rep.had_journal = j.loaded;
         /* temporary files a killed apply or rollback left: removed, or reported as left */
         struct pv_strv tdirs = PV_STRV_INIT, tremoved = PV_STRV_INIT, tleft = PV_STRV_INIT;
-        r = temp_dirs(&j, NULL, &tdirs, err);
+        r = hx_temp_dirs(&j, NULL, &tdirs, err);
         if (r == 0)
                 r = pv_host_clean_temps(h, &tdirs, &tremoved, &tleft, err);
         for (size_t i = 0; r == 0 && i < tremoved.n; i++)
@@ -111,14 +111,14 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                 _cleanup_free_ char *cur = NULL;
                 size_t len;
                 struct pv_error e = PV_ERROR_INIT;
-                if (read_rel(h, f->path, &present, &cur, &len, NULL, &e) == 0 &&
+                if (hx_read_rel(h, f->path, &present, &cur, &len, NULL, &e) == 0 &&
                     !(f->existed ? present && len == f->len && memcmp(cur, f->content ? f->content : "", len) == 0
                                  : !present))
-                        r = owe(&j.owed, pv_hostplan_refresh_for_path(f->path), &dirty, err);
+                        r = hx_owe(&j.owed, pv_hostplan_refresh_for_path(f->path), &dirty, err);
                 pv_error_done(&e);
         }
         if (r == 0 && dirty)
-                r = journal_save(h, &j, err);
+                r = hx_journal_save(h, &j, err);
         for (size_t i = 0; r == 0 && i < j.n; i++) {
                 struct jfile *f = &j.f[i];
                 bool present;
@@ -126,10 +126,10 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                 size_t len;
                 struct stat st;
                 struct pv_error e = PV_ERROR_INIT;
-                int rr = read_rel(h, f->path, &present, &cur, &len, &st, &e);
+                int rr = hx_read_rel(h, f->path, &present, &cur, &len, &st, &e);
                 if (rr == 0 && f->has_written &&
-                    (f->written_sha256 ? !same_digest(present, cur, len, f->written_sha256)
-                                       : !same_bytes(present, cur, len,
+                    (f->written_sha256 ? !hx_same_digest(present, cur, len, f->written_sha256)
+                                       : !hx_same_bytes(present, cur, len,
                                                      f->written_present ? (f->written ? f->written : "") : NULL)))
                         r = note(&rep.warnings, err, "'%s' changed since pvfio wrote it; restoring the pre-pvfio "
                                                      "content anyway",
@@ -139,13 +139,13 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                         bool meta = present && (long)(st.st_mode & 07777) == f->mode && (long)st.st_uid == f->uid &&
                                     (long)st.st_gid == f->gid;
                         if (!same || !meta) {
-                                rr = write_atomic(h, f->path, f->content ? f->content : "", f->len, (unsigned)f->mode,
+                                rr = hx_write_atomic(h, f->path, f->content ? f->content : "", f->len, (unsigned)f->mode,
                                                   f->mode, f->uid, f->gid, NULL, &e);
                                 if (rr == 0)
                                         r = pv_strv_push(&rep.restored, f->path, err);
                         }
                 } else if (rr == 0 && present) {
-                        rr = remove_rel(h, f->path, &e);
+                        rr = hx_remove_rel(h, f->path, &e);
                         if (rr == 0)
                                 r = pv_strv_push(&rep.removed, f->path, err);
                 }
@@ -156,20 +156,20 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
         /* undo commands, last first, then the owed refreshes (from this restore, or never finished by an apply) */
         for (size_t i = j.undo.n; r == 0 && i-- > 0;) {
                 struct pv_error e = PV_ERROR_INIT;
-                if (run_line(runner, j.undo.v[i], &e) < 0)
+                if (hx_run_line(runner, j.undo.v[i], &e) < 0)
                         r = note(&rep.failed, err, "%s: %s", j.undo.v[i], pv_error_message(&e));
                 else
                         r = pv_strv_push(&rep.commands, j.undo.v[i], err);
                 pv_error_done(&e);
         }
-        for (size_t i = 0; r == 0 && i < PV_ELEMENTSOF(refresh_steps); i++) {
-                if (!pv_strv_contains(&j.owed, refresh_steps[i].cmd))
+        for (size_t i = 0; r == 0 && i < PV_ELEMENTSOF(hx_refresh_steps); i++) {
+                if (!pv_strv_contains(&j.owed, hx_refresh_steps[i].cmd))
                         continue;
                 struct pv_error e = PV_ERROR_INIT;
-                if (run_line(runner, refresh_steps[i].cmd, &e) < 0)
-                        r = note(&rep.failed, err, "%s: %s", refresh_steps[i].cmd, pv_error_message(&e));
+                if (hx_run_line(runner, hx_refresh_steps[i].cmd, &e) < 0)
+                        r = note(&rep.failed, err, "%s: %s", hx_refresh_steps[i].cmd, pv_error_message(&e));
                 else
-                        r = pv_strv_push(&rep.commands, refresh_steps[i].cmd, err);
+                        r = pv_strv_push(&rep.commands, hx_refresh_steps[i].cmd, err);
                 pv_error_done(&e);
         }
         if (r == 0 && j.loaded && rep.failed.n == 0) {
@@ -180,14 +180,14 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                         if (pass == 1 && rep.failed.n)
                                 break;    /* a directory is left: the journal stays, so a retry knows it */
                         if (pass == 1)
-                                r = remove_rel(h, PV_HOSTPLAN_JOURNAL, err);
+                                r = hx_remove_rel(h, PV_HOSTPLAN_JOURNAL, err);
                         for (size_t i = j.dirs.n; r == 0 && i-- > 0;) {
                                 size_t dl = strlen(j.dirs.v[i]);
                                 bool journal_dir = strncmp(PV_HOSTPLAN_JOURNAL, j.dirs.v[i], dl) == 0 &&
                                                    PV_HOSTPLAN_JOURNAL[dl] == '/';
                                 if (journal_dir != (pass == 1))
                                         continue;
-                                if (at_parent(h, j.dirs.v[i], op_rmdir, NULL) == 0 || errno == ENOENT)
+                                if (hx_at_parent(h, j.dirs.v[i], hx_op_rmdir, NULL) == 0 || errno == ENOENT)
                                         continue;
                                 int e = errno;
                                 /* a directory pvfio made that now holds someone else's files stays: say so (exit 3) */
@@ -202,7 +202,7 @@ int pv_host_rollback(const struct pv_host *h, const struct pv_runner *runner, st
                 }
                 pv_strv_done(&kept);
         }
-        journal_done(&j);
+        hx_journal_done(&j);
         if (r < 0) {
                 pv_rollback_report_done(&rep);
                 return r;

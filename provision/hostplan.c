@@ -26,7 +26,7 @@ static const struct pv_hostplan_inputs no_inputs;
 
 /* ------------------------------------------------------------ helpers */
 
-int add_note(struct planner *c, int kind, struct pv_error *err, const char *fmt, ...) {
+int hp_add_note(struct planner *c, int kind, struct pv_error *err, const char *fmt, ...) {
         va_list ap;
         char *msg = NULL;
         va_start(ap, fmt);
@@ -43,7 +43,7 @@ int add_note(struct planner *c, int kind, struct pv_error *err, const char *fmt,
 }
 
 /* Append an action; returns its 1-based index (for depends_on) or a negative code. */
-int add_action(struct planner *c, enum pv_action_kind kind, const char *target, const char *before,
+int hp_add_action(struct planner *c, enum pv_action_kind kind, const char *target, const char *before,
                       const char *after, char *reason_owned, bool needs_reboot, int depends_on, struct pv_error *err) {
         struct pv_action a = { .kind = kind, .needs_reboot = needs_reboot, .depends_on = depends_on };
         a.target = pv_xstrdup(target);
@@ -60,17 +60,17 @@ int add_action(struct planner *c, enum pv_action_kind kind, const char *target, 
 }
 
 /* The typed payload of action idx1 (1-based): its argv (NULL-terminated). */
-int set_argv(struct planner *c, int idx1, const char *const *argv, struct pv_error *err) {
+int hp_set_argv(struct planner *c, int idx1, const char *const *argv, struct pv_error *err) {
         return idx1 < 0 ? idx1 : pv_action_set_command(&c->p.actions[idx1 - 1], argv, err);
 }
 
-int add_key(struct planner *c, int idx1, const char *key, const char *before, const char *after,
+int hp_add_key(struct planner *c, int idx1, const char *key, const char *before, const char *after,
                    struct pv_error *err) {
         char *k = pv_xstrdup(key), *b = pv_xstrdup(before), *a = pv_xstrdup(after);
         return pv_plan_add_key(&c->p, (size_t)(idx1 - 1), k, b, a, false, err);
 }
 
-bool streq(const char *a, const char *b) {
+bool hp_streq(const char *a, const char *b) {
         return a && b && strcmp(a, b) == 0;
 }
 
@@ -81,45 +81,45 @@ static bool strv_has(const struct pv_strv *v, const char *s) {
         return false;
 }
 
-int strv_add_unique(struct pv_strv *v, const char *s, struct pv_error *err) {
+int hp_strv_add_unique(struct pv_strv *v, const char *s, struct pv_error *err) {
         return strv_has(v, s) ? 0 : pv_strv_push(v, s, err);
 }
 
-bool name_eq(const char *a, const char *b) {
+bool hp_name_eq(const char *a, const char *b) {
         return pv_cmdline_key_equal(a, strlen(a), b, strlen(b));
 }
 
-bool module_loaded(const struct pv_host_state *st, const char *name) {
+bool hp_module_loaded(const struct pv_host_state *st, const char *name) {
         for (size_t i = 0; i < st->modules.n; i++)
-                if (name_eq(st->modules.v[i], name))
+                if (hp_name_eq(st->modules.v[i], name))
                         return true;
         for (size_t i = 0; i < st->sys_modules.n; i++)
-                if (name_eq(st->sys_modules.v[i], name))
+                if (hp_name_eq(st->sys_modules.v[i], name))
                         return true;
         return false;
 }
 
 /* Kernel older than major.minor; unknown versions count as "not older" only when `unknown_new`. */
-bool kernel_older(const struct pv_host_state *st, unsigned major, unsigned minor, bool unknown_new) {
+bool hp_kernel_older(const struct pv_host_state *st, unsigned major, unsigned minor, bool unknown_new) {
         const struct pv_kver *k = &st->kver;
         if (k->major == 0)
                 return !unknown_new;
         return k->major < major || (k->major == major && k->minor < minor);
 }
 
-const struct pv_host_file *find_file(const struct pv_host_file *v, size_t n, const char *path) {
+const struct pv_host_file *hp_find_file(const struct pv_host_file *v, size_t n, const char *path) {
         for (size_t i = 0; i < n; i++)
                 if (v[i].path && strcmp(v[i].path, path) == 0)
                         return &v[i];
         return NULL;
 }
 
-const char *file_content(const struct pv_host_file *f) {
+const char *hp_file_content(const struct pv_host_file *f) {
         return f && f->present ? (f->content ? f->content : "") : NULL;
 }
 
 /* A fixed class name (file content must not depend on the pci.ids version), or NULL. */
-const char *class_fixed(uint32_t class_code) {
+const char *hp_class_fixed(uint32_t class_code) {
         switch (class_code >> 8) {
         case 0x0100: return "SCSI storage controller";
         case 0x0101: return "IDE interface";
@@ -141,27 +141,27 @@ const char *class_fixed(uint32_t class_code) {
         }
 }
 
-const char *class_label(const struct pv_host_dev *d) {
-        const char *c = class_fixed(d->class_code);
+const char *hp_class_label(const struct pv_host_dev *d) {
+        const char *c = hp_class_fixed(d->class_code);
         return c ? c : d->class_name ? d->class_name : "device";
 }
 
 /* "0000:00:17.0 SATA controller [8086:a352] (ahci)" — new string. */
-char *dev_label(const struct pv_host_dev *d, struct pv_error *err) {
-        return pv_asprintf(err, "%s %s [%04x:%04x] (%s)", d->name, class_label(d), d->vendor, d->device,
+char *hp_dev_label(const struct pv_host_dev *d, struct pv_error *err) {
+        return pv_asprintf(err, "%s %s [%04x:%04x] (%s)", d->name, hp_class_label(d), d->vendor, d->device,
                            d->driver ? d->driver : "no driver");
 }
 
-bool is_display(const struct pv_host_dev *d) {
+bool hp_is_display(const struct pv_host_dev *d) {
         return (d->class_code >> 16) == 0x03;
 }
 
-bool dev_is_vfio_or_free(const struct pv_host_dev *d) {
+bool hp_dev_is_vfio_or_free(const struct pv_host_dev *d) {
         return !d->driver || strcmp(d->driver, VFIO_DRIVER) == 0;
 }
 
 /* A host device a live unbind would take away from the host: storage, network, USB. */
-bool dev_class_host_critical(const struct pv_host_dev *d) {
+bool hp_dev_class_host_critical(const struct pv_host_dev *d) {
         unsigned base = d->class_code >> 16, sub = (d->class_code >> 8) & 0xff;
         return base == 0x01 || base == 0x02 || (base == 0x0c && sub == 0x03);
 }
@@ -173,14 +173,14 @@ static const struct pv_host_group *find_group(const struct pv_host_state *st, in
         return NULL;
 }
 
-long find_dev(const struct pv_host_state *st, const struct pv_pci_addr *a) {
+long hp_find_dev(const struct pv_host_state *st, const struct pv_pci_addr *a) {
         for (size_t i = 0; i < st->n_devs; i++)
                 if (pv_pci_addr_equal(&st->devs[i].addr, a))
                         return (long)i;
         return -1;
 }
 
-struct target *find_target(struct planner *c, size_t dev) {
+struct target *hp_find_target(struct planner *c, size_t dev) {
         for (size_t i = 0; i < c->n_t; i++)
                 if (c->t[i].dev == dev)
                         return &c->t[i];
@@ -189,7 +189,7 @@ struct target *find_target(struct planner *c, size_t dev) {
 
 static int add_target(struct planner *c, size_t dev, const struct pv_devsel *sel, bool companion,
                       struct pv_error *err) {
-        if (find_target(c, dev))
+        if (hp_find_target(c, dev))
                 return 0;
         (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
         c->t = pv_xreallocarray(c->t, c->n_t + 1, sizeof *c->t);
@@ -213,7 +213,7 @@ static bool karg_chars_ok(const char *s) {
         return true;
 }
 
-bool module_name_ok(const char *s) {
+bool hp_module_name_ok(const char *s) {
         if (!*s)
                 return false;
         for (const char *p = s; *p; p++)
@@ -222,8 +222,8 @@ bool module_name_ok(const char *s) {
         return true;
 }
 
-bool is_nvidia_module(const char *m) {
-        return name_eq(m, "nvidia") || pv_startswith(m, "nvidia_") || pv_startswith(m, "nvidia-");
+bool hp_is_nvidia_module(const char *m) {
+        return hp_name_eq(m, "nvidia") || pv_startswith(m, "nvidia_") || pv_startswith(m, "nvidia-");
 }
 
 static int validate_spec(struct planner *c, struct pv_error *err) {
@@ -244,19 +244,19 @@ static int validate_spec(struct planner *c, struct pv_error *err) {
                                                 a);
         }
         for (size_t i = 0; i < s->softdeps.n; i++)
-                if (!module_name_ok(s->softdeps.v[i]))
+                if (!hp_module_name_ok(s->softdeps.v[i]))
                         return pv_error_set_loc(err, PV_EINVAL, &s->loc, "softdep '%s' is not a module name",
                                                 s->softdeps.v[i]);
         for (size_t i = 0; i < s->blacklist.n; i++) {
                 const char *m = s->blacklist.v[i];
-                if (!module_name_ok(m))
+                if (!hp_module_name_ok(m))
                         return pv_error_set_loc(err, PV_EINVAL, &s->loc, "blacklist entry '%s' is not a module name", m);
-                if (s->vgpu == PV_VGPU_NVIDIA_SRIOV && is_nvidia_module(m))
+                if (s->vgpu == PV_VGPU_NVIDIA_SRIOV && hp_is_nvidia_module(m))
                         return pv_error_set_loc(err, PV_EINVAL, &s->loc,
                                                 "blacklisting '%s' would break NVIDIA vGPU, which needs the nvidia host "
                                                 "driver; remove it from 'blacklist'",
                                                 m);
-                if (name_eq(m, VFIO_DRIVER))
+                if (hp_name_eq(m, VFIO_DRIVER))
                         return pv_error_set_loc(err, PV_EINVAL, &s->loc, "blacklisting '%s' defeats the binding", m);
         }
         return 0;
@@ -294,7 +294,7 @@ static bool sel_matches(const struct pv_devsel *s, const struct pv_host_dev *d) 
         return false;
 }
 
-char *sel_describe(const struct pv_devsel *s, struct pv_error *err) {
+char *hp_sel_describe(const struct pv_devsel *s, struct pv_error *err) {
         char buf[PV_PCI_ADDR_MAX], id[10];
         switch (s->kind) {
         case PV_DEVSEL_ID:
@@ -333,7 +333,7 @@ static const char *companion_role(const struct pv_host_dev *d, const struct pv_h
         if (d->iommu_group >= 0 && o->iommu_group == d->iommu_group)
                 return "in the same IOMMU group";
         unsigned oc = o->class_code >> 8;
-        if (is_display(d) && o->vendor == d->vendor && (oc == 0x0403 || oc == 0x0c03 || oc == 0x0c80))
+        if (hp_is_display(d) && o->vendor == d->vendor && (oc == 0x0403 || oc == 0x0c03 || oc == 0x0c80))
                 return oc == 0x0403 ? "the GPU's audio function" : oc == 0x0c03 ? "the GPU's USB-C controller"
                                                                               : "the GPU's USB-C (UCSI) controller";
         return NULL;
@@ -358,7 +358,7 @@ static int resolve_targets(struct planner *c, struct pv_error *err) {
                                 return r;
                 }
                 if (matched == 0) {
-                        _cleanup_free_ char *what = sel_describe(s, err);
+                        _cleanup_free_ char *what = hp_sel_describe(s, err);
                         if (!what)      /* past the buffer's cap: err says so */
                                 return pv_error_set(err, PV_ETOOBIG, "a device selector too long to describe");
                         if (bridges)
@@ -376,7 +376,7 @@ static int resolve_targets(struct planner *c, struct pv_error *err) {
                                                 s->name_contains && !names ? " (no pci.ids names available)" : "");
                 }
                 if (bridges) {
-                        _cleanup_free_ char *what = sel_describe(s, err);
+                        _cleanup_free_ char *what = hp_sel_describe(s, err);
                         if (!what)      /* past the buffer's cap: err says so */
                                 return pv_error_set(err, PV_ETOOBIG, "a device selector too long to describe");
                         int r = warnf(c, err, "vfio device %s also matches %zu PCI bridge(s); bridges stay with the "
@@ -394,10 +394,10 @@ static int resolve_targets(struct planner *c, struct pv_error *err) {
                         for (size_t i = 0; i < st->n_devs; i++) {
                                 const struct pv_host_dev *o = &st->devs[i];
                                 if (i == c->t[t].dev || o->is_bridge || o->is_vf ||
-                                    !pv_pci_addr_same_slot(&o->addr, &d->addr) || find_target(c, i))
+                                    !pv_pci_addr_same_slot(&o->addr, &d->addr) || hp_find_target(c, i))
                                         continue;
                                 const char *role = companion_role(d, o);
-                                _cleanup_free_ char *lo = dev_label(o, err);
+                                _cleanup_free_ char *lo = hp_dev_label(o, err);
                                 int r;
                                 if (!role)
                                         r = warnf(c, err,
@@ -438,7 +438,7 @@ static int check_conflicts(struct planner *c, struct pv_error *err) {
                                                         "driver creates the VFs, so it cannot be bound to vfio-pci "
                                                         "(pass the VFs instead)",
                                                         d->name);
-                if (c->spec->vgpu == PV_VGPU_GVTG && d->vendor == 0x8086 && is_display(d))
+                if (c->spec->vgpu == PV_VGPU_GVTG && d->vendor == 0x8086 && hp_is_display(d))
                         return pv_error_set_loc(err, PV_EINVAL, loc,
                                                 "%s is the Intel GPU that provides GVT-g vGPUs; it stays on i915 "
                                                 "and cannot also be bound to vfio-pci",
@@ -485,10 +485,10 @@ static int check_groups(struct planner *c, struct pv_error *err) {
                         if (idx >= st->n_devs)
                                 continue;
                         const struct pv_host_dev *o = &st->devs[idx];
-                        if (find_target(c, idx) || o->is_bridge)
+                        if (hp_find_target(c, idx) || o->is_bridge)
                                 continue;
-                        _cleanup_free_ char *lo = dev_label(o, err);
-                        if (dev_is_vfio_or_free(o)) {
+                        _cleanup_free_ char *lo = hp_dev_label(o, err);
+                        if (hp_dev_is_vfio_or_free(o)) {
                                 r = warnf(c, err, "IOMMU group %d of %s also holds %s; it is usable while that "
                                                   "device stays without a host driver",
                                           g->id, d->name, lo);
@@ -530,9 +530,9 @@ static int check_ids_twins(struct planner *c, struct pv_error *err) {
                 const struct pv_host_dev *d = &st->devs[c->t[k].dev];
                 for (size_t i = 0; i < st->n_devs; i++) {
                         const struct pv_host_dev *o = &st->devs[i];
-                        if (o->vendor != d->vendor || o->device != d->device || find_target(c, i) || o->is_bridge)
+                        if (o->vendor != d->vendor || o->device != d->device || hp_find_target(c, i) || o->is_bridge)
                                 continue;
-                        if (dev_is_vfio_or_free(o)) {
+                        if (hp_dev_is_vfio_or_free(o)) {
                                 int r = warnf(c, err, "'options vfio-pci ids=%04x:%04x' also binds %s at boot (same "
                                                       "vendor:device, not selected)",
                                               d->vendor, d->device, o->name);
@@ -596,13 +596,13 @@ int pv_host_plan_build(const struct pv_host_spec *spec, const struct pv_host_sta
         if (r == 0)
                 r = check_ids_twins(&c, err);
         if (r == 0)
-                r = check_host_needs(&c, err);
+                r = hp_check_host_needs(&c, err);
         if (r == 0)
-                r = check_blacklist(&c, err);
+                r = hp_check_blacklist(&c, err);
         if (r == 0)
-                r = desired_kernel_args(&c, err);
+                r = hp_desired_kernel_args(&c, err);
         if (r == 0)
-                r = plan_existing_bindings(&c, err);
+                r = hp_plan_existing_bindings(&c, err);
         if (r == 0) {
                 enum pv_bootloader bl = state->boot.loader;
                 if (bl == PV_BOOTLOADER_UNKNOWN)
@@ -610,28 +610,28 @@ int pv_host_plan_build(const struct pv_host_spec *spec, const struct pv_host_sta
                 bool sd = bl == PV_BOOTLOADER_SYSTEMD_BOOT;
                 /* the inactive variant is planned too, so pvfio's leftovers there are removed */
                 if (r == 0)
-                        r = plan_grub(&c, !sd, err);
+                        r = hp_plan_grub(&c, !sd, err);
                 if (r == 0)
-                        r = plan_sdboot(&c, sd, err);
+                        r = hp_plan_sdboot(&c, sd, err);
         }
         if (r == 0)
-                r = plan_modules(&c, err);
+                r = hp_plan_modules(&c, err);
         if (r == 0)
-                r = plan_modprobe(&c, err);
+                r = hp_plan_modprobe(&c, err);
         if (r == 0)
-                r = plan_udev_vfio(&c, err);
+                r = hp_plan_udev_vfio(&c, err);
         if (r == 0)
-                r = plan_sriov(&c, err);
+                r = hp_plan_sriov(&c, err);
         if (r == 0)
-                r = plan_nvidia_sriov(&c, err);
+                r = hp_plan_nvidia_sriov(&c, err);
         if (r == 0)
-                r = plan_refresh(&c, err);
+                r = hp_plan_refresh(&c, err);
         if (r == 0)
-                r = plan_live_and_reboot(&c, err);
+                r = hp_plan_live_and_reboot(&c, err);
         if (r == 0 && spec->vgpu == PV_VGPU_GVTG) {
                 bool igpu = false;
                 for (size_t i = 0; i < state->n_devs && !igpu; i++)
-                        igpu = state->devs[i].vendor == 0x8086 && is_display(&state->devs[i]);
+                        igpu = state->devs[i].vendor == 0x8086 && hp_is_display(&state->devs[i]);
                 if (!igpu)
                         r = warnf(&c, err, "vgpu: gvt-g asked for, but node '%s' has no Intel GPU", c.node);
         }

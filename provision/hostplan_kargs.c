@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Host planner, kernel arguments: the desired arguments, the GRUB drop-in, the
- * systemd-boot command line (etc/kernel/cmdline) and plan_file(), which every
+ * systemd-boot command line (etc/kernel/cmdline) and hp_plan_file(), which every
  * file action goes through.
  */
 #include <ctype.h>
@@ -21,7 +21,7 @@
 
 /* ------------------------------------------------------ kernel arguments */
 
-int desired_kernel_args(struct planner *c, struct pv_error *err) {
+int hp_desired_kernel_args(struct planner *c, struct pv_error *err) {
         const struct pv_host_spec *s = c->spec;
         const struct pv_host_state *st = c->st;
         int r = 0;
@@ -29,8 +29,8 @@ int desired_kernel_args(struct planner *c, struct pv_error *err) {
                 switch (st->cpu.vendor) {
                 case PV_CPU_INTEL:
                         /* Intel's IOMMU is on by default from 6.8 (unknown kernels get the argument) */
-                        if (s->iommu == PV_ON || kernel_older(st, 6, 8, false))
-                                r = strv_add_unique(&c->kargs, "intel_iommu=on", err);
+                        if (s->iommu == PV_ON || hp_kernel_older(st, 6, 8, false))
+                                r = hp_strv_add_unique(&c->kargs, "intel_iommu=on", err);
                         break;
                 case PV_CPU_AMD:
                         /* AMD-Vi is on by default; 'amd_iommu=on' is not a valid value */
@@ -42,12 +42,12 @@ int desired_kernel_args(struct planner *c, struct pv_error *err) {
                 }
         }
         if (r == 0 && s->iommu_pt)
-                r = strv_add_unique(&c->kargs, "iommu=pt", err);
+                r = hp_strv_add_unique(&c->kargs, "iommu=pt", err);
         if (r == 0 && s->vgpu == PV_VGPU_GVTG)
-                r = strv_add_unique(&c->kargs, "i915.enable_gvt=1", err);
+                r = hp_strv_add_unique(&c->kargs, "i915.enable_gvt=1", err);
         for (size_t i = 0; r == 0 && i < s->kernel_args.n; i++) {
                 const char *a = s->kernel_args.v[i];
-                if (name_eq(a, "amd_iommu=on")) {
+                if (hp_name_eq(a, "amd_iommu=on")) {
                         r = warnf(c, err, "kernel argument 'amd_iommu=on' dropped: it is not a valid value (AMD-Vi "
                                           "is on by default)");
                         continue;
@@ -96,7 +96,7 @@ static int reboot_for_args(struct planner *c, const struct pv_strv *removed, str
         return r;
 }
 
-int plan_file(struct planner *c, enum pv_action_kind kind, const char *path, const char *before,
+int hp_plan_file(struct planner *c, enum pv_action_kind kind, const char *path, const char *before,
                      const char *after, bool needs_reboot, char *reason, int *ret_idx, struct pv_error *err) {
         if (ret_idx)
                 *ret_idx = 0;
@@ -106,7 +106,7 @@ int plan_file(struct planner *c, enum pv_action_kind kind, const char *path, con
         }
         if (!after)
                 kind = PV_ACT_REMOVE_FILE;
-        int idx = add_action(c, kind, path, before, after, reason, needs_reboot, 0, err);
+        int idx = hp_add_action(c, kind, path, before, after, reason, needs_reboot, 0, err);
         if (idx < 0)
                 return idx;
         int r = pv_action_set_file(&c->p.actions[idx - 1], path, kind == PV_ACT_WRITE_FILE ? 0644 : 0, err);
@@ -163,10 +163,10 @@ static int check_grub_order(struct planner *c, const char *after, struct pv_erro
         return r;
 }
 
-int plan_grub(struct planner *c, bool active, struct pv_error *err) {
+int hp_plan_grub(struct planner *c, bool active, struct pv_error *err) {
         const struct pv_boot_info *b = &c->st->boot;
-        const struct pv_host_file *cur = find_file(b->grub_d, b->n_grub_d, PV_HOSTPLAN_GRUB_DROPIN);
-        const char *before = file_content(cur);
+        const struct pv_host_file *cur = hp_find_file(b->grub_d, b->n_grub_d, PV_HOSTPLAN_GRUB_DROPIN);
+        const char *before = hp_file_content(cur);
         /* arguments the GRUB defaults give without pvfio's drop-in are not repeated */
         struct pv_strv have = PV_STRV_INIT, old = PV_STRV_INIT, removed = PV_STRV_INIT;
         struct pv_buf line = PV_BUF_INIT;
@@ -199,7 +199,7 @@ int plan_grub(struct planner *c, bool active, struct pv_error *err) {
                 char *reason = active ? pv_asprintf(err, "kernel arguments for passthrough in a GRUB drop-in (%s)",
                                                     n_new ? line.buf + 1 : "none")
                                       : pv_asprintf(err, "the host boots with systemd-boot; the GRUB drop-in is unused");
-                r = plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_GRUB_DROPIN, before, after, true, reason, NULL, err);
+                r = hp_plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_GRUB_DROPIN, before, after, true, reason, NULL, err);
         }
         if (r == 0 && active)
                 r = reboot_for_args(c, &removed, err);
@@ -218,10 +218,10 @@ static bool has_root_arg(const struct pv_strv *t) {
         return false;
 }
 
-int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
+int hp_plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
         const struct pv_host_state *st = c->st;
         const struct pv_host_file *f = &st->boot.etc_kernel_cmdline;
-        const char *before = file_content(f);
+        const char *before = hp_file_content(f);
         const struct pv_strv *owned = &c->in->owned_args;
         _cleanup_free_ char *first = NULL, *newline = NULL, *after = NULL;
         const char *rest = "";
@@ -280,7 +280,7 @@ int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
                                                           : "kernel arguments for passthrough on the systemd-boot "
                                                             "command line (other arguments kept)");
                         int idx = 0;
-                        r = plan_file(c, PV_ACT_EDIT_FILE, PV_HOSTPLAN_KERNEL_CMDLINE, before, after, true, reason,
+                        r = hp_plan_file(c, PV_ACT_EDIT_FILE, PV_HOSTPLAN_KERNEL_CMDLINE, before, after, true, reason,
                                       &idx, err);
                         /* one key per changed token: the journal learns which tokens pvfio owns */
                         for (size_t i = 0; r == 0 && idx && i < old.n; i++) {
@@ -296,7 +296,7 @@ int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
                                                 repl = nw.v[j];
                                 }
                                 _cleanup_free_ char *key = pv_xstrndup(old.v[i], kl);
-                                r = add_key(c, idx, key, old.v[i], repl, err);
+                                r = hp_add_key(c, idx, key, old.v[i], repl, err);
                         }
                         for (size_t j = 0; r == 0 && idx && j < nw.n; j++) {
                                 if (pv_cmdline_has(&old, nw.v[j]))
@@ -313,7 +313,7 @@ int plan_sdboot(struct planner *c, bool active, struct pv_error *err) {
                                 if (paired)
                                         continue;
                                 _cleanup_free_ char *key = pv_xstrndup(nw.v[j], k2);
-                                r = add_key(c, idx, key, NULL, nw.v[j], err);
+                                r = hp_add_key(c, idx, key, NULL, nw.v[j], err);
                         }
                 }
         }

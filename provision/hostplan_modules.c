@@ -26,7 +26,7 @@ static int render_modules(struct planner *c, char **ret, struct pv_error *err) {
         *ret = NULL;
         if (!want)
                 return 0;
-        bool old = kernel_older(c->st, 6, 2, true);
+        bool old = hp_kernel_older(c->st, 6, 2, true);
         struct pv_buf b = PV_BUF_INIT;
         int r = pv_buf_adds(&b,
                             "# Managed by pvfio: modules for PCI passthrough, loaded at boot.\n"
@@ -44,28 +44,28 @@ static int render_modules(struct planner *c, char **ret, struct pv_error *err) {
         return r;
 }
 
-int plan_modules(struct planner *c, struct pv_error *err) {
+int hp_plan_modules(struct planner *c, struct pv_error *err) {
         const struct pv_host_state *st = c->st;
-        const struct pv_host_file *cur = find_file(st->modules_load_d, st->n_modules_load_d, PV_HOSTPLAN_MODULES);
+        const struct pv_host_file *cur = hp_find_file(st->modules_load_d, st->n_modules_load_d, PV_HOSTPLAN_MODULES);
         _cleanup_free_ char *after = NULL;
         int r = render_modules(c, &after, err);
         if (r < 0)
                 return r;
         char *reason = pv_asprintf(err, after ? "load the VFIO modules at boot%s" : "no VFIO modules needed%s",
                                    after && c->spec->vgpu == PV_VGPU_GVTG ? " (and kvmgt for GVT-g)" : "");
-        r = plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_MODULES, file_content(cur), after, true, reason, NULL, err);
+        r = hp_plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_MODULES, hp_file_content(cur), after, true, reason, NULL, err);
         if (r < 0)
                 return r;
         /* vfio_virqfd listed elsewhere on a kernel that folded it into vfio */
-        if (!kernel_older(st, 6, 2, true)) {
+        if (!hp_kernel_older(st, 6, 2, true)) {
                 const struct pv_host_file *lists[64];
                 size_t n = 0;
                 lists[n++] = &st->etc_modules;
                 for (size_t i = 0; i < st->n_modules_load_d && n < PV_ELEMENTSOF(lists); i++)
-                        if (!streq(st->modules_load_d[i].path, PV_HOSTPLAN_MODULES))
+                        if (!hp_streq(st->modules_load_d[i].path, PV_HOSTPLAN_MODULES))
                                 lists[n++] = &st->modules_load_d[i];
                 for (size_t i = 0; i < n; i++) {
-                        const char *txt = file_content(lists[i]);
+                        const char *txt = hp_file_content(lists[i]);
                         if (!txt)
                                 continue;
                         for (const char *p = strstr(txt, "vfio_virqfd"); p; p = strstr(p + 1, "vfio_virqfd")) {
@@ -89,13 +89,13 @@ int plan_modules(struct planner *c, struct pv_error *err) {
 }
 
 /* The kernel module behind a PCI driver name, for softdep lines (NULL: built in, no softdep). */
-const char *driver_module(const char *drv) {
+const char *hp_driver_module(const char *drv) {
         static const char *const map[][2] = {
                 { "xhci_hcd", "xhci_pci" },   { "ehci-pci", "ehci_pci" }, { "nvidia-gpu", "i2c_nvidia_gpu" },
                 { "pcieport", NULL },         { "vfio-pci", NULL },       { "pci-stub", NULL },
         };
         for (size_t i = 0; i < PV_ELEMENTSOF(map); i++)
-                if (name_eq(drv, map[i][0]))
+                if (hp_name_eq(drv, map[i][0]))
                         return map[i][1];
         return drv;
 }
@@ -110,8 +110,8 @@ static int existing_softdeps(const char *content, struct pv_strv *out, struct pv
                         const char *m = p + 8, *sp = memchr(m, ' ', len - 8);
                         if (sp && (size_t)(p + len - sp) == sizeof tail - 1 && memcmp(sp, tail, sizeof tail - 1) == 0) {
                                 _cleanup_free_ char *mod = pv_xstrndup(m, (size_t)(sp - m));
-                                if (module_name_ok(mod)) {
-                                        int r = strv_add_unique(out, mod, err);
+                                if (hp_module_name_ok(mod)) {
+                                        int r = hp_strv_add_unique(out, mod, err);
                                         if (r < 0)
                                                 return r;
                                 }
@@ -126,11 +126,11 @@ static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int plan_modprobe(struct planner *c, struct pv_error *err) {
+int hp_plan_modprobe(struct planner *c, struct pv_error *err) {
         const struct pv_host_spec *s = c->spec;
         const struct pv_host_state *st = c->st;
-        const struct pv_host_file *cur = find_file(st->modprobe_d, st->n_modprobe_d, PV_HOSTPLAN_MODPROBE);
-        const char *before = file_content(cur);
+        const struct pv_host_file *cur = hp_find_file(st->modprobe_d, st->n_modprobe_d, PV_HOSTPLAN_MODPROBE);
+        const char *before = hp_file_content(cur);
         struct pv_strv softdeps = PV_STRV_INIT, ids = PV_STRV_INIT;
         struct pv_buf b = PV_BUF_INIT;
         int r = 0;
@@ -140,19 +140,19 @@ int plan_modprobe(struct planner *c, struct pv_error *err) {
                 bool any_free = false;
                 for (size_t k = 0; r == 0 && k < c->n_t; k++) {
                         const struct pv_host_dev *d = &st->devs[c->t[k].dev];
-                        if (dev_is_vfio_or_free(d)) {
+                        if (hp_dev_is_vfio_or_free(d)) {
                                 any_free = true;
                                 continue;
                         }
-                        const char *m = driver_module(d->driver);
+                        const char *m = hp_driver_module(d->driver);
                         if (m)
-                                r = strv_add_unique(&softdeps, m, err);
+                                r = hp_strv_add_unique(&softdeps, m, err);
                 }
                 if (r == 0 && any_free)
                         r = existing_softdeps(before, &softdeps, err);
         } else if (c->n_t) {
                 for (size_t i = 0; r == 0 && i < s->softdeps.n; i++)
-                        r = strv_add_unique(&softdeps, s->softdeps.v[i], err);
+                        r = hp_strv_add_unique(&softdeps, s->softdeps.v[i], err);
         }
         if (r == 0 && softdeps.n > 1)
                 qsort(softdeps.v, softdeps.n, sizeof(char *), cmp_str);
@@ -160,7 +160,7 @@ int plan_modprobe(struct planner *c, struct pv_error *err) {
                 const struct pv_host_dev *d = &st->devs[c->t[k].dev];
                 char id[10];
                 pv_pci_id_format(&(struct pv_pci_id){ d->vendor, d->device }, id);
-                r = strv_add_unique(&ids, id, err);
+                r = hp_strv_add_unique(&ids, id, err);
         }
         bool unsafe_ir = s->allow_unsafe && st->iommu.active && st->iommu.ir == PV_IR_ABSENT && c->n_t > 0;
         if (r == 0 && st->iommu.active && st->iommu.ir == PV_IR_ABSENT && c->n_t > 0 && !s->allow_unsafe)
@@ -177,7 +177,7 @@ int plan_modprobe(struct planner *c, struct pv_error *err) {
                                 err);
                 for (size_t k = 0; r == 0 && k < c->n_t; k++) {
                         const struct pv_host_dev *d = &st->devs[c->t[k].dev];
-                        const char *cls = class_fixed(d->class_code);
+                        const char *cls = hp_class_fixed(d->class_code);
                         r = cls ? pv_buf_addf(&b, err, "# %s %s [%04x:%04x]%s\n", d->name, cls, d->vendor, d->device,
                                               c->t[k].companion ? " (companion function)" : "")
                                 : pv_buf_addf(&b, err, "# %s class %06x [%04x:%04x]%s\n", d->name, d->class_code,
@@ -223,22 +223,22 @@ int plan_modprobe(struct planner *c, struct pv_error *err) {
                 else
                         reason = pv_asprintf(err, "blacklist drivers the profile asks for");
                 int idx = 0;
-                r = plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_MODPROBE, before, after, true, reason, &idx, err);
+                r = hp_plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_MODPROBE, before, after, true, reason, &idx, err);
                 if (r == 0 && idx && (unsafe_ir || (c->shared_accepted && s->binding == PV_BIND_IDS)))
                         c->p.actions[idx - 1].unsafe = true;
         }
         /* other modprobe.d files that fight ours */
         for (size_t i = 0; r == 0 && i < st->n_modprobe_d; i++) {
                 const struct pv_host_file *f = &st->modprobe_d[i];
-                const char *txt = file_content(f);
-                if (!txt || streq(f->path, PV_HOSTPLAN_MODPROBE))
+                const char *txt = hp_file_content(f);
+                if (!txt || hp_streq(f->path, PV_HOSTPLAN_MODPROBE))
                         continue;
-                /* other files' vfio-pci ids= lines are refused or taken over by plan_existing_bindings() */
+                /* other files' vfio-pci ids= lines are refused or taken over by hp_plan_existing_bindings() */
                 for (const char *p = txt; r == 0 && s->vgpu == PV_VGPU_NVIDIA_SRIOV && *p;) {
                         size_t len = strcspn(p, "\n");
                         char mod[64];
                         if (len < sizeof mod + 16 && sscanf(p, " blacklist %63[A-Za-z0-9_-]", mod) == 1 &&
-                            strcspn(p + strspn(p, " \t") + 10 + strlen(mod), " \t#\n") == 0 && is_nvidia_module(mod))
+                            strcspn(p + strspn(p, " \t") + 10 + strlen(mod), " \t#\n") == 0 && hp_is_nvidia_module(mod))
                                 r = warnf(c, err, "%s blacklists '%s', which NVIDIA vGPU needs; remove that line",
                                           f->path, mod);
                         p += len + (p[len] == '\n');
@@ -253,8 +253,8 @@ int plan_modprobe(struct planner *c, struct pv_error *err) {
 
 /* -------------------------------------------------------- udev rules */
 
-int plan_udev_vfio(struct planner *c, struct pv_error *err) {
-        const char *before = file_content(&c->in->udev_vfio);
+int hp_plan_udev_vfio(struct planner *c, struct pv_error *err) {
+        const char *before = hp_file_content(&c->in->udev_vfio);
         char *after = NULL;
         struct pv_buf b = PV_BUF_INIT;
         int r = 0;
@@ -281,7 +281,7 @@ int plan_udev_vfio(struct planner *c, struct pv_error *err) {
                 char *reason = want ? pv_asprintf(err, "bind %zu function(s) to vfio-pci by address at boot", c->n_t)
                                     : pv_asprintf(err, "no per-address binding needed");
                 int idx = 0;
-                r = plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_UDEV_VFIO, before, after, true, reason, &idx, err);
+                r = hp_plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_UDEV_VFIO, before, after, true, reason, &idx, err);
                 if (r == 0 && idx && want && c->shared_accepted)
                         c->p.actions[idx - 1].unsafe = true;
         }
@@ -289,10 +289,10 @@ int plan_udev_vfio(struct planner *c, struct pv_error *err) {
         return r;
 }
 
-int plan_sriov(struct planner *c, struct pv_error *err) {
+int hp_plan_sriov(struct planner *c, struct pv_error *err) {
         const struct pv_host_spec *s = c->spec;
         const struct pv_host_state *st = c->st;
-        const char *before = file_content(&c->in->udev_sriov);
+        const char *before = hp_file_content(&c->in->udev_sriov);
         struct pv_buf b = PV_BUF_INIT;
         char *after = NULL;
         int r = 0;
@@ -300,7 +300,7 @@ int plan_sriov(struct planner *c, struct pv_error *err) {
                 const struct pv_sriov_spec *sv = &s->sriov[i];
                 char a[PV_PCI_ADDR_MAX];
                 pv_pci_addr_format(&sv->pf, a);
-                long di = find_dev(st, &sv->pf);
+                long di = hp_find_dev(st, &sv->pf);
                 if (di < 0) {
                         r = pv_error_set_loc(err, PV_ENOTFOUND, &sv->loc, "SR-IOV device %s does not exist on node '%s'",
                                              a, c->node);
@@ -346,12 +346,12 @@ int plan_sriov(struct planner *c, struct pv_error *err) {
                 char *reason = n_rules ? pv_asprintf(err, "keep the SR-IOV VF count of %zu device(s) across reboots",
                                                      n_rules)
                                           : pv_asprintf(err, "no SR-IOV VF counts to keep");
-                r = plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_UDEV_SRIOV, before, after, false, reason, NULL, err);
+                r = hp_plan_file(c, PV_ACT_WRITE_FILE, PV_HOSTPLAN_UDEV_SRIOV, before, after, false, reason, NULL, err);
         }
         /* now: SET_SRIOV with --rebind, else a reboot reason */
         for (size_t i = 0; r == 0 && i < s->n_sriov; i++) {
                 const struct pv_sriov_spec *sv = &s->sriov[i];
-                const struct pv_host_dev *d = &st->devs[find_dev(st, &sv->pf)];
+                const struct pv_host_dev *d = &st->devs[hp_find_dev(st, &sv->pf)];
                 if (d->sriov_numvfs == sv->numvfs)
                         continue;
                 if (!c->opts->rebind) {
@@ -369,12 +369,12 @@ int plan_sriov(struct planner *c, struct pv_error *err) {
                 snprintf(cur, sizeof cur, "%u", d->sriov_numvfs);
                 snprintf(want, sizeof want, "%u", sv->numvfs);
                 char *reason = pv_asprintf(err, "set the VF count of %s now (%s → %s)", d->name, cur, want);
-                int idx = add_action(c, PV_ACT_SET_SRIOV, d->name, NULL, NULL, reason, false, 0, err);
+                int idx = hp_add_action(c, PV_ACT_SET_SRIOV, d->name, NULL, NULL, reason, false, 0, err);
                 if (idx < 0) {
                         r = idx;
                         break;
                 }
-                r = add_key(c, idx, "sriov_numvfs", cur, want, err);
+                r = hp_add_key(c, idx, "sriov_numvfs", cur, want, err);
                 struct pv_action *a = &c->p.actions[idx - 1];
                 if (r == 0)
                         r = pv_action_set_sriov(a, d->name, sv->numvfs, err);
@@ -382,7 +382,7 @@ int plan_sriov(struct planner *c, struct pv_error *err) {
                         a->blocked = pv_asprintf(err, "%s has no driver bound; VFs can be created only through it",
                                                  d->name);
                 for (size_t v = 0; r == 0 && !a->blocked && d->sriov_numvfs > 0 && v < d->n_vfs; v++) {
-                        long vi = find_dev(st, &d->vfs[v]);
+                        long vi = hp_find_dev(st, &d->vfs[v]);
                         if (vi >= 0 && st->devs[vi].driver && strcmp(st->devs[vi].driver, VFIO_DRIVER) == 0)
                                 a->blocked = pv_asprintf(err, "VF %s is bound to vfio-pci (probably used by a VM); "
                                                               "stop its VM first",
@@ -395,22 +395,22 @@ out:
         return r;
 }
 
-int plan_nvidia_sriov(struct planner *c, struct pv_error *err) {
+int hp_plan_nvidia_sriov(struct planner *c, struct pv_error *err) {
         if (c->spec->vgpu != PV_VGPU_NVIDIA_SRIOV || c->in->nvidia_sriov_enabled)
                 return 0;
         char *reason = pv_asprintf(err, "create the NVIDIA vGPU virtual functions at every boot");
-        int idx = add_action(c, PV_ACT_RUN_COMMAND, "systemctl", "systemctl disable " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT,
+        int idx = hp_add_action(c, PV_ACT_RUN_COMMAND, "systemctl", "systemctl disable " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT,
                              "systemctl enable " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT, reason, false, 0, err);
         static const char *const enable[] = { "systemctl", "enable", PV_HOSTPLAN_NVIDIA_SRIOV_UNIT, NULL };
-        int r = set_argv(c, idx, enable, err);  /* passes a failed add_action on */
+        int r = hp_set_argv(c, idx, enable, err);  /* passes a failed add_action on */
         if (r < 0)
                 return r;
         if (c->opts->rebind) {
                 reason = pv_asprintf(err, "create the NVIDIA vGPU virtual functions now");
-                idx = add_action(c, PV_ACT_RUN_COMMAND, "systemctl", NULL, "systemctl start " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT,
+                idx = hp_add_action(c, PV_ACT_RUN_COMMAND, "systemctl", NULL, "systemctl start " PV_HOSTPLAN_NVIDIA_SRIOV_UNIT,
                                  reason, false, idx, err);
                 static const char *const start[] = { "systemctl", "start", PV_HOSTPLAN_NVIDIA_SRIOV_UNIT, NULL };
-                return idx < 0 ? idx : set_argv(c, idx, start, err);
+                return idx < 0 ? idx : hp_set_argv(c, idx, start, err);
         }
         return rebootf(c, err, "the NVIDIA vGPU virtual functions appear once %s runs (at boot, or apply with --rebind)",
                        PV_HOSTPLAN_NVIDIA_SRIOV_UNIT);

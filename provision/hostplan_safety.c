@@ -21,7 +21,7 @@
 
 /* ------------------------------------------------------ refresh + live */
 
-int plan_refresh(struct planner *c, struct pv_error *err) {
+int hp_plan_refresh(struct planner *c, struct pv_error *err) {
         static const struct {
                 unsigned flag;
                 const char *cmd;
@@ -50,8 +50,8 @@ int plan_refresh(struct planner *c, struct pv_error *err) {
                         dep = prev;
                 const char *sp = strchr(steps[i].cmd, ' ');
                 _cleanup_free_ char *prog = pv_xstrndup(steps[i].cmd, sp ? (size_t)(sp - steps[i].cmd) : strlen(steps[i].cmd));
-                int idx = add_action(c, PV_ACT_RUN_COMMAND, prog, NULL, steps[i].cmd, reason, false, dep, err);
-                int r = set_argv(c, idx, steps[i].argv, err);
+                int idx = hp_add_action(c, PV_ACT_RUN_COMMAND, prog, NULL, steps[i].cmd, reason, false, dep, err);
+                int r = hp_set_argv(c, idx, steps[i].argv, err);
                 if (r < 0)
                         return r;
                 prev = idx;
@@ -68,7 +68,7 @@ static const struct pv_iomem_range *bootfb_in_bar(const struct pv_host_state *st
         return NULL;
 }
 
-int plan_live_and_reboot(struct planner *c, struct pv_error *err) {
+int hp_plan_live_and_reboot(struct planner *c, struct pv_error *err) {
         const struct pv_host_state *st = c->st;
         int r = 0;
         int modprobe_idx = 0;
@@ -96,22 +96,22 @@ int plan_live_and_reboot(struct planner *c, struct pv_error *err) {
                                             d->name);
                         continue;
                 }
-                if (!modprobe_idx && !module_loaded(st, "vfio_pci")) {
+                if (!modprobe_idx && !hp_module_loaded(st, "vfio_pci")) {
                         char *reason = pv_asprintf(err, "load vfio-pci for the live rebind");
-                        modprobe_idx = add_action(c, PV_ACT_RUN_COMMAND, "modprobe", NULL, "modprobe vfio-pci", reason,
+                        modprobe_idx = hp_add_action(c, PV_ACT_RUN_COMMAND, "modprobe", NULL, "modprobe vfio-pci", reason,
                                                   false, 0, err);
                         static const char *const modprobe[] = { "modprobe", "vfio-pci", NULL };
-                        int ra = set_argv(c, modprobe_idx, modprobe, err); /* passes a failed add_action on */
+                        int ra = hp_set_argv(c, modprobe_idx, modprobe, err); /* passes a failed add_action on */
                         if (ra < 0)
                                 return ra;
                 }
                 char *reason = pv_asprintf(err, "hand %s to vfio-pci now (driver_override, unbind, probe)", d->name);
-                int idx = add_action(c, PV_ACT_REBIND_DEVICE, d->name, NULL, NULL, reason, false, modprobe_idx, err);
+                int idx = hp_add_action(c, PV_ACT_REBIND_DEVICE, d->name, NULL, NULL, reason, false, modprobe_idx, err);
                 if (idx < 0)
                         return idx;
-                r = add_key(c, idx, "driver", d->driver, VFIO_DRIVER, err);
+                r = hp_add_key(c, idx, "driver", d->driver, VFIO_DRIVER, err);
                 if (r == 0)
-                        r = add_key(c, idx, "driver_override", d->driver_override, VFIO_DRIVER, err);
+                        r = hp_add_key(c, idx, "driver_override", d->driver_override, VFIO_DRIVER, err);
                 if (r == 0)
                         r = pv_action_set_rebind(&c->p.actions[idx - 1], d->name, VFIO_DRIVER, err);
                 struct pv_action *a = &c->p.actions[idx - 1];
@@ -122,9 +122,9 @@ int plan_live_and_reboot(struct planner *c, struct pv_error *err) {
                                                  fb->name ? fb->name : "BOOTFB", (unsigned long long)fb->start);
                 else if (r == 0 && d->boot_vga == 1 && !d->bars_read && d->driver)
                         a->blocked = pv_asprintf(err, "it is the boot GPU and its BARs are unknown; reboot instead");
-                else if (r == 0 && d->driver && dev_class_host_critical(d))
+                else if (r == 0 && d->driver && hp_dev_class_host_critical(d))
                         a->blocked = pv_asprintf(err, "it is a %s in use by the host ('%s'); reboot instead",
-                                                 class_label(d), d->driver);
+                                                 hp_class_label(d), d->driver);
                 if (r == 0 && a->blocked && d->driver)
                         r = rebootf(c, err, "%s is bound to '%s' and cannot be rebound live; vfio-pci takes it at the "
                                             "next boot",
@@ -147,8 +147,8 @@ static const char *need_label(enum pv_need_kind k) {
 
 static int refuse_critical(struct planner *c, const struct target *t, const char *why, struct pv_error *err) {
         const struct pv_host_dev *d = &c->st->devs[t->dev];
-        _cleanup_free_ char *lo = dev_label(d, err);
-        _cleanup_free_ char *sel = sel_describe(t->sel, err);
+        _cleanup_free_ char *lo = hp_dev_label(d, err);
+        _cleanup_free_ char *sel = hp_sel_describe(t->sel, err);
         if (!sel)       /* past the buffer's cap: err says so */
                 return pv_error_set(err, PV_ETOOBIG, "a device selector too long to describe");
         return pv_error_set_loc(err, PV_EUNSAFE, &t->sel->loc,
@@ -159,7 +159,7 @@ static int refuse_critical(struct planner *c, const struct target *t, const char
 }
 
 /* Never bind what the host needs to boot, be reached or be used, unless the selector says so. */
-int check_host_needs(struct planner *c, struct pv_error *err) {
+int hp_check_host_needs(struct planner *c, struct pv_error *err) {
         const struct pv_host_state *st = c->st;
         for (size_t k = 0; k < c->n_t; k++) {
                 const struct target *t = &c->t[k];
@@ -177,10 +177,10 @@ int check_host_needs(struct planner *c, struct pv_error *err) {
         const struct target *first = NULL;
         for (size_t i = 0; i < st->n_devs; i++) {
                 const struct pv_host_dev *d = &st->devs[i];
-                if (!is_display(d) || d->is_vf || (d->driver && strcmp(d->driver, VFIO_DRIVER) == 0))
+                if (!hp_is_display(d) || d->is_vf || (d->driver && strcmp(d->driver, VFIO_DRIVER) == 0))
                         continue;
                 n_disp++;
-                const struct target *t = find_target(c, i);
+                const struct target *t = hp_find_target(c, i);
                 if (!t)
                         continue;
                 n_taken++;
@@ -210,18 +210,18 @@ int check_host_needs(struct planner *c, struct pv_error *err) {
 }
 
 /* Blacklisting a driver a host device still uses leaves that device without one. */
-int check_blacklist(struct planner *c, struct pv_error *err) {
+int hp_check_blacklist(struct planner *c, struct pv_error *err) {
         const struct pv_host_state *st = c->st;
         for (size_t b = 0; b < c->spec->blacklist.n; b++) {
                 const char *m = c->spec->blacklist.v[b];
                 for (size_t i = 0; i < st->n_devs; i++) {
                         const struct pv_host_dev *d = &st->devs[i];
-                        if (!d->driver || find_target(c, i))
+                        if (!d->driver || hp_find_target(c, i))
                                 continue;
-                        const char *mod = driver_module(d->driver);
+                        const char *mod = hp_driver_module(d->driver);
                         if (!mod || !pv_module_name_equal(mod, m))
                                 continue;
-                        _cleanup_free_ char *lo = dev_label(d, err);
+                        _cleanup_free_ char *lo = hp_dev_label(d, err);
                         return pv_error_set_loc(err, PV_EUNSAFE, &c->spec->loc,
                                                 "blacklisting '%s' on node '%s' would leave %s without its driver: "
                                                 "the host still uses it and it is not passed through. Remove '%s' "
@@ -243,8 +243,8 @@ static int binding_devices(struct planner *c, const struct pv_vfio_binding *b, s
                 if (d->is_bridge || !pv_vfio_binding_takes(b, d))
                         continue;
                 r = pv_buf_addf(names, err, "%s%s", names->len ? ", " : "", d->name);
-                if (r == 0 && !find_target(c, i)) {
-                        _cleanup_free_ char *lo = dev_label(d, err);
+                if (r == 0 && !hp_find_target(c, i)) {
+                        _cleanup_free_ char *lo = hp_dev_label(d, err);
                         r = pv_buf_addf(kept, err, "%s%s", kept->len ? ", " : "", lo);
                         (*n_kept)++;
                 }
@@ -258,8 +258,8 @@ static const struct pv_host_file *state_file(const struct pv_host_state *st, con
                 return &st->boot.etc_default_grub;
         if (!strcmp(path, "etc/initramfs-tools/modules"))
                 return &st->etc_initramfs_modules;
-        if ((f = find_file(st->boot.grub_d, st->boot.n_grub_d, path)) || (f = find_file(st->modprobe_d, st->n_modprobe_d, path)) ||
-            (f = find_file(st->driverctl_d, st->n_driverctl_d, path)) || (f = find_file(st->udev_rules, st->n_udev_rules, path)))
+        if ((f = hp_find_file(st->boot.grub_d, st->boot.n_grub_d, path)) || (f = hp_find_file(st->modprobe_d, st->n_modprobe_d, path)) ||
+            (f = hp_find_file(st->driverctl_d, st->n_driverctl_d, path)) || (f = hp_find_file(st->udev_rules, st->n_udev_rules, path)))
                 return f;
         return NULL;
 }
@@ -268,7 +268,7 @@ static const struct pv_host_file *state_file(const struct pv_host_state *st, con
  * Bindings to vfio-pci pvfio did not write: refused when they bind a device the profile keeps on
  * the host, otherwise taken over (removed from their file; pvfio's own files bind the same devices).
  */
-int plan_existing_bindings(struct planner *c, struct pv_error *err) {
+int hp_plan_existing_bindings(struct planner *c, struct pv_error *err) {
         struct pv_vfio_binding *v = NULL;
         size_t n = 0;
         int r = pv_bootcfg_vfio_bindings(c->st, &v, &n, err);
@@ -315,12 +315,12 @@ int plan_existing_bindings(struct planner *c, struct pv_error *err) {
                 if (!take[i])
                         continue;
                 if (v[i].source == PV_BINDSRC_KERNEL_CMDLINE) {
-                        /* edited together with pvfio's own tokens by plan_sdboot() */
-                        r = strv_add_unique(&c->kcmdline_takeover, v[i].text, err);
+                        /* edited together with pvfio's own tokens by hp_plan_sdboot() */
+                        r = hp_strv_add_unique(&c->kcmdline_takeover, v[i].text, err);
                         continue;
                 }
                 const struct pv_host_file *f = state_file(c->st, v[i].path);
-                const char *before = file_content(f);
+                const char *before = hp_file_content(f);
                 _cleanup_free_ char *cur = pv_xstrdup(before);
                 struct pv_buf texts = PV_BUF_INIT;
                 bool gone = false;
@@ -352,7 +352,7 @@ int plan_existing_bindings(struct planner *c, struct pv_error *err) {
                         char *reason = pv_asprintf(err, "take over the existing vfio-pci binding %s (%s): pvfio's "
                                                         "own files bind the same devices",
                                                    texts.buf, pv_binding_source_to_string(v[i].source));
-                        r = plan_file(c, cur ? PV_ACT_EDIT_FILE : PV_ACT_REMOVE_FILE, v[i].path, before, cur,
+                        r = hp_plan_file(c, cur ? PV_ACT_EDIT_FILE : PV_ACT_REMOVE_FILE, v[i].path, before, cur,
                                       v[i].source != PV_BINDSRC_DRIVERCTL && v[i].source != PV_BINDSRC_UDEV, reason,
                                       NULL, err);
                 }
