@@ -295,11 +295,8 @@ static void berr(struct builder *b, yaml_mark_t m, unsigned n, bool child, const
         va_list ap;
         va_start(ap, fmt);
         _cleanup_free_ char *msg = NULL;
-        if (vasprintf(&msg, fmt, ap) < 0) {
-                va_end(ap);
-                pvp_oom(b->c);
-                return;
-        }
+        if (vasprintf(&msg, fmt, ap) < 0)
+                pv_oom(strlen(fmt));    /* allocation does not fail (pvfio/xalloc.h) */
         va_end(ap);
         _cleanup_free_ char *key = bpath(b, n, child, NULL);
         pvp_diag_at(b->c, false, ln(m), cl(m), key, "%s", msg);
@@ -312,11 +309,8 @@ static void bnerr(struct builder *b, const struct ynode *at, unsigned n, const c
         va_list ap;
         va_start(ap, fmt);
         _cleanup_free_ char *msg = NULL;
-        if (vasprintf(&msg, fmt, ap) < 0) {
-                va_end(ap);
-                pvp_oom(b->c);
-                return;
-        }
+        if (vasprintf(&msg, fmt, ap) < 0)
+                pv_oom(strlen(fmt));    /* allocation does not fail (pvfio/xalloc.h) */
         va_end(ap);
         _cleanup_free_ char *key = bpath(b, n, false, leaf);
         pvp_diag_at(b->c, false, at->line, at->col, key, "%s", msg);
