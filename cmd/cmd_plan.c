@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * pvfio plan | diff | apply PROFILE: host sections of every node + mappings + VMs in one plan.
+ * pvfio plan | diff PROFILE, and the plan apply shows: host sections of every node + mappings +
+ * VMs in one plan (apply itself: cmd_apply.c, sharing cmd_plan_int.h).
  *
- * The host section of the node pvfio runs on is planned in-process (cmd/localhost.c);
+ * The host section of the node pvfio runs on is planned in-process (engine/localhost.c);
  * every other node with a host section runs `pvfio host plan|apply --json` over SSH
- * (cmd/hosts.c, cmd/remote.c) on a helper thread while this thread reads the cluster
- * through the API. `apply --reboot` then reboots the nodes that need it, one batch at a
- * time (cmd/reboot.c), and applies what was blocked on them.
+ * (engine/hosts.c, engine/remote.c) on a helper thread while this thread reads the cluster
+ * through the API.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,80 +33,16 @@
 #include "pvfio/observe.h"
 #include "pvfio/vmplan.h"
 
-#define PLAN_OPTS_COMMON                                                                                          \
-        { "node", 'n', PV_OPT_VALUE, "NAME", "the node pvfio runs on (default: the root's hostname)", false },   \
-        { "root", 'r', PV_OPT_VALUE, "DIR", "host root for this node's host section (default /)", false },      \
-        { "no-host", 0, PV_OPT_FLAG, NULL, "leave every host section out of the plan", false },                   \
-        { "local-only", 0, PV_OPT_FLAG, NULL, "only this node's host section: reach no other node over SSH",       \
-          false },                                                                                                \
-        { "parallel", 'p', PV_OPT_VALUE, "N",                                                                     \
-          "concurrent API requests, SSH sessions and (apply) cluster actions (default: profile, else 8)", false },                         \
-        { "ssh-timeout", 0, PV_OPT_VALUE, "S", "seconds per node for its SSH session (default: profile, else 600)", \
-          false },                                                                                                \
-        { "prune", 0, PV_OPT_FLAG, NULL, "remove managed VMs and mappings that left the profile", false },        \
-        { "restart", 0, PV_OPT_FLAG, NULL, "restart running VMs whose PCI changes wait for a restart", false },    \
-        { "adopt", 0, PV_OPT_FLAG, NULL, "manage same-named VMs/mappings that pvfio did not create", false },     \
-        { "timings", 0, PV_OPT_FLAG, NULL, "print where the time went (SSH, API, planning) to stderr", false }, \
-        PV_CLI_RETRY_OPT
+#include "cmd_plan_int.h"
 
 static const struct pv_opt plan_opts[] = {
         PLAN_OPTS_COMMON,
         { NULL, 0, 0, NULL, NULL, false },
 };
 
-static const struct pv_opt apply_opts[] = {
-        PLAN_OPTS_COMMON,
-        PV_CLI_LOCK_OPTS,
-        { "yes", 'y', PV_OPT_FLAG, NULL, "apply without asking", false },
-        { "rebind", 0, PV_OPT_FLAG, NULL, "rebind idle devices to vfio-pci now (no reboot where possible)", false },
-        { "shutdown-timeout", 0, PV_OPT_VALUE, "S", "seconds to wait for a clean shutdown on --restart (180)", false },
-        { "busy-timeout", 0, PV_OPT_VALUE, "S",
-          "seconds to wait for the profile's VMs that are being created or run a task before planning (120)", false },
-        { "reboot", 0, PV_OPT_FLAG, NULL, "reboot the nodes that need it, one at a time, then finish their VMs",
-          false },
-        { "reboot-parallel", 0, PV_OPT_VALUE, "N", "with --reboot: nodes rebooted at once (default 1)", false },
-        { "reboot-timeout", 0, PV_OPT_VALUE, "S", "with --reboot: seconds for a node to come back and pass (900)",
-          false },
-        { "reboot-self", 0, PV_OPT_FLAG, NULL, "with --reboot: also reboot the node pvfio runs on (last)", false },
-        { "force", 0, PV_OPT_FLAG, NULL, "with --reboot: also reboot nodes that run VMs the profile does not manage",
-          false },
-        { NULL, 0, 0, NULL, NULL, false },
-};
 
-struct timings {
-        uint64_t start, api, local, planning, ssh, exec;
-};
 
-/* Everything one plan needs, released by plan_state_done(). */
-struct plan_state {
-        struct pv_ctx *ctx;
-        struct pv_args *args;
-        struct pv_profile *profile;
-        char *text;                     /* the profile's bytes (sent to the other nodes) */
-        size_t text_len;
-        struct pv_hosts hosts;
-        struct pv_cli_conn conn;
-        struct pv_observed obs;
-        bool have_obs;
-        struct pv_plan plan;
-        bool host_failed;               /* this node's host section failed */
-        unsigned parallel, ssh_timeout;
-        struct timings t;
-        struct pv_plan *followups;      /* plans applied after reboots */
-        size_t n_followups;
-        struct pv_strv followup_nodes;  /* "pve1, pve2": the nodes rebooted before each */
-        unsigned busy_timeout_s;        /* apply: wait for VMs in progress before planning; 0 = do not wait */
-        struct pv_api_exec_result exec; /* the API executor's counters (all its runs) */
-        struct pv_strv creating;        /* `lock: create` VMs still in progress after the wait */
-        size_t dup_after;               /* verification: VMs that share a name after the apply */
-        size_t blocked_after;           /* verification: actions blocked only after the apply */
-        struct pv_apply_lock lock;      /* apply: the cluster-wide lock, taken when the plan writes (recheck.h) */
-        /* where the cluster part of s->plan begins (it is planned again under the lock) */
-        size_t cluster_first, cluster_drift, cluster_warnings;
-        unsigned long recheck_requests; /* GETs made under the lock to check the plan again */
-};
-
-static void plan_state_done(struct plan_state *s) {
+void pc_plan_state_done(struct plan_state *s) {
         if (s->ctx)
                 pv_apply_lock_release(pv_cli_events(s->ctx), &s->lock);
         for (size_t i = 0; i < s->n_followups; i++)
@@ -124,12 +60,12 @@ static void plan_state_done(struct plan_state *s) {
         memset(s, 0, sizeof *s);
 }
 
-static bool wants_cluster(const struct pv_profile *p) {
+bool pc_wants_cluster(const struct pv_profile *p) {
         return p->n_vms > 0 || p->n_mappings > 0 || p->n_usb_mappings > 0;
 }
 
 /* Observe the cluster and plan mappings/VMs into *plan with the hosts' readiness. */
-static int observe_cluster(struct plan_state *s, struct pv_error *err) {
+int pc_observe_cluster(struct plan_state *s, struct pv_error *err) {
         struct pv_strv warnings = PV_STRV_INIT;
         if (s->have_obs) {
                 pv_observed_done(&s->obs);
@@ -201,7 +137,7 @@ static int reobserve_state(void *userdata, struct pv_error *err) {
         for (size_t i = 0; i < s->plan.n_warnings; i++)
                 free(s->plan.warnings[i]);
         s->plan.n_warnings = 0;
-        return observe_cluster(s, err);
+        return pc_observe_cluster(s, err);
 }
 
 static int wait_busy(struct plan_state *s, struct pv_error *err) {
@@ -249,7 +185,7 @@ static int replan_cluster(void *userdata, const struct pv_observed *obs, const s
 
 /* Take the apply lock when the plan writes, plan again under it; a changed plan replaces the cluster part
  * (from the marks on) and is announced with a warning. */
-static int lock_and_recheck(struct pv_ctx *ctx, struct pv_apply_lock *lock, struct pv_recheck *rc,
+int pc_lock_and_recheck(struct pv_ctx *ctx, struct pv_apply_lock *lock, struct pv_recheck *rc,
                             struct pv_plan *plan, size_t first, size_t drift, size_t warnings, bool *ret_changed,
                             struct pv_error *err) {
         struct pv_plan fresh = PV_PLAN_INIT;
@@ -284,7 +220,7 @@ int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p,
                 rc = pv_report_error(ctx, &err);
         struct pv_recheck chk = { .api = conn->api, .profile = p, .obs = obs, .replan = replan_cluster, .userdata = &rc_ctx };
         if (rc == PV_EXIT_OK && lock && pv_plan_writes_cluster(plan, first) &&
-            lock_and_recheck(ctx, lock, &chk, plan, first, drift, n_warn, &changed, &err) < 0)
+            pc_lock_and_recheck(ctx, lock, &chk, plan, first, drift, n_warn, &changed, &err) < 0)
                 rc = pv_report_error(ctx, &err);
         if (changed)
                 pv_warn(ctx, "the cluster changed after it was read: planned again under the apply lock");
@@ -297,7 +233,7 @@ int pv_cli_plan_cluster(struct pv_ctx *ctx, const struct pv_profile *p,
         return rc;
 }
 
-static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error *err) {
+int pc_plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error *err) {
         uint64_t t0 = pv_now_ns();
         int r = pv_hosts_readiness(&s->hosts, err);
         struct pv_vm_plan_opts vo = {
@@ -316,7 +252,7 @@ static int plan_vms(struct plan_state *s, struct pv_plan *into, struct pv_error 
 }
 
 /* The options of plan/diff/apply that are checked before the profile is read; <0 after a usage error. */
-static int plan_usage(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args, unsigned *parallel,
+int pc_plan_usage(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args, unsigned *parallel,
                       unsigned *ssh_timeout) {
         if (pv_args_uint(ctx, cmd, args, "parallel", 1, PV_API_MAX_PARALLEL, 0, parallel) < 0 ||
             pv_args_uint(ctx, cmd, args, "ssh-timeout", 1, 86400, 0, ssh_timeout) < 0 ||
@@ -326,7 +262,7 @@ static int plan_usage(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct
 }
 
 /* Build the plan: host sections of every node, then mappings and VMs. Returns an exit code. */
-static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args, struct plan_state *s,
+int pc_build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args, struct plan_state *s,
                  bool rebind) {
         struct pv_error err = PV_ERROR_INIT;
         struct pv_plan local = PV_PLAN_INIT;
@@ -336,7 +272,7 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
         s->ctx = ctx;
         s->args = args;
         s->t.start = pv_now_ns();
-        if (plan_usage(ctx, cmd, args, &s->parallel, &s->ssh_timeout) < 0)
+        if (pc_plan_usage(ctx, cmd, args, &s->parallel, &s->ssh_timeout) < 0)
                 return PV_EXIT_USAGE;
         /* the dispatcher loaded the profile with its bytes (PV_CMD_NEEDS_PROFILE | PV_CMD_KEEPS_PROFILE_TEXT) */
         s->profile = TAKE_PTR(ctx->env.profile);
@@ -344,14 +280,14 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
         s->text_len = ctx->env.profile_len;
         const struct pv_profile *p = s->profile;
         bool hosts_wanted = !pv_args_flag(args, "no-host") && p->n_hosts > 0;
-        if (wants_cluster(p) && !p->cluster.present) {
+        if (pc_wants_cluster(p) && !p->cluster.present) {
                 pv_error_set(&err, PV_EINVAL, "the profile declares VMs or mappings but has no 'cluster' section to reach "
                                               "the Proxmox API");
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
         /* the cluster's nodes decide which host sections apply (and which node is this one) */
-        if (p->cluster.present && (wants_cluster(p) || hosts_wanted)) {
+        if (p->cluster.present && (pc_wants_cluster(p) || hosts_wanted)) {
                 uint64_t t0 = pv_now_ns();
                 struct pv_node_info *nodes = NULL;
                 size_t nn = 0;
@@ -404,7 +340,7 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
                 }
         }
         /* read without the apply lock: run_apply takes it only when the plan writes, then checks again */
-        if (wants_cluster(p) && (observe_cluster(s, &err) < 0 || wait_busy(s, &err) < 0)) {
+        if (pc_wants_cluster(p) && (pc_observe_cluster(s, &err) < 0 || wait_busy(s, &err) < 0)) {
                 rc = pv_report_error(ctx, &err);
                 goto out;
         }
@@ -426,7 +362,7 @@ static int build(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *a
         s->cluster_first = s->plan.n;
         s->cluster_drift = s->plan.n_drift;
         s->cluster_warnings = s->plan.n_warnings;
-        if (wants_cluster(p) && plan_vms(s, &s->plan, &err) < 0)
+        if (pc_wants_cluster(p) && pc_plan_vms(s, &s->plan, &err) < 0)
                 rc = pv_report_error(ctx, &err);
 out:
         pv_plan_done(&local);
@@ -436,7 +372,7 @@ out:
         return rc;
 }
 
-static void print_timings(struct plan_state *s) {
+void pc_print_timings(struct plan_state *s) {
         struct pv_ctx *ctx = s->ctx;
         if (!pv_args_flag(s->args, "timings"))
                 return;
@@ -472,49 +408,43 @@ static void print_timings(struct plan_state *s) {
                         s->exec.tasks ? (double)s->exec.polls / (double)s->exec.tasks : 0.0, s->exec.task_lists);
 }
 
-static bool has_remote(const struct pv_hosts *h) {
+bool pc_has_remote(const struct pv_hosts *h) {
         for (size_t i = 0; i < h->n; i++)
                 if (!h->v[i].local)
                         return true;
         return false;
 }
 
-static json_t *plan_doc(struct plan_state *s, const struct pv_plan *plan) {
+json_t *pc_plan_doc(struct plan_state *s, const struct pv_plan *plan) {
         json_t *doc = pv_plan_to_json(plan);
         json_object_set_new(doc, "pvfio_version", json_string(PVFIO_VERSION));
         json_object_set_new(doc, "nodes", pv_hosts_json(&s->hosts));
         return doc;
 }
 
-static bool plan_has_work(const struct pv_plan *p) {
-        for (size_t i = 0; i < p->n; i++)
-                if (!p->actions[i].blocked)
-                        return true;
-        return false;
-}
 
 static int exit_for_plan(const struct pv_plan *p) {
         return p->n > 0 || p->n_drift > 0 ? PV_EXIT_CHANGES : PV_EXIT_OK;
 }
 
 /* Nodes the plan could not see (SSH failed, API state unreadable): such a plan never says "No changes". */
-static void count_unread_nodes(struct plan_state *s) {
+void pc_count_unread_nodes(struct plan_state *s) {
         size_t n = pv_hosts_failed(&s->hosts);
         for (size_t i = 0; i < s->plan.n_warnings; i++)
                 n += strncmp(s->plan.warnings[i], PV_OBSERVE_NODE_UNREAD, strlen(PV_OBSERVE_NODE_UNREAD)) == 0;
         s->plan.n_unread_nodes = n;
 }
 
-static bool is_duplicate_block(const char *blocked) {
+bool pc_is_duplicate_block(const char *blocked) {
         return blocked && strncmp(blocked, PV_VMPLAN_DUPLICATE_NAME, strlen(PV_VMPLAN_DUPLICATE_NAME)) == 0;
 }
 
 /* Several VMs carrying one name is an error the user must resolve, not something to wait for:
  * each is reported (with the vmids) and the caller exits 1. Returns how many. */
-static size_t report_duplicates(struct pv_ctx *ctx, const struct pv_plan *p) {
+size_t pc_report_duplicates(struct pv_ctx *ctx, const struct pv_plan *p) {
         size_t n = 0;
         for (size_t i = 0; i < p->n; i++) {
-                if (!is_duplicate_block(p->actions[i].blocked))
+                if (!pc_is_duplicate_block(p->actions[i].blocked))
                         continue;
                 fprintf(ctx->err, "%s: error: %s\n", ctx->prog, p->actions[i].blocked);
                 n++;
@@ -525,462 +455,32 @@ static size_t report_duplicates(struct pv_ctx *ctx, const struct pv_plan *p) {
 static int run_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
         struct plan_state s;
         memset(&s, 0, sizeof s);
-        int rc = build(ctx, cmd, args, &s, false);
-        count_unread_nodes(&s);
+        int rc = pc_build(ctx, cmd, args, &s, false);
+        pc_count_unread_nodes(&s);
         if (rc == PV_EXIT_OK || s.host_failed) {
                 if (ctx->json) {
-                        pv_print_json(ctx, plan_doc(&s, &s.plan));
+                        pv_print_json(ctx, pc_plan_doc(&s, &s.plan));
                 } else {
                         if (!ctx->quiet || s.plan.n)
                                 pv_render_plan_text(ctx, &s.plan, false);
-                        if (has_remote(&s.hosts) && !ctx->quiet) {
+                        if (pc_has_remote(&s.hosts) && !ctx->quiet) {
                                 fputc('\n', ctx->out);
                                 pv_hosts_print(ctx, &s.hosts);
                         }
                 }
                 if (rc == PV_EXIT_OK)
                         rc = pv_hosts_failed(&s.hosts) ? PV_EXIT_PARTIAL : exit_for_plan(&s.plan);
-                if (report_duplicates(ctx, &s.plan))
+                if (pc_report_duplicates(ctx, &s.plan))
                         rc = PV_EXIT_ERROR;
         }
-        print_timings(&s);
-        plan_state_done(&s);
+        pc_print_timings(&s);
+        pc_plan_state_done(&s);
         return rc;
-}
-
-/* Writes in flight at once: --parallel, else the profile's cluster.parallel, else the default. */
-static unsigned exec_parallel(const struct plan_state *s) {
-        if (s->parallel)
-                return s->parallel;
-        if (s->profile && s->profile->cluster.parallel)
-                return s->profile->cluster.parallel;
-        return PV_API_DEFAULT_PARALLEL;
-}
-
-/* Run the cluster actions of plan with live progress; the counters add up in s->exec. */
-static int execute(struct plan_state *s, struct pv_plan *plan, unsigned shutdown_s, struct pv_error *err) {
-        struct pv_live live;
-        pv_live_init(&live, s->ctx);
-        struct pv_api_exec_opts eo = {
-                .shutdown_timeout_s = shutdown_s,
-                .parallel = exec_parallel(s),
-                .event = pv_live_event,
-                .userdata = &live,
-        };
-        struct pv_api_exec_result res = { 0 };
-        uint64_t t0 = pv_now_ns();
-        int r = pv_api_execute(s->conn.api, plan, &eo, &res, err);
-        pv_live_done(&live);
-        s->t.exec += pv_now_ns() - t0;
-        s->exec.done += res.done;
-        s->exec.failed += res.failed;
-        s->exec.skipped += res.skipped;
-        s->exec.writes += res.writes;
-        s->exec.tasks += res.tasks;
-        s->exec.polls += res.polls;
-        s->exec.task_lists += res.task_lists;
-        if (res.workers > s->exec.workers)
-                s->exec.workers = res.workers;
-        return r;
-}
-static bool was_blocked(const struct pv_plan *p, const struct pv_action *a) {
-        for (size_t i = 0; i < p->n; i++)
-                if (p->actions[i].blocked && p->actions[i].target && a->target && !strcmp(p->actions[i].target, a->target))
-                        return true;
-        return false;
-}
-
-/* Re-observe and re-plan: what differs after the apply (blocked actions and pending restarts excluded). */
-static size_t verify(struct pv_ctx *ctx, struct plan_state *s, struct pv_args *args, size_t *ret_blocked) {
-        struct pv_observed obs;
-        struct pv_plan again = PV_PLAN_INIT;
-        struct pv_error err = PV_ERROR_INIT;
-        size_t left = 0;
-        if (!s->conn.api || !wants_cluster(s->profile))
-                return 0;
-        /* the host facts still hold: a reboot a host plan asked for (and did not get) has not happened yet */
-        if (pv_hosts_readiness(&s->hosts, &err) < 0) {
-                pv_warn(ctx, "could not verify the result: %s", pv_error_message(&err));
-                pv_error_done(&err);
-                return 0;
-        }
-        struct pv_vm_plan_opts vo = {
-                .prune = pv_args_flag(args, "prune"),
-                .adopt = pv_args_flag(args, "adopt"),
-                .readiness = s->hosts.ready,
-                .n_readiness = s->hosts.n_ready,
-        };
-        /* the versions and datacenter options of this run are known already */
-        struct pv_observe_opts oo = { .known = s->have_obs ? &s->obs : NULL };
-        if (pv_cli_observe(s->conn.api, s->profile, &oo, &obs, NULL, NULL, &err) < 0) {
-                pv_warn(ctx, "could not verify the result: %s", pv_error_message(&err));
-                pv_error_done(&err);
-                return 0;
-        }
-        if (pv_vm_plan_build(s->profile, &obs, &vo, &again, &err) < 0) {
-                pv_warn(ctx, "could not verify the result: %s", pv_error_message(&err));
-                pv_error_done(&err);
-                pv_observed_done(&obs);
-                return 0;
-        }
-        *ret_blocked = 0;
-        s->dup_after = report_duplicates(ctx, &again);
-        for (size_t i = 0; i < again.n; i++) {
-                const struct pv_action *a = &again.actions[i];
-                *ret_blocked += a->blocked != NULL;
-                if (a->blocked && !is_duplicate_block(a->blocked) && !was_blocked(&s->plan, a)) {
-                        /* blocked only now: the summary above did not count it, say so */
-                        s->blocked_after++;
-                        pv_warn(ctx, "after apply, %s is blocked: %s", a->target ? a->target : "?", a->blocked);
-                }
-                if (a->blocked || a->pending_until_restart)
-                        continue;
-                left++;
-                if (!ctx->json)
-                        pv_warn(ctx, "after apply, %s still differs (%s)", a->target ? a->target : "?",
-                                pv_action_kind_to_string(a->kind));
-        }
-        pv_plan_done(&again);
-        pv_observed_done(&obs);
-        return left;
-}
-
-static size_t count_failed(const struct pv_plan *p) {
-        size_t n = 0;
-        for (size_t i = 0; i < p->n; i++)
-                n += p->actions[i].status == PV_ACT_FAILED || p->actions[i].status == PV_ACT_SKIPPED;
-        return n;
-}
-
-static size_t count_blocked(const struct pv_plan *p) {
-        size_t n = 0;
-        for (size_t i = 0; i < p->n; i++)
-                n += p->actions[i].status == PV_ACT_BLOCKED || p->actions[i].blocked != NULL;
-        return n;
-}
-
-/* Host changes: the other nodes over SSH (helper thread) while this node applies its own. */
-static int apply_hosts(struct pv_ctx *ctx, struct plan_state *s, bool rebind, struct pv_error *err) {
-        struct pv_strv only = PV_STRV_INIT;
-        int r = 0;
-        for (size_t i = 0; r == 0 && i < s->hosts.n; i++) {
-                const struct pv_host_node *hn = &s->hosts.v[i];
-                if (!hn->local && !hn->failed && hn->count)
-                        r = pv_strv_push(&only, hn->node, err);
-        }
-        if (r == 0 && only.n) {
-                struct pv_remote_opts ro = { .op = PV_REMOTE_APPLY, .rebind = rebind };
-                r = pv_hosts_start_remote(&s->hosts, s->profile, s->text, s->text_len, &ro, s->parallel, s->ssh_timeout,
-                                          &only, err);
-        }
-        pv_strv_done(&only);
-        if (r < 0)
-                return r;
-        struct pv_host_node *local = s->hosts.n && s->hosts.v[0].local ? &s->hosts.v[0] : NULL;
-        if (local && s->hosts.lh.spec && local->count && !local->failed) {
-                /* the local node's actions come first in the plan, so a view of them keeps depends_on valid */
-                struct pv_plan view = { .actions = s->plan.actions + local->first, .n = local->count };
-                struct pv_runner runner;
-                pv_local_runner(s->hosts.lh.h, &runner);
-                struct pv_error e = PV_ERROR_INIT;
-                /* the same host lock as 'host apply' (pvfio/hostlock.h): one writer of the journal at a time */
-                struct pv_host_lock *hl = NULL;
-                int lr = pv_host_lock_take(s->hosts.lh.h, true, 10, "apply", &hl, &e);
-                if (lr < 0 || local->first != 0 || pv_host_apply(s->hosts.lh.h, &view, &runner, &e) < 0) {
-                        if (!e.code)
-                                pv_error_set(&e, PV_EINVAL, "internal error: the local host actions are not first");
-                        pv_report_error(ctx, &e);
-                        local->failed = true;
-                        local->error = pv_asprintf(NULL, "node '%s': %s", local->node, pv_error_message(&e));
-                        for (size_t k = 0; k < local->count; k++) {
-                                struct pv_action *a = &s->plan.actions[local->first + k];
-                                a->status = PV_ACT_FAILED;
-                                free(a->error);
-                                a->error = strdup(pv_error_message(&e));
-                        }
-                        pv_error_done(&e);
-                }
-                pv_host_lock_release(hl);
-        }
-        r = pv_hosts_wait_remote(&s->hosts, PV_REMOTE_APPLY, err);
-        if (r < 0)
-                return r;
-        pv_hosts_take_apply_results(&s->hosts, &s->plan);
-        for (size_t i = 0; i < s->hosts.n; i++)
-                if (s->hosts.v[i].failed && !s->hosts.v[i].local && s->hosts.v[i].count)
-                        pv_report_error(ctx, &(struct pv_error){ .code = PV_EIO, .message = s->hosts.v[i].error });
-        return 0;
-}
-
-/* After a reboot batch: re-observe, re-plan the VMs with the nodes' new readiness, apply what can run. */
-static int after_reboot(void *userdata, const struct pv_strv *rebooted) {
-        struct plan_state *s = userdata;
-        struct pv_ctx *ctx = s->ctx;
-        struct pv_error err = PV_ERROR_INIT;
-        if (!s->conn.api || !wants_cluster(s->profile))
-                return 0;
-        struct pv_plan fplan = PV_PLAN_INIT;
-        pv_strv_done(&s->creating);     /* the wait before the first plan is over */
-        int r = observe_cluster(s, &err);
-        if (r == 0)
-                r = plan_vms(s, &fplan, &err);
-        if (r < 0) {
-                pv_report_error(ctx, &err);
-                pv_error_done(&err);
-                pv_plan_done(&fplan);
-                return 1;
-        }
-        if (!plan_has_work(&fplan)) {
-                pv_plan_done(&fplan);
-                return 0;
-        }
-        s->followups = pv_xreallocarray(s->followups, s->n_followups + 1, sizeof *s->followups);
-        struct pv_buf names = PV_BUF_INIT_CAP(64 * 1024);
-        for (size_t i = 0; i < rebooted->n; i++)
-                pv_buf_addf(&names, NULL, "%s%s", i ? ", " : "", rebooted->v[i]);
-        char *label = NULL;
-        pv_buf_detach(&names, &label, NULL, NULL);      /* allocation does not fail (pvfio/xalloc.h) */
-        pv_strv_push_take(&s->followup_nodes, label, NULL);
-        struct pv_plan *fp = &s->followups[s->n_followups++];
-        *fp = fplan;
-        unsigned shutdown_s = 0;
-        const char *st = pv_args_value(s->args, "shutdown-timeout");
-        shutdown_s = st ? (unsigned)strtoul(st, NULL, 10) : 180;
-        if (execute(s, fp, shutdown_s, &err) < 0) {
-                pv_report_error(ctx, &err);
-                pv_error_done(&err);
-                return 1;
-        }
-        return (int)count_failed(fp);
-}
-
-static int replan_state(void *userdata, const struct pv_observed *obs, const struct pv_strv *creating,
-                        struct pv_plan *into, struct pv_error *err) {
-        struct plan_state *s = userdata;
-        (void)obs; /* s->obs, updated in place */
-        pv_strv_done(&s->creating);
-        for (size_t i = 0; i < creating->n; i++)
-                if (pv_strv_push(&s->creating, creating->v[i], err) < 0)
-                        return -PV_ENOMEM;
-        return plan_vms(s, into, err);
-}
-
-/*
- * The optimistic lock of apply: the plan shown was made without the cluster lock; take it now and
- * plan the cluster part again. The same plan goes on; a different one (someone changed the cluster
- * in between) replaces it and is shown: with --yes it is applied, on a terminal the user is asked
- * again. Returns an exit code.
- */
-static int recheck_apply(struct pv_ctx *ctx, struct plan_state *s) {
-        bool yes = ctx->env.yes;
-        struct pv_error err = PV_ERROR_INIT;
-        struct pv_recheck chk = { .api = s->conn.api, .profile = s->profile, .obs = &s->obs, .replan = replan_state,
-                                  .userdata = s };
-        bool changed = false;
-        uint64_t t0 = pv_now_ns();
-        int r = lock_and_recheck(ctx, &s->lock, &chk, &s->plan, s->cluster_first, s->cluster_drift,
-                                 s->cluster_warnings, &changed, &err);
-        s->t.api += pv_now_ns() - t0;
-        s->recheck_requests += chk.requests;
-        if (r < 0) {
-                r = pv_report_error(ctx, &err);
-                pv_error_done(&err);
-                return r;
-        }
-        if (!changed)
-                return PV_EXIT_OK;
-        pv_warn(ctx, "the cluster changed after it was read: planned again under the apply lock%s",
-                yes ? " (--yes: applying the new plan)" : "");
-        if (!ctx->json) {
-                fprintf(ctx->out, "\n%sThe plan, read again under the apply lock:%s\n", pv_c(ctx, ctx->out, PV_C_BOLD),
-                        pv_c(ctx, ctx->out, PV_C_RESET));
-                pv_render_plan_text(ctx, &s->plan, false);
-        }
-        return pv_cli_confirm(ctx, "Apply these changes?",
-                              "refusing to apply without --yes when standard input is not a terminal",
-                              "Nothing applied.");
-}
-
-struct apply_opts {
-        unsigned shutdown_s, reboot_parallel, reboot_timeout;
-};
-
-/* apply's options, checked before the profile is read (then plan's); returns an exit code. */
-static int apply_usage(struct pv_ctx *ctx, const struct pv_cmd *cmd, const struct pv_args *args, struct apply_opts *o,
-                       struct plan_state *s) {
-        if (pv_args_uint(ctx, cmd, args, "shutdown-timeout", 1, 86400, 180, &o->shutdown_s) < 0 ||
-            pv_args_uint(ctx, cmd, args, "reboot-parallel", 1, 64, 1, &o->reboot_parallel) < 0 ||
-            pv_args_uint(ctx, cmd, args, "reboot-timeout", 1, 86400, PV_REBOOT_DEFAULT_TIMEOUT_S, &o->reboot_timeout) < 0)
-                return PV_EXIT_USAGE;
-        bool reboot = pv_args_flag(args, "reboot");
-        if (!reboot && (pv_args_flag(args, "reboot-self") || pv_args_flag(args, "force") ||
-                        pv_args_value(args, "reboot-parallel") || pv_args_value(args, "reboot-timeout")))
-                return pv_cli_usage_error(ctx, cmd, "--reboot-self, --force, --reboot-parallel and --reboot-timeout "
-                                                    "go with --reboot");
-        if (pv_args_uint(ctx, cmd, args, "busy-timeout", 0, 86400, PV_API_DEFAULT_BUSY_WAIT_S, &s->busy_timeout_s) < 0)
-                return PV_EXIT_USAGE;
-        if (pv_cli_lock_parse(ctx, cmd, args, &s->lock) < 0)
-                return PV_EXIT_USAGE;
-        if (plan_usage(ctx, cmd, args, &s->parallel, &s->ssh_timeout) < 0)
-                return PV_EXIT_USAGE;
-        return PV_EXIT_OK;
-}
-
-static int check_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
-        struct plan_state s;
-        struct apply_opts o;
-        memset(&s, 0, sizeof s);
-        return apply_usage(ctx, cmd, args, &o, &s);
 }
 
 static int check_plan(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
         unsigned parallel, ssh_timeout;
-        return plan_usage(ctx, cmd, args, &parallel, &ssh_timeout) < 0 ? PV_EXIT_USAGE : PV_EXIT_OK;
-}
-
-static int run_apply(struct pv_ctx *ctx, const struct pv_cmd *cmd, struct pv_args *args) {
-        struct plan_state s;
-        memset(&s, 0, sizeof s);
-        struct pv_error err = PV_ERROR_INIT;
-        struct pv_reboot_report rep = { 0 };
-        struct apply_opts o;
-        int rc = apply_usage(ctx, cmd, args, &o, &s);   /* checked already (check_apply): fills s and o */
-        if (rc != PV_EXIT_OK) {
-                plan_state_done(&s);
-                return rc;
-        }
-        unsigned shutdown_s = o.shutdown_s, reboot_parallel = o.reboot_parallel, reboot_timeout = o.reboot_timeout;
-        bool reboot = pv_args_flag(args, "reboot");
-        bool rebind = pv_args_flag(args, "rebind");
-        rc = build(ctx, cmd, args, &s, rebind);
-        if (rc != PV_EXIT_OK)
-                goto out;
-        bool reboot_due = false;
-        for (size_t i = 0; i < s.hosts.n; i++)
-                reboot_due |= s.hosts.v[i].reboot_reasons.n > 0 && !s.hosts.v[i].failed;
-        count_unread_nodes(&s);
-        if (!plan_has_work(&s.plan) && !(reboot && reboot_due)) {
-                if (ctx->json) {
-                        pv_print_json(ctx, plan_doc(&s, &s.plan));
-                } else if (!ctx->quiet) {
-                        pv_render_plan_text(ctx, &s.plan, false);
-                        if (has_remote(&s.hosts)) {
-                                fputc('\n', ctx->out);
-                                pv_hosts_print(ctx, &s.hosts);
-                        }
-                }
-                rc = pv_hosts_failed(&s.hosts) ? PV_EXIT_PARTIAL : s.plan.n ? PV_EXIT_CHANGES : PV_EXIT_OK;
-                if (report_duplicates(ctx, &s.plan))
-                        rc = PV_EXIT_ERROR;
-                goto out;
-        }
-        if (reboot && !s.conn.api) {
-                pv_error_set(&err, PV_EINVAL, "--reboot needs the profile's 'cluster' section: nodes are rebooted "
-                                              "through the Proxmox API");
-                rc = pv_report_error(ctx, &err);
-                goto out;
-        }
-        if (!ctx->json)
-                pv_render_plan_text(ctx, &s.plan, false);
-        rc = pv_cli_confirm(ctx, "Apply these changes?",
-                            "refusing to apply without --yes when standard input is not a terminal", "Nothing applied.");
-        if (rc != PV_EXIT_OK)
-                goto out;
-        /* the cluster is written (or nodes rebooted through the API): take the apply lock now and plan again */
-        if (s.conn.api && wants_cluster(s.profile) &&
-            (pv_plan_writes_cluster(&s.plan, s.cluster_first) || (reboot && reboot_due))) {
-                rc = recheck_apply(ctx, &s);
-                if (rc != PV_EXIT_OK)
-                        goto out;
-        }
-        /* host first: VMs may depend on the host being configured */
-        if (s.hosts.n && apply_hosts(ctx, &s, rebind, &err) < 0) {
-                rc = pv_report_error(ctx, &err);
-                goto out;
-        }
-        if (s.conn.api && wants_cluster(s.profile)) {
-                if (execute(&s, &s.plan, shutdown_s, &err) < 0) {
-                        rc = pv_report_error(ctx, &err);
-                        goto out;
-                }
-        }
-        size_t failed = count_failed(&s.plan);
-        bool rebooted = false;
-        if (reboot && reboot_due) {
-                struct pv_reboot_opts ro = {
-                        .force = pv_args_flag(args, "force"),
-                        .self = pv_args_flag(args, "reboot-self"),
-                        .ask_self = !pv_args_flag(args, "yes"),
-                        .parallel = reboot_parallel,
-                        .timeout_s = reboot_timeout,
-                        .profile_text = s.text,
-                        .profile_len = s.text_len,
-                        .ssh_parallel = s.parallel,
-                        .ssh_timeout_s = s.ssh_timeout,
-                        .rebind = rebind,
-                        .after_batch = after_reboot,
-                        .userdata = &s,
-                };
-                if (pv_rolling_reboot(pv_cli_events(ctx), s.conn.api, s.profile, &s.hosts, &s.plan, &ro, &rep, &err) < 0) {
-                        rc = pv_report_error(ctx, &err);
-                        goto out;
-                }
-                rebooted = true;
-        }
-        /* what is still blocked: the verification's re-plan knows best; else the last plan applied */
-        size_t blocked = s.n_followups ? count_blocked(&s.followups[s.n_followups - 1]) : count_blocked(&s.plan);
-        size_t left = failed ? 0 : verify(ctx, &s, args, &blocked);
-        size_t followup_failed = 0;
-        for (size_t i = 0; i < s.n_followups; i++)
-                followup_failed += count_failed(&s.followups[i]);
-        bool reboot_pending = false;
-        for (size_t i = 0; i < s.hosts.n; i++)
-                reboot_pending |= s.hosts.v[i].reboot_reasons.n > 0;
-        bool nodes_failed = pv_hosts_failed(&s.hosts) > 0 || rep.failed > 0 || rep.refused > 0;
-        bool bad = failed || followup_failed || left || nodes_failed;
-        size_t dups = report_duplicates(ctx, &s.plan) + s.dup_after;
-        if (ctx->json) {
-                json_t *doc = plan_doc(&s, &s.plan);
-                json_object_set_new(doc, "applied", json_true());
-                json_object_set_new(doc, "verified", json_boolean(!bad && left == 0 && !dups && !s.blocked_after));
-                if (rebooted) {
-                        json_object_set_new(doc, "reboots", pv_reboot_report_json(&rep));
-                        json_t *fu = json_array();
-                        for (size_t i = 0; i < s.n_followups; i++) {
-                                json_t *d = pv_plan_to_json(&s.followups[i]);
-                                json_object_set_new(d, "after_reboot_of", json_string(s.followup_nodes.v[i]));
-                                json_array_append_new(fu, d);
-                        }
-                        json_object_set_new(doc, "after_reboot", fu);
-                }
-                pv_print_json(ctx, doc);
-        } else {
-                fputc('\n', ctx->out);
-                pv_render_plan_text(ctx, &s.plan, true);
-                for (size_t i = 0; i < s.n_followups; i++) {
-                        fprintf(ctx->out, "\n%sAfter the reboot of %s:%s\n", pv_c(ctx, ctx->out, PV_C_BOLD),
-                                s.followup_nodes.v[i], pv_c(ctx, ctx->out, PV_C_RESET));
-                        pv_render_plan_text(ctx, &s.followups[i], true);
-                }
-                if (has_remote(&s.hosts) || nodes_failed) {
-                        fputc('\n', ctx->out);
-                        pv_hosts_print(ctx, &s.hosts);
-                }
-                if (rebooted)
-                        pv_reboot_report_print(ctx, &rep);
-                if (!bad && !dups && !s.blocked_after && !ctx->quiet)
-                        fprintf(ctx->out, "Verified: the cluster matches the profile%s.\n",
-                                reboot_pending ? " (blocked VMs and host changes wait for the reboot)" : "");
-        }
-        /* 1: VMs share a name (the user must resolve it), 3: something failed; 2: applied, but blocked
-         * work remains (e.g. a reboot is due first) */
-        rc = dups ? PV_EXIT_ERROR : bad ? PV_EXIT_PARTIAL : blocked ? PV_EXIT_CHANGES : PV_EXIT_OK;
-out:
-        print_timings(&s);
-        pv_reboot_report_done(&rep);
-        pv_error_done(&err);
-        plan_state_done(&s);
-        return rc;
+        return pc_plan_usage(ctx, cmd, args, &parallel, &ssh_timeout) < 0 ? PV_EXIT_USAGE : PV_EXIT_OK;
 }
 
 #define PLAN_DESC                                                                                                \
@@ -1020,30 +520,4 @@ const struct pv_cmd pv_cmd_diff = {
         .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_KEEPS_PROFILE_TEXT,
         .profile_report = PV_PROFILE_REPORT_PLAN,
         .check = check_plan,
-};
-
-const struct pv_cmd pv_cmd_apply = {
-        .name = "apply",
-        .summary = "apply a profile: host configuration of every node, mappings and VMs",
-        .usage = "PROFILE",
-        .description = "Plans like 'pvfio plan', shows the plan, asks for confirmation (or --yes). A plan\n"
-                       "that writes through the API then takes the cluster-wide lock, reads again what it\n"
-                       "depends on and plans again: a changed plan is shown (and asked for again without\n"
-                       "--yes); a plan with nothing to write takes no lock. Then it\n"
-                       "applies host changes first (this node in-process, the others with 'pvfio host\n"
-                       "apply' over SSH, in parallel) and cluster changes through the API, waits for\n"
-                       "tasks and verifies by reading the state again. With --reboot the nodes that\n"
-                       "need a reboot are rebooted one at a time through the API; after each comes back\n"
-                       "and passes its host check, the VMs that waited for it are applied. One failed\n"
-                       "action or node does not stop unrelated ones. Exit status 0: applied and\n"
-                       "verified, 2: applied, but work waits for a reboot, 3: something failed, 1: an\n"
-                       "error (several VMs share a name: the vmids are named; resolve it first).",
-        .opts = apply_opts,
-        .min_args = 1,
-        .max_args = 1,
-        .run = run_apply,
-        .json = true,
-        .flags = PV_CMD_NEEDS_PROFILE | PV_CMD_KEEPS_PROFILE_TEXT | PV_CMD_CONFIRMS,
-        .profile_report = PV_PROFILE_REPORT_PLAN,
-        .check = check_apply,
 };
