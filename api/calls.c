@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "pvfio/apiexec.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 #define VMID_LEN 16
 
@@ -107,15 +108,11 @@ int pv_api_vm_config(struct pv_api *api, const char *node, uint32_t vmid, bool c
 
 int pv_api_vm_configs(struct pv_api *api, const struct pv_vm_info *vms, size_t n, struct pv_vm_config **ret,
                       struct pv_error *err) {
-        struct pv_api_get *g = calloc(n ? n : 1, sizeof *g);
-        char **paths = calloc(n ? n : 1, sizeof *paths);
-        struct pv_vm_config *cfgs = calloc(n ? n : 1, sizeof *cfgs);
+        struct pv_api_get *g = pv_xcalloc(n ? n : 1, sizeof *g);
+        char **paths = pv_xcalloc(n ? n : 1, sizeof *paths);
+        struct pv_vm_config *cfgs = pv_xcalloc(n ? n : 1, sizeof *cfgs);
         size_t decoded = 0;
         int r = 0;
-        if (!g || !paths || !cfgs) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto out;
-        }
         for (size_t i = 0; i < n && r >= 0; i++) {
                 r = vm_path(vms[i].node, vms[i].vmid, "config", NULL, &paths[i], err);
                 g[i].path = paths[i];
@@ -131,14 +128,10 @@ int pv_api_vm_configs(struct pv_api *api, const struct pv_vm_info *vms, size_t n
                 *ret = TAKE_PTR(cfgs);
                 decoded = 0;
         }
-out:
         for (size_t i = 0; i < n; i++) {
-                if (g) {
-                        json_decref(g[i].data);
-                        pv_error_done(&g[i].err);
-                }
-                if (paths)
-                        free(paths[i]);
+                json_decref(g[i].data);
+                pv_error_done(&g[i].err);
+                free(paths[i]);
         }
         for (size_t i = 0; cfgs && i < decoded; i++)
                 pv_vm_config_done(&cfgs[i]);
@@ -185,10 +178,7 @@ static int take_upid(json_t *d, const char *what, char **ret_upid, struct pv_err
         struct pv_upid u;
         if (!json_is_string(d) || pv_upid_parse(json_string_value(d), &u, NULL) < 0)
                 return pv_error_set(err, PV_EINVAL, "%s: unexpected answer: not a task id", what);
-        char *s = strdup(json_string_value(d));
-        if (!s)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        *ret_upid = s;
+        *ret_upid = pv_xstrdup(json_string_value(d));
         return 0;
 }
 

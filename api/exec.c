@@ -10,6 +10,7 @@
 
 #include "pvfio/cleanup.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 #include "exec_int.h"
 #include "internal.h"
 
@@ -250,14 +251,10 @@ uint32_t pvx_pool_take(struct vmid_pool *p, uint32_t id) {
                 id++;
         if (p->n == p->alloc) {
                 size_t na = p->alloc ? p->alloc * 2 : 16;
-                uint32_t *v = realloc(p->ids, na * sizeof *v);
-                if (v) {
-                        p->ids = v;
-                        p->alloc = na;
-                }
+                p->ids = pv_xreallocarray(p->ids, na, sizeof *p->ids);
+                p->alloc = na;
         }
-        if (p->n < p->alloc)
-                p->ids[p->n++] = id;
+        p->ids[p->n++] = id;
         pthread_mutex_unlock(&p->mu);
         return id;
 }
@@ -294,10 +291,8 @@ static int vmid_holder(struct pv_api *api, const struct pv_action *a, const char
                         return 0;
                 }
                 if (v->lock && round == 0) {
-                        _cleanup_free_ char *node = v->node ? strdup(v->node) : NULL;
+                        _cleanup_free_ char *node = pv_xstrdup(v->node);
                         pvx_free_vm_infos(vms, n);
-                        if (!node)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
                         if ((r = pv_api_vm_settle(api, node, vmid, settle_ms, err)) < 0)
                                 return r;
                         continue;

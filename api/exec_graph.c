@@ -9,14 +9,14 @@
 
 #include "pvfio/cleanup.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 #include "exec_int.h"
 #include "internal.h"
 
-static int set_error(struct pv_action *a, enum pv_action_status st, const char *msg) {
+static void set_error(struct pv_action *a, enum pv_action_status st, const char *msg) {
         a->status = st;
         free(a->error);
-        a->error = strdup(msg);
-        return a->error ? 0 : -PV_ENOMEM;
+        a->error = pv_xstrdup(msg);
 }
 
 /* ------------------------------------------------------------ the graph */
@@ -65,23 +65,19 @@ static bool is_mapping(enum pv_action_kind k) {
         return k == PV_ACT_CREATE_MAPPING || k == PV_ACT_UPDATE_MAPPING || k == PV_ACT_DELETE_MAPPING;
 }
 
-static int add_dep(struct job *j, size_t on, bool hard, bool explicit_dep) {
+static void add_dep(struct job *j, size_t on, bool hard, bool explicit_dep) {
         for (size_t i = 0; i < j->n_deps; i++)
                 if (j->deps[i].job == on) {
                         j->deps[i].hard |= hard;
                         j->deps[i].explicit_dep |= explicit_dep;
-                        return 0;
+                        return;
                 }
         if (j->n_deps == j->alloc_deps) {
                 size_t na = j->alloc_deps ? j->alloc_deps * 2 : 4;
-                struct dep *v = realloc(j->deps, na * sizeof *v);
-                if (!v)
-                        return -PV_ENOMEM;
-                j->deps = v;
+                j->deps = pv_xreallocarray(j->deps, na, sizeof *j->deps);
                 j->alloc_deps = na;
         }
         j->deps[j->n_deps++] = (struct dep){ .job = on, .hard = hard, .explicit_dep = explicit_dep };
-        return 0;
 }
 
 /* The job of plan index idx, or SIZE_MAX (host actions are not jobs). */
@@ -92,33 +88,29 @@ static size_t job_of(const struct sched *s, size_t idx) {
         return SIZE_MAX;
 }
 
-static int build_graph(struct sched *s) {
+static void build_graph(struct sched *s) {
         struct pv_plan *plan = s->plan;
         for (size_t k = 0; k < s->n_jobs; k++) {
                 struct job *j = &s->jobs[k];
                 const struct pv_action *a = &plan->actions[j->idx];
                 if (a->depends_on > 0 && (size_t)a->depends_on <= plan->n) {
                         size_t d = job_of(s, (size_t)a->depends_on - 1);
-                        if (d != SIZE_MAX && d != k && add_dep(j, d, true, true) < 0)
-                                return -PV_ENOMEM;
+                        if (d != SIZE_MAX && d != k)
+                                add_dep(j, d, true, true);
                 }
                 bool starts = a->kind == PV_ACT_START_VM || a->kind == PV_ACT_RESTART_VM;
                 for (size_t e = 0; e < k; e++) {
                         const struct pv_action *b = &plan->actions[s->jobs[e].idx];
-                        int r = 0;
                         if (same_target(a, b))
-                                r = add_dep(j, e, true, false);
+                                add_dep(j, e, true, false);
                         else if (is_mapping(a->kind) && is_mapping(b->kind))
-                                r = add_dep(j, e, false, false);
+                                add_dep(j, e, false, false);
                         else if (starts && a->node && b->node && strcmp(a->node, b->node) == 0 &&
                                  (b->kind == PV_ACT_STOP_VM || b->kind == PV_ACT_DELETE_VM ||
                                   b->kind == PV_ACT_RESTART_VM))
-                                r = add_dep(j, e, false, false);
-                        if (r < 0)
-                                return r;
+                                add_dep(j, e, false, false);
                 }
         }
-        return 0;
 }
 
 /*
@@ -225,7 +217,7 @@ static char *blocked_by(struct sched *s, const struct job *j, bool *wait) {
                 if (d->explicit_dep)
                         return pv_asprintf(NULL, "not run: '%s' (%s) did not succeed", b->target ? b->target : "?",
                                            pv_action_kind_to_string(b->kind));
-                return strdup("not run: an earlier action on the same target failed");
+                return pv_xstrdup("not run: an earlier action on the same target failed");
         }
         /* a prerequisite among the host actions (run before the API executor) */
         const struct pv_action *a = &s->plan->actions[j->idx];
@@ -307,13 +299,8 @@ static void deadline_in(struct timespec *ts, unsigned ms) {
 static int schedule(struct sched *s, struct pv_api *inline_api, unsigned n_workers, struct pv_api_exec_result *res,
                     struct pv_error *err) {
         size_t finished = 0, in_flight = 0;
-        struct runview rv = { .acts = calloc(s->n_jobs + 1, sizeof *rv.acts),
-                              .since = calloc(s->n_jobs + 1, sizeof *rv.since) };
-        if (!rv.acts || !rv.since) {
-                free(rv.acts);
-                free(rv.since);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        struct runview rv = { .acts = pv_xcalloc(s->n_jobs + 1, sizeof *rv.acts),
+                              .since = pv_xcalloc(s->n_jobs + 1, sizeof *rv.since) };
         int ret = 0;
         pthread_mutex_lock(&s->mu);
         for (;;) {
@@ -331,8 +318,7 @@ static int schedule(struct sched *s, struct pv_api *inline_api, unsigned n_worke
                                 pv_error_move(err, &j->err);
                                 ret = -PV_ENOMEM;
                         } else if (j->rc < 0) {
-                                if (set_error(a, PV_ACT_FAILED, pv_error_message(&j->err)) < 0)
-                                        ret = pv_error_set(err, PV_ENOMEM, "out of memory");
+                                set_error(a, PV_ACT_FAILED, pv_error_message(&j->err));
                                 res->failed++;
                         } else {
                                 a->status = PV_ACT_DONE;
@@ -361,10 +347,7 @@ static int schedule(struct sched *s, struct pv_api *inline_api, unsigned n_worke
                                         continue;
                                 inherit_vmid(s, j);
                                 if (why) {
-                                        if (set_error(a, PV_ACT_SKIPPED, why) < 0) {
-                                                ret = pv_error_set(err, PV_ENOMEM, "out of memory");
-                                                break;
-                                        }
+                                        set_error(a, PV_ACT_SKIPPED, why);
                                         res->skipped++;
                                 } else {
                                         if (in_flight >= n_workers)
@@ -438,19 +421,12 @@ int pv_api_execute(struct pv_api *api, struct pv_plan *plan, const struct pv_api
         struct worker_thread *wts = NULL;
         unsigned n_threads = 0;
         int r = 0;
-        s.jobs = calloc(plan->n + 1, sizeof *s.jobs);
-        s.queue = calloc(plan->n + 1, sizeof *s.queue);
-        if (!s.jobs || !s.queue) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto out;
-        }
+        s.jobs = pv_xcalloc(plan->n + 1, sizeof *s.jobs);
+        s.queue = pv_xcalloc(plan->n + 1, sizeof *s.queue);
         for (size_t i = 0; i < plan->n; i++)
                 if (!pv_action_is_host(plan->actions[i].kind))
                         s.jobs[s.n_jobs++] = (struct job){ .idx = i, .err = PV_ERROR_INIT };
-        if (build_graph(&s) < 0) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto out;
-        }
+        build_graph(&s);
         unsigned parallel = opts && opts->parallel > 1 ? opts->parallel : 1;
         size_t runnable = 0;
         for (size_t k = 0; k < s.n_jobs; k++)
@@ -465,11 +441,7 @@ int pv_api_execute(struct pv_api *api, struct pv_plan *plan, const struct pv_api
                         pv_error_done(&e);
                 }
                 s.board = pv_task_board_new();
-                wts = calloc(parallel, sizeof *wts);
-                if (!wts) {
-                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        goto out;
-                }
+                wts = pv_xcalloc(parallel, sizeof *wts);
                 for (unsigned i = 0; i < parallel; i++) {
                         wts[i].s = &s;
                         if (i == 0)
