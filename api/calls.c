@@ -27,8 +27,6 @@ static int vm_path(const char *node, uint32_t vmid, const char *leaf1, const cha
         char id[VMID_LEN];
         vmid_text(vmid, id);
         char *p = pv_api_path(err, "nodes", node, "qemu", id, leaf1, leaf2, NULL);
-        if (!p)
-                return -PV_ENOMEM;
         *ret = p;
         return 0;
 }
@@ -77,8 +75,6 @@ int pv_api_nextid(struct pv_api *api, uint32_t vmid, uint32_t *ret, struct pv_er
 int pv_api_vm_list(struct pv_api *api, const char *node, struct pv_vm_info **ret, size_t *ret_n,
                    struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "qemu", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         json_t *d = NULL;
         int r = get(api, path, NULL, &d, err);
         if (r >= 0 && (r = pv_api_decode_vm_list(d, node, ret, ret_n, err)) < 0)
@@ -269,8 +265,6 @@ static int verify_vm_state(struct pv_api *api, void *userdata, json_t **ret_data
 int pv_api_vm_create(struct pv_api *api, const char *node, uint32_t vmid, const struct pv_api_params *config,
                      char **ret_upid, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "qemu", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = pv_api_params_add_uint(&p, "vmid", vmid, err);
         for (size_t i = 0; config && i < config->n && r >= 0; i++) {
@@ -371,8 +365,6 @@ int pv_api_mapping_get(struct pv_api *api, const char *id, struct pv_obs_mapping
 int pv_api_mapping_get_typed(struct pv_api *api, const char *type, const char *id, struct pv_obs_mapping *ret,
                              struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, id, NULL);
-        if (!path)
-                return -PV_ENOMEM;
         json_t *d = NULL;
         int r = get(api, path, NULL, &d, err);
         if (r >= 0 && (r = pv_api_decode_mapping(d, id, ret, err)) < 0)
@@ -466,8 +458,6 @@ int pv_api_mapping_delete(struct pv_api *api, const char *id, struct pv_error *e
 int pv_api_mapping_create_typed(struct pv_api *api, const char *type, const struct pv_obs_mapping *m,
                                 struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = mapping_params(m, false, strcmp(type, "usb") == 0, &p, err);
         struct map_check c = { .type = type, .m = m };
@@ -481,8 +471,6 @@ int pv_api_mapping_create_typed(struct pv_api *api, const char *type, const stru
 int pv_api_mapping_update_typed(struct pv_api *api, const char *type, const struct pv_obs_mapping *m,
                                 const char *digest, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, m->id, NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = mapping_params(m, true, strcmp(type, "usb") == 0, &p, err);
         if (r >= 0 && digest)
@@ -496,8 +484,6 @@ int pv_api_mapping_update_typed(struct pv_api *api, const char *type, const stru
 
 int pv_api_mapping_delete_typed(struct pv_api *api, const char *type, const char *id, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, id, NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_obs_mapping only = { .id = (char *)id };
         struct map_check c = { .type = type, .m = &only, .deleted = true };
         return pv_api_call_verified(api, PV_API_DELETE, path, NULL, verify_mapping, &c, NULL, err);
@@ -508,8 +494,6 @@ int pv_api_mapping_delete_typed(struct pv_api *api, const char *type, const char
 int pv_api_node_pci(struct pv_api *api, const char *node, const char *class_blacklist, struct pv_hw_pci **ret,
                     size_t *ret_n, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "hardware", "pci", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = pv_api_params_add(&p, "pci-class-blacklist", class_blacklist ? class_blacklist : "", err);
         if (r >= 0)
@@ -527,8 +511,6 @@ int pv_api_node_pci(struct pv_api *api, const char *node, const char *class_blac
 int pv_api_node_mdev(struct pv_api *api, const char *node, const char *dev, struct pv_mdev_type **ret,
                      size_t *ret_n, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "hardware", "pci", dev, "mdev", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         json_t *d = NULL;
         int r = get(api, path, NULL, &d, err);
         if (r >= 0 && (r = pv_api_decode_mdev_types(d, ret, ret_n, err)) < 0)
@@ -539,8 +521,6 @@ int pv_api_node_mdev(struct pv_api *api, const char *node, const char *dev, stru
 
 int pv_api_node_reboot(struct pv_api *api, const char *node, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "status", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = pv_api_params_add(&p, "command", "reboot", err);
         json_t *d = NULL;

@@ -450,8 +450,6 @@ static int delete_vm(struct pv_api *api, struct pv_action *a, struct worker *w, 
         char id[16];
         snprintf(id, sizeof id, "%" PRIu32, a->vmid);
         _cleanup_free_ char *path = pv_api_path(err, "nodes", a->node, "qemu", id, NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = pv_api_params_add(&p, "purge", "1", err);
         if (r >= 0)

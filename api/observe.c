@@ -45,8 +45,6 @@ static void batch_done(struct batch *b) {
 
 /* Add a GET (takes path). Returns the index or <0. */
 static int batch_add(struct batch *b, char *path, int kind, size_t ref) {
-        if (!path)
-                return -PV_ENOMEM;
         if (b->n == b->alloc) {
                 size_t n = b->alloc ? b->alloc * 2 : 64;
                 b->reqs = pv_xreallocarray(b->reqs, n, sizeof *b->reqs);

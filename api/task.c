@@ -17,8 +17,6 @@ static int task_path(const char *upid, const char *leaf, struct pv_upid *u, char
         if (r < 0)
                 return r;
         char *p = pv_api_path(err, "nodes", u->node, "tasks", upid, leaf, NULL);
-        if (!p)
-                return -PV_ENOMEM;
         *ret = p;
         return 0;
 }
