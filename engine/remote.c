@@ -122,6 +122,17 @@ int pv_remote_argv(const struct pv_profile *p, const char *node, const struct pv
 
 /* ------------------------------------------------------------ running */
 
+/* The node answers with its plan as JSON, and that carries every install-file's bytes as base64
+ * (one per romfiles entry, entries that share a source included): room for them on top of the usual cap. */
+static size_t answer_cap(const struct pv_profile *p, const char *node) {
+        const struct pv_host_spec *spec = pv_profile_host_for_node(p, node);
+        size_t extra = 0;
+        for (size_t i = 0; spec && i < spec->n_romfiles; i++)
+                if (spec->romfiles[i].data)
+                        extra += (spec->romfiles[i].len + 2) / 3 * 4;
+        return PV_PROC_OUT_CAP + extra;
+}
+
 int pv_remote_prepare(struct pv_remote *r, const struct pv_profile *p, const char *node,
                       const struct pv_remote_opts *o, const char *input, size_t input_len, unsigned timeout_s,
                       struct pv_error *err) {
@@ -146,6 +157,7 @@ int pv_remote_prepare(struct pv_remote *r, const struct pv_profile *p, const cha
         r->proc.input = r->bundle ? r->bundle : input;
         r->proc.input_len = r->bundle ? r->bundle_len : input_len;
         r->proc.timeout_ms = timeout_s * 1000u;
+        r->proc.out_cap = answer_cap(p, node);
         return 0;
 }
 

@@ -201,22 +201,7 @@ static char *usb_host_canon(const char *t) {
                 return r;
         }
         /* BUS-PORT(.PORT)*: digits, one '-', then digit groups separated by single dots */
-        const char *dash = strchr(t, '-');
-        if (!dash || dash == t || strlen(t) > 64)
-                return NULL;
-        for (const char *q = t; q < dash; q++)
-                if (*q < '0' || *q > '9')
-                        return NULL;
-        bool digit = false;
-        for (const char *q = dash + 1; *q; q++) {
-                if (*q >= '0' && *q <= '9')
-                        digit = true;
-                else if (*q == '.' && digit)
-                        digit = false;
-                else
-                        return NULL;
-        }
-        return digit ? strdup(t) : NULL;
+        return pvp_usb_path_ok(t) ? strdup(t) : NULL;
 }
 
 static void type_usbdev(struct pvp_ctx *c, const struct ynode *m, struct pv_usbdev *u) {

@@ -24,6 +24,7 @@
 #include "pvfio/cleanup.h"
 #include "pvfio/extras.h"
 #include "pvfio/hostpci.h"
+#include "pvfio/vmplan.h"
 #include "vmextras.h"
 
 /* ---------------------------------------------------------------- keys */
@@ -171,6 +172,91 @@ bool pvx_key_deletable(const char *key) {
 bool pvx_key_hotpluggable(const char *key) {
         const struct xkey *k = xkey_of(key);
         return k && k->hotplug;
+}
+
+/*
+ * Does Proxmox hot-plug a change of `key` into the running VM whose current config is cfg, or
+ * does it stay pending until a restart? qemu-server's vmconfig_hotplug_pending: netN, disks and
+ * usbN only with their family in the VM's `hotplug` (parse_hotplug_features: unset or "1" is
+ * network,disk,usb; "0" none), and usbN only when the machine version is 7.1 or newer and the
+ * ostype is l26 or Windows newer than 7 (is_usb_hotplug_supported).
+ */
+static bool hotplug_feature(const struct pv_vm_config *cfg, const char *feature) {
+        const char *h = cfg ? pv_vm_config_get(cfg, "hotplug") : NULL;
+        if (!h || !strcmp(h, "1"))
+                h = "network,disk,usb";
+        size_t n = strlen(feature);
+        for (const char *p = h; *p;) {
+                size_t len = strcspn(p, ",; \t");
+                if (len == n && !strncmp(p, feature, n))
+                        return true;
+                p += len;
+                p += strspn(p, ",; \t");
+        }
+        return false;
+}
+
+/* The machine version the VM runs: pinned in `machine` (pc-q35-6.2, pc-i440fx-7.0+pve1,
+ * type=pc-q35-8.1,viommu=…; qemu-server's extract_version_parts), else the node's QEMU, which
+ * is 7.1 or newer on every Proxmox VE release pvfio supports (7.3+ ships QEMU ≥ 7.1). */
+static bool machine_at_least_7_1(const struct pv_vm_config *cfg) {
+        const char *m = cfg ? pv_vm_config_get(cfg, "machine") : NULL;
+        if (!m)
+                return true;
+        if (!strncmp(m, "type=", 5))
+                m += 5;
+        const char *v = NULL;
+        if (!strncmp(m, "pc-q35-", 7))
+                v = m + 7;
+        else if (!strncmp(m, "pc-i440fx-", 10))
+                v = m + 10;
+        else if (!strncmp(m, "virt-", 5))
+                v = m + 5;
+        else if (!strncmp(m, "pc-", 3))
+                v = m + 3;
+        unsigned major, minor;
+        if (!v || sscanf(v, "%u.%u", &major, &minor) != 2)
+                return true;
+        return major > 7 || (major == 7 && minor >= 1);
+}
+
+/* qemu-server's windows_version: win7 → 7, win11 → 11, w2k8/wvista → 6, wxp/w2k/w2k3 → 5, else 0. */
+static unsigned windows_version(const char *ostype) {
+        unsigned v;
+        if (!ostype)
+                return 0;
+        if (!strcmp(ostype, "wxp") || !strcmp(ostype, "w2k3") || !strcmp(ostype, "w2k"))
+                return 5;
+        if (!strcmp(ostype, "w2k8") || !strcmp(ostype, "wvista"))
+                return 6;
+        if (!strncmp(ostype, "win", 3) && sscanf(ostype + 3, "%u", &v) == 1)
+                return v;
+        return 0;
+}
+
+static bool is_disk_key(const char *key) {
+        static const char *const bus[] = { "scsi", "virtio", "sata", NULL };
+        for (size_t i = 0; bus[i]; i++) {
+                size_t n = strlen(bus[i]);
+                if (!strncmp(key, bus[i], n) && key[n] >= '0' && key[n] <= '9')
+                        return true;
+        }
+        return false;
+}
+
+bool pv_vmconfig_key_hotplugs(const char *key, const struct pv_vm_config *cfg) {
+        if (!key || !pv_vmconfig_key_hotpluggable(key))
+                return false;
+        if (!strncmp(key, "net", 3) && key[3] >= '0' && key[3] <= '9')
+                return hotplug_feature(cfg, "network");
+        if (is_disk_key(key))
+                return hotplug_feature(cfg, "disk");
+        if (usb_index(key) >= 0) {
+                const char *ostype = cfg ? pv_vm_config_get(cfg, "ostype") : NULL;
+                return hotplug_feature(cfg, "usb") && machine_at_least_7_1(cfg) && ostype &&
+                       (!strcmp(ostype, "l26") || windows_version(ostype) > 7);
+        }
+        return true;
 }
 
 static bool args_equal(const char *a, const char *b);

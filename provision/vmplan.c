@@ -244,10 +244,11 @@ static void diff_config(const struct planner *pl, const struct pv_vm_desired *d,
 static int pending_matches(const struct planner *pl, const struct pv_vm_desired *d, uint32_t vmid, struct pv_strv *ret,
                            struct pv_error *err) {
         const struct pv_vm_pending *p = pv_observed_pending(pl->obs, vmid);
+        const struct pv_vm_config *cfg = pv_observed_config(pl->obs, vmid);
         int r = 0;
         for (size_t i = 0; p && r == 0 && i < p->n; i++) {
                 const struct pv_pending *e = &p->v[i];
-                if (!e->key || !pv_vmconfig_key_managed(e->key) || pv_vmconfig_key_hotpluggable(e->key))
+                if (!e->key || !pv_vmconfig_key_managed(e->key) || pv_vmconfig_key_hotplugs(e->key, cfg))
                         continue;
                 const char *want = pv_vm_desired_get(d, e->key);
                 bool match = e->delete_ ? (!want || value_equal(pl, e->key, want, NULL))
@@ -470,7 +471,7 @@ static int plan_vm(struct planner *pl, const struct pv_vm *vm, struct pv_error *
                 if (cfg && cfg->digest)
                         a->digest = pv_xstrdup(cfg->digest);
                 for (size_t i = 0; r == 0 && i < n_ch; i++) {
-                        bool p = running && !pv_vmconfig_key_hotpluggable(ch[i].key);
+                        bool p = running && !pv_vmconfig_key_hotplugs(ch[i].key, cfg);
                         upd_pending |= p;
                         r = pvm_add_key(pl, upd, ch[i].key, ch[i].before, ch[i].after, p, err);
                 }

@@ -173,6 +173,10 @@ bool pv_vmconfig_key_managed(const char *key);
 bool pv_vmconfig_key_deletable(const char *key);
 /* True when Proxmox applies a change to a running VM at once (name, tags, onboot, balloon, netN, scsiN, virtioN). */
 bool pv_vmconfig_key_hotpluggable(const char *key);
+/* The same for the running VM whose current config is cfg (NULL: Proxmox's defaults): its `hotplug`
+ * setting, and for usbN its machine version and ostype, as qemu-server's vmconfig_hotplug_pending. */
+struct pv_vm_config;
+bool pv_vmconfig_key_hotplugs(const char *key, const struct pv_vm_config *cfg);
 /* Same meaning for `key` (NULL = absent; Proxmox defaults such as cores=1, numa=0, vga std apply). */
 bool pv_vmconfig_value_equal(const char *key, const char *a, const char *b);
 /* Natural order of config keys ("hostpci2" < "hostpci10"), for qsort-style use. */

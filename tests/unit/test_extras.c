@@ -250,6 +250,56 @@ static void test_plan_noop_and_removal(void **state) {
         pv_diags_done(&d);
 }
 
+/* Which changes Proxmox hot-plugs into a running VM (qemu-server's vmconfig_hotplug_pending): usbN
+ * only with `usb` in `hotplug`, a machine version of 7.1 or newer and ostype l26 or Windows > 7. */
+static void test_hotplug_rules(void **state) {
+        (void)state;
+        static const struct {
+                const char *key, *ostype, *machine, *hotplug;
+                bool live;
+        } cases[] = {
+                { "usb0", "l26", NULL, NULL, true },
+                { "usb0", NULL, NULL, NULL, false },           /* no ostype: never */
+                { "usb0", "win11", NULL, NULL, true },
+                { "usb0", "win8", NULL, NULL, true },
+                { "usb0", "win7", NULL, NULL, false },
+                { "usb0", "w2k8", NULL, NULL, false },
+                { "usb0", "other", NULL, NULL, false },
+                { "usb0", "l26", "pc-q35-6.2", NULL, false },  /* pinned before 7.1 */
+                { "usb0", "l26", "pc-i440fx-7.1+pve0", NULL, true },
+                { "usb0", "l26", "type=pc-q35-7.0,viommu=intel", NULL, false },
+                { "usb0", "l26", "q35", NULL, true },          /* unpinned: the node's QEMU */
+                { "usb3", "l26", NULL, "network,disk", false },
+                { "usb3", "l26", NULL, "usb", true },
+                { "usb3", "l26", NULL, "0", false },
+                { "usb3", "l26", NULL, "1", true },
+                { "net0", "other", NULL, NULL, true },
+                { "net0", "l26", NULL, "disk,usb", false },
+                { "scsi1", "l26", NULL, "0", false },
+                { "virtio2", "l26", NULL, "disk", true },
+                { "name", "l26", NULL, "0", true },            /* a fast-plug option */
+                { "hostpci0", "l26", NULL, NULL, false },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct pv_vm_config c = { .vmid = 100 };
+                if (cases[i].ostype)
+                        add_kv(&c, "ostype", cases[i].ostype);
+                if (cases[i].machine)
+                        add_kv(&c, "machine", cases[i].machine);
+                if (cases[i].hotplug)
+                        add_kv(&c, "hotplug", cases[i].hotplug);
+                if (pv_vmconfig_key_hotplugs(cases[i].key, &c) != cases[i].live)
+                        fail_msg("case %zu: %s (ostype %s, machine %s, hotplug %s): expected %s", i, cases[i].key,
+                                 cases[i].ostype ? cases[i].ostype : "-", cases[i].machine ? cases[i].machine : "-",
+                                 cases[i].hotplug ? cases[i].hotplug : "-", cases[i].live ? "live" : "pending");
+                for (size_t k = 0; k < c.n; k++) {
+                        free(c.kv[k].key);
+                        free(c.kv[k].value);
+                }
+                free(c.kv);
+        }
+}
+
 /* ------------------------------------------------------------------ usb */
 
 static void test_usb_profile_errors(void **state) {
@@ -520,6 +570,7 @@ int main(void) {
                 cmocka_unit_test(test_profile_errors),
                 cmocka_unit_test(test_translate),
                 cmocka_unit_test(test_plan_noop_and_removal),
+                cmocka_unit_test(test_hotplug_rules),
                 cmocka_unit_test(test_usb_profile_errors),
                 cmocka_unit_test(test_usb_translate),
                 cmocka_unit_test(test_lg_size),

@@ -18,6 +18,7 @@
 #include "remote.h"
 #include "render.h"
 #include "pvfio/hostplan.h"
+#include "pvfio/hostrom.h"
 #include "pvfio/plan.h"
 #include "pvfio/planjson.h"
 #include "pvfio/profile.h"
@@ -408,6 +409,72 @@ static void test_proc_parallel_bound(void **state) {
         free(cmd);
 }
 
+/* ------------------------------------------------------------ answers that carry ROM images */
+
+/* A 4 MiB legacy PCI option ROM (one image, marked last) that differs by `tag`. */
+static void big_rom(const char *path, uint8_t tag) {
+        const size_t n = PV_ROMFILE_MAX_BYTES;
+        uint8_t *p = calloc(1, n);
+        assert_non_null(p);
+        p[0] = 0x55, p[1] = 0xaa, p[0x18] = 0x40;
+        memcpy(p + 0x40, "PCIR", 4);
+        p[0x44] = 0xde, p[0x45] = 0x10, p[0x46] = 0x84, p[0x47] = 0x24;
+        p[0x50] = (uint8_t)((n / 512) & 0xff), p[0x51] = (uint8_t)((n / 512) >> 8);
+        p[0x55] = 0x80;
+        for (size_t i = 0x100; i < n; i++)
+                p[i] = (uint8_t)(i * 31 + tag);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(p, 1, n, f), n);
+        assert_int_equal(fclose(f), 0);
+        free(p);
+}
+
+/* A node's answer to a profile bundle is its plan as JSON, and that holds every install-file's bytes as
+ * base64: the controller must read an answer that large (a bundle of 16 MiB of images makes one of
+ * about 21 MiB, past the usual 16 MiB stdout cap, and the node was killed as "sent more output"). */
+static void test_remote_answer_cap_fits_rom_images(void **state) {
+        (void)state;
+        char dir[] = "/tmp/pvfio-ssh-rom-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char paths[4][128], yaml[2048];
+        int off = snprintf(yaml, sizeof yaml, HEAD "hosts:\n  - nodes: [pve3]\n    romfiles:\n");
+        for (int i = 0; i < 4; i++) {
+                snprintf(paths[i], sizeof paths[i], "%s/gpu%d.rom", dir, i);
+                big_rom(paths[i], (uint8_t)i);
+                off += snprintf(yaml + off, sizeof yaml - (size_t)off, "      - {name: gpu%d.rom, source: %s}\n", i,
+                                paths[i]);
+        }
+        struct pv_diags d = { 0 };
+        struct pv_profile *p = parse(yaml, &d);
+        assert_non_null(p);
+        struct pv_remote r;
+        struct pv_remote_opts o = { .op = PV_REMOTE_PLAN };
+        struct pv_error err = PV_ERROR_INIT;
+        assert_int_equal(pv_remote_prepare(&r, p, "pve3", &o, yaml, strlen(yaml), 0, &err), 0);
+        assert_non_null(r.bundle);
+        /* what the node answers when none of the images is there yet */
+        struct pv_plan plan = PV_PLAN_INIT;
+        assert_int_equal(pv_host_roms_plan(p, "pve3", NULL, &plan, &err), 0);
+        assert_int_equal(plan.n, 4);
+        json_t *doc = pv_plan_to_json(&plan);
+        char *answer = json_dumps(doc, JSON_COMPACT);
+        assert_non_null(answer);
+        size_t cap = r.proc.out_cap ? r.proc.out_cap : PV_PROC_OUT_CAP;
+        assert_true(strlen(answer) > PV_PROC_OUT_CAP); /* the case the cap must allow for */
+        assert_true(strlen(answer) + 64 * 1024 <= cap);
+        free(answer);
+        json_decref(doc);
+        pv_plan_done(&plan);
+        pv_remote_done(&r);
+        pv_error_done(&err);
+        pv_profile_free(p);
+        pv_diags_done(&d);
+        for (int i = 0; i < 4; i++)
+                unlink(paths[i]);
+        rmdir(dir);
+}
+
 /* ------------------------------------------------------------ remote answers */
 
 static char *argv_ssh[] = { "ssh", NULL };
@@ -643,6 +710,7 @@ int main(void) {
                 cmocka_unit_test(test_proc_io_and_status),
                 cmocka_unit_test(test_proc_parallel_bound),
                 cmocka_unit_test(test_remote_answers),
+                cmocka_unit_test(test_remote_answer_cap_fits_rom_images),
                 cmocka_unit_test(test_hosts_merge_and_results),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

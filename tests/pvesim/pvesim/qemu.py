@@ -672,6 +672,31 @@ class Qemu(QemuStart):
                 conf["unused%d" % i] = vol
                 return
 
+    def usb_hotplug_supported(self, conf):
+        """qemu-server QemuServer.pm vmconfig_hotplug_pending, $is_usb_hotplug_supported: the
+        running machine version (Machine.pm extract_version: pinned in `machine`, else the
+        running QEMU) at least 7.1, and ostype l26 or windows_version (Helpers.pm) above 7."""
+        machine = (conf.get("machine") or "").split(",")[0]
+        if machine.startswith("type="):
+            machine = machine[5:]
+        m = re.match(r"^(?:pc(?:-i440fx|-q35)?|virt)-(\d+)\.(\d+)", machine)
+        version = (int(m.group(1)), int(m.group(2))) if m else tuple(int(x) for x in QEMU_VERSION.split(".")[:2])
+        if version < (7, 1):
+            return False
+        ostype = conf.get("ostype")
+        if ostype is None:
+            return False
+        if ostype == "l26":
+            return True
+        if ostype in ("wxp", "w2k3", "w2k"):
+            win = 5
+        elif ostype in ("w2k8", "wvista"):
+            win = 6
+        else:
+            w = re.match(r"^win(\d+)$", ostype)
+            win = int(w.group(1)) if w else 0
+        return win > 7
+
     def hotplug_pending(self, vm, modified):
         conf = vm["conf"]
         features = set((conf.get("hotplug") or "network,disk,usb").split(","))
@@ -686,7 +711,7 @@ class Qemu(QemuStart):
             if is_drive(k) and not k.startswith("ide") and k not in ("efidisk0", "tpmstate0"):
                 return "disk" in features
             if re.match(r"^usb\d+$", k):
-                return "usb" in features
+                return "usb" in features and self.usb_hotplug_supported(conf)
             if k in ("cores", "vcpus", "sockets"):
                 return "cpu" in features and k == "vcpus"
             if k in ("memory", "balloon"):
