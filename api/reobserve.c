@@ -2,7 +2,8 @@
 /*
  * Observe again, cheaply, what a plan made a moment ago depends on (pvfio/observe.h
  * pv_api_reobserve): the cluster listing and the mapping listing in one round, then
- * the configs of the VMs the plan writes and of every VM whose listing changed. What
+ * the configs of the VMs the plan writes, of every VM whose listing changed and of every
+ * VM on a node whose VF pool the plan draws from. What
  * did not change is kept from the earlier observation (moved, not copied).
  */
 #include "pvfio/observe.h"
@@ -145,7 +146,7 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
                 { .path = "/cluster/mapping/pci", .err = PV_ERROR_INIT },
                 { .path = "/cluster/mapping/usb", .err = PV_ERROR_INIT },
         };
-        size_t n1 = want->usb_mappings ? 3 : 2;  /* the USB mapping file when the profile declares USB mappings */
+        size_t n1 = want->usb_mappings ? 3 : 2; /* and the USB mapping file (read whenever the cluster is) */
         struct pv_node_info *nodes = NULL;
         struct pv_vm_info *vms = NULL;
         struct pv_obs_mapping *maps = NULL, *usb = NULL;
@@ -209,8 +210,11 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
                 ssize_t c = find_config(obs, v->vmid);
                 bool running = v->status && strcmp(v->status, "running") == 0;
                 ssize_t p = find_pending(obs, v->vmid);
+                /* a VM on a VF pool's node is read again whatever its listing says: another client may
+                 * have given it a VF (a config edit does not change the listing), and the plan picks
+                 * free VFs from what those VMs hold */
                 if (old && c >= 0 && !listing_changed(old, v) && (!running || p >= 0) &&
-                    !listed(reread, n_reread, v->vmid)) {
+                    !listed(reread, n_reread, v->vmid) && !pv_strv_contains(&want->vf_nodes, v->node)) {
                         kept = pv_xreallocarray(kept, 2 * (n_kept + 1), sizeof *kept);
                         kept[2 * n_kept] = c;
                         kept[2 * n_kept + 1] = p;
@@ -220,10 +224,6 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
                 char id[16];
                 snprintf(id, sizeof id, "%" PRIu32, v->vmid);
                 char *path = pv_api_path(err, "nodes", v->node, "qemu", id, running ? "pending" : "config", NULL);
-                if (!path) {
-                        r = -PV_ENOMEM;
-                        goto out;
-                }
                 reqs = pv_xreallocarray(reqs, n_reqs + 1, sizeof *reqs);
                 which = pv_xreallocarray(which, n_reqs + 1, sizeof *which);
                 paths = pv_xreallocarray(paths, n_reqs + 1, sizeof *paths);

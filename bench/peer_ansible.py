@@ -181,7 +181,7 @@ def one_run(tool, args, sim, d, vms):
     sim.reset()
     sim.control("POST", "/_sim/settings", {"latency_ms": args.latency_ms, "task_ms": args.task_ms})
     out = {}
-    for ph in PHASES:
+    for ph in args.phases:
         mark = sim.mark()
         if tool == "pvfio":
             dt = run_pvfio(args.pvfio, sim, d, vms, ph, args.parallel if len(vms) <= 20 else args.parallel_100)
@@ -205,7 +205,7 @@ def report(title, args, par, pv_runs, an_runs):
                                                   "writes pv/ans", "floor s", "vs floor")
     print(hdr)
     rows = []
-    for ph in PHASES:
+    for ph in args.phases:
         pv_s = median_of(pv_runs, ph, 0)
         pv_req, pv_wr, chain = (int(median_of(pv_runs, ph, i)) for i in (1, 2, 3))
         waves = max(chain, math.ceil(pv_wr / par)) if pv_wr else 0
@@ -233,7 +233,14 @@ def main():
     ap.add_argument("--settings", default="300:2,50:0", help="TASK_MS:LATENCY_MS,… (default 300:2,50:0)")
     ap.add_argument("--no-ansible", action="store_true", help="pvfio only")
     ap.add_argument("--no-100", action="store_true", help="skip the 100-VM runs")
+    ap.add_argument("--phases", default=",".join(PHASES),
+                    help="phases to run, in this order, from a fresh cluster each run (default %s; "
+                         "a later phase needs the VMs an earlier one made, e.g. create,noop)" % ",".join(PHASES))
     a = ap.parse_args()
+    a.phases = [p for p in a.phases.split(",") if p]
+    bad = [p for p in a.phases if p not in PHASES]
+    if bad or not a.phases:
+        ap.error("--phases: unknown phase(s) %s; known: %s" % (", ".join(bad) or "(none)", ", ".join(PHASES)))
     d = tempfile.mkdtemp(prefix="pvfio-bench-ansible-")
     try:
         cluster = write_cluster(d, nodes=5, gpus=20)

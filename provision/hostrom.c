@@ -1,14 +1,52 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ROM images installed into usr/share/kvm for a VM's romfile (see pvfio/hostrom.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pvfio/cleanup.h"
 #include "pvfio/hostfs.h"
 #include "pvfio/hostrom.h"
 #include "pvfio/xalloc.h"
+
+/*
+ * The Debian package that ships /PATH, from dpkg's file lists under the root (var/lib/dpkg/info/
+ * *.list, one absolute path per line), or NULL. pve-qemu-kvm installs QEMU's own option ROMs
+ * (efi-virtio.rom, pxe-e1000.rom, …) in /usr/share/kvm: replacing one would change every VM of the
+ * node and the next package upgrade would silently undo it.
+ */
+static char *package_owning(int rootfd, const char *path) {
+        int dfd = pv_fs_open(rootfd, "var/lib/dpkg/info", O_RDONLY | O_DIRECTORY, 0);
+        if (dfd < 0)
+                return NULL;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return NULL;
+        }
+        _cleanup_free_ char *want = pv_xasprintf("/%s\n", path);
+        size_t want_len = strlen(want);
+        char *owner = NULL;
+        for (struct dirent *e; !owner && (e = readdir(d));) {
+                size_t n = strlen(e->d_name);
+                if (n < 6 || strcmp(e->d_name + n - 5, ".list"))
+                        continue;
+                _cleanup_free_ char *list = NULL;
+                size_t len = 0;
+                if (pv_fs_read_regular(dirfd(d), e->d_name, O_NOFOLLOW, 16u << 20, &list, &len, NULL) < 0)
+                        continue;
+                for (const char *at = list; (at = memmem(at, len - (size_t)(at - list), want, want_len)); at++)
+                        if (at == list || at[-1] == '\n') {
+                                owner = pv_xstrndup(e->d_name, n - 5);
+                                break;
+                        }
+        }
+        closedir(d);
+        return owner;
+}
 
 static int load_one(const struct pv_host *h, const struct pv_romfile *rf, struct pv_host_rom_file *f) {
         f->name = pv_xstrdup(rf->name);
@@ -25,6 +63,7 @@ static int load_one(const struct pv_host *h, const struct pv_romfile *rf, struct
                 return 0;
         }
         f->present = true;
+        f->package = package_owning(h->dirfd, path);
         f->len = len;
         pv_sha256_hex(buf, len, f->sha256);
         free(buf);
@@ -51,6 +90,7 @@ void pv_host_roms_done(struct pv_host_roms *r) {
         for (size_t i = 0; i < r->n; i++) {
                 free(r->v[i].name);
                 free(r->v[i].problem);
+                free(r->v[i].package);
         }
         free(r->v);
         memset(r, 0, sizeof *r);
@@ -89,6 +129,11 @@ static int plan_one(const char *node, const struct pv_romfile *rf, const struct 
                                          "absolute source path that exists on every node",
                                          rf->problem ? rf->problem : "the ROM source cannot be read",
                                          node ? node : "?");
+        else if (f && f->package)
+                a.blocked = pv_xasprintf("/%s belongs to the Debian package %s (one of QEMU's own ROMs, used by every "
+                                         "VM of the node and restored by the next upgrade): give the romfiles entry "
+                                         "another name",
+                                         path, f->package);
         else if (f && f->problem)
                 a.blocked = pv_xasprintf("%s: pvfio replaces only a regular file of at most %u MiB", f->problem,
                                          PV_ROMFILE_MAX_BYTES >> 20);

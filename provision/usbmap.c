@@ -411,7 +411,6 @@ int pv_usb_observe_want(const struct pv_profile *profile, struct pv_observe_want
         w->usb_mappings = true;
         for (size_t i = 0; r >= 0 && i < profile->n_usb_mappings; i++) {
                 const struct pv_usb_mapping *m = &profile->usb_mappings[i];
-                w->usb_mappings = true;
                 for (size_t k = 0; r >= 0 && k < m->n_map; k++) {
                         r = add_unique(&w->usb_check_nodes, m->map[k].node, err);
                         if (r >= 0 && !m->map[k].id && m->map[k].path)
@@ -421,10 +420,8 @@ int pv_usb_observe_want(const struct pv_profile *profile, struct pv_observe_want
         for (size_t i = 0; r >= 0 && i < profile->n_vms; i++) {
                 const struct pv_vm *v = &profile->vms[i];
                 for (size_t k = 0; r >= 0 && k < v->n_usb; k++)
-                        if (v->usb[k].mapping && v->state != PV_STATE_ABSENT) {
-                                w->usb_mappings = true;
+                        if (v->usb[k].mapping && v->state != PV_STATE_ABSENT)
                                 r = add_unique(&w->usb_check_nodes, v->node, err);
-                        }
         }
         return r < 0 ? r : 0;
 }

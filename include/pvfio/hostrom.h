@@ -25,6 +25,7 @@ struct pv_host_rom_file {
         size_t len;                     /* its size */
         char sha256[PV_SHA256_HEX];     /* its SHA-256 when present */
         char *problem;                  /* it cannot be read (not a regular file, too big, …), or NULL */
+        char *package;                  /* the Debian package that ships it (dpkg's lists), or NULL */
 };
 
 struct pv_host_roms {

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -350,6 +351,32 @@ class Lab(E2E):
     cluster = "lab.json"
     secrets = {"E2E_TOKEN": LAB_TOKEN[1], "E2E_ROOT_PW": LAB_ROOT_PW}
     root_password = LAB_ROOT_PW
+
+    def change_after_first_read(self, path_re, change, timeout=20.0):
+        """Hold pvfio's lock request (POST /pools) for a few seconds, and meanwhile, as soon as pvfio's
+        first read matching path_re is logged, run change(): a change between pvfio's plan and its lock."""
+        self.sim.fault({"method": "POST", "path": "^/pools$", "action": "delay", "delay_ms": 3000, "count": 1})
+        mark = self.sim.mark()
+        done = threading.Event()
+        errors = []
+
+        def watch():
+            end = time.time() + timeout
+            try:
+                while time.time() < end:
+                    if any(e["method"] == "GET" and re.search(path_re, e["path"]) for e in self.sim.requests(mark)):
+                        change()
+                        return
+                    time.sleep(0.02)
+                errors.append("pvfio's first read was not seen")
+            except Exception as ex:  # reported by the test
+                errors.append(repr(ex))
+            finally:
+                done.set()
+
+        t = threading.Thread(target=watch, daemon=True)
+        t.start()
+        return t, done, errors
 
     def lab_profile(self, body, auth="token", name="profile.yaml", **more):
         """A profile: the lab's cluster section (token or root@pam password) + body (YAML text)."""

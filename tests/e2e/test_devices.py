@@ -154,6 +154,27 @@ vms:
 """ % n for n in names)
         return self.lab_profile("vms:\n" + vms, auth="root", name="sriov-%d.yaml" % len(names))
 
+    def test_vf_taken_between_plan_and_lock_is_seen(self):
+        """Someone gives the VF pvfio is about to pick to a VM pvfio does not manage, between pvfio's
+        first read and its apply lock: the VMs of a VF pool's node are all read again under the
+        lock, so pvfio picks another VF (the listing of that VM does not change)."""
+        prof = self.sriov_profile(["vf-a"])
+        planned = json.loads(self.expect(self.pvfio("plan", "--json", prof), 2).out)
+        want = [k for a in planned["actions"] for k in a.get("keys", []) if k["key"] == "hostpci0"][0]["after"]
+        vf = want.split(",")[0]
+
+        def change():
+            self.api.put("/nodes/pve3/qemu/150/config", hostpci1=vf + ",pcie=1")
+
+        t, done, errors = self.change_after_first_read(r"/nodes/pve3/qemu/150/(config|pending)$", change)
+        r = self.pvfio("apply", "--yes", prof)
+        done.wait(30)
+        self.assertEqual(errors, [])
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("planned again under the apply lock", r.err, r)
+        got = self.vm_config("vf-a")[3]["hostpci0"].split(",")[0]
+        self.assertNotIn(got, (vf, "0000:00:02.1"), "vf-a took a VF another VM holds")
+
     def test_sriov_vf_pool(self):
         prof = self.sriov_profile(["vf-a", "vf-b"])
         r1 = self.expect(self.pvfio("plan", "--json", prof), 2)

@@ -3,8 +3,6 @@
 cluster-wide lock; a plan without API writes sends no write and no lock request at all;
 a plan with writes takes the lock, reads again what it depends on and plans again, so a
 change someone made between the first read and the lock is seen (not overwritten)."""
-import threading
-import time
 
 import e2elib
 
@@ -22,33 +20,6 @@ class OptimisticLock(e2elib.Lab):
 
     def lock_requests(self, mark):
         return [e for e in self.sim.requests(mark) if e2elib.is_apply_lock(e)]
-
-    def change_after_first_read(self, path_re, change, timeout=20.0):
-        """Hold pvfio's lock request (POST /pools) for a few seconds, and meanwhile, as soon as pvfio's
-        first read matching path_re is logged, run change(): a change between pvfio's plan and its lock."""
-        import re
-        self.sim.fault({"method": "POST", "path": "^/pools$", "action": "delay", "delay_ms": 3000, "count": 1})
-        mark = self.sim.mark()
-        done = threading.Event()
-        errors = []
-
-        def watch():
-            end = time.time() + timeout
-            try:
-                while time.time() < end:
-                    if any(e["method"] == "GET" and re.search(path_re, e["path"]) for e in self.sim.requests(mark)):
-                        change()
-                        return
-                    time.sleep(0.02)
-                errors.append("pvfio's first read was not seen")
-            except Exception as ex:  # reported by the test
-                errors.append(repr(ex))
-            finally:
-                done.set()
-
-        t = threading.Thread(target=watch, daemon=True)
-        t.start()
-        return t, done, errors
 
     def test_noop_apply_sends_no_write_and_takes_no_lock(self):
         prof = self.lab_profile(VM)

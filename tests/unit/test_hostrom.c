@@ -358,6 +358,48 @@ static void test_apply_rollback_idempotent(void **state) {
 }
 
 /* The file changed between plan and apply: refused; a file changed after pvfio wrote it: rollback warns. */
+/* A ROM QEMU's package ships (dpkg's lists say so) is never replaced: the action is blocked with the
+ * package named; the same name with the same bytes plans nothing. */
+static void test_package_owned_rom_blocked(void **state) {
+        (void)state;
+        struct dir d, root;
+        dir_make(&d);
+        dir_make(&root);
+        static uint8_t rom[16 * 512];
+        size_t n = rom_build(rom, true);
+        put_bytes(d.path, "roms/efi-virtio.rom", rom, n, 0644);
+        static const uint8_t qemu_own[] = { 0x55, 0xaa, 1, 0, 'q', 'e', 'm', 'u' };
+        put_bytes(root.path, "usr/share/kvm/efi-virtio.rom", qemu_own, sizeof qemu_own, 0644);
+        static const char list[] = "/.\n/usr\n/usr/share/kvm\n/usr/share/kvm/efi-e1000.rom\n"
+                                   "/usr/share/kvm/efi-virtio.rom\n";
+        put_bytes(root.path, "var/lib/dpkg/info/pve-qemu-kvm.list", (const uint8_t *)list, sizeof list - 1, 0644);
+        static const char other[] = "/usr/share/kvm/efi-virtio.rom.bak\n";
+        put_bytes(root.path, "var/lib/dpkg/info/aaa.list", (const uint8_t *)other, sizeof other - 1, 0644);
+        struct pv_diags diags = { 0 };
+        struct pv_profile *p = load_in(d.path, HOST_ROM("      - {name: efi-virtio.rom, source: roms/efi-virtio.rom}\n"),
+                                       &diags, 0);
+        struct pv_host *h = NULL;
+        assert_int_equal(pv_host_open(root.path, NULL, &h, NULL), 0);
+        struct pv_plan plan = PV_PLAN_INIT;
+        plan_roms(h, p, &plan);
+        assert_int_equal(plan.n, 1);
+        assert_non_null(plan.actions[0].blocked);
+        assert_non_null(strstr(plan.actions[0].blocked, "belongs to the Debian package pve-qemu-kvm"));
+        pv_plan_done(&plan);
+        /* a name no package ships is planned as before */
+        put_bytes(root.path, "var/lib/dpkg/info/pve-qemu-kvm.list", (const uint8_t *)"/usr/share/kvm/x.rom\n", 21, 0644);
+        plan = (struct pv_plan)PV_PLAN_INIT;
+        plan_roms(h, p, &plan);
+        assert_int_equal(plan.n, 1);
+        assert_null(plan.actions[0].blocked);
+        pv_plan_done(&plan);
+        pv_host_close(h);
+        pv_profile_free(p);
+        pv_diags_done(&diags);
+        dir_free(&d);
+        dir_free(&root);
+}
+
 static void test_conflict_and_changed_since(void **state) {
         (void)state;
         struct dir d, root;
@@ -537,6 +579,7 @@ int main(void) {
                 cmocka_unit_test(test_profile_errors),
                 cmocka_unit_test(test_profile_stdin_defers),
                 cmocka_unit_test(test_apply_rollback_idempotent),
+                cmocka_unit_test(test_package_owned_rom_blocked),
                 cmocka_unit_test(test_conflict_and_changed_since),
                 cmocka_unit_test(test_json_roundtrip),
                 cmocka_unit_test(test_ovmf_warning_uses_profile_bytes),
