@@ -43,7 +43,8 @@ struct pv_api {
         char pin_seen[PV_API_FP_LEN];
 
         CURLM *multi;                   /* its connection cache is the keep-alive pool */
-        CURLSH *share;                  /* DNS cache and TLS sessions */
+        CURLSH *share;                  /* DNS cache and TLS sessions (locked: worker sessions use it too) */
+        bool share_borrowed;            /* a worker session's: the parent session's share, not freed here */
         uint64_t rng;
         struct pv_api_stats stats;
 };
