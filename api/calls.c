@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "pvfio/apiexec.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 #define VMID_LEN 16
 
@@ -26,8 +27,6 @@ static int vm_path(const char *node, uint32_t vmid, const char *leaf1, const cha
         char id[VMID_LEN];
         vmid_text(vmid, id);
         char *p = pv_api_path(err, "nodes", node, "qemu", id, leaf1, leaf2, NULL);
-        if (!p)
-                return -PV_ENOMEM;
         *ret = p;
         return 0;
 }
@@ -76,8 +75,6 @@ int pv_api_nextid(struct pv_api *api, uint32_t vmid, uint32_t *ret, struct pv_er
 int pv_api_vm_list(struct pv_api *api, const char *node, struct pv_vm_info **ret, size_t *ret_n,
                    struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "qemu", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         json_t *d = NULL;
         int r = get(api, path, NULL, &d, err);
         if (r >= 0 && (r = pv_api_decode_vm_list(d, node, ret, ret_n, err)) < 0)
@@ -107,15 +104,11 @@ int pv_api_vm_config(struct pv_api *api, const char *node, uint32_t vmid, bool c
 
 int pv_api_vm_configs(struct pv_api *api, const struct pv_vm_info *vms, size_t n, struct pv_vm_config **ret,
                       struct pv_error *err) {
-        struct pv_api_get *g = calloc(n ? n : 1, sizeof *g);
-        char **paths = calloc(n ? n : 1, sizeof *paths);
-        struct pv_vm_config *cfgs = calloc(n ? n : 1, sizeof *cfgs);
+        struct pv_api_get *g = pv_xcalloc(n ? n : 1, sizeof *g);
+        char **paths = pv_xcalloc(n ? n : 1, sizeof *paths);
+        struct pv_vm_config *cfgs = pv_xcalloc(n ? n : 1, sizeof *cfgs);
         size_t decoded = 0;
         int r = 0;
-        if (!g || !paths || !cfgs) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto out;
-        }
         for (size_t i = 0; i < n && r >= 0; i++) {
                 r = vm_path(vms[i].node, vms[i].vmid, "config", NULL, &paths[i], err);
                 g[i].path = paths[i];
@@ -131,14 +124,10 @@ int pv_api_vm_configs(struct pv_api *api, const struct pv_vm_info *vms, size_t n
                 *ret = TAKE_PTR(cfgs);
                 decoded = 0;
         }
-out:
         for (size_t i = 0; i < n; i++) {
-                if (g) {
-                        json_decref(g[i].data);
-                        pv_error_done(&g[i].err);
-                }
-                if (paths)
-                        free(paths[i]);
+                json_decref(g[i].data);
+                pv_error_done(&g[i].err);
+                free(paths[i]);
         }
         for (size_t i = 0; cfgs && i < decoded; i++)
                 pv_vm_config_done(&cfgs[i]);
@@ -185,10 +174,7 @@ static int take_upid(json_t *d, const char *what, char **ret_upid, struct pv_err
         struct pv_upid u;
         if (!json_is_string(d) || pv_upid_parse(json_string_value(d), &u, NULL) < 0)
                 return pv_error_set(err, PV_EINVAL, "%s: unexpected answer: not a task id", what);
-        char *s = strdup(json_string_value(d));
-        if (!s)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        *ret_upid = s;
+        *ret_upid = pv_xstrdup(json_string_value(d));
         return 0;
 }
 
@@ -279,8 +265,6 @@ static int verify_vm_state(struct pv_api *api, void *userdata, json_t **ret_data
 int pv_api_vm_create(struct pv_api *api, const char *node, uint32_t vmid, const struct pv_api_params *config,
                      char **ret_upid, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "qemu", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = pv_api_params_add_uint(&p, "vmid", vmid, err);
         for (size_t i = 0; config && i < config->n && r >= 0; i++) {
@@ -381,8 +365,6 @@ int pv_api_mapping_get(struct pv_api *api, const char *id, struct pv_obs_mapping
 int pv_api_mapping_get_typed(struct pv_api *api, const char *type, const char *id, struct pv_obs_mapping *ret,
                              struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, id, NULL);
-        if (!path)
-                return -PV_ENOMEM;
         json_t *d = NULL;
         int r = get(api, path, NULL, &d, err);
         if (r >= 0 && (r = pv_api_decode_mapping(d, id, ret, err)) < 0)
@@ -476,8 +458,6 @@ int pv_api_mapping_delete(struct pv_api *api, const char *id, struct pv_error *e
 int pv_api_mapping_create_typed(struct pv_api *api, const char *type, const struct pv_obs_mapping *m,
                                 struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = mapping_params(m, false, strcmp(type, "usb") == 0, &p, err);
         struct map_check c = { .type = type, .m = m };
@@ -491,8 +471,6 @@ int pv_api_mapping_create_typed(struct pv_api *api, const char *type, const stru
 int pv_api_mapping_update_typed(struct pv_api *api, const char *type, const struct pv_obs_mapping *m,
                                 const char *digest, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, m->id, NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = mapping_params(m, true, strcmp(type, "usb") == 0, &p, err);
         if (r >= 0 && digest)
@@ -506,8 +484,6 @@ int pv_api_mapping_update_typed(struct pv_api *api, const char *type, const stru
 
 int pv_api_mapping_delete_typed(struct pv_api *api, const char *type, const char *id, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "cluster", "mapping", type, id, NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_obs_mapping only = { .id = (char *)id };
         struct map_check c = { .type = type, .m = &only, .deleted = true };
         return pv_api_call_verified(api, PV_API_DELETE, path, NULL, verify_mapping, &c, NULL, err);
@@ -518,8 +494,6 @@ int pv_api_mapping_delete_typed(struct pv_api *api, const char *type, const char
 int pv_api_node_pci(struct pv_api *api, const char *node, const char *class_blacklist, struct pv_hw_pci **ret,
                     size_t *ret_n, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "hardware", "pci", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = pv_api_params_add(&p, "pci-class-blacklist", class_blacklist ? class_blacklist : "", err);
         if (r >= 0)
@@ -537,8 +511,6 @@ int pv_api_node_pci(struct pv_api *api, const char *node, const char *class_blac
 int pv_api_node_mdev(struct pv_api *api, const char *node, const char *dev, struct pv_mdev_type **ret,
                      size_t *ret_n, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "hardware", "pci", dev, "mdev", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         json_t *d = NULL;
         int r = get(api, path, NULL, &d, err);
         if (r >= 0 && (r = pv_api_decode_mdev_types(d, ret, ret_n, err)) < 0)
@@ -549,8 +521,6 @@ int pv_api_node_mdev(struct pv_api *api, const char *node, const char *dev, stru
 
 int pv_api_node_reboot(struct pv_api *api, const char *node, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "status", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         struct pv_api_params p = PV_API_PARAMS_INIT;
         int r = pv_api_params_add(&p, "command", "reboot", err);
         json_t *d = NULL;

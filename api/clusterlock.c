@@ -9,15 +9,14 @@
 
 #include "internal.h"
 #include "pvfio/clusterlock.h"
+#include "pvfio/xalloc.h"
 
 #define COMMENT_PREFIX "pvfio apply lock:"
 
 int pv_lock_holder_format(const struct pv_lock_holder *h, char **ret, struct pv_error *err) {
-        char *s = NULL;
-        if (asprintf(&s, COMMENT_PREFIX " host=%s pid=%ld start=%llu since=%" PRId64 " token=%s", h->host, h->pid,
-                     h->start, h->since, h->token) < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        *ret = s;
+        (void)err;      /* allocation does not fail (pvfio/xalloc.h) */
+        *ret = pv_xasprintf(COMMENT_PREFIX " host=%s pid=%ld start=%llu since=%" PRId64 " token=%s", h->host, h->pid,
+                            h->start, h->since, h->token);
         return 0;
 }
 
@@ -89,10 +88,8 @@ static int read_comment(struct pv_api *api, char **ret, bool *ret_exists, struct
         json_t *first = json_is_array(data) ? json_array_get(data, 0) : NULL;
         json_t *c = json_object_get(first, "comment");
         *ret_exists = first != NULL;
-        if (json_is_string(c) && !(*ret = strdup(json_string_value(c)))) {
-                json_decref(data);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        if (json_is_string(c))
+                *ret = pv_xstrdup(json_string_value(c));
         json_decref(data);
         return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "internal.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 uint64_t pv_api_now_ms(void) {
         struct timespec ts;
@@ -64,10 +65,7 @@ int pv_api_url_normalize(const char *in, char **ret, struct pv_error *err) {
                 plen -= 10;
         while (plen > 0 && path[plen - 1] == '/')
                 plen--;
-        char *s = NULL;
-        if (asprintf(&s, "https://%.*s%s%.*s", (int)alen, host, has_port ? "" : ":8006", (int)plen, path) < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        *ret = s;
+        *ret = pv_xasprintf("https://%.*s%s%.*s", (int)alen, host, has_port ? "" : ":8006", (int)plen, path);
         return 0;
 }
 
@@ -152,18 +150,12 @@ int pv_api_new(const struct pv_api_config *cfg, struct pv_api **ret, struct pv_e
         int r = check_config(cfg, err);
         if (r < 0)
                 return r;
-        struct pv_api *api = calloc(1, sizeof *api);
-        if (!api)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        struct pv_api *api = pv_xcalloc(1, sizeof *api);
         api->refs = 1;
         r = pv_api_url_normalize(cfg->url, &api->url, err);
         if (r < 0)
                 goto fail;
-        if (asprintf(&api->base, "%s/api2/json", api->url) < 0) {
-                api->base = NULL;
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto fail;
-        }
+        api->base = pv_xasprintf("%s/api2/json", api->url);
         if (cfg->fingerprint) {
                 r = pv_api_fingerprint_normalize(cfg->fingerprint, api->pin_text, err);
                 if (r < 0)
@@ -175,15 +167,10 @@ int pv_api_new(const struct pv_api_config *cfg, struct pv_api **ret, struct pv_e
                 api->has_pin = true;
         }
         api->auth = cfg->auth;
-        api->principal = strdup(cfg->auth == PV_AUTH_TOKEN ? cfg->token_id : cfg->user);
-        api->secret = strdup(cfg->secret);
-        api->secret_source = cfg->secret_source ? strdup(cfg->secret_source) : NULL;
-        api->ca_file = cfg->ca_file ? strdup(cfg->ca_file) : NULL;
-        if (!api->principal || !api->secret || (cfg->secret_source && !api->secret_source) ||
-            (cfg->ca_file && !api->ca_file)) {
-                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                goto fail;
-        }
+        api->principal = pv_xstrdup(cfg->auth == PV_AUTH_TOKEN ? cfg->token_id : cfg->user);
+        api->secret = pv_xstrdup(cfg->secret);
+        api->secret_source = pv_xstrdup(cfg->secret_source);
+        api->ca_file = pv_xstrdup(cfg->ca_file);
         api->insecure = cfg->insecure;
         api->parallel = cfg->parallel ? cfg->parallel : PV_API_DEFAULT_PARALLEL;
         if (api->parallel > PV_API_MAX_PARALLEL)
@@ -309,13 +296,8 @@ int pv_api_ensure_ticket(struct pv_api *api, bool force, struct pv_error *err) {
                                             "token",
                                             api->url);
                 }
-                char *ticket = strdup(json_string_value(t)), *csrf = strdup(json_string_value(c));
+                char *ticket = pv_xstrdup(json_string_value(t)), *csrf = pv_xstrdup(json_string_value(c));
                 pv_api_req_done(&req);
-                if (!ticket || !csrf) {
-                        pv_secret_free(ticket);
-                        pv_secret_free(csrf);
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
                 pv_secret_free(api->ticket);
                 pv_secret_free(api->csrf);
                 api->ticket = ticket;
@@ -454,13 +436,8 @@ int pv_api_get_many(struct pv_api *api, struct pv_api_get *reqs, size_t n, struc
                 pv_error_done(&lerr);
                 return rc;
         }
-        struct pv_api_req *rs = calloc(n, sizeof *rs);
-        struct pv_api_req **ptrs = calloc(n, sizeof *ptrs);
-        if (!rs || !ptrs) {
-                free(rs);
-                free(ptrs);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
+        struct pv_api_req *rs = pv_xcalloc(n, sizeof *rs);
+        struct pv_api_req **ptrs = pv_xcalloc(n, sizeof *ptrs);
         for (size_t i = 0; i < n; i++) {
                 rs[i] = (struct pv_api_req){
                         .method = PV_API_GET,

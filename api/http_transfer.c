@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 #define REASON_MAX 512
 #define TRACE_BODY_MAX 2048
@@ -134,9 +135,7 @@ void pv_api_req_done(struct pv_api_req *r) {
 }
 
 static int append_header(struct curl_slist **list, const char *name, const char *value, struct pv_error *err) {
-        char *h = NULL;
-        if (asprintf(&h, "%s: %s", name, value) < 0)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        char *h = pv_xasprintf("%s: %s", name, value);
         struct curl_slist *n = curl_slist_append(*list, h);
         pv_secret_free(h);
         if (!n)
@@ -153,18 +152,12 @@ static int build_headers(struct pv_api_req *r, struct pv_error *err) {
                 rc = append_header(&list, "Expect", "", err); /* no 100-continue round trip */
         if (rc >= 0 && !r->no_auth) {
                 if (api->auth == PV_AUTH_TOKEN) {
-                        char *v = NULL;
-                        if (asprintf(&v, "PVEAPIToken=%s=%s", api->principal, api->secret) < 0)
-                                rc = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        else
-                                rc = append_header(&list, "Authorization", v, err);
+                        char *v = pv_xasprintf("PVEAPIToken=%s=%s", api->principal, api->secret);
+                        rc = append_header(&list, "Authorization", v, err);
                         pv_secret_free(v);
                 } else if (api->ticket) {
-                        char *v = NULL;
-                        if (asprintf(&v, "PVEAuthCookie=%s", api->ticket) < 0)
-                                rc = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        else
-                                rc = append_header(&list, "Cookie", v, err);
+                        char *v = pv_xasprintf("PVEAuthCookie=%s", api->ticket);
+                        rc = append_header(&list, "Cookie", v, err);
                         pv_secret_free(v);
                         if (rc >= 0 && r->method != PV_API_GET && api->csrf)
                                 rc = append_header(&list, "CSRFPreventionToken", api->csrf, err);

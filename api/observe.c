@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "pvfio/cleanup.h"
+#include "pvfio/xalloc.h"
 
 #define DEFAULT_TAG "pvfio"
 
@@ -43,30 +44,14 @@ static void batch_done(struct batch *b) {
 }
 
 /* Add a GET (takes path). Returns the index or <0. */
-static int batch_add(struct batch *b, char *path, int kind, size_t ref, struct pv_error *err) {
-        if (!path)
-                return -PV_ENOMEM;
+static int batch_add(struct batch *b, char *path, int kind, size_t ref) {
         if (b->n == b->alloc) {
                 size_t n = b->alloc ? b->alloc * 2 : 64;
-                struct pv_api_get *r = realloc(b->reqs, n * sizeof *r);
-                if (r)
-                        b->reqs = r;
-                struct pv_api_params *pa = realloc(b->params, n * sizeof *pa);
-                if (pa)
-                        b->params = pa;
-                char **ps = realloc(b->paths, n * sizeof *ps);
-                if (ps)
-                        b->paths = ps;
-                int *k = realloc(b->kind, n * sizeof *k);
-                if (k)
-                        b->kind = k;
-                size_t *rf = realloc(b->ref, n * sizeof *rf);
-                if (rf)
-                        b->ref = rf;
-                if (!r || !pa || !ps || !k || !rf) {
-                        free(path);
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
-                }
+                b->reqs = pv_xreallocarray(b->reqs, n, sizeof *b->reqs);
+                b->params = pv_xreallocarray(b->params, n, sizeof *b->params);
+                b->paths = pv_xreallocarray(b->paths, n, sizeof *b->paths);
+                b->kind = pv_xreallocarray(b->kind, n, sizeof *b->kind);
+                b->ref = pv_xreallocarray(b->ref, n, sizeof *b->ref);
                 b->alloc = n;
         }
         size_t i = b->n++;
@@ -100,21 +85,13 @@ static bool node_known(const struct pv_observed *o, const char *node) {
 
 static int warn(struct pv_strv *warnings, const char *fmt, const char *a, const char *b);
 
-static struct pv_node_version *version_slot(struct pv_observed *o, const char *node, struct pv_error *err) {
+static struct pv_node_version *version_slot(struct pv_observed *o, const char *node) {
         for (size_t i = 0; i < o->n_versions; i++)
                 if (strcmp(o->versions[i].node, node) == 0)
                         return &o->versions[i];
-        struct pv_node_version *v = realloc(o->versions, (o->n_versions + 1) * sizeof *v);
-        char *name = strdup(node);
-        if (!v || !name) {
-                if (v)
-                        o->versions = v;
-                free(name);
-                pv_error_set(err, PV_ENOMEM, "out of memory");
-                return NULL;
-        }
+        struct pv_node_version *v = pv_xreallocarray(o->versions, o->n_versions + 1, sizeof *v);
         o->versions = v;
-        v[o->n_versions] = (struct pv_node_version){ .node = name };
+        v[o->n_versions] = (struct pv_node_version){ .node = pv_xstrdup(node) };
         return &v[o->n_versions++];
 }
 
@@ -137,16 +114,13 @@ static int take_version_answer(struct pv_observed *o, int kind, const char *node
                 }
                 return r;
         }
-        struct pv_node_version *nv = version_slot(o, node, err);
-        if (!nv)
-                return -PV_ENOMEM;
+        struct pv_node_version *nv = version_slot(o, node);
         if (q->err.code && kind == REQ_NODE_VERSION)
                 return warn(warnings, "cannot read the version of node '%s' (%s); keys that need a newer Proxmox VE are not checked there",
                             node, pv_error_message(&q->err));
         if (q->err.code) {
                 /* Sys.Audit on /nodes/{node} is needed; the Proxmox VE version still gates the keys */
-                if (asprintf(&nv->qemu_server_unknown, "%s", pv_error_message(&q->err)) < 0)
-                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                nv->qemu_server_unknown = pv_xstrdup(pv_error_message(&q->err));
                 return warn(warnings,
                             "cannot read the qemu-server version of node '%s' (%s; it needs Sys.Audit on /nodes/NODE); keys that depend on it are checked against the node's Proxmox VE release",
                             node, nv->qemu_server_unknown);
@@ -161,51 +135,25 @@ static int take_version_answer(struct pv_observed *o, int kind, const char *node
         return r;
 }
 
-static int append_config(struct pv_observed *o, struct pv_vm_config *c, struct pv_error *err) {
-        struct pv_vm_config *v = realloc(o->configs, (o->n_configs + 1) * sizeof *v);
-        if (!v) {
-                pv_vm_config_done(c);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        o->configs = v;
+static void append_config(struct pv_observed *o, struct pv_vm_config *c) {
+        o->configs = pv_xreallocarray(o->configs, o->n_configs + 1, sizeof *o->configs);
         o->configs[o->n_configs++] = *c;
         memset(c, 0, sizeof *c);
-        return 0;
 }
 
-static int append_pending(struct pv_observed *o, struct pv_vm_pending *pd, struct pv_error *err) {
-        struct pv_vm_pending *v = realloc(o->pending, (o->n_pending + 1) * sizeof *v);
-        if (!v) {
-                pv_vm_pending_done(pd);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        o->pending = v;
+static void append_pending(struct pv_observed *o, struct pv_vm_pending *pd) {
+        o->pending = pv_xreallocarray(o->pending, o->n_pending + 1, sizeof *o->pending);
         o->pending[o->n_pending++] = *pd;
         memset(pd, 0, sizeof *pd);
-        return 0;
 }
 
-static int append_hw(struct pv_observed *o, const char *node, struct pv_hw_pci *devs, size_t n,
-                     struct pv_error *err) {
-        struct pv_node_hw *v = realloc(o->hw, (o->n_hw + 1) * sizeof *v);
-        char *name = strdup(node);
-        if (!v || !name) {
-                if (v)
-                        o->hw = v;
-                free(name);
-                for (size_t i = 0; i < n; i++)
-                        pv_hw_pci_done(&devs[i]);
-                free(devs);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        o->hw = v;
-        o->hw[o->n_hw++] = (struct pv_node_hw){ .node = name, .devs = devs, .n_devs = n };
-        return 0;
+static void append_hw(struct pv_observed *o, const char *node, struct pv_hw_pci *devs, size_t n) {
+        o->hw = pv_xreallocarray(o->hw, o->n_hw + 1, sizeof *o->hw);
+        o->hw[o->n_hw++] = (struct pv_node_hw){ .node = pv_xstrdup(node), .devs = devs, .n_devs = n };
 }
 
 /* Merge the checks of a check-node listing into the plain listing, each with the node it was read for. */
-static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_mapping *checked, size_t n,
-                        struct pv_error *err) {
+static void merge_checks(struct pv_observed *o, const char *node, struct pv_obs_mapping *checked, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 struct pv_obs_mapping *m = NULL;
                 for (size_t k = 0; k < o->n_mappings; k++)
@@ -214,13 +162,9 @@ static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_m
                 if (!m)
                         continue;
                 for (size_t c = 0; c < checked[i].n_checks; c++) {
-                        struct pv_mapping_check *v = realloc(m->checks, (m->n_checks + 1) * sizeof *v);
-                        if (!v)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                        struct pv_mapping_check *v = pv_xreallocarray(m->checks, m->n_checks + 1, sizeof *v);
                         m->checks = v;
-                        char *nd = strdup(node);
-                        if (!nd)
-                                return pv_error_set(err, PV_ENOMEM, "out of memory");
+                        char *nd = pv_xstrdup(node);
                         struct pv_mapping_check *k = &checked[i].checks[c];
                         if (k->message)
                                 pv_strip_trailing(k->message); /* Proxmox's die texts end in a new line */
@@ -229,7 +173,6 @@ static int merge_checks(struct pv_observed *o, const char *node, struct pv_obs_m
                                                                       .node = nd };
                 }
         }
-        return 0;
 }
 
 /* VMs (indexes into o.vms) whose config must be read after all (a pending list without a digest). */
@@ -238,13 +181,9 @@ struct idx_list {
         size_t n;
 };
 
-static int need_config_add(struct idx_list *l, size_t idx, struct pv_error *err) {
-        size_t *v = realloc(l->v, (l->n + 1) * sizeof *v);
-        if (!v)
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        l->v = v;
-        v[l->n++] = idx;
-        return 0;
+static void need_config_add(struct idx_list *l, size_t idx) {
+        l->v = pv_xreallocarray(l->v, l->n + 1, sizeof *l->v);
+        l->v[l->n++] = idx;
 }
 
 static bool truthy_delete(const json_t *d) {
@@ -288,10 +227,7 @@ json_t *pv_api_config_from_pending(const json_t *data) {
 static int warn(struct pv_strv *warnings, const char *fmt, const char *a, const char *b) {
         if (!warnings)
                 return 0;
-        char *s = NULL;
-        if (asprintf(&s, fmt, a, b) < 0)
-                return -PV_ENOMEM;
-        return pv_strv_push_take(warnings, s, NULL);
+        return pv_strv_push_take(warnings, pv_xasprintf(fmt, a, b), NULL);
 }
 
 static int add_mdev_types(struct pv_node_hw *hw, const struct pv_pci_addr *addr, const json_t *data,
@@ -301,14 +237,7 @@ static int add_mdev_types(struct pv_node_hw *hw, const struct pv_pci_addr *addr,
         int r = pv_api_decode_mdev_types(data, &types, &nt, err);
         if (r < 0)
                 return r;
-        struct pv_node_mdev *nm = realloc(hw->mdev, (hw->n_mdev + 1) * sizeof *nm);
-        if (!nm) {
-                for (size_t k = 0; k < nt; k++)
-                        pv_mdev_type_done(&types[k]);
-                free(types);
-                return pv_error_set(err, PV_ENOMEM, "out of memory");
-        }
-        hw->mdev = nm;
+        hw->mdev = pv_xreallocarray(hw->mdev, hw->n_mdev + 1, sizeof *hw->mdev);
         hw->mdev[hw->n_mdev++] = (struct pv_node_mdev){ .addr = *addr, .types = types, .n_types = nt };
         return 0;
 }
@@ -345,23 +274,23 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 if ((r = pv_observed_copy_versions(&o, known, err)) < 0)
                         goto fail;
         }
-        r = batch_add(&b, strdup("/cluster/resources"), REQ_RESOURCES, 0, err);
+        r = batch_add(&b, pv_xstrdup("/cluster/resources"), REQ_RESOURCES, 0);
         if (r >= 0 && !known)
-                r = batch_add(&b, strdup("/cluster/options"), REQ_OPTIONS, 0, err);
+                r = batch_add(&b, pv_xstrdup("/cluster/options"), REQ_OPTIONS, 0);
         if (r >= 0 && !known)
-                r = batch_add(&b, strdup("/version"), REQ_VERSION, 0, err);
+                r = batch_add(&b, pv_xstrdup("/version"), REQ_VERSION, 0);
         for (size_t i = 0; i < ver_nodes->n && r >= 0; i++)
-                r = batch_add(&b, pv_api_path(err, "nodes", ver_nodes->v[i], "version", NULL), REQ_NODE_VERSION, i, err);
+                r = batch_add(&b, pv_api_path(err, "nodes", ver_nodes->v[i], "version", NULL), REQ_NODE_VERSION, i);
         for (size_t i = 0; i < qs_nodes->n && r >= 0; i++)
-                r = batch_add(&b, pv_api_path(err, "nodes", qs_nodes->v[i], "apt", "versions", NULL), REQ_APT_VERSIONS, i, err);
+                r = batch_add(&b, pv_api_path(err, "nodes", qs_nodes->v[i], "apt", "versions", NULL), REQ_APT_VERSIONS, i);
         if (r >= 0)
-                r = batch_add(&b, strdup("/cluster/mapping/pci"), REQ_MAPPINGS, 0, err);
+                r = batch_add(&b, pv_xstrdup("/cluster/mapping/pci"), REQ_MAPPINGS, 0);
         for (size_t i = 0; i < check_nodes->n && r >= 0; i++) {
-                int idx = batch_add(&b, strdup("/cluster/mapping/pci"), REQ_MAPPINGS_CHECK, i, err);
+                int idx = batch_add(&b, pv_xstrdup("/cluster/mapping/pci"), REQ_MAPPINGS_CHECK, i);
                 r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "check-node", check_nodes->v[i], err);
         }
         for (size_t i = 0; i < hw_nodes->n && r >= 0; i++) {
-                int idx = batch_add(&b, pv_api_path(err, "nodes", hw_nodes->v[i], "hardware", "pci", NULL), REQ_HW, i, err);
+                int idx = batch_add(&b, pv_api_path(err, "nodes", hw_nodes->v[i], "hardware", "pci", NULL), REQ_HW, i);
                 r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "pci-class-blacklist", "", err);
         }
         if (r < 0)
@@ -421,7 +350,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                         size_t nm = 0;
                         r = pv_api_decode_mappings(q->data, &ms, &nm, err);
                         if (r >= 0)
-                                r = merge_checks(&o, node, ms, nm, err);
+                                merge_checks(&o, node, ms, nm);
                         for (size_t k = 0; k < nm; k++)
                                 pv_obs_mapping_done(&ms[k]);
                         free(ms);
@@ -430,7 +359,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                         size_t nd = 0;
                         r = pv_api_decode_hw_pci(q->data, &devs, &nd, err);
                         if (r >= 0)
-                                r = append_hw(&o, node, devs, nd, err);
+                                append_hw(&o, node, devs, nd);
                 }
                 if (r < 0) {
                         pv_error_wrap(err, "GET %s", b.paths[i]);
@@ -457,7 +386,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 /* a running VM may have pending changes: its pending list carries the config too */
                 bool running = v->status && strcmp(v->status, "running") == 0;
                 r = batch_add(&b, pv_api_path(err, "nodes", v->node, "qemu", id, running ? "pending" : "config", NULL),
-                              running ? REQ_PENDING : REQ_CONFIG, i, err);
+                              running ? REQ_PENDING : REQ_CONFIG, i);
                 if (r < 0)
                         goto fail;
         }
@@ -467,7 +396,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 char a[PV_PCI_ADDR_MAX];
                 pv_pci_addr_format(&mreqs[q].addr, a);
                 r = batch_add(&b, pv_api_path(err, "nodes", o.hw[mreqs[q].hw].node, "hardware", "pci", a, "mdev", NULL),
-                              REQ_MDEV, q, err);
+                              REQ_MDEV, q);
         }
         if (r < 0)
                 goto fail;
@@ -500,12 +429,12 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                         struct pv_vm_config c;
                         r = pv_api_decode_vm_config(q->data, v->node, v->vmid, &c, err);
                         if (r >= 0)
-                                r = append_config(&o, &c, err);
+                                append_config(&o, &c);
                 } else {
                         struct pv_vm_pending pd;
                         r = pv_api_decode_vm_pending(q->data, v->vmid, &pd, err);
                         if (r >= 0)
-                                r = append_pending(&o, &pd, err);
+                                append_pending(&o, &pd);
                         json_t *conf = r >= 0 ? pv_api_config_from_pending(q->data) : NULL;
                         if (r >= 0 && !conf)
                                 r = pv_error_set(err, PV_ENOMEM, "out of memory");
@@ -514,10 +443,10 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                                 r = pv_api_decode_vm_config(conf, v->node, v->vmid, &c, err);
                         json_decref(conf);
                         if (r >= 0 && c.digest) {
-                                r = append_config(&o, &c, err);
+                                append_config(&o, &c);
                         } else if (r >= 0) {
                                 pv_vm_config_done(&c); /* no digest: the update needs one, read the config */
-                                r = need_config_add(&need_config, b.ref[i], err);
+                                need_config_add(&need_config, b.ref[i]);
                         }
                 }
                 if (r < 0) {
@@ -533,7 +462,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 char id[16];
                 snprintf(id, sizeof id, "%" PRIu32, v->vmid);
                 r = batch_add(&b, pv_api_path(err, "nodes", v->node, "qemu", id, "config", NULL), REQ_CONFIG,
-                              need_config.v[k], err);
+                              need_config.v[k]);
         }
         if (r < 0)
                 goto fail;
@@ -549,7 +478,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 }
                 r = pv_api_decode_vm_config(b.reqs[i].data, v->node, v->vmid, &c, err);
                 if (r >= 0)
-                        r = append_config(&o, &c, err);
+                        append_config(&o, &c);
                 if (r < 0) {
                         pv_error_wrap(err, "GET %s", b.paths[i]);
                         goto fail;

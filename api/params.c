@@ -104,21 +104,18 @@ int pv_api_escape_segment(struct pv_buf *out, const char *s, struct pv_error *er
 }
 
 char *pv_api_path(struct pv_error *err, const char *first, ...) {
-        struct pv_buf b = PV_BUF_INIT;
+        (void)err;      /* never fails: allocation does not fail (pvfio/xalloc.h) and the buffer has no cap */
+        struct pv_buf b = PV_BUF_INIT_CAP(SIZE_MAX);
         va_list ap;
         va_start(ap, first);
-        int r = 0;
-        for (const char *seg = first; seg && r >= 0; seg = va_arg(ap, const char *)) {
-                r = pv_buf_addch(&b, '/', err);
-                if (r >= 0)
-                        r = pv_api_escape_segment(&b, seg, err);
+        for (const char *seg = first; seg; seg = va_arg(ap, const char *)) {
+                (void)pv_buf_addch(&b, '/', NULL);
+                (void)pv_api_escape_segment(&b, seg, NULL);
         }
         va_end(ap);
         char *ret = NULL;
-        if (r >= 0)
-                r = pv_buf_detach(&b, &ret, NULL, err);
-        pv_buf_release(&b);
-        return r < 0 ? NULL : ret;
+        (void)pv_buf_detach(&b, &ret, NULL, NULL);
+        return ret;
 }
 
 const char *pv_api_method_name(enum pv_api_method m) {

@@ -224,10 +224,6 @@ int pv_api_reobserve(struct pv_api *api, const struct pv_observe_want *want, con
                 char id[16];
                 snprintf(id, sizeof id, "%" PRIu32, v->vmid);
                 char *path = pv_api_path(err, "nodes", v->node, "qemu", id, running ? "pending" : "config", NULL);
-                if (!path) {
-                        r = -PV_ENOMEM;
-                        goto out;
-                }
                 reqs = pv_xreallocarray(reqs, n_reqs + 1, sizeof *reqs);
                 which = pv_xreallocarray(which, n_reqs + 1, sizeof *which);
                 paths = pv_xreallocarray(paths, n_reqs + 1, sizeof *paths);

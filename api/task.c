@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "pvfio/util.h"
+#include "pvfio/xalloc.h"
 
 #define LOG_FETCH_MAX 5000u     /* lines read to find the tail of a failed task */
 
@@ -16,8 +17,6 @@ static int task_path(const char *upid, const char *leaf, struct pv_upid *u, char
         if (r < 0)
                 return r;
         char *p = pv_api_path(err, "nodes", u->node, "tasks", upid, leaf, NULL);
-        if (!p)
-                return -PV_ENOMEM;
         *ret = p;
         return 0;
 }
@@ -138,10 +137,8 @@ static int task_wait(struct pv_api *api, const char *upid, const struct pv_upid 
         unsigned delay = o->poll_initial_ms ? o->poll_initial_ms : PV_TASK_POLL_FIRST_MS;
         unsigned max_delay = o->poll_max_ms ? o->poll_max_ms : PV_TASK_POLL_CAP_MS;
         unsigned tail = o->log_tail ? o->log_tail : 8;
-        _cleanup_free_ char *what = u.id[0] ? pv_asprintf(err, "task %s %s on '%s'", u.type, u.id, u.node)
-                                            : pv_asprintf(err, "task %s on '%s'", u.type, u.node);
-        if (!what)
-                return -PV_ENOMEM;
+        _cleanup_free_ char *what = u.id[0] ? pv_xasprintf("task %s %s on '%s'", u.type, u.id, u.node)
+                                            : pv_xasprintf("task %s on '%s'", u.type, u.node);
         uint64_t t0 = pv_api_now_ms();
         struct pv_task_status st = { 0 };
         /* a task just started is still running: the first poll after a short sleep, then backoff to the cap */

@@ -174,9 +174,7 @@ static json_t *read_list(struct pv_api *api, const char *node, uint32_t since) {
         struct pv_api_params p = PV_API_PARAMS_INIT;
         json_t *d = NULL;
         char *path = pv_api_path(&e, "nodes", node, "tasks", NULL);
-        int r = path ? 0 : -PV_ENOMEM;
-        if (r >= 0)
-                r = pv_api_params_add(&p, "source", "all", &e);
+        int r = pv_api_params_add(&p, "source", "all", &e);
         if (r >= 0)
                 r = pv_api_params_add_uint(&p, "since", since, &e);
         if (r >= 0)

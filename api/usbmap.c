@@ -94,8 +94,6 @@ int pv_api_decode_hw_usb(const json_t *data, struct pv_hw_usb **ret, size_t *ret
 
 int pv_api_node_usb(struct pv_api *api, const char *node, struct pv_hw_usb **ret, size_t *ret_n, struct pv_error *err) {
         _cleanup_free_ char *path = pv_api_path(err, "nodes", node, "hardware", "usb", NULL);
-        if (!path)
-                return -PV_ENOMEM;
         json_t *d = NULL;
         int r = pv_api_call(api, PV_API_GET, path, NULL, &d, err);
         if (r >= 0 && (r = pv_api_decode_hw_usb(d, ret, ret_n, err)) < 0)

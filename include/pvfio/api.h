@@ -162,7 +162,8 @@ struct pv_api_get {
  */
 int pv_api_get_many(struct pv_api *api, struct pv_api_get *reqs, size_t n, struct pv_error *err);
 
-/* Build "/a/b/c" from segments, each escaped as a path segment (NULL ends the list). */
+/* Build "/a/b/c" from segments, each escaped as a path segment (NULL ends the list). Never NULL:
+ * allocation does not fail (pvfio/xalloc.h) and the path has no cap; err stays for the API's sake. */
 char *pv_api_path(struct pv_error *err, const char *first, ...) __attribute__((sentinel));
 
 /* ----------------------------------------------------------------- TLS */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The API executor (api/exec.c): runs the cluster actions of a plan
+ * The API executor (api/exec.c, api/exec_graph.c): runs the cluster actions of a plan
  * (mappings, VMs) through the Proxmox API, in plan order, honouring
  * depends_on and per-VM ordering. It only executes actions: what to do was
  * decided by the pure planner (pvfio/vmplan.h documents each action's
