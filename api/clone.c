@@ -45,6 +45,12 @@ int pv_api_clone(struct pv_api *api, struct pv_api **ret, struct pv_error *err) 
                 c->csrf = pv_xstrdup(api->csrf);
                 c->ticket_ms = api->ticket_ms;
         }
+        /* the parent's DNS cache and TLS sessions: a worker's connections resume the sessions the
+         * parent's verified handshakes made (same endpoint, same pin or CA), instead of a full
+         * handshake each; the parent outlives its workers */
+        curl_share_cleanup(c->share);
+        c->share = api->share;
+        c->share_borrowed = true;
         c->pin_mismatch = api->pin_mismatch;
         memcpy(c->pin_seen, api->pin_seen, sizeof c->pin_seen);
         *ret = c;

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -72,10 +73,34 @@ static bool has_crlf(const char *s) {
         return s && strpbrk(s, "\r\n") != NULL;
 }
 
+/*
+ * The share handle (DNS cache, TLS sessions) may be used by the executor's worker sessions on
+ * their threads too (pv_api_clone), so it is locked: one mutex per kind of shared data.
+ */
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+static pthread_once_t share_locks_once = PTHREAD_ONCE_INIT;
+
+static void share_locks_init(void) {
+        for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+                pthread_mutex_init(&share_locks[i], NULL);
+}
+
+static void share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *userptr) {
+        (void)easy, (void)access, (void)userptr;
+        if ((unsigned)data < CURL_LOCK_DATA_LAST)
+                pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *easy, curl_lock_data data, void *userptr) {
+        (void)easy, (void)userptr;
+        if ((unsigned)data < CURL_LOCK_DATA_LAST)
+                pthread_mutex_unlock(&share_locks[data]);
+}
+
 static void api_free(struct pv_api *api) {
         if (api->multi)
                 curl_multi_cleanup(api->multi);
-        if (api->share)
+        if (api->share && !api->share_borrowed)
                 curl_share_cleanup(api->share);
         if (api->multi || api->share)
                 curl_global_cleanup();
@@ -178,6 +203,9 @@ int pv_api_new(const struct pv_api_config *cfg, struct pv_api **ret, struct pv_e
         curl_multi_setopt(api->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)api->parallel);
         curl_multi_setopt(api->multi, CURLMOPT_MAXCONNECTS, (long)api->parallel + 4);
         curl_multi_setopt(api->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+        pthread_once(&share_locks_once, share_locks_init);
+        curl_share_setopt(api->share, CURLSHOPT_LOCKFUNC, share_lock);
+        curl_share_setopt(api->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
         curl_share_setopt(api->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
         curl_share_setopt(api->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
         *ret = api;

@@ -43,7 +43,8 @@ struct pv_api {
         char pin_seen[PV_API_FP_LEN];
 
         CURLM *multi;                   /* its connection cache is the keep-alive pool */
-        CURLSH *share;                  /* DNS cache and TLS sessions */
+        CURLSH *share;                  /* DNS cache and TLS sessions (locked: worker sessions use it too) */
+        bool share_borrowed;            /* a worker session's: the parent session's share, not freed here */
         uint64_t rng;
         struct pv_api_stats stats;
 };
@@ -99,9 +100,11 @@ int pv_api_escape_segment(struct pv_buf *out, const char *s, struct pv_error *er
  * a list. A new reference. */
 json_t *pv_api_config_from_pending(const json_t *data);
 
-/* usbmap.c: GET …/hardware/usb decoded; the USB part of pv_api_observe (after round 1). */
+/* usbmap.c: GET …/hardware/usb decoded; the answers of the USB requests pv_api_observe sends in
+ * its round 1 (the listing: an error fails the observation; a node's check or devices: a warning). */
 int pv_api_decode_hw_usb(const json_t *data, struct pv_hw_usb **ret, size_t *ret_n, struct pv_error *err);
-int pv_api_observe_usb(struct pv_api *api, const struct pv_observe_want *want, struct pv_observed *o,
-                       struct pv_strv *warnings, struct pv_error *err);
+int pv_api_usb_take_listing(struct pv_observed *o, struct pv_api_get *q, struct pv_error *err);
+void pv_api_usb_take_check(struct pv_observed *o, const char *node, struct pv_api_get *q, struct pv_strv *warnings);
+void pv_api_usb_take_hw(struct pv_observed *o, const char *node, struct pv_api_get *q, struct pv_strv *warnings);
 
 #endif

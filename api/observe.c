@@ -25,7 +25,8 @@ struct batch {
 
 enum {
         REQ_CONFIG, REQ_PENDING, REQ_RESOURCES, REQ_MAPPINGS, REQ_MAPPINGS_CHECK, REQ_HW, REQ_MDEV,
-        REQ_OPTIONS, REQ_VERSION, REQ_NODE_VERSION, REQ_APT_VERSIONS,
+        REQ_USB_MAPPINGS, REQ_USB_CHECK, REQ_USB_HW,
+        REQ_OPTIONS, REQ_VERSION, REQ_NODE_VERSION, REQ_APT_VERSIONS, /* the version answers: keep these last */
 };
 
 static void batch_done(struct batch *b) {
@@ -293,6 +294,17 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 int idx = batch_add(&b, pv_api_path(err, "nodes", hw_nodes->v[i], "hardware", "pci", NULL), REQ_HW, i);
                 r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "pci-class-blacklist", "", err);
         }
+        /* cluster USB mappings, their checks and the USB devices their port-only entries need */
+        if (r >= 0 && want->usb_mappings) {
+                r = batch_add(&b, pv_xstrdup("/cluster/mapping/usb"), REQ_USB_MAPPINGS, 0);
+                for (size_t i = 0; i < want->usb_check_nodes.n && r >= 0; i++) {
+                        int idx = batch_add(&b, pv_xstrdup("/cluster/mapping/usb"), REQ_USB_CHECK, i);
+                        r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "check-node", want->usb_check_nodes.v[i], err);
+                }
+                for (size_t i = 0; i < want->usb_hw_nodes.n && r >= 0; i++)
+                        r = batch_add(&b, pv_api_path(err, "nodes", want->usb_hw_nodes.v[i], "hardware", "usb", NULL),
+                                      REQ_USB_HW, i);
+        }
         if (r < 0)
                 goto fail;
         batch_run(api, &b, stats);
@@ -314,10 +326,21 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                         goto fail;
                 }
         }
+        for (size_t i = 0; i < b.n; i++) /* the USB listing before the checks merged into it */
+                if (b.kind[i] == REQ_USB_MAPPINGS && (r = pv_api_usb_take_listing(&o, &b.reqs[i], err)) < 0)
+                        goto fail;
         for (size_t i = 0; i < b.n; i++) {
                 struct pv_api_get *q = &b.reqs[i];
-                if (b.kind[i] == REQ_RESOURCES || b.kind[i] == REQ_MAPPINGS)
+                if (b.kind[i] == REQ_RESOURCES || b.kind[i] == REQ_MAPPINGS || b.kind[i] == REQ_USB_MAPPINGS)
                         continue;
+                if (b.kind[i] == REQ_USB_CHECK) {
+                        pv_api_usb_take_check(&o, want->usb_check_nodes.v[b.ref[i]], q, warnings);
+                        continue;
+                }
+                if (b.kind[i] == REQ_USB_HW) {
+                        pv_api_usb_take_hw(&o, want->usb_hw_nodes.v[b.ref[i]], q, warnings);
+                        continue;
+                }
                 if (b.kind[i] >= REQ_OPTIONS) {
                         const char *vn = b.kind[i] == REQ_NODE_VERSION   ? ver_nodes->v[b.ref[i]]
                                          : b.kind[i] == REQ_APT_VERSIONS ? qs_nodes->v[b.ref[i]]
@@ -367,9 +390,6 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 }
         }
         batch_done(&b);
-        /* cluster USB mappings and the USB devices their port-only entries need (api/usbmap.c) */
-        if ((r = pv_api_observe_usb(api, want, &o, warnings, err)) < 0)
-                goto fail;
 
         /* round 2 */
         for (size_t i = 0; i < o.n_vms; i++) {

@@ -140,48 +140,53 @@ static void free_mappings(struct pv_obs_mapping *v, size_t n) {
         free(v);
 }
 
-/*
- * The USB part of an observation, after round 1 (o->nodes known): the listing, the listing
- * checked on each of want->usb_check_nodes, and the USB devices of want->usb_hw_nodes. A
- * node that cannot be read is a warning (PV_OBSERVE_NODE_UNREAD), as for PCI.
- */
-int pv_api_observe_usb(struct pv_api *api, const struct pv_observe_want *want, struct pv_observed *o,
-                       struct pv_strv *warnings, struct pv_error *err) {
-        if (!want->usb_mappings)
-                return 0;
-        int r = pv_api_usb_mappings(api, NULL, &o->usb_mappings, &o->n_usb_mappings, err);
+/* The cluster USB mapping listing of round 1 (observe.c), decoded into o->usb_mappings. */
+int pv_api_usb_take_listing(struct pv_observed *o, struct pv_api_get *q, struct pv_error *err) {
+        if (q->err.code) {
+                pv_error_move(err, &q->err);
+                return -err->code;
+        }
+        if (json_is_array(q->data))
+                errors_as_checks(q->data);
+        int r = pv_api_decode_mappings(q->data, &o->usb_mappings, &o->n_usb_mappings, err);
         if (r < 0)
-                return r;
-        for (size_t i = 0; i < want->usb_check_nodes.n; i++) {
-                const char *node = want->usb_check_nodes.v[i];
-                if (!known(o, node))
-                        continue;
-                struct pv_obs_mapping *ms = NULL;
-                size_t nm = 0;
-                struct pv_error e = PV_ERROR_INIT;
-                if (pv_api_usb_mappings(api, node, &ms, &nm, &e) < 0) {
-                        note(warnings, pv_xasprintf(PV_OBSERVE_NODE_UNREAD " '%s': %s", node, pv_error_message(&e)));
-                        pv_error_done(&e);
-                        continue;
-                }
-                merge_checks(o, node, ms, nm);
-                free_mappings(ms, nm);
+                pv_error_wrap(err, "GET /cluster/mapping/usb");
+        return r;
+}
+
+/* The listing checked on node (check-node=NODE): its errors join the mappings of o, each with its
+ * node. A node that cannot be read is a warning (PV_OBSERVE_NODE_UNREAD), as for PCI. */
+void pv_api_usb_take_check(struct pv_observed *o, const char *node, struct pv_api_get *q, struct pv_strv *warnings) {
+        if (!known(o, node))
+                return;
+        struct pv_obs_mapping *ms = NULL;
+        size_t nm = 0;
+        struct pv_error e = PV_ERROR_INIT;
+        if (!q->err.code && json_is_array(q->data))
+                errors_as_checks(q->data);
+        if (q->err.code || pv_api_decode_mappings(q->data, &ms, &nm, &e) < 0) {
+                note(warnings, pv_xasprintf(PV_OBSERVE_NODE_UNREAD " '%s': %s", node,
+                                            pv_error_message(q->err.code ? &q->err : &e)));
+                pv_error_done(&e);
+                return;
         }
-        for (size_t i = 0; i < want->usb_hw_nodes.n; i++) {
-                const char *node = want->usb_hw_nodes.v[i];
-                if (!known(o, node))
-                        continue;
-                struct pv_hw_usb *devs = NULL;
-                size_t nd = 0;
-                struct pv_error e = PV_ERROR_INIT;
-                if (pv_api_node_usb(api, node, &devs, &nd, &e) < 0) {
-                        note(warnings, pv_xasprintf("cannot read the USB devices of node '%s': %s", node,
-                                                    pv_error_message(&e)));
-                        pv_error_done(&e);
-                        continue;
-                }
-                o->usb_hw = pv_xreallocarray(o->usb_hw, o->n_usb_hw + 1, sizeof *o->usb_hw);
-                o->usb_hw[o->n_usb_hw++] = (struct pv_node_usb){ .node = pv_xstrdup(node), .devs = devs, .n_devs = nd };
+        merge_checks(o, node, ms, nm);
+        free_mappings(ms, nm);
+}
+
+/* The USB devices of node (GET /nodes/NODE/hardware/usb), for the port-only entries of its mappings. */
+void pv_api_usb_take_hw(struct pv_observed *o, const char *node, struct pv_api_get *q, struct pv_strv *warnings) {
+        if (!known(o, node))
+                return;
+        struct pv_hw_usb *devs = NULL;
+        size_t nd = 0;
+        struct pv_error e = PV_ERROR_INIT;
+        if (q->err.code || pv_api_decode_hw_usb(q->data, &devs, &nd, &e) < 0) {
+                note(warnings, pv_xasprintf("cannot read the USB devices of node '%s': %s", node,
+                                            pv_error_message(q->err.code ? &q->err : &e)));
+                pv_error_done(&e);
+                return;
         }
-        return 0;
+        o->usb_hw = pv_xreallocarray(o->usb_hw, o->n_usb_hw + 1, sizeof *o->usb_hw);
+        o->usb_hw[o->n_usb_hw++] = (struct pv_node_usb){ .node = pv_xstrdup(node), .devs = devs, .n_devs = nd };
 }
