@@ -92,7 +92,7 @@ int pv_strv_push_take(struct pv_strv *sv, char *s, struct pv_error *err) {
 }
 
 int pv_strv_push(struct pv_strv *sv, const char *s, struct pv_error *err) {
-        return pv_strv_push_take(sv, strdup(s), err);
+        return pv_strv_push_take(sv, pv_xstrdup(s), err);
 }
 
 bool pv_strv_contains(const struct pv_strv *sv, const char *s) {
