@@ -52,6 +52,7 @@ sed -e "s|^  api: .*|  api: https://127.0.0.1:$port|" \
     -e "s|^    password_file: .*|    password_file: $work/root.pw|" \
     -e "s|^    ca_file: .*|    fingerprint: \"$fp\"|" \
     profiles/examples/laptop-single-gpu.yaml >"$work/profile.yaml"
+cp -r profiles/examples/roms "$work/roms" # its romfiles source (a synthetic vBIOS), beside the profile
 run() { echo "\$ pvfio $*"; "$pvfio" "$@" || echo "(exit $?)"; }
 host="--root $work/root --node pve-laptop"
 
