@@ -4,7 +4,7 @@
 # --task-ms 300 --latency-ms 2 and --task-ms 50 --latency-ms 0; then 100 VMs with pvfio alone.
 # Installs nothing: needs `ansible` and `python3-proxmoxer` (scripts/deps.sh --bench installs them).
 # Builds pvfio (Release) into build-bench-ansible; details and options: bench/peer_ansible.py.
-# Usage: bench/peer-ansible.sh [--runs N] [--settings 300:2,50:0] [--no-100] [--no-ansible]
+# Usage: bench/peer-ansible.sh [--runs N] [--settings 300:2,50:0] [--no-100] [--no-ansible] [--phases create,noop,…]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir="$top/build-bench-ansible"
