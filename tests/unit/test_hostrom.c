@@ -26,31 +26,18 @@
 #include "pvfio/planjson.h"
 #include "pvfio/profile.h"
 
+#include "rom_fixture.h"
+
 /* ------------------------------------------------------------- helpers */
 
-/* A synthetic option ROM image of `blocks` 512-byte blocks (mostly NUL bytes). */
-static size_t rom_image(uint8_t *p, uint16_t ven, uint16_t dev, uint8_t code, bool last, unsigned blocks) {
-        memset(p, 0, blocks * 512u);
-        p[0] = 0x55, p[1] = 0xaa;
-        if (code == 3) {
-                p[4] = 0xf1, p[5] = 0x0e;       /* EfiSignature 0x0EF1 */
-                p[0x0a] = 0x64, p[0x0b] = 0x86; /* machine type x64 */
-        }
-        p[0x18] = 0x40;
-        memcpy(p + 0x40, "PCIR", 4);
-        p[0x44] = ven & 0xff, p[0x45] = ven >> 8, p[0x46] = dev & 0xff, p[0x47] = dev >> 8;
-        p[0x50] = blocks & 0xff, p[0x51] = blocks >> 8;
-        p[0x54] = code;
-        p[0x55] = last ? 0x80 : 0;
-        p[0x100] = 0xff, p[0x101] = 0xfe, p[0x102] = 0xc3; /* bytes that are not UTF-8 */
-        return blocks * 512u;
-}
-
-/* A legacy image, plus an EFI image when efi. */
+/* A legacy image, plus an EFI image when efi; each carries bytes that are not UTF-8 beside its NULs. */
 static size_t rom_build(uint8_t *p, bool efi) {
         size_t n = rom_image(p, 0x10de, 0x2484, 0, !efi, 8);
+        p[0x100] = 0xff, p[0x101] = 0xfe, p[0x102] = 0xc3;
         if (efi)
                 n += rom_image(p + n, 0x10de, 0x2484, 3, true, 4);
+        if (efi)
+                p[8 * 512 + 0x100] = 0xff, p[8 * 512 + 0x101] = 0xfe, p[8 * 512 + 0x102] = 0xc3;
         return n;
 }
 

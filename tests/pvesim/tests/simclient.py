@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import sys
 import time
+import unittest
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -214,3 +215,25 @@ class Client:
                 return a.data
             time.sleep(0.02)
         raise AssertionError("task %s did not finish" % upid)
+
+
+class SimTestCase(unittest.TestCase):
+    """One simulator per test class (SIM_ARGS), reset before each test, with a root@pam
+    ticket client in self.c."""
+
+    SIM_ARGS = ["--task-ms", "5"]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim(args=list(cls.SIM_ARGS))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def setUp(self):
+        self.sim.reset()
+        self.c = self.sim.client(("ticket", "root@pam"))
+
+    def tearDown(self):
+        self.c.close()

@@ -3,27 +3,13 @@
 import time
 import unittest
 
-from simclient import Sim
+from simclient import SimTestCase
 
-ROOT = ("ticket", "root@pam")
 REBOOT_MS = 600
 
 
-class NodePower(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Sim(args=["--task-ms", "5", "--reboot-ms", str(REBOOT_MS)])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sim.stop()
-
-    def setUp(self):
-        self.sim.reset()
-        self.c = self.sim.client(ROOT)
-
-    def tearDown(self):
-        self.c.close()
+class NodePower(SimTestCase):
+    SIM_ARGS = ["--task-ms", "5", "--reboot-ms", str(REBOOT_MS)]
 
     def node(self, name):
         nodes = self.c.call("GET", "/cluster/resources", query={"type": "node"}).data

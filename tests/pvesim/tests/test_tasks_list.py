@@ -4,27 +4,10 @@ start/limit and total (pvfio polls many tasks of one node with it)."""
 
 import unittest
 
-from simclient import Sim
-
-ROOT = ("ticket", "root@pam")
+from simclient import SimTestCase
 
 
-class TasksList(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Sim(args=["--task-ms", "5"])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sim.stop()
-
-    def setUp(self):
-        self.sim.reset()
-        self.c = self.sim.client(ROOT)
-
-    def tearDown(self):
-        self.c.close()
-
+class TasksList(SimTestCase):
     def start_stop(self, vmid=101):
         up = self.c.call("POST", "/nodes/pve1/qemu/%d/status/start" % vmid).data
         self.c.wait_task(up)

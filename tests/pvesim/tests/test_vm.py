@@ -4,27 +4,12 @@ import re
 import threading
 import unittest
 
-from simclient import Sim
+from simclient import SimTestCase
 
 ROOT = ("ticket", "root@pam")
 
 
-class VmFlows(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Sim(args=["--task-ms", "5"])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sim.stop()
-
-    def setUp(self):
-        self.sim.reset()
-        self.c = self.sim.client(ROOT)
-
-    def tearDown(self):
-        self.c.close()
-
+class VmFlows(SimTestCase):
     def create(self, vmid, node="pve1", json_body=False, **conf):
         a = self.c.call("POST", "/nodes/%s/qemu" % node, dict(conf, vmid=vmid), json_body=json_body)
         self.assertEqual(a.status, 200, a)
