@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -110,6 +111,7 @@ static void api_free(struct pv_api *api) {
         pv_secret_free(api->secret);
         free(api->secret_source);
         free(api->ca_file);
+        pv_api_tls_release(api);
         pv_secret_free(api->ticket);
         pv_secret_free(api->csrf);
         free(api);
@@ -418,78 +420,153 @@ static void fail_all(struct pv_api_get *reqs, size_t n, const struct pv_error *w
         }
 }
 
-int pv_api_get_many(struct pv_api *api, struct pv_api_get *reqs, size_t n, struct pv_error *err) {
-        if (n == 0)
+/* One GET of a growing batch: the engine's request and its index in the caller's array. */
+struct more_req {
+        struct pv_api_req req;
+        size_t index;
+};
+
+struct more_run {
+        struct pv_api_get **reqs;
+        size_t *n;
+        pv_api_more_fn more;
+        void *ctx;
+        struct more_req **all;          /* every request of the batch, in index order */
+        size_t n_all;
+        struct pv_api_feed *feed;       /* the run new requests join */
+        const struct pv_error *unsent;  /* or, after a failed login, why they are not sent */
+        bool last_pass;                 /* the run after a new login: a refusal now is the answer */
+};
+
+/* Requests the caller appended: checked, then queued on the running feed (or only recorded). */
+static void more_take_new(struct more_run *m) {
+        while (m->n_all < *m->n) {
+                size_t i = m->n_all;
+                struct pv_api_get *g = &(*m->reqs)[i];
+                struct more_req *w = pv_xcalloc(1, sizeof *w);
+                w->index = i;
+                w->req = (struct pv_api_req){
+                        .method = PV_API_GET,
+                        .path = g->path,
+                        .params = g->params,
+                        .idempotent = true,
+                };
+                m->all = pv_xreallocarray(m->all, i + 1, sizeof *m->all);
+                m->all[m->n_all++] = w;
+                pv_error_done(&g->err);
+                if (check_path(g->path, &g->err) < 0) {
+                        w->req.state = PV_REQ_DONE; /* never sent: its err says why */
+                        pv_error_move(&w->req.err, &g->err);
+                        continue;
+                }
+                if (m->unsent) {
+                        w->req.state = PV_REQ_DONE;
+                        pv_error_set(&w->req.err, m->unsent->code, "%s", pv_error_message(m->unsent));
+                        w->req.err.http_status = m->unsent->http_status;
+                } else {
+                        pv_api_feed_add(m->feed, &w->req);
+                }
+        }
+}
+
+/* A request ended: its answer goes to the caller's entry, and the caller may add more. */
+static void more_end(struct more_run *m, struct more_req *w) {
+        struct pv_api_get *g = &(*m->reqs)[w->index];
+        json_decref(g->data);
+        g->data = TAKE_PTR(w->req.data);
+        pv_error_done(&g->err);
+        pv_error_move(&g->err, &w->req.err);
+        if (m->more)
+                m->more(m->ctx, w->index);
+        more_take_new(m);
+}
+
+static void more_ended(struct pv_api_feed *f, struct pv_api_req *r) {
+        struct more_run *m = f->ctx;
+        if (r->auth_failed && !m->last_pass)
+                return; /* run again after a new login, or given the login's failure */
+        more_end(m, (struct more_req *)((char *)r - offsetof(struct more_req, req)));
+}
+
+int pv_api_get_more(struct pv_api *api, struct pv_api_get **reqs, size_t *n, pv_api_more_fn more, void *ctx,
+                    struct pv_error *err) {
+        if (*n == 0)
                 return 0;
-        for (size_t i = 0; i < n; i++) {
-                int rc = check_path(reqs[i].path, err);
+        for (size_t i = 0; i < *n; i++) {
+                int rc = check_path((*reqs)[i].path, err);
                 if (rc < 0)
                         return rc;
         }
         struct pv_error lerr = PV_ERROR_INIT;
         int rc = pv_api_ensure_ticket(api, false, &lerr);
         if (rc < 0) {
-                fail_all(reqs, n, &lerr);
+                fail_all(*reqs, *n, &lerr);
                 rc = pv_error_set(err, lerr.code, "%s", pv_error_message(&lerr));
                 if (err && err->code == lerr.code)
                         err->http_status = lerr.http_status;
                 pv_error_done(&lerr);
                 return rc;
         }
-        struct pv_api_req *rs = pv_xcalloc(n, sizeof *rs);
-        struct pv_api_req **ptrs = pv_xcalloc(n, sizeof *ptrs);
-        for (size_t i = 0; i < n; i++) {
-                rs[i] = (struct pv_api_req){
-                        .method = PV_API_GET,
-                        .path = reqs[i].path,
-                        .params = reqs[i].params,
-                        .idempotent = true,
-                };
-                ptrs[i] = &rs[i];
-        }
-        pv_api_run(api, ptrs, n);
-        /* a refused ticket: log in again once and re-run what it refused */
-        size_t again = 0;
-        for (size_t i = 0; i < n; i++)
-                if (rs[i].auth_failed)
-                        ptrs[again++] = &rs[i];
-        if (again) {
+        struct pv_api_feed feed = { .ended = more_ended };
+        struct more_run m = { .reqs = reqs, .n = n, .more = more, .ctx = ctx, .feed = &feed };
+        feed.ctx = &m;
+        more_take_new(&m);
+        pv_api_run_feed(api, &feed);
+        /* a refused ticket: log in again once and re-run what it refused (their answers may add more) */
+        struct pv_api_feed again = { .ended = more_ended, .ctx = &m };
+        for (size_t i = 0; i < m.n_all; i++)
+                if (m.all[i]->req.auth_failed)
+                        pv_api_feed_add(&again, &m.all[i]->req);
+        if (again.n) {
+                m.feed = &again;
+                m.last_pass = true;
                 if (pv_api_ensure_ticket(api, true, &lerr) == 0) {
-                        pv_api_run(api, ptrs, again);
+                        pv_api_run_feed(api, &again);
                 } else {
                         /* the 401s stand for a login that now fails: say why */
-                        for (size_t i = 0; i < n; i++)
-                                if (rs[i].auth_failed) {
-                                        pv_error_done(&rs[i].err);
-                                        pv_error_set(&rs[i].err, lerr.code, "%s", pv_error_message(&lerr));
-                                        rs[i].err.http_status = lerr.http_status;
-                                }
+                        m.unsent = &lerr;
+                        for (size_t k = 0; k < again.n; k++) {
+                                struct pv_api_req *r = again.v[k];
+                                pv_error_done(&r->err);
+                                pv_error_set(&r->err, lerr.code, "%s", pv_error_message(&lerr));
+                                r->err.http_status = lerr.http_status;
+                                r->auth_failed = false;
+                                more_end(&m, (struct more_req *)((char *)r - offsetof(struct more_req, req)));
+                        }
+                        m.unsent = NULL;
                         pv_error_done(&lerr);
                 }
         }
-        size_t failed = 0, first = n;
-        for (size_t i = 0; i < n; i++) {
-                json_decref(reqs[i].data);
-                reqs[i].data = TAKE_PTR(rs[i].data);
-                pv_error_done(&reqs[i].err);
-                if (rs[i].err.code) {
-                        if (first == n)
+        size_t failed = 0, first = *n;
+        for (size_t i = 0; i < m.n_all; i++) {
+                struct more_req *w = m.all[i];
+                if (w->req.err.code) /* never sent: a bad path, or appended after a failed login */
+                        pv_error_move(&(*reqs)[i].err, &w->req.err);
+                if ((*reqs)[i].err.code) {
+                        if (first == *n)
                                 first = i;
                         failed++;
                 }
-                pv_error_move(&reqs[i].err, &rs[i].err);
-                pv_api_req_done(&rs[i]);
+                pv_api_req_done(&w->req);
+                free(w);
         }
-        free(rs);
-        free(ptrs);
+        free(m.all);
+        free(feed.v);
+        free(again.v);
         if (!failed)
                 return 0;
-        if (n == 1)
-                rc = pv_error_set(err, reqs[first].err.code, "%s", pv_error_message(&reqs[first].err));
+        struct pv_api_get *f = &(*reqs)[first];
+        if (*n == 1)
+                rc = pv_error_set(err, f->err.code, "%s", pv_error_message(&f->err));
         else
-                rc = pv_error_set(err, reqs[first].err.code, "%zu of %zu requests failed, the first: %s", failed, n,
-                                  pv_error_message(&reqs[first].err));
-        if (err && err->code == reqs[first].err.code)
-                err->http_status = reqs[first].err.http_status;
+                rc = pv_error_set(err, f->err.code, "%zu of %zu requests failed, the first: %s", failed, *n,
+                                  pv_error_message(&f->err));
+        if (err && err->code == f->err.code)
+                err->http_status = f->err.http_status;
         return rc;
+}
+
+int pv_api_get_many(struct pv_api *api, struct pv_api_get *reqs, size_t n, struct pv_error *err) {
+        size_t nn = n;
+        return pv_api_get_more(api, &reqs, &nn, NULL, NULL, err);
 }

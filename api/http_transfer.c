@@ -452,25 +452,57 @@ static size_t batch_width(size_t parallel, size_t n) {
         return (n + waves - 1) / waves;
 }
 
-void pv_api_run(struct pv_api *api, struct pv_api_req **reqs, size_t n) {
-        size_t active = 0, done = 0;
-        const size_t width = batch_width(api->parallel, n);
-        for (size_t i = 0; i < n; i++) {
-                reqs[i]->api = api;
-                reqs[i]->state = PV_REQ_WAIT;
-                reqs[i]->not_before = 0;
-                reqs[i]->verdict = PV_API_FINAL;
-                reqs[i]->auth_failed = false;
-                json_decref(reqs[i]->data);
-                reqs[i]->data = NULL;
-                pv_error_done(&reqs[i]->err);
+static void run_reset(struct pv_api *api, struct pv_api_req *r) {
+        r->api = api;
+        r->state = PV_REQ_WAIT;
+        r->not_before = 0;
+        r->verdict = PV_API_FINAL;
+        r->auth_failed = false;
+        json_decref(r->data);
+        r->data = NULL;
+        pv_error_done(&r->err);
+}
+
+/*
+ * The width of a run that grew to `left` unfinished requests. A new connection costs
+ * two round trips before its first answer (TCP, then a resumed TLS 1.3 handshake) and
+ * CPU on the server; one already open answers in one. So the run opens more only when
+ * the connections it has would need more than two waves beyond what the wider run
+ * needs: 20 VM reads after 7 listing reads keep the 7 connections (3 waves, against 2
+ * plus the handshakes); after 2 reads they do not (10 waves against 2).
+ */
+static size_t grown_width(size_t parallel, size_t width, size_t left) {
+        size_t wider = batch_width(parallel, left);
+        if (wider <= width)
+                return width;
+        size_t waves_now = (left + width - 1) / width, waves_wider = (left + wider - 1) / wider;
+        return waves_now > waves_wider + 2 ? wider : width;
+}
+
+void pv_api_feed_add(struct pv_api_feed *f, struct pv_api_req *r) {
+        if (f->n == f->alloc) {
+                f->alloc = f->alloc ? f->alloc * 2 : 16;
+                f->v = pv_xreallocarray(f->v, f->alloc, sizeof *f->v);
         }
+        f->v[f->n++] = r;
+}
+
+void pv_api_run_feed(struct pv_api *api, struct pv_api_feed *f) {
+        size_t active = 0, done = 0, reset = 0;
         size_t first_waiting = 0; /* everything before it has been started at least once */
-        while (done < n) {
+        size_t width = batch_width(api->parallel, f->n);
+        /* a request that ends may add more: the loop runs until every one, old or new, is done */
+        while (reset < f->n || done < f->n) {
+                if (reset < f->n) {
+                        for (; reset < f->n; reset++)
+                                run_reset(api, f->v[reset]);
+                        width = grown_width(api->parallel, width, f->n - done);
+                }
                 uint64_t now = pv_api_now_ms();
                 uint64_t next_due = UINT64_MAX;
+                size_t n = f->n;
                 for (size_t i = 0; i < n && active < width; i++) {
-                        struct pv_api_req *r = reqs[i];
+                        struct pv_api_req *r = f->v[i];
                         if (r->state != PV_REQ_WAIT)
                                 continue;
                         if (api->pin_mismatch) {
@@ -480,6 +512,8 @@ void pv_api_run(struct pv_api *api, struct pv_api_req **reqs, size_t n) {
                                              pv_api_method_name(r->method), r->path, api->url);
                                 r->state = PV_REQ_DONE;
                                 done++;
+                                if (f->ended)
+                                        f->ended(f, r);
                                 continue;
                         }
                         if (r->not_before > now) {
@@ -488,14 +522,17 @@ void pv_api_run(struct pv_api *api, struct pv_api_req **reqs, size_t n) {
                                 continue;
                         }
                         start(r);
-                        if (r->state == PV_REQ_ACTIVE)
+                        if (r->state == PV_REQ_ACTIVE) {
                                 active++;
-                        else
+                        } else {
                                 done++;
+                                if (f->ended)
+                                        f->ended(f, r);
+                        }
                         if (i >= first_waiting)
                                 first_waiting = i + 1;
                 }
-                if (done == n)
+                if (done == f->n && reset == f->n)
                         break;
                 int running = 0;
                 curl_multi_perform(api->multi, &running);
@@ -511,14 +548,19 @@ void pv_api_run(struct pv_api *api, struct pv_api_req **reqs, size_t n) {
                         curl_multi_remove_handle(api->multi, easy);
                         active--;
                         finish(r, c);
-                        if (r->state == PV_REQ_DONE)
+                        if (r->state == PV_REQ_DONE) {
                                 done++;
+                                if (f->ended)
+                                        f->ended(f, r);
+                        }
                 }
-                if (done == n)
+                if (done == f->n && reset == f->n)
                         break;
+                if (reset < f->n)
+                        continue; /* new requests: start them at once */
                 /* sleep until a transfer has news, a retry is due, or (at most) a second passes */
                 int timeout = 1000;
-                if (active < width && first_waiting < n)
+                if (active < width && first_waiting < f->n)
                         timeout = 0; /* unstarted requests and a free slot: loop at once */
                 now = pv_api_now_ms();
                 if (next_due != UINT64_MAX)
@@ -526,4 +568,9 @@ void pv_api_run(struct pv_api *api, struct pv_api_req **reqs, size_t n) {
                 if (timeout > 0 || active > 0)
                         curl_multi_poll(api->multi, NULL, 0, timeout, NULL);
         }
+}
+
+void pv_api_run(struct pv_api *api, struct pv_api_req **reqs, size_t n) {
+        struct pv_api_feed f = { .v = reqs, .n = n, .alloc = n };
+        pv_api_run_feed(api, &f);
 }

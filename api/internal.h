@@ -21,6 +21,7 @@ struct pv_api {
         char *secret_source;
         char *ca_file;
         bool insecure;
+        struct x509_store_st *trust;    /* the verification store, loaded once per process (tls.c) */
         bool has_pin;
         unsigned char pin[32];
         char pin_text[PV_API_FP_LEN];
@@ -84,6 +85,20 @@ struct pv_api_req {
 uint64_t pv_api_now_ms(void);
 /* Run requests concurrently (bounded by api->parallel); each ends DONE with data or err. */
 void pv_api_run(struct pv_api *api, struct pv_api_req **reqs, size_t n);
+/*
+ * A run that grows: `ended` is called as each request ends (DONE, or refused for its
+ * ticket: auth_failed) and may append requests with pv_api_feed_add; they run in the
+ * same loop, on the connections already open, instead of waiting for the slowest
+ * request of the run. v holds pointers: a request must not move while the run lasts.
+ */
+struct pv_api_feed {
+        struct pv_api_req **v;
+        size_t n, alloc;
+        void (*ended)(struct pv_api_feed *f, struct pv_api_req *r);
+        void *ctx;
+};
+void pv_api_feed_add(struct pv_api_feed *f, struct pv_api_req *r);
+void pv_api_run_feed(struct pv_api *api, struct pv_api_feed *f);
 void pv_api_req_done(struct pv_api_req *r);
 /* Log in (or renew the ticket) when password auth needs it. */
 int pv_api_ensure_ticket(struct pv_api *api, bool force, struct pv_error *err);
@@ -91,6 +106,8 @@ int pv_api_ensure_ticket(struct pv_api *api, bool force, struct pv_error *err);
 void pv_api_auth_info(const struct pv_api *api, struct pv_api_auth_info *ret);
 /* Install the TLS policy (CA, insecure, pinning) on an easy handle. */
 int pv_api_tls_setup(struct pv_api *api, CURL *easy, struct pv_error *err);
+/* Drop the session's reference to the verification store. */
+void pv_api_tls_release(struct pv_api *api);
 /* "https://host:8006" from what the user wrote (https only; trailing / and /api2/json dropped). */
 int pv_api_url_normalize(const char *in, char **ret, struct pv_error *err);
 /* Path-segment escaping (keeps RFC 3986 pchar characters). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Observe the cluster for a plan: two rounds of concurrent GETs, one request per VM. */
+/* Observe the cluster for a plan: concurrent GETs, one request per VM, the VM reads started as soon as the listing answers. */
 #include "pvfio/observe.h"
 
 #include <inttypes.h>
@@ -16,7 +16,7 @@
 /* A growable list of GET requests whose paths and params this file owns. */
 struct batch {
         struct pv_api_get *reqs;
-        struct pv_api_params *params;   /* one per request (may stay empty) */
+        struct pv_api_params **params;  /* one per request, or NULL (each allocated: the arrays may move mid-run) */
         char **paths;
         int *kind;                      /* what the answer is for */
         size_t *ref;                    /* index into the owner's table (VM, node, device) */
@@ -33,7 +33,9 @@ static void batch_done(struct batch *b) {
         for (size_t i = 0; i < b->n; i++) {
                 json_decref(b->reqs[i].data);
                 pv_error_done(&b->reqs[i].err);
-                pv_api_params_done(&b->params[i]);
+                if (b->params[i])
+                        pv_api_params_done(b->params[i]);
+                free(b->params[i]);
                 free(b->paths[i]);
         }
         free(b->reqs);
@@ -57,16 +59,24 @@ static int batch_add(struct batch *b, char *path, int kind, size_t ref) {
         }
         size_t i = b->n++;
         b->paths[i] = path;
-        b->params[i] = (struct pv_api_params)PV_API_PARAMS_INIT;
+        b->params[i] = NULL;
         b->kind[i] = kind;
         b->ref[i] = ref;
         b->reqs[i] = (struct pv_api_get){ .path = path, .params = NULL, .data = NULL, .err = PV_ERROR_INIT };
         return (int)i;
 }
 
+/* The query parameters of request idx (allocated on first use). */
+static struct pv_api_params *batch_params(struct batch *b, size_t idx) {
+        if (!b->params[idx]) {
+                b->params[idx] = pv_xmalloc(sizeof *b->params[idx]);
+                *b->params[idx] = (struct pv_api_params)PV_API_PARAMS_INIT;
+                b->reqs[idx].params = b->params[idx];
+        }
+        return b->params[idx];
+}
+
 static int batch_run(struct pv_api *api, struct batch *b, struct pv_observe_stats *stats) {
-        for (size_t i = 0; i < b->n; i++)
-                b->reqs[i].params = b->params[i].n ? &b->params[i] : NULL;
         if (stats) {
                 stats->rounds++;
                 stats->requests += b->n;
@@ -243,13 +253,104 @@ static int add_mdev_types(struct pv_node_hw *hw, const struct pv_pci_addr *addr,
         return 0;
 }
 
+/* One VM read of the batch: its config, or its pending list and the config in it. */
+static int take_vm_read(struct pv_observed *o, struct batch *b, size_t i, struct idx_list *need_config,
+                        struct pv_error *err) {
+        struct pv_api_get *q = &b->reqs[i];
+        if (q->err.code) {
+                pv_error_move(err, &q->err);
+                return -err->code;
+        }
+        const struct pv_vm_info *v = &o->vms[b->ref[i]];
+        int r;
+        if (b->kind[i] == REQ_CONFIG) {
+                struct pv_vm_config c;
+                r = pv_api_decode_vm_config(q->data, v->node, v->vmid, &c, err);
+                if (r >= 0)
+                        append_config(o, &c);
+        } else {
+                struct pv_vm_pending pd;
+                r = pv_api_decode_vm_pending(q->data, v->vmid, &pd, err);
+                if (r >= 0)
+                        append_pending(o, &pd);
+                json_t *conf = r >= 0 ? pv_api_config_from_pending(q->data) : NULL;
+                if (r >= 0 && !conf)
+                        r = pv_error_set(err, PV_ENOMEM, "out of memory");
+                struct pv_vm_config c;
+                if (r >= 0)
+                        r = pv_api_decode_vm_config(conf, v->node, v->vmid, &c, err);
+                json_decref(conf);
+                if (r >= 0 && c.digest) {
+                        append_config(o, &c);
+                } else if (r >= 0) {
+                        pv_vm_config_done(&c); /* no digest: the update needs one, read the config */
+                        need_config_add(need_config, b->ref[i]);
+                }
+        }
+        if (r < 0)
+                pv_error_wrap(err, "GET %s", b->paths[i]);
+        return r;
+}
+
+/* The reads of the VMs the plan needs, from the cluster listing: a config, or for a running VM its pending list. */
+static int add_vm_reads(struct batch *b, const struct pv_observed *o, const struct pv_observe_want *want,
+                        const struct pv_observe_opts *opts, const char *tag, struct pv_error *err) {
+        for (size_t i = 0; i < o->n_vms; i++) {
+                const struct pv_vm_info *v = &o->vms[i];
+                if (v->is_template)
+                        continue;
+                /* VMs on nodes where the profile picks VFs are read too: used VFs matter */
+                bool wanted = (opts && opts->all_vms) || (v->name && pv_strv_contains(&want->vm_names, v->name)) ||
+                            pv_tags_contain(v->tags, tag) || pv_strv_contains(&want->vf_nodes, v->node);
+                if (!wanted)
+                        continue;
+                char id[16];
+                snprintf(id, sizeof id, "%" PRIu32, v->vmid);
+                /* a running VM may have pending changes: its pending list carries the config too */
+                bool running = v->status && strcmp(v->status, "running") == 0;
+                int r = batch_add(b, pv_api_path(err, "nodes", v->node, "qemu", id, running ? "pending" : "config", NULL),
+                                  running ? REQ_PENDING : REQ_CONFIG, i);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Round 1 as it runs: the listing's answer starts the VM reads at once. */
+struct listing_feed {
+        struct batch *b;
+        struct pv_observed *o;
+        const struct pv_observe_want *want;
+        const struct pv_observe_opts *opts;
+        const char *tag;
+        bool listed;                    /* the listing is decoded into o */
+        int r;                          /* < 0: decoding it (or adding the reads) failed: err says why */
+        struct pv_error err;
+};
+
+static void listing_answered(void *ctx, size_t i) {
+        struct listing_feed *f = ctx;
+        struct batch *b = f->b;
+        if (b->kind[i] != REQ_RESOURCES || b->reqs[i].err.code || f->listed || f->r < 0)
+                return;
+        f->r = pv_api_decode_resources(b->reqs[i].data, &f->o->nodes, &f->o->n_nodes, &f->o->vms, &f->o->n_vms,
+                                       &f->err);
+        if (f->r < 0) {
+                pv_error_wrap(&f->err, "GET %s", b->paths[i]);
+                return;
+        }
+        f->listed = true;
+        f->r = add_vm_reads(b, f->o, f->want, f->opts, f->tag, &f->err);
+}
+
 /*
- * Two rounds of concurrent GETs:
+ * Concurrent GETs in one run, and a second only when the hardware asks for it:
  *   1. what the profile alone decides: /cluster/resources, the mapping
  *      listing (plain, and with check-node per mapped node), the hardware of
- *      the nodes the profile's devices use;
- *   2. what round 1 decides: one read per VM (config, or for a running VM its
- *      pending list, which carries the config too) and the mdev types.
+ *      the nodes the profile's devices use; and, started the moment the
+ *      listing answers, one read per VM (config, or for a running VM its
+ *      pending list, which carries the config too);
+ *   2. what the hardware decides: the mdev types.
  * A node the profile names but the cluster lacks costs a failed request in
  * round 1; it is reported as not part of the cluster.
  */
@@ -265,6 +366,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
         struct idx_list need_config = { 0 };
         struct pv_mdev_want *mreqs = NULL;
         size_t n_mreqs = 0;
+        struct listing_feed feed = { .b = &b, .o = &o, .want = want, .opts = opts, .tag = tag, .err = PV_ERROR_INIT };
         int r;
 
         /* round 1; the versions and datacenter options once per run */
@@ -288,18 +390,18 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 r = batch_add(&b, pv_xstrdup("/cluster/mapping/pci"), REQ_MAPPINGS, 0);
         for (size_t i = 0; i < check_nodes->n && r >= 0; i++) {
                 int idx = batch_add(&b, pv_xstrdup("/cluster/mapping/pci"), REQ_MAPPINGS_CHECK, i);
-                r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "check-node", check_nodes->v[i], err);
+                r = idx < 0 ? idx : pv_api_params_add(batch_params(&b, idx), "check-node", check_nodes->v[i], err);
         }
         for (size_t i = 0; i < hw_nodes->n && r >= 0; i++) {
                 int idx = batch_add(&b, pv_api_path(err, "nodes", hw_nodes->v[i], "hardware", "pci", NULL), REQ_HW, i);
-                r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "pci-class-blacklist", "", err);
+                r = idx < 0 ? idx : pv_api_params_add(batch_params(&b, idx), "pci-class-blacklist", "", err);
         }
         /* cluster USB mappings, their checks and the USB devices their port-only entries need */
         if (r >= 0 && want->usb_mappings) {
                 r = batch_add(&b, pv_xstrdup("/cluster/mapping/usb"), REQ_USB_MAPPINGS, 0);
                 for (size_t i = 0; i < want->usb_check_nodes.n && r >= 0; i++) {
                         int idx = batch_add(&b, pv_xstrdup("/cluster/mapping/usb"), REQ_USB_CHECK, i);
-                        r = idx < 0 ? idx : pv_api_params_add(&b.params[idx], "check-node", want->usb_check_nodes.v[i], err);
+                        r = idx < 0 ? idx : pv_api_params_add(batch_params(&b, idx), "check-node", want->usb_check_nodes.v[i], err);
                 }
                 for (size_t i = 0; i < want->usb_hw_nodes.n && r >= 0; i++)
                         r = batch_add(&b, pv_api_path(err, "nodes", want->usb_hw_nodes.v[i], "hardware", "usb", NULL),
@@ -307,7 +409,13 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
         }
         if (r < 0)
                 goto fail;
-        batch_run(api, &b, stats);
+        if (stats)
+                stats->rounds++;
+        struct pv_error ignored = PV_ERROR_INIT;
+        pv_api_get_more(api, &b.reqs, &b.n, listing_answered, &feed, &ignored); /* errors: per request, below */
+        pv_error_done(&ignored);
+        if (stats)
+                stats->requests += b.n;
         /* the cluster listing and the mappings first: the rest is read against them */
         for (size_t i = 0; i < b.n; i++) {
                 if (b.kind[i] != REQ_RESOURCES && b.kind[i] != REQ_MAPPINGS)
@@ -317,10 +425,15 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                         r = -err->code;
                         goto fail;
                 }
-                if (b.kind[i] == REQ_RESOURCES)
-                        r = pv_api_decode_resources(b.reqs[i].data, &o.nodes, &o.n_nodes, &o.vms, &o.n_vms, err);
-                else
-                        r = pv_api_decode_mappings(b.reqs[i].data, &o.mappings, &o.n_mappings, err);
+                if (b.kind[i] == REQ_RESOURCES) {
+                        r = feed.r;
+                        if (r < 0)
+                                pv_error_move(err, &feed.err);
+                        if (r < 0)
+                                goto fail;
+                        continue;
+                }
+                r = pv_api_decode_mappings(b.reqs[i].data, &o.mappings, &o.n_mappings, err);
                 if (r < 0) {
                         pv_error_wrap(err, "GET %s", b.paths[i]);
                         goto fail;
@@ -331,7 +444,8 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                         goto fail;
         for (size_t i = 0; i < b.n; i++) {
                 struct pv_api_get *q = &b.reqs[i];
-                if (b.kind[i] == REQ_RESOURCES || b.kind[i] == REQ_MAPPINGS || b.kind[i] == REQ_USB_MAPPINGS)
+                if (b.kind[i] == REQ_RESOURCES || b.kind[i] == REQ_MAPPINGS || b.kind[i] == REQ_USB_MAPPINGS ||
+                    b.kind[i] == REQ_CONFIG || b.kind[i] == REQ_PENDING)
                         continue;
                 if (b.kind[i] == REQ_USB_CHECK) {
                         pv_api_usb_take_check(&o, want->usb_check_nodes.v[b.ref[i]], q, warnings);
@@ -389,27 +503,15 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                         goto fail;
                 }
         }
+        /* the VM reads */
+        for (size_t i = 0; i < b.n && r >= 0; i++)
+                if (b.kind[i] == REQ_CONFIG || b.kind[i] == REQ_PENDING)
+                        r = take_vm_read(&o, &b, i, &need_config, err);
+        if (r < 0)
+                goto fail;
         batch_done(&b);
 
         /* round 2 */
-        for (size_t i = 0; i < o.n_vms; i++) {
-                const struct pv_vm_info *v = &o.vms[i];
-                if (v->is_template)
-                        continue;
-                /* VMs on nodes where the profile picks VFs are read too: used VFs matter */
-                bool wanted = (opts && opts->all_vms) || (v->name && pv_strv_contains(&want->vm_names, v->name)) ||
-                            pv_tags_contain(v->tags, tag) || pv_strv_contains(&want->vf_nodes, v->node);
-                if (!wanted)
-                        continue;
-                char id[16];
-                snprintf(id, sizeof id, "%" PRIu32, v->vmid);
-                /* a running VM may have pending changes: its pending list carries the config too */
-                bool running = v->status && strcmp(v->status, "running") == 0;
-                r = batch_add(&b, pv_api_path(err, "nodes", v->node, "qemu", id, running ? "pending" : "config", NULL),
-                              running ? REQ_PENDING : REQ_CONFIG, i);
-                if (r < 0)
-                        goto fail;
-        }
         if (want->mdev_wants)
                 r = want->mdev_wants(want->ctx, &o, &mreqs, &n_mreqs, err);
         for (size_t q = 0; q < n_mreqs && r >= 0; q++) {
@@ -437,41 +539,6 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                                 pv_error_wrap(err, "GET %s", b.paths[i]);
                                 goto fail;
                         }
-                        continue;
-                }
-                if (q->err.code) {
-                        pv_error_move(err, &q->err);
-                        r = -err->code;
-                        goto fail;
-                }
-                const struct pv_vm_info *v = &o.vms[b.ref[i]];
-                if (b.kind[i] == REQ_CONFIG) {
-                        struct pv_vm_config c;
-                        r = pv_api_decode_vm_config(q->data, v->node, v->vmid, &c, err);
-                        if (r >= 0)
-                                append_config(&o, &c);
-                } else {
-                        struct pv_vm_pending pd;
-                        r = pv_api_decode_vm_pending(q->data, v->vmid, &pd, err);
-                        if (r >= 0)
-                                append_pending(&o, &pd);
-                        json_t *conf = r >= 0 ? pv_api_config_from_pending(q->data) : NULL;
-                        if (r >= 0 && !conf)
-                                r = pv_error_set(err, PV_ENOMEM, "out of memory");
-                        struct pv_vm_config c;
-                        if (r >= 0)
-                                r = pv_api_decode_vm_config(conf, v->node, v->vmid, &c, err);
-                        json_decref(conf);
-                        if (r >= 0 && c.digest) {
-                                append_config(&o, &c);
-                        } else if (r >= 0) {
-                                pv_vm_config_done(&c); /* no digest: the update needs one, read the config */
-                                need_config_add(&need_config, b.ref[i]);
-                        }
-                }
-                if (r < 0) {
-                        pv_error_wrap(err, "GET %s", b.paths[i]);
-                        goto fail;
                 }
         }
         batch_done(&b);
@@ -510,6 +577,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
         *ret = o;
         return 0;
 fail:
+        pv_error_done(&feed.err);
         batch_done(&b);
         free(mreqs);
         free(need_config.v);

@@ -10,6 +10,8 @@
  * the handshake fails and not one byte of the HTTP request is sent.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include <curl/curl.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -134,9 +137,125 @@ static CURLcode pin_ctx(CURL *curl, void *sslctx, void *userptr) {
         return CURLE_OK;
 }
 
+/*
+ * The verification store. libcurl builds one per connection from the CA file
+ * and directory (the CA cache of libcurl >= 7.87 is off whenever a directory is
+ * set, as Debian's default is), and OpenSSL 3 decodes PEM slowly: a connection
+ * to a node spent about 0.4 ms on a one-certificate file and some 20 ms on the
+ * system bundle. One store per process instead, shared by every connection of
+ * every session and thread (an X509_STORE is reference-counted and locked), and
+ * handed to each new SSL_CTX; libcurl itself loads nothing.
+ *
+ * What it trusts: with ca_file, that file alone (not the system store as
+ * well); without it, the system store exactly as libcurl would load it: its
+ * built-in CA file and CA directory (looked up by subject hash, lazily).
+ */
+static pthread_mutex_t trust_lock = PTHREAD_MUTEX_INITIALIZER;
+static X509_STORE *trust_cached;        /* one reference held here */
+static char *trust_cached_key;          /* the CA file, or "" for the system store */
+
+static const char *ssl_reason(void) {
+        unsigned long e = ERR_peek_last_error();
+        if (e && ERR_SYSTEM_ERROR(e))
+                return strerror(ERR_GET_REASON(e));
+        const char *why = e ? ERR_reason_error_string(e) : NULL;
+        return why ? why : "unknown error";
+}
+
+static int trust_build(CURL *easy, const char *ca_file, X509_STORE **ret, struct pv_error *err) {
+        X509_STORE *store = X509_STORE_new();
+        if (!store)
+                return pv_error_set(err, PV_ENOMEM, "out of memory");
+        ERR_clear_error();
+        if (ca_file) {
+                FILE *f = fopen(ca_file, "re");
+                if (!f) {
+                        int r = pv_error_set(err, PV_EINVAL, "cannot read the CA file '%s': %s", ca_file,
+                                             strerror(errno));
+                        X509_STORE_free(store);
+                        return r;
+                }
+                fclose(f);
+                if (X509_STORE_load_file(store, ca_file) != 1) {
+                        int r = pv_error_set(err, PV_EINVAL, "cannot read the CA file '%s': %s", ca_file,
+                                             ssl_reason());
+                        X509_STORE_free(store);
+                        return r;
+                }
+        } else {
+                char *file = NULL, *dir = NULL;
+                curl_easy_getinfo(easy, CURLINFO_CAINFO, &file);
+                curl_easy_getinfo(easy, CURLINFO_CAPATH, &dir);
+                bool any = false;
+                if (file && *file && X509_STORE_load_file(store, file) == 1)
+                        any = true;
+                if (dir && *dir && X509_STORE_load_path(store, dir) == 1)
+                        any = true;
+                if (!any) {
+                        int r = pv_error_set(err, PV_EINVAL,
+                                             "cannot read the system CA store (file '%s', directory '%s'): %s",
+                                             file ? file : "none", dir ? dir : "none", ssl_reason());
+                        X509_STORE_free(store);
+                        return r;
+                }
+        }
+        ERR_clear_error();
+        *ret = store;
+        return 0;
+}
+
+static int trust_get(struct pv_api *api, CURL *easy, struct pv_error *err) {
+        const char *key = api->ca_file ? api->ca_file : "";
+        int r = 0;
+        pthread_mutex_lock(&trust_lock);
+        if (!trust_cached || strcmp(trust_cached_key, key) != 0) {
+                X509_STORE *store = NULL;
+                r = trust_build(easy, api->ca_file, &store, err);
+                if (r >= 0) {
+                        X509_STORE_free(trust_cached);
+                        free(trust_cached_key);
+                        trust_cached = store;
+                        trust_cached_key = pv_xstrdup(key);
+                }
+        }
+        if (r >= 0 && X509_STORE_up_ref(trust_cached) == 1)
+                api->trust = trust_cached;
+        else if (r >= 0)
+                r = pv_error_set(err, PV_ENOMEM, "out of memory");
+        pthread_mutex_unlock(&trust_lock);
+        return r;
+}
+
+void pv_api_tls_release(struct pv_api *api) {
+        X509_STORE_free(api->trust);
+        api->trust = NULL;
+}
+
+static CURLcode trust_ctx(CURL *curl, void *sslctx, void *userptr) {
+        (void)curl;
+        struct pv_api *api = userptr;
+        SSL_CTX_set1_cert_store(sslctx, api->trust);
+        return CURLE_OK;
+}
+
 int pv_api_tls_setup(struct pv_api *api, CURL *easy, struct pv_error *err) {
-        CURLcode c = CURLE_OK;
-        if (api->has_pin) {
+        if (!api->has_pin && !api->insecure && !api->trust) {
+                /* the built-in defaults, read on a handle of their own: this one's are cleared below */
+                CURL *probe = curl_easy_init();
+                if (!probe)
+                        return pv_error_set(err, PV_ENOMEM, "out of memory");
+                int r = trust_get(api, probe, err);
+                curl_easy_cleanup(probe);
+                if (r < 0)
+                        return r;
+        }
+        /* libcurl loads no CA locations of its own: the pin needs none, and the store is ours */
+        CURLcode c = curl_easy_setopt(easy, CURLOPT_CAINFO, NULL);
+        if (!c)
+                c = curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
+        if (c) {
+                /* reported below */
+        } else if (api->has_pin) {
                 /* the pin is the trust anchor: chain and host name checks are replaced by it */
                 c = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
                 if (!c)
@@ -153,8 +272,10 @@ int pv_api_tls_setup(struct pv_api *api, CURL *easy, struct pv_error *err) {
                 c = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
                 if (!c)
                         c = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-                if (!c && api->ca_file)
-                        c = curl_easy_setopt(easy, CURLOPT_CAINFO, api->ca_file);
+                if (!c)
+                        c = curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, trust_ctx);
+                if (!c)
+                        c = curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, api);
         }
         if (c)
                 return pv_error_set(err, PV_EUNSUPPORTED, "cannot configure TLS: %s", curl_easy_strerror(c));
@@ -244,6 +365,8 @@ int pv_api_fetch_fingerprint(const char *url, unsigned timeout_ms, const struct 
         curl_easy_setopt(easy, CURLOPT_CONNECT_ONLY, 1L);
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+        curl_easy_setopt(easy, CURLOPT_CAINFO, NULL); /* nothing is verified: no CA store to load */
+        curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
         curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, 0L);
         curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, capture_ctx);
         curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, &cap);

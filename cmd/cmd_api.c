@@ -35,7 +35,7 @@ static const struct pv_opt call_opts[] = {
         { "password-file", 0, PV_OPT_VALUE, "FILE", "file holding the password", false },
         { "fingerprint", 0, PV_OPT_VALUE, "SHA256", "pin the server certificate (see 'pvfio api fingerprint')",
           false },
-        { "ca-file", 0, PV_OPT_VALUE, "FILE", "trust the CA certificates in FILE (PEM)", false },
+        { "ca-file", 0, PV_OPT_VALUE, "FILE", "trust only the CA certificates in FILE (PEM)", false },
         { "insecure", 'k', PV_OPT_FLAG, NULL, "do not verify the server certificate at all (unsafe)", false },
         { "parallel", 0, PV_OPT_VALUE, "N", "concurrent requests (default 8)", false },
         { "timeout", 0, PV_OPT_VALUE, "SECONDS", "per-request timeout (default 30)", false },

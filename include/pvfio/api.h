@@ -161,6 +161,16 @@ struct pv_api_get {
  * (wrapped with the count) while every entry keeps its own data/err.
  */
 int pv_api_get_many(struct pv_api *api, struct pv_api_get *reqs, size_t n, struct pv_error *err);
+/*
+ * pv_api_get_many where answers start more GETs: `more` is called as each
+ * request ends, its data or err already in (*reqs)[i]; it may append entries
+ * to *reqs (reallocating the array) and raise *n. The new GETs join the run at
+ * once, on the connections already open, instead of waiting for its slowest
+ * answer. Paths and params must not live in the array itself (it may move).
+ */
+typedef void (*pv_api_more_fn)(void *ctx, size_t i);
+int pv_api_get_more(struct pv_api *api, struct pv_api_get **reqs, size_t *n, pv_api_more_fn more, void *ctx,
+                    struct pv_error *err);
 
 /* Build "/a/b/c" from segments, each escaped as a path segment (NULL ends the list). Never NULL:
  * allocation does not fail (pvfio/xalloc.h) and the path has no cap; err stays for the API's sake. */

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -291,6 +292,30 @@ class TlsTests(Base):
     def test_ca_file(self):
         r = self.pvfio(["get", "/version", "--ca-file", self.sim.cert], fingerprint=None)
         self.assertEqual(r.rc, 0, r)
+
+    def test_ca_file_unreadable_or_not_pem(self):
+        # said before any connection, with the reason; nothing reaches the server
+        r = self.pvfio(["get", "/version", "--ca-file", "/nonexistent/ca.pem"], fingerprint=None)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("cannot read the CA file '/nonexistent/ca.pem': No such file or directory", r.err)
+        with tempfile.NamedTemporaryFile("w", suffix=".pem") as f:
+            f.write("not a certificate\n")
+            f.flush()
+            r = self.pvfio(["get", "/version", "--ca-file", f.name], fingerprint=None)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("cannot read the CA file '%s'" % f.name, r.err)
+        self.assertEqual(self.logged(), [])
+
+    def test_ca_file_of_another_ca_is_not_trusted(self):
+        # the CA file is the only trust anchor: a valid PEM of some other CA does not verify the node
+        other = [p for p in ("/etc/ssl/certs/ISRG_Root_X1.pem", "/usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt")
+                 if os.path.exists(p)]
+        if not other:
+            self.skipTest("no system CA certificate to use as 'another CA'")
+        r = self.pvfio(["get", "/version", "--ca-file", other[0]], fingerprint=None)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("is not trusted", r.err)
+        self.assertEqual(self.logged(), [])
 
     def test_untrusted_without_pin(self):
         r = self.pvfio(["get", "/version"], fingerprint=None)
