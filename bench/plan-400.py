@@ -238,8 +238,10 @@ def main():
     ph = {k: statistics.median(p[k] for p in phases) for k in phases[0]}
     print("  breakdown   (medians) %.0f ms start (exec, profile, first TLS) | round 1: %.0f ms, of which the cluster"
           % (ph["start"] * 1000, ph["round1"] * 1000))
-    print("              listing %.0f ms in the simulator | %.0f ms between the rounds | round 2 (%d VM reads, "
-          "%d connections): %.0f ms" % (ph["listing"] * 1000, ph["between"] * 1000, a.vms, ph["conns"], ph["round2"] * 1000))
+    between = ("%.0f ms between the rounds" % (ph["between"] * 1000) if ph["between"] >= 0 else
+               "the VM reads start %.0f ms before round 1 ends" % (-ph["between"] * 1000))
+    print("              listing %.0f ms in the simulator | %s | round 2 (%d VM reads, "
+          "%d connections): %.0f ms" % (ph["listing"] * 1000, between, a.vms, ph["conns"], ph["round2"] * 1000))
     print("              = %.2f x its ideal of %d x %g ms | %.0f ms end (planning, output, exit)"
           % (ph["round2"] / (math.ceil(a.vms / a.parallel) * lat), math.ceil(a.vms / a.parallel), a.latency_ms,
              ph["end"] * 1000))
