@@ -466,17 +466,18 @@ static void run_reset(struct pv_api *api, struct pv_api_req *r) {
 /*
  * The width of a run that grew to `left` unfinished requests. A new connection costs
  * two round trips before its first answer (TCP, then a resumed TLS 1.3 handshake) and
- * CPU on the server; one already open answers in one. So the run opens more only when
- * the connections it has would need more than two waves beyond what the wider run
- * needs: 20 VM reads after 7 listing reads keep the 7 connections (3 waves, against 2
- * plus the handshakes); after 2 reads they do not (10 waves against 2).
+ * the handshake's CPU on the server, about one answer more: three waves, where one
+ * already open answers in one. So the run opens more only when the connections it has
+ * would need more than three waves beyond what the wider run needs: 20 VM reads after
+ * 6 listing reads keep the 6 connections (5 waves, against 2 plus the handshakes);
+ * after 2 reads they do not (11 waves against 2).
  */
 static size_t grown_width(size_t parallel, size_t width, size_t left) {
         size_t wider = batch_width(parallel, left);
         if (wider <= width)
                 return width;
         size_t waves_now = (left + width - 1) / width, waves_wider = (left + wider - 1) / wider;
-        return waves_now > waves_wider + 2 ? wider : width;
+        return waves_now > waves_wider + 3 ? wider : width;
 }
 
 void pv_api_feed_add(struct pv_api_feed *f, struct pv_api_req *r) {

@@ -380,7 +380,7 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
         r = batch_add(&b, pv_xstrdup("/cluster/resources"), REQ_RESOURCES, 0);
         if (r >= 0 && !known)
                 r = batch_add(&b, pv_xstrdup("/cluster/options"), REQ_OPTIONS, 0);
-        if (r >= 0 && !known)
+        if (r >= 0 && !known && want->api_version)
                 r = batch_add(&b, pv_xstrdup("/version"), REQ_VERSION, 0);
         for (size_t i = 0; i < ver_nodes->n && r >= 0; i++)
                 r = batch_add(&b, pv_api_path(err, "nodes", ver_nodes->v[i], "version", NULL), REQ_NODE_VERSION, i);

@@ -144,6 +144,9 @@ int pv_observe_want_from_profile(const struct pv_profile *profile, struct pv_obs
         r = r < 0 ? r : collect_check_nodes(profile, &w.check_nodes, err);
         r = r < 0 ? r : collect_version_nodes(profile, &w.version_nodes, &w.qemu_server_nodes, err);
         r = r < 0 ? r : pv_usb_observe_want(profile, &w, err);
+        /* the one key gated on the node answering the API: it writes the mapping file */
+        for (size_t i = 0; i < profile->n_mappings; i++)
+                w.api_version |= profile->mappings[i].live_migration_capable;
         for (size_t i = 0; i < profile->n_vms && r >= 0; i++)
                 if (profile->vms[i].name)
                         r = strv_add_unique(&w.vm_names, profile->vms[i].name, err);

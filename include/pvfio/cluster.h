@@ -223,6 +223,7 @@ struct pv_observe_want {
         struct pv_strv vm_names;        /* VMs the profile names (their configs are read) */
         struct pv_strv version_nodes;   /* nodes whose Proxmox VE version is read (GET …/version) */
         struct pv_strv qemu_server_nodes; /* nodes whose qemu-server release matters (…/apt/versions) */
+        bool api_version;               /* read the version of the node answering the API (GET /version) */
         /* Round 2: the devices whose mdev types are read, from the hardware of round 1. May be NULL. */
         int (*mdev_wants)(const void *ctx, const struct pv_observed *o, struct pv_mdev_want **ret,
                           size_t *ret_n, struct pv_error *err);

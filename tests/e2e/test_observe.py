@@ -77,3 +77,22 @@ class Observe(e2elib.Lab):
         self.assertIn("403", r.err)
         self.assertIn("Permission check failed (/, Sys.Audit)", r.err)
         self.assertEqual(self.vm_reads(self.sim.requests(mark)), [])
+
+    def test_api_node_version_read_only_for_a_live_migration_capable_mapping(self):
+        # GET /version gates one key only: a mapping's live-migration-capable, which the API node writes
+        mark = self.sim.mark()
+        self.expect(self.pvfio("plan", self.prof), 0)
+        paths = [e["path"].split("/api2/json")[-1] for e in self.sim.requests(mark)]
+        self.assertNotIn("/version", paths)
+        self.assertIn("/nodes/pve1/version", paths)
+        prof = self.lab_profile(vms(NAMES) + """mappings:
+  - id: obs-gpu
+    live_migration_capable: true
+    map:
+      - { node: pve1, path: 0000:01:00 }
+""", name="lm.yaml")
+        mark = self.sim.mark()
+        r = self.expect(self.pvfio("plan", prof), 2)
+        self.assertIn("obs-gpu", r.out)
+        paths = [e["path"].split("/api2/json")[-1] for e in self.sim.requests(mark)]
+        self.assertEqual(paths.count("/version"), 1, paths)
