@@ -214,10 +214,10 @@ def report(title, args, par, pv_runs, an_runs):
         if an_runs:
             an_s = median_of(an_runs, ph, 0)
             an_req, an_wr = int(median_of(an_runs, ph, 1)), int(median_of(an_runs, ph, 2))
-            print("%-8s %9.2f %9.2f %7.1fx %6d/%-7d %6d/%-7d %9.2f %8s"
+            print("%-8s %9.3f %9.2f %7.1fx %6d/%-7d %6d/%-7d %9.2f %8s"
                   % (ph, pv_s, an_s, an_s / pv_s, pv_req, an_req, pv_wr, an_wr, floor, vs))
         else:
-            print("%-8s %9.2f %9s %8s %6d/%-7s %6d/%-7s %9.2f %8s" % (ph, pv_s, "-", "-", pv_req, "-", pv_wr, "-",
+            print("%-8s %9.3f %9s %8s %6d/%-7s %6d/%-7s %9.2f %8s" % (ph, pv_s, "-", "-", pv_req, "-", pv_wr, "-",
                                                                     floor, vs))
         rows.append((ph, pv_s, floor))
     sys.stdout.flush()
