@@ -243,25 +243,53 @@ static void plan_roms(struct pv_host *h, const struct pv_profile *p, struct pv_p
         pv_host_roms_done(&cur);
 }
 
+/* One host ROM case: a profile folder with a synthetic ROM at `source`, and an empty node root. */
+struct rom_case {
+        struct dir d, root;
+        uint8_t rom[16 * 512];
+        size_t n;
+        struct pv_diags diags;
+        struct pv_profile *p;
+        struct pv_host *h;
+};
+
+static void case_begin(struct rom_case *c, const char *source, bool efi) {
+        memset(c, 0, sizeof *c);
+        dir_make(&c->d);
+        dir_make(&c->root);
+        c->n = rom_build(c->rom, efi);
+        put_bytes(c->d.path, source, c->rom, c->n, 0644);
+}
+
+/* Load the profile text and open the node root (after the case has put what the node holds). */
+static void case_load(struct rom_case *c, const char *yaml) {
+        c->p = load_in(c->d.path, yaml, &c->diags, 0);
+        assert_int_equal(pv_host_open(c->root.path, NULL, &c->h, NULL), 0);
+}
+
+static void case_end(struct rom_case *c) {
+        pv_host_close(c->h);
+        pv_profile_free(c->p);
+        pv_diags_done(&c->diags);
+        dir_free(&c->d);
+        dir_free(&c->root);
+}
+
 static void test_apply_rollback_idempotent(void **state) {
         (void)state;
-        struct dir d, root;
-        dir_make(&d);
-        dir_make(&root);
-        static uint8_t rom[16 * 512];
-        size_t n = rom_build(rom, true);
-        put_bytes(d.path, "roms/gpu.rom", rom, n, 0644);
-        put_bytes(d.path, "roms/new.rom", rom, n / 2 + 512, 0644);
+        static struct rom_case c;
+        case_begin(&c, "roms/gpu.rom", true);
+        const uint8_t *rom = c.rom;
+        const size_t n = c.n;
+        const struct dir root = c.root;
+        put_bytes(c.d.path, "roms/new.rom", rom, n / 2 + 512, 0644);
         /* what the node has before: someone's own ROM file (binary, not UTF-8, with NULs), mode 0600 */
         static const uint8_t old[] = { 0x55, 0xaa, 0, 0, 0xff, 0xfe, 0, 0x80, 'o', 'l', 'd', 0 };
         put_bytes(root.path, "usr/share/kvm/gpu.rom", old, sizeof old, 0600);
-        struct pv_diags diags = { 0 };
-        struct pv_profile *p = load_in(d.path,
-                                       HOST_ROM("      - {name: gpu.rom, source: roms/gpu.rom}\n"
-                                                "      - {name: new.rom, source: roms/new.rom}\n"),
-                                       &diags, 0);
-        struct pv_host *h = NULL;
-        assert_int_equal(pv_host_open(root.path, NULL, &h, NULL), 0);
+        case_load(&c, HOST_ROM("      - {name: gpu.rom, source: roms/gpu.rom}\n"
+                               "      - {name: new.rom, source: roms/new.rom}\n"));
+        struct pv_host *h = c.h;
+        const struct pv_profile *p = c.p;
         struct pv_plan plan = PV_PLAN_INIT;
         plan_roms(h, p, &plan);
         assert_int_equal(plan.n, 2);
@@ -337,24 +365,16 @@ static void test_apply_rollback_idempotent(void **state) {
         assert_null(get_bytes(root.path, "usr/share/kvm/new.rom", &len));
         assert_null(get_bytes(root.path, PV_HOSTPLAN_JOURNAL, &len));
         pv_rollback_report_done(&rep);
-        pv_host_close(h);
-        pv_profile_free(p);
-        pv_diags_done(&diags);
-        dir_free(&d);
-        dir_free(&root);
+        case_end(&c);
 }
 
-/* The file changed between plan and apply: refused; a file changed after pvfio wrote it: rollback warns. */
 /* A ROM QEMU's package ships (dpkg's lists say so) is never replaced: the action is blocked with the
  * package named; the same name with the same bytes plans nothing. */
 static void test_package_owned_rom_blocked(void **state) {
         (void)state;
-        struct dir d, root;
-        dir_make(&d);
-        dir_make(&root);
-        static uint8_t rom[16 * 512];
-        size_t n = rom_build(rom, true);
-        put_bytes(d.path, "roms/efi-virtio.rom", rom, n, 0644);
+        static struct rom_case c;
+        case_begin(&c, "roms/efi-virtio.rom", true);
+        const struct dir root = c.root;
         static const uint8_t qemu_own[] = { 0x55, 0xaa, 1, 0, 'q', 'e', 'm', 'u' };
         put_bytes(root.path, "usr/share/kvm/efi-virtio.rom", qemu_own, sizeof qemu_own, 0644);
         static const char list[] = "/.\n/usr\n/usr/share/kvm\n/usr/share/kvm/efi-e1000.rom\n"
@@ -362,11 +382,9 @@ static void test_package_owned_rom_blocked(void **state) {
         put_bytes(root.path, "var/lib/dpkg/info/pve-qemu-kvm.list", (const uint8_t *)list, sizeof list - 1, 0644);
         static const char other[] = "/usr/share/kvm/efi-virtio.rom.bak\n";
         put_bytes(root.path, "var/lib/dpkg/info/aaa.list", (const uint8_t *)other, sizeof other - 1, 0644);
-        struct pv_diags diags = { 0 };
-        struct pv_profile *p = load_in(d.path, HOST_ROM("      - {name: efi-virtio.rom, source: roms/efi-virtio.rom}\n"),
-                                       &diags, 0);
-        struct pv_host *h = NULL;
-        assert_int_equal(pv_host_open(root.path, NULL, &h, NULL), 0);
+        case_load(&c, HOST_ROM("      - {name: efi-virtio.rom, source: roms/efi-virtio.rom}\n"));
+        struct pv_host *h = c.h;
+        const struct pv_profile *p = c.p;
         struct pv_plan plan = PV_PLAN_INIT;
         plan_roms(h, p, &plan);
         assert_int_equal(plan.n, 1);
@@ -380,25 +398,18 @@ static void test_package_owned_rom_blocked(void **state) {
         assert_int_equal(plan.n, 1);
         assert_null(plan.actions[0].blocked);
         pv_plan_done(&plan);
-        pv_host_close(h);
-        pv_profile_free(p);
-        pv_diags_done(&diags);
-        dir_free(&d);
-        dir_free(&root);
+        case_end(&c);
 }
 
+/* The file changed between plan and apply: refused; a file changed after pvfio wrote it: rollback warns. */
 static void test_conflict_and_changed_since(void **state) {
         (void)state;
-        struct dir d, root;
-        dir_make(&d);
-        dir_make(&root);
-        static uint8_t rom[16 * 512];
-        size_t n = rom_build(rom, false);
-        put_bytes(d.path, "gpu.rom", rom, n, 0644);
-        struct pv_diags diags = { 0 };
-        struct pv_profile *p = load_in(d.path, HOST_ROM("      - {name: gpu.rom, source: gpu.rom}\n"), &diags, 0);
-        struct pv_host *h = NULL;
-        assert_int_equal(pv_host_open(root.path, NULL, &h, NULL), 0);
+        static struct rom_case c;
+        case_begin(&c, "gpu.rom", false);
+        const struct dir root = c.root;
+        case_load(&c, HOST_ROM("      - {name: gpu.rom, source: gpu.rom}\n"));
+        struct pv_host *h = c.h;
+        const struct pv_profile *p = c.p;
         struct pv_plan plan = PV_PLAN_INIT;
         plan_roms(h, p, &plan);
         assert_int_equal(plan.n, 1);
@@ -429,11 +440,7 @@ static void test_conflict_and_changed_since(void **state) {
         assert_memory_equal(got, "\0x", 2);
         free(got);
         pv_rollback_report_done(&rep);
-        pv_host_close(h);
-        pv_profile_free(p);
-        pv_diags_done(&diags);
-        dir_free(&d);
-        dir_free(&root);
+        case_end(&c);
 }
 
 /* ------------------------------------------------------------- JSON */
@@ -513,26 +520,18 @@ static void test_json_roundtrip(void **state) {
 static void test_ovmf_warning_uses_profile_bytes(void **state) {
         (void)state;
         for (int efi = 0; efi < 2; efi++) {
-                struct dir d, root;
-                dir_make(&d);
-                dir_make(&root);
-                static uint8_t rom[16 * 512];
-                size_t n = rom_build(rom, efi);
-                put_bytes(d.path, "gpu.rom", rom, n, 0644);
+                static struct rom_case c;
+                case_begin(&c, "gpu.rom", efi);
                 /* the node's current file says the opposite */
                 static uint8_t other[16 * 512];
                 size_t on = rom_build(other, !efi);
-                put_bytes(root.path, "usr/share/kvm/gpu.rom", other, on, 0644);
-                struct pv_diags diags = { 0 };
-                struct pv_profile *p =
-                        load_in(d.path,
-                                HOST_ROM("      - {name: gpu.rom, source: gpu.rom}\n"
-                                         "vms:\n"
-                                         "  - {name: uefi, node: n1, bios: ovmf, pci: [{address: 0000:02:00.0, "
-                                         "romfile: gpu.rom}]}\n"),
-                                &diags, 0);
-                struct pv_host *h = NULL;
-                assert_int_equal(pv_host_open(root.path, NULL, &h, NULL), 0);
+                put_bytes(c.root.path, "usr/share/kvm/gpu.rom", other, on, 0644);
+                case_load(&c, HOST_ROM("      - {name: gpu.rom, source: gpu.rom}\n"
+                                       "vms:\n"
+                                       "  - {name: uefi, node: n1, bios: ovmf, pci: [{address: 0000:02:00.0, "
+                                       "romfile: gpu.rom}]}\n"));
+                struct pv_host *h = c.h;
+                const struct pv_profile *p = c.p;
                 struct pv_host_dev dev = { 0 };
                 assert_int_equal(pv_pci_addr_parse("0000:02:00.0", &dev.addr, NULL), 0);
                 strcpy(dev.name, "0000:02:00.0");
@@ -552,11 +551,7 @@ static void test_ovmf_warning_uses_profile_bytes(void **state) {
                 assert_int_equal(plan.actions[0].kind, PV_ACT_INSTALL_FILE);
                 pv_plan_done(&plan);
                 pv_host_extras_done(&x);
-                pv_host_close(h);
-                pv_profile_free(p);
-                pv_diags_done(&diags);
-                dir_free(&d);
-                dir_free(&root);
+                case_end(&c);
         }
 }
 
