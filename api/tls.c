@@ -170,14 +170,16 @@ static int trust_build(CURL *easy, const char *ca_file, X509_STORE **ret, struct
         if (ca_file) {
                 FILE *f = fopen(ca_file, "re");
                 if (!f) {
-                        int r = pv_error_set(err, PV_EINVAL, "cannot read the CA file '%s': %s", ca_file,
+                        int r = pv_error_set(err, PV_EINVAL,
+                                             "cannot read the CA file '%s' (tls.ca_file, --ca-file): %s", ca_file,
                                              strerror(errno));
                         X509_STORE_free(store);
                         return r;
                 }
                 fclose(f);
                 if (X509_STORE_load_file(store, ca_file) != 1) {
-                        int r = pv_error_set(err, PV_EINVAL, "cannot read the CA file '%s': %s", ca_file,
+                        int r = pv_error_set(err, PV_EINVAL,
+                                             "cannot read the CA file '%s' (tls.ca_file, --ca-file): %s", ca_file,
                                              ssl_reason());
                         X509_STORE_free(store);
                         return r;

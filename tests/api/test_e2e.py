@@ -297,13 +297,14 @@ class TlsTests(Base):
         # said before any connection, with the reason; nothing reaches the server
         r = self.pvfio(["get", "/version", "--ca-file", "/nonexistent/ca.pem"], fingerprint=None)
         self.assertEqual(r.rc, 1, r)
-        self.assertIn("cannot read the CA file '/nonexistent/ca.pem': No such file or directory", r.err)
+        self.assertIn("cannot read the CA file '/nonexistent/ca.pem' (tls.ca_file, --ca-file): No such file or "
+                      "directory", r.err)
         with tempfile.NamedTemporaryFile("w", suffix=".pem") as f:
             f.write("not a certificate\n")
             f.flush()
             r = self.pvfio(["get", "/version", "--ca-file", f.name], fingerprint=None)
         self.assertEqual(r.rc, 1, r)
-        self.assertIn("cannot read the CA file '%s'" % f.name, r.err)
+        self.assertIn("cannot read the CA file '%s' (tls.ca_file, --ca-file): " % f.name, r.err)
         self.assertEqual(self.logged(), [])
 
     def test_ca_file_of_another_ca_is_not_trusted(self):
