@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Observe the cluster for a plan: concurrent GETs, one request per VM, the VM reads started as soon as the listing answers. */
+/* Observe the cluster for a plan: concurrent GETs, one per VM, started as soon as the cluster listing answers. */
 #include "pvfio/observe.h"
 
 #include <inttypes.h>
@@ -308,8 +308,8 @@ static int add_vm_reads(struct batch *b, const struct pv_observed *o, const stru
                 snprintf(id, sizeof id, "%" PRIu32, v->vmid);
                 /* a running VM may have pending changes: its pending list carries the config too */
                 bool running = v->status && strcmp(v->status, "running") == 0;
-                int r = batch_add(b, pv_api_path(err, "nodes", v->node, "qemu", id, running ? "pending" : "config", NULL),
-                                  running ? REQ_PENDING : REQ_CONFIG, i);
+                char *path = pv_api_path(err, "nodes", v->node, "qemu", id, running ? "pending" : "config", NULL);
+                int r = batch_add(b, path, running ? REQ_PENDING : REQ_CONFIG, i);
                 if (r < 0)
                         return r;
         }
@@ -401,7 +401,9 @@ int pv_api_observe(struct pv_api *api, const struct pv_observe_want *want, const
                 r = batch_add(&b, pv_xstrdup("/cluster/mapping/usb"), REQ_USB_MAPPINGS, 0);
                 for (size_t i = 0; i < want->usb_check_nodes.n && r >= 0; i++) {
                         int idx = batch_add(&b, pv_xstrdup("/cluster/mapping/usb"), REQ_USB_CHECK, i);
-                        r = idx < 0 ? idx : pv_api_params_add(batch_params(&b, idx), "check-node", want->usb_check_nodes.v[i], err);
+                        r = idx < 0 ? idx
+                                    : pv_api_params_add(batch_params(&b, idx), "check-node", want->usb_check_nodes.v[i],
+                                                        err);
                 }
                 for (size_t i = 0; i < want->usb_hw_nodes.n && r >= 0; i++)
                         r = batch_add(&b, pv_api_path(err, "nodes", want->usb_hw_nodes.v[i], "hardware", "usb", NULL),
